@@ -1,0 +1,42 @@
+package io.ssmspark.jobs;
+
+import io.ssmspark.jobs.cli.BenchCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of {@code bin/ssm-spark} and of the job jar given to {@code spark-submit}. */
+@Command(
+    name = "ssm-spark",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Train and score hybrid state-space language models (Mamba-2 / SSD + attention) on Apache Spark.",
+    subcommands = {BenchCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the CLI and returns the exit code; tests call this instead of {@link #main}. */
+  public static int run(String... args) {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler(new UserErrorHandler());
+    return cli.execute(args);
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  /** Reads the version Maven wrote into the jar manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"ssm-spark " + (v == null ? "(development build)" : v)};
+    }
+  }
+}
