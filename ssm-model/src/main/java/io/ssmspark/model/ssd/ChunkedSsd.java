@@ -1,0 +1,241 @@
+package io.ssmspark.model.ssd;
+
+import static org.nd4j.linalg.indexing.NDArrayIndex.all;
+import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+
+import io.ssmspark.model.tensor.Ops;
+import java.util.ArrayList;
+import java.util.List;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The chunked SSD algorithm of Mamba-2 (DESIGN.md, "SSD", form 3), forward and backward.
+ *
+ * <p>The sequence is cut into chunks of length Q (the last one padded with dt = 0, which leaves the
+ * state untouched). Per chunk: the intra-chunk quadratic block, the chunk's own state, the
+ * inter-chunk recurrence over those states, and the state-to-output term. Chunks are processed in
+ * blocks whose buffers are reused, so working memory is bounded by the block size, not by T; the
+ * backward recomputes each block's intra-chunk quantities and chunk states from the block's
+ * starting state instead of storing them.
+ */
+public final class ChunkedSsd {
+  /** Elements of the per-head Q×Q buffers in one block; bounds working memory (~16 MB in fp32). */
+  static final long BLOCK_BUDGET = 4L << 20;
+
+  private ChunkedSsd() {}
+
+  /**
+   * Runs SSD from {@code initialState} (batch, H, P, N), or from zeros when it is null, and returns
+   * y, the final state and the total log-decay.
+   */
+  public static SsdResult forward(SsdInputs in, int chunk, INDArray initialState) {
+    return forward(in, chunk, initialState, Integer.MAX_VALUE);
+  }
+
+  /** As {@link #forward(SsdInputs, int, INDArray)} with at most {@code maxChunksPerBlock} per block. */
+  static SsdResult forward(SsdInputs in, int chunk, INDArray initialState, int maxChunksPerBlock) {
+    SsdDims d = in.dims();
+    Plan plan = new Plan(d, chunk, initialState, maxChunksPerBlock);
+    Padded p = new Padded(in, plan);
+    INDArray yPadded = Nd4j.zeros(d.dtype(), d.batch(), plan.paddedLength, d.heads(), d.headDim());
+    INDArray state = plan.startState();
+    ChunkBlock block = null;
+    for (int c0 = 0; c0 < plan.chunks; c0 += plan.chunksPerBlock) {
+      int nb = Math.min(plan.chunksPerBlock, plan.chunks - c0);
+      if (block == null || block.nb != nb) {
+        block = new ChunkBlock(d, chunk, nb, false);
+      }
+      block.load(p.x, p.dt, p.B, p.C, c0);
+      block.intraChunk(in.A());
+      block.propagateStates(state);
+      block.writeOutput(yPadded, c0, in.D());
+    }
+    INDArray y = plan.unpad(yPadded);
+    return new SsdResult(y, state, logDecay(in));
+  }
+
+  /** Σ_t dt_t·A_h per (batch, head). */
+  static INDArray logDecay(SsdInputs in) {
+    return in.dt().sum(1).muliRowVector(in.A());
+  }
+
+  /**
+   * The contribution of an initial state to y: exp(cum_t)·(S_in·C_t) per token, with cum_t the
+   * log-decay from the segment start to t inclusive. A segment run from zero plus this term equals
+   * the segment run from S_in.
+   */
+  public static INDArray initialStateContribution(SsdInputs in, INDArray initialState) {
+    SsdDims d = in.dims();
+    SsdInputs.expectShape("initialState", initialState, "(batch, H, P, N)", d.stateShape());
+    int b = d.batch(), T = d.seqLen(), H = d.heads(), P = d.headDim(), G = d.groups(), N = d.dState();
+    int Hg = d.headsPerGroup();
+    INDArray cum = Nd4j.zeros(d.dtype(), b, T, H);
+    Ops.cumsum(in.dt().mul(in.A().reshape(1, 1, H)), cum, 1, false);
+    INDArray decay = org.nd4j.linalg.ops.transforms.Transforms.exp(cum, false); // (b, T, H)
+    INDArray cByGroup = in.C().permute(0, 2, 1, 3).dup('c'); // (b, G, T, N)
+    INDArray states = initialState.dup('c').reshape(b, G, (long) Hg * P, N);
+    INDArray out = Nd4j.zeros(d.dtype(), b, G, T, (long) Hg * P);
+    Ops.matmul(cByGroup, states, out, false, true); // C·S_inᵀ per group
+    INDArray y = Nd4j.zeros(d.dtype(), b, T, H, P);
+    Ops.mul(
+        out.reshape(b, G, T, Hg, P).permute(0, 2, 1, 3, 4),
+        decay.reshape(b, T, G, Hg, 1),
+        y.reshape(b, T, G, Hg, P));
+    return y;
+  }
+
+  /**
+   * Gradients of a scalar loss ℓ given dℓ/dy (batch, T, H, P) and dℓ/dS_T (batch, H, P, N; null
+   * for zero), with respect to every input and the initial state.
+   */
+  public static SsdGradients backward(
+      SsdInputs in, int chunk, INDArray initialState, INDArray dy, INDArray dFinalState) {
+    return backward(in, chunk, initialState, dy, dFinalState, Integer.MAX_VALUE);
+  }
+
+  /** As {@link #backward(SsdInputs, int, INDArray, INDArray, INDArray)} with bounded blocks. */
+  static SsdGradients backward(
+      SsdInputs in, int chunk, INDArray initialState, INDArray dy, INDArray dFinalState,
+      int maxChunksPerBlock) {
+    SsdDims d = in.dims();
+    SsdInputs.expectShape("dy", dy, "x", in.x().shape());
+    if (dFinalState != null) {
+      SsdInputs.expectShape("dFinalState", dFinalState, "(batch, H, P, N)", d.stateShape());
+    }
+    Plan plan = new Plan(d, chunk, initialState, maxChunksPerBlock);
+    Padded p = new Padded(in, plan);
+    INDArray dyPadded = plan.pad(dy);
+
+    // Pass 1: each block's starting state (the only thing kept between the passes).
+    List<INDArray> blockStarts = new ArrayList<>();
+    INDArray state = plan.startState();
+    ChunkBlock block = null;
+    for (int c0 = 0; c0 < plan.chunks; c0 += plan.chunksPerBlock) {
+      int nb = Math.min(plan.chunksPerBlock, plan.chunks - c0);
+      if (block == null || block.nb != nb) {
+        block = new ChunkBlock(d, chunk, nb, true);
+      }
+      blockStarts.add(state.dup());
+      block.load(p.x, p.dt, p.B, p.C, c0);
+      block.intraChunk(in.A());
+      block.propagateStates(state);
+    }
+
+    // Pass 2: blocks in reverse, carrying dℓ/d(state at the block's end).
+    Grads g = new Grads(d, plan);
+    INDArray dState =
+        dFinalState == null ? Nd4j.zeros(d.dtype(), d.stateShape()) : dFinalState.dup('c');
+    ChunkBlockBackward back = null;
+    for (int k = blockStarts.size() - 1; k >= 0; k--) {
+      int c0 = k * plan.chunksPerBlock;
+      int nb = Math.min(plan.chunksPerBlock, plan.chunks - c0);
+      if (back == null || back.f.nb != nb) {
+        back = new ChunkBlockBackward(new ChunkBlock(d, chunk, nb, true));
+      }
+      ChunkBlock f = back.f;
+      f.load(p.x, p.dt, p.B, p.C, c0);
+      f.intraChunk(in.A());
+      f.propagateStates(blockStarts.get(k).dup());
+      back.run(dyPadded, c0, in.A(), dState, g);
+    }
+
+    // The D skip: y += D·x.
+    INDArray dx = plan.unpad(g.dx);
+    INDArray dD = null;
+    if (in.D() != null) {
+      INDArray Dview = d.dPerChannel()
+          ? in.D().reshape(1, 1, d.heads(), d.headDim())
+          : in.D().reshape(1, 1, d.heads(), 1);
+      dx.addi(dy.mul(Dview));
+      INDArray dyx = dy.mul(in.x());
+      dD = d.dPerChannel() ? dyx.sum(0, 1).reshape(-1) : dyx.sum(0, 1, 3).reshape(-1);
+    }
+    return new SsdGradients(
+        dx, plan.unpad(g.ddt), g.dA, plan.unpad(g.dB), plan.unpad(g.dC), dD, dState);
+  }
+
+  /** Chunk count, block size and padding for one call. */
+  static final class Plan {
+    final SsdDims d;
+    final int chunk, chunks, chunksPerBlock, paddedLength;
+    final INDArray initialState;
+
+    Plan(SsdDims d, int chunk, INDArray initialState, int maxChunksPerBlock) {
+      if (chunk <= 0) {
+        throw new IllegalArgumentException("chunk length Q must be positive but is " + chunk);
+      }
+      if (initialState != null) {
+        SsdInputs.expectShape("initialState", initialState, "(batch, H, P, N)", d.stateShape());
+        if (initialState.dataType() != d.dtype()) {
+          throw new IllegalArgumentException(
+              "initialState has dtype " + initialState.dataType() + " but x has " + d.dtype());
+        }
+      }
+      this.d = d;
+      this.chunk = chunk;
+      this.initialState = initialState;
+      chunks = (d.seqLen() + chunk - 1) / chunk;
+      paddedLength = chunks * chunk;
+      long perChunk = (long) d.batch() * d.heads() * chunk * chunk;
+      long fit = Math.max(1, BLOCK_BUDGET / perChunk);
+      chunksPerBlock = (int) Math.min(Math.min(chunks, fit), maxChunksPerBlock);
+    }
+
+    INDArray startState() {
+      return initialState == null ? Nd4j.zeros(d.dtype(), d.stateShape()) : initialState.dup('c');
+    }
+
+    /** a (b, T, ...) as a c-order (b, Tp, ...) array, zero-padded at the end; no copy if not needed. */
+    INDArray pad(INDArray a) {
+      boolean plain = a.ordering() == 'c' && Shape.hasDefaultStridesForShape(a) && !a.isView();
+      if (a.size(1) == paddedLength && plain) {
+        return a;
+      }
+      long[] shape = a.shape().clone();
+      shape[1] = paddedLength;
+      INDArray out = Nd4j.zeros(a.dataType(), shape);
+      timeSlice(out, a.size(1)).assign(a);
+      return out;
+    }
+
+    /** The first T time steps of a padded array (a copy when padding was added). */
+    INDArray unpad(INDArray padded) {
+      return padded.size(1) == d.seqLen() ? padded : timeSlice(padded, d.seqLen()).dup('c');
+    }
+
+    static INDArray timeSlice(INDArray a, long length) {
+      var idx = new org.nd4j.linalg.indexing.INDArrayIndex[a.rank()];
+      java.util.Arrays.fill(idx, all());
+      idx[1] = interval(0, length);
+      return a.get(idx);
+    }
+  }
+
+  /** The inputs padded to whole chunks. */
+  static final class Padded {
+    final INDArray x, dt, B, C;
+
+    Padded(SsdInputs in, Plan plan) {
+      x = plan.pad(in.x());
+      dt = plan.pad(in.dt());
+      B = plan.pad(in.B());
+      C = plan.pad(in.C());
+    }
+  }
+
+  /** Gradient accumulators in padded natural layout. */
+  static final class Grads {
+    final INDArray dx, ddt, dB, dC, dA;
+
+    Grads(SsdDims d, Plan plan) {
+      int b = d.batch(), Tp = plan.paddedLength;
+      dx = Nd4j.zeros(d.dtype(), b, Tp, d.heads(), d.headDim());
+      ddt = Nd4j.zeros(d.dtype(), b, Tp, d.heads());
+      dB = Nd4j.zeros(d.dtype(), b, Tp, d.groups(), d.dState());
+      dC = Nd4j.zeros(d.dtype(), b, Tp, d.groups(), d.dState());
+      dA = Nd4j.zeros(d.dtype(), d.heads());
+    }
+  }
+}

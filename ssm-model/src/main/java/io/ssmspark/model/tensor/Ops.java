@@ -1,0 +1,78 @@
+package io.ssmspark.model.tensor;
+
+import org.nd4j.linalg.api.blas.params.MMulTranspose;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.reduce.same.Sum;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.CumSum;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Thin, named wrappers over the ND4J ops the kernels use, all writing into a caller-given output
+ * so hot loops reuse buffers. Elementwise ops broadcast numpy-style (size-1 axes stretch).
+ */
+public final class Ops {
+  private static final MMulTranspose[] TRANSPOSES = {
+    MMulTranspose.allFalse(),
+    MMulTranspose.builder().transposeB(true).build(),
+    MMulTranspose.builder().transposeA(true).build(),
+    MMulTranspose.builder().transposeA(true).transposeB(true).build()
+  };
+
+  private Ops() {}
+
+  /**
+   * out = alpha * op(a) @ op(b) + beta * out, batched over all leading axes (rank 2 or more).
+   * op(x) is x or its transpose over the last two axes.
+   */
+  public static INDArray matmul(
+      INDArray a, INDArray b, INDArray out, boolean transA, boolean transB, double alpha, double beta) {
+    MMulTranspose t = TRANSPOSES[(transA ? 2 : 0) + (transB ? 1 : 0)];
+    Nd4j.exec(new Mmul(a, b, out, alpha, beta, t));
+    return out;
+  }
+
+  /** out = op(a) @ op(b). */
+  public static INDArray matmul(INDArray a, INDArray b, INDArray out, boolean transA, boolean transB) {
+    return matmul(a, b, out, transA, transB, 1.0, 0.0);
+  }
+
+  /** out += op(a) @ op(b). */
+  public static INDArray matmulAdd(
+      INDArray a, INDArray b, INDArray out, boolean transA, boolean transB) {
+    return matmul(a, b, out, transA, transB, 1.0, 1.0);
+  }
+
+  /** out = a * b, broadcasting. */
+  public static INDArray mul(INDArray a, INDArray b, INDArray out) {
+    Nd4j.exec(new MulOp(a, b, out));
+    return out;
+  }
+
+  /** out = a + b, broadcasting. */
+  public static INDArray add(INDArray a, INDArray b, INDArray out) {
+    Nd4j.exec(new AddOp(a, b, out));
+    return out;
+  }
+
+  /** out = a - b, broadcasting. */
+  public static INDArray sub(INDArray a, INDArray b, INDArray out) {
+    Nd4j.exec(new SubOp(a, b, out));
+    return out;
+  }
+
+  /** out = sum of x over the given axes (removed from the shape). */
+  public static INDArray sum(INDArray x, INDArray out, int... axes) {
+    Nd4j.exec(new Sum(x, out, axes));
+    return out;
+  }
+
+  /** out = inclusive cumulative sum of x along axis; reverse sums from the end (Σ_{k ≥ i}). */
+  public static INDArray cumsum(INDArray x, INDArray out, int axis, boolean reverse) {
+    Nd4j.exec(new CumSum(x, out, false, reverse, axis));
+    return out;
+  }
+}
