@@ -30,6 +30,8 @@ public record MambaConfig(
 
     /** GatedMLP rounds its hidden width up to a multiple of this (mamba_ssm's multiple_of). */
     public static final int MLP_MULTIPLE_OF = 128;
+    /** The epsilon mamba_ssm's MixerModel uses for every norm. */
+    public static final double DEFAULT_NORM_EPSILON = 1e-5;
 
     public MambaConfig {
         Objects.requireNonNull(ssm, "ssm_cfg");
@@ -92,14 +94,14 @@ public record MambaConfig(
         }
         int numHeads = attn.numHeads();
         int numHeadsKv = attn.numHeadsKv() != null ? attn.numHeadsKv() : numHeads;
-        int headDim = attn.headDim() != null ? attn.headDim() : dModel / numHeads; // floor, as mamba_ssm
+        if (attn.headDim() == null && dModel % numHeads != 0) {
+            throw new IllegalArgumentException("attn_cfg.num_heads: d_model = " + dModel + " is not divisible by num_heads = "
+                    + numHeads + " (needed when head_dim is not given)");
+        }
+        int headDim = attn.headDim() != null ? attn.headDim() : dModel / numHeads;
         if (numHeads % numHeadsKv != 0) {
             throw new IllegalArgumentException("attn_cfg.num_heads_kv: num_heads = " + numHeads
                     + " is not divisible by num_heads_kv = " + numHeadsKv);
-        }
-        if (headDim < 1) {
-            throw new IllegalArgumentException("attn_cfg.head_dim: d_model / num_heads = " + dModel + " / " + numHeads
-                    + " is 0; give head_dim explicitly or use fewer heads");
         }
         if (attn.rotaryEmbDim() > headDim) {
             throw new IllegalArgumentException("attn_cfg.rotary_emb_dim = " + attn.rotaryEmbDim()
@@ -238,7 +240,7 @@ public record MambaConfig(
         private List<Integer> attnLayerIdx = List.of();
         private AttnConfig attn = AttnConfig.DEFAULTS;
         private boolean rmsNorm = true;
-        private double normEpsilon = 1e-5;
+        private double normEpsilon = DEFAULT_NORM_EPSILON;
         private boolean residualInFp32 = true;
         private boolean fusedAddNorm = true;
         private int padVocabSizeMultiple = 8;

@@ -55,11 +55,12 @@ final class MambaConfigJson {
             MambaConfig.Builder b = MambaConfig.builder();
             MambaConfig defaults = b.build();
             int dModel = top.integer("d_model", defaults.dModel());
+            List<Integer> attnLayerIdx = top.integerList("attn_layer_idx", List.of());
             b.dModel(dModel)
                     .dIntermediate(top.integer("d_intermediate", defaults.dIntermediate()))
                     .nLayer(top.integer("n_layer", defaults.nLayer()))
                     .vocabSize(top.integer("vocab_size", defaults.vocabSize()))
-                    .attnLayerIdx(top.integerList("attn_layer_idx", List.of()))
+                    .attnLayerIdx(attnLayerIdx)
                     .rmsNorm(top.bool("rms_norm", defaults.rmsNorm()))
                     .normEpsilon(top.number("norm_epsilon", defaults.normEpsilon()))
                     .residualInFp32(top.bool("residual_in_fp32", defaults.residualInFp32()))
@@ -67,7 +68,7 @@ final class MambaConfigJson {
                     .padVocabSizeMultiple(top.integer("pad_vocab_size_multiple", defaults.padVocabSizeMultiple()))
                     .tieEmbeddings(top.bool("tie_embeddings", defaults.tieEmbeddings()));
             b.ssm(parseSsm(top.object("ssm_cfg"), dModel));
-            b.attn(parseAttn(top.object("attn_cfg")));
+            b.attn(parseAttn(top.object("attn_cfg"), !attnLayerIdx.isEmpty()));
             top.rejectUnknown();
             return b.build();
         } catch (IllegalArgumentException e) {
@@ -121,6 +122,7 @@ final class MambaConfigJson {
             throw s.unsupported("dt_limit", "[" + dtLimit[0] + ", " + dtLimit[1] + "]",
                     "only the default [0.0, Infinity] (no clamping of dt) is supported");
         }
+        // Older mamba_ssm versions took an activation argument; "silu" and "swish" are both SiLU.
         String activation = s.string("activation", "swish");
         if (!activation.equals("swish") && !activation.equals("silu")) {
             throw s.unsupported("activation", "\"" + activation + "\"", "only \"swish\" or \"silu\" (the same function) is supported");
@@ -129,7 +131,7 @@ final class MambaConfigJson {
         return b.build();
     }
 
-    private static AttnConfig parseAttn(JsonFields a) throws MalformedConfigException {
+    private static AttnConfig parseAttn(JsonFields a, boolean used) throws MalformedConfigException {
         AttnConfig d = AttnConfig.DEFAULTS;
         AttnConfig.Builder b = AttnConfig.builder()
                 .numHeads(a.nullableInteger("num_heads"))
@@ -148,6 +150,12 @@ final class MambaConfigJson {
         int dConv = a.integer("d_conv", 0);
         if (dConv != 0) {
             throw a.unsupported("d_conv", dConv, "only 0 is supported (no convolution inside attention)");
+        }
+        // mamba_ssm's MHA defaults to causal=False and create_block does not override it, so a hybrid
+        // config must say "causal": true; without attention layers the setting is unused.
+        if (used && a.raw("causal") == null) {
+            throw a.invalid("causal", "is missing: mamba_ssm's MHA then defaults to causal = false (non-causal"
+                    + " attention), which ssm-spark does not support; set \"causal\": true");
         }
         if (!a.bool("causal", true)) {
             throw a.unsupported("causal", false, "only causal attention is supported");
@@ -192,7 +200,6 @@ final class MambaConfigJson {
         } else {
             ssm.put("conv_init", s.convInit());
         }
-        ssm.put("activation", "swish");
 
         ArrayNode idx = root.putArray("attn_layer_idx");
         c.attnLayerIdx().forEach(idx::add);
@@ -215,10 +222,18 @@ final class MambaConfigJson {
         attn.put("rotary_emb_dim", a.rotaryEmbDim());
         attn.put("rotary_emb_base", a.rotaryEmbBase());
         attn.put("rotary_emb_interleaved", false);
-        putNullable(attn, "window_size", a.windowSize());
+        // window_size is ssm-spark's extension and not an argument of mamba_ssm's MHA: it is written only
+        // when set, so that a full-attention config stays loadable by mamba_ssm itself.
+        if (a.windowSize() != null) {
+            attn.put("window_size", a.windowSize());
+        }
 
         root.put("rms_norm", c.rmsNorm());
-        root.put("norm_epsilon", c.normEpsilon());
+        // mamba_ssm's MambaConfig has no norm_epsilon field (MixerModel always uses 1e-5), and
+        // MambaConfig(**config) refuses unknown keys, so only a non-default epsilon is written.
+        if (c.normEpsilon() != MambaConfig.DEFAULT_NORM_EPSILON) {
+            root.put("norm_epsilon", c.normEpsilon());
+        }
         root.put("residual_in_fp32", c.residualInFp32());
         root.put("fused_add_norm", c.fusedAddNorm());
         root.put("pad_vocab_size_multiple", c.padVocabSizeMultiple());

@@ -89,7 +89,7 @@ class MambaConfigTest {
     @Test
     void attentionHeadsResolveAsInMambaSsmMha() throws IOException {
         MambaConfig c = parse("{\"d_model\": 64, \"n_layer\": 3, \"ssm_cfg\": {\"layer\": \"Mamba2\", \"headdim\": 16},"
-                + " \"attn_layer_idx\": [2, 0], \"attn_cfg\": {\"num_heads\": 4}}");
+                + " \"attn_layer_idx\": [2, 0], \"attn_cfg\": {\"num_heads\": 4, \"causal\": true}}");
         assertEquals(4, c.attnNumHeadsKv());
         assertEquals(16, c.attnHeadDim());
         assertEquals(192, c.attnQkvDim());           // 16 * (4 + 2 * 4)
@@ -100,7 +100,7 @@ class MambaConfigTest {
         assertThrows(IllegalArgumentException.class, () -> c.isAttentionLayer(3));
 
         MambaConfig gqa = parse("{\"d_model\": 64, \"n_layer\": 2, \"ssm_cfg\": {\"layer\": \"Mamba2\", \"headdim\": 16},"
-                + " \"attn_layer_idx\": [1], \"attn_cfg\": {\"num_heads\": 4, \"num_heads_kv\": 2, \"head_dim\": 32,"
+                + " \"attn_layer_idx\": [1], \"attn_cfg\": {\"num_heads\": 4, \"num_heads_kv\": 2, \"head_dim\": 32, \"causal\": true,"
                 + " \"rotary_emb_dim\": 32}}");
         assertEquals(256, gqa.attnQkvDim());         // 32 * (4 + 2 * 2)
         assertEquals(128, gqa.attnOutDim());
@@ -126,13 +126,25 @@ class MambaConfigTest {
                 "pad_vocab_size_multiple", "tie_embeddings"), names(tree));
         assertEquals(List.of("layer", "d_state", "d_conv", "expand", "headdim", "d_ssm", "ngroups", "A_init_range",
                 "D_has_hdim", "rmsnorm", "norm_before_gate", "dt_min", "dt_max", "dt_init_floor", "bias",
-                "conv_bias", "chunk_size", "use_mem_eff_path", "conv_init", "activation"), names(tree.get("ssm_cfg")));
+                "conv_bias", "chunk_size", "use_mem_eff_path", "conv_init"), names(tree.get("ssm_cfg")));
         assertEquals(List.of("num_heads", "num_heads_kv", "head_dim", "mlp_dim", "qkv_proj_bias", "out_proj_bias",
                 "softmax_scale", "causal", "d_conv", "rotary_emb_dim", "rotary_emb_base", "rotary_emb_interleaved",
                 "window_size"), names(tree.get("attn_cfg")));
         assertEquals("Mamba2", tree.get("ssm_cfg").get("layer").textValue());
         assertEquals(16, tree.get("attn_cfg").get("head_dim").intValue()); // resolved: 96 / 6
         assertEquals(1e-6, tree.get("norm_epsilon").doubleValue());
+    }
+
+    @Test
+    void defaultConfigWritesOnlyKeysMambaSsmAccepts() throws IOException {
+        JsonNode tree = new ObjectMapper().readTree(MambaConfig.builder().build().toJson());
+        assertEquals(List.of("d_model", "d_intermediate", "n_layer", "vocab_size", "ssm_cfg", "attn_layer_idx",
+                "attn_cfg", "rms_norm", "residual_in_fp32", "fused_add_norm", "pad_vocab_size_multiple",
+                "tie_embeddings"), names(tree));
+        assertFalse(tree.get("attn_cfg").has("window_size"));
+        assertTrue(tree.get("attn_cfg").get("causal").booleanValue());
+        assertTrue(tree.get("attn_cfg").get("num_heads").isNull());
+        assertEquals(MambaConfig.builder().build(), parse(tree.toString()));
     }
 
     @Test
@@ -216,27 +228,30 @@ class MambaConfigTest {
     @Test
     void refusesInconsistentSizes() {
         String base = "{\"d_model\": 64, \"n_layer\": 2, \"ssm_cfg\": {\"layer\": \"Mamba2\", \"headdim\": %s, \"ngroups\": %s},"
-                + " \"attn_layer_idx\": %s, \"attn_cfg\": {%s}}";
+                + " \"attn_layer_idx\": %s, \"attn_cfg\": {\"causal\": true%s}}";
         assertMessage(String.format(base, 48, 1, "[]", ""),
                 "config.json: ssm_cfg.headdim: d_inner = expand * d_model = 2 * 64 = 128 is not divisible by headdim = 48");
         assertMessage(String.format(base, 16, 3, "[]", ""),
                 "config.json: ssm_cfg.ngroups: nheads = d_inner / headdim = 8 is not divisible by ngroups = 3");
-        assertMessage(String.format(base, 16, 1, "[1]", "\"num_heads\": 4, \"num_heads_kv\": 3"),
+        assertMessage(String.format(base, 16, 1, "[1]", ", \"num_heads\": 4, \"num_heads_kv\": 3"),
                 "config.json: attn_cfg.num_heads_kv: num_heads = 4 is not divisible by num_heads_kv = 3");
-        assertMessage(String.format(base, 16, 1, "[1]", "\"num_heads\": 4, \"rotary_emb_dim\": 5"),
+        assertMessage(String.format(base, 16, 1, "[1]", ", \"num_heads\": 4, \"rotary_emb_dim\": 5"),
                 "config.json: attn_cfg.rotary_emb_dim must be even and >= 0, found 5");
-        assertMessage(String.format(base, 16, 1, "[1]", "\"num_heads\": 4, \"rotary_emb_dim\": 18"),
+        assertMessage(String.format(base, 16, 1, "[1]", ", \"num_heads\": 4, \"rotary_emb_dim\": 18"),
                 "config.json: attn_cfg.rotary_emb_dim = 18 exceeds head_dim = 16");
-        assertMessage(String.format(base, 16, 1, "[2]", "\"num_heads\": 4"),
+        assertMessage(String.format(base, 16, 1, "[2]", ", \"num_heads\": 4"),
                 "config.json: attn_layer_idx: layer 2 is outside [0, n_layer = 2)");
-        assertMessage(String.format(base, 16, 1, "[-1]", "\"num_heads\": 4"),
+        assertMessage(String.format(base, 16, 1, "[-1]", ", \"num_heads\": 4"),
                 "config.json: attn_layer_idx: layer -1 is outside [0, n_layer = 2)");
-        assertMessage(String.format(base, 16, 1, "[1, 1]", "\"num_heads\": 4"),
+        assertMessage(String.format(base, 16, 1, "[1, 1]", ", \"num_heads\": 4"),
                 "config.json: attn_layer_idx: layer 1 is listed twice");
         assertMessage(String.format(base, 16, 1, "[1]", ""),
                 "config.json: attn_cfg.num_heads is required because attn_layer_idx is not empty");
-        assertMessage(String.format(base, 16, 1, "[]", "\"num_heads\": 128"),
-                "config.json: attn_cfg.head_dim: d_model / num_heads = 64 / 128 is 0");
+        assertMessage(String.format(base, 16, 1, "[1]", ", \"num_heads\": 6"),
+                "config.json: attn_cfg.num_heads: d_model = 64 is not divisible by num_heads = 6 (needed when head_dim is not given)");
+        assertMessage("{\"d_model\": 64, \"n_layer\": 2, \"ssm_cfg\": {\"layer\": \"Mamba2\", \"headdim\": 16},"
+                        + " \"attn_layer_idx\": [1], \"attn_cfg\": {\"num_heads\": 4}}",
+                "config.json: field 'attn_cfg.causal' is missing: mamba_ssm's MHA then defaults to causal = false");
         assertMessage("{\"ssm_cfg\": {\"layer\": \"Mamba2\", \"d_state\": 0}}",
                 "config.json: ssm_cfg.d_state must be >= 1, found 0");
         assertMessage("{\"ssm_cfg\": {\"layer\": \"Mamba2\", \"A_init_range\": [0, 16]}}",
