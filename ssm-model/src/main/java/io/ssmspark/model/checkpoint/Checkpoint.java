@@ -71,28 +71,31 @@ public final class Checkpoint {
         Files.createDirectories(dir);
         byte[] configJson = config.toJson().getBytes(StandardCharsets.UTF_8);
 
-        // (target, temporary) pairs, in commit order.
-        List<Path[]> pending = new ArrayList<>();
+        List<PendingFile> pending = new ArrayList<>(); // in commit order: config.json last
         try {
             Path model = dir.resolve(MODEL_FILE);
-            pending.add(new Path[] {model, AtomicFiles.writeTemporary(model,
-                    out -> SafeTensorsWriter.write(out, ordered, METADATA, SafeTensorsDType.F32))});
+            pending.add(new PendingFile(model, AtomicFiles.writeTemporary(model,
+                    out -> SafeTensorsWriter.write(out, ordered, METADATA, SafeTensorsDType.F32))));
             for (Map.Entry<String, AtomicFiles.ContentWriter> extra : extraFiles.entrySet()) {
                 Path target = dir.resolve(extra.getKey());
-                pending.add(new Path[] {target, AtomicFiles.writeTemporary(target, extra.getValue())});
+                pending.add(new PendingFile(target, AtomicFiles.writeTemporary(target, extra.getValue())));
             }
             Path configFile = dir.resolve(CONFIG_FILE);
-            pending.add(new Path[] {configFile, AtomicFiles.writeTemporary(configFile, out -> out.write(configJson))});
+            pending.add(new PendingFile(configFile, AtomicFiles.writeTemporary(configFile, out -> out.write(configJson))));
             while (!pending.isEmpty()) {
-                Path[] p = pending.get(0);
-                AtomicFiles.commit(p[1], p[0]);
+                PendingFile p = pending.get(0);
+                AtomicFiles.commit(p.temporary(), p.target());
                 pending.remove(0);
             }
         } finally {
-            for (Path[] p : pending) {
-                Files.deleteIfExists(p[1]);
+            for (PendingFile p : pending) {
+                Files.deleteIfExists(p.temporary());
             }
         }
+    }
+
+    /** A file written under a temporary name, waiting to be renamed to its target. */
+    private record PendingFile(Path target, Path temporary) {
     }
 
     /** Reads only config.json of a checkpoint directory. */

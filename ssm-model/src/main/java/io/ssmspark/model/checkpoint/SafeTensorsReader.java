@@ -208,12 +208,12 @@ public final class SafeTensorsReader implements AutoCloseable {
     }
 
     private static void readFully(FileChannel channel, ByteBuffer dst, long position, Path file) throws IOException {
-        long start = position;
+        long end = position + dst.remaining();
         while (dst.hasRemaining()) {
             int r = channel.read(dst, position);
             if (r < 0) {
                 throw new SafeTensorsFormatException(file + ": byte offset " + position + ": unexpected end of file"
-                        + " (wanted bytes up to " + (start + dst.limit()) + ")");
+                        + " (wanted bytes up to " + end + ")");
             }
             position += r;
         }

@@ -66,6 +66,10 @@ class CheckpointTest {
         Path ckpt = dir.resolve("ckpt");
         Checkpoint.save(ckpt, config, flat);
         assertEquals(List.of("config.json", "model.safetensors"), filesIn(ckpt));
+        if (Files.getFileStore(ckpt).supportsFileAttributeView(java.nio.file.attribute.PosixFileAttributeView.class)) {
+            assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(ckpt.resolve("model.safetensors"))));
+        }
 
         LoadedCheckpoint loaded = Checkpoint.load(ckpt, DataType.FLOAT);
         assertEquals(config, loaded.config());
