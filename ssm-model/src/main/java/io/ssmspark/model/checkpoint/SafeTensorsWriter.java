@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -90,8 +91,11 @@ public final class SafeTensorsWriter {
             return;
         }
         DataType type = dtype == SafeTensorsDType.F32 ? DataType.FLOAT : DataType.DOUBLE;
-        // A fresh c-order copy of the right type: its buffer holds exactly the elements, in order.
-        INDArray c = t.castTo(type).dup('c');
+        // The elements in c order, of the right type, in a buffer holding exactly them: the array itself
+        // when it already is one, else a fresh copy.
+        boolean direct = t.dataType() == type && t.ordering() == 'c' && Shape.hasDefaultStridesForShape(t)
+                && t.offset() == 0 && t.data().length() == t.length();
+        INDArray c = direct ? t : t.castTo(type).dup('c');
         int n = (int) c.length();
         ByteBuffer buf = ByteBuffer.allocate(Math.min(n, CHUNK_ELEMENTS) * dtype.itemSize()).order(ByteOrder.LITTLE_ENDIAN);
         if (type == DataType.FLOAT) {
