@@ -1,0 +1,179 @@
+package io.ssmspark.model.checkpoint;
+
+import io.ssmspark.model.config.MambaConfig;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A checkpoint directory, readable by mamba_ssm: {@code config.json} (MambaConfig fields) and
+ * {@code model.safetensors} (mamba_ssm's tensor names and PyTorch layouts, written as F32). Extra files
+ * (optimizer and training state) can be written beside them in the same atomic step.
+ */
+public final class Checkpoint {
+    public static final String CONFIG_FILE = "config.json";
+    public static final String MODEL_FILE = "model.safetensors";
+    /** transformers-style loaders expect this metadata on PyTorch safetensors files. */
+    private static final Map<String, String> METADATA = Map.of("format", "pt");
+
+    private Checkpoint() {
+    }
+
+    /** Saves a flat parameter vector laid out as {@link CheckpointSchema#of(MambaConfig)}. */
+    public static void save(Path dir, MambaConfig config, INDArray flatParameters) throws IOException {
+        save(dir, config, CheckpointSchema.of(config).unflatten(flatParameters), Map.of());
+    }
+
+    /** Saves named tensors; the map must hold exactly the config's parameters with their shapes. */
+    public static void save(Path dir, MambaConfig config, Map<String, INDArray> tensors) throws IOException {
+        save(dir, config, tensors, Map.of());
+    }
+
+    /**
+     * Saves config.json, model.safetensors and {@code extraFiles} (file name to content) into {@code dir},
+     * creating it if needed. Every file is first written to a temporary name in {@code dir}; only when
+     * all are written are they renamed into place (config.json last). A tied {@code lm_head.weight} in
+     * {@code tensors} must equal the embedding and is not written (it is the embedding).
+     */
+    public static void save(Path dir, MambaConfig config, Map<String, INDArray> tensors,
+                            Map<String, AtomicFiles.ContentWriter> extraFiles) throws IOException {
+        CheckpointSchema schema = CheckpointSchema.of(config);
+        schema.checkTensors(tensors);
+        INDArray tiedHead = tensors.get(CheckpointSchema.LM_HEAD);
+        if (tiedHead != null && schema.isTiedHead(CheckpointSchema.LM_HEAD)) {
+            double diff = maxAbsDifference(tensors.get(CheckpointSchema.EMBEDDING), tiedHead);
+            if (!(diff == 0)) {
+                throw new IllegalArgumentException("tie_embeddings is true but tensor '" + CheckpointSchema.LM_HEAD
+                        + "' differs from '" + CheckpointSchema.EMBEDDING + "' (max |difference| = " + diff + ")");
+            }
+        }
+        for (String name : extraFiles.keySet()) {
+            if (name.equals(CONFIG_FILE) || name.equals(MODEL_FILE) || name.isEmpty()
+                    || !Path.of(name).getFileName().toString().equals(name) || name.startsWith(".")) {
+                throw new IllegalArgumentException("extra checkpoint file name '" + name
+                        + "' must be a plain file name other than " + CONFIG_FILE + " and " + MODEL_FILE);
+            }
+        }
+        Map<String, INDArray> ordered = new LinkedHashMap<>();
+        for (TensorSpec t : schema.tensors()) {
+            ordered.put(t.name(), tensors.get(t.name()));
+        }
+        Files.createDirectories(dir);
+        byte[] configJson = config.toJson().getBytes(StandardCharsets.UTF_8);
+
+        List<PendingFile> pending = new ArrayList<>(); // in commit order: config.json last
+        try {
+            Path model = dir.resolve(MODEL_FILE);
+            pending.add(new PendingFile(model, AtomicFiles.writeTemporary(model,
+                    out -> SafeTensorsWriter.write(out, ordered, METADATA, SafeTensorsDType.F32))));
+            for (Map.Entry<String, AtomicFiles.ContentWriter> extra : extraFiles.entrySet()) {
+                Path target = dir.resolve(extra.getKey());
+                pending.add(new PendingFile(target, AtomicFiles.writeTemporary(target, extra.getValue())));
+            }
+            Path configFile = dir.resolve(CONFIG_FILE);
+            pending.add(new PendingFile(configFile, AtomicFiles.writeTemporary(configFile, out -> out.write(configJson))));
+            while (!pending.isEmpty()) {
+                PendingFile p = pending.get(0);
+                AtomicFiles.commit(p.temporary(), p.target());
+                pending.remove(0);
+            }
+        } finally {
+            for (PendingFile p : pending) {
+                Files.deleteIfExists(p.temporary());
+            }
+        }
+    }
+
+    /** A file written under a temporary name, waiting to be renamed to its target. */
+    private record PendingFile(Path target, Path temporary) {
+    }
+
+    /** Reads only config.json of a checkpoint directory. */
+    public static MambaConfig readConfig(Path dir) throws IOException {
+        return MambaConfig.read(requireFile(dir, CONFIG_FILE));
+    }
+
+    /**
+     * Loads a checkpoint, reading F32, F16, BF16 or F64 tensors as {@code type} (FLOAT or DOUBLE). Every
+     * tensor the config expects must be present with its shape; anything else is refused by name,
+     * except a tied {@code lm_head.weight}, which must have the embedding's shape and values.
+     */
+    public static LoadedCheckpoint load(Path dir, DataType type) throws IOException {
+        MambaConfig config = readConfig(dir);
+        Path modelFile = requireFile(dir, MODEL_FILE);
+        CheckpointSchema schema = CheckpointSchema.of(config);
+        try (SafeTensorsReader reader = SafeTensorsReader.open(modelFile)) {
+            checkEntries(modelFile, schema, reader);
+            Map<String, INDArray> tensors = new LinkedHashMap<>();
+            for (TensorSpec t : schema.tensors()) {
+                tensors.put(t.name(), reader.read(t.name(), type));
+            }
+            if (config.tieEmbeddings() && reader.entry(CheckpointSchema.LM_HEAD) != null) {
+                double diff = maxAbsDifference(tensors.get(CheckpointSchema.EMBEDDING),
+                        reader.read(CheckpointSchema.LM_HEAD, type));
+                if (!(diff == 0)) {
+                    throw new SafeTensorsFormatException(modelFile + ": " + CONFIG_FILE
+                            + " says tie_embeddings = true but tensor '" + CheckpointSchema.LM_HEAD + "' differs from '"
+                            + CheckpointSchema.EMBEDDING + "' (max |difference| = " + diff + ")");
+                }
+            }
+            return new LoadedCheckpoint(config, schema, tensors);
+        }
+    }
+
+    private static void checkEntries(Path modelFile, CheckpointSchema schema, SafeTensorsReader reader)
+            throws SafeTensorsFormatException {
+        for (TensorSpec t : schema.tensors()) {
+            SafeTensorEntry e = reader.entry(t.name());
+            if (e == null) {
+                throw new SafeTensorsFormatException(modelFile + ": tensor '" + t.name() + "' (expected shape "
+                        + Arrays.toString(t.shape()) + ") is missing");
+            }
+            if (!t.hasShape(e.shape())) {
+                throw new SafeTensorsFormatException(modelFile + ": tensor '" + t.name() + "' has shape "
+                        + Arrays.toString(e.shape()) + " but the config expects " + Arrays.toString(t.shape()));
+            }
+        }
+        for (SafeTensorEntry e : reader.entries()) {
+            if (schema.contains(e.name())) {
+                continue;
+            }
+            if (schema.isTiedHead(e.name())) {
+                long[] expected = schema.get(CheckpointSchema.EMBEDDING).shape();
+                if (!Arrays.equals(expected, e.shape())) {
+                    throw new SafeTensorsFormatException(modelFile + ": tensor '" + e.name() + "' has shape "
+                            + Arrays.toString(e.shape()) + " but the config expects " + Arrays.toString(expected)
+                            + " (tied to the embedding)");
+                }
+                continue;
+            }
+            throw new SafeTensorsFormatException(modelFile + ": unexpected tensor '" + e.name() + "' with shape "
+                    + Arrays.toString(e.shape()) + ": the config has no such parameter");
+        }
+    }
+
+    private static Path requireFile(Path dir, String name) throws NoSuchFileException {
+        if (!Files.isDirectory(dir)) {
+            throw new NoSuchFileException(dir.toString(), null, "checkpoint directory not found");
+        }
+        Path file = dir.resolve(name);
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "checkpoint directory has no " + name);
+        }
+        return file;
+    }
+
+    private static double maxAbsDifference(INDArray a, INDArray b) {
+        return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+    }
+}

@@ -1,0 +1,260 @@
+package io.ssmspark.model.config;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ssmspark.model.checkpoint.AtomicFiles;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+
+/** Reads and writes config.json in mamba_ssm's key names. */
+final class MambaConfigJson {
+    /** Python's json module writes float('inf') as Infinity (mamba_ssm's dt_limit default), so accept it. */
+    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build())
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    private MambaConfigJson() {
+    }
+
+    static MambaConfig read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "config file not found");
+        }
+        return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+    }
+
+    static MambaConfig parse(String json, String source) throws MalformedConfigException {
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(json);
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw new MalformedConfigException(source + ": not valid JSON" + where + ": " + e.getOriginalMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new MalformedConfigException(source + ": expected a JSON object at the top level, found "
+                    + (root == null || root.isMissingNode() ? "nothing" : root.getNodeType().toString().toLowerCase()));
+        }
+        JsonFields top = new JsonFields(source, "", (ObjectNode) root);
+        try {
+            MambaConfig.Builder b = MambaConfig.builder();
+            MambaConfig defaults = b.build();
+            int dModel = top.integer("d_model", defaults.dModel());
+            List<Integer> attnLayerIdx = top.integerList("attn_layer_idx", List.of());
+            b.dModel(dModel)
+                    .dIntermediate(top.integer("d_intermediate", defaults.dIntermediate()))
+                    .nLayer(top.integer("n_layer", defaults.nLayer()))
+                    .vocabSize(top.integer("vocab_size", defaults.vocabSize()))
+                    .attnLayerIdx(attnLayerIdx)
+                    .rmsNorm(top.bool("rms_norm", defaults.rmsNorm()))
+                    .normEpsilon(top.number("norm_epsilon", defaults.normEpsilon()))
+                    .residualInFp32(top.bool("residual_in_fp32", defaults.residualInFp32()))
+                    .fusedAddNorm(top.bool("fused_add_norm", defaults.fusedAddNorm()))
+                    .padVocabSizeMultiple(top.integer("pad_vocab_size_multiple", defaults.padVocabSizeMultiple()))
+                    .tieEmbeddings(top.bool("tie_embeddings", defaults.tieEmbeddings()));
+            b.ssm(parseSsm(top.object("ssm_cfg"), dModel));
+            b.attn(parseAttn(top.object("attn_cfg"), !attnLayerIdx.isEmpty()));
+            top.rejectUnknown();
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new MalformedConfigException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static SsmConfig parseSsm(JsonFields s, int dModel) throws MalformedConfigException {
+        String layer = s.string("layer", null);
+        if (layer == null) {
+            throw s.invalid("layer", "is missing: mamba_ssm then builds a Mamba1 layer, which ssm-spark does not"
+                    + " support; set \"layer\": \"Mamba2\"");
+        }
+        if (!layer.equals("Mamba2")) {
+            throw s.unsupported("layer", "\"" + layer + "\"", "only \"Mamba2\" is supported");
+        }
+        SsmConfig d = SsmConfig.DEFAULTS;
+        SsmConfig.Builder b = SsmConfig.builder()
+                .dState(s.integer("d_state", d.dState()))
+                .dConv(s.integer("d_conv", d.dConv()))
+                .headdim(s.integer("headdim", d.headdim()))
+                .ngroups(s.integer("ngroups", d.ngroups()))
+                .chunkSize(s.integer("chunk_size", d.chunkSize()))
+                .dHasHdim(s.bool("D_has_hdim", d.dHasHdim()))
+                .rmsnorm(s.bool("rmsnorm", d.rmsnorm()))
+                .normBeforeGate(s.bool("norm_before_gate", d.normBeforeGate()))
+                .dtMin(s.number("dt_min", d.dtMin()))
+                .dtMax(s.number("dt_max", d.dtMax()))
+                .dtInitFloor(s.number("dt_init_floor", d.dtInitFloor()))
+                .convInit(s.nullableNumber("conv_init"))
+                .useMemEffPath(s.bool("use_mem_eff_path", d.useMemEffPath()));
+        int expand = s.integer("expand", d.expand());
+        b.expand(expand);
+        double[] aRange = s.numberArray("A_init_range", 2, new double[] {d.aInitMin(), d.aInitMax()});
+        b.aInitRange(aRange[0], aRange[1]);
+
+        if (s.bool("bias", false)) {
+            throw s.unsupported("bias", true, "ssm-spark's Mamba2 has no in_proj/out_proj bias (mamba_ssm's default false)");
+        }
+        if (!s.bool("conv_bias", true)) {
+            throw s.unsupported("conv_bias", false, "ssm-spark's Mamba2 conv1d always has a bias (mamba_ssm's default true)");
+        }
+        Integer dSsm = s.nullableInteger("d_ssm");
+        long dInner = (long) expand * dModel;
+        if (dSsm != null && dSsm != dInner) {
+            throw s.unsupported("d_ssm", dSsm, "only null or d_inner = expand * d_model = " + dInner
+                    + " is supported (no extra MLP channels in in_proj)");
+        }
+        double[] dtLimit = s.numberArray("dt_limit", 2, new double[] {0.0, Double.POSITIVE_INFINITY});
+        if (dtLimit[0] != 0.0 || dtLimit[1] != Double.POSITIVE_INFINITY) {
+            throw s.unsupported("dt_limit", "[" + dtLimit[0] + ", " + dtLimit[1] + "]",
+                    "only the default [0.0, Infinity] (no clamping of dt) is supported");
+        }
+        // Older mamba_ssm versions took an activation argument; "silu" and "swish" are both SiLU.
+        String activation = s.string("activation", "swish");
+        if (!activation.equals("swish") && !activation.equals("silu")) {
+            throw s.unsupported("activation", "\"" + activation + "\"", "only \"swish\" or \"silu\" (the same function) is supported");
+        }
+        s.rejectUnknown();
+        return b.build();
+    }
+
+    private static AttnConfig parseAttn(JsonFields a, boolean used) throws MalformedConfigException {
+        AttnConfig d = AttnConfig.DEFAULTS;
+        AttnConfig.Builder b = AttnConfig.builder()
+                .numHeads(a.nullableInteger("num_heads"))
+                .numHeadsKv(a.nullableInteger("num_heads_kv"))
+                .headDim(a.nullableInteger("head_dim"))
+                .rotaryEmbDim(a.integer("rotary_emb_dim", d.rotaryEmbDim()))
+                .rotaryEmbBase(a.number("rotary_emb_base", d.rotaryEmbBase()))
+                .qkvProjBias(a.bool("qkv_proj_bias", d.qkvProjBias()))
+                .outProjBias(a.bool("out_proj_bias", d.outProjBias()))
+                .softmaxScale(a.nullableNumber("softmax_scale"))
+                .windowSize(a.nullableInteger("window_size"));
+        int mlpDim = a.integer("mlp_dim", 0);
+        if (mlpDim != 0) {
+            throw a.unsupported("mlp_dim", mlpDim, "only 0 is supported (use d_intermediate for a GatedMLP)");
+        }
+        int dConv = a.integer("d_conv", 0);
+        if (dConv != 0) {
+            throw a.unsupported("d_conv", dConv, "only 0 is supported (no convolution inside attention)");
+        }
+        // mamba_ssm's MHA defaults to causal=False and create_block does not override it, so a hybrid
+        // config must say "causal": true; without attention layers the setting is unused.
+        if (used && a.raw("causal") == null) {
+            throw a.invalid("causal", "is missing: mamba_ssm's MHA then defaults to causal = false (non-causal"
+                    + " attention), which ssm-spark does not support; set \"causal\": true");
+        }
+        if (!a.bool("causal", true)) {
+            throw a.unsupported("causal", false, "only causal attention is supported");
+        }
+        if (a.bool("rotary_emb_interleaved", false)) {
+            throw a.unsupported("rotary_emb_interleaved", true, "only the non-interleaved (half-split) rotary embedding is supported");
+        }
+        a.rejectUnknown();
+        return b.build();
+    }
+
+    static String toJson(MambaConfig c) {
+        ObjectNode root = MAPPER.createObjectNode();
+        root.put("d_model", c.dModel());
+        root.put("d_intermediate", c.dIntermediate());
+        root.put("n_layer", c.nLayer());
+        root.put("vocab_size", c.vocabSize());
+
+        SsmConfig s = c.ssm();
+        ObjectNode ssm = root.putObject("ssm_cfg");
+        ssm.put("layer", "Mamba2");
+        ssm.put("d_state", s.dState());
+        ssm.put("d_conv", s.dConv());
+        ssm.put("expand", s.expand());
+        ssm.put("headdim", s.headdim());
+        ssm.putNull("d_ssm");
+        ssm.put("ngroups", s.ngroups());
+        ssm.putArray("A_init_range").add(s.aInitMin()).add(s.aInitMax());
+        ssm.put("D_has_hdim", s.dHasHdim());
+        ssm.put("rmsnorm", s.rmsnorm());
+        ssm.put("norm_before_gate", s.normBeforeGate());
+        ssm.put("dt_min", s.dtMin());
+        ssm.put("dt_max", s.dtMax());
+        ssm.put("dt_init_floor", s.dtInitFloor());
+        // dt_limit is left out on purpose: its only supported value, [0.0, inf], has no standard JSON form.
+        ssm.put("bias", false);
+        ssm.put("conv_bias", true);
+        ssm.put("chunk_size", s.chunkSize());
+        ssm.put("use_mem_eff_path", s.useMemEffPath());
+        if (s.convInit() == null) {
+            ssm.putNull("conv_init");
+        } else {
+            ssm.put("conv_init", s.convInit());
+        }
+
+        ArrayNode idx = root.putArray("attn_layer_idx");
+        c.attnLayerIdx().forEach(idx::add);
+
+        AttnConfig a = c.attn();
+        ObjectNode attn = root.putObject("attn_cfg");
+        putNullable(attn, "num_heads", a.numHeads());
+        putNullable(attn, "num_heads_kv", a.numHeadsKv());
+        putNullable(attn, "head_dim", a.headDim());
+        attn.put("mlp_dim", 0);
+        attn.put("qkv_proj_bias", a.qkvProjBias());
+        attn.put("out_proj_bias", a.outProjBias());
+        if (a.softmaxScale() == null) {
+            attn.putNull("softmax_scale");
+        } else {
+            attn.put("softmax_scale", a.softmaxScale());
+        }
+        attn.put("causal", true);
+        attn.put("d_conv", 0);
+        attn.put("rotary_emb_dim", a.rotaryEmbDim());
+        attn.put("rotary_emb_base", a.rotaryEmbBase());
+        attn.put("rotary_emb_interleaved", false);
+        // window_size is ssm-spark's extension and not an argument of mamba_ssm's MHA: it is written only
+        // when set, so that a full-attention config stays loadable by mamba_ssm itself.
+        if (a.windowSize() != null) {
+            attn.put("window_size", a.windowSize());
+        }
+
+        root.put("rms_norm", c.rmsNorm());
+        // mamba_ssm's MambaConfig has no norm_epsilon field (MixerModel always uses 1e-5), and
+        // MambaConfig(**config) refuses unknown keys, so only a non-default epsilon is written.
+        if (c.normEpsilon() != MambaConfig.DEFAULT_NORM_EPSILON) {
+            root.put("norm_epsilon", c.normEpsilon());
+        }
+        root.put("residual_in_fp32", c.residualInFp32());
+        root.put("fused_add_norm", c.fusedAddNorm());
+        root.put("pad_vocab_size_multiple", c.padVocabSizeMultiple());
+        root.put("tie_embeddings", c.tieEmbeddings());
+        try {
+            return MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise a JSON tree of plain values", e);
+        }
+    }
+
+    static void write(MambaConfig c, Path file) throws IOException {
+        byte[] bytes = toJson(c).getBytes(StandardCharsets.UTF_8);
+        AtomicFiles.write(file, out -> out.write(bytes));
+    }
+
+    private static void putNullable(ObjectNode node, String key, Integer value) {
+        if (value == null) {
+            node.putNull(key);
+        } else {
+            node.put(key, value);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package io.ssmspark.model.config;
+
+/**
+ * The Mamba2 mixer settings ({@code ssm_cfg} in config.json). Only what ssm-spark supports can be
+ * represented: the layer is always Mamba2, with no in/out projection bias, a conv bias, d_ssm = d_inner
+ * and the default dt_limit. Init-only and speed-only settings (dt_min, dt_max, dt_init_floor,
+ * A_init_range, conv_init, use_mem_eff_path) are kept so a fresh model can be initialised the way
+ * mamba_ssm would. Defaults are mamba_ssm's Mamba2 defaults.
+ */
+public record SsmConfig(
+        int dState,
+        int dConv,
+        int expand,
+        int headdim,
+        int ngroups,
+        int chunkSize,
+        boolean dHasHdim,
+        boolean rmsnorm,
+        boolean normBeforeGate,
+        double dtMin,
+        double dtMax,
+        double dtInitFloor,
+        double aInitMin,
+        double aInitMax,
+        Double convInit,
+        boolean useMemEffPath) {
+
+    public static final SsmConfig DEFAULTS = builder().build();
+
+    public SsmConfig {
+        requireAtLeast("ssm_cfg.d_state", dState, 1);
+        requireAtLeast("ssm_cfg.d_conv", dConv, 1);
+        requireAtLeast("ssm_cfg.expand", expand, 1);
+        requireAtLeast("ssm_cfg.headdim", headdim, 1);
+        requireAtLeast("ssm_cfg.ngroups", ngroups, 1);
+        requireAtLeast("ssm_cfg.chunk_size", chunkSize, 1);
+        if (!(dtMin > 0) || !Double.isFinite(dtMin)) {
+            throw new IllegalArgumentException("ssm_cfg.dt_min must be a finite number > 0, found " + dtMin);
+        }
+        if (!(dtMax >= dtMin) || !Double.isFinite(dtMax)) {
+            throw new IllegalArgumentException("ssm_cfg.dt_max must be finite and >= dt_min = " + dtMin + ", found " + dtMax);
+        }
+        if (!(dtInitFloor >= 0) || !Double.isFinite(dtInitFloor)) {
+            throw new IllegalArgumentException("ssm_cfg.dt_init_floor must be a finite number >= 0, found " + dtInitFloor);
+        }
+        // A is drawn uniformly from A_init_range and stored as A_log = log(A), so the range must be positive.
+        if (!(aInitMin > 0) || !(aInitMax >= aInitMin) || !Double.isFinite(aInitMax)) {
+            throw new IllegalArgumentException("ssm_cfg.A_init_range must be [lo, hi] with 0 < lo <= hi, found ["
+                    + aInitMin + ", " + aInitMax + "]");
+        }
+        if (convInit != null && (!(convInit > 0) || !Double.isFinite(convInit))) {
+            throw new IllegalArgumentException("ssm_cfg.conv_init must be null or a finite number > 0, found " + convInit);
+        }
+    }
+
+    static void requireAtLeast(String field, long value, long min) {
+        if (value < min) {
+            throw new IllegalArgumentException(field + " must be >= " + min + ", found " + value);
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        return new Builder()
+                .dState(dState).dConv(dConv).expand(expand).headdim(headdim).ngroups(ngroups)
+                .chunkSize(chunkSize).dHasHdim(dHasHdim).rmsnorm(rmsnorm).normBeforeGate(normBeforeGate)
+                .dtMin(dtMin).dtMax(dtMax).dtInitFloor(dtInitFloor).aInitRange(aInitMin, aInitMax)
+                .convInit(convInit).useMemEffPath(useMemEffPath);
+    }
+
+    /** Builder starting from mamba_ssm's Mamba2 defaults. */
+    public static final class Builder {
+        private int dState = 128;
+        private int dConv = 4;
+        private int expand = 2;
+        private int headdim = 64;
+        private int ngroups = 1;
+        private int chunkSize = 256;
+        private boolean dHasHdim = false;
+        private boolean rmsnorm = true;
+        private boolean normBeforeGate = false;
+        private double dtMin = 0.001;
+        private double dtMax = 0.1;
+        private double dtInitFloor = 1e-4;
+        private double aInitMin = 1;
+        private double aInitMax = 16;
+        private Double convInit = null;
+        private boolean useMemEffPath = true;
+
+        private Builder() {
+        }
+
+        public Builder dState(int v) { dState = v; return this; }
+        public Builder dConv(int v) { dConv = v; return this; }
+        public Builder expand(int v) { expand = v; return this; }
+        public Builder headdim(int v) { headdim = v; return this; }
+        public Builder ngroups(int v) { ngroups = v; return this; }
+        public Builder chunkSize(int v) { chunkSize = v; return this; }
+        public Builder dHasHdim(boolean v) { dHasHdim = v; return this; }
+        public Builder rmsnorm(boolean v) { rmsnorm = v; return this; }
+        public Builder normBeforeGate(boolean v) { normBeforeGate = v; return this; }
+        public Builder dtMin(double v) { dtMin = v; return this; }
+        public Builder dtMax(double v) { dtMax = v; return this; }
+        public Builder dtInitFloor(double v) { dtInitFloor = v; return this; }
+        public Builder aInitRange(double lo, double hi) { aInitMin = lo; aInitMax = hi; return this; }
+        public Builder convInit(Double v) { convInit = v; return this; }
+        public Builder useMemEffPath(boolean v) { useMemEffPath = v; return this; }
+
+        public SsmConfig build() {
+            return new SsmConfig(dState, dConv, expand, headdim, ngroups, chunkSize, dHasHdim, rmsnorm,
+                    normBeforeGate, dtMin, dtMax, dtInitFloor, aInitMin, aInitMax, convInit, useMemEffPath);
+        }
+    }
+}
