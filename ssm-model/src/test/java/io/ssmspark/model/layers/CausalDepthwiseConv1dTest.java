@@ -7,6 +7,7 @@ import static io.ssmspark.model.layers.TestArrays.randn;
 import static io.ssmspark.model.layers.TestArrays.toFloat;
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -92,6 +93,27 @@ class CausalDepthwiseConv1dTest {
             }
             assertClose(x.get(all(), interval(9 - (k - 1), 9), all()), prev, 0, "final carry = last K−1 rows");
         }
+    }
+
+    /** The checkpoint's (C, 1, K) weight reshaped to [C, K], and gradients landing in a view of a flat buffer. */
+    @Test
+    void worksOnCheckpointShapedViews() {
+        Random rnd = new Random(44);
+        INDArray flat = randn(rnd, 50);
+        INDArray checkpointWeight = flat.get(interval(5, 17)).reshape(3, 1, 4);
+        INDArray w = checkpointWeight.reshape(3, 4);
+        INDArray grads = Nd4j.zeros(flat.dataType(), 50);
+        INDArray dW = grads.get(interval(20, 32)).reshape(3, 4);
+        INDArray x = randn(rnd, 2, 6, 3);
+        INDArray dy = randn(rnd, 2, 6, 3);
+        assertClose(CausalDepthwiseConv1d.forward(x, w.dup(), null, null), CausalDepthwiseConv1d.forward(x, w, null, null),
+                0, "y");
+        INDArray expected = Nd4j.zeros(flat.dataType(), 3, 4);
+        CausalDepthwiseConv1d.backward(x, w.dup(), null, dy, expected, null);
+        CausalDepthwiseConv1d.backward(x, w, null, dy, dW, null);
+        assertClose(expected, grads.get(interval(20, 32)).reshape(3, 4), 0, "dw in the flat buffer");
+        assertEquals(expected.norm2Number().doubleValue(), grads.norm2Number().doubleValue(), 1e-12,
+                "nothing written outside the view");
     }
 
     @Test

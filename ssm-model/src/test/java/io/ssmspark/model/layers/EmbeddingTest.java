@@ -66,6 +66,18 @@ class EmbeddingTest {
     }
 
     @Test
+    void floatBackwardAgreesWithDouble() {
+        Random rnd = new Random(22);
+        int[] ids = {3, 3, 0, 7, 3, 1};
+        INDArray dy = randn(rnd, 6, 5);
+        INDArray dW64 = Nd4j.zeros(DataType.DOUBLE, 8, 5);
+        INDArray dW32 = Nd4j.zeros(DataType.FLOAT, 8, 5);
+        Embedding.backward(ids, dy, dW64);
+        Embedding.backward(ids, dy.castTo(DataType.FLOAT), dW32);
+        TestArrays.assertClose(dW64, dW32, 1e-7, "dW fp32");
+    }
+
+    @Test
     void rejectsOutOfRangeIdsNamingThePosition() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Embedding.forward(W, new int[] {1, 4}));

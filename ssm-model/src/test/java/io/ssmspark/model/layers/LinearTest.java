@@ -15,6 +15,9 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import static org.nd4j.linalg.indexing.NDArrayIndex.all;
+import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+
 class LinearTest {
 
     @Test
@@ -69,6 +72,28 @@ class LinearTest {
         INDArray dx32 = Linear.backward(toFloat(x), toFloat(w), toFloat(dy), dW32, null);
         assertClose(dx64, dx32, 1e-6, "dx fp32");
         assertClose(dW64, dW32, 1e-6, "dW fp32");
+    }
+
+    /** Parameters and gradient accumulators as views at an offset of one flat buffer; x a column slice. */
+    @Test
+    void worksOnViewsOfFlatBuffers() {
+        Random rnd = new Random(13);
+        INDArray params = randn(rnd, 40);
+        INDArray grads = randn(rnd, 40);
+        INDArray w = params.get(interval(7, 19)).reshape(3, 4);
+        INDArray gW = grads.get(interval(7, 19)).reshape(3, 4);
+        INDArray gWBefore = gW.dup();
+        INDArray gradsBefore = grads.dup();
+        INDArray wide = randn(rnd, 5, 9);
+        INDArray x = wide.get(all(), interval(2, 6));
+        INDArray dy = randn(rnd, 5, 3);
+        assertClose(Linear.forward(x.dup(), w.dup(), null), Linear.forward(x, w, null), 1e-15, "y on views");
+        INDArray expectedDw = gWBefore.add(dy.transpose().mmul(x.dup()));
+        INDArray dx = Linear.backward(x, w, dy, gW, null);
+        assertClose(dy.mmul(w.dup()), dx, 1e-15, "dx on views");
+        assertClose(expectedDw, grads.get(interval(7, 19)).reshape(3, 4), 1e-15, "dW lands in the flat buffer");
+        assertEquals(gradsBefore.get(interval(0, 7)), grads.get(interval(0, 7)), "entries before the view untouched");
+        assertEquals(gradsBefore.get(interval(19, 40)), grads.get(interval(19, 40)), "entries after the view untouched");
     }
 
     @Test
