@@ -18,7 +18,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *   out[i + rd/2] = x[i + rd/2] · cos + x[i] · sin
  * </pre>
  *
- * Dimensions ≥ rd pass through. Angles are computed in fp64 and then cast to the input's dtype.
+ * Dimensions ≥ rd pass through. Angles, cos and sin are computed in fp64 (the exact formula) and then cast to
+ * the input's dtype. (flash-attn builds its cos/sin cache from fp32 positions and fp32 inv_freq, so at position p
+ * its angles differ from these by about p · 6e-8 · inv_freq radians.)
  */
 public final class Rotary {
 
