@@ -196,10 +196,16 @@ public final class Attention {
         int hkv = spec.numHeadsKv();
         int hd = spec.headDim();
         int g = spec.groupSize();
+        Tensors.require(fwd != null, "attention backward: the forward's Output is required but was null");
         long past = fwd.pastLength;
         long tk = past + t;
         Tensors.requireShape("dOut", dOut, dt, xs);
-        Tensors.requireShape("forward probs", fwd.probs, dt, b, hkv, (long) g * t, tk);
+        Tensors.requireShape("forward probs (x must be the forward's input)", fwd.probs, dt, b, hkv, (long) g * t, tk);
+        Tensors.require(grads != null, "attention backward: the gradient accumulators are required but were null");
+        Tensors.requireShapeIfPresent("d in_proj.weight", grads.inProjWeight(), dt, spec.qkvDim(), d);
+        Tensors.requireShapeIfPresent("d in_proj.bias", grads.inProjBias(), dt, spec.qkvDim());
+        Tensors.requireShapeIfPresent("d out_proj.weight", grads.outProjWeight(), dt, d, spec.contextDim());
+        Tensors.requireShapeIfPresent("d out_proj.bias", grads.outProjBias(), dt, d);
 
         INDArray dContext = Linear.backward(fwd.context, w.outProjWeight(), Tensors.contiguous(dOut).reshape(b * t, d),
                 grads.outProjWeight(), grads.outProjBias());
