@@ -1,0 +1,62 @@
+package io.ssmspark.model.layers;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * SiLU and softplus with their derivatives, elementwise, in the input's dtype. Each method returns a new
+ * array and leaves its input untouched.
+ */
+public final class Activations {
+
+    /** torch.nn.functional.softplus's default threshold: above it softplus(v) returns v itself. */
+    public static final double SOFTPLUS_THRESHOLD = 20.0;
+
+    private Activations() {
+    }
+
+    /** σ(v) = 1 / (1 + e^−v). */
+    public static INDArray sigmoid(INDArray v) {
+        Tensors.requireFloating("v", v);
+        return Transforms.sigmoid(v, true);
+    }
+
+    /** silu(v) = v · σ(v). */
+    public static INDArray silu(INDArray v) {
+        Tensors.requireFloating("v", v);
+        return Transforms.sigmoid(v, true).muli(v);
+    }
+
+    /** silu'(v) = σ(v) · (1 + v · (1 − σ(v))). */
+    public static INDArray siluGrad(INDArray v) {
+        Tensors.requireFloating("v", v);
+        INDArray s = Transforms.sigmoid(v, true);
+        INDArray oneMinusS = s.rsub(1.0);
+        return oneMinusS.muli(v).addi(1.0).muli(s);
+    }
+
+    /**
+     * softplus(v) = log(1 + e^v) for v ≤ 20 and v for v > 20 (torch's threshold). Computed as
+     * max(v, 0) + log1p(e^−|v|), which never overflows.
+     */
+    public static INDArray softplus(INDArray v) {
+        Tensors.requireFloating("v", v);
+        INDArray stable = Transforms.log1p(Transforms.exp(Transforms.abs(v, true).negi(), false), false)
+                .addi(Transforms.relu(v, true));
+        // Select v where v > threshold: mask·v + (1 − mask)·stable is exact for a 0/1 mask.
+        INDArray above = aboveThreshold(v);
+        return above.mul(v).addi(above.rsub(1.0).muli(stable));
+    }
+
+    /** softplus'(v) = σ(v) for v ≤ 20 and exactly 1 above (the identity branch), as torch's backward. */
+    public static INDArray softplusGrad(INDArray v) {
+        Tensors.requireFloating("v", v);
+        INDArray above = aboveThreshold(v);
+        return above.rsub(1.0).muli(Transforms.sigmoid(v, true)).addi(above);
+    }
+
+    /** 1 where v > {@link #SOFTPLUS_THRESHOLD}, else 0, in v's dtype. */
+    private static INDArray aboveThreshold(INDArray v) {
+        return v.gt(SOFTPLUS_THRESHOLD).castTo(v.dataType());
+    }
+}

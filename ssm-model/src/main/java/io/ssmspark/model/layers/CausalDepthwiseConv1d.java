@@ -1,0 +1,120 @@
+package io.ssmspark.model.layers;
+
+import static org.nd4j.linalg.indexing.NDArrayIndex.all;
+import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+import static org.nd4j.linalg.indexing.NDArrayIndex.point;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The Mamba2 mixer's causal depthwise conv1d on x [batch, T, C] with weight [C, K] (the checkpoint's (C, 1, K)
+ * reshaped) and bias [C]:
+ *
+ * <pre>
+ *   y[b, t, c] = bias[c] + Σ_{k=0..K−1} w[c, k] · xpad[b, t + k, c],   xpad = prev ++ x along time
+ * </pre>
+ *
+ * where prev [batch, K−1, C] holds the K−1 inputs before position 0 (zeros when null). So w[c, K−1] multiplies
+ * the current token, as PyTorch's conv1d with padding K−1 truncated to T. The work is one broadcast multiply-add
+ * per tap. K must be at least 2.
+ */
+public final class CausalDepthwiseConv1d {
+
+    /** dx [batch, T, C] and dprev [batch, K−1, C] (the gradient of the prev rows, or of the zero padding). */
+    public record Gradients(INDArray dx, INDArray dPrev) {
+    }
+
+    private CausalDepthwiseConv1d() {
+    }
+
+    /** Returns y [batch, T, C]. {@code bias} and {@code prev} may be null. */
+    public static INDArray forward(INDArray x, INDArray weight, INDArray bias, INDArray prev) {
+        long[] xs = check(x, weight, prev);
+        int k = (int) weight.size(1);
+        Tensors.requireShapeIfPresent("bias", bias, x.dataType(), xs[2]);
+        INDArray xpad = padded(x, prev, k);
+        INDArray y = Nd4j.zeros(x.dataType(), xs);
+        INDArray term = Nd4j.createUninitialized(x.dataType(), xs);
+        for (int tap = 0; tap < k; tap++) {
+            Tensors.mul(window(xpad, tap, xs[1]), tap(weight, tap), term);
+            y.addi(term);
+        }
+        return bias == null ? y : Tensors.add(y, bias, y);
+    }
+
+    /**
+     * Returns dx and dprev, and accumulates dw[c, k] += Σ_{b,t} dy ∘ xpad[b, t+k, c] and dbias += Σ_{b,t} dy
+     * (either accumulator may be null).
+     */
+    public static Gradients backward(INDArray x, INDArray weight, INDArray prev, INDArray dy, INDArray dWeight,
+            INDArray dBias) {
+        long[] xs = check(x, weight, prev);
+        DataType dt = x.dataType();
+        int k = (int) weight.size(1);
+        long t = xs[1];
+        Tensors.requireShape("dy", dy, dt, xs);
+        Tensors.requireShapeIfPresent("dWeight", dWeight, dt, weight.shape());
+        Tensors.requireShapeIfPresent("dBias", dBias, dt, xs[2]);
+        INDArray xpad = padded(x, prev, k);
+        INDArray dxpad = Nd4j.zeros(dt, xs[0], t + k - 1, xs[2]);
+        INDArray term = Nd4j.createUninitialized(dt, xs);
+        for (int tap = 0; tap < k; tap++) {
+            // y[t] depends on xpad[t + tap] through w[:, tap]
+            window(dxpad, tap, t).addi(Tensors.mul(dy, tap(weight, tap), term));
+            if (dWeight != null) {
+                dWeight.get(all(), point(tap)).addi(dy.mul(window(xpad, tap, t)).sum(0, 1));
+            }
+        }
+        if (dBias != null) {
+            dBias.addi(dy.sum(0, 1));
+        }
+        INDArray dx = dxpad.get(all(), interval(k - 1, t + k - 1), all()).dup('c');
+        INDArray dPrev = dxpad.get(all(), interval(0, k - 1), all()).dup('c');
+        return new Gradients(dx, dPrev);
+    }
+
+    /**
+     * The last K−1 rows of (prev ++ x) [batch, K−1, C]: the prev rows to hand to the next segment or decoding
+     * step. Correct when T &lt; K−1 (some rows then come from prev, zeros when prev is null).
+     */
+    public static INDArray carryRows(INDArray prev, INDArray x, int kernelSize) {
+        Tensors.require(kernelSize >= 2, "conv kernel size: expected at least 2 but found %d", kernelSize);
+        long[] xs = Tensors.requireRank("x", x, 3);
+        checkPrev(prev, x, kernelSize);
+        INDArray xpad = padded(x, prev, kernelSize);
+        long total = xs[1] + kernelSize - 1;
+        return xpad.get(all(), interval(total - (kernelSize - 1), total), all()).dup('c');
+    }
+
+    /** prev ++ x along time: [batch, K−1+T, C]. */
+    private static INDArray padded(INDArray x, INDArray prev, int k) {
+        INDArray head = prev != null ? prev : Nd4j.zeros(x.dataType(), x.size(0), k - 1, x.size(2));
+        return Nd4j.concat(1, head, x);
+    }
+
+    /** Rows tap .. tap+T−1 of a [batch, K−1+T, C] array: a strided view. */
+    private static INDArray window(INDArray padded, int tap, long t) {
+        return padded.get(all(), interval(tap, tap + t), all());
+    }
+
+    /** Column {@code tap} of the weight as a contiguous [C] vector, broadcast along batch and time. */
+    private static INDArray tap(INDArray weight, int tap) {
+        return weight.get(all(), point(tap)).dup('c');
+    }
+
+    private static long[] check(INDArray x, INDArray weight, INDArray prev) {
+        long[] xs = Tensors.requireRank("x", x, 3);
+        long[] ws = Tensors.requireRank("weight", weight, 2);
+        Tensors.requireShape("weight", weight, x.dataType(), xs[2], ws[1]);
+        Tensors.require(ws[1] >= 2, "tensor 'weight': expected a kernel size of at least 2 but found shape [%d, %d]",
+                ws[0], ws[1]);
+        checkPrev(prev, x, (int) ws[1]);
+        return xs;
+    }
+
+    private static void checkPrev(INDArray prev, INDArray x, int k) {
+        Tensors.requireShapeIfPresent("prev", prev, x.dataType(), x.size(0), k - 1, x.size(2));
+    }
+}

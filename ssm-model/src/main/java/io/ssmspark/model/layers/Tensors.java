@@ -1,0 +1,108 @@
+package io.ssmspark.model.layers;
+
+import java.util.Arrays;
+
+import org.nd4j.linalg.api.blas.params.MMulTranspose;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Shared helpers of the layers: argument checks with messages that name the tensor, batched
+ * matmul into preallocated outputs, and numpy-style broadcasting elementwise ops.
+ */
+final class Tensors {
+
+    private Tensors() {
+    }
+
+    /** Throws one IllegalArgumentException with the formatted message when {@code condition} is false. */
+    static void require(boolean condition, String format, Object... args) {
+        if (!condition) {
+            throw new IllegalArgumentException(String.format(format, args));
+        }
+    }
+
+    /** Requires a non-null FLOAT or DOUBLE tensor. */
+    static void requireFloating(String name, INDArray a) {
+        require(a != null, "tensor '%s' is required but was null", name);
+        DataType t = a.dataType();
+        require(t == DataType.FLOAT || t == DataType.DOUBLE,
+                "tensor '%s': expected dtype FLOAT or DOUBLE but found %s", name, t);
+    }
+
+    /** Requires {@code a} to have exactly the given shape and the dtype {@code dtype}. */
+    static void requireShape(String name, INDArray a, DataType dtype, long... expected) {
+        require(a != null, "tensor '%s' is required but was null (expected shape %s)", name,
+                Arrays.toString(expected));
+        require(Arrays.equals(a.shape(), expected), "tensor '%s': expected shape %s but found %s", name,
+                Arrays.toString(expected), Arrays.toString(a.shape()));
+        require(a.dataType() == dtype, "tensor '%s': expected dtype %s (the input's) but found %s", name, dtype,
+                a.dataType());
+    }
+
+    /** Like {@link #requireShape} but accepts null (an absent optional tensor). */
+    static void requireShapeIfPresent(String name, INDArray a, DataType dtype, long... expected) {
+        if (a != null) {
+            requireShape(name, a, dtype, expected);
+        }
+    }
+
+    /** Requires the given rank and returns the shape. */
+    static long[] requireRank(String name, INDArray a, int rank) {
+        requireFloating(name, a);
+        require(a.rank() == rank, "tensor '%s': expected rank %d but found shape %s", name, rank,
+                Arrays.toString(a.shape()));
+        return a.shape();
+    }
+
+    /** {@code a} itself when it is a plain c-ordered buffer, otherwise a c-ordered copy (so reshape is a view). */
+    static INDArray contiguous(INDArray a) {
+        return (a.isView() || a.ordering() != 'c') ? a.dup('c') : a;
+    }
+
+    /**
+     * out = alpha · op(a) · op(b) + beta · out, batched over leading dimensions when the inputs have rank above 2.
+     */
+    static void mmul(INDArray a, INDArray b, INDArray out, boolean transposeA, boolean transposeB, double alpha,
+            double beta) {
+        MMulTranspose t = MMulTranspose.builder().transposeA(transposeA).transposeB(transposeB).build();
+        Nd4j.exec(new Mmul(a, b, out, alpha, beta, t));
+    }
+
+    /** A new array of {@code a}'s shape and dtype holding a ∘ b, b broadcast numpy-style. */
+    static INDArray mul(INDArray a, INDArray b) {
+        INDArray out = Nd4j.createUninitialized(a.dataType(), a.shape());
+        Nd4j.exec(new MulOp(a, b, out));
+        return out;
+    }
+
+    /** out = a ∘ b (broadcast); returns out. */
+    static INDArray mul(INDArray a, INDArray b, INDArray out) {
+        Nd4j.exec(new MulOp(a, b, out));
+        return out;
+    }
+
+    /** out = a + b (broadcast); returns out. */
+    static INDArray add(INDArray a, INDArray b, INDArray out) {
+        Nd4j.exec(new AddOp(a, b, out));
+        return out;
+    }
+
+    /** out = a − b (broadcast); returns out. */
+    static INDArray sub(INDArray a, INDArray b, INDArray out) {
+        Nd4j.exec(new SubOp(a, b, out));
+        return out;
+    }
+
+    /** out = a / b (broadcast); returns out. */
+    static INDArray div(INDArray a, INDArray b, INDArray out) {
+        Nd4j.exec(new DivOp(a, b, out));
+        return out;
+    }
+}
