@@ -147,7 +147,8 @@ public final class AdamW {
     }
 
     /**
-     * A snapshot (copies) of m, v and the step counter, for a checkpoint; see {@link AdamWState#write}.
+     * A snapshot (copies, so later steps do not change it; transiently two more vectors of memory) of
+     * m, v and the step counter, for a checkpoint; see {@link AdamWState#write}.
      */
     public AdamWState state() {
         return new AdamWState(step, m.dup(), v.dup());
