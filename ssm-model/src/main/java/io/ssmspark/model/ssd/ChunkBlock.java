@@ -1,9 +1,9 @@
 package io.ssmspark.model.ssd;
 
-import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
+import io.ssmspark.model.tensor.Layouts;
 import io.ssmspark.model.tensor.Ops;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -13,183 +13,232 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Reusable buffers and the per-block steps of the chunked SSD, for a block of {@code nb} consecutive
- * chunks of length Q. Two layouts are used:
+ * chunks of length Q of one sequence (one batch element). Head h = g·Hg + hg (Hg heads per group).
+ * Three layouts:
  *
  * <ul>
- *   <li>per head, [b, nb, H, Q, ·] (= [b, nb, G, Hg, Q, ·]): for the intra-chunk quadratic block,
- *       whose decay mask differs per head;
- *   <li>group-stacked, [b, nb, G, Q, Hg·P]: for the state terms, so the heads of a group share one
- *       large gemm against that group's B or C.
+ *   <li>natural, as the caller holds x: [nb, Q, G, Hg, ·];
+ *   <li>head-major, [Hg, nb, G, Q, ·]: for the intra-chunk quadratic block. Its decay mask differs
+ *       per head while C·Bᵀ is shared by a group, so C·Bᵀ [nb, G, Q, Q] broadcasts over the leading
+ *       axis, the one broadcast ND4J runs at full speed;
+ *   <li>group-stacked, [nb, G, Q, Hg·P]: for the state terms, so the heads of a group share one
+ *       large gemm against that group's B or C. States are [nb, G, Hg·P, N] = [nb, H, P, N].
  * </ul>
  *
- * Notation per chunk and head: cum_i = Σ_{k ≤ i} dt_k·A (chunk-local, ≤ 0), L[i][j] = exp(cum_i −
- * cum_j) for i ≥ j, u_j = dt_j·x_j, w_j = exp(cum_{Q−1} − cum_j). All decays are exponentials of
- * non-positive numbers, so nothing overflows however long the sequence.
+ * Layout changes are strided copies ({@link Layouts#assignPermuted}); arithmetic runs on dense
+ * arrays only, which {@link Ops} reduces to the lowest rank before calling ND4J.
+ *
+ * <p>Notation per chunk and head: cum_i = Σ_{k ≤ i} dt_k·A (chunk-local, ≤ 0), L[i][j] = exp(cum_i −
+ * cum_j) for i ≥ j, u_j = dt_j·x_j, w_j = exp(cum_{Q−1} − cum_j), α = exp(cum_{Q−1}). All decays are
+ * exponentials of non-positive numbers, so nothing overflows however long the sequence.
  */
 final class ChunkBlock {
-  final SsdDims d;
-  final int Q, nb, b, H, P, G, N, Hg;
+  final int Q, nb, H, P, G, N, Hg;
   final DataType dtype;
 
-  // inputs in chunk layout
+  // inputs: head-major X, DT; per group B, C
   final INDArray X, DT, Bg, Cg;
-  // intra-chunk quantities
-  final INDArray LA, CUM, L, CB, M, U, Wdec, WU, Schunk, Sin, ECUM, chunkDecay;
-  // outputs
-  final INDArray Y, Yoff;
+  // A as [Hg, 1, G, 1] and D as [Hg, 1, G, 1, 1 or P] (head-major broadcasts)
+  private INDArray aHeadMajor, dHeadMajor;
+  // head-major intra-chunk quantities
+  final INDArray LA, CUM, L, M, U, Y, Wdec, ECUM, tmpHM;
+  final INDArray CB;
+  // group-stacked quantities
+  final INDArray WU, Yoff, ecumStacked;
+  // states [nb, H, P, N] and per-chunk decays [nb, H, 1, 1]
+  final INDArray Schunk, Sin, chunkDecay;
   private final INDArray causal01;
+  // per-chunk views for the sequential recurrence, made once and reused for every block
+  final INDArray[] sinAt, schunkAt, decayAt;
 
   ChunkBlock(SsdDims d, int Q, int nb, boolean forBackward) {
-    this.d = d;
     this.Q = Q;
     this.nb = nb;
-    b = d.batch();
     H = d.heads();
     P = d.headDim();
     G = d.groups();
     N = d.dState();
     Hg = d.headsPerGroup();
     dtype = d.dtype();
-    X = z(b, nb, H, Q, P);
-    DT = z(b, nb, H, Q);
-    Bg = z(b, nb, G, Q, N);
-    Cg = z(b, nb, G, Q, N);
-    LA = z(b, nb, H, Q);
-    CUM = z(b, nb, H, Q);
-    L = z(b, nb, H, Q, Q);
-    CB = z(b, nb, G, Q, Q);
-    M = forBackward ? z(b, nb, H, Q, Q) : L; // the forward folds M into L's buffer
-    U = z(b, nb, H, Q, P);
-    Wdec = z(b, nb, H, Q);
-    WU = z(b, nb, G, Q, Hg, P);
-    Schunk = z(b, nb, H, P, N);
-    Sin = z(b, nb, H, P, N);
-    ECUM = z(b, nb, H, Q);
-    chunkDecay = z(b, nb, H, 1);
-    Y = z(b, nb, H, Q, P);
-    Yoff = z(b, nb, G, Q, Hg, P);
+    X = z(Hg, nb, G, Q, P);
+    DT = z(Hg, nb, G, Q);
+    Bg = z(nb, G, Q, N);
+    Cg = z(nb, G, Q, N);
+    LA = z(Hg, nb, G, Q);
+    CUM = z(Hg, nb, G, Q);
+    L = z(Hg, nb, G, Q, Q);
+    M = forBackward ? z(Hg, nb, G, Q, Q) : L; // the forward folds M into L's buffer
+    U = z(Hg, nb, G, Q, P);
+    Y = z(Hg, nb, G, Q, P);
+    Wdec = z(Hg, nb, G, Q);
+    ECUM = z(Hg, nb, G, Q);
+    tmpHM = z(Hg, nb, G, Q, P);
+    CB = z(nb, G, Q, Q);
+    WU = z(nb, G, Q, Hg, P);
+    Yoff = z(nb, G, Q, Hg, P);
+    ecumStacked = z(nb, G, Q, Hg, 1);
+    Schunk = z(nb, H, P, N);
+    Sin = z(nb, H, P, N);
+    chunkDecay = z(nb, H, 1, 1);
+    sinAt = new INDArray[nb];
+    schunkAt = new INDArray[nb];
+    decayAt = new INDArray[nb];
+    for (int c = 0; c < nb; c++) {
+      sinAt[c] = Sin.slice(c);
+      schunkAt[c] = Schunk.slice(c);
+      decayAt[c] = chunkDecay.slice(c); // [H, 1, 1]
+    }
     causal01 = Nd4j.ones(dtype, Q, Q);
-    for (int i = 0; i < Q; i++) {
+    for (int i = 0; i + 1 < Q; i++) {
       causal01.get(point(i), interval(i + 1, Q)).assign(0);
     }
-  }
-
-  INDArray causal01() {
-    return causal01;
   }
 
   INDArray z(long... shape) {
     return Nd4j.zeros(dtype, shape);
   }
 
+  INDArray causal01() {
+    return causal01;
+  }
+
+  INDArray aHeadMajor() {
+    return aHeadMajor;
+  }
+
   // ---------------------------------------------------------------- layouts
 
-  /** View of padded (b, Tp, heads, f) as [b, nc, Q, heads, f] restricted to this block's chunks. */
-  INDArray chunkView(INDArray padded, int firstChunk) {
-    long nc = padded.size(1) / Q;
-    INDArray v = padded.reshape(padded.size(0), nc, Q, padded.size(2), padded.size(3));
-    return v.get(all(), interval(firstChunk, firstChunk + nb), all(), all(), all());
+  /** Dense view of padded (batch, Tp, H, f) as natural [nb, Q, G, Hg, f] for this block. */
+  INDArray naturalView(INDArray padded, int batchIndex, int firstChunk, long f) {
+    long offset = ((long) batchIndex * padded.size(1) + (long) firstChunk * Q) * H * f;
+    return Layouts.view(padded, offset, nb, Q, G, Hg, f);
   }
 
-  /** View of padded (b, Tp, H, P) as [b, nb, Q, G, Hg, P] for this block (for writing). */
-  INDArray groupedChunkView(INDArray padded, int firstChunk) {
-    long nc = padded.size(1) / Q;
-    INDArray v = padded.reshape(b, nc, Q, G, Hg, P);
-    return v.get(all(), interval(firstChunk, firstChunk + nb), all(), all(), all(), all());
+  /** Dense view of padded (batch, Tp, G, N) as [nb, Q, G, N] for this block. */
+  INDArray groupView(INDArray padded, int batchIndex, int firstChunk) {
+    long offset = ((long) batchIndex * padded.size(1) + (long) firstChunk * Q) * G * N;
+    return Layouts.view(padded, offset, nb, Q, G, N);
   }
 
-  /** View of padded (b, Tp, H) as [b, nb, Q, H] for this block. */
-  INDArray chunkView3(INDArray padded, int firstChunk) {
-    long nc = padded.size(1) / Q;
-    INDArray v = padded.reshape(padded.size(0), nc, Q, padded.size(2));
-    return v.get(all(), interval(firstChunk, firstChunk + nb), all(), all());
-  }
+  /** natural [nb, Q, G, Hg, f] → head-major [Hg, nb, G, Q, f]. */
+  static final int[] NATURAL_TO_HEAD_MAJOR = {3, 0, 2, 1, 4};
+  /** head-major [Hg, nb, G, Q, f] → natural [nb, Q, G, Hg, f]. */
+  static final int[] HEAD_MAJOR_TO_NATURAL = {1, 3, 2, 0, 4};
+  /** head-major [Hg, nb, G, Q, f] → stacked [nb, G, Q, Hg, f]. */
+  static final int[] HEAD_MAJOR_TO_STACKED = {1, 2, 3, 0, 4};
+  /** stacked [nb, G, Q, Hg, f] → head-major [Hg, nb, G, Q, f]. */
+  static final int[] STACKED_TO_HEAD_MAJOR = {3, 0, 1, 2, 4};
+  /** stacked [nb, G, Q, Hg, f] → natural [nb, Q, G, Hg, f] (and back: the same swap). */
+  static final int[] SWAP_G_Q = {0, 2, 1, 3, 4};
 
-  /** Copies this block's x, dt, B, C (padded, c-order) into the chunk layouts. */
-  void load(INDArray x, INDArray dt, INDArray B, INDArray C, int firstChunk) {
-    X.assign(chunkView(x, firstChunk).permute(0, 1, 3, 2, 4));
-    DT.assign(chunkView3(dt, firstChunk).permute(0, 1, 3, 2));
-    Bg.assign(chunkView(B, firstChunk).permute(0, 1, 3, 2, 4));
-    Cg.assign(chunkView(C, firstChunk).permute(0, 1, 3, 2, 4));
-  }
-
-  /** [b, nb, G, Hg, Q, r] view of a per-head [b, nb, H, Q, r] buffer, permuted to [b, nb, G, Q, Hg, r]. */
-  INDArray perHeadAsStacked(INDArray perHead, long r) {
-    return perHead.reshape(b, nb, G, Hg, Q, r).permute(0, 1, 2, 4, 3, 5);
-  }
-
-  /** Stacked [b, nb, G, Q, Hg·P] view of the WU/Yoff-style buffers for gemms. */
+  /** A stacked [nb, G, Q, Hg, P] buffer as [nb·G, Q, Hg·P] for gemms. */
   INDArray stacked2d(INDArray stacked) {
-    return stacked.reshape(b, nb, G, Q, (long) Hg * P);
+    return stacked.reshape((long) nb * G, Q, (long) Hg * P);
   }
 
-  /** State buffer [b, nb, H, P, N] viewed as [b, nb, G, Hg·P, N]. */
+  /** A state buffer [nb, H, P, N] as [nb·G, Hg·P, N]. */
   INDArray statesByGroup(INDArray states) {
-    return states.reshape(b, nb, G, (long) Hg * P, N);
+    return states.reshape((long) nb * G, (long) Hg * P, N);
   }
+
+  /** A per-group [nb, G, Q, ·] buffer as [nb·G, Q, ·] for gemms. */
+  INDArray perGroup(INDArray a) {
+    return a.reshape((long) nb * G, Q, a.size(3));
+  }
+
+  /** Head-major [Hg, nb, G, Q, ·] as [Hg·nb·G, Q, ·] for gemms. */
+  INDArray headBatches(INDArray a) {
+    return a.reshape((long) Hg * nb * G, Q, a.size(4));
+  }
+
+  /** A head-major [Hg, nb, G, Q] vector with a trailing unit axis, for broadcasting over P. */
+  INDArray col(INDArray headMajorVector) {
+    return headMajorVector.reshape(Hg, nb, G, Q, 1);
+  }
+
+  /** The last position of each chunk of a head-major [Hg, nb, G, Q] vector, as [Hg·nb·G, 1] (a view). */
+  INDArray last(INDArray headMajorVector) {
+    return headMajorVector.reshape((long) Hg * nb * G, Q).get(
+        org.nd4j.linalg.indexing.NDArrayIndex.all(), interval(Q - 1, Q));
+  }
+
+  /** Copies this block of one sequence's x, dt, B, C (padded, dense) into the chunk layouts. */
+  void load(SsdLoad in, int batchIndex, int firstChunk) {
+    Layouts.assignPermuted(X, naturalView(in.x(), batchIndex, firstChunk, P), NATURAL_TO_HEAD_MAJOR);
+    Layouts.assignPermuted(col(DT), naturalView(in.dt(), batchIndex, firstChunk, 1), NATURAL_TO_HEAD_MAJOR);
+    Layouts.assignPermuted(Bg, groupView(in.B(), batchIndex, firstChunk), 0, 2, 1, 3);
+    Layouts.assignPermuted(Cg, groupView(in.C(), batchIndex, firstChunk), 0, 2, 1, 3);
+    aHeadMajor = in.A().reshape(G, Hg).transpose().dup('c').reshape(Hg, 1, G, 1);
+    if (in.D() == null) {
+      dHeadMajor = null;
+    } else {
+      long perHead = in.D().length() / H;
+      dHeadMajor = in.D().reshape(G, Hg, perHead).permute(1, 0, 2).dup('c').reshape(Hg, 1, G, 1, perHead);
+    }
+  }
+
+  /** What a block reads: the padded inputs (dense, c-order), A, and D (null when not wanted). */
+  record SsdLoad(INDArray x, INDArray dt, INDArray A, INDArray B, INDArray C, INDArray D) {}
 
   // ---------------------------------------------------------------- forward steps
 
   /** cum, L (masked decays), C·Bᵀ (masked), M = L ∘ CB, u = dt·x, Y_diag = M·u, and the chunk states. */
-  void intraChunk(INDArray A) {
-    Ops.mul(DT, A.reshape(1, 1, H, 1), LA);
-    Ops.cumsum(LA, CUM, 3, false);
+  void intraChunk() {
+    Ops.mul(DT, aHeadMajor, LA);
+    Ops.cumsum(LA.reshape((long) Hg * nb * G, Q), CUM.reshape((long) Hg * nb * G, Q), 1, false);
     // L[i][j] = exp(min(cum_i − cum_j, 0)): exact below the diagonal; above it the min keeps exp
     // finite and the masked C·Bᵀ zeroes the entry.
-    Ops.sub(CUM.reshape(b, nb, H, Q, 1), CUM.reshape(b, nb, H, 1, Q), L);
+    long rows = (long) Hg * nb * G;
+    Ops.sub(CUM.reshape(rows, Q, 1), CUM.reshape(rows, 1, Q), L.reshape(rows, Q, Q));
     Nd4j.exec(new ScalarMin(L, null, L, 0.0));
     Nd4j.exec(new Exp(L, L));
-    Ops.matmul(Cg, Bg, CB, false, true);
+    Ops.matmul(perGroup(Cg), perGroup(Bg), CB.reshape((long) nb * G, Q, Q), false, true);
     Ops.mul(CB, causal01, CB);
-    Ops.mul(L.reshape(b, nb, G, Hg, Q, Q), CB.reshape(b, nb, G, 1, Q, Q), M.reshape(b, nb, G, Hg, Q, Q));
-    Ops.mul(X, DT.reshape(b, nb, H, Q, 1), U);
-    Ops.matmul(M, U, Y, false, false);
-    // chunk states: S_c = Σ_j w_j·u_j·B_jᵀ, one gemm per (b, chunk, group) over its stacked heads
-    INDArray cumLast = CUM.get(all(), all(), all(), interval(Q - 1, Q));
-    Ops.sub(cumLast, CUM, Wdec);
+    Ops.mul(L, CB, M); // CB broadcasts over the leading head axis
+    Ops.mul(X, col(DT), U);
+    Ops.matmul(headBatches(M), headBatches(U), headBatches(Y), false, false);
+    // chunk states S_c = Σ_j w_j·u_j·B_jᵀ: one gemm per (chunk, group) over its stacked heads
+    Ops.sub(last(CUM), CUM.reshape(rows, Q), Wdec.reshape(rows, Q));
     Nd4j.exec(new Exp(Wdec, Wdec));
-    Ops.mul(perHeadAsStacked(U, P), perHeadAsStacked(Wdec.reshape(b, nb, H, Q, 1), 1), WU);
-    Ops.matmul(stacked2d(WU), Bg, statesByGroup(Schunk), true, false);
-    Nd4j.exec(new Exp(cumLast, chunkDecay));
+    Ops.mul(U, col(Wdec), tmpHM);
+    Layouts.assignPermuted(WU, tmpHM, HEAD_MAJOR_TO_STACKED);
+    Ops.matmul(stacked2d(WU), perGroup(Bg), statesByGroup(Schunk), true, false);
+    // α per chunk, in state order [nb, G, Hg]
     Nd4j.exec(new Exp(CUM, ECUM));
+    Layouts.assignPermuted(
+        chunkDecay.reshape(nb, G, Hg), last(ECUM).dup('c').reshape(Hg, nb, G), 1, 2, 0);
+    Layouts.assignPermuted(ecumStacked, col(ECUM), HEAD_MAJOR_TO_STACKED);
   }
 
   /**
    * The inter-chunk recurrence, the one sequential step (O(nb) small ops): Sin[c] = state entering
-   * chunk c; state ← α_c·state + S_c. Updates {@code state} in place to the block's end state.
+   * chunk c; state ← α_c·state + S_c. Updates {@code state} [H, P, N] in place to the block's end.
    */
   void propagateStates(INDArray state) {
-    for (int c = 0; c < nb; c++) {
-      Sin.get(all(), point(c)).assign(state);
-      INDArray decay = chunkDecay.get(all(), point(c)).reshape(b, H, 1, 1);
-      Ops.mul(state, decay, state);
-      state.addi(Schunk.get(all(), point(c)));
+    sinAt[0].assign(state);
+    for (int c = 0; c + 1 < nb; c++) {
+      Ops.mul(sinAt[c], decayAt[c], sinAt[c + 1]);
+      sinAt[c + 1].addi(schunkAt[c]);
     }
+    Ops.mul(sinAt[nb - 1], decayAt[nb - 1], state);
+    state.addi(schunkAt[nb - 1]);
   }
 
-  /** Yoff (unscaled) = C·Sinᵀ per group, stacked [b, nb, G, Q, Hg·P]. */
+  /** Yoff (unscaled) = C·Sinᵀ per group, stacked [nb, G, Q, Hg, P]. */
   void stateToOutputUnscaled() {
-    Ops.matmul(Cg, statesByGroup(Sin), stacked2d(Yoff), false, true);
+    Ops.matmul(perGroup(Cg), statesByGroup(Sin), stacked2d(Yoff), false, true);
   }
 
-  /** [b, nb, G, Q, Hg, 1] view of exp(cum). */
-  INDArray ecumStacked() {
-    return perHeadAsStacked(ECUM.reshape(b, nb, H, Q, 1), 1);
-  }
-
-  /** y for this block = Y_diag + exp(cum)·C·Sinᵀ (+ D·x), written into the padded output. */
-  void writeOutput(INDArray yPadded, int firstChunk, INDArray D) {
-    if (D != null) {
-      INDArray dView = d.dPerChannel() ? D.reshape(1, 1, H, 1, P) : D.reshape(1, 1, H, 1, 1);
-      Ops.mul(X, dView, X);
-      Y.addi(X);
+  /** y for this block = Y_diag + D·x + exp(cum)·C·Sinᵀ, written into the padded natural output. */
+  void writeOutput(INDArray yPadded, int batchIndex, int firstChunk) {
+    if (dHeadMajor != null) {
+      Ops.mul(X, dHeadMajor, tmpHM);
+      Y.addi(tmpHM);
     }
     stateToOutputUnscaled();
-    Ops.mul(Yoff, ecumStacked(), Yoff);
-    INDArray out = groupedChunkView(yPadded, firstChunk);
-    Ops.add(
-        Y.reshape(b, nb, G, Hg, Q, P).permute(0, 1, 4, 2, 3, 5),
-        Yoff.permute(0, 1, 3, 2, 4, 5),
-        out);
+    Ops.mul(Yoff, ecumStacked, Yoff);
+    Layouts.assignPermuted(WU, Y, HEAD_MAJOR_TO_STACKED); // WU is free now: Y, stacked
+    Yoff.addi(WU);
+    Layouts.assignPermuted(naturalView(yPadded, batchIndex, firstChunk, P), Yoff, SWAP_G_Q);
   }
 }

@@ -1,16 +1,13 @@
 package io.ssmspark.model.ssd;
 
-import static org.nd4j.linalg.indexing.NDArrayIndex.all;
-import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
-import static org.nd4j.linalg.indexing.NDArrayIndex.point;
-
+import io.ssmspark.model.tensor.Layouts;
 import io.ssmspark.model.tensor.Ops;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The backward of one block of chunks, beside the forward steps of {@link ChunkBlock} it reverses
- * (same notation). The block's forward quantities must already be recomputed in {@code f}
- * (load, intraChunk, propagateStates). Per chunk and head, with dY the incoming gradient:
+ * (same notation and layouts). The block's forward quantities must already be recomputed in
+ * {@code f} (load, intraChunk, propagateStates). Per chunk and head, with dY the incoming gradient:
  *
  * <pre>
  *   y_i   = Σ_j M[i][j]·u_j + exp(cum_i)·Sin·C_i                     M = L ∘ (C·Bᵀ)
@@ -28,131 +25,146 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class ChunkBlockBackward {
   final ChunkBlock f;
-  private final int b, nb, H, Q, P, G, N, Hg;
-  private final INDArray dYh, dYe, dSinOut, dSchunk, dM, dU, dX, dDT, dCUM, dLA, dBg, dCg, dCB, dWU;
-  private final INDArray tmpQP, tmpStack, tmpStackSum, tmpQ1, tmpQ2, tmpState, tmpH, dAlpha;
+  private final int nb, H, Q, P, G, Hg;
+  private final long rows; // Hg·nb·G: one row per (head, chunk)
+  // head-major
+  private final INDArray dYhm, dM, dU, dX, dDT, dCUM, dLA, tmpHM, tmpQ1, tmpQ2, tmpLast;
+  // group-stacked and per group
+  private final INDArray dYe, dWU, tmpStack, tmpStackSum, dBg, dCg, dCB;
+  // states
+  private final INDArray dSinOut, dSchunk, tmpState, dAlpha;
+  private final INDArray[] dSchunkAt, dSinOutAt;
 
   ChunkBlockBackward(ChunkBlock f) {
     this.f = f;
-    b = f.b;
     nb = f.nb;
     H = f.H;
     Q = f.Q;
     P = f.P;
     G = f.G;
-    N = f.N;
     Hg = f.Hg;
-    dYh = f.z(b, nb, H, Q, P);
-    dYe = f.z(b, nb, G, Q, Hg, P);
-    dSinOut = f.z(b, nb, H, P, N);
-    dSchunk = f.z(b, nb, H, P, N);
-    dM = f.z(b, nb, H, Q, Q);
-    dU = f.z(b, nb, H, Q, P);
-    dX = f.z(b, nb, H, Q, P);
-    dDT = f.z(b, nb, H, Q);
-    dCUM = f.z(b, nb, H, Q);
-    dLA = f.z(b, nb, H, Q);
-    dBg = f.z(b, nb, G, Q, N);
-    dCg = f.z(b, nb, G, Q, N);
-    dCB = f.z(b, nb, G, Q, Q);
-    dWU = f.z(b, nb, G, Q, Hg, P);
-    tmpQP = f.z(b, nb, H, Q, P);
-    tmpStack = f.z(b, nb, G, Q, Hg, P);
-    tmpStackSum = f.z(b, nb, G, Q, Hg);
-    tmpQ1 = f.z(b, nb, H, Q);
-    tmpQ2 = f.z(b, nb, H, Q);
-    tmpState = f.z(b, nb, H, P, N);
-    tmpH = f.z(b, nb, H);
-    dAlpha = f.z(b, nb, H);
+    rows = (long) Hg * nb * G;
+    int N = f.N;
+    dYhm = f.z(Hg, nb, G, Q, P);
+    dM = f.z(Hg, nb, G, Q, Q);
+    dU = f.z(Hg, nb, G, Q, P);
+    dX = f.z(Hg, nb, G, Q, P);
+    dDT = f.z(Hg, nb, G, Q);
+    dCUM = f.z(Hg, nb, G, Q);
+    dLA = f.z(Hg, nb, G, Q);
+    tmpHM = f.z(Hg, nb, G, Q, P);
+    tmpQ1 = f.z(Hg, nb, G, Q);
+    tmpQ2 = f.z(Hg, nb, G, Q);
+    tmpLast = f.z(rows, 1);
+    dYe = f.z(nb, G, Q, Hg, P);
+    dWU = f.z(nb, G, Q, Hg, P);
+    tmpStack = f.z(nb, G, Q, Hg, P);
+    tmpStackSum = f.z(nb, G, Q, Hg);
+    dBg = f.z(nb, G, Q, N);
+    dCg = f.z(nb, G, Q, N);
+    dCB = f.z(nb, G, Q, Q);
+    dSinOut = f.z(nb, H, P, N);
+    dSchunk = f.z(nb, H, P, N);
+    tmpState = f.z(nb, H, P, N);
+    dAlpha = f.z(nb, H);
+    dSchunkAt = new INDArray[nb];
+    dSinOutAt = new INDArray[nb];
+    for (int c = 0; c < nb; c++) {
+      dSchunkAt[c] = dSchunk.slice(c);
+      dSinOutAt[c] = dSinOut.slice(c);
+    }
   }
 
   /**
-   * Back-propagates through this block. {@code dState} holds dℓ/d(state at the block's end) and is
-   * updated in place to dℓ/d(state at the block's start); input gradients go into {@code g}.
+   * Back-propagates through this block of sequence {@code batchIndex}. {@code dState} [H, P, N]
+   * holds dℓ/d(state at the block's end) and is updated in place to dℓ/d(state at its start);
+   * input gradients go into {@code g}.
    */
-  void run(INDArray dyPadded, int firstChunk, INDArray A, INDArray dState, ChunkedSsd.Grads g) {
-    dYh.assign(f.chunkView(dyPadded, firstChunk).permute(0, 1, 3, 2, 4));
-    stateToOutputBackward(dyPadded, firstChunk);
+  void run(INDArray dyPadded, int batchIndex, int firstChunk, INDArray dState, ChunkedSsd.Grads g) {
+    INDArray dyNatural = f.naturalView(dyPadded, batchIndex, firstChunk, P);
+    Layouts.assignPermuted(dYhm, dyNatural, ChunkBlock.NATURAL_TO_HEAD_MAJOR);
+    stateToOutputBackward(dyNatural);
     recurrenceBackward(dState);
     chunkStateBackward();
     intraChunkBackward();
-    decayBackward(A, g.dA);
+    decayBackward(g.dA);
     // u = dt·x
-    Ops.mul(dU, f.DT.reshape(b, nb, H, Q, 1), dX);
-    Ops.mul(dU, f.X, tmpQP);
-    Ops.sum(tmpQP, tmpQ1, 4);
+    Ops.mul(dU, f.col(f.DT), dX);
+    Ops.mul(dU, f.X, tmpHM);
+    Ops.sum(tmpHM.reshape(rows * Q, P), tmpQ1.reshape(rows * Q), 1);
     dDT.addi(tmpQ1);
-    f.chunkView(g.dx, firstChunk).assign(dX.permute(0, 1, 3, 2, 4));
-    f.chunkView3(g.ddt, firstChunk).assign(dDT.permute(0, 1, 3, 2));
-    f.chunkView(g.dB, firstChunk).assign(dBg.permute(0, 1, 3, 2, 4));
-    f.chunkView(g.dC, firstChunk).assign(dCg.permute(0, 1, 3, 2, 4));
+    Layouts.assignPermuted(
+        f.naturalView(g.dx, batchIndex, firstChunk, P), dX, ChunkBlock.HEAD_MAJOR_TO_NATURAL);
+    Layouts.assignPermuted(
+        f.naturalView(g.ddt, batchIndex, firstChunk, 1), f.col(dDT), ChunkBlock.HEAD_MAJOR_TO_NATURAL);
+    Layouts.assignPermuted(f.groupView(g.dB, batchIndex, firstChunk), dBg, 0, 2, 1, 3);
+    Layouts.assignPermuted(f.groupView(g.dC, batchIndex, firstChunk), dCg, 0, 2, 1, 3);
   }
 
   /** y_off = exp(cum)·C·Sinᵀ: gives dSin (from the outputs), dC, and dcum. */
-  private void stateToOutputBackward(INDArray dyPadded, int firstChunk) {
-    // dYe = dY·exp(cum), stacked by group
-    Ops.mul(f.groupedChunkView(dyPadded, firstChunk).permute(0, 1, 3, 2, 4, 5), f.ecumStacked(), dYe);
-    Ops.matmul(f.stacked2d(dYe), f.Cg, f.statesByGroup(dSinOut), true, false);
-    Ops.matmul(f.stacked2d(dYe), f.statesByGroup(f.Sin), dCg, false, false);
+  private void stateToOutputBackward(INDArray dyNatural) {
+    Layouts.assignPermuted(dYe, dyNatural, ChunkBlock.SWAP_G_Q);
+    Ops.mul(dYe, f.ecumStacked, dYe); // dY·exp(cum), stacked by group
+    Ops.matmul(f.stacked2d(dYe), f.perGroup(f.Cg), f.statesByGroup(dSinOut), true, false);
+    Ops.matmul(f.stacked2d(dYe), f.statesByGroup(f.Sin), f.perGroup(dCg), false, false);
     // dcum_i = Σ_p dY_i·y_off,i = Σ_p dYe_i·(C·Sinᵀ)_i
     f.stateToOutputUnscaled();
     Ops.mul(dYe, f.Yoff, tmpStack);
-    Ops.sum(tmpStack, tmpStackSum, 5);
-    dCUM.reshape(b, nb, G, Hg, Q).assign(tmpStackSum.permute(0, 1, 2, 4, 3));
+    Ops.sum(tmpStack.reshape((long) nb * G * Q * Hg, P), tmpStackSum.reshape((long) nb * G * Q * Hg), 1);
+    Layouts.assignPermuted(dCUM, tmpStackSum, 3, 0, 1, 2);
   }
 
   /** S_end = α·Sin + S_c, chunk by chunk in reverse; then dα = ⟨dS_end, Sin⟩ for all chunks at once. */
   private void recurrenceBackward(INDArray dState) {
     for (int c = nb - 1; c >= 0; c--) {
-      dSchunk.get(all(), point(c)).assign(dState);
-      INDArray decay = f.chunkDecay.get(all(), point(c)).reshape(b, H, 1, 1);
-      Ops.mul(dState, decay, dState);
-      dState.addi(dSinOut.get(all(), point(c)));
+      dSchunkAt[c].assign(dState);
+      Ops.mul(dState, f.decayAt[c], dState);
+      dState.addi(dSinOutAt[c]);
     }
     Ops.mul(dSchunk, f.Sin, tmpState);
-    Ops.sum(tmpState, dAlpha, 3, 4);
-    Ops.mul(dAlpha, f.chunkDecay.reshape(b, nb, H), dAlpha); // dcum_{Q−1} += α·dα
-    lastCum().addi(dAlpha.reshape(b, nb, H, 1));
+    Ops.sum(tmpState.reshape((long) nb * H, (long) P * f.N), dAlpha.reshape((long) nb * H), 1);
+    Ops.mul(dAlpha, f.chunkDecay.reshape(nb, H), dAlpha); // dcum_{Q−1} += α·dα
+    Layouts.assignPermuted(tmpLast.reshape(Hg, nb, G), dAlpha.reshape(nb, G, Hg), 2, 0, 1);
+    f.last(dCUM).addi(tmpLast);
   }
 
   /** S_c = Σ_j w_j·u_j·B_jᵀ: gives du, dB, and dcum through w_j = exp(cum_{Q−1} − cum_j). */
   private void chunkStateBackward() {
-    Ops.matmul(f.Bg, f.statesByGroup(dSchunk), f.stacked2d(dWU), false, true);
-    Ops.matmul(f.stacked2d(f.WU), f.statesByGroup(dSchunk), dBg, false, false);
-    Ops.mul(dWU.permute(0, 1, 2, 4, 3, 5), f.Wdec.reshape(b, nb, G, Hg, Q, 1), dU.reshape(b, nb, G, Hg, Q, P));
-    // r_j = w_j·(d(wu)_j · u_j) = du_j · u_j ; dcum_j −= r_j ; dcum_{Q−1} += Σ_j r_j
-    Ops.mul(dU, f.U, tmpQP);
-    Ops.sum(tmpQP, tmpQ1, 4);
+    Ops.matmul(f.perGroup(f.Bg), f.statesByGroup(dSchunk), f.stacked2d(dWU), false, true);
+    Ops.matmul(f.stacked2d(f.WU), f.statesByGroup(dSchunk), f.perGroup(dBg), false, false);
+    Layouts.assignPermuted(dU, dWU, ChunkBlock.STACKED_TO_HEAD_MAJOR);
+    Ops.mul(dU, f.col(f.Wdec), dU);
+    // r_j = du_j·u_j ; dcum_j −= r_j ; dcum_{Q−1} += Σ_j r_j
+    Ops.mul(dU, f.U, tmpHM);
+    Ops.sum(tmpHM.reshape(rows * Q, P), tmpQ1.reshape(rows * Q), 1);
     dCUM.subi(tmpQ1);
-    Ops.sum(tmpQ1, tmpH, 3);
-    lastCum().addi(tmpH.reshape(b, nb, H, 1));
+    Ops.sum(tmpQ1.reshape(rows, Q), tmpLast.reshape(rows), 1);
+    f.last(dCUM).addi(tmpLast);
   }
 
   /** Y_diag = M·u with M = L ∘ CB: gives du, dC·Bᵀ (hence dB, dC) and dcum through L. */
   private void intraChunkBackward() {
-    Ops.matmul(dYh, f.U, dM, false, true);
-    Ops.matmulAdd(f.M, dYh, dU, true, false);
+    Ops.matmul(f.headBatches(dYhm), f.headBatches(f.U), f.headBatches(dM), false, true);
+    Ops.matmulAdd(f.headBatches(f.M), f.headBatches(dYhm), f.headBatches(dU), true, false);
     Ops.mul(dM, f.L, dM); // dM ∘ L
-    INDArray byGroup = dM.reshape(b, nb, G, Hg, Q, Q);
-    Ops.sum(byGroup, dCB, 3);
+    Ops.sum(dM.reshape(Hg, (long) nb * G * Q * Q), dCB.reshape((long) nb * G * Q * Q), 0); // Σ over the group's heads
     Ops.mul(dCB, f.causal01(), dCB);
-    Ops.mul(byGroup, f.CB.reshape(b, nb, G, 1, Q, Q), byGroup); // R = dM ∘ M
-    Ops.sum(dM, tmpQ1, 4); // Σ_j R[i][j]
-    Ops.sum(dM, tmpQ2, 3); // Σ_i R[i][j]
+    Ops.mul(dM, f.CB, dM); // R = dM ∘ M
+    INDArray r = dM.reshape(rows, Q, Q);
+    Ops.sum(r, tmpQ1.reshape(rows, Q), 2); // Σ_j R[i][j]
+    Ops.sum(r, tmpQ2.reshape(rows, Q), 1); // Σ_i R[i][j]
     dCUM.addi(tmpQ1).subi(tmpQ2);
-    Ops.matmulAdd(dCB, f.Bg, dCg, false, false);
-    Ops.matmulAdd(dCB, f.Cg, dBg, true, false);
+    INDArray cb = dCB.reshape((long) nb * G, Q, Q);
+    Ops.matmulAdd(cb, f.perGroup(f.Bg), f.perGroup(dCg), false, false);
+    Ops.matmulAdd(cb, f.perGroup(f.Cg), f.perGroup(dBg), true, false);
   }
 
   /** cum = cumsum(dt·A): dla = reverse cumsum of dcum; ddt = dla·A; dA = Σ dla·dt. */
-  private void decayBackward(INDArray A, INDArray dA) {
-    Ops.cumsum(dCUM, dLA, 3, true);
-    Ops.mul(dLA, A.reshape(1, 1, H, 1), dDT);
+  private void decayBackward(INDArray dA) {
+    Ops.cumsum(dCUM.reshape(rows, Q), dLA.reshape(rows, Q), 1, true);
+    Ops.mul(dLA, f.aHeadMajor(), dDT);
     Ops.mul(dLA, f.DT, tmpQ1);
-    dA.addi(tmpQ1.sum(0, 1, 3));
-  }
-
-  private INDArray lastCum() {
-    return dCUM.get(all(), all(), all(), interval(Q - 1, Q));
+    INDArray perHead = tmpQ1.reshape(Hg, nb, G, Q).sum(1, 3); // [Hg, G]
+    dA.addi(perHead.transpose().reshape(H));
   }
 }

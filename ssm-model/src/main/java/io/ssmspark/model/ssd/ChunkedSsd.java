@@ -3,11 +3,11 @@ package io.ssmspark.model.ssd;
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
+import io.ssmspark.model.tensor.Layouts;
 import io.ssmspark.model.tensor.Ops;
 import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -38,22 +38,24 @@ public final class ChunkedSsd {
   static SsdResult forward(SsdInputs in, int chunk, INDArray initialState, int maxChunksPerBlock) {
     SsdDims d = in.dims();
     Plan plan = new Plan(d, chunk, initialState, maxChunksPerBlock);
-    Padded p = new Padded(in, plan);
+    ChunkBlock.SsdLoad load = plan.load(in, true);
     INDArray yPadded = Nd4j.zeros(d.dtype(), d.batch(), plan.paddedLength, d.heads(), d.headDim());
-    INDArray state = plan.startState();
+    INDArray states = plan.startState();
     ChunkBlock block = null;
-    for (int c0 = 0; c0 < plan.chunks; c0 += plan.chunksPerBlock) {
-      int nb = Math.min(plan.chunksPerBlock, plan.chunks - c0);
-      if (block == null || block.nb != nb) {
-        block = new ChunkBlock(d, chunk, nb, false);
+    for (int bi = 0; bi < d.batch(); bi++) {
+      INDArray state = states.slice(bi);
+      for (int c0 = 0; c0 < plan.chunks; c0 += plan.chunksPerBlock) {
+        int nb = Math.min(plan.chunksPerBlock, plan.chunks - c0);
+        if (block == null || block.nb != nb) {
+          block = new ChunkBlock(d, chunk, nb, false);
+        }
+        block.load(load, bi, c0);
+        block.intraChunk();
+        block.propagateStates(state);
+        block.writeOutput(yPadded, bi, c0);
       }
-      block.load(p.x, p.dt, p.B, p.C, c0);
-      block.intraChunk(in.A());
-      block.propagateStates(state);
-      block.writeOutput(yPadded, c0, in.D());
     }
-    INDArray y = plan.unpad(yPadded);
-    return new SsdResult(y, state, logDecay(in));
+    return new SsdResult(plan.unpad(yPadded), states, logDecay(in));
   }
 
   /** Σ_t dt_t·A_h per (batch, head). */
@@ -105,40 +107,42 @@ public final class ChunkedSsd {
       SsdInputs.expectShape("dFinalState", dFinalState, "(batch, H, P, N)", d.stateShape());
     }
     Plan plan = new Plan(d, chunk, initialState, maxChunksPerBlock);
-    Padded p = new Padded(in, plan);
+    ChunkBlock.SsdLoad load = plan.load(in, false);
     INDArray dyPadded = plan.pad(dy);
-
-    // Pass 1: each block's starting state (the only thing kept between the passes).
-    List<INDArray> blockStarts = new ArrayList<>();
-    INDArray state = plan.startState();
-    ChunkBlock block = null;
-    for (int c0 = 0; c0 < plan.chunks; c0 += plan.chunksPerBlock) {
-      int nb = Math.min(plan.chunksPerBlock, plan.chunks - c0);
-      if (block == null || block.nb != nb) {
-        block = new ChunkBlock(d, chunk, nb, true);
-      }
-      blockStarts.add(state.dup());
-      block.load(p.x, p.dt, p.B, p.C, c0);
-      block.intraChunk(in.A());
-      block.propagateStates(state);
-    }
-
-    // Pass 2: blocks in reverse, carrying dℓ/d(state at the block's end).
     Grads g = new Grads(d, plan);
-    INDArray dState =
+    INDArray starts = plan.startState();
+    INDArray dStates =
         dFinalState == null ? Nd4j.zeros(d.dtype(), d.stateShape()) : dFinalState.dup('c');
+    ChunkBlock block = null;
     ChunkBlockBackward back = null;
-    for (int k = blockStarts.size() - 1; k >= 0; k--) {
-      int c0 = k * plan.chunksPerBlock;
-      int nb = Math.min(plan.chunksPerBlock, plan.chunks - c0);
-      if (back == null || back.f.nb != nb) {
-        back = new ChunkBlockBackward(new ChunkBlock(d, chunk, nb, true));
+    for (int bi = 0; bi < d.batch(); bi++) {
+      // Pass 1: each block's starting state (the only thing kept between the passes).
+      List<INDArray> blockStarts = new ArrayList<>();
+      INDArray state = starts.slice(bi).dup();
+      for (int c0 = 0; c0 < plan.chunks; c0 += plan.chunksPerBlock) {
+        int nb = Math.min(plan.chunksPerBlock, plan.chunks - c0);
+        if (block == null || block.nb != nb) {
+          block = new ChunkBlock(d, chunk, nb, true);
+        }
+        blockStarts.add(state.dup());
+        block.load(load, bi, c0);
+        block.intraChunk();
+        block.propagateStates(state);
       }
-      ChunkBlock f = back.f;
-      f.load(p.x, p.dt, p.B, p.C, c0);
-      f.intraChunk(in.A());
-      f.propagateStates(blockStarts.get(k).dup());
-      back.run(dyPadded, c0, in.A(), dState, g);
+      // Pass 2: blocks in reverse, carrying dℓ/d(state at the block's end).
+      INDArray dState = dStates.slice(bi);
+      for (int k = blockStarts.size() - 1; k >= 0; k--) {
+        int c0 = k * plan.chunksPerBlock;
+        int nb = Math.min(plan.chunksPerBlock, plan.chunks - c0);
+        if (back == null || back.f.nb != nb) {
+          back = new ChunkBlockBackward(new ChunkBlock(d, chunk, nb, true));
+        }
+        ChunkBlock f = back.f;
+        f.load(load, bi, c0);
+        f.intraChunk();
+        f.propagateStates(blockStarts.get(k));
+        back.run(dyPadded, bi, c0, dState, g);
+      }
     }
 
     // The D skip: y += D·x.
@@ -153,7 +157,7 @@ public final class ChunkedSsd {
       dD = d.dPerChannel() ? dyx.sum(0, 1).reshape(-1) : dyx.sum(0, 1, 3).reshape(-1);
     }
     return new SsdGradients(
-        dx, plan.unpad(g.ddt), g.dA, plan.unpad(g.dB), plan.unpad(g.dC), dD, dState);
+        dx, plan.unpad(g.ddt), g.dA, plan.unpad(g.dB), plan.unpad(g.dC), dD, dStates);
   }
 
   /** Chunk count, block size and padding for one call. */
@@ -183,13 +187,19 @@ public final class ChunkedSsd {
       chunksPerBlock = (int) Math.min(Math.min(chunks, fit), maxChunksPerBlock);
     }
 
+    /** The inputs padded to whole chunks, dense; D only when the blocks should add D·x. */
+    ChunkBlock.SsdLoad load(SsdInputs in, boolean withD) {
+      return new ChunkBlock.SsdLoad(
+          pad(in.x()), pad(in.dt()), in.A(), pad(in.B()), pad(in.C()), withD ? in.D() : null);
+    }
+
     INDArray startState() {
       return initialState == null ? Nd4j.zeros(d.dtype(), d.stateShape()) : initialState.dup('c');
     }
 
     /** a (b, T, ...) as a c-order (b, Tp, ...) array, zero-padded at the end; no copy if not needed. */
     INDArray pad(INDArray a) {
-      boolean plain = a.ordering() == 'c' && Shape.hasDefaultStridesForShape(a) && !a.isView();
+      boolean plain = Layouts.isDense(a) && a.offset() == 0 && a.length() == a.data().length();
       if (a.size(1) == paddedLength && plain) {
         return a;
       }
@@ -210,18 +220,6 @@ public final class ChunkedSsd {
       java.util.Arrays.fill(idx, all());
       idx[1] = interval(0, length);
       return a.get(idx);
-    }
-  }
-
-  /** The inputs padded to whole chunks. */
-  static final class Padded {
-    final INDArray x, dt, B, C;
-
-    Padded(SsdInputs in, Plan plan) {
-      x = plan.pad(in.x());
-      dt = plan.pad(in.dt());
-      B = plan.pad(in.B());
-      C = plan.pad(in.C());
     }
   }
 

@@ -48,20 +48,34 @@ public final class Ops {
 
   /** out = a * b, broadcasting. */
   public static INDArray mul(INDArray a, INDArray b, INDArray out) {
-    Nd4j.exec(new MulOp(a, b, out));
+    INDArray[] v = lowRank(a, b, out);
+    Nd4j.exec(new MulOp(v[0], v[1], v[2]));
     return out;
   }
 
   /** out = a + b, broadcasting. */
   public static INDArray add(INDArray a, INDArray b, INDArray out) {
-    Nd4j.exec(new AddOp(a, b, out));
+    INDArray[] v = lowRank(a, b, out);
+    Nd4j.exec(new AddOp(v[0], v[1], v[2]));
     return out;
   }
 
   /** out = a - b, broadcasting. */
   public static INDArray sub(INDArray a, INDArray b, INDArray out) {
-    Nd4j.exec(new SubOp(a, b, out));
+    INDArray[] v = lowRank(a, b, out);
+    Nd4j.exec(new SubOp(v[0], v[1], v[2]));
     return out;
+  }
+
+  /** The operands as views of the lowest rank that expresses the same broadcast (see Layouts). */
+  private static INDArray[] lowRank(INDArray a, INDArray b, INDArray out) {
+    long[][] s = Layouts.coalescedShapes(out, a, b);
+    if (s == null || s[0].length == out.rank()) {
+      return new INDArray[] {a, b, out};
+    }
+    return new INDArray[] {
+      Layouts.reshapeView(a, s[1]), Layouts.reshapeView(b, s[2]), Layouts.reshapeView(out, s[0])
+    };
   }
 
   /** out = sum of x over the given axes (removed from the shape). */
