@@ -13,7 +13,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Reusable buffers and the per-block steps of the chunked SSD, for a block of {@code nb} consecutive
- * chunks of length Q of one sequence (one batch element). Head h = g·Hg + hg (Hg heads per group).
+ * chunks of length Q. The batch's sequences are laid end to end, (batch, Tp) = (batch·nc) chunks, so
+ * a block may span several sequences; only the state recurrence sees the sequence boundaries. Head
+ * h = g·Hg + hg (Hg heads per group).
  * Three layouts:
  *
  * <ul>
@@ -108,16 +110,14 @@ final class ChunkBlock {
 
   // ---------------------------------------------------------------- layouts
 
-  /** Dense view of padded (batch, Tp, H, f) as natural [nb, Q, G, Hg, f] for this block. */
-  INDArray naturalView(INDArray padded, int batchIndex, int firstChunk, long f) {
-    long offset = ((long) batchIndex * padded.size(1) + (long) firstChunk * Q) * H * f;
-    return Layouts.view(padded, offset, nb, Q, G, Hg, f);
+  /** Dense view of padded (batch, Tp, H, f) as natural [nb, Q, G, Hg, f] from flat chunk {@code first}. */
+  INDArray naturalView(INDArray padded, int first, long f) {
+    return Layouts.view(padded, (long) first * Q * H * f, nb, Q, G, Hg, f);
   }
 
-  /** Dense view of padded (batch, Tp, G, N) as [nb, Q, G, N] for this block. */
-  INDArray groupView(INDArray padded, int batchIndex, int firstChunk) {
-    long offset = ((long) batchIndex * padded.size(1) + (long) firstChunk * Q) * G * N;
-    return Layouts.view(padded, offset, nb, Q, G, N);
+  /** Dense view of padded (batch, Tp, G, N) as [nb, Q, G, N] from flat chunk {@code first}. */
+  INDArray groupView(INDArray padded, int first) {
+    return Layouts.view(padded, (long) first * Q * G * N, nb, Q, G, N);
   }
 
   /** natural [nb, Q, G, Hg, f] → head-major [Hg, nb, G, Q, f]. */
@@ -162,12 +162,12 @@ final class ChunkBlock {
         org.nd4j.linalg.indexing.NDArrayIndex.all(), interval(Q - 1, Q));
   }
 
-  /** Copies this block of one sequence's x, dt, B, C (padded, dense) into the chunk layouts. */
-  void load(SsdLoad in, int batchIndex, int firstChunk) {
-    Layouts.assignPermuted(X, naturalView(in.x(), batchIndex, firstChunk, P), NATURAL_TO_HEAD_MAJOR);
-    Layouts.assignPermuted(col(DT), naturalView(in.dt(), batchIndex, firstChunk, 1), NATURAL_TO_HEAD_MAJOR);
-    Layouts.assignPermuted(Bg, groupView(in.B(), batchIndex, firstChunk), 0, 2, 1, 3);
-    Layouts.assignPermuted(Cg, groupView(in.C(), batchIndex, firstChunk), 0, 2, 1, 3);
+  /** Copies this block's x, dt, B, C (padded, dense) into the chunk layouts. */
+  void load(SsdLoad in, int first) {
+    Layouts.assignPermuted(X, naturalView(in.x(), first, P), NATURAL_TO_HEAD_MAJOR);
+    Layouts.assignPermuted(col(DT), naturalView(in.dt(), first, 1), NATURAL_TO_HEAD_MAJOR);
+    Layouts.assignPermuted(Bg, groupView(in.B(), first), 0, 2, 1, 3);
+    Layouts.assignPermuted(Cg, groupView(in.C(), first), 0, 2, 1, 3);
     aHeadMajor = in.A().reshape(G, Hg).transpose().dup('c').reshape(Hg, 1, G, 1);
     if (in.D() == null) {
       dHeadMajor = null;
@@ -211,17 +211,32 @@ final class ChunkBlock {
   }
 
   /**
-   * The inter-chunk recurrence, the one sequential step (O(nb) small ops): Sin[c] = state entering
-   * chunk c; state ← α_c·state + S_c. Updates {@code state} [H, P, N] in place to the block's end.
+   * The inter-chunk recurrence, the one sequential step (O(nb) small ops): Sin[c] = α_{c−1}·Sin[c−1]
+   * + S_{c−1}, restarting from {@code initial}[seq] at the first chunk of each sequence and writing
+   * {@code finals}[seq] after its last chunk. {@code carry} [H, P, N] is the state entering this
+   * block's first chunk and becomes the state after its last one.
    */
-  void propagateStates(INDArray state) {
-    sinAt[0].assign(state);
-    for (int c = 0; c + 1 < nb; c++) {
-      Ops.mul(sinAt[c], decayAt[c], sinAt[c + 1]);
-      sinAt[c + 1].addi(schunkAt[c]);
+  void propagateStates(INDArray carry, int first, int chunksPerSequence, INDArray initial, INDArray finals) {
+    for (int c = 0; c < nb; c++) {
+      int k = first + c;
+      if (k % chunksPerSequence == 0) {
+        sinAt[c].assign(initial.slice(k / chunksPerSequence));
+      } else if (c == 0) {
+        sinAt[0].assign(carry);
+      } else {
+        advance(c - 1, sinAt[c]);
+      }
+      if (k % chunksPerSequence == chunksPerSequence - 1) {
+        advance(c, finals.slice(k / chunksPerSequence));
+      }
     }
-    Ops.mul(sinAt[nb - 1], decayAt[nb - 1], state);
-    state.addi(schunkAt[nb - 1]);
+    advance(nb - 1, carry);
+  }
+
+  /** out = α_c·Sin[c] + S_c: the state after chunk c. */
+  private void advance(int c, INDArray out) {
+    Ops.mul(sinAt[c], decayAt[c], out);
+    out.addi(schunkAt[c]);
   }
 
   /** Yoff (unscaled) = C·Sinᵀ per group, stacked [nb, G, Q, Hg, P]. */
@@ -230,7 +245,7 @@ final class ChunkBlock {
   }
 
   /** y for this block = Y_diag + D·x + exp(cum)·C·Sinᵀ, written into the padded natural output. */
-  void writeOutput(INDArray yPadded, int batchIndex, int firstChunk) {
+  void writeOutput(INDArray yPadded, int first) {
     if (dHeadMajor != null) {
       Ops.mul(X, dHeadMajor, tmpHM);
       Y.addi(tmpHM);
@@ -239,6 +254,6 @@ final class ChunkBlock {
     Ops.mul(Yoff, ecumStacked, Yoff);
     Layouts.assignPermuted(WU, Y, HEAD_MAJOR_TO_STACKED); // WU is free now: Y, stacked
     Yoff.addi(WU);
-    Layouts.assignPermuted(naturalView(yPadded, batchIndex, firstChunk, P), Yoff, SWAP_G_Q);
+    Layouts.assignPermuted(naturalView(yPadded, first, P), Yoff, SWAP_G_Q);
   }
 }

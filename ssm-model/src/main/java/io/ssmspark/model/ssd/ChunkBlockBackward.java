@@ -76,15 +76,17 @@ final class ChunkBlockBackward {
   }
 
   /**
-   * Back-propagates through this block of sequence {@code batchIndex}. {@code dState} [H, P, N]
-   * holds dℓ/d(state at the block's end) and is updated in place to dℓ/d(state at its start);
-   * input gradients go into {@code g}.
+   * Back-propagates through the block starting at flat chunk {@code first}. {@code dState} [H, P, N]
+   * holds dℓ/d(state after the block's last chunk) and becomes dℓ/d(state entering its first);
+   * at sequence ends it restarts from {@code dFinal}[seq], at sequence starts it writes
+   * {@code g.dInitial}[seq]. Input gradients go into {@code g}.
    */
-  void run(INDArray dyPadded, int batchIndex, int firstChunk, INDArray dState, ChunkedSsd.Grads g) {
-    INDArray dyNatural = f.naturalView(dyPadded, batchIndex, firstChunk, P);
+  void run(INDArray dyPadded, int first, int chunksPerSequence, INDArray dState, INDArray dFinal,
+      ChunkedSsd.Grads g) {
+    INDArray dyNatural = f.naturalView(dyPadded, first, P);
     Layouts.assignPermuted(dYhm, dyNatural, ChunkBlock.NATURAL_TO_HEAD_MAJOR);
     stateToOutputBackward(dyNatural);
-    recurrenceBackward(dState);
+    recurrenceBackward(first, chunksPerSequence, dState, dFinal, g.dInitial);
     chunkStateBackward();
     intraChunkBackward();
     decayBackward(g.dA);
@@ -93,12 +95,10 @@ final class ChunkBlockBackward {
     Ops.mul(dU, f.X, tmpHM);
     Ops.sum(tmpHM.reshape(rows * Q, P), tmpQ1.reshape(rows * Q), 1);
     dDT.addi(tmpQ1);
-    Layouts.assignPermuted(
-        f.naturalView(g.dx, batchIndex, firstChunk, P), dX, ChunkBlock.HEAD_MAJOR_TO_NATURAL);
-    Layouts.assignPermuted(
-        f.naturalView(g.ddt, batchIndex, firstChunk, 1), f.col(dDT), ChunkBlock.HEAD_MAJOR_TO_NATURAL);
-    Layouts.assignPermuted(f.groupView(g.dB, batchIndex, firstChunk), dBg, 0, 2, 1, 3);
-    Layouts.assignPermuted(f.groupView(g.dC, batchIndex, firstChunk), dCg, 0, 2, 1, 3);
+    Layouts.assignPermuted(f.naturalView(g.dx, first, P), dX, ChunkBlock.HEAD_MAJOR_TO_NATURAL);
+    Layouts.assignPermuted(f.naturalView(g.ddt, first, 1), f.col(dDT), ChunkBlock.HEAD_MAJOR_TO_NATURAL);
+    Layouts.assignPermuted(f.groupView(g.dB, first), dBg, 0, 2, 1, 3);
+    Layouts.assignPermuted(f.groupView(g.dC, first), dCg, 0, 2, 1, 3);
   }
 
   /** y_off = exp(cum)·C·Sinᵀ: gives dSin (from the outputs), dC, and dcum. */
@@ -114,12 +114,23 @@ final class ChunkBlockBackward {
     Layouts.assignPermuted(dCUM, tmpStackSum, 3, 0, 1, 2);
   }
 
-  /** S_end = α·Sin + S_c, chunk by chunk in reverse; then dα = ⟨dS_end, Sin⟩ for all chunks at once. */
-  private void recurrenceBackward(INDArray dState) {
+  /**
+   * S_end = α·Sin + S_c, chunk by chunk in reverse (dState: dℓ/dS_end, then dℓ/dSin); then
+   * dα = ⟨dS_end, Sin⟩ for all chunks at once.
+   */
+  private void recurrenceBackward(
+      int first, int chunksPerSequence, INDArray dState, INDArray dFinal, INDArray dInitial) {
     for (int c = nb - 1; c >= 0; c--) {
+      int k = first + c;
+      if (k % chunksPerSequence == chunksPerSequence - 1) {
+        dState.assign(dFinal.slice(k / chunksPerSequence));
+      }
       dSchunkAt[c].assign(dState);
       Ops.mul(dState, f.decayAt[c], dState);
       dState.addi(dSinOutAt[c]);
+      if (k % chunksPerSequence == 0) {
+        dInitial.slice(k / chunksPerSequence).assign(dState);
+      }
     }
     Ops.mul(dSchunk, f.Sin, tmpState);
     Ops.sum(tmpState.reshape((long) nb * H, (long) P * f.N), dAlpha.reshape((long) nb * H), 1);

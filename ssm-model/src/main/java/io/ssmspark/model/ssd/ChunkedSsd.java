@@ -40,22 +40,21 @@ public final class ChunkedSsd {
     Plan plan = new Plan(d, chunk, initialState, maxChunksPerBlock);
     ChunkBlock.SsdLoad load = plan.load(in, true);
     INDArray yPadded = Nd4j.zeros(d.dtype(), d.batch(), plan.paddedLength, d.heads(), d.headDim());
-    INDArray states = plan.startState();
+    INDArray initial = plan.startState();
+    INDArray finals = Nd4j.zeros(d.dtype(), d.stateShape());
+    INDArray carry = Nd4j.zeros(d.dtype(), d.heads(), d.headDim(), d.dState());
     ChunkBlock block = null;
-    for (int bi = 0; bi < d.batch(); bi++) {
-      INDArray state = states.slice(bi);
-      for (int c0 = 0; c0 < plan.chunks; c0 += plan.chunksPerBlock) {
-        int nb = Math.min(plan.chunksPerBlock, plan.chunks - c0);
-        if (block == null || block.nb != nb) {
-          block = new ChunkBlock(d, chunk, nb, false);
-        }
-        block.load(load, bi, c0);
-        block.intraChunk();
-        block.propagateStates(state);
-        block.writeOutput(yPadded, bi, c0);
+    for (int first = 0; first < plan.totalChunks; first += plan.chunksPerBlock) {
+      int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
+      if (block == null || block.nb != nb) {
+        block = new ChunkBlock(d, chunk, nb, false);
       }
+      block.load(load, first);
+      block.intraChunk();
+      block.propagateStates(carry, first, plan.chunks, initial, finals);
+      block.writeOutput(yPadded, first);
     }
-    return new SsdResult(plan.unpad(yPadded), states, logDecay(in));
+    return new SsdResult(plan.unpad(yPadded), finals, logDecay(in));
   }
 
   /** Σ_t dt_t·A_h per (batch, head). */
@@ -110,39 +109,38 @@ public final class ChunkedSsd {
     ChunkBlock.SsdLoad load = plan.load(in, false);
     INDArray dyPadded = plan.pad(dy);
     Grads g = new Grads(d, plan);
-    INDArray starts = plan.startState();
-    INDArray dStates =
+    INDArray initial = plan.startState();
+    INDArray dFinal =
         dFinalState == null ? Nd4j.zeros(d.dtype(), d.stateShape()) : dFinalState.dup('c');
+    INDArray scratchFinals = Nd4j.zeros(d.dtype(), d.stateShape());
+    INDArray carry = Nd4j.zeros(d.dtype(), d.heads(), d.headDim(), d.dState());
+    // Pass 1: the state entering each block (the only thing kept between the passes).
+    List<INDArray> carries = new ArrayList<>();
     ChunkBlock block = null;
+    for (int first = 0; first < plan.totalChunks; first += plan.chunksPerBlock) {
+      int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
+      if (block == null || block.nb != nb) {
+        block = new ChunkBlock(d, chunk, nb, true);
+      }
+      carries.add(carry.dup());
+      block.load(load, first);
+      block.intraChunk();
+      block.propagateStates(carry, first, plan.chunks, initial, scratchFinals);
+    }
+    // Pass 2: blocks in reverse, carrying dℓ/d(state after the block).
+    INDArray dState = Nd4j.zeros(d.dtype(), d.heads(), d.headDim(), d.dState());
     ChunkBlockBackward back = null;
-    for (int bi = 0; bi < d.batch(); bi++) {
-      // Pass 1: each block's starting state (the only thing kept between the passes).
-      List<INDArray> blockStarts = new ArrayList<>();
-      INDArray state = starts.slice(bi).dup();
-      for (int c0 = 0; c0 < plan.chunks; c0 += plan.chunksPerBlock) {
-        int nb = Math.min(plan.chunksPerBlock, plan.chunks - c0);
-        if (block == null || block.nb != nb) {
-          block = new ChunkBlock(d, chunk, nb, true);
-        }
-        blockStarts.add(state.dup());
-        block.load(load, bi, c0);
-        block.intraChunk();
-        block.propagateStates(state);
+    for (int k = carries.size() - 1; k >= 0; k--) {
+      int first = k * plan.chunksPerBlock;
+      int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
+      if (back == null || back.f.nb != nb) {
+        back = new ChunkBlockBackward(new ChunkBlock(d, chunk, nb, true));
       }
-      // Pass 2: blocks in reverse, carrying dℓ/d(state at the block's end).
-      INDArray dState = dStates.slice(bi);
-      for (int k = blockStarts.size() - 1; k >= 0; k--) {
-        int c0 = k * plan.chunksPerBlock;
-        int nb = Math.min(plan.chunksPerBlock, plan.chunks - c0);
-        if (back == null || back.f.nb != nb) {
-          back = new ChunkBlockBackward(new ChunkBlock(d, chunk, nb, true));
-        }
-        ChunkBlock f = back.f;
-        f.load(load, bi, c0);
-        f.intraChunk();
-        f.propagateStates(blockStarts.get(k));
-        back.run(dyPadded, bi, c0, dState, g);
-      }
+      ChunkBlock f = back.f;
+      f.load(load, first);
+      f.intraChunk();
+      f.propagateStates(carries.get(k), first, plan.chunks, initial, scratchFinals);
+      back.run(dyPadded, first, plan.chunks, dState, dFinal, g);
     }
 
     // The D skip: y += D·x.
@@ -157,13 +155,14 @@ public final class ChunkedSsd {
       dD = d.dPerChannel() ? dyx.sum(0, 1).reshape(-1) : dyx.sum(0, 1, 3).reshape(-1);
     }
     return new SsdGradients(
-        dx, plan.unpad(g.ddt), g.dA, plan.unpad(g.dB), plan.unpad(g.dC), dD, dStates);
+        dx, plan.unpad(g.ddt), g.dA, plan.unpad(g.dB), plan.unpad(g.dC), dD, g.dInitial);
   }
 
   /** Chunk count, block size and padding for one call. */
   static final class Plan {
     final SsdDims d;
-    final int chunk, chunks, chunksPerBlock, paddedLength;
+    /** chunks: per sequence; totalChunks: over the batch laid end to end. */
+    final int chunk, chunks, totalChunks, chunksPerBlock, paddedLength;
     final INDArray initialState;
 
     Plan(SsdDims d, int chunk, INDArray initialState, int maxChunksPerBlock) {
@@ -182,9 +181,10 @@ public final class ChunkedSsd {
       this.initialState = initialState;
       chunks = (d.seqLen() + chunk - 1) / chunk;
       paddedLength = chunks * chunk;
-      long perChunk = (long) d.batch() * d.heads() * chunk * chunk;
+      totalChunks = chunks * d.batch();
+      long perChunk = (long) d.heads() * chunk * chunk;
       long fit = Math.max(1, BLOCK_BUDGET / perChunk);
-      chunksPerBlock = (int) Math.min(Math.min(chunks, fit), maxChunksPerBlock);
+      chunksPerBlock = (int) Math.min(Math.min(totalChunks, fit), maxChunksPerBlock);
     }
 
     /** The inputs padded to whole chunks, dense; D only when the blocks should add D·x. */
@@ -225,7 +225,7 @@ public final class ChunkedSsd {
 
   /** Gradient accumulators in padded natural layout. */
   static final class Grads {
-    final INDArray dx, ddt, dB, dC, dA;
+    final INDArray dx, ddt, dB, dC, dA, dInitial;
 
     Grads(SsdDims d, Plan plan) {
       int b = d.batch(), Tp = plan.paddedLength;
@@ -234,6 +234,7 @@ public final class ChunkedSsd {
       dB = Nd4j.zeros(d.dtype(), b, Tp, d.groups(), d.dState());
       dC = Nd4j.zeros(d.dtype(), b, Tp, d.groups(), d.dState());
       dA = Nd4j.zeros(d.dtype(), d.heads());
+      dInitial = Nd4j.zeros(d.dtype(), d.stateShape());
     }
   }
 }

@@ -16,7 +16,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 class ChunkedSsdGradientTest {
   static final double H_STEP = 1e-6, TOL = 1e-6;
-  static final int ENTRIES_PER_TENSOR = 40;
+  static final int ENTRIES_PER_TENSOR = 24;
 
   @ParameterizedTest(name = "T={0} Q={1} G={2} D per channel={3} chunks/block={4}")
   @CsvSource({"11, 4, 2, false, 1", "11, 4, 1, true, 2", "16, 16, 2, true, 8", "9, 3, 4, false, 8"})
