@@ -14,7 +14,17 @@ import scala.Tuple2;
  */
 final class TestSpark {
   /** Classes Spark itself (or the JDK) sends that Spark's serializer does not register by default. */
-  static final List<String> SPARK_CLASSES = List.of();
+  static final List<String> SPARK_CLASSES = List.of(
+      // Spark SQL's Parquet schema inference returns schemas from its tasks.
+      "org.apache.spark.sql.types.StructType",
+      "[Lorg.apache.spark.sql.types.StructType;",
+      "org.apache.spark.sql.types.StructField",
+      "[Lorg.apache.spark.sql.types.StructField;",
+      "org.apache.spark.sql.types.ArrayType",
+      "org.apache.spark.sql.types.IntegerType$",
+      "org.apache.spark.sql.types.LongType$",
+      "org.apache.spark.sql.types.StringType$",
+      "org.apache.spark.sql.types.Metadata");
 
   private static SparkSession session;
 

@@ -62,15 +62,11 @@ public final class ParquetSource {
         .select(functions.col(options.idColumn()).cast("string"), functions.col(options.tokenColumn()),
             functions.col("_metadata.file_path"), functions.col("_metadata.row_index"))
         .javaRDD();
-    int partitions = options.partitions();
-    if (partitions > 0) {
-      rows = rows.repartition(partitions);
-    }
     int maxChunk = options.maxChunkTokens();
     boolean skip = options.skipBadRecords();
     String idColumn = options.idColumn();
     String tokenColumn = options.tokenColumn();
-    return rows.flatMap(row -> {
+    JavaRDD<ReadItem> items = rows.flatMap(row -> {
       String path = normalise(row.getString(2));
       Integer fileIndex = indexOfPath.get(path);
       if (fileIndex == null) {
@@ -79,6 +75,8 @@ public final class ParquetSource {
       }
       return toItems(row, path, fileIndex, vocabulary, maxChunk, skip, idColumn, tokenColumn);
     });
+    // Spark SQL picks the scan's partitions; results do not depend on them, but honour the option.
+    return options.partitions() > 0 ? items.repartition(options.partitions()) : items;
   }
 
   private static BadRecord schemaProblem(SparkSession spark, String path, int fileIndex, ReadOptions options) {
