@@ -55,7 +55,7 @@ public final class Sources {
           .mapToPair(i -> new Tuple2<>(i.bad != null ? i.bad.ordinal : i.chunk.ordinal, RecordSummary.of(i)))
           .reduceByKey(RecordSummary::merge)
           .collect());
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // SparkException is checked but undeclared
       throw SparkErrors.rethrowCause(e);
     }
     summaries.sort(Comparator.comparing(Tuple2::_1));

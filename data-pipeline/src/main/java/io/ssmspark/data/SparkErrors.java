@@ -8,9 +8,10 @@ public final class SparkErrors {
 
   /**
    * Rethrows the first {@link BadRecordException}, other {@link IOException} or {@link
-   * IllegalArgumentException} in the cause chain of {@code e}; otherwise rethrows {@code e}.
+   * IllegalArgumentException} in the cause chain of {@code e} (Spark wraps task failures in a
+   * {@code SparkException}, which Java code sees undeclared); otherwise rethrows {@code e} itself.
    */
-  public static RuntimeException rethrowCause(RuntimeException e) throws IOException {
+  public static RuntimeException rethrowCause(Exception e) throws IOException {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof BadRecordException) {
         throw (BadRecordException) t;
@@ -24,6 +25,11 @@ public final class SparkErrors {
         throw (IllegalArgumentException) t;
       }
     }
-    throw e;
+    throw SparkErrors.<RuntimeException>sneaky(e);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <E extends Exception> E sneaky(Exception e) throws E {
+    throw (E) e;
   }
 }
