@@ -20,10 +20,8 @@ import scala.Tuple2;
  * partitions, partitions differ by at most one segment, and each partition is ordered by (sequence,
  * segment index). The layout depends only on the sequences, L and P.
  */
-public final class Segments implements Serializable {
-  private static final long serialVersionUID = 1L;
-
-  private final transient JavaRDD<Segment> segments;
+public final class Segments {
+  private final JavaRDD<Segment> segments;
   private final long sequences;
   private final long tokens;
   private final long segmentCount;

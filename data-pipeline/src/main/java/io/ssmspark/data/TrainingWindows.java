@@ -30,11 +30,9 @@ import scala.Tuple2;
  * windows are assembled by one shuffle of token fragments, so no task holds more than a chunk and
  * one window at a time.
  */
-public final class TrainingWindows implements Serializable {
-  private static final long serialVersionUID = 1L;
-
-  private final transient JavaRDD<Window> train;
-  private final transient JavaRDD<Window> validation;
+public final class TrainingWindows {
+  private final JavaRDD<Window> train;
+  private final JavaRDD<Window> validation;
   private final WindowCounts trainCounts;
   private final WindowCounts validationCounts;
 

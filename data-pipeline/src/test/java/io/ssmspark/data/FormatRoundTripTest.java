@@ -139,7 +139,8 @@ class FormatRoundTripTest {
     b[6] = 65535;
     SequenceWriters.writeTokens(new Path(d.resolve("a.u16").toString()), a, InputFormat.TOKENS_U16, CONF);
     SequenceWriters.writeTokens(new Path(d.resolve("b.u16").toString()), b, InputFormat.TOKENS_U16, CONF);
-    SourceData data = Sources.read(spark, d.toString(), ReadOptions.defaults().withFormat(InputFormat.TOKENS_U16)
+    // Read through a file:// URI: any Hadoop URI works the same way.
+    SourceData data = Sources.read(spark, uri(d), ReadOptions.defaults().withFormat(InputFormat.TOKENS_U16)
         .withVocabSize(65536).withPartitions(partitions).withMaxChunkTokens(64));
     List<TokenSequence> seqs = data.collectSequences();
     assertEquals(2, seqs.size());

@@ -18,6 +18,8 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Exact window and segment counts, boundaries and layouts on small known inputs. */
 class WindowsAndSegmentsTest {
@@ -64,9 +66,10 @@ class WindowsAndSegmentsTest {
     return out;
   }
 
-  @Test
-  void windowsHaveExactCountsAndBoundaries() throws IOException {
-    SourceData data = Sources.read(spark, tokenDir, tokens(3));
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2, 5})
+  void windowsHaveExactCountsAndBoundaries(int partitions) throws IOException {
+    SourceData data = Sources.read(spark, tokenDir, tokens(partitions));
     assertEquals(3, data.report().documents());
     assertEquals(17, data.report().tokens());
     // seq_len 4: windows of 5 tokens, stride 4 over 20 stream tokens: starts 0, 4, 8, 12 -> 4 windows,

@@ -46,6 +46,10 @@ public final class FileSources {
       FileStatus f = files.get(i);
       String path = f.getPath().toString();
       BadRecord problem = null;
+      if (width > 1 && ReadPlan.isGzip(path)) {
+        throw new IllegalArgumentException(path + ": " + options.format().cliName()
+            + " files are raw little-endian tokens, but this name ends in .gz; decompress it first");
+      }
       if (f.getLen() == 0) {
         problem = new BadRecord(path, Ordinals.of(i, 0), "byte", 0, "empty file: expected at least one record");
       } else if (!ReadPlan.isGzip(path) && f.getLen() >= Ordinals.MAX_OFFSET) {

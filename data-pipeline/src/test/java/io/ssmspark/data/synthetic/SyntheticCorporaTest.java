@@ -72,6 +72,22 @@ class SyntheticCorporaTest {
     assertTrue(d.contains(String.format(java.util.Locale.ROOT, "unigram loss %.4f", unigram)), d);
   }
 
+  /** The documented figures (class Javadoc, module README): the same on every machine. */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({
+    "associative-recall, 2.3240, 4.7831",
+    "induction-copy, 2.3887, 4.8531",
+    "selective-copy, 0.7498, 1.5439",
+    "genome, 1.2119, 1.3895",
+    "log-stream, 0.4590, 3.6651",
+  })
+  void documentedDefaultLosses(String name, double ideal, double unigram) {
+    SyntheticCorpus c = corpus(name);
+    assertEquals(ideal, c.idealLoss(), 5e-5, name + " ideal");
+    assertEquals(unigram, c.unigramLoss(), 5e-5, name + " unigram");
+    assertEquals(unigram, unigramEntropy(c), 5e-5, name + " unigram recomputed");
+  }
+
   @Test
   void associativeRecallAnswersFollowTheirKeysAndTheIdealLossIsExact() {
     AssociativeRecall c = (AssociativeRecall) corpus("associative-recall", "pairs", "6", "queries", "4",
