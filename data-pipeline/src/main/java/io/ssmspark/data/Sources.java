@@ -49,51 +49,41 @@ public final class Sources {
 
   private static SourceData summarize(JavaSparkContext sc, String spec, int fileCount, JavaRDD<ReadItem> items,
       Vocabulary vocabulary, List<BadRecord> badFiles, ReadOptions options) throws IOException {
-    List<Tuple2<Long, RecordSummary>> summaries;
+    int maxExamples = options.maxBadExamples();
+    List<PartialTable> parts;
     try {
-      summaries = new ArrayList<>(items
+      // Per-record summaries, sorted by ordinal across partitions, condensed per partition: the
+      // partial tables come back in ordinal order and simply concatenate.
+      parts = items
           .mapToPair(i -> new Tuple2<>(i.bad != null ? i.bad.ordinal : i.chunk.ordinal, RecordSummary.of(i)))
           .reduceByKey(RecordSummary::merge)
-          .collect());
+          .sortByKey(true)
+          .mapPartitions(it -> List.of(PartialTable.of(it, maxExamples)).iterator())
+          .collect();
     } catch (Exception e) { // SparkException is checked but undeclared
       throw SparkErrors.rethrowCause(e);
     }
-    summaries.sort(Comparator.comparing(Tuple2::_1));
+    PartialTable.LongList ordinals = new PartialTable.LongList();
+    PartialTable.LongList lengths = new PartialTable.LongList();
+    PartialTable.LongList hashes = new PartialTable.LongList();
+    PartialTable.LongList badOrdinals = new PartialTable.LongList();
     List<BadRecord> bad = new ArrayList<>(badFiles);
-    List<Long> ordinals = new ArrayList<>();
-    List<Long> lengths = new ArrayList<>();
-    List<Long> hashes = new ArrayList<>();
+    badFiles.forEach(b -> badOrdinals.add(b.ordinal));
     long empty = 0;
-    long tokens = 0;
-    for (Tuple2<Long, RecordSummary> t : summaries) {
-      RecordSummary s = t._2();
-      if (s.bad != null) {
-        bad.add(s.bad);
-      } else if (!s.sawStart || !s.sawEnd) {
-        throw new IllegalStateException("record with ordinal " + t._1() + " was read incompletely (start "
-            + s.sawStart + ", end " + s.sawEnd + ")");
-      } else if (s.tokens == 0) {
-        empty++;
-      } else {
-        ordinals.add(t._1());
-        lengths.add(s.tokens);
-        hashes.add(s.idHash);
-        tokens += s.tokens;
-      }
+    for (PartialTable p : parts) {
+      ordinals.addAll(p.ordinals);
+      lengths.addAll(p.lengths);
+      hashes.addAll(p.idHashes);
+      badOrdinals.addAll(p.badOrdinals);
+      bad.addAll(java.util.Arrays.asList(p.badExamples));
+      empty += p.emptyRecords;
     }
     bad.sort(Comparator.comparingLong((BadRecord b) -> b.ordinal).thenComparingLong(b -> b.offset));
-    long[] badOrdinals = bad.stream().mapToLong(b -> b.ordinal).sorted().distinct().toArray();
-    DocumentTable table = new DocumentTable(toArray(ordinals), toArray(lengths), toArray(hashes));
-    ReadReport report = new ReadReport(spec, fileCount, table.size(), tokens, empty, badOrdinals.length,
-        bad.subList(0, Math.min(bad.size(), options.maxBadExamples())));
-    return new SourceData(sc, items, vocabulary, report, table, badOrdinals);
-  }
-
-  private static long[] toArray(List<Long> values) {
-    long[] a = new long[values.size()];
-    for (int i = 0; i < a.length; i++) {
-      a[i] = values.get(i);
-    }
-    return a;
+    long[] badSorted = badOrdinals.toArray();
+    java.util.Arrays.sort(badSorted);
+    DocumentTable table = new DocumentTable(ordinals.toArray(), lengths.toArray(), hashes.toArray());
+    ReadReport report = new ReadReport(spec, fileCount, table.size(), table.totalTokens(), empty, badSorted.length,
+        bad.subList(0, Math.min(bad.size(), maxExamples)));
+    return new SourceData(sc, items, vocabulary, report, table, badSorted);
   }
 }
