@@ -83,6 +83,7 @@ public final class ReadOptions implements Serializable {
    * sequences.
    */
   public ReadOptions withSeparatorToken(int id) {
+    // Called with a stored vocabulary's separator too, which may be -1.
     if (id < -1) {
       throw new IllegalArgumentException("separator token must be -1 (none) or a token id, found " + id);
     }
@@ -194,7 +195,8 @@ public final class ReadOptions implements Serializable {
       default:
         if (vocabSize <= 0) {
           throw new IllegalArgumentException(
-              "input format " + format.cliName() + " needs the vocabulary size (--vocab-size)");
+              "input format " + format.cliName() + " needs the vocabulary size (--vocab-size, or a "
+                  + Vocabulary.FILE_NAME + " beside the data)");
         }
         if (separatorToken >= vocabSize) {
           throw new IllegalArgumentException("separator token " + separatorToken

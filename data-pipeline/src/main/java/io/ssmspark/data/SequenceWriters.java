@@ -132,6 +132,70 @@ public final class SequenceWriters {
     df.coalesce(1).write().mode("overwrite").parquet(path);
   }
 
+  /**
+   * Writes a source's sequences as token shards {@code part-NNNNN.u16} (or {@code .i32}) under
+   * {@code dir}, in ordinal order, each sequence followed by the separator, plus {@value
+   * Vocabulary#FILE_NAME}; read them back with {@code withSplitOnSeparator(true)} and no vocabulary
+   * options. Sequences are streamed chunk by chunk; no shard is written empty. Returns the tokens
+   * written, separators included.
+   */
+  public static long writeTokenShards(SourceData data, String dir, InputFormat format, int shards)
+      throws IOException {
+    Vocabulary v = data.vocabulary();
+    int width = format.tokenWidthBytes();
+    if (width == 0) {
+      throw new IllegalArgumentException("token shards are tokens-u16 or tokens-i32, not " + format.cliName());
+    }
+    if (!v.hasSeparator()) {
+      throw new IllegalArgumentException("vocabulary '" + v.name() + "' has no separator, so shards could not be"
+          + " split back into sequences");
+    }
+    if (width == 2 && v.size() > 65536) {
+      throw new IllegalArgumentException("vocabulary '" + v.name() + "' has " + v.size()
+          + " ids, more than tokens-u16 holds");
+    }
+    if (shards < 1) {
+      throw new IllegalArgumentException("shards must be >= 1, found " + shards);
+    }
+    Configuration conf = data.sparkContext().hadoopConfiguration();
+    Path root = new Path(dir);
+    root.getFileSystem(conf).mkdirs(root);
+    HadoopConf shipped = new HadoopConf(conf);
+    String suffix = width == 2 ? ".u16" : ".i32";
+    int separator = v.separatorId();
+    long written;
+    try {
+      written = data.chunks()
+          .mapToPair(c -> new scala.Tuple2<>(new FragmentKey(c.ordinal, c.start, 0), c))
+          .sortByKey(true, shards)
+          .mapPartitionsWithIndex((index, it) -> {
+            long n = 0;
+            if (it.hasNext()) {
+              Path file = new Path(dir, String.format("part-%05d%s", index, suffix));
+              try (OutputStream out = new BufferedOutputStream(create(file, shipped.get()), 1 << 16)) {
+                while (it.hasNext()) {
+                  TokenChunk c = it.next()._2();
+                  for (int t : c.tokens) {
+                    writeToken(out, t, width, file);
+                  }
+                  n += c.tokens.length;
+                  if (c.last) {
+                    writeToken(out, separator, width, file);
+                    n++;
+                  }
+                }
+              }
+            }
+            return java.util.List.of(n).iterator();
+          }, true)
+          .reduce(Long::sum);
+    } catch (Exception e) { // SparkException is checked but undeclared
+      throw SparkErrors.rethrowCause(e);
+    }
+    v.writeTo(root, conf);
+    return written;
+  }
+
   private static int requireByte(int t, Path file) {
     if (t < 0 || t > 255) {
       throw new IllegalArgumentException(file + ": token " + t + " is not a byte (0..255)");

@@ -39,12 +39,44 @@ public final class Sources {
       return summarize(sc, spec, 0, items, corpus.vocabulary(), badFiles, options);
     }
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    Vocabulary vocabulary = options.fileVocabulary();
+    Vocabulary stored = storedVocabulary(dataSpec.path(), options, conf);
+    if (stored != null) {
+      options = options.withVocabSize(stored.size()).withSeparatorToken(stored.separatorId());
+    }
+    Vocabulary vocabulary = options.fileVocabulary(); // validates the options
+    if (stored != null) {
+      vocabulary = stored;
+    }
     List<FileStatus> files = FileListing.list(dataSpec.path(), conf);
     JavaRDD<ReadItem> items = options.format() == InputFormat.PARQUET
         ? ParquetSource.items(spark, files, options, vocabulary, badFiles)
         : FileSources.items(sc, files, options, vocabulary, conf, badFiles);
     return summarize(sc, spec, files.size(), items, vocabulary, badFiles, options);
+  }
+
+  /**
+   * For pre-tokenized formats, the vocabulary stored beside the data, checked against the options
+   * given (a size or separator that disagrees with it is an error); null when there is none.
+   */
+  private static Vocabulary storedVocabulary(String path, ReadOptions options, Configuration conf)
+      throws IOException {
+    if (options.format() == InputFormat.TEXT || options.format() == InputFormat.FASTA) {
+      return null;
+    }
+    org.apache.hadoop.fs.Path file = FileListing.vocabularyBeside(path, conf);
+    if (file == null) {
+      return null;
+    }
+    Vocabulary v = Vocabulary.readFrom(file.getParent(), conf);
+    if (options.vocabSize() > 0 && options.vocabSize() != v.size()) {
+      throw new IllegalArgumentException(file + " gives vocabulary size " + v.size()
+          + ", but the options give " + options.vocabSize());
+    }
+    if (options.separatorToken() >= 0 && options.separatorToken() != v.separatorId()) {
+      throw new IllegalArgumentException(file + " gives separator " + v.separatorId()
+          + ", but the options give " + options.separatorToken());
+    }
+    return v;
   }
 
   private static SourceData summarize(JavaSparkContext sc, String spec, int fileCount, JavaRDD<ReadItem> items,

@@ -201,6 +201,37 @@ class FormatRoundTripTest {
         new TokenSequence("2", new int[] {2, 5, 6}), new TokenSequence("3", new int[] {3, 5, 6})), read);
   }
 
+  @Test
+  void textExportedAsTokenShardsReadsBackWithItsStoredVocabulary() throws IOException {
+    java.nio.file.Path f = dir.resolve("export-source.txt");
+    String[] lines = {"alpha", "beta gamma", "δέλτα", "e", "the fifth line"};
+    Files.writeString(f, String.join("\n", lines) + "\n");
+    SourceData text = Sources.read(spark, f.toString(), ReadOptions.defaults().withTextMode(TextMode.LINE)
+        .withPartitions(2).withMaxChunkTokens(3));
+    String shards = dir.resolve("shards").toString();
+    long written = SequenceWriters.writeTokenShards(text, shards, InputFormat.TOKENS_U16, 3);
+    assertEquals(text.report().tokens() + lines.length, written);
+    try (var listing = Files.list(dir.resolve("shards"))) {
+      List<String> names = listing.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith("."))
+          .sorted().toList();
+      assertEquals("vocab.json", names.get(names.size() - 1));
+      assertEquals(true, names.size() >= 2 && names.get(0).startsWith("part-0000"), names.toString());
+    }
+    // No vocabulary options: size 257 and separator 256 come from vocab.json, which is not read as data.
+    SourceData back = Sources.read(spark, shards, ReadOptions.defaults().withFormat(InputFormat.TOKENS_U16)
+        .withSplitOnSeparator(true).withPartitions(4));
+    assertEquals(Vocabulary.bytes(), back.vocabulary());
+    List<TokenSequence> seqs = back.collectSequences();
+    assertEquals(lines.length, seqs.size());
+    for (int i = 0; i < lines.length; i++) {
+      assertEquals(lines[i], ByteTokenizer.decode(seqs.get(i).tokens, "|"));
+    }
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> Sources.read(spark, shards, ReadOptions.defaults().withFormat(InputFormat.TOKENS_U16).withVocabSize(300)));
+    assertEquals(true, e.getMessage().contains("vocab.json gives vocabulary size 257, but the options give 300"),
+        e.getMessage());
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"associative-recall", "induction-copy", "selective-copy", "genome", "log-stream"})
   void syntheticSourceMatchesThePlainJavaCorpusAndSurvivesTokenFiles(String name) throws IOException {

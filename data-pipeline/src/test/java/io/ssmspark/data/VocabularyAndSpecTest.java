@@ -100,6 +100,16 @@ class VocabularyAndSpecTest {
   }
 
   @Test
+  void byteTokenizerRoundTripsUtf8AndShowsSeparators() {
+    int[] t = ByteTokenizer.encode("añ");
+    assertArrayEquals(new int[] {0x61, 0xC3, 0xB1}, t);
+    assertEquals("añ|b", ByteTokenizer.decode(new int[] {0x61, 0xC3, 0xB1, 256, 0x62}, "|"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ByteTokenizer.decode(new int[] {1, 257}, ""));
+    assertEquals("token 1 is 257, outside the byte vocabulary [0, 257)", e.getMessage());
+  }
+
+  @Test
   void seededPermutationIsABijectionThatDependsOnTheSeed() {
     for (int n : new int[] {1, 2, 3, 7, 64, 100, 257, 1000}) {
       SeededPermutation p = new SeededPermutation(n, 12345);

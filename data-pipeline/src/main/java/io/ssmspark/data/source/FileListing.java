@@ -20,6 +20,21 @@ import org.apache.hadoop.fs.RemoteIterator;
 public final class FileListing {
   private FileListing() {}
 
+  /**
+   * The {@value io.ssmspark.data.Vocabulary#FILE_NAME} stored beside the data {@code spec} names: in
+   * the directory itself, or in the parent of a file or glob; null when there is none.
+   */
+  public static Path vocabularyBeside(String spec, Configuration conf) throws IOException {
+    Path p = new Path(spec);
+    FileSystem fs = p.getFileSystem(conf);
+    Path dir = fs.exists(p) && fs.getFileStatus(p).isDirectory() ? p : p.getParent();
+    if (dir == null || dir.toString().matches(".*[*?\\[\\]{}].*")) {
+      return null;
+    }
+    Path file = new Path(dir, io.ssmspark.data.Vocabulary.FILE_NAME);
+    return fs.exists(file) ? file : null;
+  }
+
   public static List<FileStatus> list(String spec, Configuration conf) throws IOException {
     Path pattern = new Path(spec);
     FileSystem fs = pattern.getFileSystem(conf);
@@ -51,8 +66,14 @@ public final class FileListing {
     return new ArrayList<>(files.values());
   }
 
-  /** Whether any path component below {@code root} starts with '.' or '_'. */
+  /**
+   * Whether any path component below {@code root} starts with '.' or '_', or the file is the
+   * vocabulary file stored beside the data.
+   */
   private static boolean isHidden(Path root, Path file) {
+    if (file.getName().equals(io.ssmspark.data.Vocabulary.FILE_NAME)) {
+      return true;
+    }
     for (Path p = file; p != null && !p.equals(root); p = p.getParent()) {
       String name = p.getName();
       if (name.startsWith(".") || name.startsWith("_")) {

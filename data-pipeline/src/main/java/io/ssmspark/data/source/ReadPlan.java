@@ -6,8 +6,6 @@ import io.ssmspark.data.TextMode;
 import io.ssmspark.data.Vocabulary;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.util.Iterator;
 import java.util.zip.GZIPInputStream;
@@ -25,12 +23,12 @@ final class ReadPlan implements Serializable {
 
   final ReadOptions options;
   final Vocabulary vocabulary;
-  private transient Configuration conf;
+  private final io.ssmspark.data.HadoopConf conf;
 
   ReadPlan(ReadOptions options, Vocabulary vocabulary, Configuration conf) {
     this.options = options;
     this.vocabulary = vocabulary;
-    this.conf = conf;
+    this.conf = new io.ssmspark.data.HadoopConf(conf);
   }
 
   static boolean isGzip(String path) {
@@ -49,7 +47,7 @@ final class ReadPlan implements Serializable {
   /** Opens a split's file: positioned at {@code offset} when plain, decompressed from 0 when gzip. */
   InputStream open(FileSplit split, long offset) throws IOException {
     Path p = new Path(split.path);
-    FileSystem fs = p.getFileSystem(conf);
+    FileSystem fs = p.getFileSystem(conf.get());
     FSDataInputStream raw = fs.open(p, 1 << 16);
     if (isGzip(split.path)) {
       return new GZIPInputStream(raw, 1 << 16);
@@ -74,16 +72,5 @@ final class ReadPlan implements Serializable {
       default:
         throw new IllegalArgumentException("no split reader for input format " + options.format().cliName());
     }
-  }
-
-  private void writeObject(ObjectOutputStream out) throws IOException {
-    out.defaultWriteObject();
-    conf.write(out);
-  }
-
-  private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
-    in.defaultReadObject();
-    conf = new Configuration(false);
-    conf.readFields(in);
   }
 }
