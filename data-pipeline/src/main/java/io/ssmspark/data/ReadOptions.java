@@ -83,7 +83,6 @@ public final class ReadOptions implements Serializable {
    * sequences.
    */
   public ReadOptions withSeparatorToken(int id) {
-    // Called with a stored vocabulary's separator too, which may be -1.
     if (id < -1) {
       throw new IllegalArgumentException("separator token must be -1 (none) or a token id, found " + id);
     }

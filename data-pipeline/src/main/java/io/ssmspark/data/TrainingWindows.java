@@ -1,10 +1,8 @@
 package io.ssmspark.data;
 
 import java.io.Serializable;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
-import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.broadcast.Broadcast;
 import scala.Tuple2;
@@ -159,17 +157,30 @@ public final class TrainingWindows {
     long pEnd = p0 + ext.length;
     long first = p0 < w ? 0 : (p0 - w) / stride + 1; // first window ending after p0
     long last = Math.min(n - 1, (pEnd - 1) / stride); // last window starting before pEnd
-    List<Tuple2<FragmentKey, Fragment>> out = new ArrayList<>();
-    for (long k = first; k <= last; k++) {
-      long start = k * stride;
-      long a = Math.max(p0, start);
-      long b = Math.min(pEnd, start + w);
-      if (a < b) {
-        long rank = permutation == null ? k : permutation.apply(k);
-        out.add(new Tuple2<>(new FragmentKey(rank, a - start, k),
-            new Fragment(null, Arrays.copyOfRange(ext, (int) (a - p0), (int) (b - p0)))));
+    int[] tokens = ext;
+    // Lazily: with a small stride one chunk feeds many windows, and their pieces overlap.
+    return new Iterator<>() {
+      private long k = first;
+
+      @Override
+      public boolean hasNext() {
+        return k <= last;
       }
-    }
-    return out.iterator();
+
+      @Override
+      public Tuple2<FragmentKey, Fragment> next() {
+        if (k > last) {
+          throw new java.util.NoSuchElementException();
+        }
+        long start = k * stride;
+        long a = Math.max(p0, start);
+        long b = Math.min(pEnd, start + w);
+        long rank = permutation == null ? k : permutation.apply(k);
+        Tuple2<FragmentKey, Fragment> out = new Tuple2<>(new FragmentKey(rank, a - start, k),
+            new Fragment(null, Arrays.copyOfRange(tokens, (int) (a - p0), (int) (b - p0))));
+        k++;
+        return out;
+      }
+    };
   }
 }
