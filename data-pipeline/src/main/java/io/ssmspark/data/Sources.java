@@ -24,6 +24,10 @@ import scala.Tuple2;
  * and tokens, and builds the {@link DocumentTable}. Without skipping, the first bad record stops
  * it with a {@link BadRecordException} naming the file and offset; with skipping, bad records are
  * left out (each spoils only its own record) and counted in the {@link ReadReport}.
+ *
+ * <p>A {@code synthetic:NAME} spec ignores the format options. For pre-tokenized formats (tokens,
+ * Parquet) a {@value Vocabulary#FILE_NAME} beside the data supplies the vocabulary size and
+ * separator; options that contradict it are refused.
  */
 public final class Sources {
   private Sources() {}
@@ -39,6 +43,7 @@ public final class Sources {
       return summarize(sc, spec, 0, items, corpus.vocabulary(), badFiles, options);
     }
     Configuration conf = spark.sparkContext().hadoopConfiguration();
+    List<FileStatus> files = FileListing.list(dataSpec.path(), conf);
     Vocabulary stored = storedVocabulary(dataSpec.path(), options, conf);
     if (stored != null) {
       options = options.withVocabSize(stored.size()).withSeparatorToken(stored.separatorId());
@@ -47,7 +52,6 @@ public final class Sources {
     if (stored != null) {
       vocabulary = stored;
     }
-    List<FileStatus> files = FileListing.list(dataSpec.path(), conf);
     JavaRDD<ReadItem> items = options.format() == InputFormat.PARQUET
         ? ParquetSource.items(spark, files, options, vocabulary, badFiles)
         : FileSources.items(sc, files, options, vocabulary, conf, badFiles);

@@ -208,9 +208,10 @@ class BadInputTest {
   }
 
   @Test
-  void tokenFormatsNeedAVocabularySize() {
+  void tokenFormatsNeedAVocabularySize() throws IOException {
+    java.nio.file.Path f = Files.write(dir.resolve("no-vocab.u16"), new byte[] {1, 0, 2, 0});
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> Sources.read(spark, dir.toString(), ReadOptions.defaults().withFormat(InputFormat.TOKENS_U16)));
+        () -> Sources.read(spark, f.toString(), ReadOptions.defaults().withFormat(InputFormat.TOKENS_U16)));
     assertMentions(e.getMessage(), "tokens-u16 needs the vocabulary size");
   }
 }
