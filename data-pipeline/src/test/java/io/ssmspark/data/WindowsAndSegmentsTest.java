@@ -132,6 +132,73 @@ class WindowsAndSegmentsTest {
     assertEquals(layouts.get(0), layouts.get(2));
   }
 
+  /** Each file format, read with 1, 2 and 5 input partitions, gives the same windows and segments. */
+  @ParameterizedTest
+  @ValueSource(strings = {"text-lines", "fasta", "tokens-u16-split", "parquet"})
+  void windowsAndSegmentsDoNotDependOnInputPartitionsForAnyFormat(String kind) throws IOException {
+    java.nio.file.Path d = Files.createDirectories(dir.resolve("any-" + kind));
+    io.ssmspark.data.synthetic.SyntheticCorpus genome = io.ssmspark.data.synthetic.SyntheticCorpora
+        .create("genome", java.util.Map.of("documents", "9", "length", "37"));
+    List<TokenSequence> seqs = new ArrayList<>();
+    for (int i = 0; i < 9; i++) {
+      seqs.add(new TokenSequence("s" + i, Arrays.copyOf(genome.generate(i).tokens, 5 + 4 * i)));
+    }
+    String spec = d.toString();
+    ReadOptions options;
+    switch (kind) {
+      case "text-lines": {
+        List<int[]> lines = new ArrayList<>();
+        seqs.forEach(q -> lines.add(Arrays.stream(q.tokens).map(t -> 'a' + t).toArray()));
+        SequenceWriters.writeTextLines(new Path(d.resolve("lines.txt").toString()), lines, conf);
+        options = ReadOptions.defaults().withTextMode(TextMode.LINE);
+        break;
+      }
+      case "fasta":
+        SequenceWriters.writeFasta(new Path(d.resolve("g.fa").toString()), seqs, 7, conf);
+        options = ReadOptions.defaults().withFormat(InputFormat.FASTA);
+        break;
+      case "tokens-u16-split": {
+        List<int[]> raw = new ArrayList<>();
+        seqs.forEach(q -> raw.add(q.tokens));
+        SequenceWriters.writeTokenSequences(new Path(d.resolve("t.u16").toString()), raw, InputFormat.TOKENS_U16, 5,
+            conf);
+        options = ReadOptions.defaults().withFormat(InputFormat.TOKENS_U16).withVocabSize(6).withSeparatorToken(5)
+            .withSplitOnSeparator(true);
+        break;
+      }
+      default:
+        spec = d.resolve("p").toString();
+        SequenceWriters.writeParquet(spark, spec, seqs, "id", "tokens");
+        options = ReadOptions.defaults().withFormat(InputFormat.PARQUET).withVocabSize(6).withSeparatorToken(5);
+    }
+    List<String> first = null;
+    for (int p : new int[] {1, 2, 5}) {
+      SourceData data = Sources.read(spark, spec, options.withPartitions(p).withMaxChunkTokens(3));
+      assertEquals(9, data.report().documents(), kind);
+      TrainingWindows tw = TrainingWindows.build(data,
+          WindowOptions.of(6).withStride(4).withValidationFraction(0.3).withSeed(5).withPartitions(3));
+      List<String> layout = new ArrayList<>();
+      for (List<Window> part : TestSpark.byPartition(tw.train())) {
+        part.forEach(w -> layout.add(w.index + ":" + w.rank + Arrays.toString(w.tokens)));
+        layout.add("|");
+      }
+      for (List<Window> part : TestSpark.byPartition(tw.validation())) {
+        part.forEach(w -> layout.add(w.index + Arrays.toString(w.tokens)));
+        layout.add("|");
+      }
+      for (List<Segment> part : TestSpark.byPartition(Segments.cut(data, 7, 4).segments())) {
+        part.forEach(sg -> layout.add(sg + Arrays.toString(sg.tokens)));
+        layout.add("|");
+      }
+      assertTrue(layout.size() > 20, kind + ": " + layout.size());
+      if (first == null) {
+        first = layout;
+      } else {
+        assertEquals(first, layout, kind + " with " + p + " input partitions");
+      }
+    }
+  }
+
   @Test
   void epochShuffleIsAPermutationSpreadEvenlyOverPartitions() throws IOException {
     SourceData data = Sources.read(spark, "synthetic:induction-copy?documents=40&length=10&alphabet=50",
@@ -234,7 +301,9 @@ class WindowsAndSegmentsTest {
       Segments s = Segments.cut(data, 7, 4);
       assertEquals(3 * 36, s.segmentCount());
       List<String> layout = new ArrayList<>();
-      for (List<Segment> part : TestSpark.byPartition(s.segments())) {
+      List<List<Segment>> parts = TestSpark.byPartition(s.segments());
+      assertEquals(List.of(27, 27, 27, 27), parts.stream().map(List::size).toList(), "108 segments over 4 partitions");
+      for (List<Segment> part : parts) {
         for (Segment seg : part) {
           assertEquals(seg.segmentIndex == 35 ? 5 : 7, seg.tokens.length);
           layout.add(seg + Arrays.toString(seg.tokens));
