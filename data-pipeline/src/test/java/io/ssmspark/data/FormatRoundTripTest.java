@@ -102,6 +102,21 @@ class FormatRoundTripTest {
     assertEquals(2, data.report().files());
   }
 
+  @Test
+  void gzipTextIsDecompressedWithDecompressedOffsets() throws IOException {
+    java.nio.file.Path f = dir.resolve("lines.txt.gz");
+    try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(f))) {
+      out.write("one\ntwo two\n\u00fc\n".getBytes(StandardCharsets.UTF_8));
+    }
+    SourceData data = Sources.read(spark, f.toString(), ReadOptions.defaults().withTextMode(TextMode.LINE)
+        .withPartitions(3));
+    List<TokenSequence> seqs = data.collectSequences();
+    assertEquals(3, seqs.size());
+    assertArrayEquals(bytes("two two"), seqs.get(1).tokens);
+    assertEquals(true, seqs.get(1).sequenceId.endsWith("lines.txt.gz@4"), seqs.get(1).sequenceId);
+    assertArrayEquals(bytes("\u00fc"), seqs.get(2).tokens);
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"genome.fa", "genome.fa.gz"})
   void fastaAndGzipFasta(String name) throws IOException {
