@@ -1,0 +1,18 @@
+package io.ssmspark.data;
+
+import java.io.Serializable;
+
+/** A run of tokens on its way to a window or segment (the sequence id travels for segments). */
+public final class Fragment implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  public String sequenceId;
+  public int[] tokens;
+
+  public Fragment() {}
+
+  public Fragment(String sequenceId, int[] tokens) {
+    this.sequenceId = sequenceId;
+    this.tokens = tokens;
+  }
+}

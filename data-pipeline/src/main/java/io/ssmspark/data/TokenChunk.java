@@ -1,0 +1,37 @@
+package io.ssmspark.data;
+
+import java.io.Serializable;
+
+/**
+ * A contiguous run of one sequence's tokens: {@code tokens} are positions {@code start ..
+ * start + tokens.length - 1} of sequence {@code sequenceId}. Sources emit sequences as chunks of
+ * bounded length so no record ever needs a whole long sequence in memory.
+ *
+ * <p>{@code ordinal} orders sequences deterministically, whatever the partitioning: for files it is
+ * {@code fileIndex << 40 | byte offset of the record}, for synthetic corpora the document index.
+ * {@code last} marks the chunk that ends the sequence.
+ */
+public final class TokenChunk implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  public String sequenceId;
+  public long ordinal;
+  public long start;
+  public int[] tokens;
+  public boolean last;
+
+  public TokenChunk() {}
+
+  public TokenChunk(String sequenceId, long ordinal, long start, int[] tokens, boolean last) {
+    this.sequenceId = sequenceId;
+    this.ordinal = ordinal;
+    this.start = start;
+    this.tokens = tokens;
+    this.last = last;
+  }
+
+  /** True for the single empty chunk that stands for an empty record. */
+  public boolean isEmptyRecord() {
+    return start == 0 && last && tokens.length == 0;
+  }
+}
