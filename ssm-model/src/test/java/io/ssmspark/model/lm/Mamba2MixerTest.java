@@ -86,7 +86,7 @@ class Mamba2MixerTest {
         Random pick = new Random(3);
         for (Map.Entry<String, INDArray[]> e : checks.entrySet()) {
             INDArray p = e.getValue()[0];
-            FiniteDifferences.check(e.getKey(), p, e.getValue()[1], FiniteDifferences.entries(p.length(), 6, pick),
+            FiniteDifferences.check(e.getKey(), p, e.getValue()[1], FiniteDifferences.entries(p.length(), 16, pick),
                     loss, 1e-6);
         }
     }
