@@ -59,6 +59,18 @@ class SequenceScorerTest {
     }
 
     @Test
+    void fullAttentionWindowsShrinkAsThePastGrows() {
+        HybridLm full = TestModels.randomModel(TestModels.hybrid(null), 1, 0.1, DataType.DOUBLE); // 4 heads
+        assertEquals(1024, SequenceScorer.windowAt(full, 0, 1024));             // 4·1024·1024 = 4 Mi
+        assertEquals(128, SequenceScorer.windowAt(full, 100_000, 1024));        // 4·128·100128 ≈ 51 M ≤ 64 Mi
+        assertEquals(1, SequenceScorer.windowAt(full, 10_000_000, 1024));
+        HybridLm sliding = TestModels.randomModel(TestModels.hybrid(3), 1, 0.1, DataType.DOUBLE);
+        assertEquals(1024, SequenceScorer.windowAt(sliding, 10_000_000, 1024));
+        HybridLm pure = TestModels.randomModel(TestModels.pureMamba(), 1, 0.1, DataType.DOUBLE);
+        assertEquals(1024, SequenceScorer.windowAt(pure, 10_000_000, 1024));
+    }
+
+    @Test
     void refusesSequencesTooShortToScore() {
         HybridLm model = TestModels.randomModel(TestModels.pureMamba(), 1, 0.1, DataType.DOUBLE);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
