@@ -104,18 +104,16 @@ public final class HybridLm {
         private final LmState stateOut;
         final int[][] tokens;
         final int[] ids;
-        final LmState stateIn;
         final BlockCache[] blocks;
         final INDArray finalResidual;
         final INDArray finalNormed;
 
-        private Forward(INDArray logits, LmState stateOut, int[][] tokens, int[] ids, LmState stateIn,
+        private Forward(INDArray logits, LmState stateOut, int[][] tokens, int[] ids,
                 BlockCache[] blocks, INDArray finalResidual, INDArray finalNormed) {
             this.logits = logits;
             this.stateOut = stateOut;
             this.tokens = tokens;
             this.ids = ids;
-            this.stateIn = stateIn;
             this.blocks = blocks;
             this.finalResidual = finalResidual;
             this.finalNormed = finalNormed;
@@ -198,7 +196,7 @@ public final class HybridLm {
         INDArray finalNormed = norm(finalResidual, weights.normF);
         INDArray logits = Linear.forward(finalNormed, weights.head, null);
         LmState out = new LmState(position + t, carries, pastKeys, pastValues);
-        return new Forward(logits, out, tokens, ids, state, caches, finalResidual, finalNormed);
+        return new Forward(logits, out, tokens, ids, caches, finalResidual, finalNormed);
     }
 
     /**
@@ -324,6 +322,15 @@ public final class HybridLm {
         if (state.layers() != config.nLayer()) {
             throw new IllegalArgumentException("LM state: expected " + config.nLayer() + " layers but found "
                     + state.layers());
+        }
+        for (int i = 0; i < config.nLayer(); i++) {
+            Mamba2Mixer.Carry carry = state.mixerCarry(i);
+            INDArray any = carry == null ? state.pastKey(i)
+                    : carry.ssmState() != null ? carry.ssmState() : carry.convRows();
+            if (any != null && any.size(0) != batch) {
+                throw new IllegalArgumentException("LM state: layer " + i + " holds " + any.size(0)
+                        + " sequences but the tokens have " + batch);
+            }
         }
     }
 

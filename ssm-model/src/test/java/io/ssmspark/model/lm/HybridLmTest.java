@@ -193,5 +193,8 @@ class HybridLmTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> model.backward(f, new int[][] {{1, 2}}, null, 1.0, Nd4j.zeros(DataType.FLOAT, 3)));
         assertTrue(e.getMessage().startsWith("flat gradient: expected " + model.schema().totalParameters()));
+        LmState twoSequences = model.forward(new int[][] {{1, 2}, {3, 4}}).stateOut();
+        e = assertThrows(IllegalArgumentException.class, () -> model.forward(new int[][] {{1}}, twoSequences));
+        assertEquals("LM state: layer 0 holds 2 sequences but the tokens have 1", e.getMessage());
     }
 }
