@@ -151,12 +151,8 @@ final class MambaConfigJson {
         if (dConv != 0) {
             throw a.unsupported("d_conv", dConv, "only 0 is supported (no convolution inside attention)");
         }
-        // mamba_ssm's MHA defaults to causal=False and create_block does not override it, so a hybrid
-        // config must say "causal": true; without attention layers the setting is unused.
-        if (used && a.raw("causal") == null) {
-            throw a.invalid("causal", "is missing: mamba_ssm's MHA then defaults to causal = false (non-causal"
-                    + " attention), which ssm-spark does not support; set \"causal\": true");
-        }
+        // ssm-spark's contract (DESIGN.md): attention is causal softmax, so a missing "causal" means true
+        // (mamba_ssm's own MHA would default to false; toJson always writes "causal": true explicitly).
         if (!a.bool("causal", true)) {
             throw a.unsupported("causal", false, "only causal attention is supported");
         }

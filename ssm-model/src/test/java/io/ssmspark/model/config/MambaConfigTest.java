@@ -107,6 +107,17 @@ class MambaConfigTest {
     }
 
     @Test
+    void missingCausalMeansCausalAndExplicitFalseIsRefused() throws IOException {
+        String hybrid = "{\"d_model\": 64, \"n_layer\": 2, \"ssm_cfg\": {\"layer\": \"Mamba2\", \"headdim\": 16},"
+                + " \"attn_layer_idx\": [1], \"attn_cfg\": {\"num_heads\": 4%s}}";
+        MambaConfig implicit = parse(String.format(hybrid, ""));
+        assertEquals(parse(String.format(hybrid, ", \"causal\": true")), implicit);
+        assertTrue(new ObjectMapper().readTree(implicit.toJson()).get("attn_cfg").get("causal").booleanValue());
+        assertMessage(String.format(hybrid, ", \"causal\": false"),
+                "config.json: field 'attn_cfg.causal' = false is not supported");
+    }
+
+    @Test
     void writtenJsonHasEveryFieldAndReadsBackEqual() throws IOException {
         MambaConfig c = MambaConfig.builder().dModel(96).nLayer(4).vocabSize(1000).dIntermediate(200)
                 .attnLayerIdx(List.of(1, 3))
@@ -249,9 +260,6 @@ class MambaConfigTest {
                 "config.json: attn_cfg.num_heads is required because attn_layer_idx is not empty");
         assertMessage(String.format(base, 16, 1, "[1]", ", \"num_heads\": 6"),
                 "config.json: attn_cfg.num_heads: d_model = 64 is not divisible by num_heads = 6 (needed when head_dim is not given)");
-        assertMessage("{\"d_model\": 64, \"n_layer\": 2, \"ssm_cfg\": {\"layer\": \"Mamba2\", \"headdim\": 16},"
-                        + " \"attn_layer_idx\": [1], \"attn_cfg\": {\"num_heads\": 4}}",
-                "config.json: field 'attn_cfg.causal' is missing: mamba_ssm's MHA then defaults to causal = false");
         assertMessage("{\"ssm_cfg\": {\"layer\": \"Mamba2\", \"d_state\": 0}}",
                 "config.json: ssm_cfg.d_state must be >= 1, found 0");
         assertMessage("{\"ssm_cfg\": {\"layer\": \"Mamba2\", \"A_init_range\": [0, 16]}}",

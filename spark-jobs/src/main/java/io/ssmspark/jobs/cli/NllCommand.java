@@ -1,0 +1,116 @@
+package io.ssmspark.jobs.cli;
+
+import io.ssmspark.jobs.nll.Int32TokenFile;
+import io.ssmspark.model.checkpoint.Checkpoint;
+import io.ssmspark.model.checkpoint.LoadedCheckpoint;
+import io.ssmspark.model.lm.HybridLm;
+import io.ssmspark.model.lm.SequenceScorer;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.nd4j.linalg.api.buffer.DataType;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ssm-spark nll}: the per-token NLL of one token file under a checkpoint, in one process (no Spark). The
+ * sequence is scored in windows that carry the model's state, so memory stays bounded and the result equals
+ * scoring the whole sequence at once.
+ */
+@Command(
+    name = "nll",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Per-token negative log-likelihood (natural log) of a token file under a checkpoint.",
+      "Writes a CSV 'position,nll' with one row per position i >= 1 (token i given tokens 0..i-1),",
+      "and prints the mean NLL and the perplexity."
+    })
+public final class NllCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--model", required = true, paramLabel = "DIR",
+      description = "Checkpoint directory (config.json + model.safetensors).")
+  Path model;
+
+  @Option(names = "--tokens", required = true, paramLabel = "FILE",
+      description = "Raw little-endian int32 token ids.")
+  Path tokens;
+
+  @Option(names = "--out", required = true, paramLabel = "FILE.csv", description = "Output CSV.")
+  Path out;
+
+  @Option(names = "--dtype", defaultValue = "float32", paramLabel = "float32|float64",
+      description = "Compute precision (default: ${DEFAULT-VALUE}).")
+  String dtype;
+
+  @Option(names = "--window", defaultValue = "1024", paramLabel = "N",
+      description = "Tokens per forward window; state carries across windows (default: ${DEFAULT-VALUE}).")
+  int window;
+
+  @Override
+  public Integer call() throws IOException {
+    DataType type = dataType(dtype);
+    if (window < 1) {
+      throw new IllegalArgumentException("--window: expected at least 1 token but found " + window);
+    }
+    LoadedCheckpoint checkpoint = Checkpoint.load(model, type);
+    HybridLm lm = new HybridLm(checkpoint.config(), checkpoint.flatParameters(type));
+    SequenceScorer.Summary summary;
+    try (Int32TokenFile source = Int32TokenFile.open(tokens, checkpoint.config().vocabSize())) {
+      if (source.length() < 2) {
+        throw new IllegalArgumentException(tokens + ": holds " + source.length()
+            + " token; scoring needs at least 2 (position i >= 1 is scored given tokens 0..i-1)");
+      }
+      summary = writeCsv(lm, source);
+    }
+    PrintWriter stdout = spec.commandLine().getOut();
+    stdout.printf(Locale.ROOT, "positions: %d%n", summary.positions());
+    stdout.printf(Locale.ROOT, "mean NLL: %.6f nats/token%n", summary.meanNll());
+    stdout.printf(Locale.ROOT, "perplexity: %.6f%n", summary.perplexity());
+    stdout.flush();
+    return 0;
+  }
+
+  /** Writes the CSV under a temporary name beside {@code out}, then renames it into place. */
+  private SequenceScorer.Summary writeCsv(HybridLm lm, Int32TokenFile source) throws IOException {
+    Path target = out.toAbsolutePath();
+    Path dir = target.getParent();
+    if (dir == null || !Files.isDirectory(dir)) {
+      throw new NoSuchFileException(out.toString(), null, "the output's directory does not exist");
+    }
+    Path temporary = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+    try {
+      SequenceScorer.Summary summary;
+      try (BufferedWriter w = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
+        w.write("position,nll\n");
+        summary = SequenceScorer.score(lm, source, window, (position, nll) -> {
+          w.write(Long.toString(position));
+          w.write(',');
+          w.write(Double.toString(nll));
+          w.write('\n');
+        });
+      }
+      Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      return summary;
+    } finally {
+      Files.deleteIfExists(temporary);
+    }
+  }
+
+  static DataType dataType(String name) {
+    return switch (name) {
+      case "float32" -> DataType.FLOAT;
+      case "float64" -> DataType.DOUBLE;
+      default -> throw new IllegalArgumentException(
+          "--dtype: expected float32 or float64 but found '" + name + "'");
+    };
+  }
+}

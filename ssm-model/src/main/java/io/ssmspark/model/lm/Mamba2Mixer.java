@@ -1,0 +1,304 @@
+package io.ssmspark.model.lm;
+
+import static org.nd4j.linalg.indexing.NDArrayIndex.all;
+import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+
+import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.layers.Activations;
+import io.ssmspark.model.layers.CausalDepthwiseConv1d;
+import io.ssmspark.model.layers.GatedRmsNorm;
+import io.ssmspark.model.layers.Linear;
+import io.ssmspark.model.ssd.ChunkedSsd;
+import io.ssmspark.model.ssd.SsdGradients;
+import io.ssmspark.model.ssd.SsdInputs;
+import io.ssmspark.model.ssd.SsdResult;
+import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * mamba_ssm's Mamba2 mixer on x [batch, T, d_model] (DESIGN.md, "Mamba2 mixer"):
+ *
+ * <pre>
+ *   [z | xBC | dt] = x · in_projᵀ                       widths d_inner, d_inner + 2·G·N, H
+ *   xBC  = silu(conv1d(xBC) + conv_bias)                 causal depthwise, kernel K
+ *   [x | B | C] = xBC                                    x as (H, P), B and C as (G, N)
+ *   dt   = softplus(dt + dt_bias),  A = −exp(A_log)
+ *   y    = SSD(x, dt, A, B, C) + D·x                     chunked, chunk = ssm_cfg.chunk_size
+ *   y    = rmsnorm_g(y · silu(z)) · norm.weight          groups of d_inner/G, eps 1e-5
+ *          (rmsnorm_g(y) · norm.weight · silu(z) when norm_before_gate; y · silu(z) when rmsnorm = false)
+ *   out  = y · out_projᵀ
+ * </pre>
+ *
+ * A call may continue an earlier one: {@link Carry} holds the last K−1 pre-conv xBC rows and the final SSM state,
+ * and a forward started from the previous call's carry gives exactly what one call over both parts gives.
+ */
+public final class Mamba2Mixer {
+
+    /** The mixer's sizes, from a {@link MambaConfig}. */
+    public record Spec(int dModel, int dInner, int heads, int headDim, int groups, int dState, int convKernel,
+            int chunkSize, boolean rmsnorm, boolean normBeforeGate) {
+
+        public Spec {
+            if (convKernel < 2) {
+                throw new IllegalArgumentException("ssm_cfg.d_conv: expected at least 2 but found " + convKernel);
+            }
+        }
+
+        public static Spec of(MambaConfig c) {
+            return new Spec(c.dModel(), c.dInner(), c.nHeads(), c.ssm().headdim(), c.ssm().ngroups(),
+                    c.ssm().dState(), c.ssm().dConv(), c.ssm().chunkSize(), c.ssm().rmsnorm(),
+                    c.ssm().normBeforeGate());
+        }
+
+        /** Conv channels: d_inner + 2·G·N. */
+        public int convDim() {
+            return dInner + 2 * groups * dState;
+        }
+
+        /** in_proj rows: 2·d_inner + 2·G·N + H. */
+        public int inProjDim() {
+            return 2 * dInner + 2 * groups * dState + heads;
+        }
+    }
+
+    /**
+     * The parameters (PyTorch layout) or, in backward, their gradient accumulators: in_proj [inProjDim, d],
+     * conv weight [C, K] (the checkpoint's (C, 1, K) viewed), conv bias [C], dt_bias [H], A_log [H], D [H] or
+     * [d_inner], norm weight [d_inner] (null when rmsnorm is false), out_proj [d, d_inner]. In backward any
+     * accumulator may be null (skipped).
+     */
+    public record Weights(INDArray inProj, INDArray convWeight, INDArray convBias, INDArray dtBias, INDArray aLog,
+            INDArray d, INDArray normWeight, INDArray outProj) {
+    }
+
+    /**
+     * The continuation state between calls: convRows [batch, K−1, convDim] (the last pre-conv xBC rows) and
+     * ssmState [batch, H, P, N]. Either may be null on input (zeros: the sequence start).
+     */
+    public record Carry(INDArray convRows, INDArray ssmState) {
+    }
+
+    /** dx [batch, T, d] and the gradients of the carry-in (convRows, ssmState). */
+    public record Gradients(INDArray dx, Carry dCarryIn) {
+    }
+
+    /** The forward's result: out [batch, T, d], the carry-out, and what the backward reuses. */
+    public static final class Output {
+        private final INDArray out;
+        private final Carry carryOut;
+        final Carry carryIn;
+        final INDArray projected;   // [rows, inProjDim]: z | xBC | dt before any activation
+        final INDArray xbc;         // [b, T, C] pre-conv
+        final INDArray convOut;     // [b, T, C] conv + bias, before silu
+        final SsdInputs ssdInputs;
+        final INDArray dtPre;       // [b, T, H] dt + dt_bias, before softplus
+        final INDArray y;           // [rows, d_inner] SSD output incl. D·x
+        final INDArray z;           // [rows, d_inner]
+        final INDArray gated;       // [rows, d_inner] input of out_proj
+
+        private Output(INDArray out, Carry carryOut, Carry carryIn, INDArray projected, INDArray xbc,
+                INDArray convOut, SsdInputs ssdInputs, INDArray dtPre, INDArray y, INDArray z, INDArray gated) {
+            this.out = out;
+            this.carryOut = carryOut;
+            this.carryIn = carryIn;
+            this.projected = projected;
+            this.xbc = xbc;
+            this.convOut = convOut;
+            this.ssdInputs = ssdInputs;
+            this.dtPre = dtPre;
+            this.y = y;
+            this.z = z;
+            this.gated = gated;
+        }
+
+        public INDArray out() {
+            return out;
+        }
+
+        /** The state to continue from: the last K−1 pre-conv rows and the final SSM state. */
+        public Carry carryOut() {
+            return carryOut;
+        }
+    }
+
+    private Mamba2Mixer() {
+    }
+
+    /** Runs the mixer on x [batch, T, d]; {@code carryIn} may be null (the sequence start). */
+    public static Output forward(INDArray x, Weights w, Spec s, Carry carryIn) {
+        long[] xs = check(x, w, s, carryIn);
+        DataType dt = x.dataType();
+        long b = xs[0];
+        long t = xs[1];
+        long rows = b * t;
+        int di = s.dInner();
+        int cd = s.convDim();
+        int gn = s.groups() * s.dState();
+        Carry in = carryIn == null ? new Carry(null, null) : carryIn;
+
+        INDArray projected = Linear.forward(contiguous(x).reshape(rows, s.dModel()), w.inProj(), null);
+        INDArray z = projected.get(all(), interval(0, di)).dup('c');
+        INDArray xbc = projected.get(all(), interval(di, di + cd)).dup('c').reshape(b, t, cd);
+        INDArray dtPre = projected.get(all(), interval(di + cd, di + cd + s.heads())).dup('c');
+        Nd4j.exec(new AddOp(dtPre, w.dtBias(), dtPre));
+        dtPre = dtPre.reshape(b, t, s.heads());
+
+        INDArray convOut = CausalDepthwiseConv1d.forward(xbc, w.convWeight(), w.convBias(), in.convRows());
+        INDArray act = Activations.silu(convOut);
+        INDArray xh = act.get(all(), all(), interval(0, di)).dup('c').reshape(b, t, s.heads(), s.headDim());
+        INDArray bm = act.get(all(), all(), interval(di, di + gn)).dup('c').reshape(b, t, s.groups(), s.dState());
+        INDArray cm = act.get(all(), all(), interval(di + gn, cd)).dup('c').reshape(b, t, s.groups(), s.dState());
+        INDArray a = Transforms.exp(w.aLog(), true).negi();
+        SsdInputs ssd = new SsdInputs(xh, Activations.softplus(dtPre), a, bm, cm, w.d());
+        SsdResult r = ChunkedSsd.forward(ssd, s.chunkSize(), in.ssmState());
+
+        INDArray y = contiguous(r.y()).reshape(rows, di);
+        INDArray gated = gate(y, z, w.normWeight(), s);
+        INDArray out = Linear.forward(gated, w.outProj(), null).reshape(b, t, s.dModel());
+        Carry carryOut = new Carry(CausalDepthwiseConv1d.carryRows(in.convRows(), xbc, s.convKernel()),
+                r.finalState());
+        return new Output(out, carryOut, in, projected, xbc, convOut, ssd, dtPre, y, z, gated);
+    }
+
+    /**
+     * Backward of {@link #forward}: adds the parameter gradients into the non-null accumulators of {@code grads}
+     * and returns dx and the carry-in gradients. {@code dCarryOut} (may be null, or have null parts) is the
+     * gradient reaching the carry-out from a later segment.
+     */
+    public static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
+            Weights grads) {
+        long[] xs = check(x, w, s, fwd.carryIn);
+        requireShape("dOut", dOut, x.dataType(), xs);
+        DataType dt = x.dataType();
+        long b = xs[0];
+        long t = xs[1];
+        long rows = b * t;
+        int di = s.dInner();
+        int cd = s.convDim();
+        int gn = s.groups() * s.dState();
+        int k = s.convKernel();
+        Carry dCarry = dCarryOut == null ? new Carry(null, null) : dCarryOut;
+
+        INDArray dGated = Linear.backward(fwd.gated, w.outProj(), contiguous(dOut).reshape(rows, s.dModel()),
+                grads.outProj(), null);
+        INDArray dy;
+        INDArray dz;
+        if (s.rmsnorm()) {
+            GatedRmsNorm.Gradients g = GatedRmsNorm.backward(fwd.y, fwd.z, w.normWeight(), di / s.groups(),
+                    GatedRmsNorm.MAMBA2_EPS, s.normBeforeGate(), dGated, grads.normWeight());
+            dy = g.dx();
+            dz = g.dz();
+        } else {
+            // out = y · silu(z)
+            dy = dGated.mul(Activations.silu(fwd.z));
+            dz = dGated.mul(fwd.y).muli(Activations.siluGrad(fwd.z));
+        }
+
+        SsdGradients sg = ChunkedSsd.backward(fwd.ssdInputs, s.chunkSize(), fwd.carryIn.ssmState(),
+                contiguous(dy).reshape(b, t, s.heads(), s.headDim()), dCarry.ssmState());
+        // A = −exp(A_log) ⇒ dA_log = dA · A
+        addInto(grads.aLog(), sg.dA().mul(fwd.ssdInputs.A()));
+        addInto(grads.d(), sg.dD());
+        INDArray dDtPre = sg.ddt().mul(Activations.softplusGrad(fwd.dtPre)); // [b, T, H]
+        addInto(grads.dtBias(), dDtPre.sum(0, 1));
+
+        INDArray dAct = Nd4j.createUninitialized(dt, b, t, cd);
+        dAct.get(all(), all(), interval(0, di)).assign(sg.dx().reshape(b, t, di));
+        dAct.get(all(), all(), interval(di, di + gn)).assign(sg.dB().reshape(b, t, gn));
+        dAct.get(all(), all(), interval(di + gn, cd)).assign(sg.dC().reshape(b, t, gn));
+        Nd4j.exec(new MulOp(dAct, Activations.siluGrad(fwd.convOut), dAct));
+        CausalDepthwiseConv1d.Gradients cg = CausalDepthwiseConv1d.backward(fwd.xbc, w.convWeight(),
+                fwd.carryIn.convRows(), dAct, grads.convWeight(), grads.convBias());
+        INDArray dXbc = cg.dx();
+        INDArray dPrev = cg.dPrev();
+        if (dCarry.convRows() != null) {
+            // The carry-out is the last K−1 rows of (prev ++ xBC): route its gradient back to those rows.
+            requireShape("dCarryOut.convRows", dCarry.convRows(), dt, b, k - 1, cd);
+            INDArray padded = Nd4j.concat(1, dPrev, dXbc);
+            long total = t + k - 1;
+            padded.get(all(), interval(total - (k - 1), total), all()).addi(dCarry.convRows());
+            dPrev = padded.get(all(), interval(0, k - 1), all()).dup('c');
+            dXbc = padded.get(all(), interval(k - 1, total), all()).dup('c');
+        }
+
+        INDArray dProjected = Nd4j.createUninitialized(dt, rows, s.inProjDim());
+        dProjected.get(all(), interval(0, di)).assign(dz);
+        dProjected.get(all(), interval(di, di + cd)).assign(dXbc.reshape(rows, cd));
+        dProjected.get(all(), interval(di + cd, di + cd + s.heads())).assign(dDtPre.reshape(rows, s.heads()));
+        INDArray dx = Linear.backward(contiguous(x).reshape(rows, s.dModel()), w.inProj(), dProjected,
+                grads.inProj(), null).reshape(b, t, s.dModel());
+        return new Gradients(dx, new Carry(dPrev, sg.dInitialState()));
+    }
+
+    /** The gated norm: rmsnorm_g with the gate, or y·silu(z) when the config has no norm. */
+    private static INDArray gate(INDArray y, INDArray z, INDArray normWeight, Spec s) {
+        if (s.rmsnorm()) {
+            return GatedRmsNorm.forward(y, z, normWeight, s.dInner() / s.groups(), GatedRmsNorm.MAMBA2_EPS,
+                    s.normBeforeGate());
+        }
+        return y.mul(Activations.silu(z));
+    }
+
+    private static void addInto(INDArray accumulator, INDArray value) {
+        if (accumulator != null && value != null) {
+            accumulator.addi(value.reshape(accumulator.shape()));
+        }
+    }
+
+    static INDArray contiguous(INDArray a) {
+        return (a.isView() || a.ordering() != 'c') ? a.dup('c') : a;
+    }
+
+    private static long[] check(INDArray x, Weights w, Spec s, Carry carryIn) {
+        if (x == null || x.rank() != 3 || x.size(2) != s.dModel()) {
+            throw new IllegalArgumentException("mamba2 mixer input x: expected shape [batch, T, " + s.dModel()
+                    + "] but found " + (x == null ? "null" : Arrays.toString(x.shape())));
+        }
+        DataType dt = x.dataType();
+        if (dt != DataType.FLOAT && dt != DataType.DOUBLE) {
+            throw new IllegalArgumentException("mamba2 mixer input x: expected dtype FLOAT or DOUBLE but found " + dt);
+        }
+        if (w == null) {
+            throw new IllegalArgumentException("mamba2 mixer weights are required but were null");
+        }
+        int di = s.dInner();
+        requireShape("in_proj.weight", w.inProj(), dt, s.inProjDim(), s.dModel());
+        requireShape("conv1d.weight", w.convWeight(), dt, s.convDim(), s.convKernel());
+        requireShape("conv1d.bias", w.convBias(), dt, s.convDim());
+        requireShape("dt_bias", w.dtBias(), dt, s.heads());
+        requireShape("A_log", w.aLog(), dt, s.heads());
+        if (w.d() == null || (w.d().length() != s.heads() && w.d().length() != di) || w.d().rank() != 1) {
+            throw new IllegalArgumentException("tensor 'D': expected shape [" + s.heads() + "] or [" + di
+                    + "] but found " + (w.d() == null ? "null" : Arrays.toString(w.d().shape())));
+        }
+        if (s.rmsnorm()) {
+            requireShape("norm.weight", w.normWeight(), dt, di);
+        }
+        requireShape("out_proj.weight", w.outProj(), dt, s.dModel(), di);
+        if (carryIn != null) {
+            if (carryIn.convRows() != null) {
+                requireShape("carry convRows", carryIn.convRows(), dt, x.size(0), s.convKernel() - 1, s.convDim());
+            }
+            if (carryIn.ssmState() != null) {
+                requireShape("carry ssmState", carryIn.ssmState(), dt, x.size(0), s.heads(), s.headDim(), s.dState());
+            }
+        }
+        return x.shape();
+    }
+
+    static void requireShape(String name, INDArray a, DataType dt, long... expected) {
+        if (a == null || !Arrays.equals(a.shape(), expected)) {
+            throw new IllegalArgumentException("tensor '" + name + "': expected shape " + Arrays.toString(expected)
+                    + " but found " + (a == null ? "null" : Arrays.toString(a.shape())));
+        }
+        if (a.dataType() != dt) {
+            throw new IllegalArgumentException("tensor '" + name + "': expected dtype " + dt + " (the input's) but found "
+                    + a.dataType());
+        }
+    }
+}

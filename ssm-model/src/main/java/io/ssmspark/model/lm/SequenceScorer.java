@@ -1,0 +1,92 @@
+package io.ssmspark.model.lm;
+
+import java.io.IOException;
+import io.ssmspark.model.config.MambaConfig;
+import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Scores one long token sequence in bounded memory: the model runs over windows of at most {@code window} input
+ * tokens, each continuing the previous one through its {@link LmState} (conv rows, SSM states, attention keys and
+ * values), which gives exactly the whole-sequence result. Position i ≥ 1 gets the natural-log NLL of token i given
+ * tokens 0..i−1.
+ *
+ * <p>Full (unwindowed) attention reads every earlier key, so its score matrix grows with the position:
+ * heads · T · (position + T) entries for a window of T tokens. The scorer halves its window while that exceeds
+ * {@link #MAX_SCORE_ELEMENTS}, which keeps working memory bounded apart from the keys and values themselves.
+ */
+public final class SequenceScorer {
+
+    /** Reads tokens [start, start + count) of the sequence. */
+    public interface TokenSource {
+        /** Number of tokens in the sequence. */
+        long length();
+
+        int[] read(long start, int count) throws IOException;
+    }
+
+    /** Receives the NLL of each position, in order. */
+    public interface Sink {
+        void accept(long position, double nll) throws IOException;
+    }
+
+    /** Totals over the scored positions: Σ nll and their count (length − 1). */
+    public record Summary(long positions, double sum) {
+        public double meanNll() {
+            return sum / positions;
+        }
+
+        public double perplexity() {
+            return Math.exp(meanNll());
+        }
+    }
+
+    /** Bound on the attention score entries of one window (64 Mi: 256 MiB in fp32). */
+    public static final long MAX_SCORE_ELEMENTS = 64L << 20;
+
+    private SequenceScorer() {
+    }
+
+    /** Scores positions 1..length−1 of {@code source}; needs at least 2 tokens. */
+    public static Summary score(HybridLm model, TokenSource source, int window, Sink sink) throws IOException {
+        if (window < 1) {
+            throw new IllegalArgumentException("scoring window: expected at least 1 token but found " + window);
+        }
+        long n = source.length();
+        if (n < 2) {
+            throw new IllegalArgumentException("sequence: expected at least 2 tokens to score but found " + n);
+        }
+        LmState state = null;
+        double sum = 0;
+        // Inputs are tokens 0..n−2; the input at i predicts token i+1.
+        for (long start = 0; start < n - 1; ) {
+            int count = windowAt(model, start, (int) Math.min(window, n - 1 - start));
+            int[] tokens = source.read(start, count + 1);
+            int[][] inputs = {Arrays.copyOfRange(tokens, 0, count)};
+            int[][] targets = {Arrays.copyOfRange(tokens, 1, count + 1)};
+            HybridLm.Forward f = model.forward(inputs, state);
+            double[] nll = model.nll(f, targets, null).perToken().castTo(DataType.DOUBLE)
+                    .ravel().toDoubleVector();
+            for (int i = 0; i < count; i++) {
+                sink.accept(start + i + 1, nll[i]);
+                sum += nll[i];
+            }
+            state = f.stateOut();
+            start += count;
+        }
+        return new Summary(n - 1, sum);
+    }
+
+    /** The window length to use at {@code position}: halved while full attention's scores would exceed the bound. */
+    static int windowAt(HybridLm model, long position, int count) {
+        MambaConfig c = model.config();
+        if (c.attnLayerIdx().isEmpty() || c.attn().windowSize() != null) {
+            return count;
+        }
+        int heads = c.attnNumHeads();
+        while (count > 1 && (long) heads * count * (position + count) > MAX_SCORE_ELEMENTS) {
+            count = (count + 1) / 2;
+        }
+        return count;
+    }
+}

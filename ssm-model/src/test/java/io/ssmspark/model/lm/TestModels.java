@@ -1,0 +1,53 @@
+package io.ssmspark.model.lm;
+
+import io.ssmspark.model.config.AttnConfig;
+import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.config.SsmConfig;
+import java.util.List;
+import java.util.Random;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Tiny configs and random models for the LM tests. */
+final class TestModels {
+    private TestModels() {
+    }
+
+    /** Pure Mamba-2: 2 layers, LayerNorm, D per channel, tied head, vocab 13 padded to 16, chunk 4. */
+    static MambaConfig pureMamba() {
+        return MambaConfig.builder().dModel(8).nLayer(2).vocabSize(13).padVocabSizeMultiple(8).rmsNorm(false)
+                .ssm(SsmConfig.builder().dState(4).dConv(3).expand(2).headdim(4).ngroups(1).chunkSize(4)
+                        .dHasHdim(true).build())
+                .tieEmbeddings(true).build();
+    }
+
+    /**
+     * Hybrid: 3 layers, layer 1 attention (4 query heads on 2 kv heads, head_dim 4, rotary on all 4 dims),
+     * d_intermediate 16 (GatedMLP hidden 128), ngroups 2, untied head, vocab 13 padded to 16.
+     */
+    static MambaConfig hybrid(Integer windowSize) {
+        return MambaConfig.builder().dModel(8).nLayer(3).vocabSize(13).padVocabSizeMultiple(8).dIntermediate(16)
+                .ssm(SsmConfig.builder().dState(4).dConv(4).expand(2).headdim(4).ngroups(2).chunkSize(4).build())
+                .attnLayerIdx(List.of(1))
+                .attn(AttnConfig.builder().numHeads(4).numHeadsKv(2).headDim(4).rotaryEmbDim(4)
+                        .rotaryEmbBase(100.0).windowSize(windowSize).build())
+                .tieEmbeddings(false).build();
+    }
+
+    /** mamba_ssm's initialisation plus N(0, noise²) on every parameter, so biases and norms are not trivial. */
+    static HybridLm randomModel(MambaConfig c, long seed, double noise, DataType dtype) {
+        INDArray flat = ModelInit.initialize(c, seed, DataType.DOUBLE);
+        flat.addi(FiniteDifferences.randn(new Random(seed + 1), noise, flat.length()));
+        return new HybridLm(c, flat.castTo(dtype));
+    }
+
+    static int[][] tokens(Random rnd, int batch, int t, int vocab) {
+        int[][] out = new int[batch][t];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < t; i++) {
+                out[b][i] = rnd.nextInt(vocab);
+            }
+        }
+        return out;
+    }
+}
