@@ -43,12 +43,9 @@ public final class ChunkedSsd {
     INDArray initial = plan.startState();
     INDArray finals = Nd4j.zeros(d.dtype(), d.stateShape());
     INDArray carry = Nd4j.zeros(d.dtype(), d.heads(), d.headDim(), d.dState());
-    ChunkBlock block = null;
     for (int first = 0; first < plan.totalChunks; first += plan.chunksPerBlock) {
       int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
-      if (block == null || block.nb != nb) {
-        block = new ChunkBlock(d, chunk, nb, false);
-      }
+      ChunkBlock block = BlockCache.forward(d, chunk, nb);
       block.load(load, first);
       block.intraChunk();
       block.propagateStates(carry, first, plan.chunks, initial, finals);
@@ -116,12 +113,9 @@ public final class ChunkedSsd {
     INDArray carry = Nd4j.zeros(d.dtype(), d.heads(), d.headDim(), d.dState());
     // Pass 1: the state entering each block (the only thing kept between the passes).
     List<INDArray> carries = new ArrayList<>();
-    ChunkBlock block = null;
     for (int first = 0; first < plan.totalChunks; first += plan.chunksPerBlock) {
       int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
-      if (block == null || block.nb != nb) {
-        block = new ChunkBlock(d, chunk, nb, true);
-      }
+      ChunkBlock block = BlockCache.backward(d, chunk, nb).f;
       carries.add(carry.dup());
       block.load(load, first);
       block.intraChunk();
@@ -129,13 +123,10 @@ public final class ChunkedSsd {
     }
     // Pass 2: blocks in reverse, carrying dℓ/d(state after the block).
     INDArray dState = Nd4j.zeros(d.dtype(), d.heads(), d.headDim(), d.dState());
-    ChunkBlockBackward back = null;
     for (int k = carries.size() - 1; k >= 0; k--) {
       int first = k * plan.chunksPerBlock;
       int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
-      if (back == null || back.f.nb != nb) {
-        back = new ChunkBlockBackward(new ChunkBlock(d, chunk, nb, true));
-      }
+      ChunkBlockBackward back = BlockCache.backward(d, chunk, nb);
       ChunkBlock f = back.f;
       f.load(load, first);
       f.intraChunk();
