@@ -1,0 +1,62 @@
+package io.ssmspark.jobs.spark;
+
+import io.ssmspark.jobs.SsmKryoRegistrator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Builds the SparkSession of a job. Without a master (none given and none set by spark-submit) it
+ * runs in local mode on all cores, bound to 127.0.0.1 so no network setup is needed. Kryo with our
+ * registrator is always on.
+ */
+public final class SparkSessions {
+  private final String appName;
+  private String master;
+  private final Map<String, String> conf = new LinkedHashMap<>();
+
+  private SparkSessions(String appName) {
+    this.appName = appName;
+  }
+
+  public static SparkSessions builder(String appName) {
+    return new SparkSessions(appName);
+  }
+
+  /** The master URL (local[k], spark://..., yarn, k8s://...); null leaves spark-submit's choice. */
+  public SparkSessions master(String master) {
+    this.master = master;
+    return this;
+  }
+
+  public SparkSessions conf(String key, String value) {
+    conf.put(key, value);
+    return this;
+  }
+
+  /** Test settings: registration required (a missing Kryo class fails), no UI, files under target/. */
+  public SparkSessions forTests() {
+    return conf("spark.kryo.registrationRequired", "true")
+        .conf("spark.ui.enabled", "false")
+        .conf("spark.local.dir", "target/spark-local")
+        .conf("spark.sql.warehouse.dir", "target/spark-warehouse")
+        .conf("spark.sql.shuffle.partitions", "4");
+  }
+
+  public SparkSession build() {
+    SparkSession.Builder b = SparkSession.builder().appName(appName);
+    String chosen = master != null ? master : System.getProperty("spark.master");
+    if (chosen == null) {
+      chosen = "local[*]";
+    }
+    b.master(chosen);
+    if (chosen.startsWith("local")) {
+      b.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1");
+      b.config("spark.ui.showConsoleProgress", "false");
+    }
+    b.config("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+    b.config("spark.kryo.registrator", SsmKryoRegistrator.class.getName());
+    conf.forEach(b::config);
+    return b.getOrCreate();
+  }
+}
