@@ -27,4 +27,19 @@ public final class DataKryoClasses {
       Segment.class,
       TrainingWindows.Layout.class,
       Segments.Layout.class);
+
+  /**
+   * Classes Spark itself sends when our sources run (Spark SQL's Parquet schema inference returns
+   * schemas from its tasks) that Spark's serializer does not register by default.
+   */
+  public static final List<String> SPARK_CLASS_NAMES = List.of(
+      "org.apache.spark.sql.types.StructType",
+      "[Lorg.apache.spark.sql.types.StructType;",
+      "org.apache.spark.sql.types.StructField",
+      "[Lorg.apache.spark.sql.types.StructField;",
+      "org.apache.spark.sql.types.ArrayType",
+      "org.apache.spark.sql.types.IntegerType$",
+      "org.apache.spark.sql.types.LongType$",
+      "org.apache.spark.sql.types.StringType$",
+      "org.apache.spark.sql.types.Metadata");
 }

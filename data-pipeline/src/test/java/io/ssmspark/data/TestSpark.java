@@ -10,22 +10,9 @@ import scala.Tuple2;
 /**
  * The one local[2] SparkSession shared by every test class of the module. It uses Kryo with
  * {@code registrationRequired=true}, registering exactly {@link DataKryoClasses#KRYO_CLASSES} plus
- * {@link #SPARK_CLASSES}, so every Spark test also checks that the list is complete.
+ * {@link DataKryoClasses#SPARK_CLASS_NAMES}, so every Spark test also checks that the list is complete.
  */
 final class TestSpark {
-  /** Classes Spark itself (or the JDK) sends that Spark's serializer does not register by default. */
-  static final List<String> SPARK_CLASSES = List.of(
-      // Spark SQL's Parquet schema inference returns schemas from its tasks.
-      "org.apache.spark.sql.types.StructType",
-      "[Lorg.apache.spark.sql.types.StructType;",
-      "org.apache.spark.sql.types.StructField",
-      "[Lorg.apache.spark.sql.types.StructField;",
-      "org.apache.spark.sql.types.ArrayType",
-      "org.apache.spark.sql.types.IntegerType$",
-      "org.apache.spark.sql.types.LongType$",
-      "org.apache.spark.sql.types.StringType$",
-      "org.apache.spark.sql.types.Metadata");
-
   private static SparkSession session;
 
   private TestSpark() {}
@@ -50,7 +37,7 @@ final class TestSpark {
     if (session == null) {
       List<String> names = new ArrayList<>();
       DataKryoClasses.KRYO_CLASSES.forEach(c -> names.add(c.getName()));
-      names.addAll(SPARK_CLASSES);
+      names.addAll(DataKryoClasses.SPARK_CLASS_NAMES);
       session = SparkSession.builder()
           .master("local[2]")
           .appName("data-pipeline-tests")

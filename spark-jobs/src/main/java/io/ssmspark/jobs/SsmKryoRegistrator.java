@@ -27,19 +27,10 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
       Object[].class,
       String[].class)));
 
-  /** Classes Spark itself sends in our jobs (Parquet schema inference) that it leaves unregistered. */
+  /** Spark SQL classes our jobs send beyond those the data pipeline already lists. */
   public static final List<String> SPARK_CLASS_NAMES = List.of(
-      "org.apache.spark.sql.types.StructType",
-      "[Lorg.apache.spark.sql.types.StructType;",
-      "org.apache.spark.sql.types.StructField",
-      "[Lorg.apache.spark.sql.types.StructField;",
-      "org.apache.spark.sql.types.ArrayType",
-      "org.apache.spark.sql.types.IntegerType$",
-      "org.apache.spark.sql.types.LongType$",
-      "org.apache.spark.sql.types.StringType$",
       "org.apache.spark.sql.types.DoubleType$",
-      "org.apache.spark.sql.types.FloatType$",
-      "org.apache.spark.sql.types.Metadata");
+      "org.apache.spark.sql.types.FloatType$");
 
   @Override
   public void registerClasses(Kryo kryo) {
@@ -49,7 +40,9 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
     for (Class<?> c : JOB_CLASSES) {
       kryo.register(c);
     }
-    for (String name : SPARK_CLASS_NAMES) {
+    List<String> sparkClasses = new ArrayList<>(DataKryoClasses.SPARK_CLASS_NAMES);
+    sparkClasses.addAll(SPARK_CLASS_NAMES);
+    for (String name : sparkClasses) {
       try {
         kryo.register(Class.forName(name, false, Thread.currentThread().getContextClassLoader()));
       } catch (ClassNotFoundException e) {
