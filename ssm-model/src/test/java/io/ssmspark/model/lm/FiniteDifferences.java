@@ -1,14 +1,9 @@
 package io.ssmspark.model.lm;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import java.util.Arrays;
+import io.ssmspark.model.testing.FiniteDifferenceCheck;
 import java.util.Random;
 import java.util.function.DoubleSupplier;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -37,51 +32,17 @@ final class FiniteDifferences {
 
     /** Σ a∘b in double. */
     static double dot(INDArray a, INDArray b) {
-        return a.castTo(DataType.DOUBLE).mul(b.castTo(DataType.DOUBLE)).sumNumber().doubleValue();
+        return FiniteDifferenceCheck.dot(a, b);
     }
 
-    /**
-     * Checks {@code analytic} against central differences of {@code loss} at the given flat (c-order) entries of
-     * {@code param}, perturbed in place and restored. Returns the relative error.
-     */
+    /** Checks {@code analytic} against central differences of {@code loss} at the given flat entries. */
     static double check(String name, INDArray param, INDArray analytic, long[] entries, DoubleSupplier loss,
             double tolerance) {
-        assertEquals(DataType.DOUBLE, param.dataType(), name + ": gradient checks run in fp64");
-        assertTrue(Arrays.equals(param.shape(), analytic.shape()), name + ": gradient shape "
-                + Arrays.toString(analytic.shape()) + " vs parameter " + Arrays.toString(param.shape()));
-        double diff2 = 0;
-        double a2 = 0;
-        double n2 = 0;
-        for (long flat : entries) {
-            long[] at = Shape.ind2subC(param.shape(), flat);
-            double original = param.getDouble(at);
-            param.putScalar(at, original + H);
-            double plus = loss.getAsDouble();
-            param.putScalar(at, original - H);
-            double minus = loss.getAsDouble();
-            param.putScalar(at, original);
-            double numeric = (plus - minus) / (2 * H);
-            double a = analytic.getDouble(at);
-            diff2 += (a - numeric) * (a - numeric);
-            a2 += a * a;
-            n2 += numeric * numeric;
-        }
-        assertTrue(Math.sqrt(a2) > 1e-9, name + ": analytic gradient is zero on the checked entries");
-        double rel = Math.sqrt(diff2) / Math.max(Math.sqrt(a2), Math.sqrt(n2));
-        assertTrue(rel <= tolerance, name + ": relative gradient error " + rel + " > " + tolerance + " over "
-                + entries.length + " entries");
-        return rel;
+        return FiniteDifferenceCheck.check(name, param, analytic, entries, loss, H, tolerance);
     }
 
     /** All entries up to {@code max}, else {@code max} distinct random ones. */
     static long[] entries(long n, int max, Random rnd) {
-        if (n <= max) {
-            long[] all = new long[(int) n];
-            for (int i = 0; i < n; i++) {
-                all[i] = i;
-            }
-            return all;
-        }
-        return rnd.longs(0, n).distinct().limit(max).toArray();
+        return FiniteDifferenceCheck.entries(n, max, rnd);
     }
 }

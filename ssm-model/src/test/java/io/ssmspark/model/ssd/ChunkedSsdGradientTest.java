@@ -3,6 +3,7 @@ package io.ssmspark.model.ssd;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ssmspark.model.testing.FiniteDifferenceCheck;
 import java.util.Random;
 import java.util.function.Function;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -47,31 +48,12 @@ class ChunkedSsdGradientTest {
 
   record Inputs(SsdInputs in, INDArray s0) {}
 
-  /** Compares analytic against central differences on up to ENTRIES_PER_TENSOR entries (norm-wise). */
+  /** Compares analytic against central differences on up to ENTRIES_PER_TENSOR entries. */
   static void check(
       String name, INDArray analytic, Inputs base, Function<Inputs, INDArray> tensor,
       Function<Inputs, Double> loss) {
     INDArray target = tensor.apply(base);
-    assertTrue(java.util.Arrays.equals(analytic.shape(), target.shape()), name + " has the wrong shape");
-    long n = target.length();
-    Random pick = new Random(name.hashCode());
-    double diff2 = 0, norm2 = 0;
-    int count = (int) Math.min(n, ENTRIES_PER_TENSOR);
-    for (int k = 0; k < count; k++) {
-      long i = n <= ENTRIES_PER_TENSOR ? k : (long) (pick.nextDouble() * n);
-      double orig = target.getDouble(i);
-      target.putScalar(i, orig + H_STEP);
-      double up = loss.apply(base);
-      target.putScalar(i, orig - H_STEP);
-      double down = loss.apply(base);
-      target.putScalar(i, orig);
-      double numeric = (up - down) / (2 * H_STEP);
-      double a = analytic.getDouble(i);
-      diff2 += (a - numeric) * (a - numeric);
-      norm2 += Math.max(a * a, numeric * numeric);
-    }
-    double rel = Math.sqrt(diff2 / Math.max(norm2, 1e-300));
-    assertTrue(norm2 > 0, name + ": all checked gradients are zero, the check would be vacuous");
-    assertTrue(rel <= TOL, name + ": relative error " + rel + " > " + TOL);
+    long[] entries = FiniteDifferenceCheck.entries(target.length(), ENTRIES_PER_TENSOR, new Random(name.hashCode()));
+    FiniteDifferenceCheck.check(name, target, analytic, entries, () -> loss.apply(base), H_STEP, TOL);
   }
 }
