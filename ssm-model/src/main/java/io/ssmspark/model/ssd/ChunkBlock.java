@@ -182,32 +182,49 @@ final class ChunkBlock {
 
   // ---------------------------------------------------------------- forward steps
 
-  /** cum, L (masked decays), C·Bᵀ (masked), M = L ∘ CB, u = dt·x, Y_diag = M·u, and the chunk states. */
-  void intraChunk() {
+  /** All of a block's intra-chunk quantities: decays, chunk states, and the quadratic block. */
+  void intraChunk(boolean withDiagonalOutput) {
+    decays();
+    chunkStates();
+    quadratic(withDiagonalOutput);
+  }
+
+  /** cum = cumsum(dt·A) per chunk, exp(cum), w = exp(cum_{Q−1} − cum), and α per chunk. */
+  void decays() {
+    long rows = (long) Hg * nb * G;
     Ops.mul(DT, aHeadMajor, LA);
-    Ops.cumsum(LA.reshape((long) Hg * nb * G, Q), CUM.reshape((long) Hg * nb * G, Q), 1, false);
+    Ops.cumsum(LA.reshape(rows, Q), CUM.reshape(rows, Q), 1, false);
+    Nd4j.exec(new Exp(CUM, ECUM));
+    Ops.sub(last(CUM), CUM.reshape(rows, Q), Wdec.reshape(rows, Q));
+    Nd4j.exec(new Exp(Wdec, Wdec));
+    // α per chunk, in state order [nb, G, Hg]
+    Layouts.assignPermuted(
+        chunkDecay.reshape(nb, G, Hg), last(ECUM).dup('c').reshape(Hg, nb, G), 1, 2, 0);
+    Layouts.assignPermuted(ecumStacked, col(ECUM), HEAD_MAJOR_TO_STACKED);
+  }
+
+  /** u = dt·x and the chunk states S_c = Σ_j w_j·u_j·B_jᵀ: one gemm per (chunk, group) over its stacked heads. */
+  void chunkStates() {
+    Ops.mul(X, col(DT), U);
+    Ops.mul(U, col(Wdec), tmpHM);
+    Layouts.assignPermuted(WU, tmpHM, HEAD_MAJOR_TO_STACKED);
+    Ops.matmul(stacked2d(WU), perGroup(Bg), statesByGroup(Schunk), true, false);
+  }
+
+  /** L (masked decays), C·Bᵀ (masked), M = L ∘ CB, and when asked Y_diag = M·u. */
+  void quadratic(boolean withDiagonalOutput) {
+    long rows = (long) Hg * nb * G;
     // L[i][j] = exp(min(cum_i − cum_j, 0)): exact below the diagonal; above it the min keeps exp
     // finite and the masked C·Bᵀ zeroes the entry.
-    long rows = (long) Hg * nb * G;
     Ops.sub(CUM.reshape(rows, Q, 1), CUM.reshape(rows, 1, Q), L.reshape(rows, Q, Q));
     Nd4j.exec(new ScalarMin(L, null, L, 0.0));
     Nd4j.exec(new Exp(L, L));
     Ops.matmul(perGroup(Cg), perGroup(Bg), CB.reshape((long) nb * G, Q, Q), false, true);
     Ops.mul(CB, causal01, CB);
     Ops.mul(L, CB, M); // CB broadcasts over the leading head axis
-    Ops.mul(X, col(DT), U);
-    Ops.matmul(headBatches(M), headBatches(U), headBatches(Y), false, false);
-    // chunk states S_c = Σ_j w_j·u_j·B_jᵀ: one gemm per (chunk, group) over its stacked heads
-    Ops.sub(last(CUM), CUM.reshape(rows, Q), Wdec.reshape(rows, Q));
-    Nd4j.exec(new Exp(Wdec, Wdec));
-    Ops.mul(U, col(Wdec), tmpHM);
-    Layouts.assignPermuted(WU, tmpHM, HEAD_MAJOR_TO_STACKED);
-    Ops.matmul(stacked2d(WU), perGroup(Bg), statesByGroup(Schunk), true, false);
-    // α per chunk, in state order [nb, G, Hg]
-    Nd4j.exec(new Exp(CUM, ECUM));
-    Layouts.assignPermuted(
-        chunkDecay.reshape(nb, G, Hg), last(ECUM).dup('c').reshape(Hg, nb, G), 1, 2, 0);
-    Layouts.assignPermuted(ecumStacked, col(ECUM), HEAD_MAJOR_TO_STACKED);
+    if (withDiagonalOutput) {
+      Ops.matmul(headBatches(M), headBatches(U), headBatches(Y), false, false);
+    }
   }
 
   /**

@@ -47,7 +47,7 @@ public final class ChunkedSsd {
       int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
       ChunkBlock block = BlockCache.forward(d, chunk, nb);
       block.load(load, first);
-      block.intraChunk();
+      block.intraChunk(true);
       block.propagateStates(carry, first, plan.chunks, initial, finals);
       block.writeOutput(yPadded, first);
     }
@@ -111,15 +111,19 @@ public final class ChunkedSsd {
         dFinalState == null ? Nd4j.zeros(d.dtype(), d.stateShape()) : dFinalState.dup('c');
     INDArray scratchFinals = Nd4j.zeros(d.dtype(), d.stateShape());
     INDArray carry = Nd4j.zeros(d.dtype(), d.heads(), d.headDim(), d.dState());
-    // Pass 1: the state entering each block (the only thing kept between the passes).
+    // Pass 1: the state entering each block (the only thing kept between the passes); only the
+    // chunk states are needed for it, and none after the last block.
     List<INDArray> carries = new ArrayList<>();
     for (int first = 0; first < plan.totalChunks; first += plan.chunksPerBlock) {
-      int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
-      ChunkBlock block = BlockCache.backward(d, chunk, nb).f;
       carries.add(carry.dup());
-      block.load(load, first);
-      block.intraChunk();
-      block.propagateStates(carry, first, plan.chunks, initial, scratchFinals);
+      int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
+      if (first + nb < plan.totalChunks) {
+        ChunkBlock block = BlockCache.backward(d, chunk, nb).f;
+        block.load(load, first);
+        block.decays();
+        block.chunkStates();
+        block.propagateStates(carry, first, plan.chunks, initial, scratchFinals);
+      }
     }
     // Pass 2: blocks in reverse, carrying dℓ/d(state after the block).
     INDArray dState = Nd4j.zeros(d.dtype(), d.heads(), d.headDim(), d.dState());
@@ -129,7 +133,7 @@ public final class ChunkedSsd {
       ChunkBlockBackward back = BlockCache.backward(d, chunk, nb);
       ChunkBlock f = back.f;
       f.load(load, first);
-      f.intraChunk();
+      f.intraChunk(false); // the backward needs M, not Y_diag
       f.propagateStates(carries.get(k), first, plan.chunks, initial, scratchFinals);
       back.run(dyPadded, first, plan.chunks, dState, dFinal, g);
     }
