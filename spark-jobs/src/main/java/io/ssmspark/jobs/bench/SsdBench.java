@@ -80,6 +80,7 @@ public final class SsdBench implements Callable<Integer> {
         .put("d_state", dState).put("groups", groups).put("chunk", chunk).put("dtype", dtype)
         .put("runs", fwd.runs())
         .put("seconds", fwd.medianSeconds()).put("seconds_min", fwd.minSeconds())
+        .put("cpu_seconds", fwd.medianCpuSeconds())
         .put("tokens_per_s", batch * seqLen / fwd.medianSeconds())
         .put("gflops", gflops)
         .put("gemm_gflops", gemm)
@@ -90,7 +91,8 @@ public final class SsdBench implements Callable<Integer> {
       out.put("backward_seconds", bwd.medianSeconds())
           .put("backward_tokens_per_s", batch * seqLen / bwd.medianSeconds());
     }
-    out.put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+    out.put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"))
+        .put("load_average", java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     System.out.println(out);
     return 0;
   }
