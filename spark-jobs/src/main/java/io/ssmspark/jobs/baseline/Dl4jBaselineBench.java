@@ -20,10 +20,11 @@ import picocli.CommandLine.Option;
     name = "dl4j-baseline",
     mixinStandardHelpOptions = true,
     description = {
-      "Train a DL4J LSTM language model through dl4j-spark (ParameterAveragingTrainingMaster) on the same",
-      "windows ssm-spark trains on, for a wall-time budget; print one JSON line with tokens/s and the",
-      "validation loss (mean NLL per token, nats), comparable with ssm-spark's train.",
-      "Set ND4J threads to cores / concurrent tasks (done here for local[k]); oversubscribing halves speed."
+      "Train a DL4J LSTM language model through dl4j-spark (ParameterAveragingTrainingMaster) on the same "
+          + "windows ssm-spark trains on, for a wall-time budget; print one JSON line with tokens/s and the "
+          + "validation loss (mean NLL per token, nats), comparable with ssm-spark's train.",
+      "ND4J threads per task are set to cores / concurrent tasks for local[k]; on a cluster set the "
+          + "executors' OMP_NUM_THREADS so (oversubscribing halved the speed here)."
     })
 public final class Dl4jBaselineBench implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -151,6 +152,11 @@ public final class Dl4jBaselineBench implements Callable<Integer> {
         .put("steps", r.steps())
         .put("tokens_trained", r.tokensTrained())
         .put("tokens_per_s", r.tokensPerSecond())
+        .put("first_step_seconds", r.firstStepSeconds());
+    if (r.steps() >= 2) {
+      out.put("steady_tokens_per_s", r.steadyTokensPerSecond());
+    }
+    out
         .put("validation_loss", r.validationLoss())
         .put("validation_windows", r.validationWindows())
         .put("validation_tokens", r.validationTokens());
