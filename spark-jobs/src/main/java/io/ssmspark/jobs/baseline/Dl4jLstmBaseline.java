@@ -9,8 +9,8 @@ import io.ssmspark.data.TrainingWindows;
 import io.ssmspark.data.Window;
 import io.ssmspark.data.WindowOptions;
 import io.ssmspark.data.synthetic.SyntheticCorpora;
+import io.ssmspark.jobs.bench.BenchTiming;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -78,7 +78,7 @@ public final class Dl4jLstmBaseline {
       long steps = 0;
       long windowsTrained = 0;
       double firstStepSeconds = 0;
-      long cpu0 = processCpuNanos();
+      long cpu0 = BenchTiming.processCpuNanos();
       long t0 = System.nanoTime();
       while ((s.steps() == 0 || steps < s.steps()) && (System.nanoTime() - t0) / 1e9 < s.seconds()) {
         sparkNet.fit(roundDataSets(train, rounds.firstRank(steps), rounds.endRank(steps), s.batch(), vocab));
@@ -89,7 +89,7 @@ public final class Dl4jLstmBaseline {
         }
       }
       double seconds = (System.nanoTime() - t0) / 1e9;
-      double cpuSeconds = (processCpuNanos() - cpu0) / 1e9;
+      double cpuSeconds = (BenchTiming.processCpuNanos() - cpu0) / 1e9;
       long exportBytes = export == null ? 0 : export.bytes();
       double[] nll = ValidationNll.mean(sc, validation, sparkNet.getNetwork(),
           Math.min(s.evalWindows(), validationWindows), s.batch(), vocab);
@@ -145,15 +145,6 @@ public final class Dl4jLstmBaseline {
     DataSpec parsed = DataSpec.parse(spec);
     return parsed.isSynthetic()
         ? SyntheticCorpora.create(parsed.syntheticName(), parsed.parameters()).unigramLoss() : Double.NaN;
-  }
-
-  /** CPU time of this process so far, all threads (the JVM's and the native libraries'), in nanoseconds. */
-  private static long processCpuNanos() {
-    var os = ManagementFactory.getOperatingSystemMXBean();
-    if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
-      return sun.getProcessCpuTime();
-    }
-    return -1;
   }
 
   /** A fresh directory for dl4j-spark's exported DataSets, deleted with everything in it at the end. */
