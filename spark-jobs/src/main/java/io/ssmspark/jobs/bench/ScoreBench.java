@@ -34,7 +34,8 @@ import picocli.CommandLine.Option;
  * layers, d_model 256, d_state 64, headdim 32, vocab 256) twice in one command: in this process with
  * {@link SequenceScorer} (all cores to ND4J), then sequence-parallel on Spark (ND4J threads per task = cores /
  * concurrent tasks). Prints one JSON line per length: seconds, tokens/s, the speed-up, the ratio to a reference
- * tokens/s, peak JVM heap and native (ND4J) memory in use during the Spark run (sampled every 20 ms), and the
+ * tokens/s, the peak JVM heap in use and the peak resident set of the process during the Spark run (sampled
+ * every 20 ms; in local mode the executors are this process), and the
  * bytes exchanged per layer (summaries and halos).
  */
 @Command(
@@ -131,7 +132,7 @@ public final class ScoreBench implements Callable<Integer> {
             .put("ratio_vs_reference", positions / sparkSeconds / reference)
             .put("mean_nll", s.meanNll())
             .put("peak_heap_used_bytes", sampler.peakHeap.get())
-            .put("peak_native_bytes", sampler.peakNative.get())
+            .put("peak_rss_bytes", sampler.peakRss.get())
             .put("exchanged_bytes_per_layer", exchanged.toString());
         System.out.println(line);
       }
@@ -177,10 +178,10 @@ public final class ScoreBench implements Callable<Integer> {
     Nd4j.factory().blas().setMaxThreads(threads);
   }
 
-  /** Samples the JVM heap in use and JavaCPP's native bytes every 20 ms; keeps the peaks. */
+  /** Samples the JVM heap in use and the process's resident set every 20 ms; keeps the peaks. */
   private static final class MemorySampler {
     final AtomicLong peakHeap = new AtomicLong();
-    final AtomicLong peakNative = new AtomicLong();
+    final AtomicLong peakRss = new AtomicLong();
     private final Thread thread;
     private volatile boolean running = true;
 
@@ -189,7 +190,7 @@ public final class ScoreBench implements Callable<Integer> {
         Runtime rt = Runtime.getRuntime();
         while (running) {
           peakHeap.accumulateAndGet(rt.totalMemory() - rt.freeMemory(), Math::max);
-          peakNative.accumulateAndGet(Pointer.totalBytes(), Math::max);
+          peakRss.accumulateAndGet(Pointer.physicalBytes(), Math::max);
           try {
             Thread.sleep(20);
           } catch (InterruptedException e) {

@@ -94,8 +94,8 @@ public final class SequenceParallelScorer {
       JavaRDD<SegmentState> next = lm.config().isAttentionLayer(layer)
           ? attentionLayer(states, layer, model, layout, exchanges)
           : mambaLayer(states, layer, model, layout, exchanges);
-      next.count(); // materialise before the previous layer's segments are dropped
-      states.unpersist(false);
+      states.unpersist(false); // the layer has materialised its result
+
       states = next;
     }
 
@@ -230,6 +230,7 @@ public final class SequenceParallelScorer {
           pv == null ? null : pv.toNd4j(1, pv.rows, sp.numHeadsKv(), sp.headDim()));
       return s.withStream(Matrix.of(m.finishBlock(layer, stream, o.out()), t, d));
     }).persist(storage);
+    next.count();
     exchanges.add(new ExchangeStats(layer, window == 0 ? "attention-full" : "attention-window",
         sum(tails), bytesDown(past[0]) + bytesDown(past[1])));
     return next;

@@ -94,7 +94,7 @@ class SequenceParallelScorerTest {
       }
       r.scored().unpersist(false);
       assertEquals(40 + 2, rows, "scored positions");
-      String what = c.attnLayerIdx() + " " + dtype + " cuts " + java.util.Arrays.toString(cuts);
+      String what = (c.attnLayerIdx().isEmpty() ? "mamba" : "hybrid window=" + c.attn().windowSize()) + " " + dtype + " cuts " + java.util.Arrays.toString(cuts);
       double diff = Math.max(maxAbsDiff(expectLong, got.get("long")), maxAbsDiff(expectShort, got.get("short")));
       System.out.printf("score equality: %s max |dNLL| = %.3g%n", what, diff);
       assertEquals(0, maxAbsDiff(expectLong, got.get("long")), tolerance, what);
