@@ -62,12 +62,17 @@ class SequenceParallelScorerTest {
 
   @Test
   void hybridSlidingWindowLongerThanShortSegments() {
-    check(ScoreTestModels.config(true, 5), DataType.FLOAT, 2e-4);
-    check(ScoreTestModels.config(true, 5), DataType.DOUBLE, 1e-10);
+    check(ScoreTestModels.config(true, 5), DataType.FLOAT, 2e-4, StorageLevel.MEMORY_ONLY());
+    // on disk: every segment passes through Kryo (registration required) between layers
+    check(ScoreTestModels.config(true, 5), DataType.DOUBLE, 1e-10, StorageLevel.DISK_ONLY());
   }
 
   /** Each cut of the long sequence, scored together with a 3-token and a 1-token sequence (each whole). */
   private static void check(MambaConfig c, DataType dtype, double tolerance) {
+    check(c, dtype, tolerance, StorageLevel.MEMORY_ONLY());
+  }
+
+  private static void check(MambaConfig c, DataType dtype, double tolerance, StorageLevel storage) {
     INDArray params = ScoreTestModels.parameters(c, 11);
     HybridLm reference = new HybridLm(c, params.castTo(dtype));
     int[] longSeq = ScoreTestModels.tokens(3, 41, c.vocabSize());
@@ -79,7 +84,7 @@ class SequenceParallelScorerTest {
       List<Segment> segments = new ArrayList<>(ScoreTestModels.cut("long", longSeq, cuts));
       segments.addAll(ScoreTestModels.cut("short", shortSeq));
       segments.addAll(ScoreTestModels.cut("one", new int[] {2}));
-      SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, StorageLevel.MEMORY_ONLY(), 0, false)
+      SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, storage, 0, false)
           .score(jsc.parallelize(segments, 3));
       Map<String, double[]> got = new HashMap<>();
       got.put("long", new double[longSeq.length - 1]);
