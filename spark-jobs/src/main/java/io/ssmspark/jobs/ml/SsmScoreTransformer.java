@@ -32,6 +32,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * one task, with a checkpoint, adding the per-token NLL ({@code array<double>}, position i ≥ 1 given tokens
  * 0..i−1, natural log), the mean NLL ({@code double}, NaN for fewer than 2 tokens) and, when
  * {@code embeddingsCol} is set, the last hidden state of each scored position ({@code array<array<float>>}).
+ * A null token array gives null outputs; a null element or an id outside the model's vocabulary fails the Spark
+ * job, whose cause is an IllegalArgumentException naming the column, the element and the id.
  *
  * <p>Params: inputCol (default "tokens"), outputCol ("nll"), meanNllCol ("mean_nll"), embeddingsCol ("": none),
  * modelPath (a checkpoint directory every executor can read), dtype ("float32" or "float64"). Saves and loads
@@ -168,7 +170,12 @@ public final class SsmScoreTransformer extends Transformer implements DefaultPar
           }
           tokens[i] = t;
         }
-        WholeSequenceScore s = WholeSequenceScore.of(model(path, type), tokens, withEmbeddings);
+        WholeSequenceScore s;
+        try {
+          s = WholeSequenceScore.of(model(path, type), tokens, withEmbeddings);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("column '" + columnName + "': " + e.getMessage(), e);
+        }
         Double[] nll = new Double[s.nll().length];
         for (int i = 0; i < nll.length; i++) {
           nll[i] = s.nll()[i];

@@ -16,6 +16,13 @@ record WholeSequenceScore(double[] nll, float[][] embeddings) {
 
   static WholeSequenceScore of(HybridLm lm, int[] tokens, boolean withEmbeddings) {
     int n = tokens.length;
+    int vocab = lm.config().vocabSize();
+    for (int i = 0; i < n; i++) {
+      if (tokens[i] < 0 || tokens[i] >= vocab) {
+        throw new IllegalArgumentException("element " + i + " = " + tokens[i] + " is outside the model's vocabulary [0, "
+            + vocab + ")");
+      }
+    }
     if (n < 2) {
       return new WholeSequenceScore(new double[0], withEmbeddings ? new float[0][] : null);
     }

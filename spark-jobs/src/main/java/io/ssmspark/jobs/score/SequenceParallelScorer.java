@@ -208,7 +208,8 @@ public final class SequenceParallelScorer {
         return new SegmentRows(s.ordinal, null, null);
       }
       INDArray x = m.normed(layer, lastRows(s, keep, d)).reshape(1, keep, d);
-      // a key/value depends only on its own row and absolute position
+      // a key/value depends only on its own row and absolute position; under full attention this pass runs the
+      // segment's attention once more just to obtain them (quadratic, like full attention itself)
       Attention.Output o = Attention.forward(x, m.attentionWeights(layer), m.attentionSpec(),
           s.start + s.length() - keep, null, null);
       return new SegmentRows(s.ordinal, Matrix.of(o.key(), keep, kvCols), Matrix.of(o.value(), keep, kvCols));

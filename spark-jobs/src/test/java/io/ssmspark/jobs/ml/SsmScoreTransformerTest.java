@@ -141,5 +141,13 @@ class SsmScoreTransformerTest {
     SsmScoreTransformer clash = new SsmScoreTransformer().setModelPath(modelDir.toString()).setOutputCol("id");
     e = assertThrows(IllegalArgumentException.class, () -> clash.transform(frame()));
     assertTrue(e.getMessage().startsWith("output column 'id'"), e.getMessage());
+
+    StructType schema = DataTypes.createStructType(List.of(
+        DataTypes.createStructField("tokens", DataTypes.createArrayType(DataTypes.IntegerType, false), true)));
+    Dataset<Row> bad = spark.createDataFrame(List.of(RowFactory.create((Object) new Integer[] {1, 2, 99})), schema);
+    SsmScoreTransformer t2 = new SsmScoreTransformer().setModelPath(modelDir.toString());
+    Exception job = assertThrows(Exception.class, () -> t2.transform(bad).collectAsList());
+    assertTrue(job.getMessage().contains("column 'tokens': element 2 = 99 is outside the model's vocabulary [0, 13)"),
+        job.getMessage());
   }
 }
