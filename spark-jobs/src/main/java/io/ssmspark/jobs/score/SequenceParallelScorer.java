@@ -95,7 +95,6 @@ public final class SequenceParallelScorer {
           ? attentionLayer(states, layer, model, layout, exchanges)
           : mambaLayer(states, layer, model, layout, exchanges);
       states.unpersist(false); // the layer has materialised its result
-
       states = next;
     }
 
