@@ -25,7 +25,17 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
       byte[].class,
       byte[][].class,
       Object[].class,
-      String[].class)));
+      String[].class,
+      long[][].class,
+      io.ssmspark.jobs.score.Matrix.class,
+      io.ssmspark.jobs.score.Matrix[].class,
+      io.ssmspark.jobs.score.Matrix[][].class,
+      io.ssmspark.jobs.score.ModelBlob.class,
+      io.ssmspark.jobs.score.SegmentMeta.class,
+      io.ssmspark.jobs.score.SegmentLayout.class,
+      io.ssmspark.jobs.score.SegmentState.class,
+      io.ssmspark.jobs.score.SegmentRows.class,
+      io.ssmspark.jobs.score.ScoredSegment.class)));
 
   /** Spark SQL classes our jobs send beyond those the data pipeline already lists. */
   public static final List<String> SPARK_CLASS_NAMES = List.of(

@@ -260,6 +260,63 @@ public final class HybridLm {
         Embedding.backward(f.ids, dHidden, g.embedding);
     }
 
+    // ---- layer by layer, for sequence-parallel scoring -------------------------------------------------------
+    //
+    // Between blocks only the sum "stream" = hidden + residual matters: block i reads norm(stream) and hands on
+    // hidden' + residual'. Layer 0's stream is the embedding; the head reads norm_f(stream after the last block).
+    // forward() is exactly embed, then per layer (mixer on normed(i, stream); stream = finishBlock), then head.
+
+    /** The embedding rows of {@code tokens} (one sequence): the stream entering layer 0, [T, d]. */
+    public INDArray embed(int[] tokens) {
+        return Embedding.forward(weights.embedding, flatIds(new int[][] {tokens}, "tokens"));
+    }
+
+    /** Block {@code layer}'s first norm of the stream [T, d]: the mixer's input. */
+    public INDArray normed(int layer, INDArray stream) {
+        return norm(stream, weights.blocks[layer].norm());
+    }
+
+    /** The Mamba2 mixer's weights of {@code layer} (null for an attention layer). */
+    public Mamba2Mixer.Weights mambaWeights(int layer) {
+        return weights.blocks[layer].mamba();
+    }
+
+    /** The attention block's weights of {@code layer} (null for a Mamba2 layer). */
+    public Attention.Weights attentionWeights(int layer) {
+        return weights.blocks[layer].attention();
+    }
+
+    /** The Mamba2 mixer's sizes (null when the model has no Mamba2 layer). */
+    public Mamba2Mixer.Spec mixerSpec() {
+        return mixerSpec;
+    }
+
+    /** The attention blocks' spec (null when the model has no attention layer). */
+    public Attention.Spec attentionSpec() {
+        return attentionSpec;
+    }
+
+    /** The rest of block {@code layer} after its mixer (out [T, d]): the optional norm2 + MLP; the next stream. */
+    public INDArray finishBlock(int layer, INDArray stream, INDArray mixerOut) {
+        LayerTensors.Block w = weights.blocks[layer];
+        INDArray hidden = Mamba2Mixer.contiguous(mixerOut).reshape(stream.shape());
+        if (w.norm2() == null) {
+            return hidden.add(stream);
+        }
+        INDArray residual = hidden.add(stream);
+        return GatedMlp.forward(norm(residual, w.norm2()), w.fc1(), w.fc2()).out().add(residual);
+    }
+
+    /** norm_f of the stream after the last block: the last hidden state, [T, d]. */
+    public INDArray finalNormed(INDArray stream) {
+        return norm(stream, weights.normF);
+    }
+
+    /** The LM head on {@link #finalNormed} rows: logits [T, padded vocab]. */
+    public INDArray head(INDArray finalNormed) {
+        return Linear.forward(finalNormed, weights.head, null);
+    }
+
     /** The scale that makes {@link #backward} give the gradient of the mean NLL over {@code globalTokens}. */
     public static double meanScale(double globalTokens) {
         if (!(globalTokens > 0)) {

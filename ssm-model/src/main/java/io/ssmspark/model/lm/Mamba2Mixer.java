@@ -9,6 +9,7 @@ import io.ssmspark.model.layers.CausalDepthwiseConv1d;
 import io.ssmspark.model.layers.GatedRmsNorm;
 import io.ssmspark.model.layers.Linear;
 import io.ssmspark.model.ssd.ChunkedSsd;
+import io.ssmspark.model.ssd.SegmentSummary;
 import io.ssmspark.model.ssd.SsdGradients;
 import io.ssmspark.model.ssd.SsdInputs;
 import io.ssmspark.model.ssd.SsdResult;
@@ -132,29 +133,18 @@ public final class Mamba2Mixer {
     /** Runs the mixer on x [batch, T, d]; {@code carryIn} may be null (the sequence start). */
     public static Output forward(INDArray x, Weights w, Spec s, Carry carryIn) {
         long[] xs = check(x, w, s, carryIn);
-        DataType dt = x.dataType();
         long b = xs[0];
         long t = xs[1];
         long rows = b * t;
         int di = s.dInner();
-        int cd = s.convDim();
-        int gn = s.groups() * s.dState();
         Carry in = carryIn == null ? new Carry(null, null) : carryIn;
-
-        INDArray projected = Linear.forward(contiguous(x).reshape(rows, s.dModel()), w.inProj(), null);
-        INDArray z = projected.get(all(), interval(0, di)).dup('c');
-        INDArray xbc = projected.get(all(), interval(di, di + cd)).dup('c').reshape(b, t, cd);
-        INDArray dtPre = projected.get(all(), interval(di + cd, di + cd + s.heads())).dup('c');
-        Nd4j.exec(new AddOp(dtPre, w.dtBias(), dtPre));
-        dtPre = dtPre.reshape(b, t, s.heads());
-
-        INDArray convOut = CausalDepthwiseConv1d.forward(xbc, w.convWeight(), w.convBias(), in.convRows());
-        INDArray act = Activations.silu(convOut);
-        INDArray xh = act.get(all(), all(), interval(0, di)).dup('c').reshape(b, t, s.heads(), s.headDim());
-        INDArray bm = act.get(all(), all(), interval(di, di + gn)).dup('c').reshape(b, t, s.groups(), s.dState());
-        INDArray cm = act.get(all(), all(), interval(di + gn, cd)).dup('c').reshape(b, t, s.groups(), s.dState());
-        INDArray a = Transforms.exp(w.aLog(), true).negi();
-        SsdInputs ssd = new SsdInputs(xh, Activations.softplus(dtPre), a, bm, cm, w.d());
+        Stage st = stage(x, w, s, in.convRows());
+        INDArray projected = st.projected();
+        INDArray z = st.z();
+        INDArray xbc = st.xbc();
+        INDArray dtPre = st.dtPre();
+        INDArray convOut = st.convOut();
+        SsdInputs ssd = st.ssd();
         SsdResult r = ChunkedSsd.forward(ssd, s.chunkSize(), in.ssmState());
 
         INDArray y = contiguous(r.y()).reshape(rows, di);
@@ -163,6 +153,92 @@ public final class Mamba2Mixer {
         Carry carryOut = new Carry(CausalDepthwiseConv1d.carryRows(in.convRows(), xbc, s.convKernel()),
                 r.finalState());
         return new Output(out, carryOut, in, projected, xbc, convOut, ssd, dtPre, y, z, gated);
+    }
+
+    /** The mixer up to the SSD call: in_proj split into z, xBC, dt; the conv continuing {@code convRows}; SiLU. */
+    private record Stage(INDArray projected, INDArray z, INDArray xbc, INDArray dtPre, INDArray convOut,
+            SsdInputs ssd) {
+    }
+
+    private static Stage stage(INDArray x, Weights w, Spec s, INDArray convRows) {
+        long b = x.size(0);
+        long t = x.size(1);
+        long rows = b * t;
+        int di = s.dInner();
+        int cd = s.convDim();
+        int gn = s.groups() * s.dState();
+        INDArray projected = Linear.forward(contiguous(x).reshape(rows, s.dModel()), w.inProj(), null);
+        INDArray z = projected.get(all(), interval(0, di)).dup('c');
+        INDArray xbc = projected.get(all(), interval(di, di + cd)).dup('c').reshape(b, t, cd);
+        INDArray dtPre = projected.get(all(), interval(di + cd, di + cd + s.heads())).dup('c');
+        Nd4j.exec(new AddOp(dtPre, w.dtBias(), dtPre));
+        dtPre = dtPre.reshape(b, t, s.heads());
+
+        INDArray convOut = CausalDepthwiseConv1d.forward(xbc, w.convWeight(), w.convBias(), convRows);
+        INDArray act = Activations.silu(convOut);
+        INDArray xh = act.get(all(), all(), interval(0, di)).dup('c').reshape(b, t, s.heads(), s.headDim());
+        INDArray bm = act.get(all(), all(), interval(di, di + gn)).dup('c').reshape(b, t, s.groups(), s.dState());
+        INDArray cm = act.get(all(), all(), interval(di + gn, cd)).dup('c').reshape(b, t, s.groups(), s.dState());
+        INDArray a = Transforms.exp(w.aLog(), true).negi();
+        SsdInputs ssd = new SsdInputs(xh, Activations.softplus(dtPre), a, bm, cm, w.d());
+        return new Stage(projected, z, xbc, dtPre, convOut, ssd);
+    }
+
+    // ---- the mixer split around the SSD call, for scoring segments of one sequence in parallel ----------------
+    //
+    // DESIGN.md, "State passing across segments": a segment runs its SSD from a zero state, giving y0 and the
+    // summary (α, E); once the exclusive scan has given its true initial state S_in, every token gains
+    // exp(cum_t)·(S_in·C_t) and the mixer finishes (gated norm, out_proj). forward(x, w, s, Carry(rows, S_in))
+    // equals finish(fromZeroState(x, w, s, rows), w, s, S_in).
+
+    /**
+     * What a segment's mixer holds at the SSD call when it ran from a zero SSM state: y0 [b, T, H, P] (SSD output
+     * including D·x), z [b·T, d_inner], the SSD steps dt [b, T, H] and C [b, T, G, N] (all that the initial-state
+     * term reads), and the summary (α, E).
+     */
+    public record ZeroStatePart(INDArray y0, INDArray z, INDArray dt, INDArray c, SegmentSummary summary) {
+    }
+
+    /**
+     * The last rows of the pre-conv xBC of x [b, T, d] (in_proj's xBC rows only): what the next segment's conv
+     * needs as its previous rows. Returns [b, T, convDim].
+     */
+    public static INDArray preConvRows(INDArray x, Weights w, Spec s) {
+        check(x, w, s, null);
+        long rows = x.size(0) * x.size(1);
+        INDArray xbcWeight = w.inProj().get(interval(s.dInner(), s.dInner() + s.convDim()), all()).dup('c');
+        return Linear.forward(contiguous(x).reshape(rows, s.dModel()), xbcWeight, null)
+                .reshape(x.size(0), x.size(1), s.convDim());
+    }
+
+    /**
+     * Runs the mixer on x [b, T, d] up to and including the SSD from a zero state; the conv continues
+     * {@code convRows} [b, K−1, convDim] (null: zeros, the sequence start).
+     */
+    public static ZeroStatePart fromZeroState(INDArray x, Weights w, Spec s, INDArray convRows) {
+        check(x, w, s, new Carry(convRows, null));
+        Stage st = stage(x, w, s, convRows);
+        SsdResult r = ChunkedSsd.forward(st.ssd(), s.chunkSize(), null);
+        return new ZeroStatePart(r.y(), st.z(), st.ssd().dt(), st.ssd().C(), r.summary());
+    }
+
+    /**
+     * Finishes a segment's mixer: y = y0 + exp(cum_t)·(S_in·C_t) (null S_in: no term), then the gated norm and
+     * out_proj. Returns out [b, T, d].
+     */
+    public static INDArray finish(ZeroStatePart part, Weights w, Spec s, INDArray initialState) {
+        INDArray y = part.y0();
+        long b = y.size(0);
+        long t = y.size(1);
+        if (initialState != null) {
+            requireShape("initial SSM state", initialState, y.dataType(), b, s.heads(), s.headDim(), s.dState());
+            INDArray a = Transforms.exp(w.aLog(), true).negi();
+            // The initial-state term reads dt, A and C only; y0 stands in for x, whose shape it shares.
+            SsdInputs stepsAndC = new SsdInputs(y, part.dt(), a, part.c(), part.c(), null);
+            y = y.add(ChunkedSsd.initialStateContribution(stepsAndC, initialState));
+        }
+        INDArray gated = gate(contiguous(y).reshape(b * t, s.dInner()), part.z(), w.normWeight(), s);
+        return Linear.forward(gated, w.outProj(), null).reshape(b, t, s.dModel());
     }
 
     /**

@@ -88,6 +88,27 @@ class HybridLmTest {
         assertTrue(g1.amaxNumber().doubleValue() > 1e-3);
     }
 
+    /** embed → per layer (mixer on normed, finishBlock) → finalNormed → head reproduces forward()'s logits. */
+    @Test
+    void layerByLayerStepsEqualForward() {
+        for (MambaConfig c : new MambaConfig[] {TestModels.pureMamba(), TestModels.hybrid(null)}) {
+            HybridLm model = TestModels.randomModel(c, 4, 0.1, DataType.DOUBLE);
+            int[] tokens = TestModels.tokens(new Random(8), 1, 11, c.vocabSize())[0];
+            INDArray stream = model.embed(tokens);
+            for (int i = 0; i < c.nLayer(); i++) {
+                INDArray x = model.normed(i, stream).reshape(1, tokens.length, c.dModel());
+                INDArray out = c.isAttentionLayer(i)
+                        ? io.ssmspark.model.layers.Attention.forward(x, model.attentionWeights(i),
+                                model.attentionSpec(), 0, null, null).out()
+                        : Mamba2Mixer.forward(x, model.mambaWeights(i), model.mixerSpec(), null).out();
+                stream = model.finishBlock(i, stream, out);
+            }
+            INDArray logits = model.head(model.finalNormed(stream));
+            INDArray expected = model.forward(new int[][] {tokens}).logits();
+            assertEquals(0, expected.sub(logits).amaxNumber().doubleValue(), 0.0);
+        }
+    }
+
     @Test
     void windowsWithCarriedStateEqualOneRun() {
         for (MambaConfig c : new MambaConfig[] {TestModels.pureMamba(), TestModels.hybrid(null), TestModels.hybrid(3)}) {

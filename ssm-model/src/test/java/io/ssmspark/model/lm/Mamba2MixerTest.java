@@ -166,6 +166,40 @@ class Mamba2MixerTest {
         }
     }
 
+    /**
+     * The split used for sequence-parallel scoring: the second part run from a zero SSM state with the first part's
+     * last pre-conv rows, then finished with the first part's final state, equals one run over both parts; the
+     * summary (α, E) moves the first part's state to the second's. Both norm placements and no norm.
+     */
+    @ParameterizedTest(name = "rmsnorm={0} normBeforeGate={1}")
+    @CsvSource({"true,false", "true,true", "false,false"})
+    void zeroStatePartFinishedWithTheTrueStateEqualsOneRun(boolean rmsnorm, boolean normBeforeGate) {
+        Random rnd = new Random(9);
+        Mamba2Mixer.Spec s = spec(rmsnorm, normBeforeGate);
+        Mamba2Mixer.Weights w = weights(s, true, rnd);
+        INDArray x = randn(rnd, 1.0, 2, 9, s.dModel());
+        Mamba2Mixer.Output whole = Mamba2Mixer.forward(x, w, s, null);
+        for (int split : new int[] {1, 2, 5}) {
+            INDArray head = x.get(all(), interval(0, split), all()).dup();
+            INDArray tail = x.get(all(), interval(split, 9), all()).dup();
+            Mamba2Mixer.Output first = Mamba2Mixer.forward(head, w, s, null);
+            // the conv rows the tail needs: the last K−1 pre-conv rows, zero-padded at the sequence start
+            INDArray headRows = Mamba2Mixer.preConvRows(head, w, s);
+            INDArray rows = CausalDepthwiseConv1d.carryRows(null, headRows, s.convKernel());
+            assertEquals(0, rows.sub(first.carryOut().convRows()).amaxNumber().doubleValue(), 1e-13);
+
+            Mamba2Mixer.ZeroStatePart part = Mamba2Mixer.fromZeroState(tail, w, s, rows);
+            INDArray out = Mamba2Mixer.finish(part, w, s, first.carryOut().ssmState());
+            INDArray joined = Nd4j.concat(1, first.out(), out);
+            assertEquals(0, whole.out().sub(joined).amaxNumber().doubleValue(), 1e-12, "split at " + split);
+            INDArray moved = part.summary().apply(first.carryOut().ssmState());
+            assertEquals(0, whole.carryOut().ssmState().sub(moved).amaxNumber().doubleValue(), 1e-12);
+            // without the correction the tail differs: the term is not vacuous
+            INDArray uncorrected = Mamba2Mixer.finish(part, w, s, null);
+            assertTrue(uncorrected.sub(out).amaxNumber().doubleValue() > 1e-3);
+        }
+    }
+
     @Test
     void refusesMisshapedWeightsByName() {
         Random rnd = new Random(1);

@@ -1,0 +1,210 @@
+package io.ssmspark.jobs.bench;
+
+import io.ssmspark.data.Segment;
+import io.ssmspark.jobs.score.ExchangeStats;
+import io.ssmspark.jobs.score.ModelBlob;
+import io.ssmspark.jobs.score.SequenceParallelScorer;
+import io.ssmspark.jobs.score.SequenceSummary;
+import io.ssmspark.jobs.spark.SparkSessions;
+import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.config.SsmConfig;
+import io.ssmspark.model.lm.HybridLm;
+import io.ssmspark.model.lm.ModelInit;
+import io.ssmspark.model.lm.SequenceScorer;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.nativeblas.NativeOpsHolder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ssm-spark bench score}: scores one random-token sequence with a random-init Mamba-2 model (default: 4
+ * layers, d_model 256, d_state 64, headdim 32, vocab 256) twice in one command: in this process with
+ * {@link SequenceScorer} (all cores to ND4J), then sequence-parallel on Spark (ND4J threads per task = cores /
+ * concurrent tasks). Prints one JSON line per length: seconds, tokens/s, the speed-up, the ratio to a reference
+ * tokens/s, the peak JVM heap in use and the peak resident set of the process during the Spark run (sampled
+ * every 20 ms; in local mode the executors are this process), and the
+ * bytes exchanged per layer (summaries and halos).
+ */
+@Command(
+    name = "score",
+    mixinStandardHelpOptions = true,
+    description = "Time sequence-parallel scoring against single-process scoring; one JSON line per --seq-len.")
+public final class ScoreBench implements Callable<Integer> {
+  @Option(names = "--seq-len", split = ",", description = "Sequence lengths T (default: ${DEFAULT-VALUE}).")
+  long[] seqLens = {1_000_000};
+
+  @Option(names = "--segments", description = "Segments per sequence (default: ${DEFAULT-VALUE}).")
+  int segments = 8;
+
+  @Option(names = "--master", description = "Spark master (default: ${DEFAULT-VALUE}).")
+  String master = "local[2]";
+
+  @Option(names = "--layers", description = "Mamba-2 layers (default: ${DEFAULT-VALUE}).")
+  int layers = 4;
+
+  @Option(names = "--d-model", description = "d_model (default: ${DEFAULT-VALUE}).")
+  int dModel = 256;
+
+  @Option(names = "--d-state", description = "d_state (default: ${DEFAULT-VALUE}).")
+  int dState = 64;
+
+  @Option(names = "--headdim", description = "headdim (default: ${DEFAULT-VALUE}).")
+  int headDim = 32;
+
+  @Option(names = "--chunk", description = "chunk_size (default: ${DEFAULT-VALUE}).")
+  int chunk = 256;
+
+  @Option(names = "--vocab", description = "vocab_size (default: ${DEFAULT-VALUE}).")
+  int vocab = 256;
+
+  @Option(names = "--window", description = "Single-process scoring window (default: ${DEFAULT-VALUE}).")
+  int window = 65_536;
+
+  @Option(names = "--skip-single", description = "Skip the single-process run.")
+  boolean skipSingle;
+
+  @Option(names = "--storage-level", description = "Storage level of the segments (default: ${DEFAULT-VALUE}).")
+  String storageLevel = "MEMORY_AND_DISK";
+
+  @Option(names = "--reference-tokens-per-s",
+      description = "Reference figure to compare with (default: ${DEFAULT-VALUE}, PyTorch 1.13 at T = 65,536).")
+  double reference = 2050;
+
+  @Override
+  public Integer call() throws IOException {
+    if (segments < 1 || layers < 1) {
+      throw new IllegalArgumentException("--segments and --layers: expected at least 1");
+    }
+    MambaConfig config = MambaConfig.builder().dModel(dModel).nLayer(layers).vocabSize(vocab)
+        .padVocabSizeMultiple(8).dIntermediate(0)
+        .ssm(SsmConfig.builder().dState(dState).headdim(headDim).chunkSize(chunk).build()).build();
+    HybridLm lm = ModelInit.newModel(config, 1, DataType.FLOAT);
+    ModelBlob blob = ModelBlob.of(config, lm.parameters());
+    int cores = Runtime.getRuntime().availableProcessors();
+    SparkSession spark = SparkSessions.builder("ssm-spark bench score").master(master).build();
+    try {
+      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      int tasks = Math.max(1, Math.min(jsc.defaultParallelism(), cores));
+      for (long t : seqLens) {
+        if (t < 2 || t > Integer.MAX_VALUE) {
+          throw new IllegalArgumentException("--seq-len: expected 2.." + Integer.MAX_VALUE + " but found " + t);
+        }
+        int[] tokens = new Random(t).ints((int) t, 0, vocab).toArray();
+        double singleSeconds = Double.NaN;
+        if (!skipSingle) {
+          setThreads(cores);
+          singleSeconds = timeSingle(lm, tokens);
+        }
+        setThreads(Math.max(1, cores / tasks));
+        MemorySampler sampler = new MemorySampler();
+        long t0 = System.nanoTime();
+        SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob,
+            StorageLevel.fromString(storageLevel), 0, false).score(jsc.parallelize(cut(tokens), segments));
+        double sparkSeconds = (System.nanoTime() - t0) / 1e9;
+        sampler.stop();
+        r.scored().unpersist(false);
+        SequenceSummary s = r.summaries().get(0);
+        long positions = t - 1;
+        List<Long> exchanged = new ArrayList<>();
+        for (ExchangeStats e : r.exchanges()) {
+          exchanged.add(e.total());
+        }
+        JsonLine line = new JsonLine().put("bench", "score").put("master", master).put("seq_len", t)
+            .put("segments", segments).put("segment_length", (t + segments - 1) / segments)
+            .put("layers", layers).put("d_model", dModel).put("d_state", dState).put("headdim", headDim)
+            .put("chunk", chunk).put("nd4j_threads_per_task", Math.max(1, cores / tasks))
+            .put("spark_seconds", sparkSeconds).put("spark_tokens_per_s", positions / sparkSeconds)
+            .put("single_seconds", singleSeconds).put("single_tokens_per_s", positions / singleSeconds)
+            .put("speedup_vs_single", singleSeconds / sparkSeconds)
+            .put("ratio_vs_reference", positions / sparkSeconds / reference)
+            .put("mean_nll", s.meanNll())
+            .put("peak_heap_used_bytes", sampler.peakHeap.get())
+            .put("peak_rss_bytes", sampler.peakRss.get())
+            .put("exchanged_bytes_per_layer", exchanged.toString());
+        System.out.println(line);
+      }
+    } finally {
+      spark.stop();
+    }
+    return 0;
+  }
+
+  private double timeSingle(HybridLm lm, int[] tokens) throws IOException {
+    SequenceScorer.TokenSource source = new SequenceScorer.TokenSource() {
+      @Override
+      public long length() {
+        return tokens.length;
+      }
+
+      @Override
+      public int[] read(long start, int count) {
+        return Arrays.copyOfRange(tokens, (int) start, (int) start + count);
+      }
+    };
+    long t0 = System.nanoTime();
+    SequenceScorer.score(lm, source, window, (position, nll) -> { });
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  private List<Segment> cut(int[] tokens) {
+    int n = tokens.length;
+    int length = (n + segments - 1) / segments;
+    int count = (n + length - 1) / length;
+    List<Segment> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      int start = i * length;
+      int end = Math.min(n, start + length);
+      out.add(new Segment("bench", i, count, start, n, Arrays.copyOfRange(tokens, start, end)));
+    }
+    return out;
+  }
+
+  /** ND4J's OpenMP and BLAS threads for this JVM. */
+  private static void setThreads(int threads) {
+    NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+    Nd4j.factory().blas().setMaxThreads(threads);
+  }
+
+  /** Samples the JVM heap in use and the process's resident set every 20 ms; keeps the peaks. */
+  private static final class MemorySampler {
+    final AtomicLong peakHeap = new AtomicLong();
+    final AtomicLong peakRss = new AtomicLong();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    MemorySampler() {
+      thread = new Thread(() -> {
+        Runtime rt = Runtime.getRuntime();
+        while (running) {
+          peakHeap.accumulateAndGet(rt.totalMemory() - rt.freeMemory(), Math::max);
+          peakRss.accumulateAndGet(Pointer.physicalBytes(), Math::max);
+          try {
+            Thread.sleep(20);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      }, "memory-sampler");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    void stop() {
+      running = false;
+      thread.interrupt();
+    }
+  }
+}

@@ -1,0 +1,172 @@
+package io.ssmspark.jobs.cli;
+
+import io.ssmspark.data.InputFormat;
+import io.ssmspark.data.ReadOptions;
+import io.ssmspark.data.Segments;
+import io.ssmspark.data.SourceData;
+import io.ssmspark.data.Sources;
+import io.ssmspark.data.TextMode;
+import io.ssmspark.jobs.score.ModelBlob;
+import io.ssmspark.jobs.score.ScoreTables;
+import io.ssmspark.jobs.score.SequenceParallelScorer;
+import io.ssmspark.jobs.score.SequenceSummary;
+import io.ssmspark.jobs.spark.SparkSessions;
+import io.ssmspark.model.config.MambaConfig;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ssm-spark score}: per-token NLL of long sequences on Spark, each sequence cut into segments scored on
+ * different executors with the state passed across them (DESIGN.md, "State passing across segments"). Writes
+ * OUTPUT/tokens (one row per scored position) and OUTPUT/summary (one row per sequence).
+ */
+@Command(
+    name = "score",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Score sequences with a checkpoint on Spark: per-position NLL (natural log; position i is token i given",
+      "tokens 0..i-1) and a per-sequence summary (tokens, mean NLL, perplexity, bits per token)."
+    })
+public final class ScoreCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint directory.")
+  Path model;
+
+  @Option(names = "--input", required = true, paramLabel = "PATH", description = "Input path, glob or URI.")
+  String input;
+
+  @Option(names = "--input-format", required = true, paramLabel = "text|fasta|tokens-i32|tokens-u16|parquet",
+      description = "Input format.")
+  String inputFormat;
+
+  @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
+  String output;
+
+  @Option(names = "--segment-length", defaultValue = "65536", paramLabel = "N",
+      description = "Tokens per segment (default: ${DEFAULT-VALUE}).")
+  int segmentLength;
+
+  @Option(names = "--format", defaultValue = "parquet", paramLabel = "parquet|csv",
+      description = "Output format (default: ${DEFAULT-VALUE}); csv has exactly sequence_id,position,token,nll.")
+  String format;
+
+  @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark-submit's, else local[*]).")
+  String master;
+
+  @Option(names = "--partitions", defaultValue = "0", paramLabel = "N",
+      description = "Segment partitions (default: Spark's default parallelism).")
+  int partitions;
+
+  @Option(names = "--skip-bad-records", description = "Leave bad records out (counted) instead of stopping.")
+  boolean skipBadRecords;
+
+  @Option(names = "--dtype", defaultValue = "float32", paramLabel = "float32|float64",
+      description = "Compute precision (default: ${DEFAULT-VALUE}).")
+  String dtype;
+
+  @Option(names = "--top-k", defaultValue = "0", paramLabel = "K", description = "Add the top-K predicted ids.")
+  int topK;
+
+  @Option(names = "--with-embeddings", description = "Add the last hidden state (norm_f output) of each position.")
+  boolean withEmbeddings;
+
+  @Option(names = "--text-mode", defaultValue = "file", paramLabel = "file|line",
+      description = "Text records: whole files or lines (default: ${DEFAULT-VALUE}).")
+  String textMode;
+
+  @Option(names = "--vocab-size", defaultValue = "0", paramLabel = "N",
+      description = "Token-file vocabulary size when no vocab.json lies beside the data.")
+  int vocabSize;
+
+  @Option(names = "--storage-level", defaultValue = "MEMORY_AND_DISK", paramLabel = "LEVEL",
+      description = "Spark storage level of the segments between layers (default: ${DEFAULT-VALUE}).")
+  String storageLevel;
+
+  @Override
+  public Integer call() throws IOException {
+    if (segmentLength < 1) {
+      throw new IllegalArgumentException("--segment-length: expected at least 1 token but found " + segmentLength);
+    }
+    boolean csv = switch (format) {
+      case "parquet" -> false;
+      case "csv" -> true;
+      default -> throw new IllegalArgumentException("--format: expected parquet or csv but found '" + format + "'");
+    };
+    if (csv && (topK > 0 || withEmbeddings)) {
+      throw new IllegalArgumentException("--format csv: holds exactly sequence_id,position,token,nll; "
+          + "--top-k and --with-embeddings need --format parquet");
+    }
+    StorageLevel storage;
+    try {
+      storage = StorageLevel.fromString(storageLevel);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--storage-level: expected a Spark storage level such as MEMORY_AND_DISK "
+          + "but found '" + storageLevel + "'");
+    }
+    ReadOptions read = ReadOptions.defaults().withFormat(InputFormat.parse(inputFormat))
+        .withTextMode(TextMode.parse(textMode)).withSkipBadRecords(skipBadRecords);
+    if (vocabSize > 0) {
+      read = read.withVocabSize(vocabSize);
+    }
+    ModelBlob blob = ModelBlob.load(model, NllCommand.dataType(dtype));
+    MambaConfig config = blob.model().config();
+
+    SparkSession spark = SparkSessions.builder("ssm-spark score").master(master).build();
+    try {
+      org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
+      FileSystem fs = out.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      if (fs.exists(out)) {
+        throw new FileAlreadyExistsException(output, null, "the output directory already exists");
+      }
+      SourceData data = Sources.read(spark, input, read);
+      data.vocabulary().requireFitsModel(config.vocabSize());
+      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      int parts = partitions > 0 ? partitions : jsc.defaultParallelism();
+      Segments segments = Segments.cut(data, segmentLength, parts);
+      SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, storage, topK, withEmbeddings)
+          .score(segments.segments());
+      write(ScoreTables.tokens(spark, r.scored(), withEmbeddings, topK > 0), output + "/tokens", csv);
+      write(ScoreTables.summary(spark, r.summaries()), output + "/summary", csv);
+      report(data, segments, r);
+    } finally {
+      spark.stop();
+    }
+    return 0;
+  }
+
+  private static void write(org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> df, String dir, boolean csv) {
+    if (csv) {
+      df.write().option("header", "true").csv(dir);
+    } else {
+      df.write().parquet(dir);
+    }
+  }
+
+  private void report(SourceData data, Segments segments, SequenceParallelScorer.Result r) {
+    PrintWriter out = spec.commandLine().getOut();
+    long positions = 0;
+    double sum = 0;
+    for (SequenceSummary s : r.summaries()) {
+      positions += s.positions();
+      sum += s.nllSum();
+    }
+    out.println(data.report().summary());
+    out.printf(Locale.ROOT, "sequences: %d, segments: %d, scored positions: %d%n", segments.sequenceCount(),
+        segments.segmentCount(), positions);
+    out.printf(Locale.ROOT, "mean NLL: %.6f nats/token, perplexity %.6f%n", sum / positions,
+        Math.exp(sum / positions));
+    out.flush();
+  }
+}

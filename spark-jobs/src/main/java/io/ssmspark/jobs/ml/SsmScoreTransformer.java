@@ -1,0 +1,225 @@
+package io.ssmspark.jobs.ml;
+
+import io.ssmspark.model.checkpoint.Checkpoint;
+import io.ssmspark.model.checkpoint.LoadedCheckpoint;
+import io.ssmspark.model.lm.HybridLm;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWritable;
+import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * A Spark ML {@link Transformer} that scores each row's token sequence (an {@code array<int>} column) whole, in
+ * one task, with a checkpoint, adding the per-token NLL ({@code array<double>}, position i ≥ 1 given tokens
+ * 0..i−1, natural log), the mean NLL ({@code double}, NaN for fewer than 2 tokens) and, when
+ * {@code embeddingsCol} is set, the last hidden state of each scored position ({@code array<array<float>>}).
+ * A null token array gives null outputs; a null element or an id outside the model's vocabulary fails the Spark
+ * job, whose cause is an IllegalArgumentException naming the column, the element and the id.
+ *
+ * <p>Params: inputCol (default "tokens"), outputCol ("nll"), meanNllCol ("mean_nll"), embeddingsCol ("": none),
+ * modelPath (a checkpoint directory every executor can read), dtype ("float32" or "float64"). Saves and loads
+ * with {@link #write()} / {@link #load(String)}.
+ */
+public final class SsmScoreTransformer extends Transformer implements DefaultParamsWritable {
+  private static final long serialVersionUID = 1L;
+  private static final Map<String, HybridLm> MODELS = new ConcurrentHashMap<>();
+
+  private final String uid;
+  private final Param<String> inputCol;
+  private final Param<String> outputCol;
+  private final Param<String> meanNllCol;
+  private final Param<String> embeddingsCol;
+  private final Param<String> modelPath;
+  private final Param<String> dtype;
+
+  public SsmScoreTransformer() {
+    this(Identifiable$.MODULE$.randomUID("ssmScore"));
+  }
+
+  public SsmScoreTransformer(String uid) {
+    this.uid = uid;
+    inputCol = new Param<>(this, "inputCol", "token column, array<int>");
+    outputCol = new Param<>(this, "outputCol", "per-token NLL column, array<double>");
+    meanNllCol = new Param<>(this, "meanNllCol", "mean NLL column, double");
+    embeddingsCol = new Param<>(this, "embeddingsCol", "last hidden state column, array<array<float>>; empty: none");
+    modelPath = new Param<>(this, "modelPath", "checkpoint directory (config.json + model.safetensors)");
+    dtype = new Param<>(this, "dtype", "compute precision: float32 or float64");
+    setDefault(inputCol, "tokens");
+    setDefault(outputCol, "nll");
+    setDefault(meanNllCol, "mean_nll");
+    setDefault(embeddingsCol, "");
+    setDefault(dtype, "float32");
+  }
+
+  @Override
+  public String uid() {
+    return uid;
+  }
+
+  public Param<String> inputCol() { return inputCol; }
+  public Param<String> outputCol() { return outputCol; }
+  public Param<String> meanNllCol() { return meanNllCol; }
+  public Param<String> embeddingsCol() { return embeddingsCol; }
+  public Param<String> modelPath() { return modelPath; }
+  public Param<String> dtype() { return dtype; }
+
+  public SsmScoreTransformer setInputCol(String v) { set(inputCol, v); return this; }
+  public SsmScoreTransformer setOutputCol(String v) { set(outputCol, v); return this; }
+  public SsmScoreTransformer setMeanNllCol(String v) { set(meanNllCol, v); return this; }
+  public SsmScoreTransformer setEmbeddingsCol(String v) { set(embeddingsCol, v); return this; }
+  public SsmScoreTransformer setModelPath(String v) { set(modelPath, v); return this; }
+  public SsmScoreTransformer setDtype(String v) { set(dtype, v); return this; }
+
+  public String getInputCol() { return getOrDefault(inputCol); }
+  public String getOutputCol() { return getOrDefault(outputCol); }
+  public String getMeanNllCol() { return getOrDefault(meanNllCol); }
+  public String getEmbeddingsCol() { return getOrDefault(embeddingsCol); }
+  public String getDtype() { return getOrDefault(dtype); }
+
+  /** The checkpoint directory; refused when unset. */
+  public String getModelPath() {
+    if (!isDefined(modelPath)) {
+      throw new IllegalArgumentException("SsmScoreTransformer param 'modelPath': expected a checkpoint directory "
+          + "but it is not set");
+    }
+    return getOrDefault(modelPath);
+  }
+
+  @Override
+  public StructType transformSchema(StructType schema) {
+    String in = getInputCol();
+    if (!List.of(schema.fieldNames()).contains(in)) {
+      throw new IllegalArgumentException("input column '" + in + "': expected array<int> but the DataFrame has "
+          + "only " + String.join(", ", schema.fieldNames()));
+    }
+    org.apache.spark.sql.types.DataType type = schema.apply(in).dataType();
+    if (!(type instanceof ArrayType a) || !a.elementType().equals(DataTypes.IntegerType)) {
+      throw new IllegalArgumentException("input column '" + in + "': expected array<int> but found "
+          + type.simpleString());
+    }
+    List<StructField> fields = new ArrayList<>(List.of(schema.fields()));
+    for (String out : outputColumns()) {
+      if (List.of(schema.fieldNames()).contains(out)) {
+        throw new IllegalArgumentException("output column '" + out + "': expected a new column but the DataFrame "
+            + "already has it");
+      }
+    }
+    fields.add(DataTypes.createStructField(getOutputCol(), DataTypes.createArrayType(DataTypes.DoubleType, false),
+        true));
+    fields.add(DataTypes.createStructField(getMeanNllCol(), DataTypes.DoubleType, true));
+    if (!getEmbeddingsCol().isEmpty()) {
+      fields.add(DataTypes.createStructField(getEmbeddingsCol(), DataTypes.createArrayType(
+          DataTypes.createArrayType(DataTypes.FloatType, false), false), true));
+    }
+    return DataTypes.createStructType(fields);
+  }
+
+  private List<String> outputColumns() {
+    List<String> out = new ArrayList<>(List.of(getOutputCol(), getMeanNllCol()));
+    if (!getEmbeddingsCol().isEmpty()) {
+      out.add(getEmbeddingsCol());
+    }
+    return out;
+  }
+
+  @Override
+  public Dataset<Row> transform(Dataset<?> dataset) {
+    StructType outSchema = transformSchema(dataset.schema());
+    String path = getModelPath();
+    DataType type = switch (getDtype()) {
+      case "float32" -> DataType.FLOAT;
+      case "float64" -> DataType.DOUBLE;
+      default -> throw new IllegalArgumentException("SsmScoreTransformer param 'dtype': expected float32 or float64 "
+          + "but found '" + getDtype() + "'");
+    };
+    model(path, type); // a bad checkpoint fails here, on the driver, with the checkpoint's own message
+    int column = dataset.schema().fieldIndex(getInputCol());
+    String columnName = getInputCol();
+    boolean withEmbeddings = !getEmbeddingsCol().isEmpty();
+    JavaRDD<Row> rows = dataset.toDF().javaRDD().map(row -> {
+      Object[] values = new Object[row.size() + (withEmbeddings ? 3 : 2)];
+      for (int i = 0; i < row.size(); i++) {
+        values[i] = row.get(i);
+      }
+      if (!row.isNullAt(column)) {
+        List<Integer> list = row.getList(column);
+        int[] tokens = new int[list.size()];
+        for (int i = 0; i < tokens.length; i++) {
+          Integer t = list.get(i);
+          if (t == null) {
+            throw new IllegalArgumentException("column '" + columnName + "': element " + i + " is null");
+          }
+          tokens[i] = t;
+        }
+        WholeSequenceScore s;
+        try {
+          s = WholeSequenceScore.of(model(path, type), tokens, withEmbeddings);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("column '" + columnName + "': " + e.getMessage(), e);
+        }
+        Double[] nll = new Double[s.nll().length];
+        for (int i = 0; i < nll.length; i++) {
+          nll[i] = s.nll()[i];
+        }
+        values[row.size()] = nll;
+        values[row.size() + 1] = s.mean();
+        if (withEmbeddings) {
+          Float[][] e = new Float[s.embeddings().length][];
+          for (int i = 0; i < e.length; i++) {
+            e[i] = new Float[s.embeddings()[i].length];
+            for (int j = 0; j < e[i].length; j++) {
+              e[i][j] = s.embeddings()[i][j];
+            }
+          }
+          values[row.size() + 2] = e;
+        }
+      }
+      return RowFactory.create(values);
+    });
+    return dataset.sparkSession().createDataFrame(rows, outSchema);
+  }
+
+  /** This JVM's model for (path, dtype), loaded once. */
+  private static HybridLm model(String path, DataType type) {
+    return MODELS.computeIfAbsent(path + "|" + type, k -> {
+      try {
+        LoadedCheckpoint c = Checkpoint.load(Path.of(path), type);
+        return new HybridLm(c.config(), c.flatParameters(type));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
+  }
+
+  @Override
+  public SsmScoreTransformer copy(ParamMap extra) {
+    return (SsmScoreTransformer) defaultCopy(extra);
+  }
+
+  public static MLReader<SsmScoreTransformer> read() {
+    return new DefaultParamsReader<>();
+  }
+
+  public static SsmScoreTransformer load(String path) {
+    return read().load(path);
+  }
+}

@@ -1,0 +1,79 @@
+package io.ssmspark.jobs.score;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The score outputs as DataFrames: one row per scored position ({@code sequence_id, position, token, nll}, then
+ * {@code embedding} array&lt;float&gt; and {@code top_k} array&lt;int&gt; when asked for) and one summary row per
+ * sequence ({@code sequence_id, tokens, scored_positions, mean_nll, perplexity, bits_per_token}).
+ */
+public final class ScoreTables {
+  private ScoreTables() {}
+
+  public static StructType tokenSchema(boolean withEmbeddings, boolean withTopK) {
+    List<StructField> f = new ArrayList<>(List.of(
+        DataTypes.createStructField("sequence_id", DataTypes.StringType, false),
+        DataTypes.createStructField("position", DataTypes.LongType, false),
+        DataTypes.createStructField("token", DataTypes.IntegerType, false),
+        DataTypes.createStructField("nll", DataTypes.DoubleType, false)));
+    if (withEmbeddings) {
+      f.add(DataTypes.createStructField("embedding", DataTypes.createArrayType(DataTypes.FloatType, false), false));
+    }
+    if (withTopK) {
+      f.add(DataTypes.createStructField("top_k", DataTypes.createArrayType(DataTypes.IntegerType, false), false));
+    }
+    return DataTypes.createStructType(f);
+  }
+
+  public static Dataset<Row> tokens(SparkSession spark, JavaRDD<ScoredSegment> scored, boolean withEmbeddings,
+      boolean withTopK) {
+    JavaRDD<Row> rows = scored.flatMap(s -> {
+      List<Row> out = new ArrayList<>(s.nll.length);
+      for (int j = 0; j < s.nll.length; j++) {
+        List<Object> v = new ArrayList<>(List.of(s.sequenceId, s.start + j + 1, s.targets[j], s.nll[j]));
+        if (withEmbeddings) {
+          Float[] e = new Float[s.embeddingDim];
+          for (int i = 0; i < e.length; i++) {
+            e[i] = s.embeddings[j * s.embeddingDim + i];
+          }
+          v.add(e);
+        }
+        if (withTopK) {
+          Integer[] k = new Integer[s.topK];
+          for (int i = 0; i < k.length; i++) {
+            k[i] = s.topIds[j * s.topK + i];
+          }
+          v.add(k);
+        }
+        out.add(RowFactory.create(v.toArray()));
+      }
+      return out.iterator();
+    });
+    return spark.createDataFrame(rows, tokenSchema(withEmbeddings, withTopK));
+  }
+
+  public static Dataset<Row> summary(SparkSession spark, List<SequenceSummary> summaries) {
+    StructType schema = DataTypes.createStructType(List.of(
+        DataTypes.createStructField("sequence_id", DataTypes.StringType, false),
+        DataTypes.createStructField("tokens", DataTypes.LongType, false),
+        DataTypes.createStructField("scored_positions", DataTypes.LongType, false),
+        DataTypes.createStructField("mean_nll", DataTypes.DoubleType, false),
+        DataTypes.createStructField("perplexity", DataTypes.DoubleType, false),
+        DataTypes.createStructField("bits_per_token", DataTypes.DoubleType, false)));
+    List<Row> rows = new ArrayList<>();
+    for (SequenceSummary s : summaries) {
+      rows.add(RowFactory.create(s.sequenceId(), s.tokens(), s.positions(), s.meanNll(), s.perplexity(),
+          s.bitsPerToken()));
+    }
+    return spark.createDataFrame(rows, schema);
+  }
+}

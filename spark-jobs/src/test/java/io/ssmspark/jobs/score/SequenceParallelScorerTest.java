@@ -1,0 +1,144 @@
+package io.ssmspark.jobs.score;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ssmspark.data.Segment;
+import io.ssmspark.jobs.spark.SparkSessions;
+import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.lm.HybridLm;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Sequence-parallel scoring equals one process scoring each sequence whole, for pure-Mamba and hybrid models (full
+ * and sliding-window attention), 1, 2, 3 and 7 segments with uneven lengths that are not multiples of the chunk
+ * (4), segments shorter than d_conv − 1 (3) and than the window, and several sequences at once. Kryo registration
+ * is required.
+ */
+class SequenceParallelScorerTest {
+  private static SparkSession spark;
+  private static JavaSparkContext jsc;
+
+  /** A 41-token sequence cut into 1, 2, 3 and 7 segments (7: lengths 5, 1, 2, 9, 3, 6, 15). */
+  private static final int[][] CUTS = {{}, {17}, {6, 7}, {5, 6, 8, 17, 20, 26}};
+
+  @BeforeAll
+  static void start() {
+    spark = SparkSessions.builder("score-test").master("local[2]").forTests().build();
+    jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+  }
+
+  @AfterAll
+  static void stop() {
+    spark.stop();
+  }
+
+  @Test
+  void pureMambaFp32WithinTwoTenThousandths() {
+    check(ScoreTestModels.config(false, null), DataType.FLOAT, 2e-4);
+  }
+
+  @Test
+  void pureMambaFp64WithinRounding() {
+    check(ScoreTestModels.config(false, null), DataType.DOUBLE, 1e-10);
+  }
+
+  @Test
+  void hybridFullAttentionFp32AndFp64() {
+    check(ScoreTestModels.config(true, null), DataType.FLOAT, 2e-4);
+    check(ScoreTestModels.config(true, null), DataType.DOUBLE, 1e-10);
+  }
+
+  @Test
+  void hybridSlidingWindowLongerThanShortSegments() {
+    check(ScoreTestModels.config(true, 5), DataType.FLOAT, 2e-4, StorageLevel.MEMORY_ONLY());
+    // on disk: every segment passes through Kryo (registration required) between layers
+    check(ScoreTestModels.config(true, 5), DataType.DOUBLE, 1e-10, StorageLevel.DISK_ONLY());
+  }
+
+  /** Each cut of the long sequence, scored together with a 3-token and a 1-token sequence (each whole). */
+  private static void check(MambaConfig c, DataType dtype, double tolerance) {
+    check(c, dtype, tolerance, StorageLevel.MEMORY_ONLY());
+  }
+
+  private static void check(MambaConfig c, DataType dtype, double tolerance, StorageLevel storage) {
+    INDArray params = ScoreTestModels.parameters(c, 11);
+    HybridLm reference = new HybridLm(c, params.castTo(dtype));
+    int[] longSeq = ScoreTestModels.tokens(3, 41, c.vocabSize());
+    int[] shortSeq = ScoreTestModels.tokens(4, 3, c.vocabSize());
+    double[] expectLong = ScoreTestModels.wholeSequenceNll(reference, longSeq);
+    double[] expectShort = ScoreTestModels.wholeSequenceNll(reference, shortSeq);
+    ModelBlob blob = ModelBlob.of(c, params.castTo(dtype));
+    for (int[] cuts : CUTS) {
+      List<Segment> segments = new ArrayList<>(ScoreTestModels.cut("long", longSeq, cuts));
+      segments.addAll(ScoreTestModels.cut("short", shortSeq));
+      segments.addAll(ScoreTestModels.cut("one", new int[] {2}));
+      SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, storage, 0, false)
+          .score(jsc.parallelize(segments, 3));
+      Map<String, double[]> got = new HashMap<>();
+      got.put("long", new double[longSeq.length - 1]);
+      got.put("short", new double[shortSeq.length - 1]);
+      got.put("one", new double[0]);
+      int rows = 0;
+      for (ScoredSegment s : r.scored().collect()) {
+        for (int j = 0; j < s.nll.length; j++) {
+          got.get(s.sequenceId)[(int) s.start + j] = s.nll[j]; // position start + j + 1 → index start + j
+          rows++;
+        }
+      }
+      r.scored().unpersist(false);
+      assertEquals(40 + 2, rows, "scored positions");
+      String what = (c.attnLayerIdx().isEmpty() ? "mamba" : "hybrid window=" + c.attn().windowSize()) + " " + dtype + " cuts " + java.util.Arrays.toString(cuts);
+      double diff = Math.max(maxAbsDiff(expectLong, got.get("long")), maxAbsDiff(expectShort, got.get("short")));
+      System.out.printf("score equality: %s max |dNLL| = %.3g%n", what, diff);
+      assertEquals(0, maxAbsDiff(expectLong, got.get("long")), tolerance, what);
+      assertEquals(0, maxAbsDiff(expectShort, got.get("short")), tolerance, what);
+
+      SequenceSummary longSummary = r.summaries().stream().filter(s -> s.sequenceId().equals("long")).findFirst()
+          .orElseThrow();
+      assertEquals(41, longSummary.tokens());
+      assertEquals(40, longSummary.positions());
+      assertEquals(mean(expectLong), longSummary.meanNll(), 40 * tolerance);
+      assertEquals(longSummary.meanNll() / Math.log(2), longSummary.bitsPerToken(), 1e-12);
+      SequenceSummary one = r.summaries().stream().filter(s -> s.sequenceId().equals("one")).findFirst()
+          .orElseThrow();
+      assertEquals(0, one.positions());
+      assertTrue(Double.isNaN(one.meanNll()));
+      long mambaLayers = c.nLayer() - c.attnLayerIdx().size();
+      assertEquals(c.nLayer(), r.exchanges().size());
+      if (cuts.length == 0) { // whole sequences: nothing passes between segments
+        assertEquals(0, r.exchanges().stream().mapToLong(ExchangeStats::bytesDown).sum());
+      } else {
+        assertTrue(r.exchanges().stream().filter(e -> e.kind().equals("mamba2")).count() == mambaLayers);
+      }
+    }
+  }
+
+  private static double maxAbsDiff(double[] a, double[] b) {
+    assertEquals(a.length, b.length);
+    double m = 0;
+    for (int i = 0; i < a.length; i++) {
+      m = Math.max(m, Math.abs(a[i] - b[i]));
+    }
+    return m;
+  }
+
+  private static double mean(double[] a) {
+    double s = 0;
+    for (double v : a) {
+      s += v;
+    }
+    return s / a.length;
+  }
+}
