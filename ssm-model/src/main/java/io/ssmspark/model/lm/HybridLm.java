@@ -86,6 +86,18 @@ public final class HybridLm {
         return parameters.dataType();
     }
 
+    LayerTensors weights() {
+        return weights;
+    }
+
+    Mamba2Mixer.Spec mixerSpec() {
+        return mixerSpec;
+    }
+
+    Attention.Spec attentionSpec() {
+        return attentionSpec;
+    }
+
     /** A zero flat gradient of the parameters' layout and dtype. */
     public INDArray newGradient() {
         return Nd4j.zeros(parameters.dataType(), schema.totalParameters());
@@ -176,7 +188,8 @@ public final class HybridLm {
                 INDArray pv = state == null ? null : state.pastValue(i);
                 attention = Attention.forward(normed3, w.attention(), attentionSpec, position, pk, pv);
                 hidden = Mamba2Mixer.contiguous(attention.out()).reshape(rows, d);
-                INDArray[] kept = keptKeyValues(pk, pv, attention);
+                INDArray[] kept = keptKeyValues(attentionSpec.windowSize(), pk, pv, attention.key(),
+                        attention.value());
                 pastKeys[i] = kept[0];
                 pastValues[i] = kept[1];
             }
@@ -288,11 +301,13 @@ public final class HybridLm {
         return lossMask.castTo(parameters.dataType()).dup('c').reshape((long) f.batch() * f.length());
     }
 
-    /** The past keys/values the next window needs: all of them, or the last window−1 with a sliding window. */
-    private INDArray[] keptKeyValues(INDArray pastKey, INDArray pastValue, Attention.Output out) {
-        int window = attentionSpec.windowSize();
-        INDArray keys = pastKey == null ? out.key() : Nd4j.concat(1, pastKey, out.key());
-        INDArray values = pastValue == null ? out.value() : Nd4j.concat(1, pastValue, out.value());
+    /**
+     * The past keys/values the next window needs after {@code key}/{@code value} [batch, T, Hkv, hd] followed
+     * {@code pastKey}/{@code pastValue} (null: none): all of them, or the last window−1 with a sliding window.
+     */
+    static INDArray[] keptKeyValues(int window, INDArray pastKey, INDArray pastValue, INDArray key, INDArray value) {
+        INDArray keys = pastKey == null ? key : Nd4j.concat(1, pastKey, key);
+        INDArray values = pastValue == null ? value : Nd4j.concat(1, pastValue, value);
         if (window == 0) {
             return new INDArray[] {keys, values};
         }
@@ -301,11 +316,14 @@ public final class HybridLm {
             return new INDArray[] {null, null};
         }
         long total = keys.size(1);
+        if (keep == total) {
+            return new INDArray[] {keys, values};
+        }
         return new INDArray[] {keys.get(all(), interval(total - keep, total), all(), all()).dup('c'),
                 values.get(all(), interval(total - keep, total), all(), all()).dup('c')};
     }
 
-    private INDArray norm(INDArray x, LayerTensors.Norm w) {
+    INDArray norm(INDArray x, LayerTensors.Norm w) {
         return config.rmsNorm() ? RmsNorm.forward(x, w.weight(), config.normEpsilon())
                 : LayerNorm.forward(x, w.weight(), w.bias(), config.normEpsilon());
     }
@@ -335,7 +353,7 @@ public final class HybridLm {
     }
 
     /** The token windows as row-major ids (row = b·T + t), checked rectangular and inside the padded vocab. */
-    private int[] flatIds(int[][] tokens, String what) {
+    int[] flatIds(int[][] tokens, String what) {
         if (tokens == null || tokens.length == 0 || tokens[0] == null || tokens[0].length == 0) {
             throw new IllegalArgumentException(what + ": expected a non-empty int[batch][T] but found "
                     + (tokens == null ? "null" : tokens.length == 0 ? "no rows" : "an empty row 0"));

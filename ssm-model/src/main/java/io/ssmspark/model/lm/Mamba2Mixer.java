@@ -236,7 +236,7 @@ public final class Mamba2Mixer {
     }
 
     /** The gated norm: rmsnorm_g with the gate, or y·silu(z) when the config has no norm. */
-    private static INDArray gate(INDArray y, INDArray z, INDArray normWeight, Spec s) {
+    static INDArray gate(INDArray y, INDArray z, INDArray normWeight, Spec s) {
         if (s.rmsnorm()) {
             return GatedRmsNorm.forward(y, z, normWeight, s.dInner() / s.groups(), GatedRmsNorm.MAMBA2_EPS,
                     s.normBeforeGate());
