@@ -1,6 +1,7 @@
 package io.ssmspark.jobs;
 
 import io.ssmspark.jobs.cli.BenchCommand;
+import io.ssmspark.jobs.cli.GenerateCommand;
 import io.ssmspark.jobs.cli.NllCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -11,7 +12,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Train and score hybrid state-space language models (Mamba-2 / SSD + attention) on Apache Spark.",
-    subcommands = {BenchCommand.class, NllCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {BenchCommand.class, GenerateCommand.class, NllCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
