@@ -131,6 +131,11 @@ public final class Mamba2Mixer {
 
     /** Runs the mixer on x [batch, T, d]; {@code carryIn} may be null (the sequence start). */
     public static Output forward(INDArray x, Weights w, Spec s, Carry carryIn) {
+        return forward(x, w, s, carryIn, null);
+    }
+
+    /** {@link #forward(INDArray, Weights, Spec, Carry)}, adding the SSD kernel's time into {@code timings}. */
+    static Output forward(INDArray x, Weights w, Spec s, Carry carryIn, LayerTimings timings) {
         long[] xs = check(x, w, s, carryIn);
         DataType dt = x.dataType();
         long b = xs[0];
@@ -155,7 +160,11 @@ public final class Mamba2Mixer {
         INDArray cm = act.get(all(), all(), interval(di + gn, cd)).dup('c').reshape(b, t, s.groups(), s.dState());
         INDArray a = Transforms.exp(w.aLog(), true).negi();
         SsdInputs ssd = new SsdInputs(xh, Activations.softplus(dtPre), a, bm, cm, w.d());
+        long start = timings == null ? 0 : System.nanoTime();
         SsdResult r = ChunkedSsd.forward(ssd, s.chunkSize(), in.ssmState());
+        if (timings != null) {
+            timings.addForward(LayerTimings.Part.SSD, start);
+        }
 
         INDArray y = contiguous(r.y()).reshape(rows, di);
         INDArray gated = gate(y, z, w.normWeight(), s);
@@ -172,6 +181,12 @@ public final class Mamba2Mixer {
      */
     public static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
             Weights grads) {
+        return backward(x, w, s, fwd, dOut, dCarryOut, grads, null);
+    }
+
+    /** {@link #backward(INDArray, Weights, Spec, Output, INDArray, Carry, Weights)}, timing the SSD backward. */
+    static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
+            Weights grads, LayerTimings timings) {
         long[] xs = check(x, w, s, fwd.carryIn);
         requireShape("dOut", dOut, x.dataType(), xs);
         DataType dt = x.dataType();
@@ -199,8 +214,12 @@ public final class Mamba2Mixer {
             dz = dGated.mul(fwd.y).muli(Activations.siluGrad(fwd.z));
         }
 
+        long start = timings == null ? 0 : System.nanoTime();
         SsdGradients sg = ChunkedSsd.backward(fwd.ssdInputs, s.chunkSize(), fwd.carryIn.ssmState(),
                 contiguous(dy).reshape(b, t, s.heads(), s.headDim()), dCarry.ssmState());
+        if (timings != null) {
+            timings.addBackward(LayerTimings.Part.SSD, start);
+        }
         // A = −exp(A_log) ⇒ dA_log = dA · A
         addInto(grads.aLog(), sg.dA().mul(fwd.ssdInputs.A()));
         addInto(grads.d(), sg.dD());
