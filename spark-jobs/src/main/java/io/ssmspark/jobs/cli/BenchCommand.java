@@ -1,6 +1,7 @@
 package io.ssmspark.jobs.cli;
 
 import io.ssmspark.jobs.bench.SsdBench;
+import io.ssmspark.jobs.bench.TrainStepBench;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -9,7 +10,7 @@ import picocli.CommandLine.Command;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Measure speed; each bench prints one JSON line on stdout.",
-    subcommands = {SsdBench.class})
+    subcommands = {SsdBench.class, TrainStepBench.class})
 public final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
