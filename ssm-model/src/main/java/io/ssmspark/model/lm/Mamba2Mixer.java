@@ -154,10 +154,11 @@ public final class Mamba2Mixer {
         dtPre = dtPre.reshape(b, t, s.heads());
 
         INDArray convOut = CausalDepthwiseConv1d.forward(xbc, w.convWeight(), w.convBias(), in.convRows());
-        INDArray act = Activations.silu(convOut);
-        INDArray xh = act.get(all(), all(), interval(0, di)).dup('c').reshape(b, t, s.heads(), s.headDim());
-        INDArray bm = act.get(all(), all(), interval(di, di + gn)).dup('c').reshape(b, t, s.groups(), s.dState());
-        INDArray cm = act.get(all(), all(), interval(di + gn, cd)).dup('c').reshape(b, t, s.groups(), s.dState());
+        // column blocks of the activations as 2-D [rows, width] views: ND4J copies low-rank strided views fastest
+        INDArray act = Activations.silu(convOut).reshape(rows, cd);
+        INDArray xh = act.get(all(), interval(0, di)).dup('c').reshape(b, t, s.heads(), s.headDim());
+        INDArray bm = act.get(all(), interval(di, di + gn)).dup('c').reshape(b, t, s.groups(), s.dState());
+        INDArray cm = act.get(all(), interval(di + gn, cd)).dup('c').reshape(b, t, s.groups(), s.dState());
         INDArray a = Transforms.exp(w.aLog(), true).negi();
         SsdInputs ssd = new SsdInputs(xh, Activations.softplus(dtPre), a, bm, cm, w.d());
         long start = timings == null ? 0 : System.nanoTime();
@@ -226,11 +227,12 @@ public final class Mamba2Mixer {
         INDArray dDtPre = sg.ddt().mul(Activations.softplusGrad(fwd.dtPre)); // [b, T, H]
         addInto(grads.dtBias(), dDtPre.sum(0, 1));
 
-        INDArray dAct = Nd4j.createUninitialized(dt, b, t, cd);
-        dAct.get(all(), all(), interval(0, di)).assign(sg.dx().reshape(b, t, di));
-        dAct.get(all(), all(), interval(di, di + gn)).assign(sg.dB().reshape(b, t, gn));
-        dAct.get(all(), all(), interval(di + gn, cd)).assign(sg.dC().reshape(b, t, gn));
-        Nd4j.exec(new MulOp(dAct, Activations.siluGrad(fwd.convOut), dAct));
+        INDArray dAct = Nd4j.createUninitialized(dt, rows, cd);
+        dAct.get(all(), interval(0, di)).assign(contiguous(sg.dx()).reshape(rows, di));
+        dAct.get(all(), interval(di, di + gn)).assign(contiguous(sg.dB()).reshape(rows, gn));
+        dAct.get(all(), interval(di + gn, cd)).assign(contiguous(sg.dC()).reshape(rows, gn));
+        Nd4j.exec(new MulOp(dAct, Activations.siluGrad(fwd.convOut).reshape(rows, cd), dAct));
+        dAct = dAct.reshape(b, t, cd);
         CausalDepthwiseConv1d.Gradients cg = CausalDepthwiseConv1d.backward(fwd.xbc, w.convWeight(),
                 fwd.carryIn.convRows(), dAct, grads.convWeight(), grads.convBias());
         INDArray dXbc = cg.dx();
