@@ -1,6 +1,7 @@
 package io.ssmspark.jobs;
 
 import io.ssmspark.jobs.cli.BenchCommand;
+import io.ssmspark.jobs.cli.GenerateCommand;
 import io.ssmspark.jobs.cli.NllCommand;
 import io.ssmspark.jobs.cli.ScoreCommand;
 import picocli.CommandLine;
@@ -12,7 +13,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Train and score hybrid state-space language models (Mamba-2 / SSD + attention) on Apache Spark.",
-    subcommands = {BenchCommand.class, NllCommand.class, ScoreCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {BenchCommand.class, NllCommand.class, GenerateCommand.class, ScoreCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -43,6 +43,7 @@ public final class HybridLm {
     private final LayerTensors weights;
     private final Mamba2Mixer.Spec mixerSpec;
     private final Attention.Spec attentionSpec;
+    private LayerTimings timings;
 
     /** Wraps {@code flatParameters} (not copied: the model reads it live) laid out as the config's schema. */
     public HybridLm(MambaConfig config, INDArray flatParameters) {
@@ -84,6 +85,39 @@ public final class HybridLm {
 
     public DataType dataType() {
         return parameters.dataType();
+    }
+
+    /**
+     * Attaches {@code t} (null detaches): later forwards and backwards add their time per kind of layer into it.
+     * Detached, the hooks cost one null check per layer.
+     */
+    public void setTimings(LayerTimings t) {
+        this.timings = t;
+    }
+
+    /** System.nanoTime() when timing is on, else 0. */
+    private long now() {
+        return timings == null ? 0 : System.nanoTime();
+    }
+
+    private long forwardSpan(LayerTimings.Part part, long start) {
+        return timings == null ? 0 : timings.addForward(part, start);
+    }
+
+    private long backwardSpan(LayerTimings.Part part, long start) {
+        return timings == null ? 0 : timings.addBackward(part, start);
+    }
+
+    LayerTensors weights() {
+        return weights;
+    }
+
+    Mamba2Mixer.Spec mixerSpec() {
+        return mixerSpec;
+    }
+
+    Attention.Spec attentionSpec() {
+        return attentionSpec;
     }
 
     /** A zero flat gradient of the parameters' layout and dtype. */
@@ -157,7 +191,9 @@ public final class HybridLm {
         INDArray[] pastKeys = new INDArray[n];
         INDArray[] pastValues = new INDArray[n];
 
+        long clock = now();
         INDArray hidden = Embedding.forward(weights.embedding, ids);
+        clock = forwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
         INDArray residual = null;
         BlockCache[] caches = new BlockCache[n];
         for (int i = 0; i < n; i++) {
@@ -165,20 +201,25 @@ public final class HybridLm {
             INDArray residual1 = residual == null ? hidden : hidden.add(residual);
             INDArray normed = norm(residual1, w.norm());
             INDArray normed3 = normed.reshape(b, t, d);
+            clock = forwardSpan(LayerTimings.Part.NORMS, clock);
             Mamba2Mixer.Output mamba = null;
             Attention.Output attention = null;
             if (w.mamba() != null) {
-                mamba = Mamba2Mixer.forward(normed3, w.mamba(), mixerSpec, state == null ? null : state.mixerCarry(i));
+                mamba = Mamba2Mixer.forward(normed3, w.mamba(), mixerSpec, state == null ? null : state.mixerCarry(i),
+                        timings);
                 hidden = mamba.out().reshape(rows, d);
                 carries[i] = mamba.carryOut();
+                clock = forwardSpan(LayerTimings.Part.MAMBA_MIXER, clock);
             } else {
                 INDArray pk = state == null ? null : state.pastKey(i);
                 INDArray pv = state == null ? null : state.pastValue(i);
                 attention = Attention.forward(normed3, w.attention(), attentionSpec, position, pk, pv);
                 hidden = Mamba2Mixer.contiguous(attention.out()).reshape(rows, d);
-                INDArray[] kept = keptKeyValues(pk, pv, attention);
+                INDArray[] kept = keptKeyValues(attentionSpec.windowSize(), pk, pv, attention.key(),
+                        attention.value());
                 pastKeys[i] = kept[0];
                 pastValues[i] = kept[1];
+                clock = forwardSpan(LayerTimings.Part.ATTENTION, clock);
             }
             residual = residual1;
             INDArray normed2 = null;
@@ -186,15 +227,19 @@ public final class HybridLm {
             if (w.norm2() != null) {
                 residual = hidden.add(residual1);
                 normed2 = norm(residual, w.norm2());
+                clock = forwardSpan(LayerTimings.Part.NORMS, clock);
                 mlp = GatedMlp.forward(normed2, w.fc1(), w.fc2());
                 hidden = mlp.out();
+                clock = forwardSpan(LayerTimings.Part.MLP, clock);
             }
             caches[i] = new BlockCache(residual1, normed, mamba, attention, w.norm2() != null ? residual : null,
                     normed2, mlp);
         }
         INDArray finalResidual = hidden.add(residual);
         INDArray finalNormed = norm(finalResidual, weights.normF);
+        clock = forwardSpan(LayerTimings.Part.NORMS, clock);
         INDArray logits = Linear.forward(finalNormed, weights.head, null);
+        forwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
         LmState out = new LmState(position + t, carries, pastKeys, pastValues);
         return new Forward(logits, out, tokens, ids, caches, finalResidual, finalNormed);
     }
@@ -206,7 +251,9 @@ public final class HybridLm {
     public Nll nll(Forward f, int[][] targets, INDArray lossMask) {
         int[] ids = targetIds(f, targets);
         INDArray mask = flatMask(f, lossMask);
+        long clock = now();
         CrossEntropy.Result r = CrossEntropy.forward(f.logits, ids, mask);
+        forwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
         double count = mask == null ? ids.length : mask.sumNumber().doubleValue();
         return new Nll(r.rowLoss().reshape(f.batch(), f.length()), r.weightedSum(), count);
     }
@@ -228,10 +275,13 @@ public final class HybridLm {
         int t = f.length();
         long rows = (long) b * t;
         int d = config.dModel();
+        long clock = now();
         INDArray dLogits = CrossEntropy.backward(f.logits, targetIds(f, targets), flatMask(f, lossMask), scale);
         INDArray dNormed = Linear.backward(f.finalNormed, weights.head, dLogits, g.head, null);
+        clock = backwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
         // final = hidden + residual: both receive d final
         INDArray dResidual = normBackward(f.finalResidual, weights.normF, dNormed, g.normF);
+        clock = backwardSpan(LayerTimings.Part.NORMS, clock);
         INDArray dHidden = dResidual;
         for (int i = config.nLayer() - 1; i >= 0; i--) {
             LayerTensors.Block w = weights.blocks[i];
@@ -240,24 +290,30 @@ public final class HybridLm {
             if (c.mlp() != null) {
                 INDArray dNormed2 = GatedMlp.backward(c.normed2(), w.fc1(), w.fc2(), c.mlp(), dHidden, gw.fc1(),
                         gw.fc2());
+                clock = backwardSpan(LayerTimings.Part.MLP, clock);
                 // residual2 = mixer out + residual1
                 dResidual = dResidual.add(normBackward(c.residual2(), w.norm2(), dNormed2, gw.norm2()));
                 dHidden = dResidual;
+                clock = backwardSpan(LayerTimings.Part.NORMS, clock);
             }
             INDArray dMixerOut = dHidden.reshape(b, t, d);
             INDArray dNormedIn;
             if (c.mamba() != null) {
                 dNormedIn = Mamba2Mixer.backward(c.normed().reshape(b, t, d), w.mamba(), mixerSpec, c.mamba(),
-                        dMixerOut, null, gw.mamba()).dx();
+                        dMixerOut, null, gw.mamba(), timings).dx();
+                clock = backwardSpan(LayerTimings.Part.MAMBA_MIXER, clock);
             } else {
                 dNormedIn = Attention.backward(c.normed().reshape(b, t, d), w.attention(), attentionSpec,
                         c.attention(), dMixerOut, gw.attention()).dx();
+                clock = backwardSpan(LayerTimings.Part.ATTENTION, clock);
             }
             // residual1 = previous hidden + previous residual (or the embedding for layer 0)
             dResidual = dResidual.add(normBackward(c.residual(), w.norm(), dNormedIn.reshape(rows, d), gw.norm()));
             dHidden = dResidual;
+            clock = backwardSpan(LayerTimings.Part.NORMS, clock);
         }
         Embedding.backward(f.ids, dHidden, g.embedding);
+        backwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
     }
 
     // ---- layer by layer, for sequence-parallel scoring -------------------------------------------------------
@@ -345,11 +401,13 @@ public final class HybridLm {
         return lossMask.castTo(parameters.dataType()).dup('c').reshape((long) f.batch() * f.length());
     }
 
-    /** The past keys/values the next window needs: all of them, or the last window−1 with a sliding window. */
-    private INDArray[] keptKeyValues(INDArray pastKey, INDArray pastValue, Attention.Output out) {
-        int window = attentionSpec.windowSize();
-        INDArray keys = pastKey == null ? out.key() : Nd4j.concat(1, pastKey, out.key());
-        INDArray values = pastValue == null ? out.value() : Nd4j.concat(1, pastValue, out.value());
+    /**
+     * The past keys/values the next window needs after {@code key}/{@code value} [batch, T, Hkv, hd] followed
+     * {@code pastKey}/{@code pastValue} (null: none): all of them, or the last window−1 with a sliding window.
+     */
+    static INDArray[] keptKeyValues(int window, INDArray pastKey, INDArray pastValue, INDArray key, INDArray value) {
+        INDArray keys = pastKey == null ? key : Nd4j.concat(1, pastKey, key);
+        INDArray values = pastValue == null ? value : Nd4j.concat(1, pastValue, value);
         if (window == 0) {
             return new INDArray[] {keys, values};
         }
@@ -358,11 +416,14 @@ public final class HybridLm {
             return new INDArray[] {null, null};
         }
         long total = keys.size(1);
+        if (keep == total) {
+            return new INDArray[] {keys, values};
+        }
         return new INDArray[] {keys.get(all(), interval(total - keep, total), all(), all()).dup('c'),
                 values.get(all(), interval(total - keep, total), all(), all()).dup('c')};
     }
 
-    private INDArray norm(INDArray x, LayerTensors.Norm w) {
+    INDArray norm(INDArray x, LayerTensors.Norm w) {
         return config.rmsNorm() ? RmsNorm.forward(x, w.weight(), config.normEpsilon())
                 : LayerNorm.forward(x, w.weight(), w.bias(), config.normEpsilon());
     }
@@ -392,7 +453,7 @@ public final class HybridLm {
     }
 
     /** The token windows as row-major ids (row = b·T + t), checked rectangular and inside the padded vocab. */
-    private int[] flatIds(int[][] tokens, String what) {
+    int[] flatIds(int[][] tokens, String what) {
         if (tokens == null || tokens.length == 0 || tokens[0] == null || tokens[0].length == 0) {
             throw new IllegalArgumentException(what + ": expected a non-empty int[batch][T] but found "
                     + (tokens == null ? "null" : tokens.length == 0 ? "no rows" : "an empty row 0"));

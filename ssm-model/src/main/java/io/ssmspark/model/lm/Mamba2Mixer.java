@@ -132,6 +132,11 @@ public final class Mamba2Mixer {
 
     /** Runs the mixer on x [batch, T, d]; {@code carryIn} may be null (the sequence start). */
     public static Output forward(INDArray x, Weights w, Spec s, Carry carryIn) {
+        return forward(x, w, s, carryIn, null);
+    }
+
+    /** {@link #forward(INDArray, Weights, Spec, Carry)}, adding the SSD kernel's time into {@code timings}. */
+    static Output forward(INDArray x, Weights w, Spec s, Carry carryIn, LayerTimings timings) {
         long[] xs = check(x, w, s, carryIn);
         long b = xs[0];
         long t = xs[1];
@@ -145,7 +150,11 @@ public final class Mamba2Mixer {
         INDArray dtPre = st.dtPre();
         INDArray convOut = st.convOut();
         SsdInputs ssd = st.ssd();
+        long start = timings == null ? 0 : System.nanoTime();
         SsdResult r = ChunkedSsd.forward(ssd, s.chunkSize(), in.ssmState());
+        if (timings != null) {
+            timings.addForward(LayerTimings.Part.SSD, start);
+        }
 
         INDArray y = contiguous(r.y()).reshape(rows, di);
         INDArray gated = gate(y, z, w.normWeight(), s);
@@ -175,10 +184,11 @@ public final class Mamba2Mixer {
         dtPre = dtPre.reshape(b, t, s.heads());
 
         INDArray convOut = CausalDepthwiseConv1d.forward(xbc, w.convWeight(), w.convBias(), convRows);
-        INDArray act = Activations.silu(convOut);
-        INDArray xh = act.get(all(), all(), interval(0, di)).dup('c').reshape(b, t, s.heads(), s.headDim());
-        INDArray bm = act.get(all(), all(), interval(di, di + gn)).dup('c').reshape(b, t, s.groups(), s.dState());
-        INDArray cm = act.get(all(), all(), interval(di + gn, cd)).dup('c').reshape(b, t, s.groups(), s.dState());
+        // column blocks of the activations as 2-D [rows, width] views: ND4J copies low-rank strided views fastest
+        INDArray act = Activations.silu(convOut).reshape(rows, cd);
+        INDArray xh = act.get(all(), interval(0, di)).dup('c').reshape(b, t, s.heads(), s.headDim());
+        INDArray bm = act.get(all(), interval(di, di + gn)).dup('c').reshape(b, t, s.groups(), s.dState());
+        INDArray cm = act.get(all(), interval(di + gn, cd)).dup('c').reshape(b, t, s.groups(), s.dState());
         INDArray a = Transforms.exp(w.aLog(), true).negi();
         SsdInputs ssd = new SsdInputs(xh, Activations.softplus(dtPre), a, bm, cm, w.d());
         return new Stage(projected, z, xbc, dtPre, convOut, ssd);
@@ -248,6 +258,12 @@ public final class Mamba2Mixer {
      */
     public static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
             Weights grads) {
+        return backward(x, w, s, fwd, dOut, dCarryOut, grads, null);
+    }
+
+    /** {@link #backward(INDArray, Weights, Spec, Output, INDArray, Carry, Weights)}, timing the SSD backward. */
+    static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
+            Weights grads, LayerTimings timings) {
         long[] xs = check(x, w, s, fwd.carryIn);
         requireShape("dOut", dOut, x.dataType(), xs);
         DataType dt = x.dataType();
@@ -275,19 +291,24 @@ public final class Mamba2Mixer {
             dz = dGated.mul(fwd.y).muli(Activations.siluGrad(fwd.z));
         }
 
+        long start = timings == null ? 0 : System.nanoTime();
         SsdGradients sg = ChunkedSsd.backward(fwd.ssdInputs, s.chunkSize(), fwd.carryIn.ssmState(),
                 contiguous(dy).reshape(b, t, s.heads(), s.headDim()), dCarry.ssmState());
+        if (timings != null) {
+            timings.addBackward(LayerTimings.Part.SSD, start);
+        }
         // A = −exp(A_log) ⇒ dA_log = dA · A
         addInto(grads.aLog(), sg.dA().mul(fwd.ssdInputs.A()));
         addInto(grads.d(), sg.dD());
         INDArray dDtPre = sg.ddt().mul(Activations.softplusGrad(fwd.dtPre)); // [b, T, H]
         addInto(grads.dtBias(), dDtPre.sum(0, 1));
 
-        INDArray dAct = Nd4j.createUninitialized(dt, b, t, cd);
-        dAct.get(all(), all(), interval(0, di)).assign(sg.dx().reshape(b, t, di));
-        dAct.get(all(), all(), interval(di, di + gn)).assign(sg.dB().reshape(b, t, gn));
-        dAct.get(all(), all(), interval(di + gn, cd)).assign(sg.dC().reshape(b, t, gn));
-        Nd4j.exec(new MulOp(dAct, Activations.siluGrad(fwd.convOut), dAct));
+        INDArray dAct = Nd4j.createUninitialized(dt, rows, cd);
+        dAct.get(all(), interval(0, di)).assign(contiguous(sg.dx()).reshape(rows, di));
+        dAct.get(all(), interval(di, di + gn)).assign(contiguous(sg.dB()).reshape(rows, gn));
+        dAct.get(all(), interval(di + gn, cd)).assign(contiguous(sg.dC()).reshape(rows, gn));
+        Nd4j.exec(new MulOp(dAct, Activations.siluGrad(fwd.convOut).reshape(rows, cd), dAct));
+        dAct = dAct.reshape(b, t, cd);
         CausalDepthwiseConv1d.Gradients cg = CausalDepthwiseConv1d.backward(fwd.xbc, w.convWeight(),
                 fwd.carryIn.convRows(), dAct, grads.convWeight(), grads.convBias());
         INDArray dXbc = cg.dx();
@@ -312,7 +333,7 @@ public final class Mamba2Mixer {
     }
 
     /** The gated norm: rmsnorm_g with the gate, or y·silu(z) when the config has no norm. */
-    private static INDArray gate(INDArray y, INDArray z, INDArray normWeight, Spec s) {
+    static INDArray gate(INDArray y, INDArray z, INDArray normWeight, Spec s) {
         if (s.rmsnorm()) {
             return GatedRmsNorm.forward(y, z, normWeight, s.dInner() / s.groups(), GatedRmsNorm.MAMBA2_EPS,
                     s.normBeforeGate());

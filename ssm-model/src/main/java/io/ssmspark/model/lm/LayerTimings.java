@@ -1,0 +1,56 @@
+package io.ssmspark.model.lm;
+
+/**
+ * Wall-clock seconds a {@link HybridLm} spends per kind of layer, forward and backward, accumulated over calls
+ * while attached with {@link HybridLm#setTimings}. ND4J's CPU ops are synchronous, so a span measured around
+ * them is the time they take. Not thread-safe: attach one to a model used by one thread.
+ */
+public final class LayerTimings {
+
+    /** Where the time goes. {@link #MAMBA_MIXER} includes its {@link #SSD} part. */
+    public enum Part {
+        /** Token embedding, norm_f, LM head and the cross-entropy. */
+        EMBEDDING_HEAD,
+        /** norm and norm2 of every block, and the residual adds. */
+        NORMS,
+        /** The whole Mamba2 mixers (projections, conv, gate and the SSD kernel). */
+        MAMBA_MIXER,
+        /** The chunked SSD kernel inside the Mamba2 mixers. */
+        SSD,
+        /** The attention blocks. */
+        ATTENTION,
+        /** The gated MLPs. */
+        MLP
+    }
+
+    private final long[] forwardNanos = new long[Part.values().length];
+    private final long[] backwardNanos = new long[Part.values().length];
+
+    /** Adds the time since {@code startNanos} (a {@link System#nanoTime}) to a part; returns the time now. */
+    long addForward(Part part, long startNanos) {
+        long now = System.nanoTime();
+        forwardNanos[part.ordinal()] += now - startNanos;
+        return now;
+    }
+
+    /** Like {@link #addForward}, for the backward. */
+    long addBackward(Part part, long startNanos) {
+        long now = System.nanoTime();
+        backwardNanos[part.ordinal()] += now - startNanos;
+        return now;
+    }
+
+    public double forwardSeconds(Part part) {
+        return forwardNanos[part.ordinal()] / 1e9;
+    }
+
+    public double backwardSeconds(Part part) {
+        return backwardNanos[part.ordinal()] / 1e9;
+    }
+
+    /** Sets every total back to 0. */
+    public void reset() {
+        java.util.Arrays.fill(forwardNanos, 0);
+        java.util.Arrays.fill(backwardNanos, 0);
+    }
+}

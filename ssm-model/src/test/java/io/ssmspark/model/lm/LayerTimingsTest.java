@@ -1,0 +1,62 @@
+package io.ssmspark.model.lm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.lm.LayerTimings.Part;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+class LayerTimingsTest {
+
+    private static LayerTimings trainStep(HybridLm model, MambaConfig c, LayerTimings timings, INDArray[] out) {
+        model.setTimings(timings);
+        int[][] tokens = TestModels.tokens(new Random(1), 2, 9, c.vocabSize());
+        HybridLm.Forward f = model.forward(tokens);
+        model.nll(f, tokens, null);
+        INDArray grad = model.newGradient();
+        model.backward(f, tokens, null, 1.0, grad);
+        out[0] = f.logits();
+        out[1] = grad;
+        return timings;
+    }
+
+    @Test
+    void everyPresentKindOfLayerGetsTimeAndAbsentOnesNone() {
+        MambaConfig hybrid = TestModels.hybrid(null);
+        HybridLm model = TestModels.randomModel(hybrid, 3, 0.1, DataType.DOUBLE);
+        LayerTimings t = trainStep(model, hybrid, new LayerTimings(), new INDArray[2]);
+        for (Part p : Part.values()) {
+            assertTrue(t.forwardSeconds(p) > 0, "forward " + p);
+            assertTrue(t.backwardSeconds(p) > 0, "backward " + p);
+        }
+        assertTrue(t.forwardSeconds(Part.SSD) < t.forwardSeconds(Part.MAMBA_MIXER));
+        assertTrue(t.backwardSeconds(Part.SSD) < t.backwardSeconds(Part.MAMBA_MIXER));
+
+        MambaConfig pure = TestModels.pureMamba(); // no attention, no MLP
+        LayerTimings p = trainStep(TestModels.randomModel(pure, 3, 0.1, DataType.DOUBLE), pure, new LayerTimings(),
+                new INDArray[2]);
+        assertEquals(0.0, p.forwardSeconds(Part.ATTENTION) + p.backwardSeconds(Part.ATTENTION)
+                + p.forwardSeconds(Part.MLP) + p.backwardSeconds(Part.MLP));
+        assertTrue(p.forwardSeconds(Part.SSD) > 0);
+        p.reset();
+        assertEquals(0.0, p.forwardSeconds(Part.SSD) + p.backwardSeconds(Part.MAMBA_MIXER));
+    }
+
+    @Test
+    void timingChangesNoNumberAndDetachingStopsIt() {
+        MambaConfig c = TestModels.hybrid(3);
+        HybridLm model = TestModels.randomModel(c, 4, 0.1, DataType.DOUBLE);
+        INDArray[] timed = new INDArray[2];
+        INDArray[] plain = new INDArray[2];
+        LayerTimings t = trainStep(model, c, new LayerTimings(), timed);
+        double before = t.forwardSeconds(Part.MAMBA_MIXER);
+        trainStep(model, c, null, plain);
+        assertEquals(timed[0], plain[0]);
+        assertEquals(timed[1], plain[1]);
+        assertEquals(before, t.forwardSeconds(Part.MAMBA_MIXER)); // detached: nothing more added
+    }
+}
