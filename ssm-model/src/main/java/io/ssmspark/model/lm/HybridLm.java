@@ -112,14 +112,6 @@ public final class HybridLm {
         return weights;
     }
 
-    Mamba2Mixer.Spec mixerSpec() {
-        return mixerSpec;
-    }
-
-    Attention.Spec attentionSpec() {
-        return attentionSpec;
-    }
-
     /** A zero flat gradient of the parameters' layout and dtype. */
     public INDArray newGradient() {
         return Nd4j.zeros(parameters.dataType(), schema.totalParameters());
