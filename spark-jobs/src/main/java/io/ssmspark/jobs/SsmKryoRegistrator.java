@@ -25,7 +25,11 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
       byte[].class,
       byte[][].class,
       Object[].class,
-      String[].class)));
+      String[].class,
+      // io.ssmspark.jobs.train: the broadcast parameters and the tasks' results
+      io.ssmspark.jobs.train.FlatParameters.class,
+      io.ssmspark.jobs.train.PartitionResult.class,
+      io.ssmspark.jobs.train.ScalarSum.class)));
 
   /** Classes Spark itself sends in our jobs (Parquet schema inference) that it leaves unregistered. */
   public static final List<String> SPARK_CLASS_NAMES = List.of(
