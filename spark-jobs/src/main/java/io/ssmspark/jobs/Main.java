@@ -2,6 +2,8 @@ package io.ssmspark.jobs;
 
 import io.ssmspark.jobs.cli.BenchCommand;
 import io.ssmspark.jobs.cli.NllCommand;
+import io.ssmspark.jobs.train.DemoCommand;
+import io.ssmspark.jobs.train.TrainCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -11,7 +13,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Train and score hybrid state-space language models (Mamba-2 / SSD + attention) on Apache Spark.",
-    subcommands = {BenchCommand.class, NllCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {TrainCommand.class, DemoCommand.class, BenchCommand.class, NllCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
