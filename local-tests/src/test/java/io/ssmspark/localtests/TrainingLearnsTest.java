@@ -42,7 +42,7 @@ class TrainingLearnsTest {
     Path out = dir.resolve("run");
     long start = System.nanoTime();
     int code = Main.run("train", "--master", "local[2]", "--partitions", "2", "--model-config", modelFile.toString(),
-        "--data", DATA, "--seq-len", "64", "--global-batch", "8", "--steps", "150", "--lr", "0.005",
+        "--data", DATA, "--seq-len", "64", "--global-batch", "8", "--micro-batch", "4", "--steps", "150", "--lr", "0.005",
         "--min-lr", "0.0005", "--warmup", "10", "--weight-decay", "0.01", "--seed", "3", "--eval-every", "50",
         "--eval-windows", "64", "--out", out.toString());
     double seconds = (System.nanoTime() - start) / 1e9;

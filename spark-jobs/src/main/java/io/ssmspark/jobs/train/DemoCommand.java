@@ -55,16 +55,18 @@ public final class DemoCommand implements Callable<Integer> {
         .tieEmbeddings(true).build();
   }
 
-  /** The demo's run options, before --out, --steps and --master. */
-  static TrainConfig demoRun(String modelConfigPath) {
+  /** The demo's run options, before --out and --master; warmup is a tenth of the steps, at most 20. */
+  static TrainConfig demoRun(String modelConfigPath, int steps) {
     TrainConfig c = new TrainConfig();
     c.modelConfig = modelConfigPath;
     c.data = DATA;
     c.seqLen = 128;
     c.globalBatch = 8;
+    c.microBatch = 4;
     c.lr = 3e-3;
     c.minLr = 3e-4;
-    c.warmup = 20;
+    c.steps = steps;
+    c.warmup = Math.min(20, steps / 10);
     c.weightDecay = 0.01;
     c.seed = 1L;
     c.partitions = 2;
@@ -79,9 +81,8 @@ public final class DemoCommand implements Callable<Integer> {
     RunFiles files = new RunFiles(spark.sparkContext().hadoopConfiguration());
     String modelConfig = RunFiles.child(out, "model-config.json");
     files.writeAtomically(modelConfig, demoModel().toJson().getBytes(StandardCharsets.UTF_8));
-    TrainConfig run = demoRun(modelConfig);
+    TrainConfig run = demoRun(modelConfig, steps);
     run.out = out;
-    run.steps = steps;
     run.master = master;
     Trainer.Result result = new Trainer(spark).train(run);
     DataSpec spec = DataSpec.parse(DATA);

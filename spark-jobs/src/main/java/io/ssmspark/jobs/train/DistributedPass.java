@@ -24,10 +24,11 @@ final class DistributedPass {
   }
 
   static Outcome run(JavaRDD<Window> windows, Broadcast<FlatParameters> parameters, long firstRank, long endRank,
-      boolean gradients, int step, FaultInjection fault) {
+      boolean gradients, int step, int microBatch, FaultInjection fault) {
     long start = System.nanoTime();
     List<PartitionResult> results = new ArrayList<>(windows
-        .mapPartitionsWithIndex(new WindowPass(parameters, firstRank, endRank, gradients, step, fault), false)
+        .mapPartitionsWithIndex(new WindowPass(parameters, firstRank, endRank, gradients, step, microBatch,
+            fault), false)
         .collect());
     long jobNanos = System.nanoTime() - start;
     long combineStart = System.nanoTime();

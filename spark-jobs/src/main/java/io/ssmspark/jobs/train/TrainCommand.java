@@ -46,6 +46,10 @@ public final class TrainCommand implements Callable<Integer> {
       description = "Accumulation rounds per step; each takes B/K windows (default 1).")
   Integer gradAccum;
 
+  @Option(names = "--micro-batch", paramLabel = "M",
+      description = "Windows per forward/backward: ranks r with the same r / M form one batch (default 1).")
+  Integer microBatch;
+
   @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps in total (default 100).")
   Integer steps;
 
@@ -111,6 +115,7 @@ public final class TrainCommand implements Callable<Integer> {
     cli.seqLen = seqLen;
     cli.globalBatch = globalBatch;
     cli.gradAccum = gradAccum;
+    cli.microBatch = microBatch;
     cli.steps = steps;
     cli.lr = lr;
     cli.minLr = minLr;

@@ -30,6 +30,7 @@ public final class TrainConfig {
   @JsonProperty("seq-len") public Integer seqLen;
   @JsonProperty("global-batch") public Integer globalBatch;
   @JsonProperty("grad-accum") public Integer gradAccum;
+  @JsonProperty("micro-batch") public Integer microBatch;
   @JsonProperty("steps") public Integer steps;
   @JsonProperty("lr") public Double lr;
   @JsonProperty("min-lr") public Double minLr;
@@ -55,7 +56,7 @@ public final class TrainConfig {
    * not continue the same run, so {@link #requireSameMath} refuses it.
    */
   static final List<String> MATH_OPTIONS = List.of("model-config", "data", "input-format", "seq-len",
-      "global-batch", "grad-accum", "lr", "min-lr", "warmup", "weight-decay", "max-grad-norm", "seed", "dtype",
+      "global-batch", "grad-accum", "micro-batch", "lr", "min-lr", "warmup", "weight-decay", "max-grad-norm", "seed", "dtype",
       "validation-fraction", "eval-windows");
 
   private static final ObjectMapper JSON = new ObjectMapper()
@@ -68,6 +69,7 @@ public final class TrainConfig {
     d.seqLen = 256;
     d.globalBatch = 8;
     d.gradAccum = 1;
+    d.microBatch = 1;
     d.steps = 100;
     d.lr = 1e-3;
     d.warmup = 0;
@@ -199,6 +201,7 @@ public final class TrainConfig {
     positive("seq-len", seqLen);
     positive("global-batch", globalBatch);
     positive("grad-accum", gradAccum);
+    positive("micro-batch", microBatch);
     positive("steps", steps);
     positive("partitions", partitions);
     positive("eval-windows", evalWindows);
@@ -207,6 +210,9 @@ public final class TrainConfig {
     nonNegative("eval-every", evalEvery);
     require(globalBatch % gradAccum == 0, "--global-batch " + globalBatch + " must be a multiple of --grad-accum "
         + gradAccum + " (each accumulation round takes global-batch / grad-accum windows)");
+    require((globalBatch / gradAccum) % microBatch == 0, "--micro-batch " + microBatch + " must divide the "
+        + (globalBatch / gradAccum) + " windows of each accumulation round (--global-batch " + globalBatch
+        + " / --grad-accum " + gradAccum + ")");
     require(Double.isFinite(lr) && lr > 0, "--lr: expected a finite number > 0 but found " + lr);
     require(Double.isFinite(minLr) && minLr >= 0 && minLr <= lr,
         "--min-lr: expected a number in [0, --lr = " + lr + "] but found " + minLr);

@@ -33,6 +33,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Tuple2;
 
 /**
  * Data-parallel training on Spark (DESIGN.md, "Data-parallel training"). Each step the parameters are broadcast
@@ -132,10 +133,10 @@ public final class Trainer {
       int threads = ThreadBudget.apply(sc.master());
       openData();
       LOG.info("training {} parameters ({}), {} train windows / {} validation windows of {} tokens, global batch {}"
-              + " x grad-accum {}, {} partitions, ND4J threads per task {}, steps {}..{}",
+              + " x grad-accum {} in micro-batches of {}, {} partitions, ND4J threads per task {}, steps {}..{}",
           parameters.length(), config.dtype, trainWindows, validationWindows, config.seqLen, config.globalBatch,
-          config.gradAccum, config.partitions, threads == 0 ? "(executor default)" : threads, startStep + 1,
-          config.steps);
+          config.gradAccum, config.microBatch, config.partitions,
+          threads == 0 ? "(executor default)" : threads, startStep + 1, config.steps);
       long runStart = System.nanoTime();
       double lastTrainLoss = Double.NaN;
       double lastValidationLoss = Double.NaN;
@@ -189,7 +190,7 @@ public final class Trainer {
             + first.validationCounts() + "): use more data or a larger fraction");
       }
       evalWindows = Math.min(config.evalWindows, validationWindows);
-      validation = first.validation().persist(StorageLevel.MEMORY_AND_DISK());
+      validation = grouped(first.validation());
     }
 
     /** The training windows of {@code epoch}, cached on the executors until the epoch changes. */
@@ -198,11 +199,20 @@ public final class Trainer {
         if (train != null) {
           train.unpersist(false);
         }
-        train = TrainingWindows.build(data, windowOptions.withEpoch(epoch)).train()
-            .persist(StorageLevel.MEMORY_AND_DISK());
+        train = grouped(TrainingWindows.build(data, windowOptions.withEpoch(epoch)).train());
         trainEpoch = epoch;
       }
       return train;
+    }
+
+    /**
+     * The windows placed by micro-batch group (rank / M on partition (rank / M) mod P; one shuffle per epoch) and
+     * cached on the executors.
+     */
+    private JavaRDD<Window> grouped(JavaRDD<Window> windows) {
+      int microBatch = config.microBatch;
+      return windows.mapToPair(w -> new Tuple2<>(w.rank / microBatch, w))
+          .partitionBy(new GroupPartitioner(config.partitions)).values().persist(StorageLevel.MEMORY_AND_DISK());
     }
 
     /** Step s (0-based): one update from the gradient of windows ranked [first, first + B) of its epoch. */
@@ -225,7 +235,8 @@ public final class Trainer {
         for (int round = 0; round < config.gradAccum; round++) {
           long first = schedule.firstRank(s, round);
           long end = first + schedule.windowsPerRound();
-          DistributedPass.Outcome o = DistributedPass.run(windows, broadcast, first, end, true, (int) step, fault);
+          DistributedPass.Outcome o = DistributedPass.run(windows, broadcast, first, end, true, (int) step,
+              config.microBatch, fault);
           if (o.windows() != end - first) {
             throw new IllegalStateException("step " + step + ": expected " + (end - first) + " training windows"
                 + " with ranks [" + first + ", " + end + ") but the tasks found " + o.windows());
@@ -306,7 +317,8 @@ public final class Trainer {
       Broadcast<FlatParameters> broadcast = sc.broadcast(FlatParameters.of(configJson, parameters));
       DistributedPass.Outcome o;
       try {
-        o = DistributedPass.run(validation, broadcast, 0, evalWindows, false, (int) step, null);
+        o = DistributedPass.run(validation, broadcast, 0, evalWindows, false, (int) step,
+            config.microBatch, null);
       } finally {
         broadcast.destroy();
       }

@@ -55,8 +55,8 @@ class DistributedTrainingTest {
   }
 
   /**
-   * The reference: one process, the windows of each step in rank order, each window's gradient (scale 1) added
-   * into a double-double sum, divided by the token count, then clip + AdamW, as in the run's defaults.
+   * The reference: one process, the windows of each step in rank order, in micro-batches of M consecutive ranks,
+   * each micro-batch's gradient (scale 1) added into a double-double sum, divided by the token count, then clip + AdamW, as in the run's defaults.
    */
   private static INDArray referenceLoop(TrainConfig run) throws IOException {
     TrainConfig c = run.withDefaults();
@@ -75,13 +75,19 @@ class DistributedTrainingTest {
     for (int s = 0; s < c.steps; s++) {
       CompensatedSum sum = new CompensatedSum(parameters.length());
       long tokens = 0;
-      for (Window w : windows.subList(s * c.globalBatch, (s + 1) * c.globalBatch)) {
-        int[][] in = {Arrays.copyOfRange(w.tokens, 0, c.seqLen)};
-        int[][] target = {Arrays.copyOfRange(w.tokens, 1, c.seqLen + 1)};
-        INDArray g = lm.newGradient();
-        lm.backward(lm.forward(in), target, null, 1.0, g);
-        sum.add(g);
-        tokens += c.seqLen;
+      List<Window> batch = windows.subList(s * c.globalBatch, (s + 1) * c.globalBatch);
+      for (int g = 0; g < batch.size(); g += c.microBatch) { // micro-batches of M consecutive ranks
+        List<Window> group = batch.subList(g, g + c.microBatch);
+        int[][] in = new int[group.size()][];
+        int[][] target = new int[group.size()][];
+        for (int i = 0; i < group.size(); i++) {
+          in[i] = Arrays.copyOfRange(group.get(i).tokens, 0, c.seqLen);
+          target[i] = Arrays.copyOfRange(group.get(i).tokens, 1, c.seqLen + 1);
+        }
+        INDArray g1 = lm.newGradient();
+        lm.backward(lm.forward(in), target, null, 1.0, g1);
+        sum.add(g1);
+        tokens += (long) c.seqLen * group.size();
       }
       assertTrue(optimizer.step(parameters, sum.total().divi(tokens).castTo(dtype)).applied());
     }
@@ -131,7 +137,7 @@ class DistributedTrainingTest {
   void gradientAccumulationGivesTheSameSteps() throws IOException {
     TrainConfig whole = TrainTestSupport.tinyRun(modelFile, dir.resolve("accum-1"), "float64", 2);
     TrainConfig accumulated = TrainTestSupport.tinyRun(modelFile, dir.resolve("accum-2"), "float64", 2);
-    accumulated.gradAccum = 2;
+    accumulated.gradAccum = 2; // two rounds of 2 windows: the same micro-batches, summed over two Spark jobs
     double diff = TrainTestSupport.maxRelativeDifference(train(whole).parameters(), train(accumulated).parameters());
     assertTrue(diff <= 1e-12, "grad-accum 2 vs 1: max relative difference " + diff);
   }

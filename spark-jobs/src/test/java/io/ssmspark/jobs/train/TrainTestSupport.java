@@ -39,13 +39,14 @@ final class TrainTestSupport {
     return file;
   }
 
-  /** A 5-step run of the tiny model: windows of 32 tokens, 4 per step. */
+  /** A 5-step run of the tiny model: windows of 32 tokens, 4 per step in micro-batches of 2. */
   static TrainConfig tinyRun(Path modelConfig, Path out, String dtype, int partitions) {
     TrainConfig c = new TrainConfig();
     c.modelConfig = modelConfig.toString();
     c.data = DATA;
     c.seqLen = 32;
     c.globalBatch = 4;
+    c.microBatch = 2;
     c.steps = 5;
     c.lr = 1e-2;
     c.warmup = 1;
