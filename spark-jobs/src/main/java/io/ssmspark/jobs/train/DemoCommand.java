@@ -39,7 +39,7 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Output directory (default: ${DEFAULT-VALUE}).")
   String out;
 
-  @Option(names = "--steps", defaultValue = "300", paramLabel = "N", description = "Steps (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--steps", defaultValue = "200", paramLabel = "N", description = "Steps (default: ${DEFAULT-VALUE}).")
   int steps;
 
   @Option(names = "--master", defaultValue = "local[2]", paramLabel = "URL",
@@ -60,7 +60,7 @@ public final class DemoCommand implements Callable<Integer> {
     TrainConfig c = new TrainConfig();
     c.modelConfig = modelConfigPath;
     c.data = DATA;
-    c.seqLen = 128;
+    c.seqLen = 64;
     c.globalBatch = 8;
     c.microBatch = 4;
     c.lr = 3e-3;

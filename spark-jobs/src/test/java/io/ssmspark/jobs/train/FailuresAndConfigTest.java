@@ -140,6 +140,11 @@ class FailuresAndConfigTest {
     assertEquals("ssm-spark train: --global-batch 6 must be a multiple of --grad-accum 4 (each accumulation round"
         + " takes global-batch / grad-accum windows)\n", r.err);
 
+    r = cli("train", "--model-config", modelFile.toString(), "--data", "synthetic:associative-recall",
+        "--out", dir.resolve("x").toString(), "--global-batch", "8", "--grad-accum", "2", "--micro-batch", "3");
+    assertEquals("ssm-spark train: --micro-batch 3 must divide the 4 windows of each accumulation round"
+        + " (--global-batch 8 / --grad-accum 2)\n", r.err);
+
     r = cli("train", "--data", "synthetic:associative-recall", "--out", dir.resolve("x").toString());
     assertEquals("ssm-spark train: --model-config: required (a config.json of the model to train)\n", r.err);
 
