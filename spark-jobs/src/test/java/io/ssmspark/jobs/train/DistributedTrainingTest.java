@@ -26,6 +26,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,6 +43,12 @@ class DistributedTrainingTest {
   private static MambaConfig model;
   @TempDir static Path dir;
   private static Path modelFile;
+
+  /** Other test classes start their own SparkContext; only one may run per JVM. */
+  @AfterAll
+  static void stop() {
+    spark.stop();
+  }
 
   @BeforeAll
   static void start() throws IOException {

@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,6 +30,12 @@ class ResumeAndOutputsTest {
   private static SparkSession spark;
   @TempDir static Path dir;
   private static Path modelFile;
+
+  /** Other test classes start their own SparkContext; only one may run per JVM. */
+  @AfterAll
+  static void stop() {
+    spark.stop();
+  }
 
   @BeforeAll
   static void start() throws IOException {
