@@ -104,6 +104,7 @@ class DistributedTrainingTest {
   private void partitionCountsAgreeWithTheLoop(String dtype, double tolerance) throws IOException {
     INDArray reference = referenceLoop(TrainTestSupport.tinyRun(modelFile, dir.resolve("unused"), dtype, 1));
     double worst = 0;
+    List<Double> validationLosses = new ArrayList<>();
     for (int partitions = 1; partitions <= 4; partitions++) {
       Trainer.Result r = train(TrainTestSupport.tinyRun(modelFile, dir.resolve(dtype + "-p" + partitions), dtype,
           partitions));
@@ -112,7 +113,12 @@ class DistributedTrainingTest {
       double diff = TrainTestSupport.maxRelativeDifference(reference, r.parameters());
       assertTrue(diff <= tolerance, partitions + " partitions: max relative difference " + diff);
       worst = Math.max(worst, diff);
+      validationLosses.add(r.validationLoss());
     }
+    // The validation pass is the same distributed sum: its loss does not depend on the partitioning either.
+    assertEquals(List.of(validationLosses.get(0), validationLosses.get(0), validationLosses.get(0),
+        validationLosses.get(0)), validationLosses);
+    assertTrue(validationLosses.get(0) > 0 && Double.isFinite(validationLosses.get(0)));
     // The parameters moved: 5 steps at lr 1e-2 change them by far more than the tolerance.
     INDArray init = ModelInit.initialize(model, 7L, reference.dataType());
     assertTrue(TrainTestSupport.maxRelativeDifference(init, reference) > 1e-3);

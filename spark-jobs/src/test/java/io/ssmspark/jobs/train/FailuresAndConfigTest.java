@@ -124,10 +124,13 @@ class FailuresAndConfigTest {
         + " \"seq-len\": 32, \"global-batch\": 4, \"steps\": 50, \"seed\": 7, \"lr\": 0.01,"
         + " \"validation-fraction\": 0.1, \"eval-windows\": 4, \"master\": \"" + TrainTestSupport.MASTER + "\"}}");
     Path out = dir.resolve("cli");
-    Result r = cli("train", "--config", jobConfig.toString(), "--steps", "2", "--out", out.toString());
+    // --out as a Hadoop URI: the run's files go through Hadoop's FileSystem API.
+    Result r = cli("train", "--config", jobConfig.toString(), "--steps", "2", "--out", "file://" + out);
     assertEquals(0, r.code, r.err);
     assertTrue(r.out.startsWith("trained 2 steps: train loss "), r.out);
-    assertTrue(r.out.contains("final model: " + out.resolve("final")), r.out);
+    assertTrue(r.out.contains("final model: file:" + out.resolve("final")), r.out);
+    assertTrue(Files.isRegularFile(out.resolve("metrics.jsonl")));
+    assertTrue(Files.isRegularFile(out.resolve("loss.png")));
     JsonNode state = JSON.readTree(out.resolve("final").resolve("training-state.json").toFile());
     assertEquals(2, state.at("/run/steps").asInt());
     assertEquals(32, state.at("/run/seq-len").asInt());
