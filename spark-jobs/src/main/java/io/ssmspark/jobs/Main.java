@@ -4,6 +4,8 @@ import io.ssmspark.jobs.cli.BenchCommand;
 import io.ssmspark.jobs.cli.GenerateCommand;
 import io.ssmspark.jobs.cli.NllCommand;
 import io.ssmspark.jobs.cli.ScoreCommand;
+import io.ssmspark.jobs.train.DemoCommand;
+import io.ssmspark.jobs.train.TrainCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,8 +15,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Train and score hybrid state-space language models (Mamba-2 / SSD + attention) on Apache Spark.",
-    subcommands = {BenchCommand.class, NllCommand.class, GenerateCommand.class, ScoreCommand.class,
-        CommandLine.HelpCommand.class})
+    subcommands = {TrainCommand.class, DemoCommand.class, ScoreCommand.class, NllCommand.class,
+        GenerateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

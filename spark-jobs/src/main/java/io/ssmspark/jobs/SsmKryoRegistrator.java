@@ -27,6 +27,7 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
       Object[].class,
       String[].class,
       long[][].class,
+      // io.ssmspark.jobs.score: segment records, halos and summaries
       io.ssmspark.jobs.score.Matrix.class,
       io.ssmspark.jobs.score.Matrix[].class,
       io.ssmspark.jobs.score.Matrix[][].class,
@@ -35,7 +36,11 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
       io.ssmspark.jobs.score.SegmentLayout.class,
       io.ssmspark.jobs.score.SegmentState.class,
       io.ssmspark.jobs.score.SegmentRows.class,
-      io.ssmspark.jobs.score.ScoredSegment.class)));
+      io.ssmspark.jobs.score.ScoredSegment.class,
+      // io.ssmspark.jobs.train: the broadcast parameters and the tasks' results
+      io.ssmspark.jobs.train.FlatParameters.class,
+      io.ssmspark.jobs.train.PartitionResult.class,
+      io.ssmspark.jobs.train.ScalarSum.class)));
 
   /** Spark SQL classes our jobs send beyond those the data pipeline already lists. */
   public static final List<String> SPARK_CLASS_NAMES = List.of(

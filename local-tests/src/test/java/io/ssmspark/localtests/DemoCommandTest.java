@@ -1,0 +1,48 @@
+package io.ssmspark.localtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ssmspark.jobs.Main;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `ssm-spark demo`, shortened to 3 steps: it trains, writes its outputs and prints the three losses. */
+class DemoCommandTest {
+  @TempDir Path dir;
+
+  @Test
+  void aShortDemoWritesItsOutputsAndComparesWithTheCorpusLosses() throws Exception {
+    Path out = dir.resolve("demo");
+    ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+    PrintStream old = System.out;
+    int code;
+    try {
+      System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
+      code = Main.run("demo", "--steps", "3", "--out", out.toString());
+    } finally {
+      System.setOut(old);
+    }
+    String text = stdout.toString(StandardCharsets.UTF_8);
+    assertEquals(0, code, text);
+    assertTrue(text.contains("after 3 steps, validation split ("), text);
+    assertTrue(text.contains("  unigram loss 4.7831 nats/token\n"), text);
+    assertTrue(text.contains("  ideal loss   2.3240 nats/token\n"), text);
+    Matcher model = Pattern.compile("  model loss   (\\d+\\.\\d+) nats/token").matcher(text);
+    assertTrue(model.find(), text);
+    double loss = Double.parseDouble(model.group(1));
+    assertTrue(loss > 2.3240 && loss < Math.log(136) + 0.5, "3 steps from initialisation: " + loss);
+    for (String file : new String[] {"metrics.jsonl", "loss.png", "summary.json", "model-config.json",
+        "final/config.json", "final/model.safetensors", "final/optimizer.safetensors"}) {
+      assertTrue(Files.isRegularFile(out.resolve(file)), file);
+    }
+    assertEquals(3 + 1, Files.readAllLines(out.resolve("metrics.jsonl")).size()); // 3 steps + the final validation
+  }
+}

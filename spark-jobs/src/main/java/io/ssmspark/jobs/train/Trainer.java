@@ -1,0 +1,389 @@
+package io.ssmspark.jobs.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ssmspark.data.InputFormat;
+import io.ssmspark.data.ReadOptions;
+import io.ssmspark.data.SourceData;
+import io.ssmspark.data.Sources;
+import io.ssmspark.data.TrainingWindows;
+import io.ssmspark.data.Window;
+import io.ssmspark.data.WindowOptions;
+import io.ssmspark.model.checkpoint.CheckpointSchema;
+import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.lm.ModelInit;
+import io.ssmspark.model.optim.AdamW;
+import io.ssmspark.model.optim.AdamWSettings;
+import io.ssmspark.model.optim.LearningRateSchedule;
+import io.ssmspark.model.optim.Optimizer;
+import io.ssmspark.model.optim.StepReport;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * Data-parallel training on Spark (DESIGN.md, "Data-parallel training"). Each step the parameters are broadcast
+ * as a plain array; every task sums the NLL and the gradient of its share of the step's windows; the driver adds
+ * the partition sums in a fixed tree over partition indices, divides by the global token count, clips, and applies
+ * AdamW once. The numbers do not depend on the number of partitions.
+ */
+public final class Trainer {
+  private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  static final String SUMMARY_FILE = "summary.json";
+  static final String FINAL_DIR = "final";
+  static final String CHECKPOINTS_DIR = "checkpoints";
+
+  /** What a finished run produced. */
+  public record Result(MambaConfig model, INDArray parameters, long steps, double trainLoss,
+      double validationLoss, long trainWindows, long validationWindows, String finalCheckpoint) {}
+
+  private final SparkSession spark;
+  private final JavaSparkContext sc;
+  private final RunFiles files;
+
+  public Trainer(SparkSession spark) {
+    this.spark = spark;
+    this.sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    this.files = new RunFiles(spark.sparkContext().hadoopConfiguration());
+  }
+
+  /**
+   * Trains with {@code given} (a job config file overlaid by command-line options; unset fields take the defaults,
+   * or with {@code resume} the resumed run's values, which the given options may not contradict).
+   */
+  public Result train(TrainConfig given) throws IOException {
+    TrainingCheckpoint resumed = null;
+    TrainConfig config;
+    if (given.resume != null) {
+      resumed = TrainingCheckpoint.load(files, given.resume);
+      TrainConfig.requireSameMath(resumed.run(), given, given.resume);
+      config = resumed.run().overlay(given);
+    } else {
+      config = given.withDefaults();
+    }
+    config.validate();
+    if (resumed != null && resumed.step() >= config.steps) {
+      throw new IllegalArgumentException("--resume " + given.resume + ": the checkpoint has already done "
+          + resumed.step() + " steps; --steps " + config.steps + " leaves nothing to do");
+    }
+    MambaConfig model = resumed != null ? resumed.config()
+        : MambaConfig.fromJson(files.readString(config.modelConfig), config.modelConfig);
+    return new Run(config, model, resumed).execute();
+  }
+
+  /** One run: its data, model, optimizer and outputs. */
+  private final class Run {
+    private final TrainConfig config;
+    private final MambaConfig model;
+    private final DataType dtype;
+    private final String configJson;
+    private final INDArray parameters;
+    private final Optimizer optimizer;
+    private final long startStep;
+    private final FaultInjection fault;
+    private final MetricsLog metrics;
+    private final List<String> checkpoints = new ArrayList<>();
+    private SourceData data;
+    private WindowOptions windowOptions;
+    private WindowSchedule schedule;
+    private JavaRDD<Window> train;
+    private long trainEpoch = -1;
+    private JavaRDD<Window> validation;
+    private long evalWindows;
+    private long trainWindows;
+    private long validationWindows;
+
+    Run(TrainConfig config, MambaConfig model, TrainingCheckpoint resumed) throws IOException {
+      this.config = config;
+      this.model = model;
+      this.dtype = config.dataType();
+      this.configJson = model.toJson();
+      this.parameters = resumed != null ? resumed.parameters() : ModelInit.initialize(model, config.seed, dtype);
+      AdamW adamw = new AdamW(CheckpointSchema.of(model), dtype,
+          AdamWSettings.defaults().withWeightDecay(config.weightDecay));
+      if (resumed != null) {
+        adamw.restore(resumed.optimizer());
+      }
+      this.optimizer = new Optimizer(adamw, new LearningRateSchedule(config.lr, config.minLr, config.warmup,
+          config.steps), config.maxGradNorm);
+      this.startStep = resumed != null ? resumed.step() : 0;
+      this.fault = config.injectTaskFailure == null ? null : FaultInjection.parse(config.injectTaskFailure);
+      this.metrics = new MetricsLog(files, config.out);
+      if (resumed != null) {
+        metrics.keepEarlierRecords(startStep);
+      }
+    }
+
+    Result execute() throws IOException {
+      int threads = ThreadBudget.apply(sc.master());
+      openData();
+      LOG.info("training {} parameters ({}), {} train windows / {} validation windows of {} tokens, global batch {}"
+              + " x grad-accum {} in micro-batches of {}, {} partitions, ND4J threads per task {}, steps {}..{}",
+          parameters.length(), config.dtype, trainWindows, validationWindows, config.seqLen, config.globalBatch,
+          config.gradAccum, config.microBatch, config.partitions,
+          threads == 0 ? "(executor default)" : threads, startStep + 1, config.steps);
+      long runStart = System.nanoTime();
+      double lastTrainLoss = Double.NaN;
+      double lastValidationLoss = Double.NaN;
+      try {
+        for (long s = startStep; s < config.steps; s++) {
+          long step = s + 1;
+          lastTrainLoss = trainStep(s, runStart);
+          boolean last = step == config.steps;
+          if ((config.evalEvery > 0 && step % config.evalEvery == 0) || last) {
+            lastValidationLoss = evaluate(step);
+          }
+          if (config.checkpointEvery > 0 && step % config.checkpointEvery == 0 && !last) {
+            saveCheckpoint(RunFiles.child(RunFiles.child(config.out, CHECKPOINTS_DIR),
+                String.format(Locale.ROOT, "step-%08d", step)), step);
+            metrics.flush();
+          }
+        }
+        String finalDir = RunFiles.child(config.out, FINAL_DIR);
+        saveCheckpoint(finalDir, config.steps);
+        metrics.flush();
+        writeChart();
+        writeSummary(lastTrainLoss, lastValidationLoss, System.nanoTime() - runStart);
+        return new Result(model, parameters, config.steps, lastTrainLoss, lastValidationLoss, trainWindows,
+            validationWindows, finalDir);
+      } finally {
+        if (train != null) {
+          train.unpersist(false);
+        }
+        if (validation != null) {
+          validation.unpersist(false);
+        }
+      }
+    }
+
+    private void openData() throws IOException {
+      ReadOptions read = ReadOptions.defaults();
+      if (config.inputFormat != null) {
+        read = read.withFormat(InputFormat.parse(config.inputFormat));
+      }
+      data = Sources.read(spark, config.data, read);
+      data.vocabulary().requireFitsModel(model.vocabSize());
+      windowOptions = WindowOptions.of(config.seqLen).withValidationFraction(config.validationFraction)
+          .withSeed(config.seed).withPartitions(config.partitions);
+      TrainingWindows first = TrainingWindows.build(data, windowOptions.withEpoch(0));
+      trainWindows = first.trainCounts().windows;
+      validationWindows = first.validationCounts().windows;
+      schedule = new WindowSchedule(trainWindows, config.globalBatch, config.gradAccum);
+      if (validationWindows == 0) {
+        throw new IllegalArgumentException("--data " + config.data + " with --validation-fraction "
+            + config.validationFraction + " and --seq-len " + config.seqLen + " gives no validation window ("
+            + first.validationCounts() + "): use more data or a larger fraction");
+      }
+      evalWindows = Math.min(config.evalWindows, validationWindows);
+      validation = grouped(first.validation());
+    }
+
+    /** The training windows of {@code epoch}, cached on the executors until the epoch changes. */
+    private JavaRDD<Window> trainWindowsOf(long epoch) {
+      if (epoch != trainEpoch) {
+        if (train != null) {
+          train.unpersist(false);
+        }
+        train = grouped(TrainingWindows.build(data, windowOptions.withEpoch(epoch)).train());
+        trainEpoch = epoch;
+      }
+      return train;
+    }
+
+    /**
+     * The windows placed by micro-batch group (rank / M on partition (rank / M) mod P; one shuffle per epoch) and
+     * cached on the executors.
+     */
+    private JavaRDD<Window> grouped(JavaRDD<Window> windows) {
+      int microBatch = config.microBatch;
+      return windows.mapToPair(w -> new Tuple2<>(w.rank / microBatch, w))
+          .partitionBy(new GroupPartitioner(config.partitions)).values().persist(StorageLevel.MEMORY_AND_DISK());
+    }
+
+    /** Step s (0-based): one update from the gradient of windows ranked [first, first + B) of its epoch. */
+    private double trainStep(long s, long runStart) throws IOException {
+      long step = s + 1;
+      long stepStart = System.nanoTime();
+      JavaRDD<Window> windows = trainWindowsOf(schedule.epochOf(s));
+      FlatParameters flat = FlatParameters.of(configJson, parameters);
+      Broadcast<FlatParameters> broadcast = sc.broadcast(flat);
+      long broadcastNanos = System.nanoTime() - stepStart;
+      CompensatedSum gradient = null;
+      ScalarSum loss = new ScalarSum();
+      long tokens = 0;
+      long jobNanos = 0;
+      long maxTask = 0;
+      long meanTask = 0;
+      long combineNanos = 0;
+      long resultBytes = 0;
+      try {
+        for (int round = 0; round < config.gradAccum; round++) {
+          long first = schedule.firstRank(s, round);
+          long end = first + schedule.windowsPerRound();
+          DistributedPass.Outcome o = DistributedPass.run(windows, broadcast, first, end, true, (int) step,
+              config.microBatch, fault);
+          if (o.windows() != end - first) {
+            throw new IllegalStateException("step " + step + ": expected " + (end - first) + " training windows"
+                + " with ranks [" + first + ", " + end + ") but the tasks found " + o.windows());
+          }
+          long addStart = System.nanoTime();
+          if (gradient == null) {
+            gradient = o.gradient();
+          } else {
+            gradient.add(o.gradient());
+          }
+          loss.add(o.loss());
+          tokens += o.tokens();
+          combineNanos += o.combineNanos() + System.nanoTime() - addStart;
+          jobNanos += o.jobNanos();
+          maxTask += o.maxTaskNanos();
+          meanTask += o.meanTaskNanos();
+          resultBytes += o.resultBytes();
+        }
+      } finally {
+        broadcast.destroy();
+      }
+      long optimizerStart = System.nanoTime();
+      double meanLoss = loss.value() / tokens;
+      INDArray meanGradient = gradient.total().divi(tokens).castTo(dtype); // ∇ of the mean NLL over the batch
+      StepReport report = null;
+      String problem = null;
+      if (!Double.isFinite(meanLoss)) {
+        problem = "the training loss is " + meanLoss;
+      } else {
+        report = optimizer.step(parameters, meanGradient);
+        if (!report.applied()) {
+          problem = "the gradient norm is " + report.clip().norm();
+        }
+      }
+      long now = System.nanoTime();
+      ObjectNode record = metrics.newRecord("train", step);
+      record.put("epoch", schedule.epochOf(s));
+      record.put("loss", meanLoss);
+      record.put("lr", report == null ? Double.NaN : report.lr());
+      record.put("grad_norm", report == null ? Double.NaN : report.clip().norm());
+      record.put("clipped", report != null && report.clip().clipped());
+      record.put("tokens", tokens);
+      double stepSeconds = (now - stepStart) / 1e9;
+      record.put("tokens_per_s", tokens / stepSeconds);
+      record.put("step_ms", stepSeconds * 1e3);
+      record.put("broadcast_ms", broadcastNanos / 1e6);
+      record.put("job_ms", jobNanos / 1e6);
+      record.put("task_compute_max_ms", maxTask / 1e6);
+      record.put("task_compute_mean_ms", meanTask / 1e6);
+      record.put("aggregate_ms", combineNanos / 1e6);
+      record.put("optimizer_ms", (now - optimizerStart) / 1e6);
+      record.put("broadcast_bytes", flat.byteSize());
+      record.put("result_bytes", resultBytes);
+      if (problem != null) {
+        record.put("skipped", true);
+        metrics.add(record);
+        String message = "step " + step + ": " + problem + " (loss " + meanLoss + ")";
+        if (!config.skipNonfinite) {
+          metrics.flush();
+          throw new NonFiniteTrainingException(step, message + "; the run stops here and no checkpoint of this"
+              + " state is written" + (checkpoints.isEmpty() ? "" : " (last checkpoint: "
+              + checkpoints.get(checkpoints.size() - 1) + ")") + ". Lower --lr or --max-grad-norm, or pass"
+              + " --skip-nonfinite to skip such steps");
+        }
+        LOG.warn("{}; step skipped (--skip-nonfinite), parameters unchanged", message);
+        return meanLoss;
+      }
+      metrics.add(record);
+      double elapsed = (now - runStart) / 1e9;
+      double eta = elapsed / (step - startStep) * (config.steps - step);
+      LOG.info(String.format(Locale.ROOT, "step %d/%d  loss %.4f  lr %.3e  grad-norm %.4f  tokens/s %.0f  ETA %s",
+          step, config.steps, meanLoss, report.lr(), report.clip().norm(), tokens / stepSeconds, duration(eta)));
+      return meanLoss;
+    }
+
+    /** Mean NLL of the first eval-windows validation windows (by rank) under the current parameters. */
+    private double evaluate(long step) throws IOException {
+      Broadcast<FlatParameters> broadcast = sc.broadcast(FlatParameters.of(configJson, parameters));
+      DistributedPass.Outcome o;
+      try {
+        o = DistributedPass.run(validation, broadcast, 0, evalWindows, false, (int) step,
+            config.microBatch, null);
+      } finally {
+        broadcast.destroy();
+      }
+      double loss = o.meanLoss();
+      ObjectNode record = metrics.newRecord("validation", step);
+      record.put("loss", loss);
+      record.put("perplexity", Math.exp(loss));
+      record.put("windows", o.windows());
+      record.put("tokens", o.tokens());
+      metrics.add(record);
+      metrics.flush();
+      LOG.info(String.format(Locale.ROOT, "validation at step %d: loss %.4f  perplexity %.3f  (%d windows)", step,
+          loss, Math.exp(loss), o.windows()));
+      return loss;
+    }
+
+    private void saveCheckpoint(String target, long step) throws IOException {
+      TrainConfig stored = config.copy();
+      stored.resume = null;
+      stored.injectTaskFailure = null;
+      new TrainingCheckpoint(model, parameters, optimizer.adamw().state(), step, stored)
+          .save(files, target, schedule.epochOf(Math.max(0, step - 1)));
+      checkpoints.add(target);
+      LOG.info("checkpoint of step {} written to {}", step, target);
+    }
+
+    private void writeChart() throws IOException {
+      Path png = Files.createTempFile("ssm-loss-", ".png");
+      try {
+        LossChart.render(metrics, "ssm-spark train: " + config.data, png);
+        files.publishFile(png, RunFiles.child(config.out, LossChart.FILE));
+      } finally {
+        Files.deleteIfExists(png);
+      }
+    }
+
+    private void writeSummary(double trainLoss, double validationLoss, long nanos) throws IOException {
+      ObjectNode s = JSON.createObjectNode();
+      s.put("steps", config.steps);
+      s.put("resumed_from_step", startStep);
+      s.put("parameters", parameters.length());
+      s.put("dtype", config.dtype);
+      s.put("data", config.data);
+      s.put("train_windows", trainWindows);
+      s.put("validation_windows", validationWindows);
+      s.put("final_train_loss", trainLoss);
+      s.put("final_validation_loss", validationLoss);
+      s.put("final_validation_perplexity", Math.exp(validationLoss));
+      long tokens = (config.steps - startStep) * (long) config.globalBatch * config.seqLen;
+      s.put("tokens_trained", tokens);
+      s.put("wall_seconds", nanos / 1e9);
+      s.put("tokens_per_s", tokens / (nanos / 1e9));
+      s.put("final_checkpoint", RunFiles.child(config.out, FINAL_DIR));
+      s.set("checkpoints", JSON.valueToTree(checkpoints));
+      s.set("run", JSON.readTree(config.toJson()));
+      files.writeAtomically(RunFiles.child(config.out, SUMMARY_FILE),
+          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s).getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  static String duration(double seconds) {
+    if (!Double.isFinite(seconds)) {
+      return "?";
+    }
+    long total = Math.round(seconds);
+    return String.format(Locale.ROOT, "%d:%02d:%02d", total / 3600, (total / 60) % 60, total % 60);
+  }
+}

@@ -1,0 +1,101 @@
+package io.ssmspark.jobs.train;
+
+import io.ssmspark.data.Window;
+import io.ssmspark.model.lm.HybridLm;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.broadcast.Broadcast;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The task of one pass over the windows whose rank lies in [firstRank, endRank). They are taken in rank order in
+ * micro-batches of the ranks with the same r / M (whole on this partition, see {@link GroupPartitioner}): the
+ * forward on tokens[0..T-1] and the NLL of tokens[1..T]; in a training pass also the gradient of the micro-batch's
+ * NLL sum (scale 1), added to a double-double sum. A micro-batch's contribution therefore does not depend on which
+ * other windows share its partition.
+ */
+final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<PartitionResult>> {
+  private static final long serialVersionUID = 1L;
+  private final Broadcast<FlatParameters> parameters;
+  private final long firstRank;
+  private final long endRank;
+  private final boolean gradients;
+  private final int step;
+  private final int microBatch;
+  private final FaultInjection fault;
+
+  WindowPass(Broadcast<FlatParameters> parameters, long firstRank, long endRank, boolean gradients, int step,
+      int microBatch, FaultInjection fault) {
+    this.microBatch = microBatch;
+    this.parameters = parameters;
+    this.firstRank = firstRank;
+    this.endRank = endRank;
+    this.gradients = gradients;
+    this.step = step;
+    this.fault = fault;
+  }
+
+  @Override
+  public Iterator<PartitionResult> call(Integer partition, Iterator<Window> windows) {
+    TaskSetup.beforeTask();
+    if (fault != null && gradients) {
+      fault.maybeFail(step, partition);
+    }
+    long start = System.nanoTime();
+    List<Window> selected = new ArrayList<>();
+    windows.forEachRemaining(w -> {
+      if (w.rank >= firstRank && w.rank < endRank) {
+        selected.add(w);
+      }
+    });
+    selected.sort(Comparator.comparingLong(w -> w.rank));
+    PartitionResult result = new PartitionResult();
+    result.partition = partition;
+    if (!selected.isEmpty()) {
+      HybridLm lm = ExecutorModels.model(parameters);
+      INDArray gradient = gradients ? lm.newGradient() : null;
+      CompensatedSum sum = gradients ? new CompensatedSum(gradient.length()) : null;
+      int from = 0;
+      while (from < selected.size()) {
+        long group = selected.get(from).rank / microBatch;
+        int to = from;
+        while (to < selected.size() && selected.get(to).rank / microBatch == group) {
+          to++;
+        }
+        addGroup(lm, selected.subList(from, to), gradient, sum, result);
+        from = to;
+      }
+      if (sum != null) {
+        result.gradientHi = sum.hi();
+        result.gradientLo = sum.lo();
+      }
+    }
+    result.computeNanos = System.nanoTime() - start;
+    return List.of(result).iterator();
+  }
+
+  /** One micro-batch: forward, NLL and (in a training pass) the gradient of its NLL sum. */
+  private void addGroup(HybridLm lm, List<Window> group, INDArray gradient, CompensatedSum sum,
+      PartitionResult result) {
+    int length = group.get(0).tokens.length - 1;
+    int[][] inputs = new int[group.size()][];
+    int[][] targets = new int[group.size()][];
+    for (int i = 0; i < group.size(); i++) {
+      inputs[i] = Arrays.copyOfRange(group.get(i).tokens, 0, length);
+      targets[i] = Arrays.copyOfRange(group.get(i).tokens, 1, length + 1);
+    }
+    HybridLm.Forward forward = lm.forward(inputs);
+    result.loss.add(lm.nll(forward, targets, null).sum());
+    if (gradient != null) {
+      gradient.assign(0);
+      lm.backward(forward, targets, null, 1.0, gradient);
+      sum.add(gradient);
+    }
+    result.windows += group.size();
+    result.tokens += (long) length * group.size();
+  }
+}
