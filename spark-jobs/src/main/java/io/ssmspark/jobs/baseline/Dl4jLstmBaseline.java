@@ -10,6 +10,7 @@ import io.ssmspark.data.Window;
 import io.ssmspark.data.WindowOptions;
 import io.ssmspark.data.synthetic.SyntheticCorpora;
 import io.ssmspark.jobs.bench.BenchTiming;
+import io.ssmspark.jobs.spark.ThreadBudget;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -47,7 +48,7 @@ public final class Dl4jLstmBaseline {
     System.setProperty("org.deeplearning4j.spark.time.TimeSource",
         "org.deeplearning4j.spark.time.SystemClockTimeSource");
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    int threads = LocalThreads.apply(sc.master());
+    int threads = ThreadBudget.apply(sc.master());
 
     ReadOptions read = ReadOptions.defaults().withPartitions(s.partitions());
     if (s.inputFormat() != null) {

@@ -3,6 +3,7 @@ package io.ssmspark.jobs.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ssmspark.data.InputFormat;
+import io.ssmspark.jobs.spark.ThreadBudget;
 import io.ssmspark.data.ReadOptions;
 import io.ssmspark.data.SourceData;
 import io.ssmspark.data.Sources;

@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.baseline;
 
+import io.ssmspark.jobs.spark.ThreadBudget;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -87,13 +88,13 @@ class BaselinePartsTest {
 
   @Test
   void localModeSplitsTheCoresBetweenConcurrentTasks() {
-    assertEquals(1, LocalThreads.perTask("local[2]", 2));
-    assertEquals(2, LocalThreads.perTask("local", 2));
-    assertEquals(1, LocalThreads.perTask("local[*]", 2));
-    assertEquals(4, LocalThreads.perTask("local[2]", 8));
-    assertEquals(1, LocalThreads.perTask("local[4, 3]", 2));
-    assertEquals(0, LocalThreads.perTask("yarn", 8));
-    assertEquals(0, LocalThreads.perTask("spark://host:7077", 8));
+    assertEquals(1, ThreadBudget.threadsPerTask("local[2]", 2));
+    assertEquals(2, ThreadBudget.threadsPerTask("local", 2));
+    assertEquals(1, ThreadBudget.threadsPerTask("local[*]", 2));
+    assertEquals(4, ThreadBudget.threadsPerTask("local[2]", 8));
+    assertEquals(1, ThreadBudget.threadsPerTask("local[4, 3]", 2));
+    assertEquals(0, ThreadBudget.threadsPerTask("yarn", 8));
+    assertEquals(0, ThreadBudget.threadsPerTask("spark://host:7077", 8));
   }
 
   @Test

@@ -1,4 +1,4 @@
-package io.ssmspark.jobs.train;
+package io.ssmspark.jobs.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

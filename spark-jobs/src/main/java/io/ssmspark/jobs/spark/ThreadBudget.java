@@ -1,15 +1,17 @@
-package io.ssmspark.jobs.train;
+package io.ssmspark.jobs.spark;
 
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
  * ND4J threads per task in Spark local mode: with local[k] up to k tasks run at once in this JVM, so each gets
  * cores / k threads (at least 1); more would oversubscribe the cores (reference/stack.md measured throughput
  * halving). ND4J reads OMP_NUM_THREADS only at start, so in local mode the budget is set through ND4J's
- * Environment (setMaxThreads / setMaxMasterThreads), which applies to the whole JVM. On a cluster the executors'
- * OMP_NUM_THREADS (cluster-conf templates: = spark.task.cpus) decides instead.
+ * Environment, OpenMP and BLAS settings, which apply to the whole JVM. On a cluster the executors'
+ * OMP_NUM_THREADS (cluster-conf templates: = spark.task.cpus) decides instead. Shared by the training job and the
+ * DL4J baseline bench.
  */
 public final class ThreadBudget {
   private static final Pattern LOCAL = Pattern.compile("local(?:\\[(\\*|\\d+)(?:\\s*,\\s*\\d+)?])?");
@@ -33,6 +35,8 @@ public final class ThreadBudget {
     if (threads > 0) {
       Nd4j.getEnvironment().setMaxThreads(threads);
       Nd4j.getEnvironment().setMaxMasterThreads(threads);
+      NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+      Nd4j.factory().blas().setMaxThreads(threads);
     }
     return threads;
   }
