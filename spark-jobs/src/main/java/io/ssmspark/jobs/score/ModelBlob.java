@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.score;
 
+import io.ssmspark.jobs.spark.TaskSetup;
 import io.ssmspark.model.checkpoint.Checkpoint;
 import io.ssmspark.model.checkpoint.LoadedCheckpoint;
 import io.ssmspark.model.config.MalformedConfigException;
@@ -57,6 +58,12 @@ public final class ModelBlob implements Serializable {
   /** This JVM's model for the blob, built on first use. */
   public HybridLm model() {
     return MODELS.computeIfAbsent(id, k -> build());
+  }
+
+  /** {@link #model()} from inside a Spark task: first binds the task to its GPU when GPUs are requested. */
+  public HybridLm modelForTask() {
+    TaskSetup.beforeTask();
+    return model();
   }
 
   /** Drops this JVM's model for the blob. */

@@ -85,7 +85,7 @@ public final class SequenceParallelScorer {
       s.ordinal = where.value().ordinal(seg.sequenceId, seg.segmentIndex);
       s.start = seg.startOffset;
       s.tokens = seg.tokens;
-      HybridLm m = model.value().model();
+      HybridLm m = model.value().modelForTask();
       s.stream = Matrix.of(m.embed(seg.tokens), seg.tokens.length, m.config().dModel());
       return s;
     }).persist(storage);
@@ -100,7 +100,7 @@ public final class SequenceParallelScorer {
 
     final int k = topK;
     final boolean embeddings = withEmbeddings;
-    JavaRDD<ScoredSegment> scored = states.map(s -> head(model.value().model(), s,
+    JavaRDD<ScoredSegment> scored = states.map(s -> head(model.value().modelForTask(), s,
         where.value().nextToken[s.ordinal], k, embeddings)).persist(storage);
     List<long[]> totals = scored.map(s -> new long[] {s.ordinal, s.nll.length,
         Double.doubleToLongBits(s.nllSum())}).collect();
@@ -116,7 +116,7 @@ public final class SequenceParallelScorer {
     int k1 = spec.convKernel() - 1;
     int cd = spec.convDim();
     List<SegmentRows> tails = states.map(s -> {
-      HybridLm m = model.value().model();
+      HybridLm m = model.value().modelForTask();
       int keep = Math.min(k1, s.length());
       INDArray x = m.normed(layer, lastRows(s, keep, m.config().dModel())).reshape(1, keep, m.config().dModel());
       return new SegmentRows(s.ordinal, Matrix.of(Mamba2Mixer.preConvRows(x, m.mambaWeights(layer), m.mixerSpec()),
@@ -126,7 +126,7 @@ public final class SequenceParallelScorer {
     Broadcast<Matrix[]> convRows = jsc.broadcast(halos);
 
     JavaRDD<SegmentState> pending = states.map(s -> {
-      HybridLm m = model.value().model();
+      HybridLm m = model.value().modelForTask();
       Mamba2Mixer.Spec sp = m.mixerSpec();
       int t = s.length();
       Matrix halo = convRows.value()[s.ordinal];
@@ -149,7 +149,7 @@ public final class SequenceParallelScorer {
     Broadcast<Matrix[]> initialStates = jsc.broadcast(initial);
 
     JavaRDD<SegmentState> next = pending.map(p -> {
-      HybridLm m = model.value().model();
+      HybridLm m = model.value().modelForTask();
       Mamba2Mixer.Spec sp = m.mixerSpec();
       int t = p.length();
       int d = m.config().dModel();
@@ -200,7 +200,7 @@ public final class SequenceParallelScorer {
     int need = window == 0 ? Integer.MAX_VALUE : window - 1;
     int kvCols = spec.numHeadsKv() * spec.headDim();
     List<SegmentRows> tails = states.map(s -> {
-      HybridLm m = model.value().model();
+      HybridLm m = model.value().modelForTask();
       int d = m.config().dModel();
       int keep = Math.min(need, s.length());
       if (keep == 0) {
@@ -217,7 +217,7 @@ public final class SequenceParallelScorer {
     Broadcast<Matrix[][]> pastKeyValues = jsc.broadcast(past);
 
     JavaRDD<SegmentState> next = states.map(s -> {
-      HybridLm m = model.value().model();
+      HybridLm m = model.value().modelForTask();
       Attention.Spec sp = m.attentionSpec();
       int t = s.length();
       int d = m.config().dModel();

@@ -1,6 +1,7 @@
 package io.ssmspark.jobs.spark;
 
 import io.ssmspark.jobs.SsmKryoRegistrator;
+import io.ssmspark.jobs.gpu.GpuBinding;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
@@ -8,7 +9,8 @@ import org.apache.spark.sql.SparkSession;
 /**
  * Builds the SparkSession of a job. Without a master (none given and none set by spark-submit) it
  * runs in local mode on all cores, bound to 127.0.0.1 so no network setup is needed. Kryo with our
- * registrator is always on.
+ * registrator is always on. When the job requests GPUs, the CUDA backend must be on the classpath
+ * (checked here, before any task starts).
  */
 public final class SparkSessions {
   private final String appName;
@@ -57,6 +59,8 @@ public final class SparkSessions {
     b.config("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
     b.config("spark.kryo.registrator", SsmKryoRegistrator.class.getName());
     conf.forEach(b::config);
-    return b.getOrCreate();
+    SparkSession session = b.getOrCreate();
+    GpuBinding.requireCudaBackendIfGpusRequested(session.sparkContext().conf());
+    return session;
   }
 }

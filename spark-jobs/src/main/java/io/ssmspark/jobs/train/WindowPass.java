@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.train;
 
+import io.ssmspark.jobs.spark.TaskSetup;
 import io.ssmspark.data.Window;
 import io.ssmspark.model.lm.HybridLm;
 import java.util.ArrayList;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ssmspark.data.Vocabulary;
-import io.ssmspark.jobs.Main;
 import io.ssmspark.model.checkpoint.Checkpoint;
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
@@ -14,7 +13,6 @@ import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.ModelInit;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,23 +29,7 @@ import org.nd4j.linalg.factory.Nd4j;
 class GenerateCommandTest {
   @TempDir Path dir;
 
-  record Run(int code, String out, String err) {}
 
-  private static Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int code = Main.run(args);
-      return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
 
   /**
    * A hybrid (layer 1 sliding-window attention, window 3, GQA, rotary; ngroups 2; MLP) with random parameters,
@@ -97,7 +79,7 @@ class GenerateCommandTest {
     return generated;
   }
 
-  private static String generatedLine(Run r) {
+  private static String generatedLine(CliRun r) {
     return r.out().lines().filter(l -> l.startsWith("generated: ")).findFirst()
         .orElseThrow(() -> new AssertionError("no 'generated:' line in " + r.out()))
         .substring("generated: ".length());
@@ -109,7 +91,7 @@ class GenerateCommandTest {
     Path modelDir = dir.resolve("model");
     INDArray params = saveModel(modelDir, c, 3);
     for (int[] prompt : new int[][] {{5}, {1, 2, 3, 4, 5, 6, 7}}) {
-      Run r = run("generate", "--model", modelDir.toString(), "--prompt-tokens",
+      CliRun r = CliRun.of("generate", "--model", modelDir.toString(), "--prompt-tokens",
           String.join(",", Arrays.stream(prompt).mapToObj(Integer::toString).toArray(String[]::new)),
           "--max-new", "8", "--dtype", "float64");
       assertEquals(0, r.code(), r.err());
@@ -126,9 +108,9 @@ class GenerateCommandTest {
     saveModel(modelDir, config(13), 4);
     String[] base = {"generate", "--model", modelDir.toString(), "--prompt-tokens", "3,1,4", "--max-new", "24",
         "--temperature", "1.5"};
-    String first = generatedLine(run(concat(base, "--seed", "11")));
-    String again = generatedLine(run(concat(base, "--seed", "11")));
-    String other = generatedLine(run(concat(base, "--seed", "12")));
+    String first = generatedLine(CliRun.of(concat(base, "--seed", "11")));
+    String again = generatedLine(CliRun.of(concat(base, "--seed", "11")));
+    String other = generatedLine(CliRun.of(concat(base, "--seed", "12")));
     assertEquals(first, again);
     assertNotEquals(first, other);
     assertEquals(24, first.split(",").length);
@@ -137,8 +119,8 @@ class GenerateCommandTest {
       assertTrue(v >= 0 && v < 13, "sampled id " + v + " inside the real vocabulary (not the padding)");
     }
     // top-k 1 leaves only the argmax: sampling then equals greedy whatever the temperature
-    String topOne = generatedLine(run(concat(base, "--seed", "5", "--top-k", "1")));
-    String greedy = generatedLine(run("generate", "--model", modelDir.toString(), "--prompt-tokens", "3,1,4",
+    String topOne = generatedLine(CliRun.of(concat(base, "--seed", "5", "--top-k", "1")));
+    String greedy = generatedLine(CliRun.of("generate", "--model", modelDir.toString(), "--prompt-tokens", "3,1,4",
         "--max-new", "24"));
     assertEquals(greedy, topOne);
   }
@@ -150,7 +132,7 @@ class GenerateCommandTest {
     INDArray params = saveModel(modelDir, c, 5);
     Files.writeString(modelDir.resolve(Vocabulary.FILE_NAME), Vocabulary.bytes().toJson());
     int[] prompt = {72, 105};
-    Run r = run("generate", "--model", modelDir.toString(), "--prompt-tokens", "72,105", "--max-new", "6",
+    CliRun r = CliRun.of("generate", "--model", modelDir.toString(), "--prompt-tokens", "72,105", "--max-new", "6",
         "--dtype", "float64");
     assertEquals(0, r.code(), r.err());
     int[] ids = greedyByFullForward(c, params, prompt, 6).stream().mapToInt(Integer::intValue).toArray();
@@ -171,7 +153,7 @@ class GenerateCommandTest {
 
   /** Exit code 2 and one line on stderr naming the problem. */
   private static void assertUserError(String expectedPart, String... args) {
-    Run r = run(args);
+    CliRun r = CliRun.of(args);
     assertEquals(2, r.code(), r.err());
     assertTrue(r.err().contains(expectedPart), "expected '" + expectedPart + "' in: " + r.err());
     assertEquals(1, r.err().strip().lines().count(), "one line, no stack trace: " + r.err());

@@ -4,19 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ssmspark.jobs.Main;
 import io.ssmspark.model.checkpoint.Checkpoint;
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.ModelInit;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -34,9 +28,6 @@ class NllCommandTest {
   private Path modelDir;
   private MambaConfig config;
   private INDArray parameters;
-
-  /** Run result: exit code, stdout, stderr. */
-  record Run(int code, String out, String err) {}
 
   /**
    * A hybrid model: 3 layers, layer 1 attention (GQA 4 on 2 kv heads, rotary), GatedMLP, ngroups 2, chunk 4,
@@ -61,31 +52,7 @@ class NllCommandTest {
     Checkpoint.save(modelDir, config, parameters.castTo(DataType.FLOAT));
   }
 
-  private static Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int code = Main.run(args);
-      return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
 
-  private Path tokenFile(String name, int... ids) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(ids.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-    for (int id : ids) {
-      b.putInt(id);
-    }
-    Path p = dir.resolve(name);
-    Files.write(p, b.array());
-    return p;
-  }
 
   private static int[] randomTokens(int n, int vocab, long seed) {
     Random rnd = new Random(seed);
@@ -125,7 +92,7 @@ class NllCommandTest {
     Path tok = tokenFile("tokens.bin", tokens);
     Path csv = dir.resolve("nll.csv");
     double[] expected = expectedNll(tokens);
-    Run r = run("nll", "--model", modelDir.toString(), "--tokens", tok.toString(), "--out", csv.toString(),
+    CliRun r = CliRun.of("nll", "--model", modelDir.toString(), "--tokens", tok.toString(), "--out", csv.toString(),
         "--dtype", "float64", "--window", "7");
     assertEquals(0, r.code(), r.err());
     double[] got = csvValues(csv, 49);
@@ -145,7 +112,7 @@ class NllCommandTest {
     int[] tokens = randomTokens(30, 13, 2);
     Path tok = tokenFile("tokens.bin", tokens);
     Path csv = dir.resolve("nll32.csv");
-    Run r = run("nll", "--model", modelDir.toString(), "--tokens", tok.toString(), "--out", csv.toString());
+    CliRun r = CliRun.of("nll", "--model", modelDir.toString(), "--tokens", tok.toString(), "--out", csv.toString());
     assertEquals(0, r.code(), r.err());
     double[] expected = expectedNll(tokens);
     double[] got = csvValues(csv, 29);
@@ -156,7 +123,7 @@ class NllCommandTest {
 
   /** Exit code 2, one line on stderr naming what is wrong, no stack trace, no output file. */
   private void assertUserError(String expectedPart, Path csv, String... args) {
-    Run r = run(args);
+    CliRun r = CliRun.of(args);
     assertEquals(2, r.code(), r.err());
     assertTrue(r.err().startsWith("ssm-spark nll: "), r.err());
     assertTrue(r.err().contains(expectedPart), "expected '" + expectedPart + "' in: " + r.err());
@@ -202,7 +169,7 @@ class NllCommandTest {
 
     Files.writeString(configJson, json.replaceAll("\"d_model\"\\s*:\\s*8", "\"d_model\": \"eight\""));
     assertUserError("d_model", csv, args(modelDir, tok, csv));
-    assertTrue(run(args(modelDir, tok, csv)).err().contains(configJson.toString()));
+    assertTrue(CliRun.of(args(modelDir, tok, csv)).err().contains(configJson.toString()));
 
     Files.writeString(configJson, json.replaceAll("\"rms_norm\"\\s*:\\s*true", "\"rms_norm\": false"));
     assertUserError(safetensors + ": tensor 'backbone.layers.0.norm.bias' (expected shape [8]) is missing", csv,
@@ -225,5 +192,9 @@ class NllCommandTest {
 
     Files.delete(safetensors);
     assertUserError(safetensors + ": checkpoint directory has no model.safetensors", csv, args(modelDir, tok, csv));
+  }
+
+  private Path tokenFile(String name, int... ids) throws IOException {
+    return CliRun.writeInt32Tokens(dir.resolve(name), ids);
   }
 }

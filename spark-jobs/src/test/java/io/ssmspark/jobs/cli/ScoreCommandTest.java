@@ -4,19 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ssmspark.jobs.Main;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.checkpoint.Checkpoint;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.ModelInit;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,7 +42,6 @@ class ScoreCommandTest {
   private INDArray parameters;
   private Path modelDir;
 
-  record Run(int code, String out, String err) {}
 
   @BeforeAll
   static void testConf() {
@@ -89,31 +82,7 @@ class ScoreCommandTest {
     return flat.addi(Nd4j.createFromArray(noise)).castTo(DataType.FLOAT).castTo(DataType.DOUBLE);
   }
 
-  private static Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int code = Main.run(args);
-      return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
 
-  private Path tokenFile(Path where, int... ids) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(ids.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-    for (int id : ids) {
-      b.putInt(id);
-    }
-    Files.createDirectories(where.getParent());
-    Files.write(where, b.array());
-    return where;
-  }
 
   private static int[] randomTokens(int n, int vocab, long seed) {
     Random rnd = new Random(seed);
@@ -140,10 +109,10 @@ class ScoreCommandTest {
     int[] a = randomTokens(50, 13, 1);
     int[] b = randomTokens(4, 13, 2);
     Path data = dir.resolve("data");
-    tokenFile(data.resolve("a.i32"), a);
-    tokenFile(data.resolve("b.i32"), b);
+    CliRun.writeInt32Tokens(data.resolve("a.i32"), a);
+    CliRun.writeInt32Tokens(data.resolve("b.i32"), b);
     Path out = dir.resolve("out");
-    Run r = run("score", "--model", modelDir.toString(), "--input", data.toString(), "--input-format", "tokens-i32",
+    CliRun r = CliRun.of("score", "--model", modelDir.toString(), "--input", data.toString(), "--input-format", "tokens-i32",
         "--vocab-size", "13", "--output", out.toString(), "--segment-length", "6", "--partitions", "3",
         "--master", "local[2]", "--dtype", "float64", "--top-k", "3", "--with-embeddings");
     assertEquals(0, r.code(), r.err());
@@ -202,9 +171,9 @@ class ScoreCommandTest {
   @Test
   void csvHasExactlyTheHeaderAndOneRowPerPosition() throws IOException {
     int[] a = randomTokens(23, 13, 3);
-    Path file = tokenFile(dir.resolve("in/a.i32"), a);
+    Path file = CliRun.writeInt32Tokens(dir.resolve("in/a.i32"), a);
     Path out = dir.resolve("csv-out");
-    Run r = run("score", "--model", modelDir.toString(), "--input", file.toString(), "--input-format", "tokens-i32",
+    CliRun r = CliRun.of("score", "--model", modelDir.toString(), "--input", file.toString(), "--input-format", "tokens-i32",
         "--vocab-size", "13", "--output", out.toString(), "--segment-length", "5", "--format", "csv",
         "--master", "local[2]");
     assertEquals(0, r.code(), r.err());
@@ -236,7 +205,7 @@ class ScoreCommandTest {
     Checkpoint.save(smallDir, small, params(small).castTo(DataType.FLOAT));
     Path text = dir.resolve("t.txt");
     Files.writeString(text, "hello world\n");
-    Run r = run("score", "--model", smallDir.toString(), "--input", text.toString(), "--input-format", "text",
+    CliRun r = CliRun.of("score", "--model", smallDir.toString(), "--input", text.toString(), "--input-format", "text",
         "--output", dir.resolve("o").toString(), "--master", "local[1]");
     assertEquals(2, r.code(), r.err());
     assertTrue(r.err().contains("257") && r.err().contains("vocab_size 200"), r.err());
@@ -246,8 +215,8 @@ class ScoreCommandTest {
   /** An id outside the vocabulary: one error naming the file and the byte offset of the bad token. */
   @Test
   void refusesAnOutOfRangeTokenNamingFileAndOffset() throws IOException {
-    Path file = tokenFile(dir.resolve("bad/x.i32"), 1, 2, 3, 40, 5);
-    Run r = run("score", "--model", modelDir.toString(), "--input", file.toString(), "--input-format", "tokens-i32",
+    Path file = CliRun.writeInt32Tokens(dir.resolve("bad/x.i32"), 1, 2, 3, 40, 5);
+    CliRun r = CliRun.of("score", "--model", modelDir.toString(), "--input", file.toString(), "--input-format", "tokens-i32",
         "--vocab-size", "13", "--output", dir.resolve("o").toString(), "--master", "local[1]");
     assertEquals(2, r.code(), r.err());
     assertTrue(r.err().contains("x.i32") && r.err().contains("12"), r.err()); // token 3 starts at byte 12
@@ -256,20 +225,20 @@ class ScoreCommandTest {
 
   @Test
   void refusesAnExistingOutputAndAMissingInput() throws IOException {
-    Path file = tokenFile(dir.resolve("ok/x.i32"), 1, 2, 3);
+    Path file = CliRun.writeInt32Tokens(dir.resolve("ok/x.i32"), 1, 2, 3);
     Files.createDirectories(dir.resolve("exists"));
-    Run r = run("score", "--model", modelDir.toString(), "--input", file.toString(), "--input-format", "tokens-i32",
+    CliRun r = CliRun.of("score", "--model", modelDir.toString(), "--input", file.toString(), "--input-format", "tokens-i32",
         "--vocab-size", "13", "--output", dir.resolve("exists").toString(), "--master", "local[1]");
     assertEquals(2, r.code(), r.err());
     assertTrue(r.err().contains("exists") && r.err().contains("already exists"), r.err());
 
-    Run missing = run("score", "--model", modelDir.toString(), "--input", dir.resolve("nope").toString(),
+    CliRun missing = CliRun.of("score", "--model", modelDir.toString(), "--input", dir.resolve("nope").toString(),
         "--input-format", "tokens-i32", "--vocab-size", "13", "--output", dir.resolve("o2").toString(),
         "--master", "local[1]");
     assertEquals(2, missing.code(), missing.err());
     assertTrue(missing.err().contains("nope"), missing.err());
 
-    Run csvExtras = run("score", "--model", modelDir.toString(), "--input", file.toString(), "--input-format",
+    CliRun csvExtras = CliRun.of("score", "--model", modelDir.toString(), "--input", file.toString(), "--input-format",
         "tokens-i32", "--output", dir.resolve("o3").toString(), "--format", "csv", "--top-k", "2");
     assertEquals(2, csvExtras.code(), csvExtras.err());
     assertTrue(csvExtras.err().contains("--format csv"), csvExtras.err());

@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.train;
 
+import io.ssmspark.jobs.spark.TaskSetup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

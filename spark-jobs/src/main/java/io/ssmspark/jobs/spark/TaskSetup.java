@@ -1,10 +1,10 @@
-package io.ssmspark.jobs.train;
+package io.ssmspark.jobs.spark;
 
 import io.ssmspark.jobs.gpu.GpuBinding;
 import java.util.OptionalInt;
 import org.apache.spark.SparkEnv;
 
-/** The one call every training or validation task makes before touching ND4J. */
+/** The one call every task of our jobs (training, validation, scoring) makes before touching ND4J. */
 public final class TaskSetup {
   private TaskSetup() {}
 
