@@ -3,6 +3,7 @@ package io.ssmspark.jobs.cli;
 import io.ssmspark.jobs.baseline.Dl4jBaselineBench;
 import io.ssmspark.jobs.bench.ScoreBench;
 import io.ssmspark.jobs.bench.SsdBench;
+import io.ssmspark.jobs.bench.TrainBench;
 import io.ssmspark.jobs.bench.TrainStepBench;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -12,7 +13,7 @@ import picocli.CommandLine.Command;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Measure speed; each bench prints one JSON line on stdout.",
-    subcommands = {SsdBench.class, TrainStepBench.class, ScoreBench.class, Dl4jBaselineBench.class})
+    subcommands = {SsdBench.class, TrainStepBench.class, TrainBench.class, ScoreBench.class, Dl4jBaselineBench.class})
 public final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -1,0 +1,127 @@
+package io.ssmspark.jobs.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ssmspark.jobs.spark.SparkSessions;
+import io.ssmspark.jobs.train.TrainConfig;
+import io.ssmspark.jobs.train.Trainer;
+import io.ssmspark.model.config.MambaConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ssm-spark bench train}: real training steps of the train-step bench's model on Spark, once
+ * per partition count, with each step split into the slowest task's compute and the Spark overhead
+ * around it (broadcast, scheduling, aggregation, optimizer), from the trainer's own per-step
+ * metrics. One JSON line per partition count.
+ */
+@Command(
+    name = "train",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Time training steps on Spark for several partition counts; one JSON line each.",
+      "Overhead = step time minus the slowest task's compute; the first step (warm-up) is left out."
+    })
+public final class TrainBench implements Callable<Integer> {
+  @Option(names = "--partitions", split = ",", description = "Partition counts (default: ${DEFAULT-VALUE}).")
+  int[] partitions = {1, 2, 4};
+
+  @Option(names = "--steps", description = "Steps per partition count, the first untimed (default: ${DEFAULT-VALUE}).")
+  int steps = 3;
+
+  @Option(names = "--seq-len", description = "Tokens per window (default: ${DEFAULT-VALUE}).")
+  int seqLen = 1024;
+
+  @Option(names = "--global-batch", description = "Windows per step (default: ${DEFAULT-VALUE}).")
+  int globalBatch = 8;
+
+  @Option(names = "--micro-batch", description = "Windows per forward/backward batch (default: ${DEFAULT-VALUE}).")
+  int microBatch = 2;
+
+  @Option(names = "--master", description = "Spark master (default: ${DEFAULT-VALUE}).")
+  String master = "local[2]";
+
+  @Option(names = "--data", description = "Data spec (default: ${DEFAULT-VALUE}).")
+  String data = "synthetic:associative-recall?documents=4000";
+
+  @Override
+  public Integer call() throws IOException {
+    if (steps < 2) {
+      throw new IllegalArgumentException("--steps: expected at least 2 (the first is a warm-up) but found " + steps);
+    }
+    MambaConfig model = new TrainStepBench().config();
+    Path work = Files.createTempDirectory("ssm-spark-bench-train");
+    Path modelConfig = work.resolve("config.json");
+    model.write(modelConfig);
+    SparkSession spark = SparkSessions.builder("ssm-spark bench train").master(master).build();
+    try {
+      for (int p : partitions) {
+        TrainConfig c = new TrainConfig();
+        c.modelConfig = modelConfig.toString();
+        c.data = data;
+        c.seqLen = seqLen;
+        c.globalBatch = globalBatch;
+        c.microBatch = microBatch;
+        c.steps = steps;
+        c.partitions = p;
+        c.master = master;
+        c.out = work.resolve("p" + p).toString();
+        new Trainer(spark).train(c);
+        System.out.println(summarize(work.resolve("p" + p).resolve("metrics.jsonl"), p, model));
+      }
+    } finally {
+      spark.stop();
+      deleteRecursively(work);
+    }
+    return 0;
+  }
+
+  /** Medians over the timed steps of the trainer's metrics records. */
+  JsonLine summarize(Path metrics, int partitionCount, MambaConfig model) throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    List<JsonNode> timed = new ArrayList<>();
+    for (String line : Files.readAllLines(metrics)) {
+      JsonNode r = json.readTree(line);
+      if ("train".equals(r.path("type").asText()) && r.path("step").asInt() > 1) {
+        timed.add(r);
+      }
+    }
+    double step = median(timed, "step_ms") / 1e3;
+    double compute = median(timed, "task_compute_max_ms") / 1e3;
+    return new JsonLine()
+        .put("bench", "train").put("master", master).put("partitions", partitionCount)
+        .put("params", io.ssmspark.model.checkpoint.CheckpointSchema.of(model).totalParameters())
+        .put("seq_len", seqLen).put("global_batch", globalBatch).put("micro_batch", microBatch)
+        .put("timed_steps", timed.size())
+        .put("step_s", step).put("compute_s", compute)
+        .put("broadcast_s", median(timed, "broadcast_ms") / 1e3)
+        .put("aggregate_s", median(timed, "aggregate_ms") / 1e3)
+        .put("optimizer_s", median(timed, "optimizer_ms") / 1e3)
+        .put("overhead_s", step - compute).put("overhead_fraction", (step - compute) / step)
+        .put("tokens_per_s", (double) globalBatch * seqLen / step)
+        .put("broadcast_bytes", timed.get(0).path("broadcast_bytes").asLong())
+        .put("result_bytes", timed.get(0).path("result_bytes").asLong())
+        .put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+  }
+
+  private static double median(List<JsonNode> records, String field) {
+    double[] v = records.stream().mapToDouble(r -> r.path(field).asDouble()).sorted().toArray();
+    int n = v.length;
+    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  }
+
+  private static void deleteRecursively(Path dir) throws IOException {
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}
