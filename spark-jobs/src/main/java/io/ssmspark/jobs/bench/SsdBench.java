@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.bench;
 
+import io.ssmspark.jobs.cli.Precision;
 import io.ssmspark.model.ssd.ChunkedSsd;
 import io.ssmspark.model.ssd.SsdInputs;
 import java.util.concurrent.Callable;
@@ -53,11 +54,7 @@ public final class SsdBench implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    DataType type = switch (dtype) {
-      case "float32", "fp32", "float" -> DataType.FLOAT;
-      case "float64", "fp64", "double" -> DataType.DOUBLE;
-      default -> throw new IllegalArgumentException("--dtype must be float32 or float64, got '" + dtype + "'");
-    };
+    DataType type = Precision.parse("--dtype", dtype);
     if (seqLen < 1 || heads < 1 || headDim < 1 || dState < 1 || groups < 1 || batch < 1) {
       throw new IllegalArgumentException("--seq-len, --heads, --headdim, --d-state, --groups and --batch must be ≥ 1");
     }

@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.bench;
 
+import io.ssmspark.jobs.cli.Precision;
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
@@ -78,11 +79,7 @@ public final class TrainStepBench implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    DataType type = switch (dtype) {
-      case "float32", "fp32", "float" -> DataType.FLOAT;
-      case "float64", "fp64", "double" -> DataType.DOUBLE;
-      default -> throw new IllegalArgumentException("--dtype: expected float32 or float64 but found '" + dtype + "'");
-    };
+    DataType type = Precision.parse("--dtype", dtype);
     requirePositive("--seq-len", seqLen);
     requirePositive("--batch", batch);
     requirePositive("--steps", steps);

@@ -106,11 +106,6 @@ public final class NllCommand implements Callable<Integer> {
   }
 
   static DataType dataType(String name) {
-    return switch (name) {
-      case "float32" -> DataType.FLOAT;
-      case "float64" -> DataType.DOUBLE;
-      default -> throw new IllegalArgumentException(
-          "--dtype: expected float32 or float64 but found '" + name + "'");
-    };
+    return Precision.parse("--dtype", name);
   }
 }

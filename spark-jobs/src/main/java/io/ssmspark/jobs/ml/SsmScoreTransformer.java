@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.ml;
 
+import io.ssmspark.jobs.cli.Precision;
 import io.ssmspark.model.checkpoint.Checkpoint;
 import io.ssmspark.model.checkpoint.LoadedCheckpoint;
 import io.ssmspark.model.lm.HybridLm;
@@ -145,12 +146,7 @@ public final class SsmScoreTransformer extends Transformer implements DefaultPar
   public Dataset<Row> transform(Dataset<?> dataset) {
     StructType outSchema = transformSchema(dataset.schema());
     String path = getModelPath();
-    DataType type = switch (getDtype()) {
-      case "float32" -> DataType.FLOAT;
-      case "float64" -> DataType.DOUBLE;
-      default -> throw new IllegalArgumentException("SsmScoreTransformer param 'dtype': expected float32 or float64 "
-          + "but found '" + getDtype() + "'");
-    };
+    DataType type = Precision.parse("SsmScoreTransformer param 'dtype'", getDtype());
     model(path, type); // a bad checkpoint fails here, on the driver, with the checkpoint's own message
     int column = dataset.schema().fieldIndex(getInputCol());
     String columnName = getInputCol();

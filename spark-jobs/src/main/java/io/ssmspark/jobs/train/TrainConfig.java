@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.train;
 
+import io.ssmspark.jobs.cli.Precision;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -231,11 +232,7 @@ public final class TrainConfig {
 
   /** FLOAT for float32, DOUBLE for float64. */
   public DataType dataType() {
-    return switch (dtype) {
-      case "float32" -> DataType.FLOAT;
-      case "float64" -> DataType.DOUBLE;
-      default -> throw new IllegalArgumentException("--dtype: expected float32 or float64 but found '" + dtype + "'");
-    };
+    return Precision.parse("--dtype", dtype);
   }
 
   private static void positive(String option, Integer value) {
