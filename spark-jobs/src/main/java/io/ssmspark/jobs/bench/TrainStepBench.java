@@ -12,6 +12,7 @@ import io.ssmspark.model.optim.AdamW;
 import io.ssmspark.model.optim.AdamWSettings;
 import io.ssmspark.model.optim.LearningRateSchedule;
 import io.ssmspark.model.optim.Optimizer;
+import io.ssmspark.model.tensor.StepMemory;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,6 +21,7 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -106,10 +108,12 @@ public final class TrainStepBench implements Callable<Integer> {
     model.setTimings(timings);
     double[] optimizerSeconds = new double[1];
     Runnable step = () -> {
-      HybridLm.Forward f = model.forward(tokens);
-      model.nll(f, targets, null);
       gradient.assign(0);
-      model.backward(f, targets, null, scale, gradient);
+      try (MemoryWorkspace ignored = StepMemory.open()) {
+        HybridLm.Forward f = model.forward(tokens);
+        model.nll(f, targets, null);
+        model.backward(f, targets, null, scale, gradient);
+      }
       long t0 = System.nanoTime();
       optimizer.step(model.parameters(), gradient);
       optimizerSeconds[0] += (System.nanoTime() - t0) / 1e9;

@@ -3,12 +3,10 @@ package io.ssmspark.model.layers;
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
+import io.ssmspark.model.tensor.Layouts;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.BooleanIndexing;
-import org.nd4j.linalg.indexing.conditions.Conditions;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * mamba_ssm's MHA block (without its conv and mlp options) on x [batch, T, d], always causal:
@@ -25,7 +23,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * (itself and the W−1 keys before it).
  *
  * <p>The heads are grouped so that each kv head is multiplied once with all of its G = H/Hkv query heads: q is
- * laid out [batch, Hkv, G·T, hd] and the score matmul is batched over (batch, Hkv).
+ * laid out [batch, Hkv, T·G, hd] (row = token·G + j) and {@link AttentionKernel} runs the softmax attention over
+ * blocks of query tokens, batched over (batch, kv head), without ever holding the full [T, Tpast+T] scores.
  */
 public final class Attention {
 
@@ -96,25 +95,27 @@ public final class Attention {
         final long positionOffset;
         final long pastLength;
         final Rotary.Table rotary;
-        final INDArray queries;   // [B, Hkv, G·T, hd], rotated
+        final AttentionKernel.Geometry geometry;
+        final INDArray queries;   // [B, Hkv, T·G, hd], rotated, row = token·G + j
         final INDArray keys;      // [B, Hkv, Tpast+T, hd], rotated, past first
         final INDArray values;    // [B, Hkv, Tpast+T, hd]
-        final INDArray probs;     // [B, Hkv, G·T, Tpast+T]
+        final AttentionKernel.Result attended; // O [B, Hkv, T·G, hd] and its rows' log-sum-exp
         final INDArray context;   // [B·T, H·hd]
 
         private Output(INDArray out, INDArray key, INDArray value, long positionOffset, long pastLength,
-                Rotary.Table rotary, INDArray queries, INDArray keys, INDArray values, INDArray probs,
-                INDArray context) {
+                Rotary.Table rotary, AttentionKernel.Geometry geometry, INDArray queries, INDArray keys,
+                INDArray values, AttentionKernel.Result attended, INDArray context) {
             this.out = out;
             this.key = key;
             this.value = value;
             this.positionOffset = positionOffset;
             this.pastLength = pastLength;
             this.rotary = rotary;
+            this.geometry = geometry;
             this.queries = queries;
             this.keys = keys;
             this.values = values;
-            this.probs = probs;
+            this.attended = attended;
             this.context = context;
         }
 
@@ -141,6 +142,12 @@ public final class Attention {
      */
     public static Output forward(INDArray x, Weights w, Spec spec, long positionOffset, INDArray pastKey,
             INDArray pastValue) {
+        return forward(x, w, spec, positionOffset, pastKey, pastValue, AttentionKernel.DEFAULT_BLOCK_ELEMENTS);
+    }
+
+    /** {@link #forward} with the kernel's score block size given (tests use small blocks). */
+    static Output forward(INDArray x, Weights w, Spec spec, long positionOffset, INDArray pastKey, INDArray pastValue,
+            long blockElements) {
         long[] xs = checkInputs(x, w, spec, positionOffset, pastKey, pastValue);
         DataType dt = x.dataType();
         long b = xs[0];
@@ -151,7 +158,6 @@ public final class Attention {
         int hd = spec.headDim();
         int g = spec.groupSize();
         long past = pastKey == null ? 0 : pastKey.size(1);
-        long tk = past + t;
 
         INDArray qkv = Linear.forward(Tensors.contiguous(x).reshape(b * t, d), w.inProjWeight(), w.inProjBias())
                 .reshape(b, t, h + 2L * hkv, hd);
@@ -165,21 +171,20 @@ public final class Attention {
         INDArray vAll = past == 0 ? v : Nd4j.concat(1, pastValue, v);
 
         // Head-major layouts for matmuls batched over (batch, kv head); query head h = kvHead·G + j.
-        INDArray queries = q.permute(0, 2, 1, 3).dup('c').reshape(b, hkv, (long) g * t, hd);
+        INDArray queries = Nd4j.createUninitialized(dt, b, hkv, t, g, hd);
+        Layouts.assignPermuted(queries, q.reshape(b, t, hkv, g, hd), 0, 2, 1, 3, 4);
         INDArray keys = kAll.permute(0, 2, 1, 3).dup('c');
         INDArray values = vAll.permute(0, 2, 1, 3).dup('c');
 
-        INDArray scores = Nd4j.createUninitialized(dt, b, hkv, (long) g * t, tk);
-        Tensors.mmul(queries, keys, scores, false, true, spec.scale(), 0.0);
-        INDArray byQuery = scores.reshape(b, hkv, g, t, tk);
-        Tensors.add(byQuery, causalMask(t, past, spec.windowSize(), dt), byQuery);
-        INDArray probs = softmaxLastDim(scores);
-
-        INDArray ctx = Nd4j.createUninitialized(dt, b, hkv, (long) g * t, hd);
-        Tensors.mmul(probs, values, ctx, false, false, 1.0, 0.0);
-        INDArray context = ctx.reshape(b, h, t, hd).permute(0, 2, 1, 3).dup('c').reshape(b * t, spec.contextDim());
+        AttentionKernel.Geometry geo = new AttentionKernel.Geometry(b, hkv, g, t, past, spec.windowSize(), hd,
+                spec.scale(), dt);
+        INDArray queryRows = Layouts.reshapeView(queries, b, hkv, t * g, hd);
+        AttentionKernel.Result attended = AttentionKernel.forward(queryRows, keys, values, geo, blockElements);
+        INDArray context = Nd4j.createUninitialized(dt, b, t, hkv, g, hd);
+        Layouts.assignPermuted(context, Layouts.reshapeView(attended.out(), b, hkv, t, g, hd), 0, 2, 1, 3, 4);
+        context = Layouts.reshapeView(context, b * t, spec.contextDim());
         INDArray out = Linear.forward(context, w.outProjWeight(), w.outProjBias()).reshape(b, t, d);
-        return new Output(out, k, v, positionOffset, past, table, queries, keys, values, probs, context);
+        return new Output(out, k, v, positionOffset, past, table, geo, queryRows, keys, values, attended, context);
     }
 
     /**
@@ -187,6 +192,12 @@ public final class Attention {
      * accumulators of {@code grads}.
      */
     public static Gradients backward(INDArray x, Weights w, Spec spec, Output fwd, INDArray dOut, Weights grads) {
+        return backward(x, w, spec, fwd, dOut, grads, AttentionKernel.DEFAULT_BLOCK_ELEMENTS);
+    }
+
+    /** {@link #backward} with the kernel's score block size given (tests use small blocks). */
+    static Gradients backward(INDArray x, Weights w, Spec spec, Output fwd, INDArray dOut, Weights grads,
+            long blockElements) {
         long[] xs = Tensors.requireRank("x", x, 3);
         DataType dt = x.dataType();
         long b = xs[0];
@@ -200,7 +211,8 @@ public final class Attention {
         long past = fwd.pastLength;
         long tk = past + t;
         Tensors.requireShape("dOut", dOut, dt, xs);
-        Tensors.requireShape("forward probs (x must be the forward's input)", fwd.probs, dt, b, hkv, (long) g * t, tk);
+        Tensors.requireShape("forward queries (x must be the forward's input)", fwd.queries, dt, b, hkv, (long) g * t,
+                hd);
         Tensors.require(grads != null, "attention backward: the gradient accumulators are required but were null");
         Tensors.requireShapeIfPresent("d in_proj.weight", grads.inProjWeight(), dt, spec.qkvDim(), d);
         Tensors.requireShapeIfPresent("d in_proj.bias", grads.inProjBias(), dt, spec.qkvDim());
@@ -209,22 +221,17 @@ public final class Attention {
 
         INDArray dContext = Linear.backward(fwd.context, w.outProjWeight(), Tensors.contiguous(dOut).reshape(b * t, d),
                 grads.outProjWeight(), grads.outProjBias());
-        INDArray dCtx = dContext.reshape(b, t, h, hd).permute(0, 2, 1, 3).dup('c').reshape(b, hkv, (long) g * t, hd);
+        INDArray dAttended = Nd4j.createUninitialized(dt, b, hkv, t, g, hd);
+        Layouts.assignPermuted(dAttended, Tensors.contiguous(dContext).reshape(b, t, hkv, g, hd), 0, 2, 1, 3, 4);
 
-        INDArray dValues = Nd4j.createUninitialized(dt, b, hkv, tk, hd);
-        Tensors.mmul(fwd.probs, dCtx, dValues, true, false, 1.0, 0.0); // sums over the G query heads
-        INDArray dScores = Nd4j.createUninitialized(dt, b, hkv, (long) g * t, tk);
-        Tensors.mmul(dCtx, fwd.values, dScores, false, true, 1.0, 0.0);
-        // softmax backward: dS = P ∘ (dP − Σ_j dP ∘ P); masked entries have P = 0 and get 0
-        INDArray rowDot = dScores.mul(fwd.probs).sum(true, 3);
-        Tensors.sub(dScores, rowDot, dScores).muli(fwd.probs);
+        INDArray dQueries = Nd4j.createUninitialized(dt, b, hkv, t, g, hd);
+        INDArray dKeys = Nd4j.zeros(dt, b, hkv, tk, hd);
+        INDArray dValues = Nd4j.zeros(dt, b, hkv, tk, hd);
+        AttentionKernel.backward(fwd.queries, fwd.keys, fwd.values, fwd.attended,
+                Layouts.reshapeView(dAttended, b, hkv, t * g, hd), fwd.geometry, blockElements,
+                Layouts.reshapeView(dQueries, b, hkv, t * g, hd), dKeys, dValues);
 
-        INDArray dQueries = Nd4j.createUninitialized(dt, b, hkv, (long) g * t, hd);
-        Tensors.mmul(dScores, fwd.keys, dQueries, false, false, spec.scale(), 0.0);
-        INDArray dKeys = Nd4j.createUninitialized(dt, b, hkv, tk, hd);
-        Tensors.mmul(dScores, fwd.queries, dKeys, true, false, spec.scale(), 0.0);
-
-        INDArray dq = dQueries.reshape(b, h, t, hd).permute(0, 2, 1, 3);
+        INDArray dq = dQueries.permute(0, 2, 1, 3, 4).reshape(b, t, h, hd);
         INDArray dkAll = dKeys.permute(0, 2, 1, 3);
         INDArray dvAll = dValues.permute(0, 2, 1, 3);
         INDArray dqkv = Nd4j.createUninitialized(dt, b, t, h + 2L * hkv, hd);
@@ -246,25 +253,8 @@ public final class Attention {
      * there is one), −∞ elsewhere.
      */
     static INDArray causalMask(long t, long past, int window, DataType dt) {
-        INDArray queryIndex = Nd4j.linspace(DataType.DOUBLE, past, 1.0, t).reshape(t, 1);
-        INDArray keyIndex = Nd4j.linspace(DataType.DOUBLE, 0.0, 1.0, past + t);
-        INDArray distance = Nd4j.zeros(DataType.DOUBLE, t, past + t);
-        Tensors.add(distance, queryIndex, distance);
-        Tensors.sub(distance, keyIndex, distance); // distance[i, j] = Tpast + i − j
-        BooleanIndexing.replaceWhere(distance, Double.NEGATIVE_INFINITY, Conditions.lessThan(0));
-        if (window > 0) {
-            BooleanIndexing.replaceWhere(distance, Double.NEGATIVE_INFINITY, Conditions.greaterThanOrEqual(window));
-        }
-        BooleanIndexing.replaceWhere(distance, 0.0, Conditions.greaterThanOrEqual(0));
-        return distance.castTo(dt);
-    }
-
-    /** Numerically stable softmax over the last dimension, in place; returns the argument. */
-    private static INDArray softmaxLastDim(INDArray s) {
-        int last = s.rank() - 1;
-        Tensors.sub(s, s.max(true, last), s);
-        Transforms.exp(s, false);
-        return Tensors.div(s, s.sum(true, last), s);
+        INDArray mask = AttentionKernel.mask(past, t, 0, past + t, window, dt);
+        return mask != null ? mask : Nd4j.zeros(dt, t, past + t);
     }
 
     private static INDArray rotated(INDArray heads, Rotary.Table table) {

@@ -2,8 +2,8 @@ package io.ssmspark.model.layers;
 
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
-import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
+import io.ssmspark.model.tensor.Layouts;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -18,7 +18,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * where prev [batch, K−1, C] holds the K−1 inputs before position 0 (zeros when null). So w[c, K−1] multiplies
  * the current token, as PyTorch's conv1d with padding K−1 truncated to T. The work is one broadcast multiply-add
- * per tap. K must be at least 2.
+ * per (sequence, tap) on dense [T, C] views. K must be at least 2.
  */
 public final class CausalDepthwiseConv1d {
 
@@ -36,10 +36,13 @@ public final class CausalDepthwiseConv1d {
         Tensors.requireShapeIfPresent("bias", bias, x.dataType(), xs[2]);
         INDArray xpad = padded(x, prev, k);
         INDArray y = Nd4j.zeros(x.dataType(), xs);
-        INDArray term = Nd4j.createUninitialized(x.dataType(), xs);
-        for (int tap = 0; tap < k; tap++) {
-            Tensors.mul(window(xpad, tap, xs[1]), tap(weight, tap), term);
-            y.addi(term);
+        INDArray taps = weight.transpose().dup('c'); // [K, C]: row tap is contiguous
+        INDArray term = Nd4j.createUninitialized(x.dataType(), xs[1], xs[2]);
+        for (long b = 0; b < xs[0]; b++) {
+            INDArray yb = rowsOf(y, b, 0, xs[1]);
+            for (int tap = 0; tap < k; tap++) {
+                yb.addi(Tensors.mul(rowsOf(xpad, b, tap, xs[1]), taps.getRow(tap), term));
+            }
         }
         return bias == null ? y : Tensors.add(y, bias, y);
     }
@@ -54,21 +57,33 @@ public final class CausalDepthwiseConv1d {
         DataType dt = x.dataType();
         int k = (int) weight.size(1);
         long t = xs[1];
+        long c = xs[2];
         Tensors.requireShape("dy", dy, dt, xs);
         Tensors.requireShapeIfPresent("dWeight", dWeight, dt, weight.shape());
         Tensors.requireShapeIfPresent("dBias", dBias, dt, xs[2]);
         INDArray xpad = padded(x, prev, k);
-        INDArray dxpad = Nd4j.zeros(dt, xs[0], t + k - 1, xs[2]);
-        INDArray term = Nd4j.createUninitialized(dt, xs);
-        for (int tap = 0; tap < k; tap++) {
-            // y[t] depends on xpad[t + tap] through w[:, tap]
-            window(dxpad, tap, t).addi(Tensors.mul(dy, tap(weight, tap), term));
-            if (dWeight != null) {
-                dWeight.get(all(), point(tap)).addi(dy.mul(window(xpad, tap, t)).sum(0, 1));
+        INDArray dyc = Tensors.contiguous(dy);
+        INDArray dxpad = Nd4j.zeros(dt, xs[0], t + k - 1, c);
+        INDArray taps = weight.transpose().dup('c');
+        INDArray dTaps = Nd4j.zeros(dt, k, c); // dw transposed: row tap
+        INDArray ones = Nd4j.ones(dt, 1, t);
+        INDArray term = Nd4j.createUninitialized(dt, t, c);
+        for (long b = 0; b < xs[0]; b++) {
+            INDArray dyb = rowsOf(dyc, b, 0, t);
+            for (int tap = 0; tap < k; tap++) {
+                // y[t] depends on xpad[t + tap] through w[:, tap]
+                rowsOf(dxpad, b, tap, t).addi(Tensors.mul(dyb, taps.getRow(tap), term));
+                if (dWeight != null) {
+                    Tensors.mul(dyb, rowsOf(xpad, b, tap, t), term);
+                    Tensors.mmul(ones, term, dTaps.getRow(tap, true), false, false, 1.0, 1.0); // Σ_t over rows
+                }
             }
         }
+        if (dWeight != null) {
+            dWeight.addi(dTaps.transpose());
+        }
         if (dBias != null) {
-            dBias.addi(dy.sum(0, 1));
+            dBias.addi(dyc.reshape(xs[0] * t, c).sum(0));
         }
         INDArray dx = dxpad.get(all(), interval(k - 1, t + k - 1), all()).dup('c');
         INDArray dPrev = dxpad.get(all(), interval(0, k - 1), all()).dup('c');
@@ -94,14 +109,14 @@ public final class CausalDepthwiseConv1d {
         return Nd4j.concat(1, head, x);
     }
 
-    /** Rows tap .. tap+T−1 of a [batch, K−1+T, C] array: a strided view. */
-    private static INDArray window(INDArray padded, int tap, long t) {
-        return padded.get(all(), interval(tap, tap + t), all());
-    }
-
-    /** Column {@code tap} of the weight as a contiguous [C] vector, broadcast along batch and time. */
-    private static INDArray tap(INDArray weight, int tap) {
-        return weight.get(all(), point(tap)).dup('c');
+    /**
+     * Rows first .. first+T−1 of sequence b of a dense [batch, rows, C] array, as a dense [T, C] view: ND4J runs
+     * 2-D dense ops an order of magnitude faster than the same work on a strided 3-D window.
+     */
+    private static INDArray rowsOf(INDArray dense, long b, long first, long t) {
+        long rows = dense.size(1);
+        long c = dense.size(2);
+        return Layouts.view(dense, (b * rows + first) * c, t, c);
     }
 
     private static long[] check(INDArray x, INDArray weight, INDArray prev) {

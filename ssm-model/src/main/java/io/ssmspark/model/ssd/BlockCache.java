@@ -1,5 +1,6 @@
 package io.ssmspark.model.ssd;
 
+import io.ssmspark.model.tensor.StepMemory;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -7,7 +8,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 /**
  * Per-thread reuse of block buffers across calls: a training step calls the SSD of every layer with
  * the same shapes, so each thread keeps the few most recently used blocks instead of allocating and
- * zeroing them per call. Blocks are scratch only; nothing a call returns aliases them.
+ * zeroing them per call. Blocks are scratch only; nothing a call returns aliases them. They are made outside any
+ * {@link StepMemory} scope, since they outlive it.
  */
 final class BlockCache {
   private static final int MAX_ENTRIES = 4;
@@ -32,12 +34,13 @@ final class BlockCache {
   /** A forward-only block (M shares L's buffer). */
   static ChunkBlock forward(SsdDims d, int chunk, int nb) {
     return (ChunkBlock) CACHE.get().computeIfAbsent(
-        new Key(d, chunk, nb, false), k -> new ChunkBlock(d, chunk, nb, false));
+        new Key(d, chunk, nb, false), k -> StepMemory.outside(() -> new ChunkBlock(d, chunk, nb, false)));
   }
 
   /** A backward block with its own forward block (separate M buffer). */
   static ChunkBlockBackward backward(SsdDims d, int chunk, int nb) {
     return (ChunkBlockBackward) CACHE.get().computeIfAbsent(
-        new Key(d, chunk, nb, true), k -> new ChunkBlockBackward(new ChunkBlock(d, chunk, nb, true)));
+        new Key(d, chunk, nb, true),
+        k -> StepMemory.outside(() -> new ChunkBlockBackward(new ChunkBlock(d, chunk, nb, true))));
   }
 }

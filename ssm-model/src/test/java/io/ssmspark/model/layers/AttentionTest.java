@@ -165,6 +165,42 @@ class AttentionTest {
         }
     }
 
+    /**
+     * The kernel's query blocks: with block sizes of 1, 2 and 4 tokens (window 0 and 3, past keys, GQA) the output
+     * still matches the loop reference and the gradients match finite differences, so block seams, the key ranges a
+     * window skips and the per-block masks are all exercised.
+     */
+    @ParameterizedTest(name = "window={0} block elements={1}")
+    @CsvSource({"0, 1", "0, 150", "3, 1", "3, 150", "3, 300"})
+    void queryBlocksGiveTheSameOutputAndGradients(int window, long blockElements) {
+        Random rnd = new Random(77 + window);
+        Case c = new Case(rnd, 2, 7, 6, new Attention.Spec(4, 2, 4, 4, 10000, null, window), true, 2);
+        long offset = 5;
+        Attention.Output fwd = Attention.forward(c.x, c.w, c.spec, offset, c.pastK, c.pastV, blockElements);
+        assertClose(NaiveAttention.forward(c.x, c.w, c.spec, offset, c.pastK, c.pastV), fwd.out(), 1e-13, "out");
+
+        INDArray r = randn(rnd, 2, 7, 6);
+        Attention.Weights acc = zerosLike(c.w);
+        Attention.Gradients g = Attention.backward(c.x, c.w, c.spec, fwd, r, acc, blockElements);
+        DoubleSupplier loss = () -> GradCheck.dot(
+                Attention.forward(c.x, c.w, c.spec, offset, c.pastK, c.pastV, blockElements).out(), r);
+        GradCheck.check("x", c.x, g.dx(), loss, 1);
+        GradCheck.check("in_proj.weight", c.w.inProjWeight(), acc.inProjWeight(), loss, 2);
+        GradCheck.check("past key", c.pastK, g.dPastKey(), loss, 6);
+        GradCheck.check("past value", c.pastV, g.dPastValue(), loss, 7);
+    }
+
+    @Test
+    void blockSizeFollowsTheScoreBudgetAndTheWindow() {
+        // B=2, Hkv=2, G=2, T=7, Tpast=2: a token's scores are 2·2·2·9 = 72 elements
+        AttentionKernel.Geometry full = new AttentionKernel.Geometry(2, 2, 2, 7, 2, 0, 4, 0.5, DataType.DOUBLE);
+        assertTrue(full.blockTokens(1) == 1 && full.blockTokens(150) == 2 && full.blockTokens(10_000) == 7);
+        assertTrue(full.block(3, 5).equals(new AttentionKernel.Block(3, 5, 0, 7)), "causal keys end at Tpast + i1");
+        AttentionKernel.Geometry windowed = new AttentionKernel.Geometry(2, 2, 2, 7, 2, 3, 4, 0.5, DataType.DOUBLE);
+        assertTrue(windowed.block(3, 5).equals(new AttentionKernel.Block(3, 5, 3, 7)), "window 3 starts at 2+3-2");
+        assertTrue(windowed.blockTokens(150) == 6, "budget over 3 keys per token");
+    }
+
     @Test
     void floatAgreesWithDouble() {
         Random rnd = new Random(75);

@@ -1,0 +1,228 @@
+package io.ssmspark.model.layers;
+
+import static org.nd4j.linalg.indexing.NDArrayIndex.all;
+import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+
+import io.ssmspark.model.tensor.Layouts;
+import io.ssmspark.model.tensor.Ops;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.BooleanIndexing;
+import org.nd4j.linalg.indexing.conditions.Conditions;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * The core of {@link Attention}: O = softmax(scale · Q Kᵀ + mask) V per (batch, kv head), computed over blocks of
+ * query tokens so the scores never exist at full [T, Tpast+T] size. Each block reads only the keys its queries may
+ * see (causal, and inside the window when there is one), so blocks of a causal sequence skip the masked half.
+ *
+ * <p>Layouts: queries [B, Hkv, T·G, hd] with row r = token·G + j for the G query heads of a kv head; keys and values
+ * [B, Hkv, Tpast+T, hd], past first. Query token i sits at key index Tpast + i.
+ *
+ * <p>The forward keeps only the output and each row's log-sum-exp L = m + log Σ_j exp(s_j − m). The backward
+ * recomputes each block's probabilities as P = exp(S − L) and uses, per row, Σ_j P_ij dP_ij = dO_i · O_i (since
+ * O_i = Σ_j P_ij V_j and dP_ij = dO_i · V_j), so no [T, Tk] array is kept between the passes.
+ */
+final class AttentionKernel {
+
+    /** Score elements per block (2^21: 8 MB in fp32), which bounds the working memory of both passes. */
+    static final long DEFAULT_BLOCK_ELEMENTS = 1L << 21;
+
+    /** The problem's sizes: B, Hkv, G, T query tokens, Tpast keys before them, the window W (0 = none). */
+    record Geometry(long batch, int kvHeads, int group, long tokens, long past, int window, int headDim,
+            double scale, DataType dtype) {
+
+        long keys() {
+            return past + tokens;
+        }
+
+        long rows() {
+            return tokens * group;
+        }
+
+        /** Query tokens per block so that one block's scores hold at most {@code blockElements}. */
+        long blockTokens(long blockElements) {
+            long keysPerRow = window > 0 ? Math.min(keys(), window) : keys();
+            long perToken = batch * kvHeads * group * keysPerRow;
+            return Math.max(1, Math.min(tokens, blockElements / Math.max(1, perToken)));
+        }
+
+        /** Query tokens [i0, i1) read keys [k0, k1): k1 = Tpast + i1, k0 = Tpast + i0 − W + 1 with a window. */
+        Block block(long i0, long i1) {
+            long k1 = past + i1;
+            long k0 = window > 0 ? Math.max(0, past + i0 - window + 1) : 0;
+            return new Block(i0, i1, k0, k1);
+        }
+    }
+
+    /** Query tokens [i0, i1) and the key range [k0, k1) they read. */
+    record Block(long i0, long i1, long k0, long k1) {
+        long tokens() {
+            return i1 - i0;
+        }
+
+        long keys() {
+            return k1 - k0;
+        }
+    }
+
+    /** The forward's output O [B, Hkv, T·G, hd] and the rows' log-sum-exp L [B, Hkv, T·G, 1]. */
+    record Result(INDArray out, INDArray logSumExp) {
+    }
+
+    private AttentionKernel() {
+    }
+
+    static Result forward(INDArray queries, INDArray keys, INDArray values, Geometry geo, long blockElements) {
+        int hd = geo.headDim();
+        INDArray out = Nd4j.createUninitialized(geo.dtype(), geo.batch(), geo.kvHeads(), geo.rows(), hd);
+        INDArray logSumExp = Nd4j.createUninitialized(geo.dtype(), geo.batch(), geo.kvHeads(), geo.rows(), 1);
+        Scratch s = new Scratch(geo, blockElements, false);
+        for (long i0 = 0; i0 < geo.tokens(); i0 += s.blockTokens) {
+            Block blk = geo.block(i0, Math.min(geo.tokens(), i0 + s.blockTokens));
+            long rows = blk.tokens() * geo.group();
+            INDArray q = s.rowsOf(s.q, queries, blk, geo, hd);
+            INDArray k = s.keysOf(s.k, keys, blk, hd);
+            INDArray v = s.keysOf(s.v, values, blk, hd);
+            INDArray p = scores(q, k, blk, geo, s);
+            // stable softmax numerator exp(s − m); the division by l = Σ exp(s − m) moves onto the [rows, hd] output
+            INDArray m = p.max(true, 3);
+            Ops.sub(p, m, p);
+            Transforms.exp(p, false);
+            INDArray l = p.sum(true, 3);
+            INDArray o = Layouts.view(s.o, 0, geo.batch(), geo.kvHeads(), rows, hd);
+            Ops.matmul(p, v, o, false, false);
+            Tensors.div(o, l, o);
+            long r0 = blk.i0() * geo.group();
+            out.get(all(), all(), interval(r0, r0 + rows), all()).assign(o);
+            logSumExp.get(all(), all(), interval(r0, r0 + rows), all()).assign(m.addi(Transforms.log(l, false)));
+        }
+        return new Result(out, logSumExp);
+    }
+
+    /**
+     * Writes dQueries and adds into dKeys and dValues (all zero-initialised by the caller or holding sums to add
+     * to), given dOut [B, Hkv, T·G, hd] and the forward's result.
+     */
+    static void backward(INDArray queries, INDArray keys, INDArray values, Result fwd, INDArray dOut, Geometry geo,
+            long blockElements, INDArray dQueries, INDArray dKeys, INDArray dValues) {
+        int hd = geo.headDim();
+        // D_i = Σ_j P_ij dP_ij = dO_i · O_i
+        INDArray rowDot = Tensors.mul(dOut, fwd.out()).sum(true, 3);
+        Scratch s = new Scratch(geo, blockElements, true);
+        for (long i0 = 0; i0 < geo.tokens(); i0 += s.blockTokens) {
+            Block blk = geo.block(i0, Math.min(geo.tokens(), i0 + s.blockTokens));
+            long rows = blk.tokens() * geo.group();
+            long r0 = blk.i0() * geo.group();
+            INDArray q = s.rowsOf(s.q, queries, blk, geo, hd);
+            INDArray k = s.keysOf(s.k, keys, blk, hd);
+            INDArray v = s.keysOf(s.v, values, blk, hd);
+            INDArray dO = s.rowsOf(s.dO, dOut, blk, geo, hd);
+            INDArray p = scores(q, k, blk, geo, s);
+            Ops.sub(p, fwd.logSumExp().get(all(), all(), interval(r0, r0 + rows), all()), p);
+            Transforms.exp(p, false);
+
+            INDArray dKeyRange = Layouts.view(s.dk, 0, geo.batch(), geo.kvHeads(), blk.keys(), hd);
+            Ops.matmul(p, dO, dKeyRange, true, false); // dV = Pᵀ dO (sums the G query heads)
+            dValues.get(all(), all(), interval(blk.k0(), blk.k1()), all()).addi(dKeyRange);
+
+            INDArray dS = Layouts.view(s.dp, 0, geo.batch(), geo.kvHeads(), rows, blk.keys());
+            Ops.matmul(dO, v, dS, false, true); // dP = dO Vᵀ
+            Ops.sub(dS, rowDot.get(all(), all(), interval(r0, r0 + rows), all()), dS);
+            Ops.mul(dS, p, dS); // dS = P ∘ (dP − D); masked entries have P = 0
+
+            INDArray dq = Layouts.view(s.o, 0, geo.batch(), geo.kvHeads(), rows, hd);
+            Ops.matmul(dS, k, dq, false, false, geo.scale(), 0.0);
+            dQueries.get(all(), all(), interval(r0, r0 + rows), all()).assign(dq);
+            Ops.matmul(dS, q, dKeyRange, true, false, geo.scale(), 0.0);
+            dKeys.get(all(), all(), interval(blk.k0(), blk.k1()), all()).addi(dKeyRange);
+        }
+    }
+
+    /** The block's scale · q kᵀ + mask, in the scores scratch [B, Hkv, rows, keys]. */
+    private static INDArray scores(INDArray q, INDArray k, Block blk, Geometry geo, Scratch s) {
+        long rows = blk.tokens() * geo.group();
+        INDArray p = Layouts.view(s.scores, 0, geo.batch(), geo.kvHeads(), rows, blk.keys());
+        Ops.matmul(q, k, p, false, true, geo.scale(), 0.0);
+        INDArray mask = mask(geo.past() + blk.i0(), blk.tokens(), blk.k0(), blk.keys(), geo.window(), geo.dtype());
+        if (mask != null) {
+            // rows are (token, group member): the mask [tokens, keys] broadcasts over the G members
+            Ops.add(Layouts.view(p, 0, geo.batch() * geo.kvHeads(), blk.tokens(), geo.group(), blk.keys()),
+                    mask.reshape(blk.tokens(), 1, blk.keys()),
+                    Layouts.view(p, 0, geo.batch() * geo.kvHeads(), blk.tokens(), geo.group(), blk.keys()));
+        }
+        return p;
+    }
+
+    /**
+     * The additive mask [tokens, keys] of query positions firstQuery.. against key positions firstKey..: 0 where
+     * 0 ≤ query − key (and &lt; window when there is one), −∞ elsewhere; null when nothing is masked.
+     */
+    static INDArray mask(long firstQuery, long tokens, long firstKey, long keys, int window, DataType dt) {
+        long lastQuery = firstQuery + tokens - 1;
+        long lastKey = firstKey + keys - 1;
+        boolean allCausal = lastKey <= firstQuery;
+        boolean allInWindow = window == 0 || lastQuery - firstKey < window;
+        if (allCausal && allInWindow) {
+            return null;
+        }
+        INDArray queryIndex = Nd4j.linspace(DataType.DOUBLE, firstQuery, 1.0, tokens).reshape(tokens, 1);
+        INDArray keyIndex = Nd4j.linspace(DataType.DOUBLE, firstKey, 1.0, keys).reshape(1, keys);
+        INDArray distance = Nd4j.createUninitialized(DataType.DOUBLE, tokens, keys);
+        Ops.sub(queryIndex.broadcast(tokens, keys), keyIndex, distance); // query − key
+        BooleanIndexing.replaceWhere(distance, Double.NEGATIVE_INFINITY, Conditions.lessThan(0));
+        if (window > 0) {
+            BooleanIndexing.replaceWhere(distance, Double.NEGATIVE_INFINITY, Conditions.greaterThanOrEqual(window));
+        }
+        BooleanIndexing.replaceWhere(distance, 0.0, Conditions.greaterThanOrEqual(0));
+        return distance.castTo(dt);
+    }
+
+    /** Dense buffers for one block, sized for the largest block and reused by every block of the call. */
+    private static final class Scratch {
+        final long blockTokens;
+        final INDArray q;
+        final INDArray k;
+        final INDArray v;
+        final INDArray o;
+        final INDArray scores;
+        final INDArray dO;
+        final INDArray dp;
+        final INDArray dk;
+
+        Scratch(Geometry geo, long blockElements, boolean backward) {
+            blockTokens = geo.blockTokens(blockElements);
+            long maxKeys = 0;
+            for (long i0 = 0; i0 < geo.tokens(); i0 += blockTokens) {
+                maxKeys = Math.max(maxKeys, geo.block(i0, Math.min(geo.tokens(), i0 + blockTokens)).keys());
+            }
+            long bh = geo.batch() * geo.kvHeads();
+            long rowElems = bh * blockTokens * geo.group() * geo.headDim();
+            long keyElems = bh * maxKeys * geo.headDim();
+            DataType dt = geo.dtype();
+            q = Nd4j.createUninitialized(dt, rowElems);
+            o = Nd4j.createUninitialized(dt, rowElems);
+            k = Nd4j.createUninitialized(dt, keyElems);
+            v = Nd4j.createUninitialized(dt, keyElems);
+            scores = Nd4j.createUninitialized(dt, bh * blockTokens * geo.group() * maxKeys);
+            dO = backward ? Nd4j.createUninitialized(dt, rowElems) : null;
+            dk = backward ? Nd4j.createUninitialized(dt, keyElems) : null;
+            dp = backward ? Nd4j.createUninitialized(dt, scores.length()) : null;
+        }
+
+        /** A dense copy of the block's query rows of {@code src} [B, Hkv, T·G, hd] in {@code buffer}. */
+        INDArray rowsOf(INDArray buffer, INDArray src, Block blk, Geometry geo, int hd) {
+            long rows = blk.tokens() * geo.group();
+            long r0 = blk.i0() * geo.group();
+            INDArray dst = Layouts.view(buffer, 0, geo.batch(), geo.kvHeads(), rows, hd);
+            return dst.assign(src.get(all(), all(), interval(r0, r0 + rows), all()));
+        }
+
+        /** A dense copy of the block's key rows [k0, k1) of {@code src} [B, Hkv, Tk, hd] in {@code buffer}. */
+        INDArray keysOf(INDArray buffer, INDArray src, Block blk, int hd) {
+            INDArray dst = Layouts.view(buffer, 0, src.size(0), src.size(1), blk.keys(), hd);
+            return dst.assign(src.get(all(), all(), interval(blk.k0(), blk.k1()), all()));
+        }
+    }
+}
