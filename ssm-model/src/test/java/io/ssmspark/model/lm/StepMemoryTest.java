@@ -1,0 +1,87 @@
+package io.ssmspark.model.lm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.tensor.StepMemory;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Training steps inside {@link StepMemory} give bitwise the gradients and losses of steps outside it, step after
+ * step while the workspace's block is reused and when a larger batch makes it grow.
+ */
+class StepMemoryTest {
+
+    private record Step(double loss, double[] gradient) {
+    }
+
+    private static Step step(HybridLm model, int[][] tokens, int[][] targets, boolean inWorkspace) {
+        INDArray gradient = model.newGradient();
+        double loss;
+        if (inWorkspace) {
+            try (MemoryWorkspace ignored = StepMemory.open()) {
+                HybridLm.Forward f = model.forward(tokens);
+                loss = model.nll(f, targets, null).sum();
+                model.backward(f, targets, null, 1.0, gradient);
+            }
+        } else {
+            HybridLm.Forward f = model.forward(tokens);
+            loss = model.nll(f, targets, null).sum();
+            model.backward(f, targets, null, 1.0, gradient);
+        }
+        assertFalse(gradient.isAttached(), "the caller's gradient stays outside the workspace");
+        return new Step(loss, gradient.toDoubleVector());
+    }
+
+    @Test
+    void stepsInTheWorkspaceEqualStepsOutsideIt() {
+        MambaConfig c = TestModels.hybrid(null);
+        HybridLm model = TestModels.randomModel(c, 5, 0.1, DataType.FLOAT);
+        Random rnd = new Random(3);
+        int[][][] batches = {
+            TestModels.tokens(rnd, 2, 9, c.vocabSize()),
+            TestModels.tokens(rnd, 2, 9, c.vocabSize()),
+            TestModels.tokens(rnd, 3, 21, c.vocabSize()), // larger: the block grows
+            TestModels.tokens(rnd, 2, 9, c.vocabSize()),
+        };
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < batches.length; i++) {
+                int[][] tokens = batches[i];
+                int[][] targets = TestModels.tokens(new Random(i), tokens.length, tokens[0].length, c.vocabSize());
+                // inside first, so per-thread caches are first made while a workspace is open
+                Step inside = step(model, tokens, targets, true);
+                Step outside = step(model, tokens, targets, false);
+                assertEquals(outside.loss(), inside.loss(), 0.0, "loss, batch " + i);
+                assertArrayEquals(outside.gradient(), inside.gradient(), 0.0, "gradient, batch " + i);
+                assertTrue(Math.abs(outside.loss()) > 0);
+            }
+        }
+    }
+
+    @Test
+    void keepAndOutsideGiveArraysThatOutliveTheScope() {
+        INDArray kept;
+        INDArray made;
+        try (MemoryWorkspace ignored = StepMemory.open()) {
+            INDArray inside = Nd4j.createFromArray(1.0, 2.0, 3.0).muli(2.0);
+            assertTrue(inside.isAttached());
+            kept = StepMemory.keep(inside);
+            made = StepMemory.outside(() -> Nd4j.createFromArray(7.0, 8.0));
+        }
+        try (MemoryWorkspace ignored = StepMemory.open()) {
+            Nd4j.createFromArray(-1.0, -1.0, -1.0, -1.0, -1.0); // reuses the block's start
+        }
+        assertFalse(kept.isAttached());
+        assertFalse(made.isAttached());
+        assertArrayEquals(new double[] {2, 4, 6}, kept.toDoubleVector(), 0.0);
+        assertArrayEquals(new double[] {7, 8}, made.toDoubleVector(), 0.0);
+    }
+}
