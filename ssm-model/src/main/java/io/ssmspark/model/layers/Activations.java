@@ -35,6 +35,19 @@ public final class Activations {
         return oneMinusS.muli(v).addi(1.0).muli(s);
     }
 
+    /** silu(v) and silu'(v) from one sigmoid, for backwards that need both. */
+    public record Silu(INDArray value, INDArray grad) {
+    }
+
+    /** {@link #silu} and {@link #siluGrad} together: with s = σ(v), silu = s·v and silu' = s + silu·(1 − s). */
+    public static Silu siluWithGrad(INDArray v) {
+        Tensors.requireFloating("v", v);
+        INDArray s = Transforms.sigmoid(v, true);
+        INDArray value = s.mul(v);
+        INDArray grad = s.rsub(1.0).muli(value).addi(s);
+        return new Silu(value, grad);
+    }
+
     /**
      * softplus(v) = log(1 + e^v) for v ≤ 20 and v for v > 20 (torch's threshold). Computed as
      * max(v, 0) + log1p(e^−|v|), which never overflows.

@@ -5,11 +5,10 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import io.ssmspark.model.tensor.Layouts;
 import io.ssmspark.model.tensor.Ops;
+import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.BooleanIndexing;
-import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -157,7 +156,8 @@ final class AttentionKernel {
 
     /**
      * The additive mask [tokens, keys] of query positions firstQuery.. against key positions firstKey..: 0 where
-     * 0 ≤ query − key (and &lt; window when there is one), −∞ elsewhere; null when nothing is masked.
+     * 0 ≤ query − key (and &lt; window when there is one), −∞ elsewhere; null when nothing is masked. Each row's
+     * allowed keys form one interval, so the rows are filled as three runs.
      */
     static INDArray mask(long firstQuery, long tokens, long firstKey, long keys, int window, DataType dt) {
         long lastQuery = firstQuery + tokens - 1;
@@ -167,16 +167,17 @@ final class AttentionKernel {
         if (allCausal && allInWindow) {
             return null;
         }
-        INDArray queryIndex = Nd4j.linspace(DataType.DOUBLE, firstQuery, 1.0, tokens).reshape(tokens, 1);
-        INDArray keyIndex = Nd4j.linspace(DataType.DOUBLE, firstKey, 1.0, keys).reshape(1, keys);
-        INDArray distance = Nd4j.createUninitialized(DataType.DOUBLE, tokens, keys);
-        Ops.sub(queryIndex.broadcast(tokens, keys), keyIndex, distance); // query − key
-        BooleanIndexing.replaceWhere(distance, Double.NEGATIVE_INFINITY, Conditions.lessThan(0));
-        if (window > 0) {
-            BooleanIndexing.replaceWhere(distance, Double.NEGATIVE_INFINITY, Conditions.greaterThanOrEqual(window));
+        int n = Math.toIntExact(keys);
+        double[][] rows = new double[Math.toIntExact(tokens)][n];
+        for (int i = 0; i < rows.length; i++) {
+            long query = firstQuery + i;
+            // allowed key positions: [query − W + 1, query] (or [0, query]), as column indices [from, to)
+            int from = (int) Math.max(0, Math.min(n, (window > 0 ? query - window + 1 : 0) - firstKey));
+            int to = (int) Math.max(0, Math.min(n, query + 1 - firstKey));
+            Arrays.fill(rows[i], 0, from, Double.NEGATIVE_INFINITY);
+            Arrays.fill(rows[i], Math.max(from, to), n, Double.NEGATIVE_INFINITY);
         }
-        BooleanIndexing.replaceWhere(distance, 0.0, Conditions.greaterThanOrEqual(0));
-        return distance.castTo(dt);
+        return Nd4j.createFromArray(rows).castTo(dt);
     }
 
     /** Dense buffers for one block, sized for the largest block and reused by every block of the call. */

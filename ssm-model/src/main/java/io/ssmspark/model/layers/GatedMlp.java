@@ -40,8 +40,9 @@ public final class GatedMlp {
         INDArray y = value(forward.fc1Out(), hidden);
         INDArray g = gate(forward.fc1Out(), hidden);
         INDArray dFc1Out = Nd4j.createUninitialized(dt, x.size(0), 2 * hidden);
-        value(dFc1Out, hidden).assign(dGated.mul(Activations.silu(g)));
-        gate(dFc1Out, hidden).assign(dGated.mul(y).muli(Activations.siluGrad(g)));
+        Activations.Silu silu = Activations.siluWithGrad(g);
+        value(dFc1Out, hidden).assign(dGated.mul(silu.value()));
+        gate(dFc1Out, hidden).assign(dGated.mul(y).muli(silu.grad()));
         return Linear.backward(x, fc1Weight, dFc1Out, dFc1Weight, null);
     }
 

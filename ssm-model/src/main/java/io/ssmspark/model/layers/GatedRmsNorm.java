@@ -50,12 +50,13 @@ public final class GatedRmsNorm {
             accumulate(dWeight, dy.mul(n[0]));
             return new Gradients(groupBackward(Tensors.mul(dy, weight), n, groupSize), null);
         }
-        INDArray siluZ = Activations.silu(z);
+        Activations.Silu silu = Activations.siluWithGrad(z);
+        INDArray siluZ = silu.value();
         if (normBeforeGate) {
             // y = x̂ · w · s with s = silu(z)
             INDArray[] n = grouped(x, groupSize, eps);
             INDArray xhatW = Tensors.mul(n[0], weight);
-            INDArray dz = dy.mul(xhatW).muli(Activations.siluGrad(z));
+            INDArray dz = dy.mul(xhatW).muli(silu.grad());
             accumulate(dWeight, dy.mul(n[0]).muli(siluZ));
             INDArray g = Tensors.mul(dy.mul(siluZ), weight);
             return new Gradients(groupBackward(g, n, groupSize), dz);
@@ -65,7 +66,7 @@ public final class GatedRmsNorm {
         INDArray[] n = grouped(u, groupSize, eps);
         accumulate(dWeight, dy.mul(n[0]));
         INDArray du = groupBackward(Tensors.mul(dy, weight), n, groupSize);
-        INDArray dz = du.mul(x).muli(Activations.siluGrad(z));
+        INDArray dz = du.mul(x).muli(silu.grad());
         return new Gradients(du.muli(siluZ), dz);
     }
 

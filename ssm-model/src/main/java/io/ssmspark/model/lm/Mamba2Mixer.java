@@ -296,8 +296,9 @@ public final class Mamba2Mixer {
             dz = g.dz();
         } else {
             // out = y · silu(z)
-            dy = dGated.mul(Activations.silu(fwd.z));
-            dz = dGated.mul(fwd.y).muli(Activations.siluGrad(fwd.z));
+            Activations.Silu silu = Activations.siluWithGrad(fwd.z);
+            dy = dGated.mul(silu.value());
+            dz = dGated.mul(fwd.y).muli(silu.grad());
         }
 
         long start = timings == null ? 0 : System.nanoTime();

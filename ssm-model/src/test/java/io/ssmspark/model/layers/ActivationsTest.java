@@ -41,6 +41,7 @@ class ActivationsTest {
     @Test
     void derivativesMatchCentralDifferences() {
         checkDerivative(Activations::silu, Activations::siluGrad);
+        checkDerivative(v -> Activations.siluWithGrad(v).value(), v -> Activations.siluWithGrad(v).grad());
         checkDerivative(Activations::softplus, Activations::softplusGrad);
     }
 
@@ -57,6 +58,8 @@ class ActivationsTest {
         INDArray x = randn(new Random(5), 4.0, 200);
         assertClose(Activations.silu(x), Activations.silu(toFloat(x)), 1e-6, "silu fp32");
         assertClose(Activations.siluGrad(x), Activations.siluGrad(toFloat(x)), 1e-6, "silu' fp32");
+        assertClose(Activations.siluGrad(x), Activations.siluWithGrad(x).grad(), 1e-15, "silu' from one sigmoid");
+        assertClose(Activations.silu(x), Activations.siluWithGrad(x).value(), 0, "silu from one sigmoid");
         assertClose(Activations.softplus(x), Activations.softplus(toFloat(x)), 1e-6, "softplus fp32");
         assertClose(Activations.softplusGrad(x), Activations.softplusGrad(toFloat(x)), 1e-6, "softplus' fp32");
     }
