@@ -99,7 +99,7 @@ public final class Attention {
         final INDArray queries;   // [B, Hkv, T·G, hd], rotated, row = token·G + j
         final INDArray keys;      // [B, Hkv, Tpast+T, hd], rotated, past first
         final INDArray values;    // [B, Hkv, Tpast+T, hd]
-        final AttentionKernel.Result attended; // O [B, Hkv, T·G, hd] and its rows' log-sum-exp
+        final AttentionKernel.Result attended; // O [B, Hkv, T·G, hd] and the blocks' probabilities
         final INDArray context;   // [B·T, H·hd]
 
         private Output(INDArray out, INDArray key, INDArray value, long positionOffset, long pastLength,

@@ -5,11 +5,13 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import io.ssmspark.model.tensor.Layouts;
 import io.ssmspark.model.tensor.Ops;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * The core of {@link Attention}: O = softmax(scale · Q Kᵀ + mask) V per (batch, kv head), computed over blocks of
@@ -19,9 +21,10 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * <p>Layouts: queries [B, Hkv, T·G, hd] with row r = token·G + j for the G query heads of a kv head; keys and values
  * [B, Hkv, Tpast+T, hd], past first. Query token i sits at key index Tpast + i.
  *
- * <p>The forward keeps only the output and each row's log-sum-exp L = m + log Σ_j exp(s_j − m). The backward
- * recomputes each block's probabilities as P = exp(S − L) and uses, per row, Σ_j P_ij dP_ij = dO_i · O_i (since
- * O_i = Σ_j P_ij V_j and dP_ij = dO_i · V_j), so no [T, Tk] array is kept between the passes.
+ * <p>Each block covers all the keys its rows may read, so its softmax is complete within the block. The forward
+ * keeps the blocks' probabilities for the backward while they total at most {@link #KEPT_PROBABILITY_ELEMENTS}
+ * (a training window); beyond that (long segments) the backward recomputes them block by block. The backward
+ * uses, per row, Σ_j P_ij dP_ij = dO_i · O_i (since O_i = Σ_j P_ij V_j and dP_ij = dO_i · V_j).
  */
 final class AttentionKernel {
 
@@ -66,9 +69,15 @@ final class AttentionKernel {
         }
     }
 
-    /** The forward's output O [B, Hkv, T·G, hd] and the rows' log-sum-exp L [B, Hkv, T·G, 1]. */
-    record Result(INDArray out, INDArray logSumExp) {
+    /**
+     * The forward's output O [B, Hkv, T·G, hd], and each block's probabilities [B, Hkv, rows, keys] when they fit
+     * in {@link #KEPT_PROBABILITY_ELEMENTS} (null otherwise: the backward then recomputes them).
+     */
+    record Result(INDArray out, List<INDArray> probabilities, long blockTokens) {
     }
+
+    /** The most probability elements a forward keeps for its backward (2^25: 128 MB in fp32). */
+    static final long KEPT_PROBABILITY_ELEMENTS = 1L << 25;
 
     private AttentionKernel() {
     }
@@ -76,28 +85,24 @@ final class AttentionKernel {
     static Result forward(INDArray queries, INDArray keys, INDArray values, Geometry geo, long blockElements) {
         int hd = geo.headDim();
         INDArray out = Nd4j.createUninitialized(geo.dtype(), geo.batch(), geo.kvHeads(), geo.rows(), hd);
-        INDArray logSumExp = Nd4j.createUninitialized(geo.dtype(), geo.batch(), geo.kvHeads(), geo.rows(), 1);
         Scratch s = new Scratch(geo, blockElements, false);
+        List<INDArray> kept = s.probabilityElements <= KEPT_PROBABILITY_ELEMENTS ? new ArrayList<>() : null;
         for (long i0 = 0; i0 < geo.tokens(); i0 += s.blockTokens) {
             Block blk = geo.block(i0, Math.min(geo.tokens(), i0 + s.blockTokens));
             long rows = blk.tokens() * geo.group();
-            INDArray q = s.rowsOf(s.q, queries, blk, geo, hd);
-            INDArray k = s.keysOf(s.k, keys, blk, hd);
-            INDArray v = s.keysOf(s.v, values, blk, hd);
-            INDArray p = scores(q, k, blk, geo, s);
-            // stable softmax numerator exp(s − m); the division by l = Σ exp(s − m) moves onto the [rows, hd] output
-            INDArray m = p.max(true, 3);
-            Ops.sub(p, m, p);
-            Transforms.exp(p, false);
-            INDArray l = p.sum(true, 3);
+            INDArray p = kept != null
+                    ? Nd4j.createUninitialized(geo.dtype(), geo.batch(), geo.kvHeads(), rows, blk.keys())
+                    : Layouts.view(s.scores, 0, geo.batch(), geo.kvHeads(), rows, blk.keys());
+            probabilities(queries, keys, blk, geo, s, p);
             INDArray o = Layouts.view(s.o, 0, geo.batch(), geo.kvHeads(), rows, hd);
-            Ops.matmul(p, v, o, false, false);
-            Tensors.div(o, l, o);
+            Ops.matmul(p, s.keysOf(s.v, values, blk, hd), o, false, false);
             long r0 = blk.i0() * geo.group();
             out.get(all(), all(), interval(r0, r0 + rows), all()).assign(o);
-            logSumExp.get(all(), all(), interval(r0, r0 + rows), all()).assign(m.addi(Transforms.log(l, false)));
+            if (kept != null) {
+                kept.add(p);
+            }
         }
-        return new Result(out, logSumExp);
+        return new Result(out, kept, s.blockTokens);
     }
 
     /**
@@ -110,17 +115,19 @@ final class AttentionKernel {
         // D_i = Σ_j P_ij dP_ij = dO_i · O_i
         INDArray rowDot = Tensors.mul(dOut, fwd.out()).sum(true, 3);
         Scratch s = new Scratch(geo, blockElements, true);
-        for (long i0 = 0; i0 < geo.tokens(); i0 += s.blockTokens) {
+        boolean reuse = fwd.probabilities() != null && fwd.blockTokens() == s.blockTokens;
+        int index = 0;
+        for (long i0 = 0; i0 < geo.tokens(); i0 += s.blockTokens, index++) {
             Block blk = geo.block(i0, Math.min(geo.tokens(), i0 + s.blockTokens));
             long rows = blk.tokens() * geo.group();
             long r0 = blk.i0() * geo.group();
+            INDArray p = reuse ? fwd.probabilities().get(index)
+                    : probabilities(queries, keys, blk, geo, s,
+                            Layouts.view(s.scores, 0, geo.batch(), geo.kvHeads(), rows, blk.keys()));
             INDArray q = s.rowsOf(s.q, queries, blk, geo, hd);
             INDArray k = s.keysOf(s.k, keys, blk, hd);
             INDArray v = s.keysOf(s.v, values, blk, hd);
             INDArray dO = s.rowsOf(s.dO, dOut, blk, geo, hd);
-            INDArray p = scores(q, k, blk, geo, s);
-            Ops.sub(p, fwd.logSumExp().get(all(), all(), interval(r0, r0 + rows), all()), p);
-            Transforms.exp(p, false);
 
             INDArray dKeyRange = Layouts.view(s.dk, 0, geo.batch(), geo.kvHeads(), blk.keys(), hd);
             Ops.matmul(p, dO, dKeyRange, true, false); // dV = Pᵀ dO (sums the G query heads)
@@ -139,19 +146,25 @@ final class AttentionKernel {
         }
     }
 
-    /** The block's scale · q kᵀ + mask, in the scores scratch [B, Hkv, rows, keys]. */
-    private static INDArray scores(INDArray q, INDArray k, Block blk, Geometry geo, Scratch s) {
-        long rows = blk.tokens() * geo.group();
-        INDArray p = Layouts.view(s.scores, 0, geo.batch(), geo.kvHeads(), rows, blk.keys());
+    /** P = softmax(scale · q kᵀ + mask) of the block over its keys, written into {@code p} [B, Hkv, rows, keys]. */
+    private static INDArray probabilities(INDArray queries, INDArray keys, Block blk, Geometry geo, Scratch s,
+            INDArray p) {
+        INDArray q = s.rowsOf(s.q, queries, blk, geo, geo.headDim());
+        INDArray k = s.keysOf(s.k, keys, blk, geo.headDim());
+        scores(q, k, blk, geo, p);
+        Nd4j.exec(new SoftMax(p, p, 3)); // masked entries are −∞ and get exactly 0
+        return p;
+    }
+
+    /** Writes the block's scale · q kᵀ + mask into {@code p} [B, Hkv, rows, keys]. */
+    private static void scores(INDArray q, INDArray k, Block blk, Geometry geo, INDArray p) {
         Ops.matmul(q, k, p, false, true, geo.scale(), 0.0);
         INDArray mask = mask(geo.past() + blk.i0(), blk.tokens(), blk.k0(), blk.keys(), geo.window(), geo.dtype());
         if (mask != null) {
             // rows are (token, group member): the mask [tokens, keys] broadcasts over the G members
-            Ops.add(Layouts.view(p, 0, geo.batch() * geo.kvHeads(), blk.tokens(), geo.group(), blk.keys()),
-                    mask.reshape(blk.tokens(), 1, blk.keys()),
-                    Layouts.view(p, 0, geo.batch() * geo.kvHeads(), blk.tokens(), geo.group(), blk.keys()));
+            INDArray byToken = Layouts.view(p, 0, geo.batch() * geo.kvHeads(), blk.tokens(), geo.group(), blk.keys());
+            Ops.add(byToken, mask.reshape(blk.tokens(), 1, blk.keys()), byToken);
         }
-        return p;
     }
 
     /**
@@ -183,6 +196,7 @@ final class AttentionKernel {
     /** Dense buffers for one block, sized for the largest block and reused by every block of the call. */
     private static final class Scratch {
         final long blockTokens;
+        final long probabilityElements; // Σ over blocks of B·Hkv·rows·keys
         final INDArray q;
         final INDArray k;
         final INDArray v;
@@ -194,11 +208,15 @@ final class AttentionKernel {
 
         Scratch(Geometry geo, long blockElements, boolean backward) {
             blockTokens = geo.blockTokens(blockElements);
-            long maxKeys = 0;
-            for (long i0 = 0; i0 < geo.tokens(); i0 += blockTokens) {
-                maxKeys = Math.max(maxKeys, geo.block(i0, Math.min(geo.tokens(), i0 + blockTokens)).keys());
-            }
             long bh = geo.batch() * geo.kvHeads();
+            long maxKeys = 0;
+            long total = 0;
+            for (long i0 = 0; i0 < geo.tokens(); i0 += blockTokens) {
+                Block blk = geo.block(i0, Math.min(geo.tokens(), i0 + blockTokens));
+                maxKeys = Math.max(maxKeys, blk.keys());
+                total += bh * blk.tokens() * geo.group() * blk.keys();
+            }
+            probabilityElements = total;
             long rowElems = bh * blockTokens * geo.group() * geo.headDim();
             long keyElems = bh * maxKeys * geo.headDim();
             DataType dt = geo.dtype();

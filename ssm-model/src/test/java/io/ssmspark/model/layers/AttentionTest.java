@@ -168,11 +168,12 @@ class AttentionTest {
     /**
      * The kernel's query blocks: with block sizes of 1, 2 and 4 tokens (window 0 and 3, past keys, GQA) the output
      * still matches the loop reference and the gradients match finite differences, so block seams, the key ranges a
-     * window skips and the per-block masks are all exercised.
+     * window skips and the per-block masks are all exercised. When the backward's blocks differ from the forward's,
+     * it recomputes the probabilities instead of reusing the kept ones.
      */
-    @ParameterizedTest(name = "window={0} block elements={1}")
-    @CsvSource({"0, 1", "0, 150", "3, 1", "3, 150", "3, 300"})
-    void queryBlocksGiveTheSameOutputAndGradients(int window, long blockElements) {
+    @ParameterizedTest(name = "window={0} forward block elements={1} backward={2}")
+    @CsvSource({"0, 1, 1", "0, 150, 1", "3, 1, 150", "3, 150, 150", "3, 300, 300"})
+    void queryBlocksGiveTheSameOutputAndGradients(int window, long blockElements, long backwardBlockElements) {
         Random rnd = new Random(77 + window);
         Case c = new Case(rnd, 2, 7, 6, new Attention.Spec(4, 2, 4, 4, 10000, null, window), true, 2);
         long offset = 5;
@@ -181,7 +182,7 @@ class AttentionTest {
 
         INDArray r = randn(rnd, 2, 7, 6);
         Attention.Weights acc = zerosLike(c.w);
-        Attention.Gradients g = Attention.backward(c.x, c.w, c.spec, fwd, r, acc, blockElements);
+        Attention.Gradients g = Attention.backward(c.x, c.w, c.spec, fwd, r, acc, backwardBlockElements);
         DoubleSupplier loss = () -> GradCheck.dot(
                 Attention.forward(c.x, c.w, c.spec, offset, c.pastK, c.pastV, blockElements).out(), r);
         GradCheck.check("x", c.x, g.dx(), loss, 1);
