@@ -66,7 +66,6 @@ public final class CausalDepthwiseConv1d {
         INDArray dxpad = Nd4j.zeros(dt, xs[0], t + k - 1, c);
         INDArray taps = weight.transpose().dup('c');
         INDArray dTaps = Nd4j.zeros(dt, k, c); // dw transposed: row tap
-        INDArray ones = Nd4j.ones(dt, 1, t);
         INDArray term = Nd4j.createUninitialized(dt, t, c);
         for (long b = 0; b < xs[0]; b++) {
             INDArray dyb = rowsOf(dyc, b, 0, t);
@@ -75,7 +74,7 @@ public final class CausalDepthwiseConv1d {
                 rowsOf(dxpad, b, tap, t).addi(Tensors.mul(dyb, taps.getRow(tap), term));
                 if (dWeight != null) {
                     Tensors.mul(dyb, rowsOf(xpad, b, tap, t), term);
-                    Tensors.mmul(ones, term, dTaps.getRow(tap, true), false, false, 1.0, 1.0); // Σ_t over rows
+                    Tensors.addColumnSums(dTaps.getRow(tap), term);
                 }
             }
         }
@@ -83,7 +82,7 @@ public final class CausalDepthwiseConv1d {
             dWeight.addi(dTaps.transpose());
         }
         if (dBias != null) {
-            dBias.addi(dyc.reshape(xs[0] * t, c).sum(0));
+            Tensors.addColumnSums(dBias, dyc.reshape(xs[0] * t, c));
         }
         INDArray dx = dxpad.get(all(), interval(k - 1, t + k - 1), all()).dup('c');
         INDArray dPrev = dxpad.get(all(), interval(0, k - 1), all()).dup('c');

@@ -72,7 +72,7 @@ public final class GatedRmsNorm {
 
     private static void accumulate(INDArray dWeight, INDArray perRow) {
         if (dWeight != null) {
-            dWeight.addi(perRow.sum(0));
+            Tensors.addColumnSums(dWeight, perRow);
         }
     }
 

@@ -34,10 +34,10 @@ public final class LayerNorm {
         INDArray xhat = n[0];
         INDArray r = n[1];
         if (dWeight != null) {
-            dWeight.addi(dy.mul(xhat).sum(0));
+            Tensors.addColumnSums(dWeight, dy.mul(xhat));
         }
         if (dBias != null) {
-            dBias.addi(dy.sum(0));
+            Tensors.addColumnSums(dBias, dy);
         }
         INDArray g = Tensors.mul(dy, weight);
         INDArray meanG = g.mean(true, 1);

@@ -48,7 +48,7 @@ public final class Linear {
             Tensors.mmul(dy, x, dWeight, true, false, 1.0, 1.0);
         }
         if (dBias != null) {
-            dBias.addi(dy.sum(0));
+            Tensors.addColumnSums(dBias, dy);
         }
         INDArray dx = Nd4j.createUninitialized(dt, xs[0], xs[1]);
         Tensors.mmul(dy, weight, dx, false, false, 1.0, 0.0);

@@ -30,7 +30,7 @@ public final class RmsNorm {
         INDArray r = rstd(x, eps);
         INDArray xhat = Tensors.mul(x, r);
         if (dWeight != null) {
-            dWeight.addi(dy.mul(xhat).sum(0));
+            Tensors.addColumnSums(dWeight, dy.mul(xhat));
         }
         INDArray g = Tensors.mul(dy, weight);
         INDArray meanGx = g.mul(xhat).mean(true, 1);

@@ -2,6 +2,7 @@ package io.ssmspark.model.layers;
 
 import java.util.Arrays;
 
+import io.ssmspark.model.tensor.Layouts;
 import org.nd4j.linalg.api.blas.params.MMulTranspose;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -73,6 +74,23 @@ final class Tensors {
             double beta) {
         MMulTranspose t = MMulTranspose.builder().transposeA(transposeA).transposeB(transposeB).build();
         Nd4j.exec(new Mmul(a, b, out, alpha, beta, t));
+    }
+
+    /**
+     * accumulator [n] += Σ_rows x for x [rows, n] (dense), as the gemm 1ᵀ·x: ND4J's column reduction sum(0) ran
+     * about 3x slower than this gemm on [4096, 640] here.
+     */
+    static void addColumnSums(INDArray accumulator, INDArray x) {
+        INDArray dense = contiguous(x);
+        INDArray ones = Nd4j.ones(x.dataType(), 1, x.size(0));
+        INDArray target = Layouts.isDense(accumulator) ? Layouts.reshapeView(accumulator, 1, x.size(1)) : null;
+        if (target != null) {
+            mmul(ones, dense, target, false, false, 1.0, 1.0);
+        } else {
+            INDArray sums = Nd4j.createUninitialized(x.dataType(), 1, x.size(1));
+            mmul(ones, dense, sums, false, false, 1.0, 0.0);
+            accumulator.addi(sums.reshape(accumulator.shape()));
+        }
     }
 
     /** A new array of {@code a}'s shape and dtype holding a ∘ b, b broadcast numpy-style. */
