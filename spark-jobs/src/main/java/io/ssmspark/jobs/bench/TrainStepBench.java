@@ -23,6 +23,7 @@ import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -76,6 +77,10 @@ public final class TrainStepBench implements Callable<Integer> {
   @Option(names = "--dtype", description = "float32 or float64 (default: ${DEFAULT-VALUE}).")
   String dtype = "float32";
 
+  @Option(names = "--blas-threads", description = "Threads of the gemms (OpenBLAS); the other ND4J ops keep "
+      + "OMP_NUM_THREADS (default: ${DEFAULT-VALUE}, leave as is).")
+  int blasThreads = 0;
+
   @Option(names = "--seed", description = "Seed of the parameters and tokens (default: ${DEFAULT-VALUE}).")
   long seed = 1;
 
@@ -88,6 +93,12 @@ public final class TrainStepBench implements Callable<Integer> {
     requirePositive("--vocab", vocab);
     if (warmup < 0) {
       throw new IllegalArgumentException("--warmup: expected >= 0 but found " + warmup);
+    }
+    if (blasThreads < 0) {
+      throw new IllegalArgumentException("--blas-threads: expected >= 0 but found " + blasThreads);
+    }
+    if (blasThreads > 0) {
+      Nd4j.factory().blas().setMaxThreads(blasThreads);
     }
     MambaConfig config = config();
     HybridLm model = ModelInit.newModel(config, seed, type);
@@ -155,7 +166,8 @@ public final class TrainStepBench implements Callable<Integer> {
     }
     out.put("optimizer_s", optimizerSeconds[0] / steps)
         .put("gemm_gflops", GemmPeak.measureGflops())
-        .put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+        .put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"))
+        .put("blas_threads", Nd4j.factory().blas().getMaxThreads());
     System.out.println(out);
     return 0;
   }

@@ -13,6 +13,7 @@ import io.ssmspark.model.ssd.SegmentSummary;
 import io.ssmspark.model.ssd.SsdGradients;
 import io.ssmspark.model.ssd.SsdInputs;
 import io.ssmspark.model.ssd.SsdResult;
+import io.ssmspark.model.tensor.Layouts;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -102,7 +103,6 @@ public final class Mamba2Mixer {
         private final INDArray out;
         private final Carry carryOut;
         final Carry carryIn;
-        final INDArray projected;   // [rows, inProjDim]: z | xBC | dt before any activation
         final INDArray xbc;         // [b, T, C] pre-conv
         final INDArray convOut;     // [b, T, C] conv + bias, before silu
         final SsdInputs ssdInputs;
@@ -111,12 +111,11 @@ public final class Mamba2Mixer {
         final INDArray z;           // [rows, d_inner]
         final INDArray gated;       // [rows, d_inner] input of out_proj
 
-        private Output(INDArray out, Carry carryOut, Carry carryIn, INDArray projected, INDArray xbc,
+        private Output(INDArray out, Carry carryOut, Carry carryIn, INDArray xbc,
                 INDArray convOut, SsdInputs ssdInputs, INDArray dtPre, INDArray y, INDArray z, INDArray gated) {
             this.out = out;
             this.carryOut = carryOut;
             this.carryIn = carryIn;
-            this.projected = projected;
             this.xbc = xbc;
             this.convOut = convOut;
             this.ssdInputs = ssdInputs;
@@ -153,7 +152,6 @@ public final class Mamba2Mixer {
         int di = s.dInner();
         Carry in = carryIn == null ? new Carry(null, null) : carryIn;
         Stage st = stage(x, w, s, in.convRows());
-        INDArray projected = st.projected();
         INDArray z = st.z();
         INDArray xbc = st.xbc();
         INDArray dtPre = st.dtPre();
@@ -170,11 +168,11 @@ public final class Mamba2Mixer {
         INDArray out = Linear.forward(gated, w.outProj(), null).reshape(b, t, s.dModel());
         Carry carryOut = new Carry(CausalDepthwiseConv1d.carryRows(in.convRows(), xbc, s.convKernel()),
                 r.finalState());
-        return new Output(out, carryOut, in, projected, xbc, convOut, ssd, dtPre, y, z, gated);
+        return new Output(out, carryOut, in, xbc, convOut, ssd, dtPre, y, z, gated);
     }
 
     /** The mixer up to the SSD call: in_proj split into z, xBC, dt; the conv continuing {@code convRows}; SiLU. */
-    private record Stage(INDArray projected, INDArray z, INDArray xbc, INDArray dtPre, INDArray convOut,
+    private record Stage(INDArray z, INDArray xbc, INDArray dtPre, INDArray convOut,
             SsdInputs ssd) {
     }
 
@@ -185,10 +183,11 @@ public final class Mamba2Mixer {
         int di = s.dInner();
         int cd = s.convDim();
         int gn = s.groups() * s.dState();
-        INDArray projected = Linear.forward(contiguous(x).reshape(rows, s.dModel()), w.inProj(), null);
-        INDArray z = projected.get(all(), interval(0, di)).dup('c');
-        INDArray xbc = projected.get(all(), interval(di, di + cd)).dup('c').reshape(b, t, cd);
-        INDArray dtPre = projected.get(all(), interval(di + cd, di + cd + s.heads())).dup('c');
+        // in_proj as one gemm per output block (z | xBC | dt), so each lands dense without a split copy
+        INDArray x2 = contiguous(x).reshape(rows, s.dModel());
+        INDArray z = Linear.forward(x2, inProjRows(w.inProj(), 0, di), null);
+        INDArray xbc = Linear.forward(x2, inProjRows(w.inProj(), di, cd), null).reshape(b, t, cd);
+        INDArray dtPre = Linear.forward(x2, inProjRows(w.inProj(), di + cd, s.heads()), null);
         Nd4j.exec(new AddOp(dtPre, w.dtBias(), dtPre));
         dtPre = dtPre.reshape(b, t, s.heads());
 
@@ -200,7 +199,7 @@ public final class Mamba2Mixer {
         INDArray cm = act.get(all(), interval(di + gn, cd)).dup('c').reshape(b, t, s.groups(), s.dState());
         INDArray a = Transforms.exp(w.aLog(), true).negi();
         SsdInputs ssd = new SsdInputs(xh, Activations.softplus(dtPre), a, bm, cm, w.d());
-        return new Stage(projected, z, xbc, dtPre, convOut, ssd);
+        return new Stage(z, xbc, dtPre, convOut, ssd);
     }
 
     // ---- the mixer split around the SSD call, for scoring segments of one sequence in parallel ----------------
@@ -225,7 +224,7 @@ public final class Mamba2Mixer {
     public static INDArray preConvRows(INDArray x, Weights w, Spec s) {
         check(x, w, s, null);
         long rows = x.size(0) * x.size(1);
-        INDArray xbcWeight = w.inProj().get(interval(s.dInner(), s.dInner() + s.convDim()), all()).dup('c');
+        INDArray xbcWeight = inProjRows(w.inProj(), s.dInner(), s.convDim());
         return Linear.forward(contiguous(x).reshape(rows, s.dModel()), xbcWeight, null)
                 .reshape(x.size(0), x.size(1), s.convDim());
     }
@@ -333,13 +332,26 @@ public final class Mamba2Mixer {
             dXbc = padded.get(all(), interval(k - 1, total), all()).dup('c');
         }
 
-        INDArray dProjected = Nd4j.createUninitialized(dt, rows, s.inProjDim());
-        dProjected.get(all(), interval(0, di)).assign(dz);
-        dProjected.get(all(), interval(di, di + cd)).assign(dXbc.reshape(rows, cd));
-        dProjected.get(all(), interval(di + cd, di + cd + s.heads())).assign(dDtPre.reshape(rows, s.heads()));
-        INDArray dx = Linear.backward(contiguous(x).reshape(rows, s.dModel()), w.inProj(), dProjected,
-                grads.inProj(), null).reshape(b, t, s.dModel());
+        // in_proj backward block by block: dx sums the three blocks' contributions
+        INDArray x2 = contiguous(x).reshape(rows, s.dModel());
+        INDArray dx = Linear.backward(x2, inProjRows(w.inProj(), 0, di), contiguous(dz),
+                inProjRows(grads.inProj(), 0, di), null);
+        dx.addi(Linear.backward(x2, inProjRows(w.inProj(), di, cd), contiguous(dXbc).reshape(rows, cd),
+                inProjRows(grads.inProj(), di, cd), null));
+        dx.addi(Linear.backward(x2, inProjRows(w.inProj(), di + cd, s.heads()),
+                contiguous(dDtPre).reshape(rows, s.heads()), inProjRows(grads.inProj(), di + cd, s.heads()), null));
+        dx = dx.reshape(b, t, s.dModel());
         return new Gradients(dx, new Carry(dPrev, sg.dInitialState()));
+    }
+
+    /** Rows [first, first + count) of in_proj.weight (or of its gradient); null stays null. */
+    private static INDArray inProjRows(INDArray inProj, long first, long count) {
+        if (inProj == null) {
+            return null;
+        }
+        long d = inProj.size(1);
+        return Layouts.isDense(inProj) ? Layouts.view(inProj, first * d, count, d)
+                : inProj.get(interval(first, first + count), all());
     }
 
     /** The gated norm: rmsnorm_g with the gate, or y·silu(z) when the config has no norm. */
