@@ -72,6 +72,14 @@ class TrainStepBenchTest {
     }
     assertTrue(j.get("optimizer_s").asDouble() > 0);
     assertTrue(j.get("gemm_gflops").asDouble() > 0);
+    assertTrue(j.get("blas_threads").asInt() >= 1, "the gemm threads in use are reported");
+  }
+
+  @Test
+  void negativeBlasThreadsAreRefused() {
+    String[] r = run("bench", "train-step", "--blas-threads", "-1", "--steps", "1");
+    assertEquals("2", r[0]);
+    assertTrue(r[2].contains("--blas-threads: expected >= 0 but found -1"), r[2]);
   }
 
   @Test
