@@ -40,6 +40,7 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
       // io.ssmspark.jobs.train: the broadcast parameters and the tasks' results
       io.ssmspark.jobs.train.FlatParameters.class,
       io.ssmspark.jobs.train.PartitionResult.class,
+      io.ssmspark.jobs.train.PackedSum.class,
       io.ssmspark.jobs.train.ScalarSum.class)));
 
   /** Spark SQL classes our jobs send beyond those the data pipeline already lists. */

@@ -8,26 +8,32 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.broadcast.Broadcast;
 
 /**
- * Runs one {@link WindowPass} over every partition and combines the partition results on the driver in a fixed
- * pairwise tree over partition indices ((0+1)+(2+3))+..., never in arrival order. The driver holds one result
- * per partition (two doubles per parameter each) while it combines.
+ * Runs one {@link WindowPass} over every partition and adds the partition results on the driver into one
+ * double-double accumulator in a fixed order, partition 0, 1, 2, ..., never in arrival order. The double-double
+ * sums make the total independent of the order and grouping of the additions (below ~1e-30 relative), so the
+ * cheapest fixed order is used: a left fold, which needs one accumulator (five doubles per parameter) whatever the
+ * number of partitions. Each partition's packed sum is dropped as soon as it is added.
  */
 final class DistributedPass {
   private DistributedPass() {}
 
-  /** The combined result of a pass and where its time went. */
-  record Outcome(CompensatedSum gradient, ScalarSum loss, long windows, long tokens, long jobNanos,
-      long maxTaskNanos, long meanTaskNanos, long combineNanos, long resultBytes) {
+  /** What a pass added and where its time went. */
+  record Outcome(ScalarSum loss, long windows, long tokens, long jobNanos, long maxTaskNanos, long meanTaskNanos,
+      long combineNanos, long resultBytes) {
     double meanLoss() {
       return loss.value() / tokens;
     }
   }
 
+  /**
+   * One pass over the windows with ranks [firstRank, endRank); with a {@code gradient} accumulator (a training
+   * pass) the partitions' gradient sums are added into it, without one (null) only the loss is computed.
+   */
   static Outcome run(JavaRDD<Window> windows, Broadcast<FlatParameters> parameters, long firstRank, long endRank,
-      boolean gradients, int step, int microBatch, FaultInjection fault) {
+      CompensatedSum gradient, int step, int microBatch, FaultInjection fault) {
     long start = System.nanoTime();
     List<PartitionResult> results = new ArrayList<>(windows
-        .mapPartitionsWithIndex(new WindowPass(parameters, firstRank, endRank, gradients, step, microBatch,
+        .mapPartitionsWithIndex(new WindowPass(parameters, firstRank, endRank, gradient != null, step, microBatch,
             fault), false)
         .collect());
     long jobNanos = System.nanoTime() - start;
@@ -36,39 +42,27 @@ final class DistributedPass {
     long maxTask = 0;
     long sumTask = 0;
     long bytes = 0;
-    List<Partial> level = new ArrayList<>();
-    for (PartitionResult r : results) {
+    ScalarSum loss = new ScalarSum();
+    long windowCount = 0;
+    long tokens = 0;
+    int count = results.size();
+    for (int i = 0; i < count; i++) {
+      PartitionResult r = results.get(i);
+      results.set(i, null); // its packed gradient can be collected once added
       maxTask = Math.max(maxTask, r.computeNanos);
       sumTask += r.computeNanos;
       bytes += r.byteSize();
-      level.add(new Partial(r.gradientHi == null ? null : CompensatedSum.of(r.gradientHi, r.gradientLo), r.loss,
-          r.windows, r.tokens));
-    }
-    while (level.size() > 1) {
-      List<Partial> next = new ArrayList<>();
-      for (int i = 0; i < level.size(); i += 2) {
-        next.add(i + 1 < level.size() ? level.get(i).plus(level.get(i + 1)) : level.get(i));
+      loss.add(r.loss);
+      windowCount += r.windows;
+      tokens += r.tokens;
+      if (r.gradient != null) {
+        if (gradient == null) {
+          throw new IllegalStateException("partition " + r.partition + " sent a gradient in an evaluation pass");
+        }
+        gradient.add(r.gradient);
       }
-      level = next;
     }
-    Partial total = level.get(0);
-    return new Outcome(total.gradient, total.loss, total.windows, total.tokens, jobNanos, maxTask,
-        results.isEmpty() ? 0 : sumTask / results.size(), System.nanoTime() - combineStart, bytes);
-  }
-
-  /** A node of the combining tree. */
-  private record Partial(CompensatedSum gradient, ScalarSum loss, long windows, long tokens) {
-    Partial plus(Partial right) {
-      CompensatedSum g = gradient;
-      if (g == null) {
-        g = right.gradient;
-      } else if (right.gradient != null) {
-        g.add(right.gradient);
-      }
-      ScalarSum l = new ScalarSum();
-      l.add(loss);
-      l.add(right.loss);
-      return new Partial(g, l, windows + right.windows, tokens + right.tokens);
-    }
+    return new Outcome(loss, windowCount, tokens, jobNanos, maxTask, count == 0 ? 0 : sumTask / count,
+        System.nanoTime() - combineStart, bytes);
   }
 }

@@ -4,21 +4,22 @@ import java.io.Serializable;
 
 /**
  * What one task returns: its partition index, the number of windows and loss tokens it saw, the double-double
- * sum of their NLL, and (for a training pass) the double-double sum of their gradients, plus its compute time.
+ * sum of their NLL, and (for a training pass) the packed double-double sum of their gradients, plus its compute
+ * time. The gradient is the only large part: 12 bytes per parameter ({@link PackedSum}).
  */
 public final class PartitionResult implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
   public int partition;
   public long windows;
   public long tokens;
   public ScalarSum loss = new ScalarSum();
-  public double[] gradientHi;
-  public double[] gradientLo;
+  public PackedSum gradient;
   public long computeNanos;
 
   public PartitionResult() {}
 
+  /** Roughly what the result weighs on the wire. */
   long byteSize() {
-    return gradientHi == null ? 64 : 64 + 8L * (gradientHi.length + gradientLo.length);
+    return gradient == null ? 64 : 64 + gradient.byteSize();
   }
 }

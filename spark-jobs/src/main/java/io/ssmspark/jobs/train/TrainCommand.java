@@ -17,14 +17,14 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Trains a hybrid state-space LM by exact data-parallel gradient averaging on Spark.",
-      "Options come from --config FILE (JSON: {\"command\": \"train\", \"options\": {...}}), overridden by the"
-          + " command line. Writes OUT/metrics.jsonl, OUT/loss.png, OUT/summary.json, checkpoints under"
-          + " OUT/checkpoints/ and the final model in OUT/final/."
+      "Options come from --config FILE (JSON, or HOCON when the name does not end in .json: {\"command\":"
+          + " \"train\", \"options\": {...}}), overridden by the command line. Writes OUT/metrics.jsonl,"
+          + " OUT/loss.png, OUT/summary.json, checkpoints under OUT/checkpoints/ and the final model in OUT/final/."
     })
 public final class TrainCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--config", paramLabel = "FILE", description = "Job config file (JSON).")
+  @Option(names = "--config", paramLabel = "FILE", description = "Job config file: JSON (*.json) or HOCON (*.conf).")
   Path jobConfig;
 
   @Option(names = "--model-config", paramLabel = "FILE", description = "The model's config.json.")

@@ -9,8 +9,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import java.io.IOException;
 import java.lang.reflect.Field;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -119,21 +117,14 @@ public final class TrainConfig {
   }
 
   /**
-   * Reads a job config file: {@code {"command": "train", "options": {"seq-len": 256, ...}}} (as in
-   * cluster-conf/examples; "about" and "properties_file" are for people and the launcher).
+   * Reads a job config file, JSON (*.json) or HOCON (any other name, see {@link JobConfigFile}):
+   * {@code {"command": "train", "options": {"seq-len": 256, ...}}} (as in cluster-conf/examples; "about" and
+   * "properties_file" are for people and the launcher).
    */
   public static TrainConfig readJobConfig(Path file) throws IOException {
-    if (!Files.isRegularFile(file)) {
-      throw new NoSuchFileException(file.toString(), null, "job config file (--config) not found");
-    }
-    JsonNode root;
-    try {
-      root = JSON.readTree(file.toFile());
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalArgumentException(file + ": not valid JSON: " + e.getOriginalMessage());
-    }
+    JsonNode root = JobConfigFile.read(file);
     if (root == null || !root.isObject()) {
-      throw new IllegalArgumentException(file + ": expected a JSON object with \"options\"");
+      throw new IllegalArgumentException(file + ": expected an object with \"options\"");
     }
     for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
       String name = it.next();

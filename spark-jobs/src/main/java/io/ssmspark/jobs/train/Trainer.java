@@ -224,7 +224,6 @@ public final class Trainer {
       FlatParameters flat = FlatParameters.of(configJson, parameters);
       Broadcast<FlatParameters> broadcast = sc.broadcast(flat);
       long broadcastNanos = System.nanoTime() - stepStart;
-      CompensatedSum gradient = null;
       ScalarSum loss = new ScalarSum();
       long tokens = 0;
       long jobNanos = 0;
@@ -232,44 +231,43 @@ public final class Trainer {
       long meanTask = 0;
       long combineNanos = 0;
       long resultBytes = 0;
-      try {
-        for (int round = 0; round < config.gradAccum; round++) {
-          long first = schedule.firstRank(s, round);
-          long end = first + schedule.windowsPerRound();
-          DistributedPass.Outcome o = DistributedPass.run(windows, broadcast, first, end, true, (int) step,
-              config.microBatch, fault);
-          if (o.windows() != end - first) {
-            throw new IllegalStateException("step " + step + ": expected " + (end - first) + " training windows"
-                + " with ranks [" + first + ", " + end + ") but the tasks found " + o.windows());
+      INDArray meanGradient;
+      try (CompensatedSum gradient = new CompensatedSum(parameters.length())) {
+        try {
+          for (int round = 0; round < config.gradAccum; round++) {
+            long first = schedule.firstRank(s, round);
+            long end = first + schedule.windowsPerRound();
+            DistributedPass.Outcome o = DistributedPass.run(windows, broadcast, first, end, gradient, (int) step,
+                config.microBatch, fault);
+            if (o.windows() != end - first) {
+              throw new IllegalStateException("step " + step + ": expected " + (end - first) + " training windows"
+                  + " with ranks [" + first + ", " + end + ") but the tasks found " + o.windows());
+            }
+            loss.add(o.loss());
+            tokens += o.tokens();
+            combineNanos += o.combineNanos();
+            jobNanos += o.jobNanos();
+            maxTask += o.maxTaskNanos();
+            meanTask += o.meanTaskNanos();
+            resultBytes += o.resultBytes();
           }
-          long addStart = System.nanoTime();
-          if (gradient == null) {
-            gradient = o.gradient();
-          } else {
-            gradient.add(o.gradient());
-          }
-          loss.add(o.loss());
-          tokens += o.tokens();
-          combineNanos += o.combineNanos() + System.nanoTime() - addStart;
-          jobNanos += o.jobNanos();
-          maxTask += o.maxTaskNanos();
-          meanTask += o.meanTaskNanos();
-          resultBytes += o.resultBytes();
+        } finally {
+          broadcast.destroy();
         }
-      } finally {
-        broadcast.destroy();
+        meanGradient = mean(gradient, tokens); // ∇ of the mean NLL over the batch
       }
       long optimizerStart = System.nanoTime();
       double meanLoss = loss.value() / tokens;
-      INDArray meanGradient = gradient.total().divi(tokens).castTo(dtype); // ∇ of the mean NLL over the batch
       StepReport report = null;
       String problem = null;
-      if (!Double.isFinite(meanLoss)) {
-        problem = "the training loss is " + meanLoss;
-      } else {
-        report = optimizer.step(parameters, meanGradient);
-        if (!report.applied()) {
-          problem = "the gradient norm is " + report.clip().norm();
+      try (meanGradient) {
+        if (!Double.isFinite(meanLoss)) {
+          problem = "the training loss is " + meanLoss;
+        } else {
+          report = optimizer.step(parameters, meanGradient);
+          if (!report.applied()) {
+            problem = "the gradient norm is " + report.clip().norm();
+          }
         }
       }
       long now = System.nanoTime();
@@ -313,12 +311,23 @@ public final class Trainer {
       return meanLoss;
     }
 
+    /** The summed gradient divided by the token count, in the run's dtype (a new array; the caller closes it). */
+    private INDArray mean(CompensatedSum gradient, long tokens) {
+      INDArray total = gradient.total().divi(tokens);
+      if (total.dataType() == dtype) {
+        return total;
+      }
+      try (total) {
+        return total.castTo(dtype);
+      }
+    }
+
     /** Mean NLL of the first eval-windows validation windows (by rank) under the current parameters. */
     private double evaluate(long step) throws IOException {
       Broadcast<FlatParameters> broadcast = sc.broadcast(FlatParameters.of(configJson, parameters));
       DistributedPass.Outcome o;
       try {
-        o = DistributedPass.run(validation, broadcast, 0, evalWindows, false, (int) step,
+        o = DistributedPass.run(validation, broadcast, 0, evalWindows, null, (int) step,
             config.microBatch, null);
       } finally {
         broadcast.destroy();

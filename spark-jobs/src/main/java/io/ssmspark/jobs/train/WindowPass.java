@@ -58,21 +58,22 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
     result.partition = partition;
     if (!selected.isEmpty()) {
       HybridLm lm = ExecutorModels.model(parameters);
-      INDArray gradient = gradients ? lm.newGradient() : null;
-      CompensatedSum sum = gradients ? new CompensatedSum(gradient.length()) : null;
-      int from = 0;
-      while (from < selected.size()) {
-        long group = selected.get(from).rank / microBatch;
-        int to = from;
-        while (to < selected.size() && selected.get(to).rank / microBatch == group) {
-          to++;
+      // Native buffers are freed when the task is done with them, not when the executor's GC runs.
+      try (INDArray gradient = gradients ? lm.newGradient() : null;
+          CompensatedSum sum = gradients ? new CompensatedSum(gradient.length()) : null) {
+        int from = 0;
+        while (from < selected.size()) {
+          long group = selected.get(from).rank / microBatch;
+          int to = from;
+          while (to < selected.size() && selected.get(to).rank / microBatch == group) {
+            to++;
+          }
+          addGroup(lm, selected.subList(from, to), gradient, sum, result);
+          from = to;
         }
-        addGroup(lm, selected.subList(from, to), gradient, sum, result);
-        from = to;
-      }
-      if (sum != null) {
-        result.gradientHi = sum.hi();
-        result.gradientLo = sum.lo();
+        if (sum != null) {
+          result.gradient = sum.pack();
+        }
       }
     }
     result.computeNanos = System.nanoTime() - start;

@@ -1,10 +1,14 @@
 package io.ssmspark.jobs.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
@@ -35,16 +39,94 @@ class CompensatedSumTest {
   }
 
   @Test
-  void addingPartialSumsInAnyGroupingIsExact() {
+  void addingPackedPartialSumsInAnyGroupingIsExact() {
     CompensatedSum left = new CompensatedSum(2);
     left.add(Nd4j.createFromArray(TERMS[0]));
     left.add(Nd4j.createFromArray(TERMS[1]));
-    CompensatedSum right = CompensatedSum.of(new double[] {0, 0}, new double[] {0, 0});
+    CompensatedSum right = new CompensatedSum(2);
     right.add(Nd4j.createFromArray(TERMS[2]));
     right.add(Nd4j.createFromArray(TERMS[3]));
-    right.add(left);
+    right.add(left.pack());
     assertEquals(2.0, right.total().getDouble(0), 0.0);
     assertEquals(0.75, right.total().getDouble(1), 0.0);
+  }
+
+  @Test
+  void packingRoundsHiToTheSumAndKeepsTheRestInLo() {
+    CompensatedSum sum = new CompensatedSum(2);
+    sum.add(Nd4j.createFromArray(1e16, 1.0));
+    sum.add(Nd4j.createFromArray(1.0, 1e-20)); // 1e16 + 1 rounds to 1e16: the 1 goes to lo
+    sum.add(Nd4j.createFromArray(1.0, 0.0));
+    PackedSum packed = sum.pack();
+    assertEquals(1e16 + 2, packed.hi[0], 0.0); // lo folded back into hi: the sum is a double again
+    assertEquals(0f, packed.lo[0], 0f);
+    assertEquals(1.0, packed.hi[1], 0.0);       // 1 + 1e-20 is not a double: the rest stays in lo
+    assertEquals((float) 1e-20, packed.lo[1], 0f);
+    CompensatedSum back = new CompensatedSum(2);
+    back.add(packed);
+    back.add(Nd4j.createFromArray(-1e16, -1.0));
+    assertEquals(2.0, back.total().getDouble(0), 0.0);
+    assertEquals((double) (float) 1e-20, back.total().getDouble(1), 0.0);
+    assertEquals(24, packed.byteSize());
+  }
+
+  /**
+   * Gradient-like terms over 14 orders of magnitude, summed as 1 to 4 partitions of micro-batches (partition p
+   * takes micro-batches p, p+P, ...), each partition's sum packed and added in partition order: the totals are
+   * identical, while plain double addition of the same terms in the same orders is not.
+   */
+  @Test
+  void packedPartitionSumsGiveTheSameTotalForEveryPartitionCount() {
+    Random random = new Random(11);
+    int length = 2000;
+    int terms = 12;
+    double[][] values = new double[terms][length];
+    for (double[] term : values) {
+      for (int i = 0; i < length; i++) {
+        term[i] = random.nextGaussian() * Math.pow(10, random.nextInt(15) - 7);
+      }
+    }
+    double[] reference = null;
+    boolean plainDiffers = false;
+    double[] plainReference = null;
+    for (int partitions = 1; partitions <= 4; partitions++) {
+      double[] total;
+      double[] plain = new double[length];
+      try (CompensatedSum driver = new CompensatedSum(length)) {
+        for (int p = 0; p < partitions; p++) {
+          double[] partPlain = new double[length];
+          try (CompensatedSum part = new CompensatedSum(length)) {
+            for (int t = p; t < terms; t += partitions) {
+              part.add(Nd4j.createFromArray(values[t]));
+              for (int i = 0; i < length; i++) {
+                partPlain[i] += values[t][i];
+              }
+            }
+            driver.add(part.pack());
+          }
+          for (int i = 0; i < length; i++) {
+            plain[i] += partPlain[i];
+          }
+        }
+        total = driver.total().toDoubleVector();
+      }
+      if (reference == null) {
+        reference = total;
+        plainReference = plain;
+      } else {
+        assertArrayEquals(reference, total, partitions + " partitions");
+        plainDiffers |= !Arrays.equals(plainReference, plain);
+      }
+    }
+    assertTrue(plainDiffers, "plain double sums should depend on the grouping for these terms");
+  }
+
+  @Test
+  void aPackedSumOfTheWrongLengthIsRefused() {
+    CompensatedSum three = new CompensatedSum(3);
+    CompensatedSum two = new CompensatedSum(2);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> three.add(two.pack()));
+    assertEquals("compensated sum: expected a packed sum of 3 entries but found 2", e.getMessage());
   }
 
   @Test

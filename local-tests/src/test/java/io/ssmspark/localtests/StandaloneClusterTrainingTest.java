@@ -1,0 +1,180 @@
+package io.ssmspark.localtests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ssmspark.jobs.spark.SparkSessions;
+import io.ssmspark.jobs.train.TrainConfig;
+import io.ssmspark.jobs.train.Trainer;
+import io.ssmspark.model.config.AttnConfig;
+import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.config.SsmConfig;
+import io.ssmspark.model.lm.ModelInit;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerStageSubmitted;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A real multi-JVM run: a Spark standalone Master and two Workers on 127.0.0.1, each its own JVM from the
+ * project's classpath; the Workers start one executor JVM each; a float64 training run submitted to that cluster
+ * from this JVM gives the same parameters as the same run in local mode. The test also checks that the training
+ * tasks really ran on both executors, and that those are two JVMs other than this one.
+ */
+class StandaloneClusterTrainingTest {
+  private static final int EXECUTORS = 2;
+  private static final int PARTITIONS = 4;
+  private static final int STEPS = 5;
+
+  @TempDir static Path dir;
+  private static LoopbackStandaloneCluster cluster;
+  private static Path modelFile;
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    assertFalse(LoopbackStandaloneCluster.java17Flags().isEmpty(), "the test JVM runs without Surefire's argLine");
+    modelFile = dir.resolve("model-config.json");
+    Files.writeString(modelFile, tinyModel().toJson());
+    cluster = LoopbackStandaloneCluster.start(EXECUTORS, dir.resolve("cluster"));
+  }
+
+  @AfterAll
+  static void stopCluster() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  /** 2 layers (layer 1 attention), d_model 16, GatedMLP, vocabulary 129 (associative-recall's) padded to 136. */
+  private static MambaConfig tinyModel() {
+    return MambaConfig.builder().dModel(16).nLayer(2).vocabSize(129).padVocabSizeMultiple(8).dIntermediate(16)
+        .ssm(SsmConfig.builder().dState(8).dConv(4).expand(2).headdim(8).ngroups(1).chunkSize(16).build())
+        .attnLayerIdx(List.of(1))
+        .attn(AttnConfig.builder().numHeads(2).numHeadsKv(2).headDim(8).rotaryEmbDim(8).build())
+        .tieEmbeddings(false).build();
+  }
+
+  /** 5 float64 steps of 4 windows of 32 tokens, one window per micro-batch, over 4 partitions. */
+  private static TrainConfig run(String out) {
+    TrainConfig c = new TrainConfig();
+    c.modelConfig = modelFile.toString();
+    c.data = "synthetic:associative-recall?documents=120";
+    c.seqLen = 32;
+    c.globalBatch = 4;
+    c.microBatch = 1;
+    c.steps = STEPS;
+    c.lr = 1e-2;
+    c.warmup = 1;
+    c.seed = 7L;
+    c.dtype = "float64";
+    c.partitions = PARTITIONS;
+    c.validationFraction = 0.1;
+    c.evalWindows = 4;
+    c.out = dir.resolve(out).toString();
+    return c;
+  }
+
+  private static Trainer.Result trainInLocalMode() throws IOException {
+    SparkSession spark = SparkSessions.builder("cluster-test-local").master("local[2]").forTests().build();
+    try {
+      return new Trainer(spark).train(run("local"));
+    } finally {
+      spark.stop();
+    }
+  }
+
+  @Test
+  void trainingOnTwoExecutorJvmsGivesTheParametersOfLocalMode() throws Exception {
+    Trainer.Result local = trainInLocalMode();
+    SparkSessions builder = SparkSessions.builder("cluster-test").master(cluster.masterUrl()).forTests();
+    cluster.executorConf(EXECUTORS).forEach(builder::conf);
+    SparkSession spark = builder.build();
+    try {
+      // The status tracker lists the driver too.
+      cluster.await("two executors to register with the driver",
+          () -> spark.sparkContext().statusTracker().getExecutorInfos().length == EXECUTORS + 1);
+      TaskPlacement placement = new TaskPlacement();
+      spark.sparkContext().addSparkListener(placement);
+
+      Trainer.Result remote = new Trainer(spark).train(run("cluster"));
+
+      // The training and validation passes ran on both executor JVMs, none in this one.
+      int expectedTasks = (STEPS + 1) * PARTITIONS; // a training pass per step, one validation pass at the end
+      cluster.await("the listener to see " + expectedTasks + " pass tasks",
+          () -> placement.passTasks() >= expectedTasks);
+      Map<String, Integer> perExecutor = placement.passTasksPerExecutor();
+      assertEquals(EXECUTORS, perExecutor.size(), "pass tasks per executor: " + perExecutor);
+      assertFalse(perExecutor.containsKey("driver"), "pass tasks per executor: " + perExecutor);
+      assertEquals(expectedTasks, perExecutor.values().stream().mapToInt(Integer::intValue).sum());
+      List<List<ProcessHandle>> executors = cluster.executorProcesses();
+      assertEquals(EXECUTORS, executors.size());
+      Set<Long> pids = new TreeSet<>();
+      for (List<ProcessHandle> perWorker : executors) {
+        assertEquals(1, perWorker.size(), "executor JVMs per worker: " + executors + "\n" + cluster.logTails());
+        pids.add(perWorker.get(0).pid());
+      }
+      assertEquals(EXECUTORS, pids.size());
+      assertFalse(pids.contains(ProcessHandle.current().pid()));
+
+      // ... and gave the numbers of local mode.
+      double difference = maxRelativeDifference(local.parameters(), remote.parameters());
+      System.out.printf("standalone cluster, executor JVMs %s, pass tasks per executor %s: max relative difference"
+          + " to local mode %s%n", pids, perExecutor, difference);
+      assertTrue(difference <= 1e-12, "max relative difference to local mode: " + difference);
+      assertEquals(local.validationLoss(), remote.validationLoss(), 1e-12 * local.validationLoss());
+      INDArray init = ModelInit.initialize(tinyModel(), 7L, DataType.DOUBLE);
+      assertTrue(maxRelativeDifference(init, remote.parameters()) > 1e-3, "training moved the parameters");
+      assertEquals(DataType.DOUBLE, remote.parameters().dataType());
+    } finally {
+      spark.stop();
+    }
+  }
+
+  /** max_i |a_i - b_i| / max_i |a_i|. */
+  private static double maxRelativeDifference(INDArray expected, INDArray actual) {
+    INDArray a = expected.castTo(DataType.DOUBLE);
+    return a.sub(actual.castTo(DataType.DOUBLE)).amaxNumber().doubleValue() / a.amaxNumber().doubleValue();
+  }
+
+  /** Counts the successful tasks of the training and validation passes (DistributedPass's jobs) per executor. */
+  private static final class TaskPlacement extends SparkListener {
+    private final Map<Integer, Boolean> passStages = new ConcurrentHashMap<>();
+    private final Map<String, Integer> perExecutor = new ConcurrentHashMap<>();
+
+    @Override
+    public void onStageSubmitted(SparkListenerStageSubmitted event) {
+      passStages.put(event.stageInfo().stageId(), event.stageInfo().name().contains("DistributedPass"));
+    }
+
+    @Override
+    public void onTaskEnd(SparkListenerTaskEnd event) {
+      if (event.taskInfo().successful() && passStages.getOrDefault(event.stageId(), false)) {
+        perExecutor.merge(event.taskInfo().executorId(), 1, Integer::sum);
+      }
+    }
+
+    int passTasks() {
+      return perExecutor.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
+    Map<String, Integer> passTasksPerExecutor() {
+      return new TreeMap<>(perExecutor);
+    }
+  }
+}
