@@ -3,6 +3,7 @@ package io.ssmspark.jobs.train;
 import io.ssmspark.jobs.spark.TaskSetup;
 import io.ssmspark.data.Window;
 import io.ssmspark.model.lm.HybridLm;
+import io.ssmspark.model.tensor.StepMemory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -10,6 +11,7 @@ import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -90,11 +92,18 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
       inputs[i] = Arrays.copyOfRange(group.get(i).tokens, 0, length);
       targets[i] = Arrays.copyOfRange(group.get(i).tokens, 1, length + 1);
     }
-    HybridLm.Forward forward = lm.forward(inputs);
-    result.loss.add(lm.nll(forward, targets, null).sum());
     if (gradient != null) {
       gradient.assign(0);
-      lm.backward(forward, targets, null, 1.0, gradient);
+    }
+    // the micro-batch's activations live in this thread's reused step workspace (see StepMemory)
+    try (MemoryWorkspace ignored = StepMemory.open()) {
+      HybridLm.Forward forward = lm.forward(inputs);
+      result.loss.add(lm.nll(forward, targets, null).sum());
+      if (gradient != null) {
+        lm.backward(forward, targets, null, 1.0, gradient);
+      }
+    }
+    if (gradient != null) {
       sum.add(gradient);
     }
     result.windows += group.size();
