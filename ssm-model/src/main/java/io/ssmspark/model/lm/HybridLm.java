@@ -13,8 +13,10 @@ import io.ssmspark.model.layers.GatedMlp;
 import io.ssmspark.model.layers.LayerNorm;
 import io.ssmspark.model.layers.Linear;
 import io.ssmspark.model.layers.RmsNorm;
+import io.ssmspark.model.tensor.StepMemory;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -263,49 +265,54 @@ public final class HybridLm {
                             : flatGradient.length() + " of " + flatGradient.dataType()));
         }
         LayerTensors g = new LayerTensors(config, schema, flatGradient);
-        int b = f.batch();
-        int t = f.length();
-        long rows = (long) b * t;
-        int d = config.dModel();
         long clock = now();
         INDArray dLogits = CrossEntropy.backward(f.logits, targetIds(f, targets), flatMask(f, lossMask), scale);
         INDArray dNormed = Linear.backward(f.finalNormed, weights.head, dLogits, g.head, null);
         clock = backwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
-        // final = hidden + residual: both receive d final
-        INDArray dResidual = normBackward(f.finalResidual, weights.normF, dNormed, g.normF);
+        // final = hidden + residual: both receive d final. dStream is the gradient of the residual stream; each
+        // block adds its contributions into it in place, and its own temporaries live in the layer workspace.
+        INDArray dStream = normBackward(f.finalResidual, weights.normF, dNormed, g.normF);
         clock = backwardSpan(LayerTimings.Part.NORMS, clock);
-        INDArray dHidden = dResidual;
         for (int i = config.nLayer() - 1; i >= 0; i--) {
-            LayerTensors.Block w = weights.blocks[i];
-            LayerTensors.Block gw = g.blocks[i];
-            BlockCache c = f.blocks[i];
-            if (c.mlp() != null) {
-                INDArray dNormed2 = GatedMlp.backward(c.normed2(), w.fc1(), w.fc2(), c.mlp(), dHidden, gw.fc1(),
-                        gw.fc2());
-                clock = backwardSpan(LayerTimings.Part.MLP, clock);
-                // residual2 = mixer out + residual1
-                dResidual = dResidual.add(normBackward(c.residual2(), w.norm2(), dNormed2, gw.norm2()));
-                dHidden = dResidual;
-                clock = backwardSpan(LayerTimings.Part.NORMS, clock);
+            try (MemoryWorkspace ignored = StepMemory.openLayer()) {
+                clock = blockBackward(f, i, g, dStream, clock);
             }
-            INDArray dMixerOut = dHidden.reshape(b, t, d);
-            INDArray dNormedIn;
-            if (c.mamba() != null) {
-                dNormedIn = Mamba2Mixer.backward(c.normed().reshape(b, t, d), w.mamba(), mixerSpec, c.mamba(),
-                        dMixerOut, null, gw.mamba(), timings).dx();
-                clock = backwardSpan(LayerTimings.Part.MAMBA_MIXER, clock);
-            } else {
-                dNormedIn = Attention.backward(c.normed().reshape(b, t, d), w.attention(), attentionSpec,
-                        c.attention(), dMixerOut, gw.attention()).dx();
-                clock = backwardSpan(LayerTimings.Part.ATTENTION, clock);
-            }
-            // residual1 = previous hidden + previous residual (or the embedding for layer 0)
-            dResidual = dResidual.add(normBackward(c.residual(), w.norm(), dNormedIn.reshape(rows, d), gw.norm()));
-            dHidden = dResidual;
+        }
+        Embedding.backward(f.ids, dStream, g.embedding);
+        backwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
+    }
+
+    /** Block i's backward: adds its parameter gradients into g and its input's gradient into dStream [rows, d]. */
+    private long blockBackward(Forward f, int i, LayerTensors g, INDArray dStream, long clock) {
+        int b = f.batch();
+        int t = f.length();
+        long rows = (long) b * t;
+        int d = config.dModel();
+        LayerTensors.Block w = weights.blocks[i];
+        LayerTensors.Block gw = g.blocks[i];
+        BlockCache c = f.blocks[i];
+        if (c.mlp() != null) {
+            INDArray dNormed2 = GatedMlp.backward(c.normed2(), w.fc1(), w.fc2(), c.mlp(), dStream, gw.fc1(),
+                    gw.fc2());
+            clock = backwardSpan(LayerTimings.Part.MLP, clock);
+            // residual2 = mixer out + residual1: the mixer's output gradient is the stream's after this add
+            dStream.addi(normBackward(c.residual2(), w.norm2(), dNormed2, gw.norm2()));
             clock = backwardSpan(LayerTimings.Part.NORMS, clock);
         }
-        Embedding.backward(f.ids, dHidden, g.embedding);
-        backwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
+        INDArray dMixerOut = dStream.reshape(b, t, d);
+        INDArray dNormedIn;
+        if (c.mamba() != null) {
+            dNormedIn = Mamba2Mixer.backward(c.normed().reshape(b, t, d), w.mamba(), mixerSpec, c.mamba(),
+                    dMixerOut, null, gw.mamba(), timings).dx();
+            clock = backwardSpan(LayerTimings.Part.MAMBA_MIXER, clock);
+        } else {
+            dNormedIn = Attention.backward(c.normed().reshape(b, t, d), w.attention(), attentionSpec,
+                    c.attention(), dMixerOut, gw.attention()).dx();
+            clock = backwardSpan(LayerTimings.Part.ATTENTION, clock);
+        }
+        // residual1 = previous hidden + previous residual (or the embedding for layer 0)
+        dStream.addi(normBackward(c.residual(), w.norm(), dNormedIn.reshape(rows, d), gw.norm()));
+        return backwardSpan(LayerTimings.Part.NORMS, clock);
     }
 
     // ---- layer by layer, for sequence-parallel scoring -------------------------------------------------------

@@ -26,6 +26,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class StepMemory {
   private static final String ID = "ssm-spark-step";
+  private static final String LAYER_ID = "ssm-spark-layer";
   private static final WorkspaceConfiguration CONFIG = WorkspaceConfiguration.builder()
       .initialSize(0)
       .policyLearning(LearningPolicy.FIRST_LOOP)   // the first step measures, later steps reuse that size
@@ -42,6 +43,16 @@ public final class StepMemory {
     return Nd4j.getWorkspaceManager().getAndActivateWorkspace(CONFIG, ID);
   }
 
+  /**
+   * Activates this thread's layer workspace: for the temporaries of one layer's backward, which a model's
+   * backward reuses from layer to layer, so a step's block holds the forward's activations and not every layer's
+   * backward temporaries as well. Only arrays that die with the layer may be made inside; results go into arrays
+   * made before (in place).
+   */
+  public static MemoryWorkspace openLayer() {
+    return Nd4j.getWorkspaceManager().getAndActivateWorkspace(CONFIG, LAYER_ID);
+  }
+
   /** Runs {@code create} with no workspace active, so what it allocates outlives any open step. */
   public static <T> T outside(Supplier<T> create) {
     try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
@@ -54,10 +65,12 @@ public final class StepMemory {
     return a == null || !a.isAttached() ? a : a.detach();
   }
 
-  /** Frees this thread's step workspace (for threads that will not run another step). */
+  /** Frees this thread's workspaces (for threads that will not run another step). */
   public static void release() {
-    if (Nd4j.getWorkspaceManager().checkIfWorkspaceExists(ID)) {
-      Nd4j.getWorkspaceManager().destroyWorkspace(Nd4j.getWorkspaceManager().getWorkspaceForCurrentThread(ID));
+    for (String id : new String[] {ID, LAYER_ID}) {
+      if (Nd4j.getWorkspaceManager().checkIfWorkspaceExists(id)) {
+        Nd4j.getWorkspaceManager().destroyWorkspace(Nd4j.getWorkspaceManager().getWorkspaceForCurrentThread(id));
+      }
     }
   }
 }
