@@ -28,7 +28,7 @@ class TrainBenchTest {
         "{\"type\":\"validation\",\"step\":4,\"loss\":4.0}"));
     TrainBench bench = new TrainBench();
     MambaConfig model = new TrainStepBench().config();
-    Map<String, Object> f = bench.summarize(metrics, 2, model).fields();
+    Map<String, Object> f = bench.summarize(metrics, 2, 2, model).fields();
     assertEquals(3, f.get("timed_steps"));
     assertEquals(3.0, (double) f.get("step_s"), 1e-12);
     assertEquals(2.4, (double) f.get("compute_s"), 1e-12);
@@ -41,6 +41,21 @@ class TrainBenchTest {
     assertEquals(2, f.get("partitions"));
   }
 
+  /** 4 tasks on 2 slots run in two waves: the critical path is their total compute over the slots. */
+  @Test
+  void moreTasksThanSlotsCountTheirComputeSpreadOverTheSlots() throws Exception {
+    Path metrics = dir.resolve("metrics.jsonl");
+    Files.write(metrics, List.of(
+        record(1, 9000, 1000, 500, 900, 800),
+        record(2, 2300, 1100, 10, 100, 20, 1000),
+        record(3, 2300, 1100, 10, 100, 20, 1000)));
+    Map<String, Object> f = new TrainBench().summarize(metrics, 4, 2, new TrainStepBench().config()).fields();
+    assertEquals(2.0, (double) f.get("compute_s"), 1e-12);
+    assertEquals(1.1, (double) f.get("task_compute_max_s"), 1e-12);
+    assertEquals(0.3, (double) f.get("overhead_s"), 1e-9);
+    assertEquals(2, f.get("task_slots"));
+  }
+
   @Test
   void oneStepIsRefused() {
     TrainBench bench = new TrainBench();
@@ -51,8 +66,13 @@ class TrainBenchTest {
 
   private static String record(int step, double stepMs, double computeMs, double broadcastMs,
       double aggregateMs, double optimizerMs) {
+    return record(step, stepMs, computeMs, broadcastMs, aggregateMs, optimizerMs, computeMs * 0.9);
+  }
+
+  private static String record(int step, double stepMs, double computeMs, double broadcastMs,
+      double aggregateMs, double optimizerMs, double meanComputeMs) {
     return "{\"type\":\"train\",\"step\":" + step + ",\"step_ms\":" + stepMs + ",\"task_compute_max_ms\":"
-        + computeMs + ",\"broadcast_ms\":" + broadcastMs + ",\"aggregate_ms\":" + aggregateMs
+        + computeMs + ",\"task_compute_mean_ms\":" + meanComputeMs + ",\"broadcast_ms\":" + broadcastMs + ",\"aggregate_ms\":" + aggregateMs
         + ",\"optimizer_ms\":" + optimizerMs + ",\"broadcast_bytes\":100,\"result_bytes\":400}";
   }
 }
