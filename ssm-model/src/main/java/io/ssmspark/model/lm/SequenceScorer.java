@@ -1,7 +1,8 @@
 package io.ssmspark.model.lm;
 
-import java.io.IOException;
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.tensor.Scratch;
+import java.io.IOException;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 
@@ -14,6 +15,10 @@ import org.nd4j.linalg.api.buffer.DataType;
  * <p>Full (unwindowed) attention reads every earlier key, so its score matrix grows with the position:
  * heads · T · (position + T) entries for a window of T tokens. The scorer halves its window while that exceeds
  * {@link #MAX_SCORE_ELEMENTS}, which keeps working memory bounded apart from the keys and values themselves.
+ *
+ * <p>Each window runs in a {@link Scratch} scope: its activations are freed when it ends, and only the state
+ * passed on (a copy made outside the scope) and the NLLs (a Java array) leave it. Native memory therefore stays
+ * at about one window's worth however long the sequence is.
  */
 public final class SequenceScorer {
 
@@ -64,14 +69,21 @@ public final class SequenceScorer {
             int[] tokens = source.read(start, count + 1);
             int[][] inputs = {Arrays.copyOfRange(tokens, 0, count)};
             int[][] targets = {Arrays.copyOfRange(tokens, 1, count + 1)};
-            HybridLm.Forward f = model.forward(inputs, state);
-            double[] nll = model.nll(f, targets, null).perToken().castTo(DataType.DOUBLE)
-                    .ravel().toDoubleVector();
+            double[] nll;
+            LmState next;
+            try (Scratch scope = Scratch.open()) {
+                HybridLm.Forward f = model.forward(inputs, state);
+                nll = model.nll(f, targets, null).perToken().castTo(DataType.DOUBLE).ravel().toDoubleVector();
+                next = f.stateOut().kept();
+            }
+            if (state != null) {
+                state.free();
+            }
+            state = next;
             for (int i = 0; i < count; i++) {
                 sink.accept(start + i + 1, nll[i]);
                 sum += nll[i];
             }
-            state = f.stateOut();
             start += count;
         }
         return new Summary(n - 1, sum);
