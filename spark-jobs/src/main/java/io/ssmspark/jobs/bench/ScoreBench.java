@@ -34,9 +34,12 @@ import picocli.CommandLine.Option;
  * layers, d_model 256, d_state 64, headdim 32, vocab 256) twice in one command: in this process with
  * {@link SequenceScorer} (all cores to ND4J), then sequence-parallel on Spark (ND4J threads per task = cores /
  * concurrent tasks). Prints one JSON line per length: seconds, tokens/s, the speed-up, the ratio to a reference
- * tokens/s, the peak JVM heap in use and the peak resident set of the process during the Spark run (sampled
- * every 20 ms; in local mode the executors are this process), and the
- * bytes exchanged per layer (summaries and halos).
+ * tokens/s, the peak JVM heap in use and the peak resident set of the process during each run (sampled every
+ * 20 ms; in local mode the executors are this process), and the bytes exchanged per layer (summaries and halos).
+ *
+ * <p>The sequence is cut into {@code --segments} segments, or into segments of {@code --segment-length} tokens
+ * (as many as it takes): with a fixed length, memory should stay flat as T grows, and with a fixed count the
+ * exchanged bytes should.
  */
 @Command(
     name = "score",
@@ -48,6 +51,10 @@ public final class ScoreBench implements Callable<Integer> {
 
   @Option(names = "--segments", description = "Segments per sequence (default: ${DEFAULT-VALUE}).")
   int segments = 8;
+
+  @Option(names = "--segment-length",
+      description = "Tokens per segment, as many segments as it takes; overrides --segments (default: none).")
+  int segmentLength;
 
   @Option(names = "--master", description = "Spark master (default: ${DEFAULT-VALUE}).")
   String master = "local[2]";
@@ -88,6 +95,9 @@ public final class ScoreBench implements Callable<Integer> {
     if (segments < 1 || layers < 1) {
       throw new IllegalArgumentException("--segments and --layers: expected at least 1");
     }
+    if (segmentLength < 0) {
+      throw new IllegalArgumentException("--segment-length: expected at least 1 token but found " + segmentLength);
+    }
     MambaConfig config = MambaConfig.builder().dModel(dModel).nLayer(layers).vocabSize(vocab)
         .padVocabSizeMultiple(8).dIntermediate(0)
         .ssm(SsmConfig.builder().dState(dState).headdim(headDim).chunkSize(chunk).build()).build();
@@ -103,16 +113,21 @@ public final class ScoreBench implements Callable<Integer> {
           throw new IllegalArgumentException("--seq-len: expected 2.." + Integer.MAX_VALUE + " but found " + t);
         }
         int[] tokens = new Random(t).ints((int) t, 0, vocab).toArray();
+        int length = segmentLength > 0 ? segmentLength : (int) ((t + segments - 1) / segments);
+        List<Segment> cut = cut(tokens, length);
         double singleSeconds = Double.NaN;
+        MemorySampler single = null;
         if (!skipSingle) {
           setThreads(cores);
+          single = new MemorySampler();
           singleSeconds = timeSingle(lm, tokens);
+          single.stop();
         }
         setThreads(Math.max(1, cores / tasks));
         MemorySampler sampler = new MemorySampler();
         long t0 = System.nanoTime();
         SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob,
-            StorageLevel.fromString(storageLevel), 0, false).score(jsc.parallelize(cut(tokens), segments));
+            StorageLevel.fromString(storageLevel), 0, false).score(jsc.parallelize(cut, cut.size()));
         double sparkSeconds = (System.nanoTime() - t0) / 1e9;
         sampler.stop();
         r.scored().unpersist(false);
@@ -123,7 +138,7 @@ public final class ScoreBench implements Callable<Integer> {
           exchanged.add(e.total());
         }
         JsonLine line = new JsonLine().put("bench", "score").put("master", master).put("seq_len", t)
-            .put("segments", segments).put("segment_length", (t + segments - 1) / segments)
+            .put("segments", cut.size()).put("segment_length", length).put("storage_level", storageLevel)
             .put("layers", layers).put("d_model", dModel).put("d_state", dState).put("headdim", headDim)
             .put("chunk", chunk).put("kernel_chunk", io.ssmspark.model.lm.Mamba2Mixer.Spec.of(config).chunkSize())
             .put("nd4j_threads_per_task", Math.max(1, cores / tasks))
@@ -134,6 +149,8 @@ public final class ScoreBench implements Callable<Integer> {
             .put("mean_nll", s.meanNll())
             .put("peak_heap_used_bytes", sampler.peakHeap.get())
             .put("peak_rss_bytes", sampler.peakRss.get())
+            .put("single_peak_heap_used_bytes", single == null ? 0 : single.peakHeap.get())
+            .put("single_peak_rss_bytes", single == null ? 0 : single.peakRss.get())
             .put("exchanged_bytes_per_layer", exchanged.toString());
         System.out.println(line);
       }
@@ -160,9 +177,9 @@ public final class ScoreBench implements Callable<Integer> {
     return (System.nanoTime() - t0) / 1e9;
   }
 
-  private List<Segment> cut(int[] tokens) {
+  /** The sequence cut into segments of {@code length} tokens (the last one shorter). */
+  private static List<Segment> cut(int[] tokens, int length) {
     int n = tokens.length;
-    int length = (n + segments - 1) / segments;
     int count = (n + length - 1) / length;
     List<Segment> out = new ArrayList<>();
     for (int i = 0; i < count; i++) {
