@@ -1,6 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.tensor.Scratch;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -52,25 +51,8 @@ public final class LmState {
     }
 
     /**
-     * A copy whose arrays are allocated outside any workspace ({@link Scratch#keep}): it outlives the
-     * {@link Scratch} scope of the forward that made this state, and owns its arrays.
-     */
-    public LmState kept() {
-        Mamba2Mixer.Carry[] carries = new Mamba2Mixer.Carry[mixerCarries.length];
-        INDArray[] keys = new INDArray[pastKeys.length];
-        INDArray[] values = new INDArray[pastValues.length];
-        for (int i = 0; i < carries.length; i++) {
-            Mamba2Mixer.Carry c = mixerCarries[i];
-            carries[i] = c == null ? null : new Mamba2Mixer.Carry(Scratch.keep(c.convRows()), Scratch.keep(c.ssmState()));
-            keys[i] = Scratch.keep(pastKeys[i]);
-            values[i] = Scratch.keep(pastValues[i]);
-        }
-        return new LmState(position, carries, keys, values);
-    }
-
-    /**
-     * Frees the arrays of a state made by {@link #kept()} at once (full attention's past keys and values grow with
-     * the position); the state must not be used afterwards.
+     * Frees the state's arrays at once (full attention's past keys and values grow with the position). Only for a
+     * state that owns its arrays (as {@link LayerwiseWindow} makes them); it must not be used afterwards.
      */
     void free() {
         for (int i = 0; i < mixerCarries.length; i++) {

@@ -1,10 +1,8 @@
 package io.ssmspark.model.lm;
 
 import io.ssmspark.model.config.MambaConfig;
-import io.ssmspark.model.tensor.Scratch;
 import java.io.IOException;
 import java.util.Arrays;
-import org.nd4j.linalg.api.buffer.DataType;
 
 /**
  * Scores one long token sequence in bounded memory: the model runs over windows of at most {@code window} input
@@ -16,9 +14,9 @@ import org.nd4j.linalg.api.buffer.DataType;
  * heads · T · (position + T) entries for a window of T tokens. The scorer halves its window while that exceeds
  * {@link #MAX_SCORE_ELEMENTS}, which keeps working memory bounded apart from the keys and values themselves.
  *
- * <p>Each window runs in a {@link Scratch} scope: its activations are freed when it ends, and only the state
- * passed on (a copy made outside the scope) and the NLLs (a Java array) leave it. Native memory therefore stays
- * at about one window's worth however long the sequence is.
+ * <p>A window runs layer by layer ({@link LayerwiseWindow}), each layer in its own scratch scope: only the stream
+ * between layers, the state passed on and the NLLs outlive a layer, so native memory stays at about one layer's
+ * working set of one window however long the sequence is.
  */
 public final class SequenceScorer {
 
@@ -67,19 +65,13 @@ public final class SequenceScorer {
         for (long start = 0; start < n - 1; ) {
             int count = windowAt(model, start, (int) Math.min(window, n - 1 - start));
             int[] tokens = source.read(start, count + 1);
-            int[][] inputs = {Arrays.copyOfRange(tokens, 0, count)};
-            int[][] targets = {Arrays.copyOfRange(tokens, 1, count + 1)};
-            double[] nll;
-            LmState next;
-            try (Scratch scope = Scratch.open()) {
-                HybridLm.Forward f = model.forward(inputs, state);
-                nll = model.nll(f, targets, null).perToken().castTo(DataType.DOUBLE).ravel().toDoubleVector();
-                next = f.stateOut().kept();
-            }
+            LayerwiseWindow.Result w = LayerwiseWindow.score(model, Arrays.copyOfRange(tokens, 0, count),
+                    Arrays.copyOfRange(tokens, 1, count + 1), state);
             if (state != null) {
-                state.free();
+                state.free(); // made by the previous window, read by no one else
             }
-            state = next;
+            state = w.stateOut();
+            double[] nll = w.nll();
             for (int i = 0; i < count; i++) {
                 sink.accept(start + i + 1, nll[i]);
                 sum += nll[i];
