@@ -17,12 +17,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
-import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.nativeblas.NativeOpsHolder;
@@ -34,9 +32,13 @@ import picocli.CommandLine.Option;
  * layers, d_model 256, d_state 64, headdim 32, vocab 256) twice in one command: in this process with
  * {@link SequenceScorer} (all cores to ND4J), then sequence-parallel on Spark (ND4J threads per task = cores /
  * concurrent tasks). Prints one JSON line per length: seconds, tokens/s, the speed-up, the ratio to a reference
- * tokens/s, the peak JVM heap in use and the peak resident set of the process during the Spark run (sampled
- * every 20 ms; in local mode the executors are this process), and the
- * bytes exchanged per layer (summaries and halos).
+ * tokens/s, the peaks of the JVM heap in use, of the heap left after each garbage collection and of the process's
+ * resident set during each run ({@link MemoryPeaks}; in local mode the executors are this process), and the bytes
+ * exchanged per layer (summaries and halos).
+ *
+ * <p>The sequence is cut into {@code --segments} segments, or into segments of {@code --segment-length} tokens
+ * (as many as it takes): with a fixed length, memory should stay flat as T grows, and with a fixed count the
+ * exchanged bytes should.
  */
 @Command(
     name = "score",
@@ -48,6 +50,10 @@ public final class ScoreBench implements Callable<Integer> {
 
   @Option(names = "--segments", description = "Segments per sequence (default: ${DEFAULT-VALUE}).")
   int segments = 8;
+
+  @Option(names = "--segment-length",
+      description = "Tokens per segment, as many segments as it takes; overrides --segments (default: none).")
+  int segmentLength;
 
   @Option(names = "--master", description = "Spark master (default: ${DEFAULT-VALUE}).")
   String master = "local[2]";
@@ -88,6 +94,9 @@ public final class ScoreBench implements Callable<Integer> {
     if (segments < 1 || layers < 1) {
       throw new IllegalArgumentException("--segments and --layers: expected at least 1");
     }
+    if (segmentLength < 0) {
+      throw new IllegalArgumentException("--segment-length: expected at least 1 token but found " + segmentLength);
+    }
     MambaConfig config = MambaConfig.builder().dModel(dModel).nLayer(layers).vocabSize(vocab)
         .padVocabSizeMultiple(8).dIntermediate(0)
         .ssm(SsmConfig.builder().dState(dState).headdim(headDim).chunkSize(chunk).build()).build();
@@ -103,18 +112,23 @@ public final class ScoreBench implements Callable<Integer> {
           throw new IllegalArgumentException("--seq-len: expected 2.." + Integer.MAX_VALUE + " but found " + t);
         }
         int[] tokens = new Random(t).ints((int) t, 0, vocab).toArray();
+        int length = segmentLength > 0 ? segmentLength : (int) ((t + segments - 1) / segments);
+        List<Segment> cut = cut(tokens, length);
         double singleSeconds = Double.NaN;
+        MemoryPeaks single = null;
         if (!skipSingle) {
           setThreads(cores);
+          single = new MemoryPeaks();
           singleSeconds = timeSingle(lm, tokens);
+          single.close();
         }
         setThreads(Math.max(1, cores / tasks));
-        MemorySampler sampler = new MemorySampler();
+        MemoryPeaks parallel = new MemoryPeaks();
         long t0 = System.nanoTime();
         SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob,
-            StorageLevel.fromString(storageLevel), 0, false).score(jsc.parallelize(cut(tokens), segments));
+            StorageLevel.fromString(storageLevel), 0, false).score(jsc.parallelize(cut, cut.size()));
         double sparkSeconds = (System.nanoTime() - t0) / 1e9;
-        sampler.stop();
+        parallel.close();
         r.scored().unpersist(false);
         SequenceSummary s = r.summaries().get(0);
         long positions = t - 1;
@@ -123,7 +137,7 @@ public final class ScoreBench implements Callable<Integer> {
           exchanged.add(e.total());
         }
         JsonLine line = new JsonLine().put("bench", "score").put("master", master).put("seq_len", t)
-            .put("segments", segments).put("segment_length", (t + segments - 1) / segments)
+            .put("segments", cut.size()).put("segment_length", length).put("storage_level", storageLevel)
             .put("layers", layers).put("d_model", dModel).put("d_state", dState).put("headdim", headDim)
             .put("chunk", chunk).put("kernel_chunk", io.ssmspark.model.lm.Mamba2Mixer.Spec.of(config).chunkSize())
             .put("nd4j_threads_per_task", Math.max(1, cores / tasks))
@@ -132,8 +146,12 @@ public final class ScoreBench implements Callable<Integer> {
             .put("speedup_vs_single", singleSeconds / sparkSeconds)
             .put("ratio_vs_reference", positions / sparkSeconds / reference)
             .put("mean_nll", s.meanNll())
-            .put("peak_heap_used_bytes", sampler.peakHeap.get())
-            .put("peak_rss_bytes", sampler.peakRss.get())
+            .put("peak_heap_used_bytes", parallel.heapInUse.get())
+            .put("peak_heap_after_gc_bytes", parallel.heapAfterGc.get())
+            .put("peak_rss_bytes", parallel.residentSet.get())
+            .put("single_peak_heap_used_bytes", single == null ? 0 : single.heapInUse.get())
+            .put("single_peak_heap_after_gc_bytes", single == null ? 0 : single.heapAfterGc.get())
+            .put("single_peak_rss_bytes", single == null ? 0 : single.residentSet.get())
             .put("exchanged_bytes_per_layer", exchanged.toString());
         System.out.println(line);
       }
@@ -160,9 +178,9 @@ public final class ScoreBench implements Callable<Integer> {
     return (System.nanoTime() - t0) / 1e9;
   }
 
-  private List<Segment> cut(int[] tokens) {
+  /** The sequence cut into segments of {@code length} tokens (the last one shorter). */
+  private static List<Segment> cut(int[] tokens, int length) {
     int n = tokens.length;
-    int length = (n + segments - 1) / segments;
     int count = (n + length - 1) / length;
     List<Segment> out = new ArrayList<>();
     for (int i = 0; i < count; i++) {
@@ -177,35 +195,5 @@ public final class ScoreBench implements Callable<Integer> {
   private static void setThreads(int threads) {
     NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
     Nd4j.factory().blas().setMaxThreads(threads);
-  }
-
-  /** Samples the JVM heap in use and the process's resident set every 20 ms; keeps the peaks. */
-  private static final class MemorySampler {
-    final AtomicLong peakHeap = new AtomicLong();
-    final AtomicLong peakRss = new AtomicLong();
-    private final Thread thread;
-    private volatile boolean running = true;
-
-    MemorySampler() {
-      thread = new Thread(() -> {
-        Runtime rt = Runtime.getRuntime();
-        while (running) {
-          peakHeap.accumulateAndGet(rt.totalMemory() - rt.freeMemory(), Math::max);
-          peakRss.accumulateAndGet(Pointer.physicalBytes(), Math::max);
-          try {
-            Thread.sleep(20);
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-      }, "memory-sampler");
-      thread.setDaemon(true);
-      thread.start();
-    }
-
-    void stop() {
-      running = false;
-      thread.interrupt();
-    }
   }
 }

@@ -12,7 +12,7 @@ import io.ssmspark.model.optim.AdamW;
 import io.ssmspark.model.optim.AdamWSettings;
 import io.ssmspark.model.optim.LearningRateSchedule;
 import io.ssmspark.model.optim.Optimizer;
-import io.ssmspark.model.tensor.StepMemory;
+import io.ssmspark.model.tensor.Scratch;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,7 +21,6 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine.Command;
@@ -120,7 +119,7 @@ public final class TrainStepBench implements Callable<Integer> {
     double[] optimizerSeconds = new double[1];
     Runnable step = () -> {
       gradient.assign(0);
-      try (MemoryWorkspace ignored = StepMemory.open()) {
+      try (Scratch ignored = Scratch.openStep()) {
         HybridLm.Forward f = model.forward(tokens);
         model.nll(f, targets, null);
         model.backward(f, targets, null, scale, gradient);

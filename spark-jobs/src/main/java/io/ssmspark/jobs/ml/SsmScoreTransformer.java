@@ -4,6 +4,7 @@ import io.ssmspark.jobs.cli.Precision;
 import io.ssmspark.model.checkpoint.Checkpoint;
 import io.ssmspark.model.checkpoint.LoadedCheckpoint;
 import io.ssmspark.model.lm.HybridLm;
+import io.ssmspark.model.tensor.Scratch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -196,14 +197,14 @@ public final class SsmScoreTransformer extends Transformer implements DefaultPar
 
   /** This JVM's model for (path, dtype), loaded once. */
   private static HybridLm model(String path, DataType type) {
-    return MODELS.computeIfAbsent(path + "|" + type, k -> {
+    return MODELS.computeIfAbsent(path + "|" + type, k -> Scratch.outside(() -> { // outlives every scope
       try {
         LoadedCheckpoint c = Checkpoint.load(Path.of(path), type);
         return new HybridLm(c.config(), c.flatParameters(type));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-    });
+    }));
   }
 
   @Override

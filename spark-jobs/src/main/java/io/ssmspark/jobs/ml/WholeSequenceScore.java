@@ -4,6 +4,7 @@ import io.ssmspark.model.layers.Attention;
 import io.ssmspark.model.layers.CrossEntropy;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.Mamba2Mixer;
+import io.ssmspark.model.tensor.Scratch;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -26,6 +27,11 @@ record WholeSequenceScore(double[] nll, float[][] embeddings) {
     if (n < 2) {
       return new WholeSequenceScore(new double[0], withEmbeddings ? new float[0][] : null);
     }
+    return Scratch.call(() -> score(lm, tokens, withEmbeddings)); // frees the row's activations at once
+  }
+
+  private static WholeSequenceScore score(HybridLm lm, int[] tokens, boolean withEmbeddings) {
+    int n = tokens.length;
     int[] inputs = Arrays.copyOfRange(tokens, 0, n - 1);
     int[] targets = Arrays.copyOfRange(tokens, 1, n);
     int d = lm.config().dModel();

@@ -1,7 +1,9 @@
 package io.ssmspark.jobs.score;
 
 import java.io.Serializable;
+import io.ssmspark.model.tensor.Layouts;
 import java.util.List;
+import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -28,18 +30,29 @@ public final class Matrix implements Serializable {
       throw new IllegalArgumentException("matrix of " + rows + " x " + cols + ": expected " + (long) rows * cols
           + " values but the array has " + a.length());
     }
+    if (a.dataType() != DataType.DOUBLE && a.dataType() != DataType.FLOAT) {
+      throw new IllegalArgumentException("matrix: expected dtype FLOAT or DOUBLE but found " + a.dataType());
+    }
     Matrix m = new Matrix();
     m.rows = rows;
     m.cols = cols;
-    INDArray flat = a.dup('c').reshape(a.length());
+    if (a.length() == 0) {
+      m.floats = a.dataType() == DataType.FLOAT ? new float[0] : null;
+      m.doubles = a.dataType() == DataType.DOUBLE ? new double[0] : null;
+      return m;
+    }
+    // read the buffer itself when it holds exactly these values in C order; else one dense copy first
+    DataBuffer values = wholeBufferInCOrder(a) ? a.data() : a.dup('c').data();
     if (a.dataType() == DataType.DOUBLE) {
-      m.doubles = flat.toDoubleVector();
-    } else if (a.dataType() == DataType.FLOAT) {
-      m.floats = flat.toFloatVector();
+      m.doubles = values.asDouble();
     } else {
-      throw new IllegalArgumentException("matrix: expected dtype FLOAT or DOUBLE but found " + a.dataType());
+      m.floats = values.asFloat();
     }
     return m;
+  }
+
+  private static boolean wholeBufferInCOrder(INDArray a) {
+    return Layouts.isDense(a) && a.offset() == 0 && a.length() == a.data().length();
   }
 
   /** A new INDArray of these values viewed with {@code shape} (whose product must be rows·cols). */

@@ -6,6 +6,7 @@ import io.ssmspark.model.checkpoint.LoadedCheckpoint;
 import io.ssmspark.model.config.MalformedConfigException;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.HybridLm;
+import io.ssmspark.model.tensor.Scratch;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -71,11 +72,12 @@ public final class ModelBlob implements Serializable {
     MODELS.remove(id);
   }
 
+  /** Builds the model outside any ND4J workspace: it outlives the {@link Scratch} scope of a task's first call. */
   private HybridLm build() {
     try {
       MambaConfig config = MambaConfig.fromJson(configJson, "broadcast model " + id);
-      INDArray flat = floats != null ? Nd4j.createFromArray(floats) : Nd4j.createFromArray(doubles);
-      return new HybridLm(config, flat);
+      return Scratch.outside(() -> new HybridLm(config,
+          floats != null ? Nd4j.createFromArray(floats) : Nd4j.createFromArray(doubles)));
     } catch (MalformedConfigException e) {
       throw new UncheckedIOException(e);
     }

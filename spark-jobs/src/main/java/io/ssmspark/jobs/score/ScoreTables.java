@@ -2,6 +2,7 @@ package io.ssmspark.jobs.score;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -36,29 +37,30 @@ public final class ScoreTables {
 
   public static Dataset<Row> tokens(SparkSession spark, JavaRDD<ScoredSegment> scored, boolean withEmbeddings,
       boolean withTopK) {
-    JavaRDD<Row> rows = scored.flatMap(s -> {
-      List<Row> out = new ArrayList<>(s.nll.length);
-      for (int j = 0; j < s.nll.length; j++) {
-        List<Object> v = new ArrayList<>(List.of(s.sequenceId, s.start + j + 1, s.targets[j], s.nll[j]));
-        if (withEmbeddings) {
-          Float[] e = new Float[s.embeddingDim];
-          for (int i = 0; i < e.length; i++) {
-            e[i] = s.embeddings[j * s.embeddingDim + i];
-          }
-          v.add(e);
-        }
-        if (withTopK) {
-          Integer[] k = new Integer[s.topK];
-          for (int i = 0; i < k.length; i++) {
-            k[i] = s.topIds[j * s.topK + i];
-          }
-          v.add(k);
-        }
-        out.add(RowFactory.create(v.toArray()));
-      }
-      return out.iterator();
-    });
+    // rows are made one at a time as the writer pulls them, not a whole segment's worth at once
+    JavaRDD<Row> rows = scored.flatMap(s -> IntStream.range(0, s.nll.length)
+        .mapToObj(j -> row(s, j, withEmbeddings, withTopK)).iterator());
     return spark.createDataFrame(rows, tokenSchema(withEmbeddings, withTopK));
+  }
+
+  /** The row of the segment's j-th scored position. */
+  private static Row row(ScoredSegment s, int j, boolean withEmbeddings, boolean withTopK) {
+    List<Object> v = new ArrayList<>(List.of(s.sequenceId, s.start + j + 1, s.targets[j], s.nll[j]));
+    if (withEmbeddings) {
+      Float[] e = new Float[s.embeddingDim];
+      for (int i = 0; i < e.length; i++) {
+        e[i] = s.embeddings[j * s.embeddingDim + i];
+      }
+      v.add(e);
+    }
+    if (withTopK) {
+      Integer[] k = new Integer[s.topK];
+      for (int i = 0; i < k.length; i++) {
+        k[i] = s.topIds[j * s.topK + i];
+      }
+      v.add(k);
+    }
+    return RowFactory.create(v.toArray());
   }
 
   public static Dataset<Row> summary(SparkSession spark, List<SequenceSummary> summaries) {

@@ -1,11 +1,6 @@
 package io.ssmspark.jobs.score;
 
-import static org.nd4j.linalg.indexing.NDArrayIndex.all;
-import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
-
 import io.ssmspark.data.Segment;
-import io.ssmspark.model.layers.Attention;
-import io.ssmspark.model.layers.CrossEntropy;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.Mamba2Mixer;
 import io.ssmspark.model.ssd.SegmentSummary;
@@ -16,7 +11,6 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -33,6 +27,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * gets those of the tokens before it and runs the block.</li>
  * </ul>
  * Norms, MLPs and the head are local. Only the rows and summaries cross the network, never the streams.
+ *
+ * <p>Memory: each task's ND4J work runs in a scratch scope ({@link SegmentWork}) and frees its native memory when
+ * the segment's step ends; the driver holds per-segment summaries and halos only. What grows with the sequence
+ * length is the persisted RDD, which the storage level puts on the executors' heap or disk: choose
+ * {@code DISK_ONLY} to keep the heap at a few segments' worth for very long sequences.
  */
 public final class SequenceParallelScorer {
 
@@ -79,16 +78,9 @@ public final class SequenceParallelScorer {
     Broadcast<SegmentLayout> where = jsc.broadcast(layout);
     List<ExchangeStats> exchanges = new ArrayList<>();
 
-    JavaRDD<SegmentState> states = segments.map(seg -> {
-      SegmentState s = new SegmentState();
-      s.sequenceId = seg.sequenceId;
-      s.ordinal = where.value().ordinal(seg.sequenceId, seg.segmentIndex);
-      s.start = seg.startOffset;
-      s.tokens = seg.tokens;
-      HybridLm m = model.value().modelForTask();
-      s.stream = Matrix.of(m.embed(seg.tokens), seg.tokens.length, m.config().dModel());
-      return s;
-    }).persist(storage);
+    JavaRDD<SegmentState> states = segments.map(seg -> SegmentWork.embed(model.value().modelForTask(),
+        where.value().ordinal(seg.sequenceId, seg.segmentIndex), seg.sequenceId, seg.startOffset, seg.tokens))
+        .persist(storage);
 
     for (int layer = 0; layer < lm.config().nLayer(); layer++) {
       JavaRDD<SegmentState> next = lm.config().isAttentionLayer(layer)
@@ -100,7 +92,7 @@ public final class SequenceParallelScorer {
 
     final int k = topK;
     final boolean embeddings = withEmbeddings;
-    JavaRDD<ScoredSegment> scored = states.map(s -> head(model.value().modelForTask(), s,
+    JavaRDD<ScoredSegment> scored = states.map(s -> SegmentWork.head(model.value().modelForTask(), s,
         where.value().nextToken[s.ordinal], k, embeddings)).persist(storage);
     List<long[]> totals = scored.map(s -> new long[] {s.ordinal, s.nll.length,
         Double.doubleToLongBits(s.nllSum())}).collect();
@@ -113,55 +105,19 @@ public final class SequenceParallelScorer {
   private JavaRDD<SegmentState> mambaLayer(JavaRDD<SegmentState> states, int layer, Broadcast<ModelBlob> model,
       SegmentLayout layout, List<ExchangeStats> exchanges) {
     Mamba2Mixer.Spec spec = blob.model().mixerSpec();
-    int k1 = spec.convKernel() - 1;
-    int cd = spec.convDim();
-    List<SegmentRows> tails = states.map(s -> {
-      HybridLm m = model.value().modelForTask();
-      int keep = Math.min(k1, s.length());
-      INDArray x = m.normed(layer, lastRows(s, keep, m.config().dModel())).reshape(1, keep, m.config().dModel());
-      return new SegmentRows(s.ordinal, Matrix.of(Mamba2Mixer.preConvRows(x, m.mambaWeights(layer), m.mixerSpec()),
-          keep, cd), null);
-    }).collect();
-    Matrix[] halos = gather(layout, tails, k1, true)[0];
+    List<SegmentRows> tails = states.map(s -> SegmentWork.convTail(model.value().modelForTask(), layer, s))
+        .collect();
+    Matrix[] halos = gather(layout, tails, spec.convKernel() - 1, true)[0];
     Broadcast<Matrix[]> convRows = jsc.broadcast(halos);
 
-    JavaRDD<SegmentState> pending = states.map(s -> {
-      HybridLm m = model.value().modelForTask();
-      Mamba2Mixer.Spec sp = m.mixerSpec();
-      int t = s.length();
-      Matrix halo = convRows.value()[s.ordinal];
-      INDArray x = m.normed(layer, s.stream.toNd4j(t, m.config().dModel())).reshape(1, t, m.config().dModel());
-      Mamba2Mixer.ZeroStatePart part = Mamba2Mixer.fromZeroState(x, m.mambaWeights(layer), sp,
-          halo == null ? null : halo.toNd4j(1, sp.convKernel() - 1, sp.convDim()));
-      int hp = sp.heads() * sp.headDim();
-      int gn = sp.groups() * sp.dState();
-      SegmentState p = s.withStream(s.stream);
-      p.y0 = Matrix.of(part.y0(), t, hp);
-      p.z = Matrix.of(part.z(), t, sp.dInner());
-      p.dt = Matrix.of(part.dt(), t, sp.heads());
-      p.c = Matrix.of(part.c(), t, gn);
-      p.alpha = Matrix.of(part.summary().alpha(), 1, sp.heads());
-      p.e = Matrix.of(part.summary().E(), 1, hp * sp.dState());
-      return p;
-    }).persist(storage);
+    JavaRDD<SegmentState> pending = states.map(s -> SegmentWork.mambaFromZeroState(model.value().modelForTask(),
+        layer, s, convRows.value()[s.ordinal])).persist(storage);
     List<SegmentRows> summaries = pending.map(p -> new SegmentRows(p.ordinal, p.alpha, p.e)).collect();
     Matrix[] initial = initialStates(layout, summaries, spec);
     Broadcast<Matrix[]> initialStates = jsc.broadcast(initial);
 
-    JavaRDD<SegmentState> next = pending.map(p -> {
-      HybridLm m = model.value().modelForTask();
-      Mamba2Mixer.Spec sp = m.mixerSpec();
-      int t = p.length();
-      int d = m.config().dModel();
-      Mamba2Mixer.ZeroStatePart part = new Mamba2Mixer.ZeroStatePart(
-          p.y0.toNd4j(1, t, sp.heads(), sp.headDim()), p.z.toNd4j(t, sp.dInner()), p.dt.toNd4j(1, t, sp.heads()),
-          p.c.toNd4j(1, t, sp.groups(), sp.dState()), null);
-      Matrix s0 = initialStates.value()[p.ordinal];
-      INDArray out = Mamba2Mixer.finish(part, m.mambaWeights(layer), sp,
-          s0 == null ? null : s0.toNd4j(1, sp.heads(), sp.headDim(), sp.dState()));
-      INDArray stream = m.finishBlock(layer, p.stream.toNd4j(t, d), out);
-      return p.withStream(Matrix.of(stream, t, d));
-    }).persist(storage);
+    JavaRDD<SegmentState> next = pending.map(p -> SegmentWork.mambaFinish(model.value().modelForTask(), layer, p,
+        initialStates.value()[p.ordinal])).persist(storage);
     next.count();
     pending.unpersist(false);
     exchanges.add(new ExchangeStats(layer, "mamba2",
@@ -195,91 +151,22 @@ public final class SequenceParallelScorer {
 
   private JavaRDD<SegmentState> attentionLayer(JavaRDD<SegmentState> states, int layer, Broadcast<ModelBlob> model,
       SegmentLayout layout, List<ExchangeStats> exchanges) {
-    Attention.Spec spec = blob.model().attentionSpec();
-    int window = spec.windowSize();
+    int window = blob.model().attentionSpec().windowSize();
     int need = window == 0 ? Integer.MAX_VALUE : window - 1;
-    int kvCols = spec.numHeadsKv() * spec.headDim();
-    List<SegmentRows> tails = states.map(s -> {
-      HybridLm m = model.value().modelForTask();
-      int d = m.config().dModel();
-      int keep = Math.min(need, s.length());
-      if (keep == 0) {
-        return new SegmentRows(s.ordinal, null, null);
-      }
-      INDArray x = m.normed(layer, lastRows(s, keep, d)).reshape(1, keep, d);
-      // a key/value depends only on its own row and absolute position; under full attention this pass runs the
-      // segment's attention once more just to obtain them (quadratic, like full attention itself)
-      Attention.Output o = Attention.forward(x, m.attentionWeights(layer), m.attentionSpec(),
-          s.start + s.length() - keep, null, null);
-      return new SegmentRows(s.ordinal, Matrix.of(o.key(), keep, kvCols), Matrix.of(o.value(), keep, kvCols));
-    }).collect();
+    List<SegmentRows> tails = states.map(s -> SegmentWork.attentionTail(model.value().modelForTask(), layer, s,
+        need)).collect();
     Matrix[][] past = gather(layout, tails, need, false);
     Broadcast<Matrix[][]> pastKeyValues = jsc.broadcast(past);
 
-    JavaRDD<SegmentState> next = states.map(s -> {
-      HybridLm m = model.value().modelForTask();
-      Attention.Spec sp = m.attentionSpec();
-      int t = s.length();
-      int d = m.config().dModel();
-      Matrix pk = pastKeyValues.value()[0][s.ordinal];
-      Matrix pv = pastKeyValues.value()[1][s.ordinal];
-      INDArray stream = s.stream.toNd4j(t, d);
-      INDArray x = m.normed(layer, stream).reshape(1, t, d);
-      Attention.Output o = Attention.forward(x, m.attentionWeights(layer), sp, s.start,
-          pk == null ? null : pk.toNd4j(1, pk.rows, sp.numHeadsKv(), sp.headDim()),
-          pv == null ? null : pv.toNd4j(1, pv.rows, sp.numHeadsKv(), sp.headDim()));
-      return s.withStream(Matrix.of(m.finishBlock(layer, stream, o.out()), t, d));
-    }).persist(storage);
+    JavaRDD<SegmentState> next = states.map(s -> SegmentWork.attentionBlock(model.value().modelForTask(), layer, s,
+        pastKeyValues.value()[0][s.ordinal], pastKeyValues.value()[1][s.ordinal])).persist(storage);
     next.count();
     exchanges.add(new ExchangeStats(layer, window == 0 ? "attention-full" : "attention-window",
         sum(tails), bytesDown(past[0]) + bytesDown(past[1])));
     return next;
   }
 
-  // ---- head -----------------------------------------------------------------------------------------------------
-
-  /** NLL of every position the segment predicts (its last input predicts {@code nextToken}, −1: none). */
-  static ScoredSegment head(HybridLm m, SegmentState s, int nextToken, int topK, boolean withEmbeddings) {
-    int t = s.length();
-    int n = nextToken >= 0 ? t : t - 1;
-    int d = m.config().dModel();
-    ScoredSegment out = new ScoredSegment();
-    out.sequenceId = s.sequenceId;
-    out.ordinal = s.ordinal;
-    out.start = s.start;
-    out.targets = new int[n];
-    out.nll = new double[n];
-    out.embeddingDim = withEmbeddings ? d : 0;
-    out.topK = topK;
-    if (n == 0) {
-      out.embeddings = withEmbeddings ? new float[0] : null;
-      out.topIds = topK > 0 ? new int[0] : null;
-      return out;
-    }
-    System.arraycopy(s.tokens, 1, out.targets, 0, t - 1);
-    if (n == t) {
-      out.targets[t - 1] = nextToken;
-    }
-    INDArray stream = s.stream.toNd4j(t, d).get(interval(0, n), all());
-    INDArray normed = m.finalNormed(stream.dup('c'));
-    INDArray logits = m.head(normed);
-    out.nll = CrossEntropy.forward(logits, out.targets, null).rowLoss().castTo(DataType.DOUBLE).toDoubleVector();
-    if (withEmbeddings) {
-      out.embeddings = normed.castTo(DataType.FLOAT).dup('c').reshape((long) n * d).toFloatVector();
-    }
-    if (topK > 0) {
-      out.topIds = TopK.rows(logits, topK);
-    }
-    return out;
-  }
-
   // ---- driver-side helpers -----------------------------------------------------------------------------------------
-
-  /** The stream's last {@code keep} rows, [keep, d]. */
-  private static INDArray lastRows(SegmentState s, int keep, int d) {
-    int t = s.length();
-    return s.stream.toNd4j(t, d).get(interval(t - keep, t), all()).dup('c');
-  }
 
   /**
    * For every segment, the last {@code want} rows of the earlier segments of its sequence, from their tails

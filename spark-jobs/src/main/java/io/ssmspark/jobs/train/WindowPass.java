@@ -3,7 +3,7 @@ package io.ssmspark.jobs.train;
 import io.ssmspark.jobs.spark.TaskSetup;
 import io.ssmspark.data.Window;
 import io.ssmspark.model.lm.HybridLm;
-import io.ssmspark.model.tensor.StepMemory;
+import io.ssmspark.model.tensor.Scratch;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -11,7 +11,6 @@ import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -95,8 +94,8 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
     if (gradient != null) {
       gradient.assign(0);
     }
-    // the micro-batch's activations live in this thread's reused step workspace (see StepMemory)
-    try (MemoryWorkspace ignored = StepMemory.open()) {
+    // the micro-batch's activations live in this thread's reused step block (see Scratch)
+    try (Scratch ignored = Scratch.openStep()) {
       HybridLm.Forward forward = lm.forward(inputs);
       result.loss.add(lm.nll(forward, targets, null).sum());
       if (gradient != null) {

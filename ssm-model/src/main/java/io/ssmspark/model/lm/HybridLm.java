@@ -13,10 +13,9 @@ import io.ssmspark.model.layers.GatedMlp;
 import io.ssmspark.model.layers.LayerNorm;
 import io.ssmspark.model.layers.Linear;
 import io.ssmspark.model.layers.RmsNorm;
-import io.ssmspark.model.tensor.StepMemory;
+import io.ssmspark.model.tensor.Scratch;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -274,7 +273,7 @@ public final class HybridLm {
         INDArray dStream = normBackward(f.finalResidual, weights.normF, dNormed, g.normF);
         clock = backwardSpan(LayerTimings.Part.NORMS, clock);
         for (int i = config.nLayer() - 1; i >= 0; i--) {
-            try (MemoryWorkspace ignored = StepMemory.openLayer()) {
+            try (Scratch ignored = Scratch.openLayer()) {
                 clock = blockBackward(f, i, g, dStream, clock);
             }
         }

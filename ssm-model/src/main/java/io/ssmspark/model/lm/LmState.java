@@ -49,4 +49,26 @@ public final class LmState {
     public int layers() {
         return mixerCarries.length;
     }
+
+    /**
+     * Frees the state's arrays at once (full attention's past keys and values grow with the position). Only for a
+     * state that owns its arrays (as {@link LayerwiseWindow} makes them); it must not be used afterwards.
+     */
+    void free() {
+        for (int i = 0; i < mixerCarries.length; i++) {
+            Mamba2Mixer.Carry c = mixerCarries[i];
+            if (c != null) {
+                close(c.convRows());
+                close(c.ssmState());
+            }
+            close(pastKeys[i]);
+            close(pastValues[i]);
+        }
+    }
+
+    private static void close(INDArray a) {
+        if (a != null) {
+            a.close();
+        }
+    }
 }

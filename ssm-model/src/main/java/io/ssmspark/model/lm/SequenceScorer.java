@@ -1,9 +1,8 @@
 package io.ssmspark.model.lm;
 
-import java.io.IOException;
 import io.ssmspark.model.config.MambaConfig;
+import java.io.IOException;
 import java.util.Arrays;
-import org.nd4j.linalg.api.buffer.DataType;
 
 /**
  * Scores one long token sequence in bounded memory: the model runs over windows of at most {@code window} input
@@ -14,6 +13,10 @@ import org.nd4j.linalg.api.buffer.DataType;
  * <p>Full (unwindowed) attention reads every earlier key, so its score matrix grows with the position:
  * heads · T · (position + T) entries for a window of T tokens. The scorer halves its window while that exceeds
  * {@link #MAX_SCORE_ELEMENTS}, which keeps working memory bounded apart from the keys and values themselves.
+ *
+ * <p>A window runs layer by layer ({@link LayerwiseWindow}), each layer in its own scratch scope: only the stream
+ * between layers, the state passed on and the NLLs outlive a layer, so native memory stays at about one layer's
+ * working set of one window however long the sequence is.
  */
 public final class SequenceScorer {
 
@@ -62,16 +65,17 @@ public final class SequenceScorer {
         for (long start = 0; start < n - 1; ) {
             int count = windowAt(model, start, (int) Math.min(window, n - 1 - start));
             int[] tokens = source.read(start, count + 1);
-            int[][] inputs = {Arrays.copyOfRange(tokens, 0, count)};
-            int[][] targets = {Arrays.copyOfRange(tokens, 1, count + 1)};
-            HybridLm.Forward f = model.forward(inputs, state);
-            double[] nll = model.nll(f, targets, null).perToken().castTo(DataType.DOUBLE)
-                    .ravel().toDoubleVector();
+            LayerwiseWindow.Result w = LayerwiseWindow.score(model, Arrays.copyOfRange(tokens, 0, count),
+                    Arrays.copyOfRange(tokens, 1, count + 1), state);
+            if (state != null) {
+                state.free(); // made by the previous window, read by no one else
+            }
+            state = w.stateOut();
+            double[] nll = w.nll();
             for (int i = 0; i < count; i++) {
                 sink.accept(start + i + 1, nll[i]);
                 sum += nll[i];
             }
-            state = f.stateOut();
             start += count;
         }
         return new Summary(n - 1, sum);

@@ -1,6 +1,6 @@
 package io.ssmspark.model.ssd;
 
-import io.ssmspark.model.tensor.StepMemory;
+import io.ssmspark.model.tensor.Scratch;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -8,8 +8,10 @@ import org.nd4j.linalg.api.buffer.DataType;
 /**
  * Per-thread reuse of block buffers across calls: a training step calls the SSD of every layer with
  * the same shapes, so each thread keeps the few most recently used blocks instead of allocating and
- * zeroing them per call. Blocks are scratch only; nothing a call returns aliases them. They are made outside any
- * {@link StepMemory} scope, since they outlive it.
+ * zeroing them per call. Blocks are scratch only; nothing a call returns aliases them.
+ *
+ * <p>A block outlives the call that made it, so its buffers are always allocated outside any ND4J workspace: a
+ * caller may run the SSD inside a {@link Scratch} scope, and buffers allocated there would be freed with it.
  */
 final class BlockCache {
   private static final int MAX_ENTRIES = 4;
@@ -34,13 +36,12 @@ final class BlockCache {
   /** A forward-only block (M shares L's buffer). */
   static ChunkBlock forward(SsdDims d, int chunk, int nb) {
     return (ChunkBlock) CACHE.get().computeIfAbsent(
-        new Key(d, chunk, nb, false), k -> StepMemory.outside(() -> new ChunkBlock(d, chunk, nb, false)));
+        new Key(d, chunk, nb, false), k -> Scratch.outside(() -> new ChunkBlock(d, chunk, nb, false)));
   }
 
   /** A backward block with its own forward block (separate M buffer). */
   static ChunkBlockBackward backward(SsdDims d, int chunk, int nb) {
-    return (ChunkBlockBackward) CACHE.get().computeIfAbsent(
-        new Key(d, chunk, nb, true),
-        k -> StepMemory.outside(() -> new ChunkBlockBackward(new ChunkBlock(d, chunk, nb, true))));
+    return (ChunkBlockBackward) CACHE.get().computeIfAbsent(new Key(d, chunk, nb, true),
+        k -> Scratch.outside(() -> new ChunkBlockBackward(new ChunkBlock(d, chunk, nb, true))));
   }
 }

@@ -6,19 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ssmspark.model.config.MambaConfig;
-import io.ssmspark.model.tensor.StepMemory;
+import io.ssmspark.model.tensor.Scratch;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Training steps inside {@link StepMemory} give bitwise the gradients and losses of steps outside it, step after
- * step while the workspace's block is reused and when a larger batch makes it grow.
+ * Training steps inside {@link Scratch#openStep()} scopes (the backward adds its {@link Scratch#openLayer()} scopes)
+ * give bitwise the gradients and losses of steps outside them, step after step while the reused blocks are
+ * overwritten, and when a larger batch makes them grow.
  */
-class StepMemoryTest {
+class StepScopesTest {
 
     private record Step(double loss, double[] gradient) {
     }
@@ -27,7 +26,7 @@ class StepMemoryTest {
         INDArray gradient = model.newGradient();
         double loss;
         if (inWorkspace) {
-            try (MemoryWorkspace ignored = StepMemory.open()) {
+            try (Scratch ignored = Scratch.openStep()) {
                 HybridLm.Forward f = model.forward(tokens);
                 loss = model.nll(f, targets, null).sum();
                 model.backward(f, targets, null, 1.0, gradient);
@@ -64,24 +63,5 @@ class StepMemoryTest {
                 assertTrue(Math.abs(outside.loss()) > 0);
             }
         }
-    }
-
-    @Test
-    void keepAndOutsideGiveArraysThatOutliveTheScope() {
-        INDArray kept;
-        INDArray made;
-        try (MemoryWorkspace ignored = StepMemory.open()) {
-            INDArray inside = Nd4j.createFromArray(1.0, 2.0, 3.0).muli(2.0);
-            assertTrue(inside.isAttached());
-            kept = StepMemory.keep(inside);
-            made = StepMemory.outside(() -> Nd4j.createFromArray(7.0, 8.0));
-        }
-        try (MemoryWorkspace ignored = StepMemory.open()) {
-            Nd4j.createFromArray(-1.0, -1.0, -1.0, -1.0, -1.0); // reuses the block's start
-        }
-        assertFalse(kept.isAttached());
-        assertFalse(made.isAttached());
-        assertArrayEquals(new double[] {2, 4, 6}, kept.toDoubleVector(), 0.0);
-        assertArrayEquals(new double[] {7, 8}, made.toDoubleVector(), 0.0);
     }
 }
