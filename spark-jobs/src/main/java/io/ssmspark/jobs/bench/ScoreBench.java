@@ -83,7 +83,7 @@ public final class ScoreBench implements Callable<Integer> {
   boolean skipSingle;
 
   @Option(names = "--storage-level", description = "Storage level of the segments (default: ${DEFAULT-VALUE}).")
-  String storageLevel = "MEMORY_AND_DISK";
+  String storageLevel = "DISK_ONLY";
 
   @Option(names = "--reference-tokens-per-s",
       description = "Reference figure to compare with (default: ${DEFAULT-VALUE}, PyTorch 1.13 at T = 65,536).")

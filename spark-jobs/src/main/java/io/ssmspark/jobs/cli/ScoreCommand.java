@@ -90,8 +90,9 @@ public final class ScoreCommand implements Callable<Integer> {
       description = "Token-file vocabulary size when no vocab.json lies beside the data.")
   int vocabSize;
 
-  @Option(names = "--storage-level", defaultValue = "MEMORY_AND_DISK", paramLabel = "LEVEL",
-      description = "Spark storage level of the segments between layers (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--storage-level", defaultValue = "DISK_ONLY", paramLabel = "LEVEL",
+      description = "Spark storage level of the segments between layers (default: ${DEFAULT-VALUE}, which keeps a "
+          + "few segments on the heap whatever the sequence length; MEMORY_AND_DISK fills the heap's storage part first).")
   String storageLevel;
 
   @Override

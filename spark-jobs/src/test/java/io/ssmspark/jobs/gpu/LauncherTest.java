@@ -111,6 +111,23 @@ class LauncherTest {
                 args.stream().filter(a -> a.startsWith("-Dspark.")).toList());
     }
 
+    /** Local mode guards the process's resident memory at 80% of physical memory unless the user's options do. */
+    @Test
+    void localModeSetsJavaCppsPhysicalMemoryGuardUnlessGiven() throws Exception {
+        long memTotalKb = Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal:"))
+                .mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", ""))).findFirst().orElseThrow();
+        List<String> args = launch(Map.of(), "score", "--model", "m").argsOf("java");
+        assertEquals(List.of("-Dorg.bytedeco.javacpp.maxPhysicalBytes=" + memTotalKb * 1024 / 10 * 8),
+                args.stream().filter(a -> a.contains("maxPhysicalBytes")).toList());
+        assertTrue(args.contains("-Xmx8g"), args.toString());
+
+        args = launch(Map.of("SSM_SPARK_JAVA_OPTS", "-Xmx3g -Dorg.bytedeco.javacpp.maxPhysicalBytes=5g"), "score")
+                .argsOf("java");
+        assertEquals(List.of("-Dorg.bytedeco.javacpp.maxPhysicalBytes=5g"),
+                args.stream().filter(a -> a.contains("maxPhysicalBytes")).toList());
+        assertEquals(List.of("-Xmx3g"), args.stream().filter(a -> a.startsWith("-Xmx")).toList());
+    }
+
     @Test
     void clusterMasterGoesThroughSparkSubmitWithTheJava17Flags() throws Exception {
         Result result = launch(withSparkHome(), "train", "--master", "yarn", "--deploy-mode", "cluster",
