@@ -2,6 +2,8 @@ package io.ssmspark.jobs.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ssmspark.data.FragmentKey;
+import io.ssmspark.data.GroupPartitioner;
 import io.ssmspark.data.InputFormat;
 import io.ssmspark.jobs.spark.ThreadBudget;
 import io.ssmspark.data.ReadOptions;
@@ -212,7 +214,9 @@ public final class Trainer {
      */
     private JavaRDD<Window> grouped(JavaRDD<Window> windows) {
       int microBatch = config.microBatch;
-      return windows.mapToPair(w -> new Tuple2<>(w.rank / microBatch, w))
+      // micro-batch group g = rank / M goes whole to partition g mod P, so its composition, hence its gradient,
+      // does not depend on P
+      return windows.mapToPair(w -> new Tuple2<>(new FragmentKey(w.rank / microBatch, w.rank, w.rank), w))
           .partitionBy(new GroupPartitioner(config.partitions)).values().persist(StorageLevel.MEMORY_AND_DISK());
     }
 

@@ -15,7 +15,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The task of one pass over the windows whose rank lies in [firstRank, endRank). They are taken in rank order in
- * micro-batches of the ranks with the same r / M (whole on this partition, see {@link GroupPartitioner}): the
+ * micro-batches of the ranks with the same r / M (whole on this partition, see {@link io.ssmspark.data.GroupPartitioner}): the
  * forward on tokens[0..T-1] and the NLL of tokens[1..T]; in a training pass also the gradient of the micro-batch's
  * NLL sum (scale 1), added to a double-double sum. A micro-batch's contribution therefore does not depend on which
  * other windows share its partition.

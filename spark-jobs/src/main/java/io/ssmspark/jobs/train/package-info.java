@@ -10,7 +10,7 @@
  *       once per step per executor JVM;</li>
  *   <li>each task ({@link io.ssmspark.jobs.train.WindowPass}) runs forward and backward over its micro-batches
  *       (ranks r with the same r / M, placed whole on one partition by
- *       {@link io.ssmspark.jobs.train.GroupPartitioner}) and adds each micro-batch's gradient sum into a
+ *       {@link io.ssmspark.data.GroupPartitioner}) and adds each micro-batch's gradient sum into a
  *       double-double {@link io.ssmspark.jobs.train.CompensatedSum};</li>
  *   <li>the task sends its sum packed to 12 bytes per parameter ({@link io.ssmspark.jobs.train.PackedSum}) and
  *       frees its native buffers at once;</li>
