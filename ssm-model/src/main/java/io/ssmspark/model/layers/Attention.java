@@ -248,15 +248,6 @@ public final class Attention {
                 dvAll.get(all(), interval(0, past), all(), all()).dup('c'));
     }
 
-    /**
-     * The additive mask [T, Tpast+T]: 0 where query i may read key j (0 ≤ Tpast + i − j, and &lt; window when
-     * there is one), −∞ elsewhere.
-     */
-    static INDArray causalMask(long t, long past, int window, DataType dt) {
-        INDArray mask = AttentionKernel.mask(past, t, 0, past + t, window, dt);
-        return mask != null ? mask : Nd4j.zeros(dt, t, past + t);
-    }
-
     private static INDArray rotated(INDArray heads, Rotary.Table table) {
         return table == null ? heads.dup('c') : Rotary.apply(heads, table);
     }

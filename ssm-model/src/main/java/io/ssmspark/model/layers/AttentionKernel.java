@@ -93,7 +93,7 @@ final class AttentionKernel {
             INDArray p = kept != null
                     ? Nd4j.createUninitialized(geo.dtype(), geo.batch(), geo.kvHeads(), rows, blk.keys())
                     : Layouts.view(s.scores, 0, geo.batch(), geo.kvHeads(), rows, blk.keys());
-            probabilities(queries, keys, blk, geo, s, p);
+            probabilities(s.rowsOf(s.q, queries, blk, geo, hd), s.keysOf(s.k, keys, blk, hd), blk, geo, p);
             INDArray o = Layouts.view(s.o, 0, geo.batch(), geo.kvHeads(), rows, hd);
             Ops.matmul(p, s.keysOf(s.v, values, blk, hd), o, false, false);
             long r0 = blk.i0() * geo.group();
@@ -121,11 +121,11 @@ final class AttentionKernel {
             Block blk = geo.block(i0, Math.min(geo.tokens(), i0 + s.blockTokens));
             long rows = blk.tokens() * geo.group();
             long r0 = blk.i0() * geo.group();
-            INDArray p = reuse ? fwd.probabilities().get(index)
-                    : probabilities(queries, keys, blk, geo, s,
-                            Layouts.view(s.scores, 0, geo.batch(), geo.kvHeads(), rows, blk.keys()));
             INDArray q = s.rowsOf(s.q, queries, blk, geo, hd);
             INDArray k = s.keysOf(s.k, keys, blk, hd);
+            INDArray p = reuse ? fwd.probabilities().get(index)
+                    : probabilities(q, k, blk, geo,
+                            Layouts.view(s.scores, 0, geo.batch(), geo.kvHeads(), rows, blk.keys()));
             INDArray v = s.keysOf(s.v, values, blk, hd);
             INDArray dO = s.rowsOf(s.dO, dOut, blk, geo, hd);
 
@@ -146,11 +146,11 @@ final class AttentionKernel {
         }
     }
 
-    /** P = softmax(scale · q kᵀ + mask) of the block over its keys, written into {@code p} [B, Hkv, rows, keys]. */
-    private static INDArray probabilities(INDArray queries, INDArray keys, Block blk, Geometry geo, Scratch s,
-            INDArray p) {
-        INDArray q = s.rowsOf(s.q, queries, blk, geo, geo.headDim());
-        INDArray k = s.keysOf(s.k, keys, blk, geo.headDim());
+    /**
+     * P = softmax(scale · q kᵀ + mask) of the block over its keys, from its dense query rows q and key rows k,
+     * written into {@code p} [B, Hkv, rows, keys].
+     */
+    private static INDArray probabilities(INDArray q, INDArray k, Block blk, Geometry geo, INDArray p) {
         scores(q, k, blk, geo, p);
         Nd4j.exec(new SoftMax(p, p, 3)); // masked entries are −∞ and get exactly 0
         return p;

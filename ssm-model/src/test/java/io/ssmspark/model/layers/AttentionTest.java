@@ -47,11 +47,12 @@ class AttentionTest {
     @Test
     void maskAllowsTheDiagonalAndTheWindowOnly() {
         // T = 2 queries after 1 past key, window 2: query i sits at key index 1 + i
-        INDArray m = Attention.causalMask(2, 1, 2, DataType.DOUBLE);
+        INDArray m = AttentionKernel.mask(1, 2, 0, 3, 2, DataType.DOUBLE);
         double inf = Double.NEGATIVE_INFINITY;
         assertArrayEquals(new double[] {0, 0, inf, inf, 0, 0}, m.ravel().toDoubleVector());
-        INDArray full = Attention.causalMask(3, 0, 0, DataType.DOUBLE);
+        INDArray full = AttentionKernel.mask(0, 3, 0, 3, 0, DataType.DOUBLE);
         assertArrayEquals(new double[] {0, inf, inf, 0, 0, inf, 0, 0, 0}, full.ravel().toDoubleVector());
+        assertNull(AttentionKernel.mask(5, 2, 0, 5, 0, DataType.DOUBLE), "keys all before the queries: no mask");
     }
 
     /** q = 0 makes attention uniform over the allowed keys, so out[i] = mean of the allowed value rows. */
