@@ -5,33 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.ssmspark.jobs.Main;
+import io.ssmspark.jobs.cli.CliRun;
 import io.ssmspark.model.config.MambaConfig;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 class TrainStepBenchTest {
-
-  private static String[] run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int code = Main.run(args);
-      return new String[] {Integer.toString(code), out.toString(StandardCharsets.UTF_8),
-          err.toString(StandardCharsets.UTF_8)};
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
 
   @Test
   void thePatternBuildsTheLayersAndTheSizesFollowTheOptions() {
@@ -50,12 +30,12 @@ class TrainStepBenchTest {
 
   @Test
   void printsOneJsonLineWithTheStepRateAndTheBreakdown() throws Exception {
-    String[] r = run("bench", "train-step", "--d-model", "32", "--pattern", "MA", "--heads", "2", "--headdim", "16",
+    CliRun r = CliRun.of("bench", "train-step", "--d-model", "32", "--pattern", "MA", "--heads", "2", "--headdim", "16",
         "--d-state", "8", "--d-intermediate", "32", "--vocab", "50", "--seq-len", "40", "--batch", "2",
         "--chunk-size", "16", "--steps", "3", "--warmup", "1");
-    assertEquals("0", r[0], r[2]);
-    List<String> lines = r[1].strip().lines().toList();
-    assertEquals(1, lines.size(), r[1]);
+    assertEquals(0, r.code(), r.err());
+    List<String> lines = r.out().strip().lines().toList();
+    assertEquals(1, lines.size(), r.out());
     JsonNode j = new ObjectMapper().readTree(lines.get(0));
     TrainStepBench bench = new TrainStepBench();
     new CommandLine(bench).parseArgs("--d-model", "32", "--pattern", "MA", "--heads", "2", "--headdim", "16",
@@ -77,15 +57,15 @@ class TrainStepBenchTest {
 
   @Test
   void negativeBlasThreadsAreRefused() {
-    String[] r = run("bench", "train-step", "--blas-threads", "-1", "--steps", "1");
-    assertEquals("2", r[0]);
-    assertTrue(r[2].contains("--blas-threads: expected >= 0 but found -1"), r[2]);
+    CliRun r = CliRun.of("bench", "train-step", "--blas-threads", "-1", "--steps", "1");
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("--blas-threads: expected >= 0 but found -1"), r.err());
   }
 
   @Test
   void aBadPatternIsRefusedNamingTheLetter() {
-    String[] r = run("bench", "train-step", "--pattern", "MMXA", "--steps", "1");
-    assertEquals("2", r[0]);
-    assertTrue(r[2].contains("--pattern: letter 2 is 'X'; expected M (Mamba2) or A (attention)"), r[2]);
+    CliRun r = CliRun.of("bench", "train-step", "--pattern", "MMXA", "--steps", "1");
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("--pattern: letter 2 is 'X'; expected M (Mamba2) or A (attention)"), r.err());
   }
 }

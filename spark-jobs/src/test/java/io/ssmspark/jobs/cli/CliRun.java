@@ -11,9 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** One CLI invocation through {@link Main#run} with stdout and stderr captured, for the command tests. */
-record CliRun(int code, String out, String err) {
+public record CliRun(int code, String out, String err) {
 
-  static CliRun of(String... args) {
+  public static CliRun of(String... args) {
     PrintStream oldOut = System.out;
     PrintStream oldErr = System.err;
     ByteArrayOutputStream out = new ByteArrayOutputStream();
