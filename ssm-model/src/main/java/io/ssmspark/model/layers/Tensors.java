@@ -1,21 +1,15 @@
 package io.ssmspark.model.layers;
 
-import java.util.Arrays;
-
 import io.ssmspark.model.tensor.Layouts;
-import org.nd4j.linalg.api.blas.params.MMulTranspose;
+import io.ssmspark.model.tensor.Ops;
+import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
-import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
-import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp;
-import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
-import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Shared helpers of the layers: argument checks with messages that name the tensor, batched
- * matmul into preallocated outputs, and numpy-style broadcasting elementwise ops.
+ * Shared helpers of the layers: argument checks with messages that name the tensor, and short names for the
+ * {@link Ops} the layers use (batched matmul into preallocated outputs, broadcasting elementwise ops).
  */
 final class Tensors {
 
@@ -72,8 +66,7 @@ final class Tensors {
      */
     static void mmul(INDArray a, INDArray b, INDArray out, boolean transposeA, boolean transposeB, double alpha,
             double beta) {
-        MMulTranspose t = MMulTranspose.builder().transposeA(transposeA).transposeB(transposeB).build();
-        Nd4j.exec(new Mmul(a, b, out, alpha, beta, t));
+        Ops.matmul(a, b, out, transposeA, transposeB, alpha, beta);
     }
 
     /**
@@ -95,32 +88,26 @@ final class Tensors {
 
     /** A new array of {@code a}'s shape and dtype holding a ∘ b, b broadcast numpy-style. */
     static INDArray mul(INDArray a, INDArray b) {
-        INDArray out = Nd4j.createUninitialized(a.dataType(), a.shape());
-        Nd4j.exec(new MulOp(a, b, out));
-        return out;
+        return Ops.mul(a, b, Nd4j.createUninitialized(a.dataType(), a.shape()));
     }
 
     /** out = a ∘ b (broadcast); returns out. */
     static INDArray mul(INDArray a, INDArray b, INDArray out) {
-        Nd4j.exec(new MulOp(a, b, out));
-        return out;
+        return Ops.mul(a, b, out);
     }
 
     /** out = a + b (broadcast); returns out. */
     static INDArray add(INDArray a, INDArray b, INDArray out) {
-        Nd4j.exec(new AddOp(a, b, out));
-        return out;
+        return Ops.add(a, b, out);
     }
 
     /** out = a − b (broadcast); returns out. */
     static INDArray sub(INDArray a, INDArray b, INDArray out) {
-        Nd4j.exec(new SubOp(a, b, out));
-        return out;
+        return Ops.sub(a, b, out);
     }
 
     /** out = a / b (broadcast); returns out. */
     static INDArray div(INDArray a, INDArray b, INDArray out) {
-        Nd4j.exec(new DivOp(a, b, out));
-        return out;
+        return Ops.div(a, b, out);
     }
 }

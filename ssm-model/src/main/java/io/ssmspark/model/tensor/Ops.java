@@ -6,6 +6,7 @@ import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.api.ops.impl.reduce.same.Sum;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.CumSum;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
 import org.nd4j.linalg.factory.Nd4j;
@@ -64,6 +65,13 @@ public final class Ops {
   public static INDArray sub(INDArray a, INDArray b, INDArray out) {
     INDArray[] v = lowRank(a, b, out);
     Nd4j.exec(new SubOp(v[0], v[1], v[2]));
+    return out;
+  }
+
+  /** out = a / b, broadcasting. */
+  public static INDArray div(INDArray a, INDArray b, INDArray out) {
+    INDArray[] v = lowRank(a, b, out);
+    Nd4j.exec(new DivOp(v[0], v[1], v[2]));
     return out;
   }
 
