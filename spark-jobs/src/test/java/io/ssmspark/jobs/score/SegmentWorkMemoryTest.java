@@ -8,11 +8,9 @@ import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.ModelInit;
+import io.ssmspark.model.tensor.NativeResident;
 import io.ssmspark.model.tensor.Scratch;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryMXBean;
 import java.util.Random;
-import org.bytedeco.javacpp.Pointer;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 
@@ -51,7 +49,7 @@ class SegmentWorkMemoryTest {
       } else {
         assertArrayEquals(first, next.stream.floats, 0f, "run " + run);
       }
-      long rss = nativeResidentBytes();
+      long rss = NativeResident.bytes();
       if (run == 1) {
         afterSecond = rss;
       }
@@ -62,17 +60,6 @@ class SegmentWorkMemoryTest {
     System.out.printf("segment steps: resident set outside the JVM's heaps %d MiB after run 2, peak %d MiB over"
         + " runs 3-6%n", afterSecond >> 20, peak >> 20);
     assertTrue(growth < 256L << 20, "native resident set grew by " + (growth >> 20) + " MiB over runs 3-6");
-  }
-
-  /**
-   * The process's resident set less what the JVM has committed for its heap and non-heap areas: the native
-   * memory ND4J's buffers take. The segment states' float arrays are heap garbage of about 100 MB a run, and the
-   * young generation growing to hold them would otherwise read as native growth.
-   */
-  private static long nativeResidentBytes() {
-    MemoryMXBean jvm = ManagementFactory.getMemoryMXBean();
-    return Pointer.physicalBytes() - jvm.getHeapMemoryUsage().getCommitted()
-        - jvm.getNonHeapMemoryUsage().getCommitted();
   }
 
   @Test

@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
+import io.ssmspark.model.tensor.NativeResident;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import org.bytedeco.javacpp.Pointer;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 
@@ -88,7 +88,7 @@ class SequenceScorerTest {
         List<Long> rss = new ArrayList<>();
         SequenceScorer.score(model, source(tokens), window, (p, v) -> {
             if (p % window == 0) { // the window's last position: it has been scored
-                rss.add(Pointer.physicalBytes());
+                rss.add(NativeResident.bytes());
             }
         });
         assertEquals(8, rss.size());
@@ -96,7 +96,7 @@ class SequenceScorerTest {
         long growth = peak - rss.get(1);
         System.out.printf("scoring windows: resident set %d MiB after window 2, peak %d MiB over windows 3-8%n",
                 rss.get(1) >> 20, peak >> 20);
-        assertTrue(growth < 256L << 20, "resident set grew by " + (growth >> 20) + " MiB over windows 3-8");
+        assertTrue(growth < 256L << 20, "native resident set grew by " + (growth >> 20) + " MiB over windows 3-8");
     }
 
     @Test

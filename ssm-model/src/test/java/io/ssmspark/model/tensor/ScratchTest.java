@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.bytedeco.javacpp.Pointer;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -81,7 +80,7 @@ class ScratchTest {
   @Test
   void nativeMemoryIsFreedAtTheEndOfEachScopeEvenWhileTheArraysAreStillReferenced() {
     List<INDArray> held = new ArrayList<>();
-    long before = Pointer.physicalBytes();
+    long before = NativeResident.bytes();
     long peak = before;
     for (int i = 0; i < 24; i++) {
       try (Scratch s = Scratch.open()) {
@@ -89,10 +88,10 @@ class ScratchTest {
         held.add(a);
         assertEquals(16L << 20, a.length());
       }
-      peak = Math.max(peak, Pointer.physicalBytes());
+      peak = Math.max(peak, NativeResident.bytes());
     }
     long growth = peak - before;
     assertEquals(24, held.size());
-    assertTrue(growth < 512L << 20, "resident set grew by " + (growth >> 20) + " MiB while scoped arrays were held");
+    assertTrue(growth < 512L << 20, "native resident set grew by " + (growth >> 20) + " MiB while scoped arrays were held");
   }
 }
