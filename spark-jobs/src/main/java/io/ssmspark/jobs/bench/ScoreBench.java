@@ -79,6 +79,10 @@ public final class ScoreBench implements Callable<Integer> {
   @Option(names = "--window", description = "Single-process scoring window (default: ${DEFAULT-VALUE}).")
   int window = 65_536;
 
+  @Option(names = "--single-threads",
+      description = "ND4J threads of the single-process run (default: 0, all cores, as `ssm-spark nll` runs).")
+  int singleThreads;
+
   @Option(names = "--skip-single", description = "Skip the single-process run.")
   boolean skipSingle;
 
@@ -93,6 +97,9 @@ public final class ScoreBench implements Callable<Integer> {
   public Integer call() throws IOException {
     if (segments < 1 || layers < 1) {
       throw new IllegalArgumentException("--segments and --layers: expected at least 1");
+    }
+    if (singleThreads < 0) {
+      throw new IllegalArgumentException("--single-threads: expected 0 (all cores) or more but found " + singleThreads);
     }
     if (segmentLength < 0) {
       throw new IllegalArgumentException("--segment-length: expected at least 1 token but found " + segmentLength);
@@ -117,7 +124,7 @@ public final class ScoreBench implements Callable<Integer> {
         double singleSeconds = Double.NaN;
         MemoryPeaks single = null;
         if (!skipSingle) {
-          setThreads(cores);
+          setThreads(singleThreads > 0 ? singleThreads : cores);
           single = new MemoryPeaks();
           singleSeconds = timeSingle(lm, tokens);
           single.close();
@@ -141,6 +148,7 @@ public final class ScoreBench implements Callable<Integer> {
             .put("layers", layers).put("d_model", dModel).put("d_state", dState).put("headdim", headDim)
             .put("chunk", chunk).put("kernel_chunk", io.ssmspark.model.lm.Mamba2Mixer.Spec.of(config).chunkSize())
             .put("nd4j_threads_per_task", Math.max(1, cores / tasks))
+            .put("single_nd4j_threads", singleThreads > 0 ? singleThreads : cores)
             .put("spark_seconds", sparkSeconds).put("spark_tokens_per_s", positions / sparkSeconds)
             .put("single_seconds", singleSeconds).put("single_tokens_per_s", positions / singleSeconds)
             .put("speedup_vs_single", singleSeconds / sparkSeconds)

@@ -22,7 +22,7 @@ final class SegmentWork {
 
   /** The segment's embedding rows: its stream entering layer 0. */
   static SegmentState embed(HybridLm m, int ordinal, String sequenceId, long start, int[] tokens) {
-    return Scratch.call(() -> {
+    return Scratch.callStep(() -> {
       SegmentState s = new SegmentState();
       s.sequenceId = sequenceId;
       s.ordinal = ordinal;
@@ -35,7 +35,7 @@ final class SegmentWork {
 
   /** The last min(K−1, T) pre-conv rows of Mamba2 layer {@code layer}: what later segments' convs read. */
   static SegmentRows convTail(HybridLm m, int layer, SegmentState s) {
-    return Scratch.call(() -> {
+    return Scratch.callStep(() -> {
       Mamba2Mixer.Spec sp = m.mixerSpec();
       int d = m.config().dModel();
       int keep = Math.min(sp.convKernel() - 1, s.length());
@@ -50,7 +50,7 @@ final class SegmentWork {
    * (null: the sequence start): the segment with its pending mixer part (y0, z, dt, C) and summary (α, E).
    */
   static SegmentState mambaFromZeroState(HybridLm m, int layer, SegmentState s, Matrix halo) {
-    return Scratch.call(() -> {
+    return Scratch.callStep(() -> {
       Mamba2Mixer.Spec sp = m.mixerSpec();
       int t = s.length();
       int d = m.config().dModel();
@@ -74,7 +74,7 @@ final class SegmentWork {
    * sequence start) and the rest of the block: the segment with its next stream.
    */
   static SegmentState mambaFinish(HybridLm m, int layer, SegmentState p, Matrix initialState) {
-    return Scratch.call(() -> {
+    return Scratch.callStep(() -> {
       Mamba2Mixer.Spec sp = m.mixerSpec();
       int t = p.length();
       int d = m.config().dModel();
@@ -97,7 +97,7 @@ final class SegmentWork {
     if (keep == 0) {
       return new SegmentRows(s.ordinal, null, null);
     }
-    return Scratch.call(() -> {
+    return Scratch.callStep(() -> {
       Attention.Spec sp = m.attentionSpec();
       int d = m.config().dModel();
       int kvCols = sp.numHeadsKv() * sp.headDim();
@@ -112,7 +112,7 @@ final class SegmentWork {
 
   /** Attention block {@code layer} over the segment after the earlier tokens' keys and values (null: none). */
   static SegmentState attentionBlock(HybridLm m, int layer, SegmentState s, Matrix pastKeys, Matrix pastValues) {
-    return Scratch.call(() -> {
+    return Scratch.callStep(() -> {
       Attention.Spec sp = m.attentionSpec();
       int t = s.length();
       int d = m.config().dModel();
@@ -147,7 +147,7 @@ final class SegmentWork {
     if (n == t) {
       out.targets[t - 1] = nextToken;
     }
-    try (Scratch scope = Scratch.open()) {
+    try (Scratch scope = Scratch.openStep()) {
       INDArray stream = s.stream.toNd4j(t, d).get(interval(0, n), all());
       INDArray normed = m.finalNormed(stream.dup('c'));
       INDArray logits = m.head(normed);

@@ -35,10 +35,10 @@ final class LayerwiseWindow {
         Mamba2Mixer.Carry[] carries = new Mamba2Mixer.Carry[n];
         INDArray[] keys = new INDArray[n];
         INDArray[] values = new INDArray[n];
-        INDArray stream = Scratch.call(() -> Scratch.keep(model.embed(inputs)));
+        INDArray stream = Scratch.callStep(() -> Scratch.keep(model.embed(inputs)));
         for (int i = 0; i < n; i++) {
             INDArray next;
-            try (Scratch layer = Scratch.open()) {
+            try (Scratch layer = Scratch.openStep()) {
                 INDArray x = model.normed(i, stream).reshape(1, t, d);
                 INDArray out;
                 if (c.isAttentionLayer(i)) {
@@ -64,7 +64,7 @@ final class LayerwiseWindow {
             stream = next;
         }
         double[] nll;
-        try (Scratch head = Scratch.open()) {
+        try (Scratch head = Scratch.openStep()) {
             INDArray logits = model.head(model.finalNormed(stream));
             nll = CrossEntropy.forward(logits, targetIds, null).rowLoss().castTo(DataType.DOUBLE).toDoubleVector();
         }

@@ -72,12 +72,23 @@ public final class Scratch implements AutoCloseable {
   }
 
   /**
-   * Opens a scope over this thread's reused step block, for one training step's forward and backward (or one
-   * micro-batch): its arrays are overwritten by the next step's, so the gradient accumulators and anything kept
-   * are made before it.
+   * Opens a scope over this thread's reused step block, for one step of repeated work of about the same size: a
+   * training step's forward and backward (or one micro-batch), one scoring segment's layer. Its arrays are
+   * overwritten by the next step's, so the gradient accumulators and anything kept are made before it. Opened
+   * while this thread's step block is already open, it is a one-off scope ({@link #open()}) instead.
    */
   public static Scratch openStep() {
+    if (Nd4j.getWorkspaceManager().checkIfWorkspaceExistsAndActive(STEP_ID)) {
+      return open();
+    }
     return new Scratch(STEP_ID);
+  }
+
+  /** Runs {@code work} in a step scope ({@link #openStep()}); its result must not hold arrays made inside. */
+  public static <T> T callStep(Supplier<T> work) {
+    try (Scratch ignored = openStep()) {
+      return work.get();
+    }
   }
 
   /**

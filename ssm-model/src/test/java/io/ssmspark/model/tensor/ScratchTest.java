@@ -94,4 +94,20 @@ class ScratchTest {
     assertEquals(24, held.size());
     assertTrue(growth < 512L << 20, "native resident set grew by " + (growth >> 20) + " MiB while scoped arrays were held");
   }
+
+  @Test
+  void aStepScopeOpenedInsideAnotherIsAOneOffScope() {
+    try (Scratch outer = Scratch.openStep()) {
+      INDArray a = Nd4j.ones(DataType.FLOAT, 8);
+      INDArray b;
+      try (Scratch inner = Scratch.openStep()) {
+        b = a.add(1);
+        assertEquals(16.0, b.sumNumber().doubleValue());
+      }
+      assertFalse(b.isInScope()); // freed by the inner scope, not overwritten later by the outer block
+      assertTrue(a.isInScope());
+      assertEquals(8.0, a.sumNumber().doubleValue());
+    }
+    assertEquals(3.0, Scratch.callStep(() -> Nd4j.scalar(3.0).getDouble(0)));
+  }
 }
