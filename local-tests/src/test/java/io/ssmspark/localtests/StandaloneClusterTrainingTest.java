@@ -4,26 +4,35 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ssmspark.data.Segment;
+import io.ssmspark.jobs.score.ModelBlob;
+import io.ssmspark.jobs.score.ScoredSegment;
+import io.ssmspark.jobs.score.SequenceParallelScorer;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.jobs.train.TrainConfig;
 import io.ssmspark.jobs.train.Trainer;
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
+import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.ModelInit;
+import io.ssmspark.model.lm.SequenceScorer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerStageSubmitted;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,7 +44,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * A real multi-JVM run: a Spark standalone Master and two Workers on 127.0.0.1, each its own JVM from the
  * project's classpath; the Workers start one executor JVM each; a float64 training run submitted to that cluster
  * from this JVM gives the same parameters as the same run in local mode. The test also checks that the training
- * tasks really ran on both executors, and that those are two JVMs other than this one.
+ * tasks really ran on both executors, and that those are two JVMs other than this one. Sequence-parallel scoring
+ * on the same cluster gives the NLLs of one process.
  */
 class StandaloneClusterTrainingTest {
   private static final int EXECUTORS = 2;
@@ -141,6 +151,58 @@ class StandaloneClusterTrainingTest {
       INDArray init = ModelInit.initialize(tinyModel(), 7L, DataType.DOUBLE);
       assertTrue(maxRelativeDifference(init, remote.parameters()) > 1e-3, "training moved the parameters");
       assertEquals(DataType.DOUBLE, remote.parameters().dataType());
+    } finally {
+      spark.stop();
+    }
+  }
+
+  /**
+   * Sequence-parallel scoring with its segments' exchanges crossing between the two executor JVMs (through the
+   * driver's exchange service) gives the NLLs of one process scoring the sequence whole.
+   */
+  @Test
+  void scoringAcrossTwoExecutorJvmsEqualsTheWholeSequence() throws Exception {
+    MambaConfig c = tinyModel();
+    INDArray params = ModelInit.initialize(c, 7L, DataType.DOUBLE);
+    int[] tokens = new java.util.Random(5).ints(203, 0, c.vocabSize()).toArray();
+    double[] expect = new double[tokens.length - 1];
+    SequenceScorer.score(new HybridLm(c, params), new SequenceScorer.TokenSource() {
+      @Override
+      public long length() {
+        return tokens.length;
+      }
+
+      @Override
+      public int[] read(long start, int count) {
+        return java.util.Arrays.copyOfRange(tokens, (int) start, (int) start + count);
+      }
+    }, 1 << 16, (position, nll) -> expect[(int) position - 1] = nll);
+    List<Segment> segments = new ArrayList<>();
+    for (int i = 0, start = 0; start < tokens.length; i++, start += 41) {
+      int end = Math.min(tokens.length, start + 41);
+      segments.add(new Segment("seq", i, 5, start, tokens.length, java.util.Arrays.copyOfRange(tokens, start, end)));
+    }
+    SparkSessions builder = SparkSessions.builder("cluster-score-test").master(cluster.masterUrl()).forTests();
+    cluster.executorConf(EXECUTORS).forEach(builder::conf);
+    SparkSession spark = builder.build();
+    try {
+      cluster.await("two executors to register with the driver",
+          () -> spark.sparkContext().statusTracker().getExecutorInfos().length == EXECUTORS + 1);
+      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, ModelBlob.of(c, params),
+          StorageLevel.MEMORY_ONLY(), 0, false, EXECUTORS).score(jsc.parallelize(segments, EXECUTORS));
+      double[] got = new double[tokens.length - 1];
+      for (ScoredSegment s : r.scored().collect()) {
+        System.arraycopy(s.nll, 0, got, (int) s.start, s.nll.length);
+      }
+      r.release();
+      double diff = 0;
+      for (int i = 0; i < got.length; i++) {
+        diff = Math.max(diff, Math.abs(got[i] - expect[i]));
+      }
+      System.out.printf("standalone cluster scoring, 5 segments on %d tasks: max |dNLL| %s%n", r.width(), diff);
+      assertEquals(EXECUTORS, r.width());
+      assertTrue(diff <= 1e-10, "max |dNLL| to one process: " + diff);
     } finally {
       spark.stop();
     }

@@ -34,7 +34,8 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
       io.ssmspark.jobs.score.ModelBlob.class,
       io.ssmspark.jobs.score.SegmentMeta.class,
       io.ssmspark.jobs.score.SegmentLayout.class,
-      io.ssmspark.jobs.score.SegmentState.class,
+      io.ssmspark.jobs.score.WaveOutput.class,
+      io.ssmspark.jobs.score.WaveOutput.Brief.class,
       io.ssmspark.jobs.score.SegmentRows.class,
       io.ssmspark.jobs.score.ScoredSegment.class,
       // io.ssmspark.jobs.train: the broadcast parameters and the tasks' results

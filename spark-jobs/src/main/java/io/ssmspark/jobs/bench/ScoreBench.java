@@ -86,7 +86,8 @@ public final class ScoreBench implements Callable<Integer> {
   @Option(names = "--skip-single", description = "Skip the single-process run.")
   boolean skipSingle;
 
-  @Option(names = "--storage-level", description = "Storage level of the segments (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--storage-level",
+      description = "Storage level of the scored segments (default: ${DEFAULT-VALUE}).")
   String storageLevel = "DISK_ONLY";
 
   @Option(names = "--reference-tokens-per-s",
@@ -133,10 +134,10 @@ public final class ScoreBench implements Callable<Integer> {
         MemoryPeaks parallel = new MemoryPeaks();
         long t0 = System.nanoTime();
         SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob,
-            StorageLevel.fromString(storageLevel), 0, false).score(jsc.parallelize(cut, cut.size()));
+            StorageLevel.fromString(storageLevel), 0, false, 0).score(jsc.parallelize(cut, cut.size()));
         double sparkSeconds = (System.nanoTime() - t0) / 1e9;
         parallel.close();
-        r.scored().unpersist(false);
+        r.release();
         SequenceSummary s = r.summaries().get(0);
         long positions = t - 1;
         List<Long> exchanged = new ArrayList<>();
@@ -147,6 +148,7 @@ public final class ScoreBench implements Callable<Integer> {
             .put("segments", cut.size()).put("segment_length", length).put("storage_level", storageLevel)
             .put("layers", layers).put("d_model", dModel).put("d_state", dState).put("headdim", headDim)
             .put("chunk", chunk).put("kernel_chunk", io.ssmspark.model.lm.Mamba2Mixer.Spec.of(config).chunkSize())
+            .put("parallel_segments", r.width())
             .put("nd4j_threads_per_task", Math.max(1, cores / tasks))
             .put("single_nd4j_threads", singleThreads > 0 ? singleThreads : cores)
             .put("spark_seconds", sparkSeconds).put("spark_tokens_per_s", positions / sparkSeconds)
@@ -160,7 +162,8 @@ public final class ScoreBench implements Callable<Integer> {
             .put("single_peak_heap_used_bytes", single == null ? 0 : single.heapInUse.get())
             .put("single_peak_heap_after_gc_bytes", single == null ? 0 : single.heapAfterGc.get())
             .put("single_peak_rss_bytes", single == null ? 0 : single.residentSet.get())
-            .put("exchanged_bytes_per_layer", exchanged.toString());
+            .put("exchanged_bytes_per_layer", exchanged.toString())
+            .put("exchange_wait_s_per_task", Arrays.toString(r.exchangeWaitSeconds()));
         System.out.println(line);
       }
     } finally {

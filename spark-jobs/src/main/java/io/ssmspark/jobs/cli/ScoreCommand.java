@@ -91,9 +91,14 @@ public final class ScoreCommand implements Callable<Integer> {
   int vocabSize;
 
   @Option(names = "--storage-level", defaultValue = "DISK_ONLY", paramLabel = "LEVEL",
-      description = "Spark storage level of the segments between layers (default: ${DEFAULT-VALUE}, which keeps a "
-          + "few segments on the heap whatever the sequence length; MEMORY_AND_DISK fills the heap's storage part first).")
+      description = "Spark storage level of the scored positions until they are written (default: ${DEFAULT-VALUE},"
+          + " which keeps the heap small whatever the sequence length).")
   String storageLevel;
+
+  @Option(names = "--parallel-segments", defaultValue = "0", paramLabel = "N",
+      description = "Segments scored at once, one per task of a Spark barrier stage; needs N free task slots "
+          + "(default: Spark's default parallelism, the slots of local mode and of a standalone cluster).")
+  int parallelSegments;
 
   @Override
   public Integer call() throws IOException {
@@ -136,8 +141,8 @@ public final class ScoreCommand implements Callable<Integer> {
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       int parts = partitions > 0 ? partitions : jsc.defaultParallelism();
       Segments segments = Segments.cut(data, segmentLength, parts);
-      SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, storage, topK, withEmbeddings)
-          .score(segments.segments());
+      SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, storage, topK, withEmbeddings,
+          parallelSegments).score(segments.segments());
       write(ScoreTables.tokens(spark, r.scored(), withEmbeddings, topK > 0), output + "/tokens", csv);
       write(ScoreTables.summary(spark, r.summaries()), output + "/summary", csv);
       report(data, segments, r);

@@ -1,10 +1,25 @@
 package io.ssmspark.jobs.score;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 
-/** Rows one segment hands to later segments: its ordinal and up to two blocks (conv rows; or keys and values). */
+/**
+ * What one segment hands to the later segments of its sequence for one layer: its ordinal and up to two blocks
+ * (conv rows; keys and values; or the summary α and E). Travels between the tasks of a wave as the bytes of an
+ * all-gather ({@link #encode()}, {@link #decode(byte[])}); {@link #NONE} is the message of a task that has no
+ * segment in the wave.
+ */
 public final class SegmentRows implements Serializable {
   private static final long serialVersionUID = 1L;
+  /** The ordinal of "no segment". */
+  public static final int NO_SEGMENT = -1;
+  public static final SegmentRows NONE = new SegmentRows(NO_SEGMENT, null, null);
 
   public int ordinal;
   public Matrix first;
@@ -20,5 +35,73 @@ public final class SegmentRows implements Serializable {
 
   long bytes() {
     return (first == null ? 0 : first.bytes()) + (second == null ? 0 : second.bytes());
+  }
+
+  /** This message as bytes: ordinal, then each block as (kind, rows, cols, values), big-endian. */
+  public byte[] encode() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 64, bytes() + 32));
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      out.writeInt(ordinal);
+      write(out, first);
+      write(out, second);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  /** The message {@link #encode()} wrote. */
+  public static SegmentRows decode(byte[] message) {
+    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(message))) {
+      int ordinal = in.readInt();
+      return new SegmentRows(ordinal, read(in), read(in));
+    } catch (IOException | ArithmeticException e) {
+      throw new IllegalStateException("segment exchange: a message could not be read: " + e.getMessage(), e);
+    }
+  }
+
+  private static final byte ABSENT = 0;
+  private static final byte FLOATS = 1;
+  private static final byte DOUBLES = 2;
+
+  private static void write(DataOutputStream out, Matrix m) throws IOException {
+    if (m == null) {
+      out.writeByte(ABSENT);
+      return;
+    }
+    out.writeByte(m.floats != null ? FLOATS : DOUBLES);
+    out.writeInt(m.rows);
+    out.writeInt(m.cols);
+    ByteBuffer values = ByteBuffer.allocate((int) m.bytes());
+    if (m.floats != null) {
+      values.asFloatBuffer().put(m.floats);
+    } else {
+      values.asDoubleBuffer().put(m.doubles);
+    }
+    out.write(values.array());
+  }
+
+  private static Matrix read(DataInputStream in) throws IOException {
+    byte kind = in.readByte();
+    if (kind == ABSENT) {
+      return null;
+    }
+    Matrix m = new Matrix();
+    m.rows = in.readInt();
+    m.cols = in.readInt();
+    int n = Math.multiplyExact(m.rows, m.cols);
+    byte[] raw = new byte[Math.multiplyExact(n, kind == FLOATS ? 4 : 8)];
+    in.readFully(raw);
+    ByteBuffer values = ByteBuffer.wrap(raw);
+    if (kind == FLOATS) {
+      m.floats = new float[n];
+      values.asFloatBuffer().get(m.floats);
+    } else if (kind == DOUBLES) {
+      m.doubles = new double[n];
+      values.asDoubleBuffer().get(m.doubles);
+    } else {
+      throw new IOException("unknown block kind " + kind);
+    }
+    return m;
   }
 }

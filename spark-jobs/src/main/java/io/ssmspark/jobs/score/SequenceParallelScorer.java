@@ -2,42 +2,57 @@ package io.ssmspark.jobs.score;
 
 import io.ssmspark.data.Segment;
 import io.ssmspark.model.lm.HybridLm;
-import io.ssmspark.model.lm.Mamba2Mixer;
-import io.ssmspark.model.ssd.SegmentSummary;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
-import org.nd4j.linalg.api.ndarray.INDArray;
+import org.apache.spark.util.TaskCompletionListener;
+import scala.Tuple2;
+import scala.collection.Iterator;
+import scala.collection.JavaConverters;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
 
 /**
- * Scores long sequences cut into segments on different executors, layer by layer (DESIGN.md, "State passing
- * across segments"), with the result of one process scoring each sequence whole.
+ * Scores long sequences cut into segments on different executors, with the result of one process scoring each
+ * sequence whole (DESIGN.md, "State passing across segments").
  *
- * <p>The segments live in a persisted RDD of {@link SegmentState}s (their stream, hidden + residual). Per layer:
- * <ul>
- * <li>Mamba2: (1) every segment sends its last K−1 pre-conv rows; the driver gives each segment the K−1 rows before
- * it, gathered over as many earlier segments as it takes. (2) Every segment runs its mixer from a zero SSM state
- * and sends its summary (α, E). (3) The driver scans each sequence's summaries in order (exclusive scan) and
- * sends back each segment's initial state; the segment adds exp(cum_t)·(S_in·C_t) and finishes the block.</li>
- * <li>Attention: every segment sends its last window−1 keys/values (all of them for full attention); each segment
- * gets those of the tokens before it and runs the block.</li>
- * </ul>
- * Norms, MLPs and the head are local. Only the rows and summaries cross the network, never the streams.
+ * <p>The segments, numbered in sequence order, go round-robin to {@code width} tasks of one Spark barrier stage
+ * (all tasks run at once; {@link SegmentWaves}). The tasks score their segments in waves of {@code width}
+ * consecutive segments, and inside a wave layer by layer: per Mamba2 layer two all-gathers (the last K−1 pre-conv
+ * rows, then the summaries (α, E) for the exclusive scan), per attention layer one (the last keys and values);
+ * {@link WaveTask}. The streams and the mixers' zero-state parts stay in their task's memory: a task holds one
+ * segment's stream and one layer's working set at a time, whatever the sequence length, and per Mamba2 layer and
+ * segment only (K−1)·conv_dim + H + H·P·N values cross the network.
  *
- * <p>Memory: each task's ND4J work runs in a scratch scope ({@link SegmentWork}) and frees its native memory when
- * the segment's step ends; the driver holds per-segment summaries and halos only. What grows with the sequence
- * length is the persisted RDD, which the storage level puts on the executors' heap or disk: choose
- * {@code DISK_ONLY} to keep the heap at a few segments' worth for very long sequences.
+ * <p>The stage hands its scored segments on through a shuffle (Spark retries a failed barrier stage, all its
+ * tasks, only when it is a map stage); they are persisted with the given storage level after it, and
+ * {@link Result#release()} drops them.
+ * Barrier stages need {@code width} free task slots at once (and no dynamic allocation): the width defaults to
+ * Spark's default parallelism, the slots of local mode and of a standalone cluster.
  */
 public final class SequenceParallelScorer {
 
-  /** What a scoring run leaves: the scored segments (persisted), per-sequence summaries and exchange figures. */
+  /**
+   * What a scoring run leaves: the scored segments (persisted), per-sequence summaries, the bytes exchanged per
+   * layer, each task's seconds spent waiting in the exchanges, and the number of tasks.
+   */
   public record Result(JavaRDD<ScoredSegment> scored, List<SequenceSummary> summaries,
-      List<ExchangeStats> exchanges, SegmentLayout layout) {
+      List<ExchangeStats> exchanges, double[] exchangeWaitSeconds, SegmentLayout layout, int width,
+      JavaRDD<WaveOutput> persisted, ExchangeHub hub) {
+
+    /** Drops the persisted scores and stops the exchange (which a recomputation of lost scores would need). */
+    public void release() {
+      persisted.unpersist(false);
+      hub.close();
+    }
   }
 
   private final JavaSparkContext jsc;
@@ -45,21 +60,38 @@ public final class SequenceParallelScorer {
   private final StorageLevel storage;
   private final int topK;
   private final boolean withEmbeddings;
+  private final int width;
+  private int failWave = -1;
+  private int failTask = -1;
 
   /**
+   * @param storage storage level of the scored segments
    * @param topK number of top predicted ids per position (0: none)
    * @param withEmbeddings keep the last hidden state of every position
+   * @param width tasks scoring at once (0: Spark's default parallelism)
    */
   public SequenceParallelScorer(JavaSparkContext jsc, ModelBlob blob, StorageLevel storage, int topK,
-      boolean withEmbeddings) {
+      boolean withEmbeddings, int width) {
     if (topK < 0) {
       throw new IllegalArgumentException("--top-k: expected 0 or more but found " + topK);
+    }
+    if (width < 0) {
+      throw new IllegalArgumentException("--parallel-segments: expected 0 (Spark's default parallelism) or more"
+          + " but found " + width);
     }
     this.jsc = jsc;
     this.blob = blob;
     this.storage = storage;
     this.topK = topK;
     this.withEmbeddings = withEmbeddings;
+    this.width = width;
+  }
+
+  /** Test hook: the first attempt of task {@code task} fails as wave {@code wave} starts (a retried stage must not). */
+  SequenceParallelScorer failFirstAttempt(int wave, int task) {
+    this.failWave = wave;
+    this.failTask = task;
+    return this;
   }
 
   public Result score(JavaRDD<Segment> segments) {
@@ -74,141 +106,106 @@ public final class SequenceParallelScorer {
       throw new IllegalArgumentException("--top-k: expected at most the padded vocabulary " + vocab + " but found "
           + topK);
     }
+    int tasks = Math.min(layout.segmentCount(), width > 0 ? width : Math.max(1, jsc.defaultParallelism()));
+    SegmentWaves waves = new SegmentWaves(tasks, layout.segmentCount());
     Broadcast<ModelBlob> model = jsc.broadcast(blob);
     Broadcast<SegmentLayout> where = jsc.broadcast(layout);
-    List<ExchangeStats> exchanges = new ArrayList<>();
+    ExchangeHub hub = startHub(tasks);
 
-    JavaRDD<SegmentState> states = segments.map(seg -> SegmentWork.embed(model.value().modelForTask(),
-        where.value().ordinal(seg.sequenceId, seg.segmentIndex), seg.sequenceId, seg.startOffset, seg.tokens))
+    JavaRDD<Segment> byTask = segments
+        .mapToPair(seg -> new Tuple2<>(where.value().ordinal(seg.sequenceId, seg.segmentIndex), seg))
+        .repartitionAndSortWithinPartitions(waves) // each task's segments in ordinal order, streamed
+        .values();
+    // The barrier stage ends in a shuffle: Spark retries a failed barrier stage only when it is a map stage.
+    JavaRDD<WaveOutput> outputs = byTask.rdd().barrier()
+        .mapPartitions(new Tasks(model, where, waves, hub.address(), topK, withEmbeddings, failWave, failTask), false,
+            ClassTag$.MODULE$.apply(WaveOutput.class))
+        .toJavaRDD()
+        .mapToPair(o -> new Tuple2<>(o.scored != null ? o.scored.ordinal : -1 - o.task, o))
+        .partitionBy(waves)
+        .values()
         .persist(storage);
+    List<WaveOutput.Brief> briefs = outputs.map(WaveOutput::brief).collect();
 
-    for (int layer = 0; layer < lm.config().nLayer(); layer++) {
-      JavaRDD<SegmentState> next = lm.config().isAttentionLayer(layer)
-          ? attentionLayer(states, layer, model, layout, exchanges)
-          : mambaLayer(states, layer, model, layout, exchanges);
-      states.unpersist(false); // the layer has materialised its result
-      states = next;
-    }
-
-    final int k = topK;
-    final boolean embeddings = withEmbeddings;
-    JavaRDD<ScoredSegment> scored = states.map(s -> SegmentWork.head(model.value().modelForTask(), s,
-        where.value().nextToken[s.ordinal], k, embeddings)).persist(storage);
-    List<long[]> totals = scored.map(s -> new long[] {s.ordinal, s.nll.length,
-        Double.doubleToLongBits(s.nllSum())}).collect();
-    states.unpersist(false);
-    return new Result(scored, summaries(layout, totals), exchanges, layout);
-  }
-
-  // ---- Mamba2 layer: conv halo, zero-state part + summary, exclusive scan, correction ---------------------------
-
-  private JavaRDD<SegmentState> mambaLayer(JavaRDD<SegmentState> states, int layer, Broadcast<ModelBlob> model,
-      SegmentLayout layout, List<ExchangeStats> exchanges) {
-    Mamba2Mixer.Spec spec = blob.model().mixerSpec();
-    List<SegmentRows> tails = states.map(s -> SegmentWork.convTail(model.value().modelForTask(), layer, s))
-        .collect();
-    Matrix[] halos = gather(layout, tails, spec.convKernel() - 1, true)[0];
-    Broadcast<Matrix[]> convRows = jsc.broadcast(halos);
-
-    JavaRDD<SegmentState> pending = states.map(s -> SegmentWork.mambaFromZeroState(model.value().modelForTask(),
-        layer, s, convRows.value()[s.ordinal])).persist(storage);
-    List<SegmentRows> summaries = pending.map(p -> new SegmentRows(p.ordinal, p.alpha, p.e)).collect();
-    Matrix[] initial = initialStates(layout, summaries, spec);
-    Broadcast<Matrix[]> initialStates = jsc.broadcast(initial);
-
-    JavaRDD<SegmentState> next = pending.map(p -> SegmentWork.mambaFinish(model.value().modelForTask(), layer, p,
-        initialStates.value()[p.ordinal])).persist(storage);
-    next.count();
-    pending.unpersist(false);
-    exchanges.add(new ExchangeStats(layer, "mamba2",
-        sum(tails) + sum(summaries), bytesDown(halos) + bytesDown(initial)));
-    return next;
-  }
-
-  /** Each segment's initial SSM state from the exclusive scan of its sequence's summaries (null: zeros). */
-  private static Matrix[] initialStates(SegmentLayout layout, List<SegmentRows> summaries, Mamba2Mixer.Spec sp) {
-    SegmentRows[] ordered = new SegmentRows[layout.segmentCount()];
-    for (SegmentRows r : summaries) {
-      ordered[r.ordinal] = r;
-    }
-    Matrix[] initial = new Matrix[layout.segmentCount()];
-    int stateSize = sp.heads() * sp.headDim() * sp.dState();
-    for (int s = 0; s < layout.sequenceCount(); s++) {
-      List<SegmentSummary> chain = new ArrayList<>();
-      for (int g = layout.firstOrdinal[s]; g < layout.firstOrdinal[s + 1]; g++) {
-        chain.add(new SegmentSummary(ordered[g].first.toNd4j(1, sp.heads()),
-            ordered[g].second.toNd4j(1, sp.heads(), sp.headDim(), sp.dState())));
+    List<ExchangeStats> exchanges = new ArrayList<>();
+    List<long[]> totals = new ArrayList<>();
+    double[] waits = new double[tasks];
+    for (WaveOutput.Brief b : briefs) {
+      if (b.ordinal >= 0) {
+        totals.add(new long[] {b.ordinal, b.positions, Double.doubleToLongBits(b.nllSum)});
+        continue;
       }
-      List<INDArray> states = SegmentSummary.initialStates(chain, null);
-      for (int j = 1; j < states.size(); j++) { // the first segment starts from zeros
-        initial[layout.firstOrdinal[s] + j] = Matrix.of(states.get(j), 1, stateSize);
-      }
-    }
-    return initial;
-  }
-
-  // ---- attention layer: keys/values of earlier tokens ----------------------------------------------------------
-
-  private JavaRDD<SegmentState> attentionLayer(JavaRDD<SegmentState> states, int layer, Broadcast<ModelBlob> model,
-      SegmentLayout layout, List<ExchangeStats> exchanges) {
-    int window = blob.model().attentionSpec().windowSize();
-    int need = window == 0 ? Integer.MAX_VALUE : window - 1;
-    List<SegmentRows> tails = states.map(s -> SegmentWork.attentionTail(model.value().modelForTask(), layer, s,
-        need)).collect();
-    Matrix[][] past = gather(layout, tails, need, false);
-    Broadcast<Matrix[][]> pastKeyValues = jsc.broadcast(past);
-
-    JavaRDD<SegmentState> next = states.map(s -> SegmentWork.attentionBlock(model.value().modelForTask(), layer, s,
-        pastKeyValues.value()[0][s.ordinal], pastKeyValues.value()[1][s.ordinal])).persist(storage);
-    next.count();
-    exchanges.add(new ExchangeStats(layer, window == 0 ? "attention-full" : "attention-window",
-        sum(tails), bytesDown(past[0]) + bytesDown(past[1])));
-    return next;
-  }
-
-  // ---- driver-side helpers -----------------------------------------------------------------------------------------
-
-  /**
-   * For every segment, the last {@code want} rows of the earlier segments of its sequence, from their tails
-   * (first and second blocks separately): zero-padded to {@code want} at the sequence start if {@code zeroPad}.
-   * The first segment of a sequence gets null (the layers' own sequence-start handling).
-   */
-  private static Matrix[][] gather(SegmentLayout layout, List<SegmentRows> tails, int want, boolean zeroPad) {
-    SegmentRows[] byOrdinal = new SegmentRows[layout.segmentCount()];
-    for (SegmentRows r : tails) {
-      byOrdinal[r.ordinal] = r;
-    }
-    Matrix[][] out = new Matrix[2][layout.segmentCount()];
-    for (int s = 0; s < layout.sequenceCount(); s++) {
-      int first = layout.firstOrdinal[s];
-      for (int g = first + 1; g < layout.firstOrdinal[s + 1]; g++) {
-        for (int part = 0; part < 2; part++) {
-          List<Matrix> before = new ArrayList<>();
-          long rows = 0;
-          for (int j = g - 1; j >= first && rows < want; j--) { // walk back until enough rows
-            Matrix m = part == 0 ? byOrdinal[j].first : byOrdinal[j].second;
-            if (m != null) {
-              before.add(0, m);
-              rows += m.rows;
-            }
-          }
-          out[part][g] = Matrix.lastRows(before, want, zeroPad);
+      int task = (int) b.positions;
+      waits[task] = b.exchangeNanos / 1e9;
+      if (task == 0) { // every task counts the same bytes
+        for (int layer = 0; layer < b.bytesUp.length; layer++) {
+          exchanges.add(new ExchangeStats(layer, kind(lm, layer), b.bytesUp[layer], b.bytesDown[layer]));
         }
       }
     }
-    return out;
+    JavaRDD<ScoredSegment> scored = outputs.filter(o -> o.scored != null).map(o -> o.scored);
+    return new Result(scored, summaries(layout, totals), exchanges, waits, layout, tasks, outputs, hub);
   }
 
-  private static long sum(List<SegmentRows> rows) {
-    long b = 0;
-    for (SegmentRows r : rows) {
-      b += r.bytes();
+  /**
+   * The tasks' exchange, on the driver: advertised at spark.driver.host, bound to spark.driver.bindAddress (else
+   * every interface), on spark.ssm.exchange.port (default: any free port).
+   */
+  private ExchangeHub startHub(int tasks) {
+    SparkConf conf = jsc.getConf();
+    try {
+      String host = conf.get("spark.driver.host", java.net.InetAddress.getLocalHost().getHostAddress());
+      return new ExchangeHub(host, conf.get("spark.driver.bindAddress", null),
+          conf.getInt("spark.ssm.exchange.port", 0), tasks);
+    } catch (IOException e) {
+      throw new UncheckedIOException("segment exchange: cannot listen on spark.ssm.exchange.port", e);
     }
-    return b;
   }
 
-  private static long bytesDown(Matrix[] perSegment) {
-    return Arrays.stream(perSegment).mapToLong(m -> m == null ? 0 : m.bytes()).sum();
+  private static String kind(HybridLm lm, int layer) {
+    if (!lm.config().isAttentionLayer(layer)) {
+      return "mamba2";
+    }
+    return lm.attentionSpec().windowSize() == 0 ? "attention-full" : "attention-window";
+  }
+
+  /** Each barrier task's work: a {@link WaveTask} over its partition's segments. */
+  private static final class Tasks extends AbstractFunction1<Iterator<Segment>, Iterator<WaveOutput>>
+      implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final Broadcast<ModelBlob> model;
+    private final Broadcast<SegmentLayout> layout;
+    private final SegmentWaves waves;
+    private final ExchangeHub.Address hub;
+    private final int topK;
+    private final boolean withEmbeddings;
+    private final int failWave;
+    private final int failTask;
+
+    Tasks(Broadcast<ModelBlob> model, Broadcast<SegmentLayout> layout, SegmentWaves waves, ExchangeHub.Address hub,
+        int topK, boolean withEmbeddings, int failWave, int failTask) {
+      this.model = model;
+      this.failWave = failWave;
+      this.failTask = failTask;
+      this.hub = hub;
+      this.layout = layout;
+      this.waves = waves;
+      this.topK = topK;
+      this.withEmbeddings = withEmbeddings;
+    }
+
+    @Override
+    public Iterator<WaveOutput> apply(Iterator<Segment> segments) {
+      BarrierTaskContext context = BarrierTaskContext.get();
+      ExchangeClient exchange = new ExchangeClient(hub, context.stageAttemptNumber(), context.partitionId(),
+          context::isInterrupted);
+      context.addTaskCompletionListener((TaskCompletionListener) c -> exchange.close());
+      int partition = context.partitionId();
+      WaveTask task = new WaveTask(model.value().modelForTask(), layout.value(), waves, partition,
+          JavaConverters.asJavaIterator(segments), exchange, topK, withEmbeddings,
+          context.stageAttemptNumber() == 0 && partition == failTask ? failWave : -1);
+      return JavaConverters.asScalaIterator(task);
+    }
   }
 
   private static List<SequenceSummary> summaries(SegmentLayout layout, List<long[]> totals) {

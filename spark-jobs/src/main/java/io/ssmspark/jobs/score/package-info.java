@@ -5,7 +5,7 @@
  * bin/ssm-spark score --model DIR --input PATH --input-format text|fasta|tokens-i32|tokens-u16|parquet
  *     --output DIR [--segment-length N] [--format parquet|csv] [--master URL] [--partitions N]
  *     [--skip-bad-records] [--dtype float32|float64] [--top-k K] [--with-embeddings]
- *     [--text-mode file|line] [--vocab-size N] [--storage-level LEVEL]
+ *     [--text-mode file|line] [--vocab-size N] [--storage-level LEVEL] [--parallel-segments N]
  * </pre>
  *
  * <p>Outputs: OUTPUT/tokens, one row per scored position: {@code sequence_id string, position bigint, token int,
@@ -16,12 +16,15 @@
  * token rows with exactly the header {@code sequence_id,position,token,nll}.
  *
  * <p>Engine ({@link io.ssmspark.jobs.score.SequenceParallelScorer}): the data pipeline cuts each sequence into
- * segments; the segments' streams (hidden + residual) stay in a persisted RDD and the model runs layer by layer.
- * For a Mamba2 layer each segment sends its last d_conv−1 pre-conv rows and, after running its mixer from a zero
- * SSM state ({@code Mamba2Mixer.fromZeroState}), its summary (α, E); the driver assembles each segment's conv halo
- * from as many earlier segments as it takes and runs each sequence's exclusive scan; each segment then adds
- * exp(cum_t)·(S_in·C_t) and finishes ({@code Mamba2Mixer.finish}). For attention each segment sends its last
- * window−1 keys/values (all of them under full attention). Per Mamba2 layer and segment, H·P·N + H summary
- * values and (d_conv−1)·conv_dim halo values cross the network, whatever the sequence length.
+ * segments; the segments, numbered in sequence order, go round-robin to the tasks of one Spark barrier stage
+ * ({@code --parallel-segments}, default Spark's default parallelism), which score them in waves of one segment per
+ * task, layer by layer, each task holding its segment's stream in its own memory. For a Mamba2 layer each segment
+ * shares its last d_conv−1 pre-conv rows; each builds its conv halo from as many earlier segments as it takes, runs
+ * its mixer from a zero SSM state ({@code Mamba2Mixer.fromZeroState}) and shares its summary (α, E); each takes
+ * the exclusive scan of the earlier summaries as its initial state, adds exp(cum_t)·(S_in·C_t) and finishes
+ * ({@code Mamba2Mixer.finish}). For attention each segment shares its last window−1 keys/values (all of them under
+ * full attention). The sharing is an all-gather through a small TCP service on the driver
+ * ({@code spark.ssm.exchange.port}, default any free port): per Mamba2 layer and segment, H·P·N + H summary values
+ * and (d_conv−1)·conv_dim halo values cross the network, whatever the sequence length.
  */
 package io.ssmspark.jobs.score;

@@ -7,11 +7,14 @@ import io.ssmspark.data.Segment;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.HybridLm;
+import io.ssmspark.model.lm.Mamba2Mixer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.junit.jupiter.api.AfterAll;
@@ -32,10 +35,12 @@ class SequenceParallelScorerTest {
 
   /** A 41-token sequence cut into 1, 2, 3 and 7 segments (7: lengths 5, 1, 2, 9, 3, 6, 15). */
   private static final int[][] CUTS = {{}, {17}, {6, 7}, {5, 6, 8, 17, 20, 26}};
+  /** Tasks scoring at once (one wave's segments): 1 runs the segments one after another, 3 as many as slots. */
+  private static final int[] WIDTHS = {1, 2, 3};
 
   @BeforeAll
   static void start() {
-    spark = SparkSessions.builder("score-test").master("local[2]").forTests().build();
+    spark = SparkSessions.builder("score-test").master("local[3,4]").forTests().build(); // 3 slots, 4 attempts
     jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
   }
 
@@ -67,6 +72,46 @@ class SequenceParallelScorerTest {
     check(ScoreTestModels.config(true, 5), DataType.DOUBLE, 1e-10, StorageLevel.DISK_ONLY());
   }
 
+  /**
+   * A task failing in the middle of the waves (the others wait for it in an exchange): Spark retries the barrier
+   * stage and the scores are those of a clean run.
+   */
+  @Test
+  void aTaskFailingMidSequenceGivesTheCleanResult() {
+    MambaConfig c = ScoreTestModels.config(false, null);
+    INDArray params = ScoreTestModels.parameters(c, 11);
+    int[] tokens = ScoreTestModels.tokens(3, 41, c.vocabSize());
+    double[] expect = ScoreTestModels.wholeSequenceNll(new HybridLm(c, params.castTo(DataType.DOUBLE)), tokens);
+    ModelBlob blob = ModelBlob.of(c, params.castTo(DataType.DOUBLE));
+    List<Integer> failedTasks = new ArrayList<>();
+    SparkListener failures = new SparkListener() {
+      @Override
+      public void onTaskEnd(SparkListenerTaskEnd end) {
+        if (!end.taskInfo().successful()) {
+          synchronized (failedTasks) {
+            failedTasks.add(end.taskInfo().index());
+          }
+        }
+      }
+    };
+    spark.sparkContext().addSparkListener(failures);
+    try {
+      SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, StorageLevel.MEMORY_ONLY(), 0, false, 3)
+          .failFirstAttempt(1, 2).score(jsc.parallelize(ScoreTestModels.cut("long", tokens, CUTS[3]), 2));
+      double[] got = new double[tokens.length - 1];
+      for (ScoredSegment s : r.scored().collect()) {
+        System.arraycopy(s.nll, 0, got, (int) s.start, s.nll.length);
+      }
+      r.release();
+      assertEquals(0, maxAbsDiff(expect, got), 1e-10);
+    } finally {
+      spark.sparkContext().removeSparkListener(failures);
+    }
+    synchronized (failedTasks) {
+      assertTrue(failedTasks.contains(2), "the injected failure happened: failed task indices " + failedTasks);
+    }
+  }
+
   /** Each cut of the long sequence, scored together with a 3-token and a 1-token sequence (each whole). */
   private static void check(MambaConfig c, DataType dtype, double tolerance) {
     check(c, dtype, tolerance, StorageLevel.MEMORY_ONLY());
@@ -81,46 +126,69 @@ class SequenceParallelScorerTest {
     double[] expectShort = ScoreTestModels.wholeSequenceNll(reference, shortSeq);
     ModelBlob blob = ModelBlob.of(c, params.castTo(dtype));
     for (int[] cuts : CUTS) {
-      List<Segment> segments = new ArrayList<>(ScoreTestModels.cut("long", longSeq, cuts));
-      segments.addAll(ScoreTestModels.cut("short", shortSeq));
-      segments.addAll(ScoreTestModels.cut("one", new int[] {2}));
-      SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, storage, 0, false)
-          .score(jsc.parallelize(segments, 3));
-      Map<String, double[]> got = new HashMap<>();
-      got.put("long", new double[longSeq.length - 1]);
-      got.put("short", new double[shortSeq.length - 1]);
-      got.put("one", new double[0]);
-      int rows = 0;
-      for (ScoredSegment s : r.scored().collect()) {
-        for (int j = 0; j < s.nll.length; j++) {
-          got.get(s.sequenceId)[(int) s.start + j] = s.nll[j]; // position start + j + 1 → index start + j
-          rows++;
-        }
+      for (int width : WIDTHS) {
+        checkCut(c, dtype, tolerance, storage, blob, cuts, width, longSeq, shortSeq, expectLong, expectShort);
       }
-      r.scored().unpersist(false);
-      assertEquals(40 + 2, rows, "scored positions");
-      String what = (c.attnLayerIdx().isEmpty() ? "mamba" : "hybrid window=" + c.attn().windowSize()) + " " + dtype + " cuts " + java.util.Arrays.toString(cuts);
-      double diff = Math.max(maxAbsDiff(expectLong, got.get("long")), maxAbsDiff(expectShort, got.get("short")));
-      System.out.printf("score equality: %s max |dNLL| = %.3g%n", what, diff);
-      assertEquals(0, maxAbsDiff(expectLong, got.get("long")), tolerance, what);
-      assertEquals(0, maxAbsDiff(expectShort, got.get("short")), tolerance, what);
+    }
+  }
 
-      SequenceSummary longSummary = r.summaries().stream().filter(s -> s.sequenceId().equals("long")).findFirst()
-          .orElseThrow();
-      assertEquals(41, longSummary.tokens());
-      assertEquals(40, longSummary.positions());
-      assertEquals(mean(expectLong), longSummary.meanNll(), 40 * tolerance);
-      assertEquals(longSummary.meanNll() / Math.log(2), longSummary.bitsPerToken(), 1e-12);
-      SequenceSummary one = r.summaries().stream().filter(s -> s.sequenceId().equals("one")).findFirst()
-          .orElseThrow();
-      assertEquals(0, one.positions());
-      assertTrue(Double.isNaN(one.meanNll()));
-      long mambaLayers = c.nLayer() - c.attnLayerIdx().size();
-      assertEquals(c.nLayer(), r.exchanges().size());
-      if (cuts.length == 0) { // whole sequences: nothing passes between segments
-        assertEquals(0, r.exchanges().stream().mapToLong(ExchangeStats::bytesDown).sum());
-      } else {
-        assertTrue(r.exchanges().stream().filter(e -> e.kind().equals("mamba2")).count() == mambaLayers);
+  private static void checkCut(MambaConfig c, DataType dtype, double tolerance, StorageLevel storage, ModelBlob blob,
+      int[] cuts, int width, int[] longSeq, int[] shortSeq, double[] expectLong, double[] expectShort) {
+    List<Segment> segments = new ArrayList<>(ScoreTestModels.cut("long", longSeq, cuts));
+    segments.addAll(ScoreTestModels.cut("short", shortSeq));
+    segments.addAll(ScoreTestModels.cut("one", new int[] {2}));
+    SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, storage, 0, false, width)
+        .score(jsc.parallelize(segments, 3));
+    Map<String, double[]> got = new HashMap<>();
+    got.put("long", new double[longSeq.length - 1]);
+    got.put("short", new double[shortSeq.length - 1]);
+    got.put("one", new double[0]);
+    int rows = 0;
+    for (ScoredSegment s : r.scored().collect()) {
+      for (int j = 0; j < s.nll.length; j++) {
+        got.get(s.sequenceId)[(int) s.start + j] = s.nll[j]; // position start + j + 1 → index start + j
+        rows++;
+      }
+    }
+    r.release();
+    assertEquals(40 + 2, rows, "scored positions");
+    String what = (c.attnLayerIdx().isEmpty() ? "mamba" : "hybrid window=" + c.attn().windowSize()) + " " + dtype
+        + " cuts " + java.util.Arrays.toString(cuts) + " tasks " + width;
+    double diff = Math.max(maxAbsDiff(expectLong, got.get("long")), maxAbsDiff(expectShort, got.get("short")));
+    System.out.printf("score equality: %s max |dNLL| = %.3g%n", what, diff);
+    assertEquals(0, maxAbsDiff(expectLong, got.get("long")), tolerance, what);
+    assertEquals(0, maxAbsDiff(expectShort, got.get("short")), tolerance, what);
+
+    SequenceSummary longSummary = r.summaries().stream().filter(s -> s.sequenceId().equals("long")).findFirst()
+        .orElseThrow();
+    assertEquals(41, longSummary.tokens());
+    assertEquals(40, longSummary.positions());
+    assertEquals(mean(expectLong), longSummary.meanNll(), 40 * tolerance);
+    assertEquals(longSummary.meanNll() / Math.log(2), longSummary.bitsPerToken(), 1e-12);
+    SequenceSummary one = r.summaries().stream().filter(s -> s.sequenceId().equals("one")).findFirst()
+        .orElseThrow();
+    assertEquals(0, one.positions());
+    assertTrue(Double.isNaN(one.meanNll()));
+    long mambaLayers = c.nLayer() - c.attnLayerIdx().size();
+    assertEquals(c.nLayer(), r.exchanges().size());
+    assertEquals(mambaLayers, r.exchanges().stream().filter(e -> e.kind().equals("mamba2")).count());
+    // per Mamba2 layer every segment but a sequence's last sends its last min(K-1, T) pre-conv rows and its
+    // summary (H + H.P.N values); whole sequences send nothing
+    Mamba2Mixer.Spec sp = blob.model().mixerSpec();
+    long valueBytes = dtype == DataType.DOUBLE ? 8 : 4;
+    long expectUp = 0;
+    int previous = 0;
+    for (int cut : cuts) {
+      expectUp += (Math.min(sp.convKernel() - 1, cut - previous) * (long) sp.convDim() + sp.heads()
+          + (long) sp.heads() * sp.headDim() * sp.dState()) * valueBytes;
+      previous = cut;
+    }
+    for (ExchangeStats e : r.exchanges()) {
+      if (e.kind().equals("mamba2")) {
+        assertEquals(expectUp, e.bytesUp(), what + " layer " + e.layer());
+        assertEquals(expectUp * r.width(), e.bytesDown(), what + " layer " + e.layer());
+      } else if (cuts.length == 0) {
+        assertEquals(0, e.total(), what + " layer " + e.layer());
       }
     }
   }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ssmspark.data.Segment;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.lm.HybridLm;
@@ -15,10 +16,10 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
- * A scoring task's ND4J memory ends with the segment step that made it, and the model a task builds outlives the
- * task's scratch scopes.
+ * A scoring task's ND4J memory is one segment's stream plus the reused step block, however many segments it scores,
+ * and the model a task builds outlives the task's scratch scopes.
  */
-class SegmentWorkMemoryTest {
+class SegmentPassMemoryTest {
 
   /** One Mamba-2 layer of the bench model (d_model 256, d_state 64, headdim 32). */
   private static ModelBlob benchLayer() {
@@ -28,9 +29,9 @@ class SegmentWorkMemoryTest {
   }
 
   /**
-   * A 16K-token segment's Mamba2 steps allocate about 0.5 GB of native memory each time; run six times, they must
-   * leave the native part of the resident set where the second run left it (without the scratch scopes it grows by that much per run
-   * until a GC happens to collect the arrays' Java objects).
+   * A 16K-token segment's Mamba2 layer allocates about 0.5 GB of native memory each time; run six times, it must
+   * leave the native part of the resident set where the second run left it (without the scratch scopes it grows by
+   * that much per run until a GC happens to collect the arrays' Java objects).
    */
   @Test
   void repeatedSegmentStepsDoNotGrowTheResidentSet() {
@@ -41,13 +42,15 @@ class SegmentWorkMemoryTest {
     long peak = 0;
     float[] first = null;
     for (int run = 0; run < 6; run++) {
-      SegmentState s = SegmentWork.embed(m, 0, "seq", 0, tokens);
-      SegmentState pending = SegmentWork.mambaFromZeroState(m, 0, s, null);
-      SegmentState next = SegmentWork.mambaFinish(m, 0, pending, pending.e);
+      float[] stream;
+      try (SegmentPass pass = SegmentPass.embed(m, 0, segment(tokens))) {
+        pass.mamba(0, null, summary -> summary.second); // E as the initial state: the correction runs too
+        stream = pass.stream().floats;
+      }
       if (first == null) {
-        first = next.stream.floats;
+        first = stream;
       } else {
-        assertArrayEquals(first, next.stream.floats, 0f, "run " + run);
+        assertArrayEquals(first, stream, 0f, "run " + run);
       }
       long rss = NativeResident.bytes();
       if (run == 1) {
@@ -62,6 +65,10 @@ class SegmentWorkMemoryTest {
     assertTrue(growth < 256L << 20, "native resident set grew by " + (growth >> 20) + " MiB over runs 3-6");
   }
 
+  private static Segment segment(int[] tokens) {
+    return new Segment("seq", 0, 1, 0, tokens.length, tokens);
+  }
+
   @Test
   void aModelFirstBuiltInsideAScratchScopeOutlivesIt() {
     ModelBlob blob = benchLayer();
@@ -71,9 +78,14 @@ class SegmentWorkMemoryTest {
       m = blob.model();
     }
     assertFalse(m.parameters().isAttached());
-    float[] again = SegmentWork.embed(m, 0, "seq", 0, tokens).stream.floats;
+    float[] again;
+    try (SegmentPass pass = SegmentPass.embed(m, 0, segment(tokens))) {
+      again = pass.stream().floats;
+    }
     HybridLm fresh = new HybridLm(m.config(), m.parameters().dup());
-    assertArrayEquals(SegmentWork.embed(fresh, 0, "seq", 0, tokens).stream.floats, again, 0f);
+    try (SegmentPass pass = SegmentPass.embed(fresh, 0, segment(tokens))) {
+      assertArrayEquals(pass.stream().floats, again, 0f);
+    }
     blob.release();
   }
 }

@@ -1,0 +1,210 @@
+package io.ssmspark.jobs.score;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.Serializable;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The driver's side of the scoring tasks' all-gathers: a small TCP service the tasks of one barrier stage connect
+ * to ({@link ExchangeClient}). Each round, every task sends one message; when all {@code width} have arrived, every
+ * task gets all of them, in task order. Spark's own {@code BarrierTaskContext.allGather} does the same but polls
+ * for the answer once a second, which a scoring wave (two rounds per Mamba2 layer) cannot afford.
+ *
+ * <p>Rounds are grouped by stage attempt, so a retried stage starts afresh. A task that has taken part in every
+ * round says so before it closes its connection; one whose connection drops before that breaks its attempt's
+ * group, so every other task of the attempt fails at once instead of waiting for it (Spark then retries the
+ * stage). Connections must present the hub's random token. Closed by {@link #close()}.
+ */
+final class ExchangeHub implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ExchangeHub.class);
+
+  /** Where tasks find the hub: host, port and the token they must present. */
+  static final class Address implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final String host;
+    final int port;
+    final long token;
+    final int width;
+
+    Address(String host, int port, long token, int width) {
+      this.host = host;
+      this.port = port;
+      this.token = token;
+      this.width = width;
+    }
+  }
+
+  private final ServerSocket server;
+  private final Address address;
+  private final Map<Integer, Group> groups = new HashMap<>();
+  private volatile boolean closed;
+
+  /**
+   * Listens on {@code bindHost} (null: every interface) at {@code port} (0: any free one) for stages of
+   * {@code width} tasks; tasks reach it at {@code advertisedHost}.
+   */
+  ExchangeHub(String advertisedHost, String bindHost, int port, int width) throws IOException {
+    server = new ServerSocket();
+    server.bind(new InetSocketAddress(bindHost == null ? null : InetAddress.getByName(bindHost), port), 64);
+    address = new Address(advertisedHost, server.getLocalPort(), new SecureRandom().nextLong(), width);
+    Thread acceptor = new Thread(this::acceptLoop, "ssm-exchange-hub-" + server.getLocalPort());
+    acceptor.setDaemon(true);
+    acceptor.start();
+  }
+
+  Address address() {
+    return address;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    try {
+      server.close();
+    } catch (IOException e) {
+      LOG.debug("closing the exchange hub: {}", e.getMessage());
+    }
+    synchronized (groups) {
+      for (Group g : groups.values()) {
+        g.breakUp();
+      }
+      groups.clear();
+    }
+  }
+
+  private void acceptLoop() {
+    while (!closed) {
+      try {
+        Socket s = server.accept();
+        s.setTcpNoDelay(true);
+        Thread t = new Thread(() -> serve(s), "ssm-exchange-" + s.getRemoteSocketAddress());
+        t.setDaemon(true);
+        t.start();
+      } catch (IOException e) {
+        if (!closed) {
+          LOG.warn("exchange hub: accept failed: {}", e.getMessage());
+        }
+      }
+    }
+  }
+
+  /** One task's connection: hello (token, stage attempt, task), then one message per round. */
+  private void serve(Socket socket) {
+    Group group = null;
+    int task = -1;
+    try (socket) {
+      DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
+      DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
+      if (in.readLong() != address.token) {
+        LOG.warn("exchange hub: refused a connection from {} with a wrong token", socket.getRemoteSocketAddress());
+        return;
+      }
+      int attempt = in.readInt();
+      task = in.readInt();
+      if (task < 0 || task >= address.width) {
+        throw new IOException("task " + task + " outside [0, " + address.width + ")");
+      }
+      synchronized (groups) {
+        group = groups.computeIfAbsent(attempt, a -> new Group(address.width));
+      }
+      group.join(task, out);
+      while (true) {
+        int round = in.readInt();
+        if (round == ExchangeClient.DONE) {
+          return; // the task has taken part in every round
+        }
+        byte[] message = new byte[in.readInt()];
+        in.readFully(message);
+        group.deliver(task, round, message);
+      }
+    } catch (EOFException | SocketException e) {
+      // the task died (or was killed) before its last round: the others would wait for it forever
+      LOG.info("exchange hub: task {} left before its last round; its stage attempt fails", task);
+      if (group != null) {
+        group.breakUp();
+      }
+    } catch (IOException e) {
+      LOG.warn("exchange hub: task {} failed: {}", task, e.getMessage());
+      if (group != null) {
+        group.breakUp();
+      }
+    }
+  }
+
+  /** The tasks of one stage attempt and the round in progress. */
+  private static final class Group {
+    private final DataOutputStream[] outs;
+    private final byte[][] messages;
+    private int round = -1;
+    private int arrived;
+    private boolean broken;
+
+    Group(int width) {
+      outs = new DataOutputStream[width];
+      messages = new byte[width][];
+    }
+
+    synchronized void join(int task, DataOutputStream out) throws IOException {
+      if (broken) {
+        throw new IOException("the exchange of this stage attempt has broken up");
+      }
+      outs[task] = out;
+    }
+
+    /** Stores a task's message for {@code r}; the last one to arrive sends every task the whole round. */
+    synchronized void deliver(int task, int r, byte[] message) throws IOException {
+      if (broken) {
+        throw new IOException("the exchange of this stage attempt has broken up");
+      }
+      if (arrived == 0) {
+        round = r;
+      } else if (r != round) {
+        throw new IOException("task " + task + " sent round " + r + " while round " + round + " is open");
+      }
+      if (messages[task] != null) {
+        throw new IOException("task " + task + " sent round " + r + " twice");
+      }
+      messages[task] = message;
+      if (++arrived < outs.length) {
+        return;
+      }
+      for (DataOutputStream out : outs) {
+        out.writeInt(outs.length);
+        for (byte[] m : messages) {
+          out.writeInt(m.length);
+          out.write(m);
+        }
+        out.flush();
+      }
+      java.util.Arrays.fill(messages, null);
+      arrived = 0;
+    }
+
+    synchronized void breakUp() {
+      broken = true;
+      for (DataOutputStream out : outs) {
+        if (out != null) {
+          try {
+            out.close();
+          } catch (IOException e) {
+            // already gone
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,70 @@
+package io.ssmspark.jobs.score;
+
+import java.io.Serializable;
+
+/**
+ * What a scoring task yields: a scored segment, or (once, at its end) its exchange figures: the seconds it waited
+ * in all-gathers and the bytes its waves exchanged per layer, the messages sent up ({@code bytesUp}) and, since
+ * every task of a wave receives every message of the wave, {@code bytesDown} = messages × tasks (the same in every
+ * task).
+ */
+public final class WaveOutput implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  public ScoredSegment scored;
+  public int task;
+  public long[] bytesUp;
+  public long[] bytesDown;
+  public long exchangeNanos;
+
+  public WaveOutput() {}
+
+  static WaveOutput of(ScoredSegment scored) {
+    WaveOutput o = new WaveOutput();
+    o.scored = scored;
+    return o;
+  }
+
+  static WaveOutput exchanged(int task, long[] bytesUp, long[] bytesDown, long exchangeNanos) {
+    WaveOutput o = new WaveOutput();
+    o.task = task;
+    o.bytesUp = bytesUp;
+    o.bytesDown = bytesDown;
+    o.exchangeNanos = exchangeNanos;
+    return o;
+  }
+
+  /** What the driver collects: the segment's totals, or the exchange figures, never the per-position values. */
+  Brief brief() {
+    if (scored == null) {
+      return new Brief(-1, task, 0, bytesUp, bytesDown, exchangeNanos);
+    }
+    return new Brief(scored.ordinal, scored.nll.length, scored.nllSum(), null, null, 0);
+  }
+
+  /**
+   * A segment's scored positions and their NLL sum; or (ordinal −1) a task's exchange figures, the task in
+   * {@code positions}. A plain class, not a record: Kryo 4's field serializers cannot write records.
+   */
+  public static final class Brief implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public int ordinal;
+    public long positions;
+    public double nllSum;
+    public long[] bytesUp;
+    public long[] bytesDown;
+    public long exchangeNanos;
+
+    public Brief() {}
+
+    Brief(int ordinal, long positions, double nllSum, long[] bytesUp, long[] bytesDown, long exchangeNanos) {
+      this.ordinal = ordinal;
+      this.positions = positions;
+      this.nllSum = nllSum;
+      this.bytesUp = bytesUp;
+      this.bytesDown = bytesDown;
+      this.exchangeNanos = exchangeNanos;
+    }
+  }
+}

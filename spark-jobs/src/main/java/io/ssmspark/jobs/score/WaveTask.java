@@ -1,0 +1,247 @@
+package io.ssmspark.jobs.score;
+
+import io.ssmspark.data.Segment;
+import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.lm.HybridLm;
+import io.ssmspark.model.lm.Mamba2Mixer;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.function.Function;
+
+/**
+ * One scoring task: scores its segments ({@link SegmentWaves}: one per wave, in ordinal order) with the other
+ * tasks of the wave, layer by layer, exchanging only what DESIGN.md's "State passing across segments" asks for:
+ * <ul>
+ * <li>Mamba2 layer: every segment shares its last K−1 pre-conv rows; each builds its conv halo from the rows of the
+ * segments before it (the carry of earlier waves, then this wave's), runs its mixer from a zero SSM state and shares
+ * its summary (α, E); each takes the exclusive scan of the summaries before it as its initial state, adds
+ * exp(cum_t)·(S_in·C_t) and finishes the block.</li>
+ * <li>Attention layer: every segment shares its last window−1 keys and values (all of them under full attention)
+ * and attends to those of the tokens before it.</li>
+ * </ul>
+ * Every task sees every message of its wave, so every task keeps the same {@link SequenceCarry} of each sequence
+ * that continues into the next wave: nothing goes through the driver between waves. A task with no segment in the
+ * last wave still takes part in its exchanges. Yields its scored segments lazily, wave by wave, then its exchange
+ * figures.
+ */
+final class WaveTask implements Iterator<WaveOutput> {
+  /** An all-gather among the tasks of the stage: every task's message of the round, in task order. */
+  interface AllGather {
+    byte[][] allGather(byte[] message);
+
+    /** Called once after this task's last round. */
+    default void finish() {
+    }
+  }
+
+  private final HybridLm m;
+  private final MambaConfig config;
+  private final SegmentLayout layout;
+  private final SegmentWaves waves;
+  private final int task;
+  private final Iterator<Segment> mine;
+  private final AllGather allGather;
+  private final int topK;
+  private final boolean withEmbeddings;
+  private final int failAtWave;
+  private final Map<Integer, SequenceCarry> carries = new HashMap<>();
+  private final long[] bytesUp;
+  private final long[] bytesDown;
+  private int wave;
+  private WaveOutput ready;
+  private boolean exchangeReported;
+  private long exchangeNanos;
+
+  /** @param failAtWave a test hook: the wave at which this task fails (−1: none) */
+  WaveTask(HybridLm m, SegmentLayout layout, SegmentWaves waves, int task, Iterator<Segment> mine,
+      AllGather allGather, int topK, boolean withEmbeddings, int failAtWave) {
+    this.m = m;
+    this.config = m.config();
+    this.layout = layout;
+    this.waves = waves;
+    this.task = task;
+    this.mine = mine;
+    this.allGather = allGather;
+    this.topK = topK;
+    this.withEmbeddings = withEmbeddings;
+    this.failAtWave = failAtWave;
+    this.bytesUp = new long[config.nLayer()];
+    this.bytesDown = new long[config.nLayer()];
+  }
+
+  @Override
+  public boolean hasNext() {
+    while (ready == null && wave < waves.waves()) {
+      ready = runWave(wave++);
+    }
+    if (ready == null && !exchangeReported) {
+      exchangeReported = true;
+      allGather.finish();
+      ready = WaveOutput.exchanged(task, bytesUp, bytesDown, exchangeNanos);
+    }
+    return ready != null;
+  }
+
+  @Override
+  public WaveOutput next() {
+    if (!hasNext()) {
+      throw new NoSuchElementException();
+    }
+    WaveOutput out = ready;
+    ready = null;
+    return out;
+  }
+
+  /** Runs wave k through every layer; returns this task's scored segment, or null when it has none in it. */
+  private WaveOutput runWave(int k) {
+    if (k == failAtWave) {
+      throw new IllegalStateException("injected failure of scoring task " + task + " at wave " + k + " (test hook)");
+    }
+    int ordinal = waves.ordinal(k, task);
+    Segment segment = ordinal < 0 ? null : nextSegment(ordinal);
+    for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
+      if (g == layout.firstOrdinal[layout.sequenceOf(g)]) {
+        carries.put(layout.sequenceOf(g), new SequenceCarry(config.nLayer())); // a sequence starts
+      }
+    }
+    WaveOutput out = null;
+    try (SegmentPass pass = segment == null ? null : SegmentPass.embed(m, ordinal, segment)) {
+      for (int layer = 0; layer < config.nLayer(); layer++) {
+        if (config.isAttentionLayer(layer)) {
+          attentionLayer(k, layer, pass);
+        } else {
+          mambaLayer(k, layer, pass);
+        }
+      }
+      if (pass != null) {
+        out = WaveOutput.of(pass.head(layout.nextToken[ordinal], topK, withEmbeddings));
+      }
+    }
+    for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
+      int s = layout.sequenceOf(g);
+      if (g == layout.firstOrdinal[s + 1] - 1) {
+        carries.remove(s); // the sequence ended in this wave
+      }
+    }
+    return out;
+  }
+
+  private Segment nextSegment(int ordinal) {
+    if (!mine.hasNext()) {
+      throw new IllegalStateException("scoring task " + task + ": segment " + ordinal + " did not reach it");
+    }
+    Segment s = mine.next();
+    int got = layout.ordinal(s.sequenceId, s.segmentIndex);
+    if (got != ordinal) {
+      throw new IllegalStateException("scoring task " + task + ": expected segment " + ordinal + " but received "
+          + got + " (sequence '" + s.sequenceId + "', segment " + s.segmentIndex + ")");
+    }
+    return s;
+  }
+
+  private void mambaLayer(int k, int layer, SegmentPass pass) {
+    Mamba2Mixer.Spec sp = m.mixerSpec();
+    int haloRows = sp.convKernel() - 1;
+    int own = waves.ordinal(k, task);
+    SegmentRows[] tails = gather(k, layer, pass == null ? SegmentRows.NONE
+        : feedsLaterSegments(own) ? pass.convTail(layer) : silent(own));
+    Matrix halo = null;
+    for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
+      SequenceCarry c = carryOf(g);
+      if (g == own) {
+        halo = c.convHalo(layer, haloRows);
+      }
+      c.addConvRows(layer, tails[g - waves.firstOf(k)].first, haloRows);
+    }
+    Function<SegmentRows, Matrix> scan = summary -> {
+      SegmentRows[] all = gather(k, layer, summary.ordinal == SegmentRows.NO_SEGMENT || feedsLaterSegments(own)
+          ? summary : silent(own));
+      Matrix initial = null;
+      for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
+        SequenceCarry c = carryOf(g);
+        if (g == own) {
+          initial = c.ssmState(layer);
+        }
+        c.addSummary(layer, all[g - waves.firstOf(k)], sp);
+      }
+      return initial;
+    };
+    if (pass != null) {
+      pass.mamba(layer, halo, scan);
+    } else {
+      scan.apply(SegmentRows.NONE);
+    }
+  }
+
+  private void attentionLayer(int k, int layer, SegmentPass pass) {
+    int window = m.attentionSpec().windowSize();
+    int need = window == 0 ? Integer.MAX_VALUE : window - 1;
+    int own = waves.ordinal(k, task);
+    SegmentRows[] tails = gather(k, layer, pass == null ? SegmentRows.NONE
+        : feedsLaterSegments(own) ? pass.attentionTail(layer, need) : silent(own));
+    Matrix pastKeys = null;
+    Matrix pastValues = null;
+    for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
+      SequenceCarry c = carryOf(g);
+      if (g == own) {
+        pastKeys = c.keys(layer);
+        pastValues = c.values(layer);
+      }
+      c.addKeyValues(layer, tails[g - waves.firstOf(k)], need);
+    }
+    if (pass != null) {
+      pass.attention(layer, pastKeys, pastValues);
+    }
+  }
+
+  /** Whether a later segment of the same sequence reads what segment {@code ordinal} shares. */
+  private boolean feedsLaterSegments(int ordinal) {
+    return layout.nextToken[ordinal] >= 0;
+  }
+
+  /** The message of a sequence's last segment: present, with nothing to hand on. */
+  private static SegmentRows silent(int ordinal) {
+    return new SegmentRows(ordinal, null, null);
+  }
+
+  /** Shares {@code message} with the wave's tasks; returns every segment's message, indexed from the wave start. */
+  private SegmentRows[] gather(int k, int layer, SegmentRows message) {
+    long start = System.nanoTime();
+    byte[][] texts = allGather.allGather(message.encode());
+    exchangeNanos += System.nanoTime() - start;
+    int first = waves.firstOf(k);
+    SegmentRows[] byPosition = new SegmentRows[waves.endOf(k) - first];
+    long up = 0;
+    for (byte[] text : texts) {
+      SegmentRows r = SegmentRows.decode(text);
+      up += r.bytes();
+      if (r.ordinal == SegmentRows.NO_SEGMENT) {
+        continue;
+      }
+      if (r.ordinal < first || r.ordinal >= waves.endOf(k) || byPosition[r.ordinal - first] != null) {
+        throw new IllegalStateException("segment exchange: wave " + k + " of segments [" + first + ", "
+            + waves.endOf(k) + ") received a message of segment " + r.ordinal);
+      }
+      byPosition[r.ordinal - first] = r;
+    }
+    for (int i = 0; i < byPosition.length; i++) {
+      if (byPosition[i] == null) {
+        throw new IllegalStateException("segment exchange: wave " + k + " received no message of segment "
+            + (first + i) + " at layer " + layer);
+      }
+    }
+    bytesUp[layer] += up;
+    bytesDown[layer] += up * texts.length;
+    return byPosition;
+  }
+
+  private SequenceCarry carryOf(int ordinal) {
+    SequenceCarry c = carries.get(layout.sequenceOf(ordinal));
+    if (c == null) {
+      throw new IllegalStateException("scoring task " + task + ": no carry for the sequence of segment " + ordinal);
+    }
+    return c;
+  }
+}
