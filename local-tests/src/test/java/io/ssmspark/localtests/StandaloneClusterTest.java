@@ -47,7 +47,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * tasks really ran on both executors, and that those are two JVMs other than this one. Sequence-parallel scoring
  * on the same cluster gives the NLLs of one process.
  */
-class StandaloneClusterTrainingTest {
+class StandaloneClusterTest {
   private static final int EXECUTORS = 2;
   private static final int PARTITIONS = 4;
   private static final int STEPS = 5;
@@ -55,17 +55,30 @@ class StandaloneClusterTrainingTest {
   @TempDir static Path dir;
   private static LoopbackStandaloneCluster cluster;
   private static Path modelFile;
+  private static Trainer.Result local;
+  /** One application on the cluster for both tests (a second one may wait long for the Workers' executors). */
+  private static SparkSession spark;
 
   @BeforeAll
   static void startCluster() throws Exception {
     assertFalse(LoopbackStandaloneCluster.java17Flags().isEmpty(), "the test JVM runs without Surefire's argLine");
     modelFile = dir.resolve("model-config.json");
     Files.writeString(modelFile, tinyModel().toJson());
+    local = trainInLocalMode(); // before the cluster session: one SparkContext per JVM at a time
     cluster = LoopbackStandaloneCluster.start(EXECUTORS, dir.resolve("cluster"));
+    SparkSessions builder = SparkSessions.builder("cluster-test").master(cluster.masterUrl()).forTests();
+    cluster.executorConf(EXECUTORS).forEach(builder::conf);
+    spark = builder.build();
+    // The status tracker lists the driver too.
+    cluster.await("two executors to register with the driver",
+        () -> spark.sparkContext().statusTracker().getExecutorInfos().length == EXECUTORS + 1);
   }
 
   @AfterAll
   static void stopCluster() {
+    if (spark != null) {
+      spark.stop();
+    }
     if (cluster != null) {
       cluster.close();
     }
@@ -101,26 +114,19 @@ class StandaloneClusterTrainingTest {
   }
 
   private static Trainer.Result trainInLocalMode() throws IOException {
-    SparkSession spark = SparkSessions.builder("cluster-test-local").master("local[2]").forTests().build();
+    SparkSession localSpark = SparkSessions.builder("cluster-test-local").master("local[2]").forTests().build();
     try {
-      return new Trainer(spark).train(run("local"));
+      return new Trainer(localSpark).train(run("local"));
     } finally {
-      spark.stop();
+      localSpark.stop();
     }
   }
 
   @Test
   void trainingOnTwoExecutorJvmsGivesTheParametersOfLocalMode() throws Exception {
-    Trainer.Result local = trainInLocalMode();
-    SparkSessions builder = SparkSessions.builder("cluster-test").master(cluster.masterUrl()).forTests();
-    cluster.executorConf(EXECUTORS).forEach(builder::conf);
-    SparkSession spark = builder.build();
+    TaskPlacement placement = new TaskPlacement();
+    spark.sparkContext().addSparkListener(placement);
     try {
-      // The status tracker lists the driver too.
-      cluster.await("two executors to register with the driver",
-          () -> spark.sparkContext().statusTracker().getExecutorInfos().length == EXECUTORS + 1);
-      TaskPlacement placement = new TaskPlacement();
-      spark.sparkContext().addSparkListener(placement);
 
       Trainer.Result remote = new Trainer(spark).train(run("cluster"));
 
@@ -152,7 +158,7 @@ class StandaloneClusterTrainingTest {
       assertTrue(maxRelativeDifference(init, remote.parameters()) > 1e-3, "training moved the parameters");
       assertEquals(DataType.DOUBLE, remote.parameters().dataType());
     } finally {
-      spark.stop();
+      spark.sparkContext().removeSparkListener(placement);
     }
   }
 
@@ -182,30 +188,21 @@ class StandaloneClusterTrainingTest {
       int end = Math.min(tokens.length, start + 41);
       segments.add(new Segment("seq", i, 5, start, tokens.length, java.util.Arrays.copyOfRange(tokens, start, end)));
     }
-    SparkSessions builder = SparkSessions.builder("cluster-score-test").master(cluster.masterUrl()).forTests();
-    cluster.executorConf(EXECUTORS).forEach(builder::conf);
-    SparkSession spark = builder.build();
-    try {
-      cluster.await("two executors to register with the driver",
-          () -> spark.sparkContext().statusTracker().getExecutorInfos().length == EXECUTORS + 1);
-      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-      SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, ModelBlob.of(c, params),
-          StorageLevel.MEMORY_ONLY(), 0, false, EXECUTORS).score(jsc.parallelize(segments, EXECUTORS));
-      double[] got = new double[tokens.length - 1];
-      for (ScoredSegment s : r.scored().collect()) {
-        System.arraycopy(s.nll, 0, got, (int) s.start, s.nll.length);
-      }
-      r.release();
-      double diff = 0;
-      for (int i = 0; i < got.length; i++) {
-        diff = Math.max(diff, Math.abs(got[i] - expect[i]));
-      }
-      System.out.printf("standalone cluster scoring, 5 segments on %d tasks: max |dNLL| %s%n", r.width(), diff);
-      assertEquals(EXECUTORS, r.width());
-      assertTrue(diff <= 1e-10, "max |dNLL| to one process: " + diff);
-    } finally {
-      spark.stop();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, ModelBlob.of(c, params),
+        StorageLevel.MEMORY_ONLY(), 0, false, EXECUTORS).score(jsc.parallelize(segments, EXECUTORS));
+    double[] got = new double[tokens.length - 1];
+    for (ScoredSegment s : r.scored().collect()) {
+      System.arraycopy(s.nll, 0, got, (int) s.start, s.nll.length);
     }
+    r.release();
+    double diff = 0;
+    for (int i = 0; i < got.length; i++) {
+      diff = Math.max(diff, Math.abs(got[i] - expect[i]));
+    }
+    System.out.printf("standalone cluster scoring, 5 segments on %d tasks: max |dNLL| %s%n", r.width(), diff);
+    assertEquals(EXECUTORS, r.width());
+    assertTrue(diff <= 1e-10, "max |dNLL| to one process: " + diff);
   }
 
   /** max_i |a_i - b_i| / max_i |a_i|. */
