@@ -242,7 +242,7 @@ public final class Mamba2Mixer {
 
     /**
      * Finishes a segment's mixer: y = y0 + exp(cum_t)·(S_in·C_t) (null S_in: no term), then the gated norm and
-     * out_proj. Returns out [b, T, d].
+     * out_proj. Returns out [b, T, d]. The part is spent: the term is added into its y0 when that is dense.
      */
     public static INDArray finish(ZeroStatePart part, Weights w, Spec s, INDArray initialState) {
         INDArray y = part.y0();
@@ -251,9 +251,10 @@ public final class Mamba2Mixer {
         if (initialState != null) {
             requireShape("initial SSM state", initialState, y.dataType(), b, s.heads(), s.headDim(), s.dState());
             INDArray a = Transforms.exp(w.aLog(), true).negi();
+            y = contiguous(y);
             // The initial-state term reads dt, A and C only; y0 stands in for x, whose shape it shares.
             SsdInputs stepsAndC = new SsdInputs(y, part.dt(), a, part.c(), part.c(), null);
-            y = y.add(ChunkedSsd.initialStateContribution(stepsAndC, initialState));
+            ChunkedSsd.addInitialStateContribution(stepsAndC, initialState, y);
         }
         INDArray gated = gate(contiguous(y).reshape(b * t, s.dInner()), part.z(), w.normWeight(), s);
         return Linear.forward(gated, w.outProj(), null).reshape(b, t, s.dModel());

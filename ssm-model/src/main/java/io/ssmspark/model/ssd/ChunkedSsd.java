@@ -2,6 +2,7 @@ package io.ssmspark.model.ssd;
 
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
 import io.ssmspark.model.tensor.Layouts;
 import io.ssmspark.model.tensor.Ops;
@@ -66,22 +67,39 @@ public final class ChunkedSsd {
    */
   public static INDArray initialStateContribution(SsdInputs in, INDArray initialState) {
     SsdDims d = in.dims();
+    INDArray y = Nd4j.zeros(d.dtype(), d.batch(), d.seqLen(), d.heads(), d.headDim());
+    addInitialStateContribution(in, initialState, y);
+    return y;
+  }
+
+  /**
+   * Adds {@link #initialStateContribution} into y (batch, T, H, P), which must be dense: per (batch,
+   * group) one gemm C_g·S_gᵀ straight into y's layout [T, Hg·P], scaled by exp(cum) per head.
+   */
+  public static void addInitialStateContribution(SsdInputs in, INDArray initialState, INDArray y) {
+    SsdDims d = in.dims();
     SsdInputs.expectShape("initialState", initialState, "(batch, H, P, N)", d.stateShape());
+    SsdInputs.expectShape("y", y, "(batch, T, H, P)", d.batch(), d.seqLen(), d.heads(), d.headDim());
+    if (!Layouts.isDense(y)) {
+      throw new IllegalArgumentException("y: expected a dense c-order array to add the initial-state term into");
+    }
     int b = d.batch(), T = d.seqLen(), H = d.heads(), P = d.headDim(), G = d.groups(), N = d.dState();
     int Hg = d.headsPerGroup();
     INDArray cum = Nd4j.zeros(d.dtype(), b, T, H);
     Ops.cumsum(in.dt().mul(in.A().reshape(1, 1, H)), cum, 1, false);
-    INDArray decay = org.nd4j.linalg.ops.transforms.Transforms.exp(cum, false); // (b, T, H)
-    INDArray cByGroup = in.C().permute(0, 2, 1, 3).dup('c'); // (b, G, T, N)
+    INDArray decay = org.nd4j.linalg.ops.transforms.Transforms.exp(cum, false).reshape(b, T, G, Hg, 1);
     INDArray states = initialState.dup('c').reshape(b, G, (long) Hg * P, N);
-    INDArray out = Nd4j.zeros(d.dtype(), b, G, T, (long) Hg * P);
-    Ops.matmul(cByGroup, states, out, false, true); // C·S_inᵀ per group
-    INDArray y = Nd4j.zeros(d.dtype(), b, T, H, P);
-    Ops.mul(
-        out.reshape(b, G, T, Hg, P).permute(0, 2, 1, 3, 4),
-        decay.reshape(b, T, G, Hg, 1),
-        y.reshape(b, T, G, Hg, P));
-    return y;
+    INDArray term = Nd4j.createUninitialized(d.dtype(), T, (long) Hg * P);
+    INDArray yGroups = y.reshape(b, T, G, (long) Hg * P);
+    for (int batch = 0; batch < b; batch++) {
+      for (int g = 0; g < G; g++) {
+        INDArray c = in.C().get(point(batch), all(), point(g), all()); // [T, N]
+        Ops.matmul(c, states.get(point(batch), point(g), all(), all()), term, false, true); // C·S_gᵀ
+        INDArray scaled = term.reshape(T, Hg, P);
+        Ops.mul(scaled, decay.get(point(batch), all(), point(g), all(), all()), scaled);
+        yGroups.get(point(batch), all(), point(g), all()).addi(term);
+      }
+    }
   }
 
   /**
