@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
 /**
  * {@code ssm-spark bench score}: scores one random-token sequence with a random-init Mamba-2 model (default: 4
  * layers, d_model 256, d_state 64, headdim 32, vocab 256) twice in one command: in this process with
- * {@link SequenceScorer} (all cores to ND4J), then sequence-parallel on Spark (ND4J threads per task = cores /
+ * {@link SequenceScorer} (all cores to ND4J, or {@code --single-threads}), then sequence-parallel on Spark (ND4J threads per task = cores /
  * concurrent tasks). Prints one JSON line per length: seconds, tokens/s, the speed-up, the ratio to a reference
  * tokens/s, the peaks of the JVM heap in use, of the heap left after each garbage collection and of the process's
  * resident set during each run ({@link MemoryPeaks}; in local mode the executors are this process), and the bytes
