@@ -30,11 +30,12 @@ import picocli.CommandLine.Option;
 /**
  * {@code ssm-spark bench score}: scores one random-token sequence with a random-init Mamba-2 model (default: 4
  * layers, d_model 256, d_state 64, headdim 32, vocab 256) twice in one command: in this process with
- * {@link SequenceScorer} (all cores to ND4J, or {@code --single-threads}), then sequence-parallel on Spark (ND4J threads per task = cores /
- * concurrent tasks). Prints one JSON line per length: seconds, tokens/s, the speed-up, the ratio to a reference
- * tokens/s, the peaks of the JVM heap in use, of the heap left after each garbage collection and of the process's
- * resident set during each run ({@link MemoryPeaks}; in local mode the executors are this process), and the bytes
- * exchanged per layer (summaries and halos).
+ * {@link SequenceScorer} (all cores to ND4J, or {@code --single-threads}), then sequence-parallel on Spark (ND4J
+ * threads per task = cores / concurrent tasks). Prints one JSON line per length: seconds, tokens/s, the speed-up,
+ * the ratio to a reference tokens/s, the peaks of the JVM heap in use, of the heap left after each garbage
+ * collection and of the process's resident set during each run ({@link MemoryPeaks}; in local mode the executors
+ * are this process), the bytes exchanged per layer (summaries and halos) and each task's seconds spent waiting in
+ * the exchanges.
  *
  * <p>The sequence is cut into {@code --segments} segments, or into segments of {@code --segment-length} tokens
  * (as many as it takes): with a fixed length, memory should stay flat as T grows, and with a fixed count the
@@ -101,7 +102,8 @@ public final class ScoreBench implements Callable<Integer> {
       throw new IllegalArgumentException("--segments and --layers: expected at least 1");
     }
     if (singleThreads < 0) {
-      throw new IllegalArgumentException("--single-threads: expected 0 (all cores) or more but found " + singleThreads);
+      throw new IllegalArgumentException("--single-threads: expected 0 (all cores) or more but found "
+          + singleThreads);
     }
     if (segmentLength < 0) {
       throw new IllegalArgumentException("--segment-length: expected at least 1 token but found " + segmentLength);
