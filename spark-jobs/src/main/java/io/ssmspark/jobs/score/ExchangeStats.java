@@ -1,9 +1,9 @@
 package io.ssmspark.jobs.score;
 
 /**
- * Bytes that crossed between segments for one layer: the rows and summaries sent up to the driver, and the halos
- * and initial states sent back, each segment's own entry counted once (Spark broadcasts the whole table, once per
- * executor).
+ * Bytes that crossed between segments for one layer over a whole scoring run: the values every segment shared
+ * (conv rows, summaries, keys and values) sent up to the driver's exchange, and what the exchange sent back down:
+ * every task of a wave receives every message of the wave, so down = up × tasks.
  */
 public record ExchangeStats(int layer, String kind, long bytesUp, long bytesDown) {
   public long total() {
