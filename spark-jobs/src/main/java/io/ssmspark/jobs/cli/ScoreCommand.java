@@ -144,9 +144,13 @@ public final class ScoreCommand implements Callable<Integer> {
       Segments segments = Segments.cut(data, segmentLength, parts);
       SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, storage, topK, withEmbeddings,
           parallelSegments).score(segments.segments());
-      write(ScoreTables.tokens(spark, r.scored(), withEmbeddings, topK > 0), output + "/tokens", csv);
-      write(ScoreTables.summary(spark, r.summaries()), output + "/summary", csv);
-      report(data, segments, r);
+      try {
+        write(ScoreTables.tokens(spark, r.scored(), withEmbeddings, topK > 0), output + "/tokens", csv);
+        write(ScoreTables.summary(spark, r.summaries()), output + "/summary", csv);
+        report(data, segments, r);
+      } finally {
+        r.release(); // the persisted scores and the driver's exchange service
+      }
     } finally {
       spark.stop();
     }

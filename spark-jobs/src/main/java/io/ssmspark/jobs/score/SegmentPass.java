@@ -142,7 +142,7 @@ final class SegmentPass implements AutoCloseable {
       out.targets[t - 1] = nextToken;
     }
     try (Scratch step = Scratch.openStep()) {
-      INDArray normed = m.finalNormed(stream.get(interval(0, n), all()).dup('c'));
+      INDArray normed = m.finalNormed(n == t ? stream : stream.get(interval(0, n), all()).dup('c'));
       INDArray logits = m.head(normed);
       out.nll = CrossEntropy.forward(logits, out.targets, null).rowLoss().castTo(DataType.DOUBLE).toDoubleVector();
       if (withEmbeddings) {

@@ -135,9 +135,8 @@ public final class SequenceParallelScorer {
         totals.add(new long[] {b.ordinal, b.positions, Double.doubleToLongBits(b.nllSum)});
         continue;
       }
-      int task = (int) b.positions;
-      waits[task] = b.exchangeNanos / 1e9;
-      if (task == 0) { // every task counts the same bytes
+      waits[b.task] = b.exchangeNanos / 1e9;
+      if (b.task == 0) { // every task counts the same bytes
         for (int layer = 0; layer < b.bytesUp.length; layer++) {
           exchanges.add(new ExchangeStats(layer, kind(lm, layer), b.bytesUp[layer], b.bytesDown[layer]));
         }

@@ -37,14 +37,14 @@ public final class WaveOutput implements Serializable {
   /** What the driver collects: the segment's totals, or the exchange figures, never the per-position values. */
   Brief brief() {
     if (scored == null) {
-      return new Brief(-1, task, 0, bytesUp, bytesDown, exchangeNanos);
+      return new Brief(-1, 0, 0, task, bytesUp, bytesDown, exchangeNanos);
     }
-    return new Brief(scored.ordinal, scored.nll.length, scored.nllSum(), null, null, 0);
+    return new Brief(scored.ordinal, scored.nll.length, scored.nllSum(), task, null, null, 0);
   }
 
   /**
-   * A segment's scored positions and their NLL sum; or (ordinal −1) a task's exchange figures, the task in
-   * {@code positions}. A plain class, not a record: Kryo 4's field serializers cannot write records.
+   * A segment's scored positions and their NLL sum; or (ordinal −1) task {@code task}'s exchange figures. A plain
+   * class, not a record: Kryo 4's field serializers cannot write records.
    */
   public static final class Brief implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -52,16 +52,19 @@ public final class WaveOutput implements Serializable {
     public int ordinal;
     public long positions;
     public double nllSum;
+    public int task;
     public long[] bytesUp;
     public long[] bytesDown;
     public long exchangeNanos;
 
     public Brief() {}
 
-    Brief(int ordinal, long positions, double nllSum, long[] bytesUp, long[] bytesDown, long exchangeNanos) {
+    Brief(int ordinal, long positions, double nllSum, int task, long[] bytesUp, long[] bytesDown,
+        long exchangeNanos) {
       this.ordinal = ordinal;
       this.positions = positions;
       this.nllSum = nllSum;
+      this.task = task;
       this.bytesUp = bytesUp;
       this.bytesDown = bytesDown;
       this.exchangeNanos = exchangeNanos;
