@@ -167,7 +167,7 @@ public final class ScoreBench implements Callable<Integer> {
             .put("single_peak_rss_bytes", single == null ? 0 : single.residentSet.get())
             .put("exchanged_bytes_per_layer", exchanged.toString())
             .put("exchange_wait_s_per_task", Arrays.toString(r.exchangeWaitSeconds()));
-        System.out.println(line);
+        System.out.println(BlasKernels.describe(line.put("gemm_gflops", GemmPeak.measureGflops())));
       }
     } finally {
       spark.stop();

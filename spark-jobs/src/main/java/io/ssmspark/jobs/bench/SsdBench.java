@@ -90,7 +90,7 @@ public final class SsdBench implements Callable<Integer> {
     }
     out.put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"))
         .put("load_average", java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
-    System.out.println(out);
+    System.out.println(BlasKernels.describe(out));
     return 0;
   }
 }

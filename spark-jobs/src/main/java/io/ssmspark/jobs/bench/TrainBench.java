@@ -75,8 +75,9 @@ public final class TrainBench implements Callable<Integer> {
         c.master = master;
         c.out = work.resolve("p" + p).toString();
         new Trainer(spark).train(c);
-        System.out.println(summarize(work.resolve("p" + p).resolve("metrics.jsonl"), p,
-            spark.sparkContext().defaultParallelism(), model));
+        JsonLine line = summarize(work.resolve("p" + p).resolve("metrics.jsonl"), p,
+            spark.sparkContext().defaultParallelism(), model);
+        System.out.println(BlasKernels.describe(line.put("gemm_gflops", GemmPeak.measureGflops())));
       }
     } finally {
       spark.stop();

@@ -167,7 +167,7 @@ public final class TrainStepBench implements Callable<Integer> {
         .put("gemm_gflops", GemmPeak.measureGflops())
         .put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"))
         .put("blas_threads", Nd4j.factory().blas().getMaxThreads());
-    System.out.println(out);
+    System.out.println(BlasKernels.describe(out));
     return 0;
   }
 

@@ -68,6 +68,7 @@ class LauncherTest {
         environment.remove("SPARK_HOME");
         environment.remove("SSM_SPARK_SUBMIT");
         environment.remove("SSM_SPARK_DRY_RUN");
+        environment.remove("SSM_SPARK_OPENBLAS_CHOICE");
         environment.put("JAVA_HOME", javaHome.toString());
         environment.put("SSM_SPARK_JAR", jar.toString());
         environment.putAll(env);
@@ -204,5 +205,43 @@ class LauncherTest {
         assertEquals(2, noSubmit.exitCode());
         assertEquals("ssm-spark: SPARK_HOME=" + dir.resolve("nowhere") + " has no executable bin/spark-submit",
                 noSubmit.stderr());
+    }
+
+    /** A /proc/cpuinfo with one processor's vendor, family and flags. */
+    private Path cpuinfo(String vendor, int family, String flags) throws IOException {
+        return Files.writeString(dir.resolve("cpuinfo-" + vendor + family + flags.hashCode()),
+                "processor\t: 0\nvendor_id\t: " + vendor + "\ncpu family\t: " + family + "\nflags\t\t: " + flags
+                        + "\n\nprocessor\t: 1\n");
+    }
+
+    /** The OPENBLAS_CORETYPE (and who chose it) the launcher hands to java for this environment. */
+    private String coretypeSeen(Map<String, String> env) throws Exception {
+        Path program = javaHome.resolve("bin").resolve("java");
+        Files.writeString(program, "#!/bin/sh\necho \"${OPENBLAS_CORETYPE-unset}/${SSM_SPARK_OPENBLAS_CHOICE-none}\"\n");
+        Map<String, String> all = new HashMap<>(env);
+        all.putIfAbsent("OPENBLAS_CORETYPE", "");
+        Result result = launch(all, "bench", "ssd");
+        assertEquals(0, result.exitCode(), result.stderr());
+        return result.lines().get(0);
+    }
+
+    /** Kernels by CPU flags: AVX-512 gets SkylakeX, an AMD family newer than 0.3.19 knows gets Zen, others none. */
+    @Test
+    void launcherChoosesOpenBlasKernelsFromTheCpuFlagsUnlessTheUserDid() throws Exception {
+        String avx2 = "fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx f16c avx2 bmi2";
+        String avx512 = avx2 + " avx512f avx512dq avx512cd avx512bw avx512vl avx512_bf16";
+        assertEquals("SkylakeX/launcher",
+                coretypeSeen(Map.of("SSM_SPARK_CPUINFO", cpuinfo("AuthenticAMD", 26, avx512).toString())));
+        assertEquals("SkylakeX/launcher",
+                coretypeSeen(Map.of("SSM_SPARK_CPUINFO", cpuinfo("GenuineIntel", 6, avx512).toString())));
+        assertEquals("Zen/launcher",
+                coretypeSeen(Map.of("SSM_SPARK_CPUINFO", cpuinfo("AuthenticAMD", 26, avx2).toString())));
+        // a Zen 3 (family 25) without AVX-512 is known to OpenBLAS 0.3.19: leave its detection alone
+        assertEquals("/none", coretypeSeen(Map.of("SSM_SPARK_CPUINFO", cpuinfo("AuthenticAMD", 25, avx2).toString())));
+        // AVX-512 F without BW/VL (Knights Landing) must not get SkylakeX kernels
+        assertEquals("/none", coretypeSeen(Map.of("SSM_SPARK_CPUINFO",
+                cpuinfo("GenuineIntel", 6, avx2 + " avx512f avx512cd").toString())));
+        assertEquals("Haswell/none", coretypeSeen(Map.of("OPENBLAS_CORETYPE", "Haswell",
+                "SSM_SPARK_CPUINFO", cpuinfo("AuthenticAMD", 26, avx512).toString())));
     }
 }
