@@ -16,6 +16,7 @@ public final class ReadOptions implements Serializable {
   private String idColumn = "id";
   private String tokenColumn = "tokens";
   private int vocabSize = 0;
+  private int fallbackVocabSize = 0;
   private int separatorToken = -1;
   private boolean splitOnSeparator = false;
   private boolean skipBadRecords = false;
@@ -34,6 +35,7 @@ public final class ReadOptions implements Serializable {
     o.idColumn = idColumn;
     o.tokenColumn = tokenColumn;
     o.vocabSize = vocabSize;
+    o.fallbackVocabSize = fallbackVocabSize;
     o.separatorToken = separatorToken;
     o.splitOnSeparator = splitOnSeparator;
     o.skipBadRecords = skipBadRecords;
@@ -64,6 +66,19 @@ public final class ReadOptions implements Serializable {
   public ReadOptions withTokenColumn(String name) {
     ReadOptions o = copy();
     o.tokenColumn = requireName("token column", name);
+    return o;
+  }
+
+  /**
+   * The vocabulary size of token files when neither {@link #withVocabSize} nor a vocab.json beside the data gives
+   * one: the model's own {@code vocab_size} for scoring, so ids beyond it are still refused with file and offset.
+   */
+  public ReadOptions withFallbackVocabSize(int size) {
+    if (size <= 0) {
+      throw new IllegalArgumentException("fallback vocab size must be positive, found " + size);
+    }
+    ReadOptions o = copy();
+    o.fallbackVocabSize = size;
     return o;
   }
 
@@ -192,6 +207,7 @@ public final class ReadOptions implements Serializable {
       case FASTA:
         return Vocabulary.dna();
       default:
+        int vocabSize = this.vocabSize > 0 ? this.vocabSize : fallbackVocabSize;
         if (vocabSize <= 0) {
           throw new IllegalArgumentException(
               "input format " + format.cliName() + " needs the vocabulary size (--vocab-size, or a "

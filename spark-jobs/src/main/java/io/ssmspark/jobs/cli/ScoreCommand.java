@@ -55,8 +55,7 @@ public final class ScoreCommand implements Callable<Integer> {
   String output;
 
   @Option(names = "--segment-length", defaultValue = "16384", paramLabel = "N",
-      description = "Tokens per segment (default: ${DEFAULT-VALUE}; for the bench model 16K and 32K segments score"
-          + " fastest, 64K ones 20% slower, and a task needs about 43 KB per token of segment).")
+      description = "Tokens per segment (default: ${DEFAULT-VALUE}); a task's memory grows with it (see the README).")
   int segmentLength;
 
   @Option(names = "--format", defaultValue = "parquet", paramLabel = "parquet|csv",
@@ -88,7 +87,8 @@ public final class ScoreCommand implements Callable<Integer> {
   String textMode;
 
   @Option(names = "--vocab-size", defaultValue = "0", paramLabel = "N",
-      description = "Token-file vocabulary size when no vocab.json lies beside the data.")
+      description = "Token-file vocabulary size when no vocab.json lies beside the data (default: the model's"
+          + " vocab_size).")
   int vocabSize;
 
   @Option(names = "--storage-level", defaultValue = "DISK_ONLY", paramLabel = "LEVEL",
@@ -124,11 +124,16 @@ public final class ScoreCommand implements Callable<Integer> {
     }
     ReadOptions read = ReadOptions.defaults().withFormat(InputFormat.parse(inputFormat))
         .withTextMode(TextMode.parse(textMode)).withSkipBadRecords(skipBadRecords);
+    if (vocabSize < 0) {
+      throw new IllegalArgumentException("--vocab-size: expected a positive number of token ids but found "
+          + vocabSize);
+    }
     if (vocabSize > 0) {
       read = read.withVocabSize(vocabSize);
     }
     ModelBlob blob = ModelBlob.load(model, NllCommand.dataType(dtype));
     MambaConfig config = blob.model().config();
+    read = read.withFallbackVocabSize(config.vocabSize());
 
     SparkSession spark = SparkSessions.builder("ssm-spark score").master(master).build();
     try {

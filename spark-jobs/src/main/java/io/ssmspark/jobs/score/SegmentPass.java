@@ -149,7 +149,7 @@ final class SegmentPass implements AutoCloseable {
         out.embeddings = normed.castTo(DataType.FLOAT).dup('c').reshape((long) n * d).toFloatVector();
       }
       if (topK > 0) {
-        out.topIds = TopK.rows(logits, topK);
+        out.topIds = TopK.rows(logits, topK, m.config().vocabSize());
       }
     }
     return out;

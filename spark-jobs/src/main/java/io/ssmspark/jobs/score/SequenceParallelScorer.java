@@ -101,9 +101,9 @@ public final class SequenceParallelScorer {
     }
     SegmentLayout layout = SegmentLayout.of(metas);
     HybridLm lm = blob.model();
-    int vocab = lm.config().paddedVocabSize();
+    int vocab = lm.config().vocabSize(); // the padding rows of the embedding are no ids a model can predict
     if (topK > vocab) {
-      throw new IllegalArgumentException("--top-k: expected at most the padded vocabulary " + vocab + " but found "
+      throw new IllegalArgumentException("--top-k: expected at most the model's vocab_size " + vocab + " but found "
           + topK);
     }
     int tasks = Math.min(layout.segmentCount(), width > 0 ? width : Math.max(1, jsc.defaultParallelism()));

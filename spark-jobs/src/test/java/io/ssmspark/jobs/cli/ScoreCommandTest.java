@@ -243,4 +243,70 @@ class ScoreCommandTest {
     assertEquals(2, csvExtras.code(), csvExtras.err());
     assertTrue(csvExtras.err().contains("--format csv"), csvExtras.err());
   }
+
+  /** The token rows of a CSV score run without its header, sorted (the parts' order is Spark's). */
+  private static List<String> csvRows(Path dir) throws IOException {
+    List<String> rows = new ArrayList<>();
+    try (Stream<Path> parts = Files.list(dir)) {
+      for (Path p : parts.filter(p -> p.getFileName().toString().endsWith(".csv")).toList()) {
+        List<String> l = Files.readAllLines(p);
+        rows.addAll(l.isEmpty() ? l : l.subList(1, l.size()));
+      }
+    }
+    rows.sort(null);
+    return rows;
+  }
+
+  /**
+   * A token file with no --vocab-size and no vocab.json takes the model's vocab_size (13): the output equals the
+   * run with --vocab-size 13, and an id of 13 is still refused with the file and byte offset.
+   */
+  @Test
+  void tokenFilesTakeTheModelsVocabularyByDefault() throws IOException {
+    Path file = CliRun.writeInt32Tokens(dir.resolve("in/a.i32"), randomTokens(31, 13, 7));
+    CliRun given = CliRun.of("score", "--model", modelDir.toString(), "--input", file.toString(), "--input-format",
+        "tokens-i32", "--vocab-size", "13", "--output", dir.resolve("given").toString(), "--segment-length", "7",
+        "--format", "csv", "--master", "local[2]");
+    assertEquals(0, given.code(), given.err());
+    CliRun fromModel = CliRun.of("score", "--model", modelDir.toString(), "--input", file.toString(),
+        "--input-format", "tokens-i32", "--output", dir.resolve("from-model").toString(), "--segment-length", "7",
+        "--format", "csv", "--master", "local[2]");
+    assertEquals(0, fromModel.code(), fromModel.err());
+    assertEquals(30, csvRows(dir.resolve("given/tokens")).size());
+    assertEquals(csvRows(dir.resolve("given/tokens")), csvRows(dir.resolve("from-model/tokens")));
+
+    Path bad = CliRun.writeInt32Tokens(dir.resolve("bad13/b.i32"), 1, 2, 13);
+    CliRun r = CliRun.of("score", "--model", modelDir.toString(), "--input", bad.toString(), "--input-format",
+        "tokens-i32", "--output", dir.resolve("o").toString(), "--master", "local[1]");
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("b.i32") && r.err().contains("8"), r.err()); // the third id starts at byte 8
+    assertFalse(Files.exists(dir.resolve("o")), "nothing written");
+  }
+
+  /** A negative --vocab-size is named as such, and --top-k may not reach into the padded vocabulary's ids. */
+  @Test
+  void refusesANegativeVocabSizeAndATopKBeyondTheVocabulary() throws IOException {
+    Path file = CliRun.writeInt32Tokens(dir.resolve("ok/x.i32"), 1, 2, 3);
+    CliRun negative = CliRun.of("score", "--model", modelDir.toString(), "--input", file.toString(),
+        "--input-format", "tokens-i32", "--vocab-size", "-3", "--output", dir.resolve("o").toString(),
+        "--master", "local[1]");
+    assertEquals(2, negative.code(), negative.err());
+    assertTrue(negative.err().contains("--vocab-size: expected a positive number of token ids but found -3"),
+        negative.err());
+    CliRun topK = CliRun.of("score", "--model", modelDir.toString(), "--input", file.toString(),
+        "--input-format", "tokens-i32", "--top-k", "14", "--output", dir.resolve("o2").toString(),
+        "--master", "local[1]"); // vocab_size 13, padded to 16
+    assertEquals(2, topK.code(), topK.err());
+    assertTrue(topK.err().contains("--top-k: expected at most the model's vocab_size 13 but found 14"),
+        topK.err());
+  }
+
+  /** score --help prints no picocli warning (an unescaped % in a description made three). */
+  @Test
+  void helpPrintsNoWarning() {
+    CliRun r = CliRun.of("score", "--help");
+    assertEquals(0, r.code(), r.err());
+    assertFalse((r.out() + r.err()).contains("WARN"), r.out() + r.err());
+    assertTrue(r.out().contains("--segment-length"), r.out());
+  }
 }
