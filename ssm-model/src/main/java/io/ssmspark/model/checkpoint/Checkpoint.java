@@ -116,7 +116,9 @@ public final class Checkpoint {
             checkEntries(modelFile, schema, reader);
             Map<String, INDArray> tensors = new LinkedHashMap<>();
             for (TensorSpec t : schema.tensors()) {
-                tensors.put(t.name(), reader.read(t.name(), type));
+                INDArray tensor = reader.read(t.name(), type);
+                requireFinite(modelFile, t.name(), tensor);
+                tensors.put(t.name(), tensor);
             }
             if (config.tieEmbeddings() && reader.entry(CheckpointSchema.LM_HEAD) != null) {
                 double diff = maxAbsDifference(tensors.get(CheckpointSchema.EMBEDDING),
@@ -128,6 +130,24 @@ public final class Checkpoint {
                 }
             }
             return new LoadedCheckpoint(config, schema, tensors);
+        }
+    }
+
+    /**
+     * Refuses a tensor holding NaN or ±Inf, naming it and its first bad element (flat index, row-major): such
+     * weights make every score NaN, so they are stopped at load rather than written out as results.
+     */
+    static void requireFinite(Path modelFile, String name, INDArray tensor) throws SafeTensorsFormatException {
+        if (Double.isFinite(tensor.sumNumber().doubleValue())) {
+            return; // a finite sum has no NaN or Inf in it; an infinite one may only have overflowed, so scan
+        }
+        double[] values = tensor.castTo(DataType.DOUBLE).dup('c').reshape(tensor.length()).toDoubleVector();
+        for (int i = 0; i < values.length; i++) {
+            if (!Double.isFinite(values[i])) {
+                throw new SafeTensorsFormatException(modelFile + ": tensor '" + name + "' holds " + values[i]
+                        + " at flat index " + i + " (shape " + Arrays.toString(tensor.shape())
+                        + "); the weights must be finite");
+            }
         }
     }
 

@@ -260,4 +260,32 @@ class CheckpointTest {
         int mantissa = Math.round((a / Math.scalb(1f, exponent) - 1) * 1024);
         return (short) (sign << 15 | (exponent + 15) << 10 | mantissa);
     }
+
+    /** NaN or ±Inf anywhere in the weights is refused at load, naming the tensor and the first bad flat index. */
+    @Test
+    void refusesNonFiniteWeightsNamingTheTensorAndIndex() throws IOException {
+        MambaConfig config = tied();
+        CheckpointSchema schema = CheckpointSchema.of(config);
+        String[] names = {"backbone.layers.1.mixer.A_log", "backbone.layers.3.mixer.in_proj.weight"};
+        float[] bad = {Float.NaN, Float.NEGATIVE_INFINITY};
+        for (int c = 0; c < names.length; c++) {
+            Map<String, INDArray> tensors = exactTensors(schema);
+            INDArray t = tensors.get(names[c]);
+            t.putScalar(t.length() - 3, bad[c]);
+            t.putScalar(t.length() - 1, Float.NaN); // only the first bad element is named
+            Path ckpt = dir.resolve("bad" + c);
+            Checkpoint.save(ckpt, config, tensors);
+            long index = t.length() - 3;
+            SafeTensorsFormatException e = assertThrows(SafeTensorsFormatException.class,
+                    () -> Checkpoint.load(ckpt, DataType.FLOAT));
+            assertTrue(e.getMessage().contains("tensor '" + names[c] + "' holds " + (double) bad[c]
+                    + " at flat index " + index), e.getMessage());
+        }
+        // huge but finite weights whose sum overflows are accepted
+        Map<String, INDArray> tensors = exactTensors(schema);
+        tensors.get("backbone.embedding.weight").assign(3e38f);
+        Path ckpt = dir.resolve("huge");
+        Checkpoint.save(ckpt, config, tensors);
+        assertEquals(3e38f, Checkpoint.load(ckpt, DataType.FLOAT).tensor("backbone.embedding.weight").getFloat(7));
+    }
 }
