@@ -35,8 +35,9 @@ import picocli.CommandLine.Option;
     name = "score",
     mixinStandardHelpOptions = true,
     description = {
-      "Score sequences with a checkpoint on Spark: per-position NLL (natural log; position i is token i given",
-      "tokens 0..i-1) and a per-sequence summary (tokens, mean NLL, perplexity, bits per token)."
+      "Scores long sequences with a checkpoint on Spark, cut into segments across tasks.",
+      "Writes per-position NLL (natural log; position i is token i given tokens 0..i-1) and a per-sequence",
+      "summary (tokens, mean NLL, perplexity, bits per token)."
     })
 public final class ScoreCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
