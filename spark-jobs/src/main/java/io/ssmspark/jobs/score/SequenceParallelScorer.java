@@ -94,6 +94,24 @@ public final class SequenceParallelScorer {
     return this;
   }
 
+  /**
+   * A barrier stage needs all its tasks running at once. In local mode the slots are known up front, so too many
+   * tasks are refused at once with the numbers (Spark itself would retry the stage check 40 times, 15 s apart).
+   * On a cluster executors may still be arriving, and Spark's own check
+   * ({@code spark.scheduler.barrier.maxConcurrentTasksCheck.*}) bounds the wait.
+   */
+  private void requireSlots(int tasks) {
+    if (!jsc.sc().isLocal()) {
+      return;
+    }
+    int slots = jsc.sc().maxNumConcurrentTasks(jsc.sc().resourceProfileManager().defaultResourceProfile());
+    if (tasks > slots) {
+      throw new IllegalArgumentException("--parallel-segments: " + tasks + " segments scored at once need " + tasks
+          + " task slots, but " + jsc.master() + " has " + slots + "; use --parallel-segments " + slots
+          + " or fewer, or a master with more slots");
+    }
+  }
+
   public Result score(JavaRDD<Segment> segments) {
     List<SegmentMeta> metas = segments.map(SegmentMeta::of).collect();
     if (metas.isEmpty()) {
@@ -107,6 +125,7 @@ public final class SequenceParallelScorer {
           + topK);
     }
     int tasks = Math.min(layout.segmentCount(), width > 0 ? width : Math.max(1, jsc.defaultParallelism()));
+    requireSlots(tasks);
     SegmentWaves waves = new SegmentWaves(tasks, layout.segmentCount());
     Broadcast<ModelBlob> model = jsc.broadcast(blob);
     Broadcast<SegmentLayout> where = jsc.broadcast(layout);

@@ -112,6 +112,24 @@ class SequenceParallelScorerTest {
     }
   }
 
+  /**
+   * More segments at once than local[3,4]'s 3 task slots: refused at once with the numbers, instead of Spark
+   * retrying the barrier stage's slot check for about ten minutes.
+   */
+  @Test
+  void moreParallelSegmentsThanLocalSlotsIsRefusedAtOnce() {
+    MambaConfig c = ScoreTestModels.config(false, null);
+    ModelBlob blob = ModelBlob.of(c, ScoreTestModels.parameters(c, 11).castTo(DataType.FLOAT));
+    int[] tokens = ScoreTestModels.tokens(3, 41, c.vocabSize());
+    long t0 = System.nanoTime();
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> new SequenceParallelScorer(jsc, blob, StorageLevel.MEMORY_ONLY(), 0, false, 4)
+            .score(jsc.parallelize(ScoreTestModels.cut("long", tokens, CUTS[3]), 2)));
+    assertEquals("--parallel-segments: 4 segments scored at once need 4 task slots, but local[3,4] has 3; use "
+        + "--parallel-segments 3 or fewer, or a master with more slots", e.getMessage());
+    assertTrue(System.nanoTime() - t0 < 30_000_000_000L, "refused without waiting");
+  }
+
   /** Each cut of the long sequence, scored together with a 3-token and a 1-token sequence (each whole). */
   private static void check(MambaConfig c, DataType dtype, double tolerance) {
     check(c, dtype, tolerance, StorageLevel.MEMORY_ONLY());
