@@ -55,6 +55,10 @@ public final class AssociativeRecall extends SyntheticCorpus {
     return queries;
   }
 
+  public int values() {
+    return values;
+  }
+
   /** The exact ideal loss per document, in nats (see the class comment). */
   public double idealDocumentNats() {
     double nats = pairs * Math.log(values);
@@ -70,6 +74,16 @@ public final class AssociativeRecall extends SyntheticCorpus {
   /** Whether position {@code t} of a document holds an answer (the value after a query key). */
   public boolean isAnswerPosition(int t) {
     return t >= 2 * pairs && (t - 2 * pairs) % 2 == 1;
+  }
+
+  /** The queried values: every position {@link #isAnswerPosition}. */
+  @Override
+  protected boolean[] answers(int[] tokens) {
+    boolean[] answers = new boolean[tokens.length];
+    for (int t = 0; t < tokens.length; t++) {
+      answers[t] = isAnswerPosition(t);
+    }
+    return answers;
   }
 
   @Override

@@ -45,6 +45,14 @@ public final class InductionCopy extends SyntheticCorpus {
     return alphabet;
   }
 
+  /** The second copy: positions length+1 .. 2*length. */
+  @Override
+  protected boolean[] answers(int[] tokens) {
+    boolean[] answers = new boolean[tokens.length];
+    java.util.Arrays.fill(answers, length + 1, tokens.length, true);
+    return answers;
+  }
+
   @Override
   protected int[] generateTokens(TrackedRandom rnd) {
     int[] doc = new int[2 * length + 1];

@@ -51,6 +51,14 @@ public final class SelectiveCopy extends SyntheticCorpus {
     return logChoose + count * Math.log(alphabet);
   }
 
+  /** The recalled symbols after the marker: positions length+1 .. length+count. */
+  @Override
+  protected boolean[] answers(int[] tokens) {
+    boolean[] answers = new boolean[tokens.length];
+    java.util.Arrays.fill(answers, length + 1, tokens.length, true);
+    return answers;
+  }
+
   @Override
   protected int[] generateTokens(TrackedRandom rnd) {
     int[] doc = new int[length + 1 + count];

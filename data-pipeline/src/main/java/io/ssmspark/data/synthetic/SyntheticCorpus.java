@@ -54,10 +54,23 @@ public abstract class SyntheticCorpus implements Serializable {
     }
     TrackedRandom rnd = TrackedRandom.forDocument(seed, index);
     int[] tokens = generateTokens(rnd);
-    return new SyntheticDocument(name + "-" + index, tokens, negLogLikelihood(tokens, rnd));
+    return new SyntheticDocument(name + "-" + index, tokens, negLogLikelihood(tokens, rnd), answers(tokens));
   }
 
   protected abstract int[] generateTokens(TrackedRandom rnd);
+
+  /**
+   * Which tokens of a document are answers (see {@link SyntheticDocument#answers}), or null when the
+   * task defines none; the default.
+   */
+  protected boolean[] answers(int[] tokens) {
+    return null;
+  }
+
+  /** Whether the documents carry answer positions, so an answer accuracy can be measured. */
+  public final boolean hasAnswers() {
+    return generate(0).answers != null;
+  }
 
   /**
    * {@code -log p(tokens)} under the generator. The default is the tracked sum of the draws, exact

@@ -117,6 +117,79 @@ class SyntheticCorporaTest {
     assertEquals(perDoc / 21, c.idealLoss(), 1e-12);
   }
 
+  /** Positions flagged as answers in {@code d}, recomputed from the flags one by one. */
+  static Set<Integer> flagged(SyntheticDocument d) {
+    Set<Integer> out = new java.util.TreeSet<>();
+    for (int t = 0; t < d.answers.length; t++) {
+      if (d.answers[t]) {
+        out.add(t);
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void associativeRecallAnswersAreTheQueriedValues() {
+    SyntheticCorpus c = corpus("associative-recall", "pairs", "5", "queries", "3", "keys", "12", "values", "9",
+        "seed", "7");
+    assertTrue(c.hasAnswers());
+    for (int i = 0; i < 40; i++) {
+      SyntheticDocument d = c.generate(i);
+      assertEquals(d.tokens.length, d.answers.length);
+      // The answers are exactly the token after each query key: positions 11, 13, 15.
+      assertEquals(Set.of(11, 13, 15), flagged(d));
+      assertArrayEquals(new int[] {11, 13, 15}, d.answerPositions());
+      for (int t : d.answerPositions()) {
+        int key = d.tokens[t - 1];
+        int stated = -1;
+        for (int p = 0; p < 5; p++) {
+          if (d.tokens[2 * p] == key) {
+            stated = d.tokens[2 * p + 1];
+          }
+        }
+        assertEquals(stated, d.tokens[t], "document " + i + ": the answer at " + t + " is the value stated for key "
+            + key);
+      }
+    }
+  }
+
+  @Test
+  void inductionCopyAnswersAreTheSecondCopy() {
+    SyntheticCorpus c = corpus("induction-copy", "length", "6", "alphabet", "5", "seed", "3");
+    assertTrue(c.hasAnswers());
+    for (int i = 0; i < 40; i++) {
+      SyntheticDocument d = c.generate(i);
+      assertEquals(Set.of(7, 8, 9, 10, 11, 12), flagged(d));
+      for (int t : d.answerPositions()) {
+        assertEquals(d.tokens[t - 7], d.tokens[t], "document " + i + " position " + t);
+      }
+    }
+  }
+
+  @Test
+  void selectiveCopyAnswersAreTheRecalledSymbols() {
+    SyntheticCorpus c = corpus("selective-copy", "length", "12", "count", "4", "alphabet", "6", "seed", "9");
+    assertTrue(c.hasAnswers());
+    for (int i = 0; i < 40; i++) {
+      SyntheticDocument d = c.generate(i);
+      assertEquals(Set.of(13, 14, 15, 16), flagged(d));
+      int[] data = Arrays.stream(Arrays.copyOfRange(d.tokens, 0, 12)).filter(t -> t != 6).toArray();
+      assertEquals(4, data.length);
+      for (int k = 0; k < 4; k++) {
+        assertEquals(data[k], d.tokens[13 + k], "document " + i + ": recalled symbol " + k);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"genome", "log-stream"})
+  void corporaWithoutAnswersFlagNone(String name) {
+    SyntheticCorpus c = corpus(name, "documents", "3");
+    assertFalse(c.hasAnswers());
+    assertEquals(null, c.generate(1).answers);
+    assertEquals(0, c.generate(1).answerPositions().length);
+  }
+
   @Test
   void inductionCopyIdealAndUnigramLossesMatchTheirFormulas() {
     InductionCopy c = (InductionCopy) corpus("induction-copy", "length", "64", "alphabet", "128");
