@@ -100,7 +100,7 @@ public final class Segments {
           }
 
           @Override
-          protected Segment record(FragmentKey first, String sequenceId, int[] tokens) {
+          protected Segment record(FragmentKey first, String sequenceId, int[] tokens, boolean[] answers) {
             Layout l = shared.value();
             int d = (int) first.tag;
             int k = (int) (first.group - l.firstSegment[d]);

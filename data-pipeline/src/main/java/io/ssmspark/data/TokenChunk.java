@@ -9,7 +9,8 @@ import java.io.Serializable;
  *
  * <p>{@code ordinal} orders sequences deterministically, whatever the partitioning: for files it is
  * {@code fileIndex << 40 | byte offset of the record}, for synthetic corpora the document index.
- * {@code last} marks the chunk that ends the sequence.
+ * {@code last} marks the chunk that ends the sequence. {@code answers}, when the source knows them
+ * (synthetic tasks), flags each token that is an answer; otherwise it is null.
  */
 public final class TokenChunk implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -19,6 +20,7 @@ public final class TokenChunk implements Serializable {
   public long start;
   public int[] tokens;
   public boolean last;
+  public boolean[] answers;
 
   public TokenChunk() {}
 
@@ -28,6 +30,16 @@ public final class TokenChunk implements Serializable {
     this.start = start;
     this.tokens = tokens;
     this.last = last;
+  }
+
+  /** This chunk with answer flags, one per token. */
+  public TokenChunk withAnswers(boolean[] flags) {
+    if (flags.length != tokens.length) {
+      throw new IllegalArgumentException(sequenceId + " at " + start + ": " + flags.length + " answer flags for "
+          + tokens.length + " tokens");
+    }
+    answers = flags;
+    return this;
   }
 
   /** True for the single empty chunk that stands for an empty record. */

@@ -128,8 +128,8 @@ public final class TrainingWindows {
           }
 
           @Override
-          protected Window record(FragmentKey first, String sequenceId, int[] tokens) {
-            return new Window(first.tag, first.group, tokens);
+          protected Window record(FragmentKey first, String sequenceId, int[] tokens, boolean[] answers) {
+            return new Window(first.tag, first.group, tokens, answers);
           }
         });
   }
@@ -147,9 +147,11 @@ public final class TrainingWindows {
       return java.util.Collections.emptyIterator();
     }
     int[] ext = c.tokens;
+    boolean[] extAnswers = c.answers; // the separator is never an answer
     if (c.last && layout.separator >= 0) {
       ext = Arrays.copyOf(c.tokens, c.tokens.length + 1);
       ext[c.tokens.length] = layout.separator;
+      extAnswers = c.answers == null ? null : Arrays.copyOf(c.answers, c.answers.length + 1);
     }
     long w = layout.windowLength;
     long stride = layout.stride;
@@ -158,6 +160,7 @@ public final class TrainingWindows {
     long first = p0 < w ? 0 : (p0 - w) / stride + 1; // first window ending after p0
     long last = Math.min(n - 1, (pEnd - 1) / stride); // last window starting before pEnd
     int[] tokens = ext;
+    boolean[] answers = extAnswers;
     // Lazily: with a small stride one chunk feeds many windows, and their pieces overlap.
     return new Iterator<>() {
       private long k = first;
@@ -176,8 +179,11 @@ public final class TrainingWindows {
         long a = Math.max(p0, start);
         long b = Math.min(pEnd, start + w);
         long rank = permutation == null ? k : permutation.apply(k);
+        int from = (int) (a - p0);
+        int to = (int) (b - p0);
         Tuple2<FragmentKey, Fragment> out = new Tuple2<>(new FragmentKey(rank, a - start, k),
-            new Fragment(null, Arrays.copyOfRange(tokens, (int) (a - p0), (int) (b - p0))));
+            new Fragment(null, Arrays.copyOfRange(tokens, from, to),
+                answers == null ? null : Arrays.copyOfRange(answers, from, to)));
         k++;
         return out;
       }

@@ -240,6 +240,53 @@ class WindowsAndSegmentsTest {
     assertEquals(order0, again);
   }
 
+  /**
+   * Answer flags travel with their tokens: chunks cut documents in 3s and windows (stride 5, 8 tokens) cross
+   * document boundaries, yet each window's flags are those of its stream positions; separators are never answers.
+   */
+  @Test
+  void answerFlagsFollowTheirTokensThroughWindows() throws IOException {
+    String spec = "synthetic:associative-recall?documents=60&pairs=3&keys=10&values=10&seed=5";
+    io.ssmspark.data.synthetic.SyntheticCorpus corpus = io.ssmspark.data.synthetic.SyntheticCorpora.create(
+        "associative-recall", java.util.Map.of("documents", "60", "pairs", "3", "keys", "10", "values", "10",
+            "seed", "5"));
+    SourceData data = Sources.read(spark, spec, ReadOptions.defaults().withPartitions(2).withMaxChunkTokens(3));
+    TrainingWindows tw = TrainingWindows.build(data,
+        WindowOptions.of(7).withStride(5).withValidationFraction(0.3).withSeed(2).withPartitions(3));
+    for (boolean validation : new boolean[] {false, true}) {
+      List<Integer> tokens = new ArrayList<>();
+      List<Boolean> answers = new ArrayList<>();
+      for (int i = 0; i < 60; i++) {
+        boolean isValidation = Hashing.unitInterval(Hashing.hashId("associative-recall-" + i)) < 0.3;
+        if (isValidation == validation) {
+          io.ssmspark.data.synthetic.SyntheticDocument d = corpus.generate(i);
+          for (int t = 0; t < d.tokens.length; t++) {
+            tokens.add(d.tokens[t]);
+            answers.add(d.answers[t]);
+          }
+          tokens.add(corpus.vocabulary().separatorId());
+          answers.add(false);
+        }
+      }
+      List<Window> ws = sortedByIndex((validation ? tw.validation() : tw.train()).collect());
+      assertTrue(ws.size() > 10, ws.size() + " windows");
+      long flagged = 0;
+      for (Window w : ws) {
+        int start = (int) w.index * 5;
+        for (int i = 0; i < 8; i++) {
+          assertEquals(tokens.get(start + i), w.tokens[i], "window " + w.index + " token " + i);
+          assertEquals(answers.get(start + i), w.answers[i], "window " + w.index + " answer flag " + i);
+          flagged += w.answers[i] ? 1 : 0;
+        }
+      }
+      assertTrue(flagged > 0, "some answers in the " + (validation ? "validation" : "training") + " windows");
+    }
+    SourceData genome = Sources.read(spark, "synthetic:genome?documents=3&length=50", ReadOptions.defaults());
+    for (Window w : TrainingWindows.build(genome, WindowOptions.of(16)).train().collect()) {
+      assertEquals(null, w.answers, "a corpus without answers gives windows without flags");
+    }
+  }
+
   @Test
   void validationSplitFollowsTheIdHash() throws IOException {
     SourceData data = Sources.read(spark, "synthetic:selective-copy?documents=200&length=10&count=3",

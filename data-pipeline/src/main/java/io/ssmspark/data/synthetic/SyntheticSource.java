@@ -11,7 +11,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 
 /**
  * A synthetic corpus as a Spark source: document ranges are generated on the executors, document
- * {@code i} with ordinal {@code i} and id {@code NAME-i}.
+ * {@code i} with ordinal {@code i} and id {@code NAME-i}, its chunks carrying its answer flags when the
+ * task has answers.
  */
 public final class SyntheticSource {
   private SyntheticSource() {}
@@ -33,12 +34,14 @@ public final class SyntheticSource {
   }
 
   private static List<ReadItem> chunks(SyntheticCorpus corpus, long index, int maxChunk) {
-    int[] tokens = corpus.generate(index).tokens;
+    SyntheticDocument doc = corpus.generate(index);
+    int[] tokens = doc.tokens;
     String id = corpus.name() + "-" + index;
     List<ReadItem> out = new ArrayList<>();
     for (int s = 0; s < tokens.length || s == 0; s += maxChunk) {
       int e = Math.min(tokens.length, s + maxChunk);
-      out.add(ReadItem.of(new TokenChunk(id, index, s, Arrays.copyOfRange(tokens, s, e), e == tokens.length)));
+      TokenChunk chunk = new TokenChunk(id, index, s, Arrays.copyOfRange(tokens, s, e), e == tokens.length);
+      out.add(ReadItem.of(doc.answers == null ? chunk : chunk.withAnswers(Arrays.copyOfRange(doc.answers, s, e))));
     }
     return out;
   }
