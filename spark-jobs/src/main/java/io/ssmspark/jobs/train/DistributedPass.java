@@ -19,7 +19,7 @@ final class DistributedPass {
 
   /** What a pass added and where its time went. */
   record Outcome(ScalarSum loss, long windows, long tokens, long jobNanos, long maxTaskNanos, long meanTaskNanos,
-      long combineNanos, long resultBytes) {
+      long combineNanos, long resultBytes, AnswerAccuracy.Count answers) {
     double meanLoss() {
       return loss.value() / tokens;
     }
@@ -45,6 +45,8 @@ final class DistributedPass {
     ScalarSum loss = new ScalarSum();
     long windowCount = 0;
     long tokens = 0;
+    long answers = 0;
+    long answersCorrect = 0;
     int count = results.size();
     for (int i = 0; i < count; i++) {
       PartitionResult r = results.get(i);
@@ -55,6 +57,8 @@ final class DistributedPass {
       loss.add(r.loss);
       windowCount += r.windows;
       tokens += r.tokens;
+      answers += r.answers;
+      answersCorrect += r.answersCorrect;
       if (r.gradient != null) {
         if (gradient == null) {
           throw new IllegalStateException("partition " + r.partition + " sent a gradient in an evaluation pass");
@@ -63,6 +67,6 @@ final class DistributedPass {
       }
     }
     return new Outcome(loss, windowCount, tokens, jobNanos, maxTask, count == 0 ? 0 : sumTask / count,
-        System.nanoTime() - combineStart, bytes);
+        System.nanoTime() - combineStart, bytes, new AnswerAccuracy.Count(answers, answersCorrect));
   }
 }

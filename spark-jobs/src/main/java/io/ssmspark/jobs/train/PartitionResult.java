@@ -5,7 +5,7 @@ import java.io.Serializable;
 /**
  * What one task returns: its partition index, the number of windows and loss tokens it saw, the double-double
  * sum of their NLL, and (for a training pass) the packed double-double sum of their gradients, plus its compute
- * time. The gradient is the only large part: 12 bytes per parameter ({@link PackedSum}).
+ * time. An evaluation pass over windows with answer flags also counts the answers and those predicted right. The gradient is the only large part: 12 bytes per parameter ({@link PackedSum}).
  */
 public final class PartitionResult implements Serializable {
   private static final long serialVersionUID = 2L;
@@ -15,6 +15,8 @@ public final class PartitionResult implements Serializable {
   public ScalarSum loss = new ScalarSum();
   public PackedSum gradient;
   public long computeNanos;
+  public long answers;
+  public long answersCorrect;
 
   public PartitionResult() {}
 

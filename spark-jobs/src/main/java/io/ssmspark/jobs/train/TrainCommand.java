@@ -147,8 +147,10 @@ public final class TrainCommand implements Callable<Integer> {
     SparkSession spark = SparkSessions.builder("ssm-spark train").master(given.master).build();
     Trainer.Result result = new Trainer(spark).train(given);
     PrintWriter stdout = spec.commandLine().getOut();
-    stdout.printf(Locale.ROOT, "trained %d steps: train loss %.4f, validation loss %.4f (perplexity %.3f)%n",
-        result.steps(), result.trainLoss(), result.validationLoss(), Math.exp(result.validationLoss()));
+    stdout.printf(Locale.ROOT, "trained %d steps: train loss %.4f, validation loss %.4f (perplexity %.3f)%s%n",
+        result.steps(), result.trainLoss(), result.validationLoss(), Math.exp(result.validationLoss()),
+        result.validationAnswerAccuracy().isPresent() ? String.format(Locale.ROOT, ", answer accuracy %.4f",
+            result.validationAnswerAccuracy().getAsDouble()) : "");
     stdout.printf(Locale.ROOT, "final model: %s%n", result.finalCheckpoint());
     stdout.flush();
     return 0;

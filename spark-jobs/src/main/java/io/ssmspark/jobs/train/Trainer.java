@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.OptionalDouble;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -51,9 +52,22 @@ public final class Trainer {
   static final String FINAL_DIR = "final";
   static final String CHECKPOINTS_DIR = "checkpoints";
 
-  /** What a finished run produced. */
+  /**
+   * What a finished run produced. The validation answer accuracy is empty when the data has no answer positions
+   * (only some synthetic tasks have them).
+   */
   public record Result(MambaConfig model, INDArray parameters, long steps, double trainLoss,
-      double validationLoss, long trainWindows, long validationWindows, String finalCheckpoint) {}
+      double validationLoss, OptionalDouble validationAnswerAccuracy, long trainWindows, long validationWindows,
+      String finalCheckpoint) {}
+
+  /** One evaluation: the mean validation NLL, and the answer counts (0 answers when the data has none). */
+  private record Evaluation(double loss, AnswerAccuracy.Count answers) {
+    static final Evaluation NONE = new Evaluation(Double.NaN, new AnswerAccuracy.Count(0, 0));
+
+    OptionalDouble answerAccuracy() {
+      return answers.answers() == 0 ? OptionalDouble.empty() : OptionalDouble.of(answers.accuracy());
+    }
+  }
 
   private final SparkSession spark;
   private final JavaSparkContext sc;
@@ -142,14 +156,14 @@ public final class Trainer {
           threads == 0 ? "(executor default)" : threads, startStep + 1, config.steps);
       long runStart = System.nanoTime();
       double lastTrainLoss = Double.NaN;
-      double lastValidationLoss = Double.NaN;
+      Evaluation lastEvaluation = Evaluation.NONE;
       try {
         for (long s = startStep; s < config.steps; s++) {
           long step = s + 1;
           lastTrainLoss = trainStep(s, runStart);
           boolean last = step == config.steps;
           if ((config.evalEvery > 0 && step % config.evalEvery == 0) || last) {
-            lastValidationLoss = evaluate(step);
+            lastEvaluation = evaluate(step);
           }
           if (config.checkpointEvery > 0 && step % config.checkpointEvery == 0 && !last) {
             saveCheckpoint(RunFiles.child(RunFiles.child(config.out, CHECKPOINTS_DIR),
@@ -161,9 +175,9 @@ public final class Trainer {
         saveCheckpoint(finalDir, config.steps);
         metrics.flush();
         writeChart();
-        writeSummary(lastTrainLoss, lastValidationLoss, System.nanoTime() - runStart);
-        return new Result(model, parameters, config.steps, lastTrainLoss, lastValidationLoss, trainWindows,
-            validationWindows, finalDir);
+        writeSummary(lastTrainLoss, lastEvaluation, System.nanoTime() - runStart);
+        return new Result(model, parameters, config.steps, lastTrainLoss, lastEvaluation.loss(),
+            lastEvaluation.answerAccuracy(), trainWindows, validationWindows, finalDir);
       } finally {
         if (train != null) {
           train.unpersist(false);
@@ -326,8 +340,11 @@ public final class Trainer {
       }
     }
 
-    /** Mean NLL of the first eval-windows validation windows (by rank) under the current parameters. */
-    private double evaluate(long step) throws IOException {
+    /**
+     * Mean NLL of the first eval-windows validation windows (by rank) under the current parameters, and their answer
+     * accuracy when the windows carry answer flags.
+     */
+    private Evaluation evaluate(long step) throws IOException {
       Broadcast<FlatParameters> broadcast = sc.broadcast(FlatParameters.of(configJson, parameters));
       DistributedPass.Outcome o;
       try {
@@ -336,17 +353,25 @@ public final class Trainer {
       } finally {
         broadcast.destroy();
       }
-      double loss = o.meanLoss();
+      Evaluation evaluation = new Evaluation(o.meanLoss(), o.answers());
+      double loss = evaluation.loss();
       ObjectNode record = metrics.newRecord("validation", step);
       record.put("loss", loss);
       record.put("perplexity", Math.exp(loss));
       record.put("windows", o.windows());
       record.put("tokens", o.tokens());
+      String accuracy = "";
+      if (evaluation.answerAccuracy().isPresent()) {
+        record.put("answer_accuracy", evaluation.answerAccuracy().getAsDouble());
+        record.put("answers", o.answers().answers());
+        accuracy = String.format(Locale.ROOT, "  answer accuracy %.4f (%d answers)",
+            evaluation.answerAccuracy().getAsDouble(), o.answers().answers());
+      }
       metrics.add(record);
       metrics.flush();
-      LOG.info(String.format(Locale.ROOT, "validation at step %d: loss %.4f  perplexity %.3f  (%d windows)", step,
-          loss, Math.exp(loss), o.windows()));
-      return loss;
+      LOG.info(String.format(Locale.ROOT, "validation at step %d: loss %.4f  perplexity %.3f%s  (%d windows)", step,
+          loss, Math.exp(loss), accuracy, o.windows()));
+      return evaluation;
     }
 
     private void saveCheckpoint(String target, long step) throws IOException {
@@ -369,7 +394,7 @@ public final class Trainer {
       }
     }
 
-    private void writeSummary(double trainLoss, double validationLoss, long nanos) throws IOException {
+    private void writeSummary(double trainLoss, Evaluation validation, long nanos) throws IOException {
       ObjectNode s = JSON.createObjectNode();
       s.put("steps", config.steps);
       s.put("resumed_from_step", startStep);
@@ -379,8 +404,13 @@ public final class Trainer {
       s.put("train_windows", trainWindows);
       s.put("validation_windows", validationWindows);
       s.put("final_train_loss", trainLoss);
-      s.put("final_validation_loss", validationLoss);
-      s.put("final_validation_perplexity", Math.exp(validationLoss));
+      s.put("final_validation_loss", validation.loss());
+      s.put("final_validation_perplexity", Math.exp(validation.loss()));
+      if (validation.answerAccuracy().isPresent()) {
+        s.put("final_validation_answer_accuracy", validation.answerAccuracy().getAsDouble());
+      } else {
+        s.putNull("final_validation_answer_accuracy"); // the data has no answer positions
+      }
       long tokens = (config.steps - startStep) * (long) config.globalBatch * config.seqLen;
       s.put("tokens_trained", tokens);
       s.put("wall_seconds", nanos / 1e9);

@@ -18,7 +18,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * micro-batches of the ranks with the same r / M (whole on this partition, see {@link io.ssmspark.data.GroupPartitioner}): the
  * forward on tokens[0..T-1] and the NLL of tokens[1..T]; in a training pass also the gradient of the micro-batch's
  * NLL sum (scale 1), added to a double-double sum. A micro-batch's contribution therefore does not depend on which
- * other windows share its partition.
+ * other windows share its partition. An evaluation pass over windows with answer flags also counts the answers the
+ * model's argmax gets right ({@link AnswerAccuracy}).
  */
 final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<PartitionResult>> {
   private static final long serialVersionUID = 1L;
@@ -100,6 +101,10 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
       result.loss.add(lm.nll(forward, targets, null).sum());
       if (gradient != null) {
         lm.backward(forward, targets, null, 1.0, gradient);
+      } else if (group.get(0).answers != null) {
+        AnswerAccuracy.Count count = AnswerAccuracy.count(forward.logits(), targets, targetAnswers(group, length));
+        result.answers += count.answers();
+        result.answersCorrect += count.correct();
       }
     }
     if (gradient != null) {
@@ -107,5 +112,14 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
     }
     result.windows += group.size();
     result.tokens += (long) length * group.size();
+  }
+
+  /** Whether each target (token 1..T of each window) is an answer. */
+  private static boolean[][] targetAnswers(List<Window> group, int length) {
+    boolean[][] answers = new boolean[group.size()][];
+    for (int i = 0; i < group.size(); i++) {
+      answers[i] = Arrays.copyOfRange(group.get(i).answers, 1, length + 1);
+    }
+    return answers;
   }
 }

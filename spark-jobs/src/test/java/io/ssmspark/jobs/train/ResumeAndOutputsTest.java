@@ -123,6 +123,12 @@ class ResumeAndOutputsTest {
     assertEquals(result.validationLoss(), lastValidation.get("loss").asDouble(), 0.0);
     assertEquals(Math.exp(result.validationLoss()), lastValidation.get("perplexity").asDouble(), 1e-12);
     assertEquals(4, lastValidation.get("windows").asInt());
+    // associative-recall has answers: 4 windows of 32 targets hold some, and the accuracy is a fraction of them.
+    long answers = lastValidation.get("answers").asLong();
+    double accuracy = lastValidation.get("answer_accuracy").asDouble();
+    assertTrue(answers > 0 && answers < 4 * 32, answers + " answers");
+    assertEquals(Math.rint(accuracy * answers), accuracy * answers, 1e-9, "a count over " + answers);
+    assertEquals(result.validationAnswerAccuracy().getAsDouble(), accuracy, 0.0);
 
     // The PNG renders headless; the summary names the final model and the losses.
     byte[] png = Files.readAllBytes(out.resolve("loss.png"));
@@ -131,8 +137,29 @@ class ResumeAndOutputsTest {
     JsonNode summary = JSON.readTree(out.resolve("summary.json").toFile());
     assertEquals(10, summary.get("steps").asInt());
     assertEquals(result.validationLoss(), summary.get("final_validation_loss").asDouble(), 0.0);
+    assertEquals(accuracy, summary.get("final_validation_answer_accuracy").asDouble(), 0.0);
     assertEquals(out.resolve("final").toString(), summary.get("final_checkpoint").asText());
     assertEquals(10L * 4 * 32, summary.get("tokens_trained").asLong());
+  }
+
+  @Test
+  void dataWithoutAnswersReportsNoAnswerAccuracy() throws IOException {
+    TrainConfig run = tenSteps("no-answers", "float32");
+    run.data = "synthetic:genome?documents=40&length=200";
+    run.steps = 2;
+    run.evalEvery = 0;
+    run.checkpointEvery = 0;
+    Trainer.Result result = new Trainer(spark).train(run);
+    Path out = dir.resolve("no-answers");
+    assertTrue(result.validationAnswerAccuracy().isEmpty());
+    JsonNode summary = JSON.readTree(out.resolve("summary.json").toFile());
+    assertTrue(summary.has("final_validation_answer_accuracy"));
+    assertTrue(summary.get("final_validation_answer_accuracy").isNull());
+    List<JsonNode> validation = Files.readAllLines(out.resolve("metrics.jsonl")).stream()
+        .map(ResumeAndOutputsTest::json).filter(r -> r.get("type").asText().equals("validation")).toList();
+    assertEquals(1, validation.size());
+    assertFalse(validation.get(0).has("answer_accuracy"));
+    assertFalse(validation.get(0).has("answers"));
   }
 
   @Test
