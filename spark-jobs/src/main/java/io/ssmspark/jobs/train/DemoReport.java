@@ -1,0 +1,40 @@
+package io.ssmspark.jobs.train;
+
+import io.ssmspark.data.synthetic.AssociativeRecall;
+import java.io.PrintWriter;
+import java.util.Locale;
+
+/**
+ * The demo's closing lines: the validation answer accuracy against chance, the loss against the ideal and unigram
+ * baselines, and one plain sentence saying what was learned.
+ */
+final class DemoReport {
+  private final AssociativeRecall corpus;
+  private final Trainer.Result result;
+  private final int seqLen;
+
+  DemoReport(AssociativeRecall corpus, Trainer.Result result, int seqLen) {
+    this.corpus = corpus;
+    this.result = result;
+    this.seqLen = seqLen;
+  }
+
+  void print(PrintWriter out) {
+    double accuracy = result.validationAnswerAccuracy().orElseThrow(
+        () -> new IllegalStateException("the validation split of " + corpus.name() + " gave no answer positions"));
+    double loss = result.validationLoss();
+    double ideal = corpus.idealLoss();
+    double unigram = corpus.unigramLoss();
+    int values = corpus.values();
+    out.printf(Locale.ROOT, "%s%n", corpus.describe());
+    out.printf(Locale.ROOT, "after %d steps, validation split (%d windows of %d tokens):%n", result.steps(),
+        result.validationWindows(), seqLen);
+    out.printf(Locale.ROOT, "  answer accuracy %.4f (chance 1/%d = %.4f)%n", accuracy, values, 1.0 / values);
+    out.printf(Locale.ROOT, "  model loss      %.4f nats/token (perplexity %.2f)%n", loss, Math.exp(loss));
+    out.printf(Locale.ROOT, "  ideal loss      %.4f nats/token (the generator itself)%n", ideal);
+    out.printf(Locale.ROOT, "  unigram loss    %.4f nats/token (counting tokens)%n", unigram);
+    out.printf(Locale.ROOT, "The model recalls the value for %.0f%% of queried keys (chance: 1/%d). Its loss, %.2f"
+        + " nats/token, is %.2f above the ideal %.2f and %.2f below the unigram baseline %.2f.%n", 100 * accuracy,
+        values, loss, loss - ideal, ideal, unigram - loss, unigram);
+  }
+}
