@@ -44,7 +44,7 @@ class DemoCommandTest {
     double recalled = Double.parseDouble(accuracy.group(1));
     assertTrue(recalled < 0.3, "3 steps from initialisation recall little: " + recalled);
     assertTrue(text.contains(String.format(java.util.Locale.ROOT,
-        "The model recalls the value for %.0f%% of queried keys (chance: 1/16).", 100 * recalled)), text);
+        "The model names the right value at %.0f%% of the answer positions (chance: 1/16).", 100 * recalled)), text);
     for (String file : new String[] {"metrics.jsonl", "loss.png", "summary.json", "model-config.json",
         "final/config.json", "final/model.safetensors", "final/optimizer.safetensors"}) {
       assertTrue(Files.isRegularFile(out.resolve(file)), file);

@@ -21,8 +21,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code ssm-spark demo}: trains a small hybrid (a Mamba-2 layer, then an attention layer) on the built-in
  * synthetic:associative-recall corpus in Spark local mode, then scores the validation split and says what it learned:
- * its answer accuracy (how often it recalls the value of a queried key) against chance, and its loss beside the
- * corpus's unigram loss (what counting tokens achieves) and ideal loss (the generator itself).
+ * its answer accuracy (how often it names the right value at an answer position) against chance, and its loss
+ * beside the corpus's unigram loss (what counting tokens achieves) and ideal loss (the generator itself).
  */
 @Command(
     name = "demo",
@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
     description = {
       "Trains a small hybrid model on a built-in corpus in local mode, and shows what it learned.",
       "It trains on synthetic:associative-recall (a few minutes), logging the loss each step, then scores the",
-      "validation split: how often it recalls the value of a queried key, and its loss against the corpus's",
+      "validation split: how often it names the right value after a queried key, and its loss against the corpus's",
       "unigram and ideal losses."
     })
 public final class DemoCommand implements Callable<Integer> {

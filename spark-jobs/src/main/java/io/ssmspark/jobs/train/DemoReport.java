@@ -33,7 +33,10 @@ final class DemoReport {
     out.printf(Locale.ROOT, "  model loss      %.4f nats/token (perplexity %.2f)%n", loss, Math.exp(loss));
     out.printf(Locale.ROOT, "  ideal loss      %.4f nats/token (the generator itself)%n", ideal);
     out.printf(Locale.ROOT, "  unigram loss    %.4f nats/token (counting tokens)%n", unigram);
-    out.printf(Locale.ROOT, "The model recalls the value for %.0f%% of queried keys (chance: 1/%d). Its loss, %.2f"
+    // "right value at an answer position", not "recalls the key's value": answering with a stated value not yet
+    // asked for also scores, so this is an upper bound on recall by key
+    out.printf(Locale.ROOT, "The model names the right value at %.0f%% of the answer positions (chance: 1/%d). Its"
+        + " loss, %.2f"
         + " nats/token, is %.2f above the ideal %.2f and %.2f below the unigram baseline %.2f.%n", 100 * accuracy,
         values, loss, loss - ideal, ideal, unigram - loss, unigram);
   }
