@@ -39,7 +39,7 @@ record WholeSequenceScore(double[] nll, float[][] embeddings) {
     for (int i = 0; i < lm.config().nLayer(); i++) {
       INDArray x = lm.normed(i, stream).reshape(1, n - 1, d);
       INDArray out = lm.config().isAttentionLayer(i)
-          ? Attention.forward(x, lm.attentionWeights(i), lm.attentionSpec(), 0, null, null).out()
+          ? Attention.infer(x, lm.attentionWeights(i), lm.attentionSpec(), 0, null, null).out()
           : Mamba2Mixer.forward(x, lm.mambaWeights(i), lm.mixerSpec(), null).out();
       stream = lm.finishBlock(i, stream, out);
     }

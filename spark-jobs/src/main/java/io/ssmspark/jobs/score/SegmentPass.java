@@ -98,11 +98,9 @@ final class SegmentPass implements AutoCloseable {
       Attention.Spec sp = m.attentionSpec();
       int kvCols = sp.numHeadsKv() * sp.headDim();
       INDArray x = m.normed(layer, lastRows(keep)).reshape(1, keep, m.config().dModel());
-      // a key/value depends only on its own row and absolute position; under full attention this pass runs the
-      // segment's attention once more just to obtain them (quadratic, like full attention itself)
-      Attention.Output o = Attention.forward(x, m.attentionWeights(layer), sp,
-          segment.startOffset + length() - keep, null, null);
-      return new SegmentRows(ordinal, Matrix.of(o.key(), keep, kvCols), Matrix.of(o.value(), keep, kvCols));
+      Attention.Inference kv = Attention.keysAndValues(x, m.attentionWeights(layer), sp,
+          segment.startOffset + length() - keep);
+      return new SegmentRows(ordinal, Matrix.of(kv.key(), keep, kvCols), Matrix.of(kv.value(), keep, kvCols));
     });
   }
 
@@ -112,7 +110,7 @@ final class SegmentPass implements AutoCloseable {
     int t = length();
     try (Scratch step = Scratch.openStep()) {
       INDArray x = m.normed(layer, stream).reshape(1, t, m.config().dModel());
-      Attention.Output o = Attention.forward(x, m.attentionWeights(layer), sp, segment.startOffset,
+      Attention.Inference o = Attention.infer(x, m.attentionWeights(layer), sp, segment.startOffset,
           pastKeys == null ? null : pastKeys.toNd4j(1, pastKeys.rows, sp.numHeadsKv(), sp.headDim()),
           pastValues == null ? null : pastValues.toNd4j(1, pastValues.rows, sp.numHeadsKv(), sp.headDim()));
       writeNextStream(m.finishBlock(layer, stream, o.out()));

@@ -148,6 +148,69 @@ public final class Attention {
     /** {@link #forward} with the kernel's score block size given (tests use small blocks). */
     static Output forward(INDArray x, Weights w, Spec spec, long positionOffset, INDArray pastKey, INDArray pastValue,
             long blockElements) {
+        Projected p = project(x, w, spec, positionOffset, pastKey, pastValue);
+        AttentionKernel.Result attended = AttentionKernel.forward(p.queryRows, p.keys, p.values, p.geometry,
+                blockElements);
+        INDArray context = context(attended.out(), p.geometry, spec);
+        INDArray out = Linear.forward(context, w.outProjWeight(), w.outProjBias()).reshape(x.shape());
+        return new Output(out, p.key, p.value, positionOffset, p.geometry.past(), p.rotary, p.geometry, p.queryRows,
+                p.keys, p.values, attended, context);
+    }
+
+    /** The block's output and the current tokens' keys and values, without what a backward would need. */
+    public record Inference(INDArray out, INDArray key, INDArray value) {
+    }
+
+    /**
+     * The forward for scoring and decoding: the same output as {@link #forward}, computed with a running softmax
+     * over key blocks, so its working memory does not grow with the number of past keys (only the keys and values
+     * themselves do), and nothing is kept for a backward.
+     */
+    public static Inference infer(INDArray x, Weights w, Spec spec, long positionOffset, INDArray pastKey,
+            INDArray pastValue) {
+        return infer(x, w, spec, positionOffset, pastKey, pastValue, AttentionKernel.DEFAULT_BLOCK_ELEMENTS);
+    }
+
+    /** {@link #infer} with the kernel's score block size given (tests use small blocks). */
+    static Inference infer(INDArray x, Weights w, Spec spec, long positionOffset, INDArray pastKey,
+            INDArray pastValue, long blockElements) {
+        Projected p = project(x, w, spec, positionOffset, pastKey, pastValue);
+        INDArray attended = AttentionKernel.attend(p.queryRows, p.keys, p.values, p.geometry, blockElements);
+        INDArray out = Linear.forward(context(attended, p.geometry, spec), w.outProjWeight(), w.outProjBias());
+        return new Inference(out.reshape(x.shape()), p.key, p.value);
+    }
+
+    /**
+     * The rotated keys and values [batch, T, Hkv, hd] of x's tokens at positions positionOffset.., without
+     * attending: a key or value depends only on its own row and position (in_proj, then rotary on k).
+     */
+    public static Inference keysAndValues(INDArray x, Weights w, Spec spec, long positionOffset) {
+        long[] xs = checkInputs(x, w, spec, positionOffset, null, null);
+        int h = spec.numHeads();
+        int hkv = spec.numHeadsKv();
+        long rows = xs[0] * xs[1];
+        INDArray flat = Tensors.contiguous(x).reshape(rows, xs[2]);
+        // only the k and v rows of in_proj: [hd·(H + 2·Hkv), d] has q first
+        long from = (long) h * spec.headDim();
+        INDArray weight = w.inProjWeight().get(interval(from, spec.qkvDim()), all());
+        INDArray bias = w.inProjBias() == null ? null : w.inProjBias().get(interval(from, spec.qkvDim()));
+        INDArray kv = Linear.forward(flat, weight.dup('c'), bias == null ? null : bias.dup('c'))
+                .reshape(xs[0], xs[1], 2L * hkv, spec.headDim());
+        Rotary.Table table = spec.rotaryDim() > 0
+                ? Rotary.table(positionOffset, xs[1], spec.rotaryDim(), spec.rotaryBase(), x.dataType())
+                : null;
+        INDArray k = rotated(kv.get(all(), all(), interval(0, hkv), all()), table);
+        INDArray v = kv.get(all(), all(), interval(hkv, 2L * hkv), all()).dup('c');
+        return new Inference(null, k, v);
+    }
+
+    /** The projected, rotated heads in the kernel's layouts, and the current tokens' own keys and values. */
+    private record Projected(INDArray queryRows, INDArray keys, INDArray values, INDArray key, INDArray value,
+            Rotary.Table rotary, AttentionKernel.Geometry geometry) {
+    }
+
+    private static Projected project(INDArray x, Weights w, Spec spec, long positionOffset, INDArray pastKey,
+            INDArray pastValue) {
         long[] xs = checkInputs(x, w, spec, positionOffset, pastKey, pastValue);
         DataType dt = x.dataType();
         long b = xs[0];
@@ -175,16 +238,19 @@ public final class Attention {
         Layouts.assignPermuted(queries, q.reshape(b, t, hkv, g, hd), 0, 2, 1, 3, 4);
         INDArray keys = kAll.permute(0, 2, 1, 3).dup('c');
         INDArray values = vAll.permute(0, 2, 1, 3).dup('c');
-
         AttentionKernel.Geometry geo = new AttentionKernel.Geometry(b, hkv, g, t, past, spec.windowSize(), hd,
                 spec.scale(), dt);
-        INDArray queryRows = Layouts.reshapeView(queries, b, hkv, t * g, hd);
-        AttentionKernel.Result attended = AttentionKernel.forward(queryRows, keys, values, geo, blockElements);
-        INDArray context = Nd4j.createUninitialized(dt, b, t, hkv, g, hd);
-        Layouts.assignPermuted(context, Layouts.reshapeView(attended.out(), b, hkv, t, g, hd), 0, 2, 1, 3, 4);
-        context = Layouts.reshapeView(context, b * t, spec.contextDim());
-        INDArray out = Linear.forward(context, w.outProjWeight(), w.outProjBias()).reshape(b, t, d);
-        return new Output(out, k, v, positionOffset, past, table, geo, queryRows, keys, values, attended, context);
+        return new Projected(Layouts.reshapeView(queries, b, hkv, t * g, hd), keys, values, k, v, table, geo);
+    }
+
+    /** The attended rows O [B, Hkv, T·G, hd] back in token-major order, [B·T, H·hd], for out_proj. */
+    private static INDArray context(INDArray attended, AttentionKernel.Geometry geo, Spec spec) {
+        long b = geo.batch();
+        long t = geo.tokens();
+        INDArray context = Nd4j.createUninitialized(geo.dtype(), b, t, geo.kvHeads(), geo.group(), geo.headDim());
+        Layouts.assignPermuted(context, Layouts.reshapeView(attended, b, geo.kvHeads(), t, geo.group(),
+                geo.headDim()), 0, 2, 1, 3, 4);
+        return Layouts.reshapeView(context, b * t, spec.contextDim());
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import io.ssmspark.model.tensor.Layouts;
 import io.ssmspark.model.tensor.Ops;
+import io.ssmspark.model.tensor.Scratch;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -85,7 +86,7 @@ final class AttentionKernel {
     static Result forward(INDArray queries, INDArray keys, INDArray values, Geometry geo, long blockElements) {
         int hd = geo.headDim();
         INDArray out = Nd4j.createUninitialized(geo.dtype(), geo.batch(), geo.kvHeads(), geo.rows(), hd);
-        Scratch s = new Scratch(geo, blockElements, false);
+        BlockBuffers s = new BlockBuffers(geo, blockElements, false);
         List<INDArray> kept = s.probabilityElements <= KEPT_PROBABILITY_ELEMENTS ? new ArrayList<>() : null;
         for (long i0 = 0; i0 < geo.tokens(); i0 += s.blockTokens) {
             Block blk = geo.block(i0, Math.min(geo.tokens(), i0 + s.blockTokens));
@@ -93,9 +94,9 @@ final class AttentionKernel {
             INDArray p = kept != null
                     ? Nd4j.createUninitialized(geo.dtype(), geo.batch(), geo.kvHeads(), rows, blk.keys())
                     : Layouts.view(s.scores, 0, geo.batch(), geo.kvHeads(), rows, blk.keys());
-            probabilities(s.rowsOf(s.q, queries, blk, geo, hd), s.keysOf(s.k, keys, blk, hd), blk, geo, p);
+            probabilities(rowsOf(s.q, queries, blk, geo, hd), keysOf(s.k, keys, blk, hd), blk, geo, p);
             INDArray o = Layouts.view(s.o, 0, geo.batch(), geo.kvHeads(), rows, hd);
-            Ops.matmul(p, s.keysOf(s.v, values, blk, hd), o, false, false);
+            Ops.matmul(p, keysOf(s.v, values, blk, hd), o, false, false);
             long r0 = blk.i0() * geo.group();
             out.get(all(), all(), interval(r0, r0 + rows), all()).assign(o);
             if (kept != null) {
@@ -103,6 +104,71 @@ final class AttentionKernel {
             }
         }
         return new Result(out, kept, s.blockTokens);
+    }
+
+    /**
+     * The output O [B, Hkv, T·G, hd] alone, for scoring and decoding: the same attention as {@link #forward}, but
+     * each query block walks its keys in blocks with a running softmax (FlashAttention's forward), so no array spans
+     * more than one query block × one key block, however many keys precede. Per row, after each key block with
+     * scores s_j: m' = max(m, max_j s_j), l' = e^(m−m') l + Σ_j e^(s_j−m'), acc' = e^(m−m') acc + Σ_j e^(s_j−m') V_j;
+     * O = acc / l. The first key block ends at the block's last query and is at least as long as the block, so it
+     * holds every query's own key and each running max is finite after it (masked scores are −∞ and add 0).
+     */
+    static INDArray attend(INDArray queries, INDArray keys, INDArray values, Geometry geo, long blockElements) {
+        int hd = geo.headDim();
+        long b = geo.batch();
+        int hkv = geo.kvHeads();
+        long heads = b * hkv * geo.group();
+        long queryTokens = Math.max(1, Math.min(geo.tokens(), (long) Math.sqrt((double) blockElements / heads)));
+        long keyBlock = Math.min(geo.keys(), Math.max(queryTokens, blockElements / (heads * queryTokens)));
+        long maxRows = queryTokens * geo.group();
+        DataType dt = geo.dtype();
+        INDArray out = Nd4j.createUninitialized(dt, b, hkv, geo.rows(), hd);
+        INDArray qBuf = Nd4j.createUninitialized(dt, b * hkv * maxRows * hd);
+        INDArray accBuf = Nd4j.createUninitialized(dt, b * hkv * maxRows * hd);
+        INDArray kBuf = Nd4j.createUninitialized(dt, b * hkv * keyBlock * hd);
+        INDArray vBuf = Nd4j.createUninitialized(dt, b * hkv * keyBlock * hd);
+        INDArray sBuf = Nd4j.createUninitialized(dt, b * hkv * maxRows * keyBlock);
+        INDArray[] rowBufs = new INDArray[4]; // running max, running sum, block max, rescale factor
+        for (int i = 0; i < rowBufs.length; i++) {
+            rowBufs[i] = Nd4j.createUninitialized(dt, b * hkv * maxRows);
+        }
+        for (long i0 = 0; i0 < geo.tokens(); i0 += queryTokens) {
+            Block blk = geo.block(i0, Math.min(geo.tokens(), i0 + queryTokens));
+            long rows = blk.tokens() * geo.group();
+            INDArray q = rowsOf(qBuf, queries, blk, geo, hd);
+            INDArray acc = Layouts.view(accBuf, 0, b, hkv, rows, hd).assign(0);
+            INDArray runMax = Layouts.view(rowBufs[0], 0, b, hkv, rows).assign(Double.NEGATIVE_INFINITY);
+            INDArray runSum = Layouts.view(rowBufs[1], 0, b, hkv, rows).assign(0);
+            INDArray blockMax = Layouts.view(rowBufs[2], 0, b, hkv, rows);
+            INDArray rescale = Layouts.view(rowBufs[3], 0, b, hkv, rows);
+            for (long c1 = blk.k1(); c1 > blk.k0(); c1 -= keyBlock) {
+                Block part = new Block(blk.i0(), blk.i1(), Math.max(blk.k0(), c1 - keyBlock), c1);
+                INDArray k = keysOf(kBuf, keys, part, hd);
+                INDArray v = keysOf(vBuf, values, part, hd);
+                INDArray s = Layouts.view(sBuf, 0, b, hkv, rows, part.keys());
+                try (Scratch mask = Scratch.open()) { // frees the edge blocks' masks
+                    scores(q, k, part, geo, s);
+                }
+                Ops.maximum(runMax, Ops.max(s, blockMax, 3), blockMax); // the new running max m'
+                Ops.exp(Ops.sub(runMax, blockMax, rescale), rescale); // e^(m − m')
+                runMax.assign(blockMax);
+                Ops.exp(Ops.sub(s, column(blockMax), s), s);
+                Ops.mul(runSum, rescale, runSum);
+                Ops.add(runSum, Ops.sum(s, blockMax, 3), runSum); // blockMax now holds Σ_j e^(s_j − m')
+                Ops.mul(acc, column(rescale), acc);
+                Ops.matmulAdd(s, v, acc, false, false);
+            }
+            Ops.div(acc, column(runSum), acc);
+            long r0 = blk.i0() * geo.group();
+            out.get(all(), all(), interval(r0, r0 + rows), all()).assign(acc);
+        }
+        return out;
+    }
+
+    /** [B, Hkv, rows] as [B, Hkv, rows, 1], to broadcast over a row's keys or head dims. */
+    private static INDArray column(INDArray rowValues) {
+        return Layouts.reshapeView(rowValues, rowValues.size(0), rowValues.size(1), rowValues.size(2), 1);
     }
 
     /**
@@ -114,20 +180,20 @@ final class AttentionKernel {
         int hd = geo.headDim();
         // D_i = Σ_j P_ij dP_ij = dO_i · O_i
         INDArray rowDot = Tensors.mul(dOut, fwd.out()).sum(true, 3);
-        Scratch s = new Scratch(geo, blockElements, true);
+        BlockBuffers s = new BlockBuffers(geo, blockElements, true);
         boolean reuse = fwd.probabilities() != null && fwd.blockTokens() == s.blockTokens;
         int index = 0;
         for (long i0 = 0; i0 < geo.tokens(); i0 += s.blockTokens, index++) {
             Block blk = geo.block(i0, Math.min(geo.tokens(), i0 + s.blockTokens));
             long rows = blk.tokens() * geo.group();
             long r0 = blk.i0() * geo.group();
-            INDArray q = s.rowsOf(s.q, queries, blk, geo, hd);
-            INDArray k = s.keysOf(s.k, keys, blk, hd);
+            INDArray q = rowsOf(s.q, queries, blk, geo, hd);
+            INDArray k = keysOf(s.k, keys, blk, hd);
             INDArray p = reuse ? fwd.probabilities().get(index)
                     : probabilities(q, k, blk, geo,
                             Layouts.view(s.scores, 0, geo.batch(), geo.kvHeads(), rows, blk.keys()));
-            INDArray v = s.keysOf(s.v, values, blk, hd);
-            INDArray dO = s.rowsOf(s.dO, dOut, blk, geo, hd);
+            INDArray v = keysOf(s.v, values, blk, hd);
+            INDArray dO = rowsOf(s.dO, dOut, blk, geo, hd);
 
             INDArray dKeyRange = Layouts.view(s.dk, 0, geo.batch(), geo.kvHeads(), blk.keys(), hd);
             Ops.matmul(p, dO, dKeyRange, true, false); // dV = Pᵀ dO (sums the G query heads)
@@ -194,7 +260,7 @@ final class AttentionKernel {
     }
 
     /** Dense buffers for one block, sized for the largest block and reused by every block of the call. */
-    private static final class Scratch {
+    private static final class BlockBuffers {
         final long blockTokens;
         final long probabilityElements; // Σ over blocks of B·Hkv·rows·keys
         final INDArray q;
@@ -206,7 +272,7 @@ final class AttentionKernel {
         final INDArray dp;
         final INDArray dk;
 
-        Scratch(Geometry geo, long blockElements, boolean backward) {
+        BlockBuffers(Geometry geo, long blockElements, boolean backward) {
             blockTokens = geo.blockTokens(blockElements);
             long bh = geo.batch() * geo.kvHeads();
             long maxKeys = 0;
@@ -230,18 +296,19 @@ final class AttentionKernel {
             dp = backward ? Nd4j.createUninitialized(dt, scores.length()) : null;
         }
 
-        /** A dense copy of the block's query rows of {@code src} [B, Hkv, T·G, hd] in {@code buffer}. */
-        INDArray rowsOf(INDArray buffer, INDArray src, Block blk, Geometry geo, int hd) {
-            long rows = blk.tokens() * geo.group();
-            long r0 = blk.i0() * geo.group();
-            INDArray dst = Layouts.view(buffer, 0, geo.batch(), geo.kvHeads(), rows, hd);
-            return dst.assign(src.get(all(), all(), interval(r0, r0 + rows), all()));
-        }
+    }
 
-        /** A dense copy of the block's key rows [k0, k1) of {@code src} [B, Hkv, Tk, hd] in {@code buffer}. */
-        INDArray keysOf(INDArray buffer, INDArray src, Block blk, int hd) {
-            INDArray dst = Layouts.view(buffer, 0, src.size(0), src.size(1), blk.keys(), hd);
-            return dst.assign(src.get(all(), all(), interval(blk.k0(), blk.k1()), all()));
-        }
+    /** A dense copy of the block's query rows of {@code src} [B, Hkv, T·G, hd] in {@code buffer}. */
+    private static INDArray rowsOf(INDArray buffer, INDArray src, Block blk, Geometry geo, int hd) {
+        long rows = blk.tokens() * geo.group();
+        long r0 = blk.i0() * geo.group();
+        INDArray dst = Layouts.view(buffer, 0, geo.batch(), geo.kvHeads(), rows, hd);
+        return dst.assign(src.get(all(), all(), interval(r0, r0 + rows), all()));
+    }
+
+    /** A dense copy of the block's key rows [k0, k1) of {@code src} [B, Hkv, Tk, hd] in {@code buffer}. */
+    private static INDArray keysOf(INDArray buffer, INDArray src, Block blk, int hd) {
+        INDArray dst = Layouts.view(buffer, 0, src.size(0), src.size(1), blk.keys(), hd);
+        return dst.assign(src.get(all(), all(), interval(blk.k0(), blk.k1()), all()));
     }
 }

@@ -104,7 +104,7 @@ public final class Decoder {
                 hidden = MixerStep.step(normed, w.mamba(), spec, convRows[i], ssmStates[i]);
             } else {
                 Attention.Spec spec = model.attentionSpec();
-                Attention.Output out = Attention.forward(normed.reshape(b, 1, d), w.attention(), spec, position,
+                Attention.Inference out = Attention.infer(normed.reshape(b, 1, d), w.attention(), spec, position,
                         pastKeys[i], pastValues[i]);
                 hidden = Mamba2Mixer.contiguous(out.out()).reshape(b, d);
                 INDArray[] kept = HybridLm.keptKeyValues(spec.windowSize(), pastKeys[i], pastValues[i], out.key(),

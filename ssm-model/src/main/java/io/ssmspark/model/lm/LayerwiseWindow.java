@@ -44,7 +44,7 @@ final class LayerwiseWindow {
                 if (c.isAttentionLayer(i)) {
                     INDArray pastKey = state == null ? null : state.pastKey(i);
                     INDArray pastValue = state == null ? null : state.pastValue(i);
-                    Attention.Output o = Attention.forward(x, model.attentionWeights(i), model.attentionSpec(),
+                    Attention.Inference o = Attention.infer(x, model.attentionWeights(i), model.attentionSpec(),
                             position, pastKey, pastValue);
                     INDArray[] kept = HybridLm.keptKeyValues(model.attentionSpec().windowSize(), pastKey, pastValue,
                             o.key(), o.value());

@@ -3,12 +3,14 @@ package io.ssmspark.model.tensor;
 import org.nd4j.linalg.api.blas.params.MMulTranspose;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.reduce.same.Max;
 import org.nd4j.linalg.api.ops.impl.reduce.same.Sum;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.CumSum;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.DivOp;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -89,6 +91,24 @@ public final class Ops {
   /** out = sum of x over the given axes (removed from the shape). */
   public static INDArray sum(INDArray x, INDArray out, int... axes) {
     Nd4j.exec(new Sum(x, out, axes));
+    return out;
+  }
+
+  /** out = max of x over the given axes (removed from the shape). */
+  public static INDArray max(INDArray x, INDArray out, int... axes) {
+    Nd4j.exec(new Max(x, out, axes));
+    return out;
+  }
+
+  /** out = elementwise max(a, b) of same-shaped arrays. */
+  public static INDArray maximum(INDArray a, INDArray b, INDArray out) {
+    Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.custom.Max(a, b, out));
+    return out;
+  }
+
+  /** out = e^x elementwise. */
+  public static INDArray exp(INDArray x, INDArray out) {
+    Nd4j.exec(new Exp(x, out));
     return out;
   }
 

@@ -192,6 +192,59 @@ class AttentionTest {
         GradCheck.check("past value", c.pastV, g.dPastValue(), loss, 7);
     }
 
+    /**
+     * The inference path's running softmax over key blocks: block budgets of 1 to 10^6 elements give query blocks
+     * of one token up to all of them and key blocks from one key up to all, so first (diagonal) blocks, window
+     * edges, blocks no key of which a row may read, and one-token decoding are all compared with the loop reference.
+     */
+    @ParameterizedTest(name = "T={0} window={1} past={2} block elements={3}")
+    @CsvSource({
+        "7, 0, 2, 1", "7, 0, 2, 40", "7, 0, 2, 1000000", "7, 3, 2, 1", "7, 3, 2, 40", "7, 3, 9, 150",
+        "1, 0, 12, 8", "1, 4, 12, 8", "12, 5, 0, 24", "12, 1, 3, 24"})
+    void inferenceMatchesTheLoopReferenceForAnyBlocking(int t, int window, int past, long blockElements) {
+        Random rnd = new Random(79 + t + window + past);
+        Case c = new Case(rnd, 2, t, 6, new Attention.Spec(4, 2, 4, 4, 10000, null, window), true, past);
+        long offset = past + 3;
+        Attention.Inference o = Attention.infer(c.x, c.w, c.spec, offset, c.pastK, c.pastV, blockElements);
+        assertClose(NaiveAttention.forward(c.x, c.w, c.spec, offset, c.pastK, c.pastV), o.out(), 1e-13, "out");
+        Attention.Output trained = Attention.forward(c.x, c.w, c.spec, offset, c.pastK, c.pastV);
+        assertClose(trained.key(), o.key(), 0, "key");
+        assertClose(trained.value(), o.value(), 0, "value");
+        Attention.Inference kv = Attention.keysAndValues(c.x, c.w, c.spec, offset);
+        assertClose(trained.key(), kv.key(), 1e-15, "key without attention");
+        assertClose(trained.value(), kv.value(), 1e-15, "value without attention");
+    }
+
+    /**
+     * The inference kernel's working memory does not depend on how many keys precede: with 30 and with 3,000 past
+     * keys it allocates the same bytes (its output and block buffers), while the training kernel's grows with them.
+     */
+    @Test
+    void inferenceMemoryDoesNotGrowWithThePastKeys() {
+        long[] inference = new long[2];
+        long[] training = new long[2];
+        int[] pasts = {30, 3000};
+        for (int i = 0; i < pasts.length; i++) {
+            AttentionKernel.Geometry geo = new AttentionKernel.Geometry(1, 2, 2, 64, pasts[i], 0, 8, 0.3,
+                    DataType.FLOAT);
+            Random rnd = new Random(80);
+            INDArray q = toFloat(randn(rnd, 1, 2, 128, 8));
+            INDArray k = toFloat(randn(rnd, 1, 2, pasts[i] + 64, 8));
+            INDArray v = toFloat(randn(rnd, 1, 2, pasts[i] + 64, 8));
+            try (io.ssmspark.model.tensor.Scratch scope = io.ssmspark.model.tensor.Scratch.open()) {
+                AttentionKernel.attend(q, k, v, geo, 4096);
+                inference[i] = scope.bytesAllocated();
+            }
+            try (io.ssmspark.model.tensor.Scratch scope = io.ssmspark.model.tensor.Scratch.open()) {
+                AttentionKernel.forward(q, k, v, geo, 4096);
+                training[i] = scope.bytesAllocated();
+            }
+        }
+        assertTrue(inference[0] > 0 && inference[1] == inference[0],
+                "inference bytes with 30 and 3000 past keys: " + inference[0] + ", " + inference[1]);
+        assertTrue(training[1] > 10 * training[0], "training bytes: " + training[0] + ", " + training[1]);
+    }
+
     @Test
     void blockSizeFollowsTheScoreBudgetAndTheWindow() {
         // B=2, Hkv=2, G=2, T=7, Tpast=2: a token's scores are 2·2·2·9 = 72 elements
