@@ -6,6 +6,7 @@ import io.ssmspark.jobs.score.ModelBlob;
 import io.ssmspark.jobs.score.SequenceParallelScorer;
 import io.ssmspark.jobs.score.SequenceSummary;
 import io.ssmspark.jobs.spark.SparkSessions;
+import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.lm.HybridLm;
@@ -28,8 +29,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ssm-spark bench score}: scores one random-token sequence with a random-init Mamba-2 model (default: 4
- * layers, d_model 256, d_state 64, headdim 32, vocab 256) twice in one command: in this process with
+ * {@code ssm-spark bench score}: scores one random-token sequence with a random-init model (default: 4
+ * Mamba-2 layers, d_model 256, d_state 64, headdim 32, vocab 256; {@code --pattern} puts attention layers in, full or
+ * windowed) twice in one command: in this process with
  * {@link SequenceScorer} (all cores to ND4J, or {@code --single-threads}), then sequence-parallel on Spark (ND4J
  * threads per task = cores / concurrent tasks). Prints one JSON line per length: seconds, tokens/s, the speed-up,
  * the ratio to a reference tokens/s, the peaks of the JVM heap in use, of the heap left after each garbage
@@ -59,8 +61,16 @@ public final class ScoreBench implements Callable<Integer> {
   @Option(names = "--master", description = "Spark master (default: ${DEFAULT-VALUE}).")
   String master = "local[2]";
 
-  @Option(names = "--layers", description = "Mamba-2 layers (default: ${DEFAULT-VALUE}).")
-  int layers = 4;
+  @Option(names = "--pattern", description = "One letter per layer: M = Mamba2, A = attention (default:"
+      + " ${DEFAULT-VALUE}; MMAM with --attn-window 0 and with a window are the hybrid cases).")
+  String pattern = "MMMM";
+
+  @Option(names = "--heads", description = "Attention heads; head dim = d_model / heads (default: ${DEFAULT-VALUE}).")
+  int heads = 8;
+
+  @Option(names = "--attn-window",
+      description = "Attention window in tokens, 0 = full causal attention (default: ${DEFAULT-VALUE}).")
+  int attnWindow;
 
   @Option(names = "--d-model", description = "d_model (default: ${DEFAULT-VALUE}).")
   int dModel = 256;
@@ -98,8 +108,15 @@ public final class ScoreBench implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    if (segments < 1 || layers < 1) {
-      throw new IllegalArgumentException("--segments and --layers: expected at least 1");
+    if (segments < 1) {
+      throw new IllegalArgumentException("--segments: expected at least 1 but found " + segments);
+    }
+    List<Integer> attention = LayerPattern.attentionLayers(pattern);
+    if (!attention.isEmpty() && (heads < 1 || dModel % heads != 0)) {
+      throw new IllegalArgumentException("--heads: expected a divisor of d_model " + dModel + " but found " + heads);
+    }
+    if (attnWindow < 0) {
+      throw new IllegalArgumentException("--attn-window: expected 0 (full) or more tokens but found " + attnWindow);
     }
     if (singleThreads < 0) {
       throw new IllegalArgumentException("--single-threads: expected 0 (all cores) or more but found "
@@ -108,9 +125,13 @@ public final class ScoreBench implements Callable<Integer> {
     if (segmentLength < 0) {
       throw new IllegalArgumentException("--segment-length: expected at least 1 token but found " + segmentLength);
     }
-    MambaConfig config = MambaConfig.builder().dModel(dModel).nLayer(layers).vocabSize(vocab)
+    MambaConfig config = MambaConfig.builder().dModel(dModel).nLayer(pattern.length()).vocabSize(vocab)
         .padVocabSizeMultiple(8).dIntermediate(0)
-        .ssm(SsmConfig.builder().dState(dState).headdim(headDim).chunkSize(chunk).build()).build();
+        .ssm(SsmConfig.builder().dState(dState).headdim(headDim).chunkSize(chunk).build())
+        .attnLayerIdx(attention)
+        .attn(AttnConfig.builder().numHeads(heads).numHeadsKv(heads).headDim(dModel / heads).rotaryEmbDim(
+            dModel / heads).windowSize(attnWindow == 0 ? null : attnWindow).build())
+        .build();
     HybridLm lm = ModelInit.newModel(config, 1, DataType.FLOAT);
     ModelBlob blob = ModelBlob.of(config, lm.parameters());
     int cores = Runtime.getRuntime().availableProcessors();
@@ -149,7 +170,8 @@ public final class ScoreBench implements Callable<Integer> {
         }
         JsonLine line = new JsonLine().put("bench", "score").put("master", master).put("seq_len", t)
             .put("segments", cut.size()).put("segment_length", length).put("storage_level", storageLevel)
-            .put("layers", layers).put("d_model", dModel).put("d_state", dState).put("headdim", headDim)
+            .put("pattern", pattern)
+            .put("attn_window", attnWindow).put("d_model", dModel).put("d_state", dState).put("headdim", headDim)
             .put("chunk", chunk).put("kernel_chunk", io.ssmspark.model.lm.Mamba2Mixer.Spec.of(config).chunkSize())
             .put("parallel_segments", r.width())
             .put("nd4j_threads_per_task", Math.max(1, cores / tasks))

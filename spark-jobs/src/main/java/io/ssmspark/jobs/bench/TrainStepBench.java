@@ -14,7 +14,6 @@ import io.ssmspark.model.optim.LearningRateSchedule;
 import io.ssmspark.model.optim.Optimizer;
 import io.ssmspark.model.tensor.Scratch;
 import java.lang.management.ManagementFactory;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -181,19 +180,7 @@ public final class TrainStepBench implements Callable<Integer> {
     if (dIntermediate < 0) {
       throw new IllegalArgumentException("--d-intermediate: expected >= 0 but found " + dIntermediate);
     }
-    if (pattern == null || pattern.isEmpty()) {
-      throw new IllegalArgumentException("--pattern: expected one letter per layer (M or A) but found an empty value");
-    }
-    List<Integer> attention = new ArrayList<>();
-    for (int i = 0; i < pattern.length(); i++) {
-      char c = pattern.charAt(i);
-      if (c == 'A') {
-        attention.add(i);
-      } else if (c != 'M') {
-        throw new IllegalArgumentException("--pattern: letter " + i + " is '" + c
-            + "'; expected M (Mamba2) or A (attention)");
-      }
-    }
+    List<Integer> attention = LayerPattern.attentionLayers(pattern);
     if (!attention.isEmpty() && dModel % heads != 0) {
       throw new IllegalArgumentException("--heads: d_model " + dModel + " is not divisible by " + heads + " heads");
     }

@@ -230,17 +230,25 @@ public final class Attention {
         INDArray q = rotated(qkv.get(all(), all(), interval(0, h), all()), table);
         INDArray k = rotated(qkv.get(all(), all(), interval(h, h + hkv), all()), table);
         INDArray v = qkv.get(all(), all(), interval(h + hkv, h + 2 * hkv), all()).dup('c');
-        INDArray kAll = past == 0 ? k : Nd4j.concat(1, pastKey, k);
-        INDArray vAll = past == 0 ? v : Nd4j.concat(1, pastValue, v);
-
         // Head-major layouts for matmuls batched over (batch, kv head); query head h = kvHead·G + j.
         INDArray queries = Nd4j.createUninitialized(dt, b, hkv, t, g, hd);
         Layouts.assignPermuted(queries, q.reshape(b, t, hkv, g, hd), 0, 2, 1, 3, 4);
-        INDArray keys = kAll.permute(0, 2, 1, 3).dup('c');
-        INDArray values = vAll.permute(0, 2, 1, 3).dup('c');
+        INDArray keys = headMajor(pastKey, k, past, t);
+        INDArray values = headMajor(pastValue, v, past, t);
         AttentionKernel.Geometry geo = new AttentionKernel.Geometry(b, hkv, g, t, past, spec.windowSize(), hd,
                 spec.scale(), dt);
         return new Projected(Layouts.reshapeView(queries, b, hkv, t * g, hd), keys, values, k, v, table, geo);
+    }
+
+    /** Past then current rows [B, T·, Hkv, hd] as one head-major [B, Hkv, Tpast+T, hd] array (no concat copy). */
+    private static INDArray headMajor(INDArray past, INDArray current, long pastLength, long t) {
+        INDArray heads = Nd4j.createUninitialized(current.dataType(), current.size(0), current.size(2),
+                pastLength + t, current.size(3));
+        if (pastLength > 0) {
+            heads.get(all(), all(), interval(0, pastLength), all()).assign(past.permute(0, 2, 1, 3));
+        }
+        heads.get(all(), all(), interval(pastLength, pastLength + t), all()).assign(current.permute(0, 2, 1, 3));
+        return heads;
     }
 
     /** The attended rows O [B, Hkv, T·G, hd] back in token-major order, [B·T, H·hd], for out_proj. */
