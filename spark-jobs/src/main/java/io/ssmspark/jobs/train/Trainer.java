@@ -100,6 +100,7 @@ public final class Trainer {
     }
     MambaConfig model = resumed != null ? resumed.config()
         : MambaConfig.fromJson(files.readString(config.modelConfig), config.modelConfig);
+    RunDirectory.prepare(files, config);
     return new Run(config, model, resumed).execute();
   }
 
@@ -377,6 +378,7 @@ public final class Trainer {
     private void saveCheckpoint(String target, long step) throws IOException {
       TrainConfig stored = config.copy();
       stored.resume = null;
+      stored.overwrite = null;
       stored.injectTaskFailure = null;
       new TrainingCheckpoint(model, parameters, optimizer.adamw().state(), step, stored)
           .save(files, target, schedule.epochOf(Math.max(0, step - 1)));
