@@ -10,6 +10,8 @@ import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.ModelInit;
+import io.ssmspark.model.tensor.MemoryLimits;
+import io.ssmspark.model.tensor.ModelMemory;
 import io.ssmspark.model.lm.SequenceScorer;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -111,6 +113,9 @@ public final class ScoreBench implements Callable<Integer> {
     MambaConfig config = MambaConfig.builder().dModel(dModel).nLayer(layers).vocabSize(vocab)
         .padVocabSizeMultiple(8).dIntermediate(0)
         .ssm(SsmConfig.builder().dState(dState).headdim(headDim).chunkSize(chunk).build()).build();
+    new ModelMemory("scoring it (the model, and its copy as the plain array broadcast to the tasks)", 2 * 4, 4,
+        ModelMemory.MAX_JAVA_ARRAY).require(config, "the bench model (--d-model, --layers, --d-state, --headdim,"
+        + " --vocab)", MemoryLimits.ofThisJvm());
     HybridLm lm = ModelInit.newModel(config, 1, DataType.FLOAT);
     ModelBlob blob = ModelBlob.of(config, lm.parameters());
     int cores = Runtime.getRuntime().availableProcessors();

@@ -20,6 +20,7 @@ import io.ssmspark.model.optim.AdamWSettings;
 import io.ssmspark.model.optim.LearningRateSchedule;
 import io.ssmspark.model.optim.Optimizer;
 import io.ssmspark.model.optim.StepReport;
+import io.ssmspark.model.tensor.MemoryLimits;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -100,6 +101,9 @@ public final class Trainer {
     }
     MambaConfig model = resumed != null ? resumed.config()
         : MambaConfig.fromJson(files.readString(config.modelConfig), config.modelConfig);
+    if (resumed == null) { // a resumed model was checked before its tensors were read
+      TrainingMemory.of(config.dataType()).require(model, config.modelConfig, MemoryLimits.ofThisJvm());
+    }
     RunDirectory.prepare(files, config);
     return new Run(config, model, resumed).execute();
   }

@@ -10,6 +10,7 @@ import io.ssmspark.model.checkpoint.SafeTensorsDType;
 import io.ssmspark.model.checkpoint.SafeTensorsWriter;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.optim.AdamWState;
+import io.ssmspark.model.tensor.MemoryLimits;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -77,6 +78,8 @@ public record TrainingCheckpoint(MambaConfig config, INDArray parameters, AdamWS
       TrainConfig run = TrainConfig.fromJson(state.get("run").toString(), source + "/" + STATE_FILE);
       DataType type = run.dataType();
       MambaConfig config = Checkpoint.readConfig(local);
+      TrainingMemory.of(type).require(config, RunFiles.child(source, Checkpoint.CONFIG_FILE),
+          MemoryLimits.ofThisJvm());
       INDArray parameters;
       if (type == DataType.DOUBLE) {
         parameters = SafeTensors.read(requireFile(local, PARAMETERS_FILE, source), DataType.DOUBLE).get(FLAT);
