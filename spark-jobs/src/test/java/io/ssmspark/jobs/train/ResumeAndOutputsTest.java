@@ -193,7 +193,7 @@ class ResumeAndOutputsTest {
     assertTrue(io.getMessage().contains("no-such-checkpoint"), io.getMessage());
   }
 
-  /** The final checkpoint of a 1-step run, copied to {@code name} to be altered. */
+  /** The final checkpoint of a 1-step run, copied to {@code name} to be broken. */
   private static Path copyOfACheckpoint(String name) throws IOException {
     Path run = dir.resolve("one-step");
     if (!Files.exists(run)) {
@@ -217,6 +217,19 @@ class ResumeAndOutputsTest {
     c.out = dir.resolve(checkpoint.getFileName() + "-out").toString();
     c.steps = 2;
     return c;
+  }
+
+  /** Errors name the user's files, not the temporary local copy the checkpoint is read from. */
+  @Test
+  void aTruncatedOptimizerFileIsNamedUnderTheCheckpointGiven() throws IOException {
+    Path checkpoint = copyOfACheckpoint("truncated");
+    Path optimizer = checkpoint.resolve(TrainingCheckpoint.OPTIMIZER_FILE);
+    byte[] bytes = Files.readAllBytes(optimizer);
+    Files.write(optimizer, Arrays.copyOf(bytes, bytes.length - 100));
+    IOException e = assertThrows(IOException.class, () -> new Trainer(spark).train(resumeFrom(checkpoint)));
+    assertTrue(e.getMessage().startsWith(optimizer + ": "), e.getMessage());
+    assertFalse(e.getMessage().contains("ssm-checkpoint-"), e.getMessage());
+    assertFalse(Files.exists(Path.of(resumeFrom(checkpoint).out)));
   }
 
   /** A checkpoint whose config.json asks for 1.7e12 parameters is refused before its tensors are read. */
