@@ -55,11 +55,19 @@ final class ExchangeHub implements AutoCloseable {
 
   /**
    * Listens on {@code bindHost} (null: every interface) at {@code port} (0: any free one) for stages of
-   * {@code width} tasks; tasks reach it at {@code advertisedHost}.
+   * {@code width} tasks; tasks reach it at {@code advertisedHost}. IOException naming the port, the setting and the
+   * cause when it cannot listen.
    */
   ExchangeHub(String advertisedHost, String bindHost, int port, int width) throws IOException {
     server = new ServerSocket();
-    server.bind(new InetSocketAddress(bindHost == null ? null : InetAddress.getByName(bindHost), port), 64);
+    try {
+      server.bind(new InetSocketAddress(bindHost == null ? null : InetAddress.getByName(bindHost), port), 64);
+    } catch (IOException e) {
+      server.close();
+      throw new IOException("segment exchange: cannot listen on " + (port == 0 ? "any free port" : "port " + port)
+          + " (spark.ssm.exchange.port) of " + (bindHost == null ? "every interface" : bindHost) + ": "
+          + e.getMessage() + "; set spark.ssm.exchange.port to a free port, or 0 for any", e);
+    }
     address = new Address(advertisedHost, server.getLocalPort(), new SecureRandom().nextLong(), width);
     Thread acceptor = new Thread(this::acceptLoop, "ssm-exchange-hub-" + server.getLocalPort());
     acceptor.setDaemon(true);

@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -116,5 +119,15 @@ class ExchangeHubTest {
         () -> new ExchangeClient(nowhere, 0, 0, () -> false));
     assertEquals("segment exchange: cannot reach the driver at 127.0.0.1:1 (set spark.ssm.exchange.port to a port"
         + " the executors may reach)", e.getMessage());
+  }
+
+  @Test
+  void aPortInUseIsNamedWithTheSettingAndTheCause() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      IOException e = assertThrows(IOException.class, () -> new ExchangeHub("127.0.0.1", "127.0.0.1", port, 1));
+      assertEquals("segment exchange: cannot listen on port " + port + " (spark.ssm.exchange.port) of 127.0.0.1:"
+          + " Address already in use; set spark.ssm.exchange.port to a free port, or 0 for any", e.getMessage());
+    }
   }
 }
