@@ -29,6 +29,7 @@ public final class Main implements Runnable {
   public static int run(String... args) {
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler(new UserErrorHandler());
+    cli.setParameterExceptionHandler(new ParameterErrorHandler());
     return cli.execute(args);
   }
 

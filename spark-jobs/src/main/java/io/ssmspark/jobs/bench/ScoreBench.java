@@ -11,6 +11,8 @@ import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.ModelInit;
+import io.ssmspark.model.tensor.MemoryLimits;
+import io.ssmspark.model.tensor.ModelMemory;
 import io.ssmspark.model.lm.SequenceScorer;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -132,6 +134,9 @@ public final class ScoreBench implements Callable<Integer> {
         .attn(AttnConfig.builder().numHeads(heads).numHeadsKv(heads).headDim(dModel / heads).rotaryEmbDim(
             dModel / heads).windowSize(attnWindow == 0 ? null : attnWindow).build())
         .build();
+    new ModelMemory("scoring it (the model, and its copy as the plain array broadcast to the tasks)", 2 * 4, 4,
+        ModelMemory.MAX_JAVA_ARRAY).require(config, "the bench model (--d-model, --pattern, --d-state, --headdim,"
+        + " --heads, --vocab)", MemoryLimits.ofThisJvm());
     HybridLm lm = ModelInit.newModel(config, 1, DataType.FLOAT);
     ModelBlob blob = ModelBlob.of(config, lm.parameters());
     int cores = Runtime.getRuntime().availableProcessors();

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.jobs.train.TrainConfig;
 import io.ssmspark.jobs.train.Trainer;
+import io.ssmspark.jobs.train.TrainingMemory;
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.tensor.MemoryLimits;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
+import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -58,6 +61,7 @@ public final class TrainBench implements Callable<Integer> {
       throw new IllegalArgumentException("--steps: expected at least 2 (the first is a warm-up) but found " + steps);
     }
     MambaConfig model = new TrainStepBench().config();
+    TrainingMemory.of(DataType.FLOAT).require(model, TrainStepBench.OPTIONS, MemoryLimits.ofThisJvm());
     Path work = Files.createTempDirectory("ssm-spark-bench-train");
     Path modelConfig = work.resolve("config.json");
     model.write(modelConfig);

@@ -8,6 +8,8 @@ import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.LayerTimings;
 import io.ssmspark.model.lm.ModelInit;
+import io.ssmspark.model.tensor.MemoryLimits;
+import io.ssmspark.model.tensor.ModelMemory;
 import io.ssmspark.model.optim.AdamW;
 import io.ssmspark.model.optim.AdamWSettings;
 import io.ssmspark.model.optim.LearningRateSchedule;
@@ -35,6 +37,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = "Time forward + backward + AdamW of a hybrid model on random tokens; prints one JSON line.")
 public final class TrainStepBench implements Callable<Integer> {
+  /** Where the bench model's sizes come from, for messages. */
+  static final String OPTIONS = "the bench model (--d-model, --pattern, --d-intermediate, --vocab)";
+
   @Option(names = "--d-model", description = "d_model (default: ${DEFAULT-VALUE}).")
   int dModel = 256;
 
@@ -99,6 +104,8 @@ public final class TrainStepBench implements Callable<Integer> {
       Nd4j.factory().blas().setMaxThreads(blasThreads);
     }
     MambaConfig config = config();
+    new ModelMemory("a train step in " + ModelMemory.name(type) + " (the parameters, their gradient and AdamW's"
+        + " state)", 6L * type.width(), 0, Long.MAX_VALUE).require(config, OPTIONS, MemoryLimits.ofThisJvm());
     HybridLm model = ModelInit.newModel(config, seed, type);
     Optimizer optimizer = new Optimizer(new AdamW(model.schema(), type, AdamWSettings.defaults()),
         LearningRateSchedule.constant(1e-3), 1.0);

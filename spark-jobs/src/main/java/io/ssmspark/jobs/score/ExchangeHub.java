@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.security.SecureRandom;
 import java.util.HashMap;
 import java.util.Map;
@@ -27,7 +28,10 @@ import org.slf4j.LoggerFactory;
  * <p>Rounds are grouped by stage attempt, so a retried stage starts afresh. A task that has taken part in every
  * round says so before it closes its connection; one whose connection drops before that breaks its attempt's
  * group, so every other task of the attempt fails at once instead of waiting for it (Spark then retries the
- * stage). Connections must present the hub's random token. Closed by {@link #close()}.
+ * stage). Connections must present the hub's random token within {@link #HELLO_TIMEOUT_MILLIS}; one that does
+ * not (a port scanner, a stray client) is dropped with a debug line and frees its thread. Once a task has joined,
+ * the hub waits for its next round as long as the task computes (a layer of a long segment may take minutes), but a
+ * round's message, once begun, must arrive within {@link #MESSAGE_TIMEOUT_MILLIS}. Closed by {@link #close()}.
  */
 final class ExchangeHub implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ExchangeHub.class);
@@ -48,18 +52,39 @@ final class ExchangeHub implements AutoCloseable {
     }
   }
 
+  /** How long a new connection has to present the token, its stage attempt and task. */
+  static final int HELLO_TIMEOUT_MILLIS = 60_000;
+  /** How long the rest of a round's message may take once its round number has arrived (as the client's reads). */
+  static final int MESSAGE_TIMEOUT_MILLIS = 60_000;
+
   private final ServerSocket server;
+  private final int helloTimeoutMillis;
   private final Address address;
   private final Map<Integer, Group> groups = new HashMap<>();
   private volatile boolean closed;
 
   /**
    * Listens on {@code bindHost} (null: every interface) at {@code port} (0: any free one) for stages of
-   * {@code width} tasks; tasks reach it at {@code advertisedHost}.
+   * {@code width} tasks; tasks reach it at {@code advertisedHost}. IOException naming the port, the setting and the
+   * cause when it cannot listen.
    */
   ExchangeHub(String advertisedHost, String bindHost, int port, int width) throws IOException {
+    this(advertisedHost, bindHost, port, width, HELLO_TIMEOUT_MILLIS);
+  }
+
+  /** As above, with the time a new connection has to identify itself. */
+  ExchangeHub(String advertisedHost, String bindHost, int port, int width, int helloTimeoutMillis)
+      throws IOException {
+    this.helloTimeoutMillis = helloTimeoutMillis;
     server = new ServerSocket();
-    server.bind(new InetSocketAddress(bindHost == null ? null : InetAddress.getByName(bindHost), port), 64);
+    try {
+      server.bind(new InetSocketAddress(bindHost == null ? null : InetAddress.getByName(bindHost), port), 64);
+    } catch (IOException e) {
+      server.close();
+      throw new IOException("segment exchange: cannot listen on " + (port == 0 ? "any free port" : "port " + port)
+          + " (spark.ssm.exchange.port) of " + (bindHost == null ? "every interface" : bindHost) + ": "
+          + e.getMessage() + "; set spark.ssm.exchange.port to a free port, or 0 for any", e);
+    }
     address = new Address(advertisedHost, server.getLocalPort(), new SecureRandom().nextLong(), width);
     Thread acceptor = new Thread(this::acceptLoop, "ssm-exchange-hub-" + server.getLocalPort());
     acceptor.setDaemon(true);
@@ -107,14 +132,23 @@ final class ExchangeHub implements AutoCloseable {
     Group group = null;
     int task = -1;
     try (socket) {
+      socket.setSoTimeout(helloTimeoutMillis);
+      socket.setKeepAlive(true); // so the connection of an executor that vanished unannounced ends too
       DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
       DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
-      if (in.readLong() != address.token) {
-        LOG.warn("exchange hub: refused a connection from {} with a wrong token", socket.getRemoteSocketAddress());
+      int attempt;
+      try {
+        if (in.readLong() != address.token) {
+          dropStranger(socket, "a wrong token");
+          return;
+        }
+        attempt = in.readInt();
+        task = in.readInt();
+      } catch (IOException e) { // closed, reset or silent before its hello was complete
+        dropStranger(socket, e instanceof SocketTimeoutException ? "no hello within " + helloTimeoutMillis + " ms"
+            : e instanceof EOFException ? "closed before its hello" : e.toString());
         return;
       }
-      int attempt = in.readInt();
-      task = in.readInt();
       if (task < 0 || task >= address.width) {
         throw new IOException("task " + task + " outside [0, " + address.width + ")");
       }
@@ -123,10 +157,12 @@ final class ExchangeHub implements AutoCloseable {
       }
       group.join(task, out);
       while (true) {
+        socket.setSoTimeout(0); // the task computes its next round for as long as it takes
         int round = in.readInt();
         if (round == ExchangeClient.DONE) {
           return; // the task has taken part in every round
         }
+        socket.setSoTimeout(MESSAGE_TIMEOUT_MILLIS);
         byte[] message = new byte[in.readInt()];
         in.readFully(message);
         group.deliver(task, round, message);
@@ -143,6 +179,12 @@ final class ExchangeHub implements AutoCloseable {
         group.breakUp();
       }
     }
+  }
+
+  /** A connection that never identified itself is no task: nothing failed, so a debug line is enough. */
+  private static void dropStranger(Socket socket, String why) {
+    LOG.debug("exchange hub: dropped a connection from {} that never identified itself ({})",
+        socket.getRemoteSocketAddress(), why);
   }
 
   /** The tasks of one stage attempt and the round in progress. */

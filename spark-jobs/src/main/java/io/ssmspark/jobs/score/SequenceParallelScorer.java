@@ -171,12 +171,18 @@ public final class SequenceParallelScorer {
    */
   private ExchangeHub startHub(int tasks) {
     SparkConf conf = jsc.getConf();
+    String host;
     try {
-      String host = conf.get("spark.driver.host", java.net.InetAddress.getLocalHost().getHostAddress());
+      host = conf.get("spark.driver.host", java.net.InetAddress.getLocalHost().getHostAddress());
+    } catch (IOException e) {
+      throw new UncheckedIOException("segment exchange: cannot find the driver's own address (set"
+          + " spark.driver.host): " + e.getMessage(), e);
+    }
+    try {
       return new ExchangeHub(host, conf.get("spark.driver.bindAddress", null),
           conf.getInt("spark.ssm.exchange.port", 0), tasks);
     } catch (IOException e) {
-      throw new UncheckedIOException("segment exchange: cannot listen on spark.ssm.exchange.port", e);
+      throw new UncheckedIOException(e.getMessage(), e); // names the port, the setting and the cause
     }
   }
 

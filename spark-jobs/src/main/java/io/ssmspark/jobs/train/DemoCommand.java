@@ -51,7 +51,7 @@ public final class DemoCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--out", defaultValue = "runs/demo", paramLabel = "DIR",
-      description = "Output directory (default: ${DEFAULT-VALUE}).")
+      description = "Output directory; a run already there is replaced (default: ${DEFAULT-VALUE}).")
   String out;
 
   @Option(names = "--steps", defaultValue = "800", paramLabel = "N",
@@ -104,6 +104,7 @@ public final class DemoCommand implements Callable<Integer> {
     TrainConfig run = demoRun(modelConfig, steps);
     run.out = out;
     run.master = master;
+    run.overwrite = true; // each demo replaces its previous run in the same --out
     Trainer.Result result = new Trainer(spark).train(run);
     DataSpec spec = DataSpec.parse(DATA);
     AssociativeRecall corpus = (AssociativeRecall) SyntheticCorpora.create(spec.syntheticName(), spec.parameters());

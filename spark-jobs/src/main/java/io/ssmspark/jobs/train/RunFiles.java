@@ -6,8 +6,12 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
@@ -33,6 +37,37 @@ final class RunFiles {
   boolean exists(String path) throws IOException {
     Path p = new Path(path);
     return fs(p).exists(p);
+  }
+
+  boolean isDirectory(String path) throws IOException {
+    Path p = new Path(path);
+    FileSystem fs = fs(p);
+    return fs.exists(p) && fs.getFileStatus(p).isDirectory();
+  }
+
+  /** {@code path} made absolute, with its file system's scheme (to compare paths). */
+  String qualified(String path) throws IOException {
+    Path p = new Path(path);
+    return fs(p).makeQualified(p).toString();
+  }
+
+  /** The names in directory {@code dir}, sorted. */
+  List<String> list(String dir) throws IOException {
+    Path d = new Path(dir);
+    List<String> names = new ArrayList<>();
+    for (FileStatus status : fs(d).listStatus(d)) {
+      names.add(status.getPath().getName());
+    }
+    Collections.sort(names);
+    return names;
+  }
+
+  /** Removes a file, or a directory with everything in it. */
+  void delete(String path) throws IOException {
+    Path p = new Path(path);
+    if (!fs(p).delete(p, true)) {
+      throw new IOException(path + ": could not remove it");
+    }
   }
 
   /** Writes {@code bytes} to {@code target}, replacing it, through a temporary sibling and a rename. */

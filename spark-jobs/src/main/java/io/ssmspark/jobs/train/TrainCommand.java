@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
       "Trains a hybrid state-space LM by exact data-parallel gradient averaging on Spark.",
       "Options come from --config FILE (JSON, or HOCON when the name does not end in .json: {\"command\":"
           + " \"train\", \"options\": {...}}), overridden by the command line. Writes OUT/metrics.jsonl,"
-          + " OUT/loss.png, OUT/summary.json, checkpoints under OUT/checkpoints/ and the final model in OUT/final/."
+          + " OUT/loss.png, OUT/summary.json, checkpoints under OUT/checkpoints/ and the final model in OUT/final/;"
+          + " an OUT that already holds a run is refused unless --resume continues it or --overwrite replaces it."
     })
 public final class TrainCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -90,8 +91,14 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "DIR", description = "Output directory (any Hadoop FS path).")
   String out;
 
-  @Option(names = "--resume", paramLabel = "DIR", description = "Continue from this training checkpoint.")
+  @Option(names = "--resume", paramLabel = "DIR",
+      description = "Continue from this training checkpoint (OUT may then hold the run being continued).")
   String resume;
+
+  @Option(names = "--overwrite",
+      description = "Remove a run already in OUT (final/, checkpoints/, metrics, summary, chart) before starting;"
+          + " without it (or --resume) such an OUT is refused.")
+  Boolean overwrite;
 
   @Option(names = "--checkpoint-every", paramLabel = "N", description = "Checkpoint every N steps (default 0: end only).")
   Integer checkpointEvery;
@@ -130,6 +137,7 @@ public final class TrainCommand implements Callable<Integer> {
     cli.master = master;
     cli.out = out;
     cli.resume = resume;
+    cli.overwrite = overwrite;
     cli.checkpointEvery = checkpointEvery;
     cli.evalEvery = evalEvery;
     cli.skipNonfinite = skipNonfinite;

@@ -44,6 +44,8 @@ public final class TrainConfig {
   @JsonProperty("master") public String master;
   @JsonProperty("out") public String out;
   @JsonProperty("resume") public String resume;
+  /** Remove a run already in out before starting (otherwise such an out is refused unless resuming). */
+  @JsonProperty("overwrite") public Boolean overwrite;
   @JsonProperty("checkpoint-every") public Integer checkpointEvery;
   @JsonProperty("eval-every") public Integer evalEvery;
   @JsonProperty("skip-nonfinite") public Boolean skipNonfinite;
@@ -82,6 +84,7 @@ public final class TrainConfig {
     d.checkpointEvery = 0;
     d.evalEvery = 0;
     d.skipNonfinite = false;
+    d.overwrite = false;
     return d;
   }
 

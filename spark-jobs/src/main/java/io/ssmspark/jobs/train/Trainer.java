@@ -20,6 +20,7 @@ import io.ssmspark.model.optim.AdamWSettings;
 import io.ssmspark.model.optim.LearningRateSchedule;
 import io.ssmspark.model.optim.Optimizer;
 import io.ssmspark.model.optim.StepReport;
+import io.ssmspark.model.tensor.MemoryLimits;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -100,6 +101,10 @@ public final class Trainer {
     }
     MambaConfig model = resumed != null ? resumed.config()
         : MambaConfig.fromJson(files.readString(config.modelConfig), config.modelConfig);
+    if (resumed == null) { // a resumed model was checked before its tensors were read
+      TrainingMemory.of(config.dataType()).require(model, config.modelConfig, MemoryLimits.ofThisJvm());
+    }
+    RunDirectory.prepare(files, config);
     return new Run(config, model, resumed).execute();
   }
 
@@ -377,6 +382,7 @@ public final class Trainer {
     private void saveCheckpoint(String target, long step) throws IOException {
       TrainConfig stored = config.copy();
       stored.resume = null;
+      stored.overwrite = null;
       stored.injectTaskFailure = null;
       new TrainingCheckpoint(model, parameters, optimizer.adamw().state(), step, stored)
           .save(files, target, schedule.epochOf(Math.max(0, step - 1)));

@@ -10,6 +10,7 @@ import io.ssmspark.model.checkpoint.SafeTensorsDType;
 import io.ssmspark.model.checkpoint.SafeTensorsWriter;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.optim.AdamWState;
+import io.ssmspark.model.tensor.MemoryLimits;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +19,7 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.stream.Stream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -64,38 +66,60 @@ public record TrainingCheckpoint(MambaConfig config, INDArray parameters, AdamWS
     }
   }
 
-  /** Reads a checkpoint written by {@link #save} from {@code source} (any Hadoop FS path). */
+  /**
+   * Reads a checkpoint written by {@link #save} from {@code source} (any Hadoop FS path). It is read from a local
+   * copy, but errors name the files under {@code source}.
+   */
   static TrainingCheckpoint load(RunFiles files, String source) throws IOException {
     Path local = files.fetchDirectory(source);
     try {
-      Path stateFile = requireFile(local, STATE_FILE, source);
-      JsonNode state = JSON.readTree(Files.readString(stateFile, StandardCharsets.UTF_8));
-      if (!FORMAT.equals(state.path("format").asText())) {
-        throw new IOException(source + "/" + STATE_FILE + ": field 'format' is '" + state.path("format").asText()
-            + "', expected '" + FORMAT + "'");
-      }
-      TrainConfig run = TrainConfig.fromJson(state.get("run").toString(), source + "/" + STATE_FILE);
-      DataType type = run.dataType();
-      MambaConfig config = Checkpoint.readConfig(local);
-      INDArray parameters;
-      if (type == DataType.DOUBLE) {
-        parameters = SafeTensors.read(requireFile(local, PARAMETERS_FILE, source), DataType.DOUBLE).get(FLAT);
-        if (parameters == null) {
-          throw new IOException(source + "/" + PARAMETERS_FILE + ": tensor '" + FLAT + "' is missing");
-        }
-      } else {
-        parameters = Checkpoint.load(local, DataType.FLOAT).flatParameters(DataType.FLOAT);
-      }
-      AdamWState optimizer = AdamWState.read(requireFile(local, OPTIMIZER_FILE, source));
-      if (optimizer.m().dataType() != type) {
-        throw new IOException(source + "/" + OPTIMIZER_FILE + ": optimizer state is " + optimizer.m().dataType()
-            + " but the run's dtype is " + run.dtype);
-      }
-      return new TrainingCheckpoint(config, parameters.reshape(parameters.length()), optimizer,
-          state.path("step").asLong(), run);
+      return read(local, source);
+    } catch (IOException e) {
+      throw underSource(e, local, source, IOException::new);
+    } catch (IllegalArgumentException e) {
+      throw underSource(e, local, source, IllegalArgumentException::new);
     } finally {
       deleteRecursively(local);
     }
+  }
+
+  /** {@code e}, or when its message names the local copy, the same message naming {@code source} instead. */
+  private static <E extends Exception> E underSource(E e, Path local, String source,
+      BiFunction<String, Throwable, E> wrap) {
+    String message = e.getMessage();
+    if (message == null || !message.contains(local.toString())) {
+      return e;
+    }
+    return wrap.apply(message.replace(local.toString(), new org.apache.hadoop.fs.Path(source).toString()), e);
+  }
+
+  private static TrainingCheckpoint read(Path local, String source) throws IOException {
+    Path stateFile = requireFile(local, STATE_FILE, source);
+    JsonNode state = JSON.readTree(Files.readString(stateFile, StandardCharsets.UTF_8));
+    if (!FORMAT.equals(state.path("format").asText())) {
+      throw new IOException(source + "/" + STATE_FILE + ": field 'format' is '" + state.path("format").asText()
+          + "', expected '" + FORMAT + "'");
+    }
+    TrainConfig run = TrainConfig.fromJson(state.get("run").toString(), source + "/" + STATE_FILE);
+    DataType type = run.dataType();
+    MambaConfig config = Checkpoint.readConfig(local);
+    TrainingMemory.of(type).require(config, RunFiles.child(source, Checkpoint.CONFIG_FILE), MemoryLimits.ofThisJvm());
+    INDArray parameters;
+    if (type == DataType.DOUBLE) {
+      parameters = SafeTensors.read(requireFile(local, PARAMETERS_FILE, source), DataType.DOUBLE).get(FLAT);
+      if (parameters == null) {
+        throw new IOException(source + "/" + PARAMETERS_FILE + ": tensor '" + FLAT + "' is missing");
+      }
+    } else {
+      parameters = Checkpoint.load(local, DataType.FLOAT).flatParameters(DataType.FLOAT);
+    }
+    AdamWState optimizer = AdamWState.read(requireFile(local, OPTIMIZER_FILE, source));
+    if (optimizer.m().dataType() != type) {
+      throw new IOException(source + "/" + OPTIMIZER_FILE + ": optimizer state is " + optimizer.m().dataType()
+          + " but the run's dtype is " + run.dtype);
+    }
+    return new TrainingCheckpoint(config, parameters.reshape(parameters.length()), optimizer,
+        state.path("step").asLong(), run);
   }
 
   private static Path requireFile(Path dir, String name, String source) throws IOException {

@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The driver's all-gather service on its own: rounds, task order, attempts kept apart, failures answered at once. */
@@ -116,5 +121,101 @@ class ExchangeHubTest {
         () -> new ExchangeClient(nowhere, 0, 0, () -> false));
     assertEquals("segment exchange: cannot reach the driver at 127.0.0.1:1 (set spark.ssm.exchange.port to a port"
         + " the executors may reach)", e.getMessage());
+  }
+
+  @Test
+  void aPortInUseIsNamedWithTheSettingAndTheCause() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      IOException e = assertThrows(IOException.class, () -> new ExchangeHub("127.0.0.1", "127.0.0.1", port, 1));
+      assertEquals("segment exchange: cannot listen on port " + port + " (spark.ssm.exchange.port) of 127.0.0.1:"
+          + " Address already in use; set spark.ssm.exchange.port to a free port, or 0 for any", e.getMessage());
+    }
+  }
+
+  /**
+   * A port scanner connecting and closing, or sending a few bytes or a wrong token, is no task that failed: one debug
+   * line each, nothing at INFO or above, and the stage's tasks carry on.
+   */
+  @Test
+  void junkConnectionsAreDroppedWithADebugLineAndBreakNothing() throws Exception {
+    try (LogCapture log = new LogCapture(ExchangeHub.class);
+        ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1)) {
+      assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+        for (byte[] junk : new byte[][] {{}, {1, 2, 3}, text("GET / HTTP/1.0\r\n\r\n")}) {
+          try (Socket s = new Socket("127.0.0.1", hub.address().port)) {
+            s.getOutputStream().write(junk);
+          }
+        }
+        while (log.events().size() < 3) {
+          Thread.sleep(10);
+        }
+        try (ExchangeClient task = new ExchangeClient(hub.address(), 0, 0, () -> false)) {
+          assertArrayEquals(new byte[][] {text("a")}, task.allGather(text("a")));
+          task.finish();
+        }
+      });
+      List<String> events = log.events();
+      assertEquals(3, events.size(), events.toString());
+      List<String> why = List.of("closed before its hello", "closed before its hello", "a wrong token");
+      for (String event : events) {
+        assertTrue(event.matches("DEBUG exchange hub: dropped a connection from /127\\.0\\.0\\.1:\\d+ that never"
+            + " identified itself \\((closed before its hello|a wrong token)\\)"), event);
+      }
+      assertEquals(why.stream().sorted().toList(),
+          events.stream().map(e -> e.substring(e.lastIndexOf('(') + 1, e.length() - 1)).sorted().toList());
+    }
+  }
+
+  /** A connection that never says a word is closed after the hello timeout, and its thread ends. */
+  @Test
+  void anIdleConnectionIsClosedAndItsThreadFreed() throws Exception {
+    try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1, 2_000);
+        Socket idle = new Socket("127.0.0.1", hub.address().port)) {
+      String thread = "ssm-exchange-" + idle.getLocalSocketAddress();
+      assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+        while (!threadAlive(thread)) {
+          Thread.sleep(10);
+        }
+        idle.setSoTimeout(20_000);
+        assertEquals(-1, idle.getInputStream().read()); // the hub closed it
+        while (threadAlive(thread)) {
+          Thread.sleep(10);
+        }
+      });
+    }
+  }
+
+  /** Joined tasks may take longer than the hello timeout to send a round: the hub waits for them. */
+  @Test
+  void aTaskComputingLongerThanTheHelloTimeoutIsNotCut() throws Exception {
+    try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2, 200)) {
+      ExecutorService pool = Executors.newFixedThreadPool(2);
+      List<Future<String>> results = new ArrayList<>();
+      for (int task = 0; task < 2; task++) {
+        int t = task;
+        results.add(pool.submit(() -> {
+          StringBuilder seen = new StringBuilder();
+          try (ExchangeClient c = new ExchangeClient(hub.address(), 0, t, () -> false)) {
+            for (int round = 0; round < 2; round++) {
+              Thread.sleep(t == 1 ? 1_000 : 0); // five hello timeouts before each round
+              for (byte[] m : c.allGather(text("t" + t + "r" + round))) {
+                seen.append(text(m)).append(' ');
+              }
+            }
+            c.finish();
+          }
+          return seen.toString();
+        }));
+      }
+      for (Future<String> f : results) {
+        assertEquals("t0r0 t1r0 t0r1 t1r1 ", f.get(30, TimeUnit.SECONDS));
+      }
+      pool.shutdown();
+    }
+  }
+
+  private static boolean threadAlive(String name) {
+    return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals(name) && t.isAlive());
   }
 }

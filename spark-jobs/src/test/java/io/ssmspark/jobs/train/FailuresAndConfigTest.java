@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ssmspark.jobs.Main;
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.config.ModelSize;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -17,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.Stream;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -97,6 +99,56 @@ class FailuresAndConfigTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Trainer(spark).train(c));
     assertEquals("data vocabulary 'associative-recall' (synthetic) needs 129 token ids but the model config has"
         + " vocab_size 100", e.getMessage());
+  }
+
+  /**
+   * d_model 65,536 with 64 layers ends in std::bad_alloc when allocated, and a million layers of d_model 16 took
+   * 41 s and 3 GB before failing: both are refused from the config alone, with their size, before anything is
+   * allocated or written.
+   */
+  @Test
+  void aModelTooLargeForThisJvmIsRefusedWithItsSizeBeforeAnythingIsAllocated() throws IOException {
+    MambaConfig wide = TrainTestSupport.tinyModel().toBuilder().dModel(65_536).nLayer(64).build();
+    Path wideFile = TrainTestSupport.writeModel(Files.createDirectories(dir.resolve("wide")), wide);
+    TrainConfig c = TrainTestSupport.tinyRun(wideFile, dir.resolve("wide-run"), "float32", 2);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Trainer(spark).train(c));
+    long parameters = ModelSize.parameters(wide);
+    String expected = String.format(Locale.ROOT, "%s: the model has %,d parameters (d_model 65536, n_layer 64,"
+        + " padded vocabulary 136); training it in float32 (the parameters, AdamW's state, the gradient sums and the"
+        + " broadcast copy) holds them in one Java array, of at most 2,147,483,639 entries: make the model smaller"
+        + " (d_model, n_layer, d_intermediate, vocab_size)", wideFile, parameters);
+    assertEquals(expected, e.getMessage());
+    assertFalse(Files.exists(dir.resolve("wide-run")));
+
+    Result r = cli("train", "--model-config", wideFile.toString(), "--data", TrainTestSupport.DATA,
+        "--master", TrainTestSupport.MASTER, "--out", dir.resolve("wide-run").toString());
+    assertEquals(2, r.code, r.err);
+    assertEquals("ssm-spark train: " + expected + "\n", r.err);
+
+    // A million layers: counted at once (8.3e9 parameters), not built.
+    MambaConfig deep = TrainTestSupport.tinyModel().toBuilder().nLayer(1_000_000).attnLayerIdx(List.of()).build();
+    Path deepFile = TrainTestSupport.writeModel(Files.createDirectories(dir.resolve("deep")), deep);
+    long start = System.nanoTime();
+    e = assertThrows(IllegalArgumentException.class, () -> new Trainer(spark).train(
+        TrainTestSupport.tinyRun(deepFile, dir.resolve("deep-run"), "float32", 2)));
+    assertTrue((System.nanoTime() - start) / 1e9 < 10, "refused from the config, not after building the layers");
+    assertTrue(e.getMessage().startsWith(String.format(Locale.ROOT, "%s: the model has %,d parameters (d_model 16,"
+        + " n_layer 1000000, padded vocabulary 136); training it in float32", deepFile, ModelSize.parameters(deep))),
+        e.getMessage());
+
+    // 1.7e9 parameters fit one Java array, but at 72 bytes each (4 on the heap) not this JVM of 3 GB of heap.
+    MambaConfig fewer = deep.toBuilder().nLayer(200_000).build();
+    Path fewerFile = TrainTestSupport.writeModel(Files.createDirectories(dir.resolve("fewer")), fewer);
+    e = assertThrows(IllegalArgumentException.class, () -> new Trainer(spark).train(
+        TrainTestSupport.tinyRun(fewerFile, dir.resolve("deep-run"), "float32", 2)));
+    assertTrue(e.getMessage().startsWith(String.format(Locale.ROOT, "%s: the model has %,d parameters (d_model 16,"
+        + " n_layer 200000, padded vocabulary 136); training it in float32 (the parameters, AdamW's state, the"
+        + " gradient sums and the broadcast copy) needs at least ", fewerFile, ModelSize.parameters(fewer))),
+        e.getMessage());
+    assertTrue(e.getMessage().contains(" (72 bytes per parameter, "), e.getMessage());
+    assertTrue(e.getMessage().contains("-Xmx " + String.format(Locale.ROOT, "%.1f GiB",
+        Runtime.getRuntime().maxMemory() / (double) (1L << 30)) + "): make the model smaller"), e.getMessage());
+    assertFalse(Files.exists(dir.resolve("deep-run")));
   }
 
   @Test

@@ -9,12 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ssmspark.model.checkpoint.Checkpoint;
+import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.config.ModelSize;
 import io.ssmspark.model.optim.AdamWState;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -188,6 +191,59 @@ class ResumeAndOutputsTest {
     missing.out = dir.resolve("resumed-missing").toString();
     IOException io = assertThrows(IOException.class, () -> new Trainer(spark).train(missing));
     assertTrue(io.getMessage().contains("no-such-checkpoint"), io.getMessage());
+  }
+
+  /** The final checkpoint of a 1-step run, copied to {@code name} to be broken. */
+  private static Path copyOfACheckpoint(String name) throws IOException {
+    Path run = dir.resolve("one-step");
+    if (!Files.exists(run)) {
+      TrainConfig c = TrainTestSupport.tinyRun(modelFile, run, "float32", 2);
+      c.steps = 1;
+      c.warmup = 0;
+      new Trainer(spark).train(c);
+    }
+    Path copy = Files.createDirectories(dir.resolve(name));
+    try (Stream<Path> files = Files.list(run.resolve("final"))) {
+      for (Path f : files.toList()) {
+        Files.copy(f, copy.resolve(f.getFileName()));
+      }
+    }
+    return copy;
+  }
+
+  private static TrainConfig resumeFrom(Path checkpoint) {
+    TrainConfig c = new TrainConfig();
+    c.resume = checkpoint.toString();
+    c.out = dir.resolve(checkpoint.getFileName() + "-out").toString();
+    c.steps = 2;
+    return c;
+  }
+
+  /** Errors name the user's files, not the temporary local copy the checkpoint is read from. */
+  @Test
+  void aTruncatedOptimizerFileIsNamedUnderTheCheckpointGiven() throws IOException {
+    Path checkpoint = copyOfACheckpoint("truncated");
+    Path optimizer = checkpoint.resolve(TrainingCheckpoint.OPTIMIZER_FILE);
+    byte[] bytes = Files.readAllBytes(optimizer);
+    Files.write(optimizer, Arrays.copyOf(bytes, bytes.length - 100));
+    IOException e = assertThrows(IOException.class, () -> new Trainer(spark).train(resumeFrom(checkpoint)));
+    assertTrue(e.getMessage().startsWith(optimizer + ": "), e.getMessage());
+    assertFalse(e.getMessage().contains("ssm-checkpoint-"), e.getMessage());
+    assertFalse(Files.exists(Path.of(resumeFrom(checkpoint).out)));
+  }
+
+  /** A checkpoint whose config.json asks for 1.7e12 parameters is refused before its tensors are read. */
+  @Test
+  void resumingAConfigTooLargeForThisJvmIsRefusedWithItsSize() throws IOException {
+    Path checkpoint = copyOfACheckpoint("absurd");
+    MambaConfig absurd = TrainTestSupport.tinyModel().toBuilder().dModel(65_536).nLayer(64).attnLayerIdx(List.of())
+        .build();
+    Files.writeString(checkpoint.resolve("config.json"), absurd.toJson());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new Trainer(spark).train(resumeFrom(checkpoint)));
+    assertTrue(e.getMessage().startsWith(String.format(Locale.ROOT, "%s: the model has %,d parameters (d_model"
+        + " 65536, n_layer 64, padded vocabulary 136); training it in float32 ", checkpoint.resolve("config.json"),
+        ModelSize.parameters(absurd))), e.getMessage());
   }
 
   private static JsonNode json(String line) {

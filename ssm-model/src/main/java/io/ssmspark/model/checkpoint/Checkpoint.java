@@ -1,6 +1,8 @@
 package io.ssmspark.model.checkpoint;
 
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.tensor.MemoryLimits;
+import io.ssmspark.model.tensor.ModelMemory;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -106,10 +108,12 @@ public final class Checkpoint {
     /**
      * Loads a checkpoint, reading F32, F16, BF16 or F64 tensors as {@code type} (FLOAT or DOUBLE). Every
      * tensor the config expects must be present with its shape; anything else is refused by name,
-     * except a tied {@code lm_head.weight}, which must have the embedding's shape and values.
+     * except a tied {@code lm_head.weight}, which must have the embedding's shape and values. A config whose
+     * model cannot fit in this JVM is refused before any tensor is read ({@link ModelMemory}).
      */
     public static LoadedCheckpoint load(Path dir, DataType type) throws IOException {
         MambaConfig config = readConfig(dir);
+        ModelMemory.loading(type).require(config, dir.resolve(CONFIG_FILE).toString(), MemoryLimits.ofThisJvm());
         Path modelFile = requireFile(dir, MODEL_FILE);
         CheckpointSchema schema = CheckpointSchema.of(config);
         try (SafeTensorsReader reader = SafeTensorsReader.open(modelFile)) {

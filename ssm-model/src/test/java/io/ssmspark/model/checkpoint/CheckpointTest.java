@@ -288,4 +288,19 @@ class CheckpointTest {
         Checkpoint.save(ckpt, config, tensors);
         assertEquals(3e38f, Checkpoint.load(ckpt, DataType.FLOAT).tensor("backbone.embedding.weight").getFloat(7));
     }
+
+    /** d_model 65,536 with 64 layers (3.2e11 parameters) is refused from config.json alone, before any tensor. */
+    @Test
+    void aConfigTooLargeForThisJvmIsRefusedBeforeReadingTensors() throws IOException {
+        Path ckpt = Files.createDirectories(dir.resolve("absurd"));
+        MambaConfig absurd = tied().toBuilder().dModel(65_536).nLayer(64).build();
+        absurd.write(ckpt.resolve(Checkpoint.CONFIG_FILE));
+        Files.write(ckpt.resolve(Checkpoint.MODEL_FILE), new byte[8]); // never read
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Checkpoint.load(ckpt, DataType.FLOAT));
+        assertTrue(e.getMessage().startsWith(String.format(java.util.Locale.ROOT, "%s: the model has %,d parameters"
+                + " (d_model 65536, n_layer 64, padded vocabulary 24); loading it as float32",
+                ckpt.resolve(Checkpoint.CONFIG_FILE), io.ssmspark.model.config.ModelSize.parameters(absurd))),
+                e.getMessage());
+    }
 }

@@ -1,0 +1,82 @@
+package io.ssmspark.model.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.ssmspark.model.checkpoint.CheckpointSchema;
+import io.ssmspark.model.lm.ModelInit;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** The count from the config alone equals the real parameter layout, and absurd configs are counted at once. */
+class ModelSizeTest {
+    private static MambaConfig.Builder hybrid() {
+        return MambaConfig.builder().dModel(32).nLayer(3).vocabSize(250).dIntermediate(40)
+                .ssm(SsmConfig.builder().dState(4).dConv(4).headdim(16).ngroups(2).build())
+                .attnLayerIdx(List.of(1))
+                .attn(AttnConfig.builder().numHeads(4).numHeadsKv(2).build())
+                .tieEmbeddings(false);
+    }
+
+    @Test
+    void equalsTheSchemaOfEveryKindOfConfig() {
+        List<MambaConfig> configs = List.of(
+                hybrid().build(),
+                hybrid().tieEmbeddings(true).build(),
+                hybrid().rmsNorm(false).build(), // LayerNorm: every norm has a bias too
+                hybrid().dIntermediate(0).build(), // no MLP, no norm2
+                hybrid().dIntermediate(300).build(), // hidden rounded up to 384
+                hybrid().attn(AttnConfig.builder().numHeads(4).numHeadsKv(1).headDim(12).qkvProjBias(false)
+                        .outProjBias(false).build()).build(),
+                hybrid().ssm(SsmConfig.builder().dState(8).dConv(3).expand(3).headdim(8).ngroups(4).dHasHdim(true)
+                        .rmsnorm(false).build()).build(),
+                hybrid().attnLayerIdx(List.of(0, 1, 2)).build(), // attention only
+                hybrid().attnLayerIdx(List.of()).padVocabSizeMultiple(64).build()); // Mamba2 only
+        for (MambaConfig c : configs) {
+            assertEquals(CheckpointSchema.of(c).totalParameters(), ModelSize.parameters(c), c.toJson());
+        }
+    }
+
+    @Test
+    void equalsTheLengthOfAnInitialisedModel() {
+        MambaConfig c = hybrid().build();
+        try (INDArray parameters = ModelInit.initialize(c, 1, DataType.FLOAT)) {
+            assertEquals(parameters.length(), ModelSize.parameters(c));
+        }
+    }
+
+    /** A million layers: the count is linear in n_layer, so the schemas of 1 and 2 layers predict it. */
+    @Test
+    void countsAMillionLayersWithoutBuildingTheirSchema() {
+        MambaConfig.Builder mamba = hybrid().attnLayerIdx(List.of());
+        long one = CheckpointSchema.of(mamba.nLayer(1).build()).totalParameters();
+        long two = CheckpointSchema.of(mamba.nLayer(2).build()).totalParameters();
+        assertEquals(one + (two - one) * 999_999, ModelSize.parameters(mamba.nLayer(1_000_000).build()));
+    }
+
+    /**
+     * d_model 10^9, 1 Mamba2 layer, no MLP, tied, d_state 16, headdim 64, vocab 16: d_inner 2·10^9, heads
+     * 31,250,000, in_proj (2·d_inner + 2·16 + heads) × d_model, conv (d_inner + 32) × 5, dt_bias + A_log + D =
+     * 3·heads, gated norm d_inner, out_proj d_model × d_inner, norm d_model; plus the embedding 16 × d_model and
+     * norm_f: about 6e18. A second layer passes Long.MAX_VALUE.
+     */
+    @Test
+    void countsDModelOfABillionInLongs() {
+        long d = 1_000_000_000L;
+        MambaConfig c = MambaConfig.builder().dModel((int) d).nLayer(1).vocabSize(16)
+                .ssm(SsmConfig.builder().dState(16).headdim(64).build()).build();
+        long inner = 2 * d;
+        long heads = inner / 64;
+        long layer = (2 * inner + 32 + heads) * d + (inner + 32) * 5 + 3 * heads + inner + d * inner + d;
+        assertEquals(16 * d + layer + d, ModelSize.parameters(c));
+        assertEquals(Long.MAX_VALUE, ModelSize.parameters(c.toBuilder().nLayer(2).build()));
+    }
+
+    @Test
+    void stopsAtLongMaxValueInsteadOfOverflowing() {
+        MambaConfig c = MambaConfig.builder().dModel(1_000_000_000).nLayer(Integer.MAX_VALUE).vocabSize(16)
+                .dIntermediate(Integer.MAX_VALUE).ssm(SsmConfig.builder().dState(16).headdim(64).build()).build();
+        assertEquals(Long.MAX_VALUE, ModelSize.parameters(c));
+    }
+}
