@@ -4,6 +4,7 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import io.ssmspark.model.tensor.Layouts;
+import io.ssmspark.model.tensor.Ops;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -87,6 +88,27 @@ public final class CausalDepthwiseConv1d {
         INDArray dx = dxpad.get(all(), interval(k - 1, t + k - 1), all()).dup('c');
         INDArray dPrev = dxpad.get(all(), interval(0, k - 1), all()).dup('c');
         return new Gradients(dx, dPrev);
+    }
+
+    /**
+     * The conv on ONE token per sequence, for decoding: y = bias + Σ_k w[:, k] · window[k] with window = prev ++ x
+     * [batch, K, C]. x [batch, C] → y [batch, C]; prev [batch, K−1, C] advances by the token, in place.
+     */
+    public static INDArray step(INDArray x, INDArray weight, INDArray bias, INDArray prev) {
+        long b = x.size(0);
+        long c = x.size(1);
+        int k = (int) weight.size(1);
+        checkPrev(prev, x.reshape(b, 1, c), k);
+        INDArray window = Nd4j.concat(1, prev, x.reshape(b, 1, c));
+        INDArray taps = weight.transpose().dup('c').reshape(1, k, c); // [1, K, C]
+        INDArray products = Nd4j.createUninitialized(x.dataType(), b, k, c);
+        Ops.mul(window, taps, products);
+        INDArray y = products.sum(1);
+        if (bias != null) {
+            y.addiRowVector(bias);
+        }
+        prev.assign(window.get(all(), interval(1, k), all()));
+        return y;
     }
 
     /**

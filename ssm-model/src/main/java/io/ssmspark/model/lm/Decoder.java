@@ -3,17 +3,12 @@ package io.ssmspark.model.lm;
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
-import io.ssmspark.model.layers.Attention;
-import io.ssmspark.model.layers.Embedding;
-import io.ssmspark.model.layers.GatedMlp;
-import io.ssmspark.model.layers.Linear;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Recurrent decoding with a {@link HybridLm}: {@link #prefill} runs the chunked forward over a prompt, then each
- * {@link #step} feeds one token per sequence through per-layer single-token paths and returns the next logits.
- * The per-layer state is
+ * {@link #step} feeds one token per sequence through the model's blocks ({@link HybridLm#blocks}, each mixer's
+ * {@link Mixer#step}) and returns the next logits. The per-layer state (a {@link Mixer.Carry}) is
  * <ul>
  * <li>Mamba2 layers: the last K−1 pre-conv rows and the SSM state [batch, H, P, N], updated in place, so a step
  * costs the same whatever the position;</li>
@@ -27,10 +22,7 @@ public final class Decoder {
     private final HybridLm model;
     private int batch = -1;
     private long position;
-    private INDArray[] convRows;
-    private INDArray[] ssmStates;
-    private INDArray[] pastKeys;
-    private INDArray[] pastValues;
+    private Mixer.Carry[] carries;
 
     public Decoder(HybridLm model) {
         if (model == null) {
@@ -48,18 +40,11 @@ public final class Decoder {
         int b = f.batch();
         int t = f.length();
         LmState s = f.stateOut();
-        int n = model.config().nLayer();
         reset(b);
         position = s.position();
-        for (int i = 0; i < n; i++) {
-            Mamba2Mixer.Carry carry = s.mixerCarry(i);
-            if (carry != null) {
-                convRows[i] = carry.convRows().dup('c');
-                ssmStates[i] = carry.ssmState().dup('c');
-            } else {
-                pastKeys[i] = s.pastKey(i);
-                pastValues[i] = s.pastValue(i);
-            }
+        for (int i = 0; i < carries.length; i++) {
+            // steps advance a Mamba2 carry in place: own copies, not views into the forward's activations
+            carries[i] = s.carry(i) == null ? null : s.carry(i).copy();
         }
         long vocab = f.logits().size(1);
         return f.logits().reshape(b, t, vocab).get(all(), point(t - 1), all()).dup('c');
@@ -86,40 +71,11 @@ public final class Decoder {
         if (batch < 0) {
             reset(tokens.length);
         }
-        LayerTensors weights = model.weights();
-        long b = batch;
-        int d = model.config().dModel();
-        INDArray hidden = Embedding.forward(weights.embedding, ids);
-        INDArray residual = null;
-        for (int i = 0; i < weights.blocks.length; i++) {
-            LayerTensors.Block w = weights.blocks[i];
-            residual = residual == null ? hidden : hidden.add(residual);
-            INDArray normed = model.norm(residual, w.norm());
-            if (w.mamba() != null) {
-                Mamba2Mixer.Spec spec = model.mixerSpec();
-                if (convRows[i] == null) {
-                    convRows[i] = Nd4j.zeros(normed.dataType(), b, spec.convKernel() - 1, spec.convDim());
-                    ssmStates[i] = Nd4j.zeros(normed.dataType(), b, spec.heads(), spec.headDim(), spec.dState());
-                }
-                hidden = MixerStep.step(normed, w.mamba(), spec, convRows[i], ssmStates[i]);
-            } else {
-                Attention.Spec spec = model.attentionSpec();
-                Attention.Inference out = Attention.infer(normed.reshape(b, 1, d), w.attention(), spec, position,
-                        pastKeys[i], pastValues[i]);
-                hidden = Mamba2Mixer.contiguous(out.out()).reshape(b, d);
-                INDArray[] kept = HybridLm.keptKeyValues(spec.windowSize(), pastKeys[i], pastValues[i], out.key(),
-                        out.value());
-                pastKeys[i] = kept[0];
-                pastValues[i] = kept[1];
-            }
-            if (w.norm2() != null) {
-                residual = hidden.add(residual);
-                hidden = GatedMlp.forward(model.norm(residual, w.norm2()), w.fc1(), w.fc2()).out();
-            }
-        }
-        INDArray normed = model.norm(hidden.add(residual), weights.normF);
+        long at = position;
+        INDArray stream = model.blocks(model.embedIds(ids), new long[] {batch, model.config().dModel()},
+                (i, mixer, x) -> mixer.step(x, at, carries[i]), carries);
         position++;
-        return Linear.forward(normed, weights.head, null);
+        return model.head(model.finalNormed(stream));
     }
 
     /** Tokens consumed so far per sequence (prompt plus steps). */
@@ -138,29 +94,16 @@ public final class Decoder {
      */
     public LmState state() {
         int n = model.config().nLayer();
-        Mamba2Mixer.Carry[] carries = new Mamba2Mixer.Carry[n];
-        INDArray[] keys = new INDArray[n];
-        INDArray[] values = new INDArray[n];
+        Mixer.Carry[] copies = new Mixer.Carry[n];
         for (int i = 0; i < n; i++) {
-            if (model.config().isAttentionLayer(i)) {
-                keys[i] = pastKeys == null || pastKeys[i] == null ? null : pastKeys[i].dup('c');
-                values[i] = pastValues == null || pastValues[i] == null ? null : pastValues[i].dup('c');
-            } else if (convRows != null && convRows[i] != null) {
-                carries[i] = new Mamba2Mixer.Carry(convRows[i].dup('c'), ssmStates[i].dup('c'));
-            } else {
-                carries[i] = new Mamba2Mixer.Carry(null, null);
-            }
+            copies[i] = carries == null || carries[i] == null ? null : carries[i].copy();
         }
-        return new LmState(position, carries, keys, values);
+        return new LmState(position, copies);
     }
 
     private void reset(int sequences) {
-        int n = model.config().nLayer();
         batch = sequences;
         position = 0;
-        convRows = new INDArray[n];
-        ssmStates = new INDArray[n];
-        pastKeys = new INDArray[n];
-        pastValues = new INDArray[n];
+        carries = new Mixer.Carry[model.config().nLayer()];
     }
 }

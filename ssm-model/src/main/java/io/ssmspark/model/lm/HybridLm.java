@@ -1,10 +1,7 @@
 package io.ssmspark.model.lm;
 
-import static org.nd4j.linalg.indexing.NDArrayIndex.all;
-import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import io.ssmspark.model.checkpoint.CheckpointSchema;
-import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.layers.Attention;
 import io.ssmspark.model.layers.CrossEntropy;
@@ -42,8 +39,6 @@ public final class HybridLm {
     private final CheckpointSchema schema;
     private final INDArray parameters;
     private final LayerTensors weights;
-    private final Mamba2Mixer.Spec mixerSpec;
-    private final Attention.Spec attentionSpec;
     private LayerTimings timings;
 
     /** Wraps {@code flatParameters} (not copied: the model reads it live) laid out as the config's schema. */
@@ -56,19 +51,6 @@ public final class HybridLm {
         }
         this.parameters = flatParameters;
         this.weights = new LayerTensors(config, schema, flatParameters);
-        boolean anyMamba = false;
-        for (int i = 0; i < config.nLayer(); i++) {
-            anyMamba |= !config.isAttentionLayer(i);
-        }
-        this.mixerSpec = anyMamba ? Mamba2Mixer.Spec.of(config) : null;
-        this.attentionSpec = config.attnLayerIdx().isEmpty() ? null : attentionSpec(config);
-    }
-
-    /** The attention block's spec from attn_cfg. */
-    static Attention.Spec attentionSpec(MambaConfig c) {
-        AttnConfig a = c.attn();
-        return new Attention.Spec(c.attnNumHeads(), c.attnNumHeadsKv(), c.attnHeadDim(), a.rotaryEmbDim(),
-                a.rotaryEmbBase(), a.softmaxScale(), a.windowSize() == null ? 0 : a.windowSize());
     }
 
     public MambaConfig config() {
@@ -121,8 +103,8 @@ public final class HybridLm {
     // ---- forward ---------------------------------------------------------------------------------
 
     /** What one block's forward keeps for the backward. */
-    private record BlockCache(INDArray residual, INDArray normed, Mamba2Mixer.Output mamba,
-            Attention.Output attention, INDArray residual2, INDArray normed2, GatedMlp.Output mlp) {
+    record BlockCache(INDArray residual, INDArray normed, Mixer.Window mixer, INDArray residual2, INDArray normed2,
+            GatedMlp.Output mlp) {
     }
 
     /** The result of {@link #forward}: logits [batch·T, padded vocab] (row = b·T + t) and the state out. */
@@ -175,66 +157,25 @@ public final class HybridLm {
         int[] ids = flatIds(tokens, "tokens");
         int b = tokens.length;
         int t = tokens[0].length;
-        long rows = (long) b * t;
-        int d = config.dModel();
         checkState(state, b);
         long position = state == null ? 0 : state.position();
         int n = config.nLayer();
-        Mamba2Mixer.Carry[] carries = new Mamba2Mixer.Carry[n];
-        INDArray[] pastKeys = new INDArray[n];
-        INDArray[] pastValues = new INDArray[n];
+        Mixer.Carry[] carries = new Mixer.Carry[n];
+        BlockCache[] caches = new BlockCache[n];
 
         long clock = now();
-        INDArray hidden = Embedding.forward(weights.embedding, ids);
-        clock = forwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
-        INDArray residual = null;
-        BlockCache[] caches = new BlockCache[n];
-        for (int i = 0; i < n; i++) {
-            LayerTensors.Block w = weights.blocks[i];
-            INDArray residual1 = residual == null ? hidden : hidden.add(residual);
-            INDArray normed = norm(residual1, w.norm());
-            INDArray normed3 = normed.reshape(b, t, d);
-            clock = forwardSpan(LayerTimings.Part.NORMS, clock);
-            Mamba2Mixer.Output mamba = null;
-            Attention.Output attention = null;
-            if (w.mamba() != null) {
-                mamba = Mamba2Mixer.forward(normed3, w.mamba(), mixerSpec, state == null ? null : state.mixerCarry(i),
-                        timings);
-                hidden = mamba.out().reshape(rows, d);
-                carries[i] = mamba.carryOut();
-                clock = forwardSpan(LayerTimings.Part.MAMBA_MIXER, clock);
-            } else {
-                INDArray pk = state == null ? null : state.pastKey(i);
-                INDArray pv = state == null ? null : state.pastValue(i);
-                attention = Attention.forward(normed3, w.attention(), attentionSpec, position, pk, pv);
-                hidden = Mamba2Mixer.contiguous(attention.out()).reshape(rows, d);
-                INDArray[] kept = keptKeyValues(attentionSpec.windowSize(), pk, pv, attention.key(),
-                        attention.value());
-                pastKeys[i] = kept[0];
-                pastValues[i] = kept[1];
-                clock = forwardSpan(LayerTimings.Part.ATTENTION, clock);
-            }
-            residual = residual1;
-            INDArray normed2 = null;
-            GatedMlp.Output mlp = null;
-            if (w.norm2() != null) {
-                residual = hidden.add(residual1);
-                normed2 = norm(residual, w.norm2());
-                clock = forwardSpan(LayerTimings.Part.NORMS, clock);
-                mlp = GatedMlp.forward(normed2, w.fc1(), w.fc2());
-                hidden = mlp.out();
-                clock = forwardSpan(LayerTimings.Part.MLP, clock);
-            }
-            caches[i] = new BlockCache(residual1, normed, mamba, attention, w.norm2() != null ? residual : null,
-                    normed2, mlp);
-        }
-        INDArray finalResidual = hidden.add(residual);
+        INDArray embedded = Embedding.forward(weights.embedding, ids);
+        forwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
+        INDArray finalResidual = walk(embedded, new long[] {b, t, config.dModel()},
+                (i, mixer, x) -> mixer.forward(x, position, state == null ? null : state.carry(i), timings), carries,
+                caches, false);
+        clock = now();
         INDArray finalNormed = norm(finalResidual, weights.normF);
         clock = forwardSpan(LayerTimings.Part.NORMS, clock);
         INDArray logits = Linear.forward(finalNormed, weights.head, null);
         forwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
-        LmState out = new LmState(position + t, carries, pastKeys, pastValues);
-        return new Forward(logits, out, tokens, ids, caches, finalResidual, finalNormed);
+        return new Forward(logits, new LmState(position + t, carries), tokens, ids, caches, finalResidual,
+                finalNormed);
     }
 
     /**
@@ -298,31 +239,118 @@ public final class HybridLm {
             dStream.addi(normBackward(c.residual2(), w.norm2(), dNormed2, gw.norm2()));
             clock = backwardSpan(LayerTimings.Part.NORMS, clock);
         }
-        INDArray dMixerOut = dStream.reshape(b, t, d);
-        INDArray dNormedIn;
-        if (c.mamba() != null) {
-            dNormedIn = Mamba2Mixer.backward(c.normed().reshape(b, t, d), w.mamba(), mixerSpec, c.mamba(),
-                    dMixerOut, null, gw.mamba(), timings).dx();
-            clock = backwardSpan(LayerTimings.Part.MAMBA_MIXER, clock);
-        } else {
-            dNormedIn = Attention.backward(c.normed().reshape(b, t, d), w.attention(), attentionSpec,
-                    c.attention(), dMixerOut, gw.attention()).dx();
-            clock = backwardSpan(LayerTimings.Part.ATTENTION, clock);
-        }
+        INDArray dNormedIn = w.mixer().backward(c.normed().reshape(b, t, d), c.mixer(), dStream.reshape(b, t, d),
+                null, gw.mixer(), timings).dx();
+        clock = backwardSpan(w.mixer().timingPart(), clock);
         // residual1 = previous hidden + previous residual (or the embedding for layer 0)
         dStream.addi(normBackward(c.residual(), w.norm(), dNormedIn.reshape(rows, d), gw.norm()));
         return backwardSpan(LayerTimings.Part.NORMS, clock);
     }
 
-    // ---- layer by layer, for sequence-parallel scoring -------------------------------------------------------
+    // ---- the one walk over the blocks -------------------------------------------------------------------------
     //
     // Between blocks only the sum "stream" = hidden + residual matters: block i reads norm(stream) and hands on
     // hidden' + residual'. Layer 0's stream is the embedding; the head reads norm_f(stream after the last block).
-    // forward() is exactly embed, then per layer (mixer on normed(i, stream); stream = finishBlock), then head.
+    // Every path walks the same blocks and differs only in how it runs each mixer (a MixerRun): a training window,
+    // a scoring window, one decoding token, or a scoring segment's protocol.
+
+    /** How a path runs block {@code layer}'s mixer on its normed input x ([batch, T, d]; one token: [batch, d]). */
+    @FunctionalInterface
+    public interface MixerRun {
+        Mixer.Window run(int layer, Mixer mixer, INDArray x);
+    }
+
+    /**
+     * Every block in order over {@code stream} [rows, d], the mixers seeing it as {@code mixerShape}; returns the
+     * stream after the last block. Each block's carry-out goes into {@code carries} (when not null).
+     */
+    public INDArray blocks(INDArray stream, long[] mixerShape, MixerRun run, Mixer.Carry[] carries) {
+        return walk(stream, mixerShape, run, carries, null, false);
+    }
+
+    /**
+     * {@link #blocks}, each block in its own {@link Scratch} step scope when {@code layerScopes}: then only the
+     * stream and the carries (copied out of the scope) outlive a block, the walk owns {@code stream} and closes it,
+     * and the stream returned is the caller's to close.
+     */
+    INDArray walk(INDArray stream, long[] mixerShape, MixerRun run, Mixer.Carry[] carries, BlockCache[] caches,
+            boolean layerScopes) {
+        for (int i = 0; i < config.nLayer(); i++) {
+            if (!layerScopes) {
+                stream = block(i, stream, mixerShape, run, carries, caches);
+                continue;
+            }
+            INDArray next;
+            try (Scratch layer = Scratch.openStep()) {
+                next = Scratch.keep(block(i, stream, mixerShape, run, carries, null));
+                if (carries != null && carries[i] != null) {
+                    carries[i] = carries[i].map(Scratch::keep);
+                }
+            }
+            stream.close(); // our own copy, read by no one else
+            stream = next;
+        }
+        return stream;
+    }
+
+    /**
+     * Block {@code layer} on the stream [rows, d]: norm, the mixer as {@code run} runs it (on the normed rows seen as
+     * {@code mixerShape}), then the residual add and the optional norm2 + MLP. Returns the next stream; the mixer's
+     * carry-out goes into {@code carries[layer]} (when not null).
+     */
+    public INDArray block(int layer, INDArray stream, long[] mixerShape, MixerRun run, Mixer.Carry[] carries) {
+        return block(layer, stream, mixerShape, run, carries, null);
+    }
+
+    private INDArray block(int layer, INDArray stream, long[] mixerShape, MixerRun run, Mixer.Carry[] carries,
+            BlockCache[] caches) {
+        LayerTensors.Block w = weights.blocks[layer];
+        long clock = now();
+        INDArray normed = norm(stream, w.norm());
+        clock = forwardSpan(LayerTimings.Part.NORMS, clock);
+        Mixer.Window mixed = run.run(layer, w.mixer(), normed.reshape(mixerShape));
+        forwardSpan(w.mixer().timingPart(), clock);
+        if (carries != null) {
+            carries[layer] = mixed.carryOut();
+        }
+        return finish(layer, stream, mixed.out(), caches == null ? null : (r2, n2, mlp) -> caches[layer] =
+                new BlockCache(stream, normed, mixed, r2, n2, mlp));
+    }
+
+    /** Receives what a block's norm2 + MLP keep for the backward (nulls without an MLP). */
+    private interface MlpKeeper {
+        void keep(INDArray residual2, INDArray normed2, GatedMlp.Output mlp);
+    }
+
+    /** The rest of block {@code layer} after its mixer: stream + out, then the optional norm2 + MLP. */
+    private INDArray finish(int layer, INDArray stream, INDArray mixerOut, MlpKeeper keeper) {
+        LayerTensors.Block w = weights.blocks[layer];
+        INDArray residual = Mamba2Mixer.contiguous(mixerOut).reshape(stream.shape()).add(stream);
+        if (w.norm2() == null) {
+            if (keeper != null) {
+                keeper.keep(null, null, null);
+            }
+            return residual;
+        }
+        long clock = now();
+        INDArray normed2 = norm(residual, w.norm2());
+        clock = forwardSpan(LayerTimings.Part.NORMS, clock);
+        GatedMlp.Output mlp = GatedMlp.forward(normed2, w.fc1(), w.fc2());
+        forwardSpan(LayerTimings.Part.MLP, clock);
+        if (keeper != null) {
+            keeper.keep(residual, normed2, mlp);
+        }
+        return mlp.out().add(residual);
+    }
 
     /** The embedding rows of {@code tokens} (one sequence): the stream entering layer 0, [T, d]. */
     public INDArray embed(int[] tokens) {
         return Embedding.forward(weights.embedding, flatIds(new int[][] {tokens}, "tokens"));
+    }
+
+    /** The embedding rows of ids already checked by {@link #flatIds}. */
+    INDArray embedIds(int[] ids) {
+        return Embedding.forward(weights.embedding, ids);
     }
 
     /** Block {@code layer}'s first norm of the stream [T, d]: the mixer's input. */
@@ -330,35 +358,44 @@ public final class HybridLm {
         return norm(stream, weights.blocks[layer].norm());
     }
 
-    /** The Mamba2 mixer's weights of {@code layer} (null for an attention layer). */
-    public Mamba2Mixer.Weights mambaWeights(int layer) {
-        return weights.blocks[layer].mamba();
+    /** Layer {@code layer}'s mixer, bound to the model's weights. */
+    public Mixer mixer(int layer) {
+        return weights.blocks[layer].mixer();
     }
 
-    /** The attention block's weights of {@code layer} (null for a Mamba2 layer). */
+    /** The Mamba2 mixer's weights of {@code layer} (null for another kind of layer). */
+    public Mamba2Mixer.Weights mambaWeights(int layer) {
+        return mixer(layer) instanceof Mamba2Mixer m ? m.weights() : null;
+    }
+
+    /** The attention block's weights of {@code layer} (null for another kind of layer). */
     public Attention.Weights attentionWeights(int layer) {
-        return weights.blocks[layer].attention();
+        return mixer(layer) instanceof AttentionMixer a ? a.weights() : null;
     }
 
     /** The Mamba2 mixer's sizes (null when the model has no Mamba2 layer). */
     public Mamba2Mixer.Spec mixerSpec() {
-        return mixerSpec;
+        for (LayerTensors.Block b : weights.blocks) {
+            if (b.mixer() instanceof Mamba2Mixer m) {
+                return m.spec();
+            }
+        }
+        return null;
     }
 
     /** The attention blocks' spec (null when the model has no attention layer). */
     public Attention.Spec attentionSpec() {
-        return attentionSpec;
+        for (LayerTensors.Block b : weights.blocks) {
+            if (b.mixer() instanceof AttentionMixer a) {
+                return a.spec();
+            }
+        }
+        return null;
     }
 
     /** The rest of block {@code layer} after its mixer (out [T, d]): the optional norm2 + MLP; the next stream. */
     public INDArray finishBlock(int layer, INDArray stream, INDArray mixerOut) {
-        LayerTensors.Block w = weights.blocks[layer];
-        INDArray hidden = Mamba2Mixer.contiguous(mixerOut).reshape(stream.shape());
-        if (w.norm2() == null) {
-            return hidden.add(stream);
-        }
-        INDArray residual = hidden.add(stream);
-        return GatedMlp.forward(norm(residual, w.norm2()), w.fc1(), w.fc2()).out().add(residual);
+        return finish(layer, stream, mixerOut, null);
     }
 
     /** norm_f of the stream after the last block: the last hidden state, [T, d]. */
@@ -399,28 +436,6 @@ public final class HybridLm {
         return lossMask.castTo(parameters.dataType()).dup('c').reshape((long) f.batch() * f.length());
     }
 
-    /**
-     * The past keys/values the next window needs after {@code key}/{@code value} [batch, T, Hkv, hd] followed
-     * {@code pastKey}/{@code pastValue} (null: none): all of them, or the last window−1 with a sliding window.
-     */
-    static INDArray[] keptKeyValues(int window, INDArray pastKey, INDArray pastValue, INDArray key, INDArray value) {
-        INDArray keys = pastKey == null ? key : Nd4j.concat(1, pastKey, key);
-        INDArray values = pastValue == null ? value : Nd4j.concat(1, pastValue, value);
-        if (window == 0) {
-            return new INDArray[] {keys, values};
-        }
-        long keep = Math.min(window - 1L, keys.size(1));
-        if (keep == 0) {
-            return new INDArray[] {null, null};
-        }
-        long total = keys.size(1);
-        if (keep == total) {
-            return new INDArray[] {keys, values};
-        }
-        return new INDArray[] {keys.get(all(), interval(total - keep, total), all(), all()).dup('c'),
-                values.get(all(), interval(total - keep, total), all(), all()).dup('c')};
-    }
-
     INDArray norm(INDArray x, LayerTensors.Norm w) {
         return config.rmsNorm() ? RmsNorm.forward(x, w.weight(), config.normEpsilon())
                 : LayerNorm.forward(x, w.weight(), w.bias(), config.normEpsilon());
@@ -440,11 +455,9 @@ public final class HybridLm {
                     + state.layers());
         }
         for (int i = 0; i < config.nLayer(); i++) {
-            Mamba2Mixer.Carry carry = state.mixerCarry(i);
-            INDArray any = carry == null ? state.pastKey(i)
-                    : carry.ssmState() != null ? carry.ssmState() : carry.convRows();
-            if (any != null && any.size(0) != batch) {
-                throw new IllegalArgumentException("LM state: layer " + i + " holds " + any.size(0)
+            Mixer.Carry carry = state.carry(i);
+            if (carry != null && carry.batch() >= 0 && carry.batch() != batch) {
+                throw new IllegalArgumentException("LM state: layer " + i + " holds " + carry.batch()
                         + " sequences but the tokens have " + batch);
             }
         }
@@ -457,7 +470,6 @@ public final class HybridLm {
                     + (tokens == null ? "null" : tokens.length == 0 ? "no rows" : "an empty row 0"));
         }
         int t = tokens[0].length;
-        int vocab = config.paddedVocabSize();
         int[] ids = new int[tokens.length * t];
         for (int b = 0; b < tokens.length; b++) {
             if (tokens[b] == null || tokens[b].length != t) {
@@ -466,13 +478,33 @@ public final class HybridLm {
             }
             for (int i = 0; i < t; i++) {
                 int id = tokens[b][i];
-                if (id < 0 || id >= vocab) {
-                    throw new IllegalArgumentException(what + "[" + b + "][" + i + "] = " + id
-                            + " is outside the (padded) vocabulary [0, " + vocab + ")");
+                if (!isTokenId(id)) {
+                    throw outsideVocabulary(what + "[" + b + "][" + i + "]", id);
                 }
                 ids[b * t + i] = id;
             }
         }
         return ids;
+    }
+
+    /**
+     * The one check of token ids, for every path (training, nll, decoding, score, the ML transformer): an id
+     * indexes the padded vocabulary, the embedding's rows, as in mamba_ssm.
+     */
+    public void requireTokenIds(int[] tokens, String what) {
+        for (int i = 0; i < tokens.length; i++) {
+            if (!isTokenId(tokens[i])) {
+                throw outsideVocabulary(what + "[" + i + "]", tokens[i]);
+            }
+        }
+    }
+
+    private boolean isTokenId(int id) {
+        return id >= 0 && id < config.paddedVocabSize();
+    }
+
+    private IllegalArgumentException outsideVocabulary(String where, int id) {
+        return new IllegalArgumentException(where + " = " + id + " is outside the (padded) vocabulary [0, "
+                + config.paddedVocabSize() + ")");
     }
 }

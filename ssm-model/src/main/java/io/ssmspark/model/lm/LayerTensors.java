@@ -2,7 +2,6 @@ package io.ssmspark.model.lm;
 
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.config.MambaConfig;
-import io.ssmspark.model.layers.Attention;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -17,9 +16,8 @@ final class LayerTensors {
     record Norm(INDArray weight, INDArray bias) {
     }
 
-    /** One block: norm, mixer (exactly one of mamba / attention), and the optional norm2 + MLP. */
-    record Block(Norm norm, Mamba2Mixer.Weights mamba, Attention.Weights attention, Norm norm2, INDArray fc1,
-            INDArray fc2) {
+    /** One block: norm, mixer (built by {@link Mixers} over the layer's tensors), and the optional norm2 + MLP. */
+    record Block(Norm norm, Mixer mixer, Norm norm2, INDArray fc1, INDArray fc2) {
     }
 
     final INDArray embedding;
@@ -35,20 +33,9 @@ final class LayerTensors {
         for (int i = 0; i < c.nLayer(); i++) {
             String p = "backbone.layers." + i + ".";
             Norm norm = new Norm(t.get(p + "norm.weight"), t.get(p + "norm.bias"));
-            Mamba2Mixer.Weights mamba = null;
-            Attention.Weights attention = null;
-            if (c.isAttentionLayer(i)) {
-                attention = new Attention.Weights(t.get(p + "mixer.in_proj.weight"), t.get(p + "mixer.in_proj.bias"),
-                        t.get(p + "mixer.out_proj.weight"), t.get(p + "mixer.out_proj.bias"));
-            } else {
-                INDArray conv = t.get(p + "mixer.conv1d.weight");
-                mamba = new Mamba2Mixer.Weights(t.get(p + "mixer.in_proj.weight"),
-                        conv.reshape('c', conv.size(0), conv.size(2)), // (C, 1, K) viewed as [C, K]
-                        t.get(p + "mixer.conv1d.bias"), t.get(p + "mixer.dt_bias"), t.get(p + "mixer.A_log"),
-                        t.get(p + "mixer.D"), t.get(p + "mixer.norm.weight"), t.get(p + "mixer.out_proj.weight"));
-            }
+            Mixer mixer = Mixers.create(c, i, name -> t.get(p + "mixer." + name));
             Norm norm2 = c.hasMlp() ? new Norm(t.get(p + "norm2.weight"), t.get(p + "norm2.bias")) : null;
-            blocks[i] = new Block(norm, mamba, attention, norm2, t.get(p + "mlp.fc1.weight"),
+            blocks[i] = new Block(norm, mixer, norm2, t.get(p + "mlp.fc1.weight"),
                     t.get(p + "mlp.fc2.weight"));
         }
         normF = new Norm(t.get("backbone.norm_f.weight"), t.get("backbone.norm_f.bias"));

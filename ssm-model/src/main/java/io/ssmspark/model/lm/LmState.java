@@ -7,23 +7,19 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * window gives exactly the whole-sequence result (DESIGN.md, "State passing across segments"):
  * <ul>
  * <li>{@code position}: tokens already consumed (the rotary position of the next token);</li>
- * <li>per Mamba2 layer, the mixer's {@link Mamba2Mixer.Carry} (last K−1 pre-conv rows, SSM state);</li>
- * <li>per attention layer, the rotated past keys and values [batch, Tpast, Hkv, hd]: all of them for full
- * attention, the last window−1 for sliding-window attention (null when none are needed).</li>
+ * <li>per layer, its mixer's {@link Mixer.Carry}: for Mamba2 the last K−1 pre-conv rows and the SSM state; for
+ * attention the rotated past keys and values [batch, Tpast, Hkv, hd], all of them for full attention, the last
+ * window−1 for sliding-window attention (null when none are needed).</li>
  * </ul>
- * Immutable; entries of the other kind of layer are null.
+ * Immutable.
  */
 public final class LmState {
     private final long position;
-    private final Mamba2Mixer.Carry[] mixerCarries;
-    private final INDArray[] pastKeys;
-    private final INDArray[] pastValues;
+    private final Mixer.Carry[] carries;
 
-    LmState(long position, Mamba2Mixer.Carry[] mixerCarries, INDArray[] pastKeys, INDArray[] pastValues) {
+    LmState(long position, Mixer.Carry[] carries) {
         this.position = position;
-        this.mixerCarries = mixerCarries.clone();
-        this.pastKeys = pastKeys.clone();
-        this.pastValues = pastValues.clone();
+        this.carries = carries.clone();
     }
 
     /** Tokens consumed so far: the position of the next token. */
@@ -31,23 +27,28 @@ public final class LmState {
         return position;
     }
 
+    /** Layer {@code layer}'s mixer carry (null: the sequence start). */
+    public Mixer.Carry carry(int layer) {
+        return carries[layer];
+    }
+
     /** The carry of Mamba2 layer {@code layer} (null for an attention layer). */
     public Mamba2Mixer.Carry mixerCarry(int layer) {
-        return mixerCarries[layer];
+        return carries[layer] instanceof Mamba2Mixer.Carry c ? c : null;
     }
 
     /** The past keys of attention layer {@code layer} (null when there are none or it is a Mamba2 layer). */
     public INDArray pastKey(int layer) {
-        return pastKeys[layer];
+        return carries[layer] instanceof AttentionMixer.KeyValues kv ? kv.keys() : null;
     }
 
     /** The past values of attention layer {@code layer}, like {@link #pastKey}. */
     public INDArray pastValue(int layer) {
-        return pastValues[layer];
+        return carries[layer] instanceof AttentionMixer.KeyValues kv ? kv.values() : null;
     }
 
     public int layers() {
-        return mixerCarries.length;
+        return carries.length;
     }
 
     /**
@@ -55,20 +56,10 @@ public final class LmState {
      * state that owns its arrays (as {@link LayerwiseWindow} makes them); it must not be used afterwards.
      */
     void free() {
-        for (int i = 0; i < mixerCarries.length; i++) {
-            Mamba2Mixer.Carry c = mixerCarries[i];
+        for (Mixer.Carry c : carries) {
             if (c != null) {
-                close(c.convRows());
-                close(c.ssmState());
+                c.free();
             }
-            close(pastKeys[i]);
-            close(pastValues[i]);
-        }
-    }
-
-    private static void close(INDArray a) {
-        if (a != null) {
-            a.close();
         }
     }
 }

@@ -13,8 +13,10 @@ import io.ssmspark.model.ssd.SegmentSummary;
 import io.ssmspark.model.ssd.SsdGradients;
 import io.ssmspark.model.ssd.SsdInputs;
 import io.ssmspark.model.ssd.SsdResult;
+import io.ssmspark.model.ssd.SsdStep;
 import io.ssmspark.model.tensor.Layouts;
 import java.util.Arrays;
+import java.util.function.UnaryOperator;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
@@ -38,8 +40,13 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *
  * A call may continue an earlier one: {@link Carry} holds the last K−1 pre-conv xBC rows and the final SSM state,
  * and a forward started from the previous call's carry gives exactly what one call over both parts gives.
+ *
+ * <p>The static methods are the mixer's kernels on explicit weights: the whole window and its backward, one token
+ * ({@link #step}) and the segment split ({@link #fromZeroState}, {@link #finish}); they share one front end
+ * (in_proj split → conv → SiLU → x/B/C split). An instance binds one layer's weights and drives them through
+ * {@link Mixer}.
  */
-public final class Mamba2Mixer {
+public final class Mamba2Mixer implements Mixer {
 
     /** The mixer's sizes, from a {@link MambaConfig}. */
     public record Spec(int dModel, int dInner, int heads, int headDim, int groups, int dState, int convKernel,
@@ -91,7 +98,17 @@ public final class Mamba2Mixer {
      * The continuation state between calls: convRows [batch, K−1, convDim] (the last pre-conv xBC rows) and
      * ssmState [batch, H, P, N]. Either may be null on input (zeros: the sequence start).
      */
-    public record Carry(INDArray convRows, INDArray ssmState) {
+    public record Carry(INDArray convRows, INDArray ssmState) implements Mixer.Carry {
+        @Override
+        public long batch() {
+            INDArray any = ssmState != null ? ssmState : convRows;
+            return any == null ? -1 : any.size(0);
+        }
+
+        @Override
+        public Carry map(UnaryOperator<INDArray> f) {
+            return new Carry(convRows == null ? null : f.apply(convRows), ssmState == null ? null : f.apply(ssmState));
+        }
     }
 
     /** dx [batch, T, d] and the gradients of the carry-in (convRows, ssmState). */
@@ -99,7 +116,7 @@ public final class Mamba2Mixer {
     }
 
     /** The forward's result: out [batch, T, d], the carry-out, and what the backward reuses. */
-    public static final class Output {
+    public static final class Output implements Mixer.Window {
         private final INDArray out;
         private final Carry carryOut;
         final Carry carryIn;
@@ -125,17 +142,33 @@ public final class Mamba2Mixer {
             this.gated = gated;
         }
 
+        @Override
         public INDArray out() {
             return out;
         }
 
         /** The state to continue from: the last K−1 pre-conv rows and the final SSM state. */
+        @Override
         public Carry carryOut() {
             return carryOut;
         }
     }
 
-    private Mamba2Mixer() {
+    private final Weights weights;
+    private final Spec spec;
+
+    /** Layer weights {@code weights} (or, as the {@code gradients} of a backward, their accumulators). */
+    public Mamba2Mixer(Weights weights, Spec spec) {
+        this.weights = weights;
+        this.spec = spec;
+    }
+
+    public Weights weights() {
+        return weights;
+    }
+
+    public Spec spec() {
+        return spec;
     }
 
     /** Runs the mixer on x [batch, T, d]; {@code carryIn} may be null (the sequence start). */
@@ -179,27 +212,160 @@ public final class Mamba2Mixer {
     private static Stage stage(INDArray x, Weights w, Spec s, INDArray convRows) {
         long b = x.size(0);
         long t = x.size(1);
-        long rows = b * t;
+        Projected p = project(contiguous(x).reshape(b * t, s.dModel()), w, s);
+        INDArray xbc = p.xbc().reshape(b, t, s.convDim());
+        INDArray dtPre = p.dtPre().reshape(b, t, s.heads());
+        INDArray convOut = CausalDepthwiseConv1d.forward(xbc, w.convWeight(), w.convBias(), convRows);
+        return new Stage(p.z(), xbc, dtPre, convOut, ssdInputs(convOut, dtPre, w, s, b, t));
+    }
+
+    /** The in_proj blocks of rows x: z [rows, d_inner], xBC [rows, convDim] and dt + dt_bias [rows, H]. */
+    private record Projected(INDArray z, INDArray xbc, INDArray dtPre) {
+    }
+
+    /** in_proj as one gemm per output block (z | xBC | dt), so each lands dense without a split copy. */
+    private static Projected project(INDArray x2, Weights w, Spec s) {
+        int di = s.dInner();
+        int cd = s.convDim();
+        INDArray z = Linear.forward(x2, inProjRows(w.inProj(), 0, di), null);
+        INDArray xbc = Linear.forward(x2, inProjRows(w.inProj(), di, cd), null);
+        INDArray dtPre = Linear.forward(x2, inProjRows(w.inProj(), di + cd, s.heads()), null);
+        Nd4j.exec(new AddOp(dtPre, w.dtBias(), dtPre));
+        return new Projected(z, xbc, dtPre);
+    }
+
+    /**
+     * [x | B | C] = silu(convOut) with x as (H, P), B and C as (G, N); dt = softplus(dtPre), A = −exp(A_log). The
+     * arrays lead with {@code lead} ([b, T]); convOut and dtPre hold lead·convDim and lead·H values.
+     */
+    private static SsdInputs ssdInputs(INDArray convOut, INDArray dtPre, Weights w, Spec s, long b, long t) {
         int di = s.dInner();
         int cd = s.convDim();
         int gn = s.groups() * s.dState();
-        // in_proj as one gemm per output block (z | xBC | dt), so each lands dense without a split copy
-        INDArray x2 = contiguous(x).reshape(rows, s.dModel());
-        INDArray z = Linear.forward(x2, inProjRows(w.inProj(), 0, di), null);
-        INDArray xbc = Linear.forward(x2, inProjRows(w.inProj(), di, cd), null).reshape(b, t, cd);
-        INDArray dtPre = Linear.forward(x2, inProjRows(w.inProj(), di + cd, s.heads()), null);
-        Nd4j.exec(new AddOp(dtPre, w.dtBias(), dtPre));
-        dtPre = dtPre.reshape(b, t, s.heads());
-
-        INDArray convOut = CausalDepthwiseConv1d.forward(xbc, w.convWeight(), w.convBias(), convRows);
+        long rows = b * t;
         // column blocks of the activations as 2-D [rows, width] views: ND4J copies low-rank strided views fastest
         INDArray act = Activations.silu(convOut).reshape(rows, cd);
         INDArray xh = act.get(all(), interval(0, di)).dup('c').reshape(b, t, s.heads(), s.headDim());
         INDArray bm = act.get(all(), interval(di, di + gn)).dup('c').reshape(b, t, s.groups(), s.dState());
         INDArray cm = act.get(all(), interval(di + gn, cd)).dup('c').reshape(b, t, s.groups(), s.dState());
         INDArray a = Transforms.exp(w.aLog(), true).negi();
-        SsdInputs ssd = new SsdInputs(xh, Activations.softplus(dtPre), a, bm, cm, w.d());
-        return new Stage(z, xbc, dtPre, convOut, ssd);
+        return new SsdInputs(xh, Activations.softplus(dtPre).reshape(b, t, s.heads()), a, bm, cm, w.d());
+    }
+
+    /**
+     * The mixer on ONE token per sequence, for recurrent decoding (O(1) work per token): x [batch, d] → out
+     * [batch, d]. The same front end as the window, then the conv over the carried rows ({@link
+     * CausalDepthwiseConv1d#step}) and {@link SsdStep}; {@code convRows} [batch, K−1, convDim] and {@code ssmState}
+     * [batch, H, P, N] advance in place.
+     */
+    public static INDArray step(INDArray x, Weights w, Spec s, INDArray convRows, INDArray ssmState) {
+        long b = x.size(0);
+        Projected p = project(x, w, s);
+        INDArray conv = CausalDepthwiseConv1d.step(p.xbc(), w.convWeight(), w.convBias(), convRows);
+        SsdInputs in = ssdInputs(conv, p.dtPre(), w, s, b, 1);
+        INDArray y = SsdStep.step(in.x().reshape(b, s.heads(), s.headDim()), in.dt().reshape(b, s.heads()), in.A(),
+                in.B().reshape(b, s.groups(), s.dState()), in.C().reshape(b, s.groups(), s.dState()), in.D(),
+                ssmState).reshape(b, s.dInner());
+        return Linear.forward(gate(y, p.z(), w.normWeight(), s), w.outProj(), null);
+    }
+
+    // ---- the Mixer interface over this layer's weights --------------------------------------------------------
+
+    @Override
+    public String kind() {
+        return "mamba2";
+    }
+
+    @Override
+    public LayerTimings.Part timingPart() {
+        return LayerTimings.Part.MAMBA_MIXER;
+    }
+
+    @Override
+    public Output forward(INDArray x, long position, Mixer.Carry carryIn, LayerTimings timings) {
+        return forward(x, weights, spec, (Carry) carryIn, timings);
+    }
+
+    @Override
+    public Output infer(INDArray x, long position, Mixer.Carry carryIn) {
+        return forward(x, weights, spec, (Carry) carryIn, null);
+    }
+
+    @Override
+    public Mixer.Gradients backward(INDArray x, Mixer.Window forward, INDArray dOut, Mixer.Carry dCarryOut,
+            Mixer gradients, LayerTimings timings) {
+        Gradients g = backward(x, weights, spec, (Output) forward, dOut, (Carry) dCarryOut,
+                ((Mamba2Mixer) gradients).weights, timings);
+        return new Mixer.Gradients(g.dx(), g.dCarryIn());
+    }
+
+    /** One token; a null carry (or one with null parts) starts from zeros, else its arrays advance in place. */
+    @Override
+    public Mixer.Result step(INDArray x, long position, Mixer.Carry carry) {
+        Carry c = (Carry) carry;
+        long b = x.size(0);
+        INDArray rows = c == null || c.convRows() == null
+                ? Nd4j.zeros(x.dataType(), b, spec.convKernel() - 1, spec.convDim()) : c.convRows();
+        INDArray state = c == null || c.ssmState() == null
+                ? Nd4j.zeros(x.dataType(), b, spec.heads(), spec.headDim(), spec.dState()) : c.ssmState();
+        return new Mixer.Result(step(x, weights, spec, rows, state), new Carry(rows, state));
+    }
+
+    @Override
+    public int haloRows() {
+        return spec.convKernel() - 1;
+    }
+
+    /** The pre-conv xBC rows [r, convDim]: what the next segments' convs read. */
+    @Override
+    public INDArray[] halo(INDArray x, long position) {
+        return new INDArray[] {preConvRows(x, weights, spec).reshape(x.size(1), spec.convDim())};
+    }
+
+    @Override
+    public boolean carriesState() {
+        return true;
+    }
+
+    /** The halo's conv rows, zero-padded in front to K−1 when the earlier tokens are fewer. */
+    @Override
+    public Mixer.Segment fromZeroState(INDArray x, long position, INDArray[] halo) {
+        INDArray rows = null;
+        if (halo != null) {
+            int k1 = spec.convKernel() - 1;
+            INDArray given = halo[0];
+            rows = given.rows() == k1 ? given
+                    : Nd4j.concat(0, Nd4j.zeros(given.dataType(), k1 - given.rows(), spec.convDim()), given);
+            rows = contiguous(rows).reshape(1, k1, spec.convDim());
+        }
+        return new SegmentPart(fromZeroState(x, weights, spec, rows));
+    }
+
+    /** (α [1, H], E [1, H·P·N]): S_out = α·S_in + E, α per head. */
+    @Override
+    public INDArray passState(INDArray state, INDArray[] summary) {
+        INDArray e = summary[1];
+        if (state == null) {
+            return e;
+        }
+        long[] heads = {1, spec.heads(), spec.headDim(), spec.dState()};
+        return new SegmentSummary(summary[0].reshape(1, spec.heads()), e.reshape(heads))
+                .apply(state.reshape(heads)).reshape(1, e.length());
+    }
+
+    @Override
+    public INDArray finish(Mixer.Segment part, INDArray initialState) {
+        return finish(((SegmentPart) part).part(), weights, spec, initialState == null ? null
+                : initialState.reshape(1, spec.heads(), spec.headDim(), spec.dState()));
+    }
+
+    /** A segment's zero-state part with its summary as flat blocks α [1, H], E [1, H·P·N]. */
+    private record SegmentPart(ZeroStatePart part) implements Mixer.Segment {
+        @Override
+        public INDArray[] summary() {
+            SegmentSummary s = part.summary();
+            return new INDArray[] {s.alpha().reshape(1, s.alpha().length()), s.E().reshape(1, s.E().length())};
+        }
     }
 
     // ---- the mixer split around the SSD call, for scoring segments of one sequence in parallel ----------------
