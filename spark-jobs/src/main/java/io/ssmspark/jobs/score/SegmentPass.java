@@ -4,10 +4,9 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import io.ssmspark.data.Segment;
-import io.ssmspark.model.layers.Attention;
 import io.ssmspark.model.layers.CrossEntropy;
 import io.ssmspark.model.lm.HybridLm;
-import io.ssmspark.model.lm.Mamba2Mixer;
+import io.ssmspark.model.lm.Mixer;
 import io.ssmspark.model.tensor.Scratch;
 import java.util.function.Function;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -52,69 +51,58 @@ final class SegmentPass implements AutoCloseable {
     return Matrix.of(stream, length(), m.config().dModel());
   }
 
-  /** The last min(K−1, T) pre-conv rows of Mamba2 layer {@code layer}: what later segments' convs read. */
-  SegmentRows convTail(int layer) {
-    Mamba2Mixer.Spec sp = m.mixerSpec();
-    int keep = Math.min(sp.convKernel() - 1, length());
-    return Scratch.call(() -> {
-      INDArray x = m.normed(layer, lastRows(keep)).reshape(1, keep, m.config().dModel());
-      return new SegmentRows(ordinal, Matrix.of(Mamba2Mixer.preConvRows(x, m.mambaWeights(layer), sp), keep,
-          sp.convDim()), null);
-    });
-  }
-
   /**
-   * Mamba2 layer {@code layer}: the mixer runs from a zero SSM state with its conv continuing {@code halo} [K−1,
-   * convDim] (null: the sequence start); {@code exchange} takes the segment's summary (α [1, H], E [1, H·P·N])
-   * and returns its true initial state [1, H·P·N] (null: zeros); the segment adds exp(cum_t)·(S_in·C_t) and
-   * finishes the block. The zero-state part (y0, z, dt, C) never leaves the task.
+   * What later segments read of this one under layer {@code layer}: the mixer's halo of the segment's last
+   * min(haloRows, T) tokens (Mamba2: pre-conv rows; attention: keys and values), no blocks when none are read.
    */
-  void mamba(int layer, Matrix halo, Function<SegmentRows, Matrix> exchange) {
-    Mamba2Mixer.Spec sp = m.mixerSpec();
-    int t = length();
-    try (Scratch step = Scratch.openStep()) {
-      INDArray x = m.normed(layer, stream).reshape(1, t, m.config().dModel());
-      Mamba2Mixer.ZeroStatePart part = Mamba2Mixer.fromZeroState(x, m.mambaWeights(layer), sp,
-          halo == null ? null : halo.toNd4j(1, sp.convKernel() - 1, sp.convDim()));
-      SegmentRows summary = new SegmentRows(ordinal, Matrix.of(part.summary().alpha(), 1, sp.heads()),
-          Matrix.of(part.summary().E(), 1, sp.heads() * sp.headDim() * sp.dState()));
-      Matrix initial = exchange.apply(summary);
-      INDArray out = Mamba2Mixer.finish(part, m.mambaWeights(layer), sp,
-          initial == null ? null : initial.toNd4j(1, sp.heads(), sp.headDim(), sp.dState()));
-      writeNextStream(m.finishBlock(layer, stream, out));
-    }
-  }
-
-  /**
-   * The keys and values of the segment's last min(need, T) tokens under attention layer {@code layer}: what later
-   * segments attend to (no blocks when none are needed).
-   */
-  SegmentRows attentionTail(int layer, int need) {
-    int keep = Math.min(need, length());
+  SegmentRows tail(int layer) {
+    Mixer mixer = m.mixer(layer);
+    int keep = Math.min(mixer.haloRows(), length());
     if (keep == 0) {
       return new SegmentRows(ordinal, null, null);
     }
     return Scratch.call(() -> {
-      Attention.Spec sp = m.attentionSpec();
-      int kvCols = sp.numHeadsKv() * sp.headDim();
       INDArray x = m.normed(layer, lastRows(keep)).reshape(1, keep, m.config().dModel());
-      Attention.Inference kv = Attention.keysAndValues(x, m.attentionWeights(layer), sp,
-          segment.startOffset + length() - keep);
-      return new SegmentRows(ordinal, Matrix.of(kv.key(), keep, kvCols), Matrix.of(kv.value(), keep, kvCols));
+      INDArray[] blocks = mixer.halo(x, segment.startOffset + length() - keep);
+      return new SegmentRows(ordinal, matrix(blocks, 0), matrix(blocks, 1));
     });
   }
 
-  /** Attention block {@code layer} over the segment after the earlier tokens' keys and values (null: none). */
-  void attention(int layer, Matrix pastKeys, Matrix pastValues) {
-    Attention.Spec sp = m.attentionSpec();
+  /**
+   * Block {@code layer} over the segment (DESIGN.md, "State passing across segments"): the mixer runs from a zero
+   * state after {@code halo}, the earlier tokens' tails laid end to end (null: the sequence start); when it carries
+   * a state, {@code exchange} takes the segment's summary (Mamba2: α [1, H], E [1, H·P·N]) and returns its true
+   * initial state [1, n] (null: zeros); then the mixer and the block finish. The zero-state part never leaves the
+   * task.
+   */
+  void layer(int layer, SegmentRows halo, Function<SegmentRows, Matrix> exchange) {
     int t = length();
     try (Scratch step = Scratch.openStep()) {
-      INDArray x = m.normed(layer, stream).reshape(1, t, m.config().dModel());
-      Attention.Inference o = Attention.infer(x, m.attentionWeights(layer), sp, segment.startOffset,
-          pastKeys == null ? null : pastKeys.toNd4j(1, pastKeys.rows, sp.numHeadsKv(), sp.headDim()),
-          pastValues == null ? null : pastValues.toNd4j(1, pastValues.rows, sp.numHeadsKv(), sp.headDim()));
-      writeNextStream(m.finishBlock(layer, stream, o.out()));
+      writeNextStream(m.block(layer, stream, new long[] {1, t, m.config().dModel()}, (i, mixer, x) -> {
+        Mixer.Segment part = mixer.fromZeroState(x, segment.startOffset, halo == null ? null : nd4j(halo));
+        INDArray initial = null;
+        if (mixer.carriesState()) {
+          INDArray[] summary = part.summary();
+          Matrix s = exchange.apply(new SegmentRows(ordinal, matrix(summary, 0), matrix(summary, 1)));
+          initial = s == null ? null : s.toNd4j(s.rows, s.cols);
+        }
+        return new Mixer.Result(mixer.finish(part, initial), null);
+      }, null));
     }
+  }
+
+  /** Block {@code i} of {@code blocks} [rows, cols] as a plain matrix (null when absent). */
+  private static Matrix matrix(INDArray[] blocks, int i) {
+    if (blocks == null || blocks.length <= i || blocks[i] == null) {
+      return null;
+    }
+    return Matrix.of(blocks[i], (int) blocks[i].size(0), (int) blocks[i].size(1));
+  }
+
+  /** The blocks of a message as [rows, cols] arrays. */
+  private static INDArray[] nd4j(SegmentRows rows) {
+    return new INDArray[] {rows.first.toNd4j(rows.first.rows, rows.first.cols),
+        rows.second == null ? null : rows.second.toNd4j(rows.second.rows, rows.second.cols)};
   }
 
   /** NLL of every position the segment predicts (its last input predicts {@code nextToken}, −1: none). */

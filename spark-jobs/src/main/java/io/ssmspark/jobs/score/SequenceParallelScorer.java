@@ -187,10 +187,7 @@ public final class SequenceParallelScorer {
   }
 
   private static String kind(HybridLm lm, int layer) {
-    if (!lm.config().isAttentionLayer(layer)) {
-      return "mamba2";
-    }
-    return lm.attentionSpec().windowSize() == 0 ? "attention-full" : "attention-window";
+    return lm.mixer(layer).kind();
   }
 
   /** Each barrier task's work: a {@link WaveTask} over its partition's segments. */

@@ -3,7 +3,7 @@ package io.ssmspark.jobs.score;
 import io.ssmspark.data.Segment;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.HybridLm;
-import io.ssmspark.model.lm.Mamba2Mixer;
+import io.ssmspark.model.lm.Mixer;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
@@ -14,12 +14,13 @@ import java.util.function.Function;
  * One scoring task: scores its segments ({@link SegmentWaves}: one per wave, in ordinal order) with the other
  * tasks of the wave, layer by layer, exchanging only what DESIGN.md's "State passing across segments" asks for:
  * <ul>
- * <li>Mamba2 layer: every segment shares its last K−1 pre-conv rows; each builds its conv halo from the rows of the
- * segments before it (the carry of earlier waves, then this wave's), runs its mixer from a zero SSM state and shares
- * its summary (α, E); each takes the exclusive scan of the summaries before it as its initial state, adds
- * exp(cum_t)·(S_in·C_t) and finishes the block.</li>
- * <li>Attention layer: every segment shares its last window−1 keys and values (all of them under full attention)
- * and attends to those of the tokens before it.</li>
+ * <li>every segment shares its mixer's tail ({@link Mixer#halo}: a Mamba2 layer's last K−1 pre-conv rows, an
+ * attention layer's last window−1 keys and values, all of them under full attention); each builds its halo from
+ * the tails of the segments before it (the carry of earlier waves, then this wave's) and runs its mixer from a zero
+ * state ({@link Mixer#fromZeroState});</li>
+ * <li>when the mixer carries a state (Mamba2), every segment shares its summary (α, E); each takes the exclusive
+ * scan of the summaries before it as its initial state and finishes ({@link Mixer#finish}: for Mamba2, adds
+ * exp(cum_t)·(S_in·C_t)).</li>
  * </ul>
  * Every task sees every message of its wave, so every task keeps the same {@link SequenceCarry} of each sequence
  * that continues into the next wave: nothing goes through the driver between waves. A task with no segment in the
@@ -109,11 +110,7 @@ final class WaveTask implements Iterator<WaveOutput> {
     WaveOutput out = null;
     try (SegmentPass pass = segment == null ? null : SegmentPass.embed(m, ordinal, segment)) {
       for (int layer = 0; layer < config.nLayer(); layer++) {
-        if (config.isAttentionLayer(layer)) {
-          attentionLayer(k, layer, pass);
-        } else {
-          mambaLayer(k, layer, pass);
-        }
+        mixerLayer(k, layer, pass);
       }
       if (pass != null) {
         out = WaveOutput.of(pass.head(layout.nextToken[ordinal], topK, withEmbeddings));
@@ -141,19 +138,23 @@ final class WaveTask implements Iterator<WaveOutput> {
     return s;
   }
 
-  private void mambaLayer(int k, int layer, SegmentPass pass) {
-    Mamba2Mixer.Spec sp = m.mixerSpec();
-    int haloRows = sp.convKernel() - 1;
+  /**
+   * One layer of wave k: every segment shares its mixer's tail; each builds its halo from the segments before it;
+   * when the mixer carries a state, every segment shares its summary and takes the scan of those before it.
+   */
+  private void mixerLayer(int k, int layer, SegmentPass pass) {
+    Mixer mixer = m.mixer(layer);
+    int haloRows = mixer.haloRows();
     int own = waves.ordinal(k, task);
     SegmentRows[] tails = gather(k, layer, pass == null ? SegmentRows.NONE
-        : feedsLaterSegments(own) ? pass.convTail(layer) : silent(own));
-    Matrix halo = null;
+        : feedsLaterSegments(own) ? pass.tail(layer) : silent(own));
+    SegmentRows halo = null;
     for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
       SequenceCarry c = carryOf(g);
       if (g == own) {
-        halo = c.convHalo(layer, haloRows);
+        halo = c.halo(layer);
       }
-      c.addConvRows(layer, tails[g - waves.firstOf(k)].first, haloRows);
+      c.addTail(layer, tails[g - waves.firstOf(k)], haloRows);
     }
     Function<SegmentRows, Matrix> scan = summary -> {
       SegmentRows[] all = gather(k, layer, summary.ordinal == SegmentRows.NO_SEGMENT || feedsLaterSegments(own)
@@ -162,37 +163,16 @@ final class WaveTask implements Iterator<WaveOutput> {
       for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
         SequenceCarry c = carryOf(g);
         if (g == own) {
-          initial = c.ssmState(layer);
+          initial = c.state(layer);
         }
-        c.addSummary(layer, all[g - waves.firstOf(k)], sp);
+        c.addSummary(layer, all[g - waves.firstOf(k)], mixer);
       }
       return initial;
     };
     if (pass != null) {
-      pass.mamba(layer, halo, scan);
-    } else {
+      pass.layer(layer, halo, scan);
+    } else if (mixer.carriesState()) {
       scan.apply(SegmentRows.NONE);
-    }
-  }
-
-  private void attentionLayer(int k, int layer, SegmentPass pass) {
-    int window = m.attentionSpec().windowSize();
-    int need = window == 0 ? Integer.MAX_VALUE : window - 1;
-    int own = waves.ordinal(k, task);
-    SegmentRows[] tails = gather(k, layer, pass == null ? SegmentRows.NONE
-        : feedsLaterSegments(own) ? pass.attentionTail(layer, need) : silent(own));
-    Matrix pastKeys = null;
-    Matrix pastValues = null;
-    for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
-      SequenceCarry c = carryOf(g);
-      if (g == own) {
-        pastKeys = c.keys(layer);
-        pastValues = c.values(layer);
-      }
-      c.addKeyValues(layer, tails[g - waves.firstOf(k)], need);
-    }
-    if (pass != null) {
-      pass.attention(layer, pastKeys, pastValues);
     }
   }
 

@@ -44,7 +44,7 @@ class SegmentPassMemoryTest {
     for (int run = 0; run < 6; run++) {
       float[] stream;
       try (SegmentPass pass = SegmentPass.embed(m, 0, segment(tokens))) {
-        pass.mamba(0, null, summary -> summary.second); // E as the initial state: the correction runs too
+        pass.layer(0, null, summary -> summary.second); // E as the initial state: the correction runs too
         stream = pass.stream().floats;
       }
       if (first == null) {
