@@ -34,7 +34,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * one task, with a checkpoint, adding the per-token NLL ({@code array<double>}, position i ≥ 1 given tokens
  * 0..i−1, natural log), the mean NLL ({@code double}, NaN for fewer than 2 tokens) and, when
  * {@code embeddingsCol} is set, the last hidden state of each scored position ({@code array<array<float>>}).
- * A null token array gives null outputs; a null element or an id outside the model's vocabulary fails the Spark
+ * A null token array gives null outputs; a null element or an id outside the model's padded vocabulary (the ids
+ * every path accepts, {@link io.ssmspark.model.lm.HybridLm#requireTokenIds}) fails the Spark
  * job, whose cause is an IllegalArgumentException naming the column, the element and the id.
  *
  * <p>Params: inputCol (default "tokens"), outputCol ("nll"), meanNllCol ("mean_nll"), embeddingsCol ("": none),

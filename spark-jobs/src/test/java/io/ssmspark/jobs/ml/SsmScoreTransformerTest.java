@@ -147,7 +147,35 @@ class SsmScoreTransformerTest {
     Dataset<Row> bad = spark.createDataFrame(List.of(RowFactory.create((Object) new Integer[] {1, 2, 99})), schema);
     SsmScoreTransformer t2 = new SsmScoreTransformer().setModelPath(modelDir.toString());
     Exception job = assertThrows(Exception.class, () -> t2.transform(bad).collectAsList());
-    assertTrue(job.getMessage().contains("column 'tokens': element 2 = 99 is outside the model's vocabulary [0, 13)"),
+    assertTrue(job.getMessage().contains("column 'tokens': tokens[2] = 99 is outside the (padded) vocabulary [0, 16)"),
         job.getMessage());
+  }
+
+  /**
+   * The transformer and the model's own paths (forward, nll, score) accept the same ids: those of the padded
+   * vocabulary (vocab_size 13 padded to 16), and refuse 16 with the same message.
+   */
+  @Test
+  void acceptsExactlyTheIdsTheModelAccepts() {
+    int[] padded = {1, 13, 15, 2, 14};
+    StructType schema = DataTypes.createStructType(List.of(
+        DataTypes.createStructField("tokens", DataTypes.createArrayType(DataTypes.IntegerType, false), true)));
+    Dataset<Row> rows = spark.createDataFrame(List.of(
+        RowFactory.create((Object) Arrays.stream(padded).boxed().toArray(Integer[]::new))), schema);
+    SsmScoreTransformer t = new SsmScoreTransformer().setModelPath(modelDir.toString()).setDtype("float64");
+    List<Double> nll = t.transform(rows).collectAsList().get(0).getList(1);
+    double[] e = expected(padded);
+    assertEquals(e.length, nll.size());
+    for (int j = 0; j < e.length; j++) {
+      assertEquals(e[j], nll.get(j), 1e-10, "position " + (j + 1));
+    }
+
+    HybridLm lm = new HybridLm(config, parameters.dup());
+    IllegalArgumentException viaModel = assertThrows(IllegalArgumentException.class,
+        () -> lm.forward(new int[][] {{1, 16}}));
+    IllegalArgumentException viaScore = assertThrows(IllegalArgumentException.class,
+        () -> WholeSequenceScore.of(lm, new int[] {1, 16}, false));
+    assertEquals("tokens[0][1] = 16 is outside the (padded) vocabulary [0, 16)", viaModel.getMessage());
+    assertEquals("tokens[1] = 16 is outside the (padded) vocabulary [0, 16)", viaScore.getMessage());
   }
 }
