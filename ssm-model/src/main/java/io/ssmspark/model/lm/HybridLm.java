@@ -1,6 +1,5 @@
 package io.ssmspark.model.lm;
 
-
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.layers.Attention;
@@ -18,8 +17,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The hybrid language model of DESIGN.md ("The model"), mamba_ssm's MambaLMHeadModel: embedding, n_layer blocks
- * (norm → Mamba2 or attention mixer → optional norm2 → GatedMLP, with the residual stream added before each
- * norm), norm_f and the LM head over the padded vocabulary.
+ * (norm → mixer, built by {@link Mixers} → optional norm2 → GatedMLP, with the residual stream added before each
+ * norm), norm_f and the LM head over the padded vocabulary. {@link #blocks} is the one walk over the blocks that
+ * every path uses, each running the mixers its own way through {@link Mixer}.
  *
  * <p>All parameters live in ONE flat vector (FLOAT or DOUBLE) laid out by {@link CheckpointSchema}; the layers
  * read views of it, and {@link #backward} adds into a flat gradient of the same layout. Token windows are
@@ -89,10 +89,6 @@ public final class HybridLm {
 
     private long backwardSpan(LayerTimings.Part part, long start) {
         return timings == null ? 0 : timings.addBackward(part, start);
-    }
-
-    LayerTensors weights() {
-        return weights;
     }
 
     /** A zero flat gradient of the parameters' layout and dtype. */

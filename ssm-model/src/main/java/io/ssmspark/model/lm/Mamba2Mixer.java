@@ -236,7 +236,7 @@ public final class Mamba2Mixer implements Mixer {
 
     /**
      * [x | B | C] = silu(convOut) with x as (H, P), B and C as (G, N); dt = softplus(dtPre), A = −exp(A_log). The
-     * arrays lead with {@code lead} ([b, T]); convOut and dtPre hold lead·convDim and lead·H values.
+     * arrays are [b, T, ...]; convOut and dtPre hold b·T·convDim and b·T·H values (any shape).
      */
     private static SsdInputs ssdInputs(INDArray convOut, INDArray dtPre, Weights w, Spec s, long b, long t) {
         int di = s.dInner();
