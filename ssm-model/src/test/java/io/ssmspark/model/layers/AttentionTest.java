@@ -137,7 +137,8 @@ class AttentionTest {
     @CsvSource({
         "2, 4, 2, 2, 3, true, 2",
         "1, 2, 1, 4, 0, false, 0",
-        "1, 2, 2, 4, 2, true, 3"})
+        "1, 2, 2, 4, 2, true, 3",
+        "2, 2, 2, 0, 0, true, 2"})
     void gradientsMatchFiniteDifferences(int batch, int h, int hkv, int rd, int window, boolean bias, int past) {
         Random rnd = new Random(74 + h + past);
         Case c = new Case(rnd, batch, 4, 5, new Attention.Spec(h, hkv, 4, rd, 10000, null, window), bias, past);
