@@ -70,6 +70,20 @@ final class ExchangeHub implements AutoCloseable {
     return address;
   }
 
+  /** How far the newest stage attempt has got: the rounds all its tasks have completed. */
+  record Rounds(int attempt, long completed) {}
+
+  /** The rounds completed by the newest stage attempt so far ((0, 0) before any task has connected). */
+  Rounds rounds() {
+    synchronized (groups) {
+      return newestAttempt().map(a -> new Rounds(a, groups.get(a).completed())).orElse(new Rounds(0, 0));
+    }
+  }
+
+  private java.util.Optional<Integer> newestAttempt() {
+    return groups.keySet().stream().max(Integer::compare);
+  }
+
   @Override
   public void close() {
     closed = true;
@@ -132,8 +146,9 @@ final class ExchangeHub implements AutoCloseable {
         group.deliver(task, round, message);
       }
     } catch (EOFException | SocketException e) {
-      // the task died (or was killed) before its last round: the others would wait for it forever
-      LOG.info("exchange hub: task {} left before its last round; its stage attempt fails", task);
+      // the task died (or was killed) before its last round: the others would wait for it forever. Debug only:
+      // the task's own failure is what the user is told about, and a retried attempt shows in the progress lines.
+      LOG.debug("exchange hub: task {} left before its last round; its stage attempt fails", task);
       if (group != null) {
         group.breakUp();
       }
@@ -151,6 +166,7 @@ final class ExchangeHub implements AutoCloseable {
     private final byte[][] messages;
     private int round = -1;
     private int arrived;
+    private long completed;
     private boolean broken;
 
     Group(int width) {
@@ -192,6 +208,11 @@ final class ExchangeHub implements AutoCloseable {
       }
       java.util.Arrays.fill(messages, null);
       arrived = 0;
+      completed++;
+    }
+
+    synchronized long completed() {
+      return completed;
     }
 
     synchronized void breakUp() {

@@ -71,6 +71,15 @@ final class WaveTask implements Iterator<WaveOutput> {
     this.bytesDown = new long[config.nLayer()];
   }
 
+  /**
+   * The all-gather rounds one layer takes in every wave, for every task: two for a Mamba2 layer (the conv rows,
+   * then the summaries; {@link #mambaLayer}), one for attention (the keys and values; {@link #attentionLayer}).
+   * The driver's progress lines count rounds by this ({@link ScoreProgress}).
+   */
+  static int roundsOf(MambaConfig config, int layer) {
+    return config.isAttentionLayer(layer) ? 1 : 2;
+  }
+
   @Override
   public boolean hasNext() {
     while (ready == null && wave < waves.waves()) {
