@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * <p>Rounds are grouped by stage attempt, so a retried stage starts afresh. A task that has taken part in every
  * round says so before it closes its connection; one whose connection drops before that breaks its attempt's
  * group, so every other task of the attempt fails at once instead of waiting for it (Spark then retries the
- * stage). Connections must present the hub's random token. Closed by {@link #close()}.
+ * stage). A task that fails says why first; the driver names that failure ({@link #firstFailure()}), not the others'
+ * lost exchange. Connections must present the hub's random token. Closed by {@link #close()}.
  */
 final class ExchangeHub implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ExchangeHub.class);
@@ -77,6 +78,16 @@ final class ExchangeHub implements AutoCloseable {
   Rounds rounds() {
     synchronized (groups) {
       return newestAttempt().map(a -> new Rounds(a, groups.get(a).completed())).orElse(new Rounds(0, 0));
+    }
+  }
+
+  /**
+   * Why the newest stage attempt failed: the exception of the first task that said so while the attempt was still
+   * whole, before the others lost their exchange; null when no task said.
+   */
+  Throwable firstFailure() {
+    synchronized (groups) {
+      return newestAttempt().map(a -> groups.get(a).failure()).orElse(null);
     }
   }
 
@@ -141,6 +152,12 @@ final class ExchangeHub implements AutoCloseable {
         if (round == ExchangeClient.DONE) {
           return; // the task has taken part in every round
         }
+        if (round == ExchangeClient.FAILED) {
+          byte[] failure = new byte[in.readInt()];
+          in.readFully(failure);
+          group.fail(TaskFailure.fromBytes(failure));
+          return;
+        }
         byte[] message = new byte[in.readInt()];
         in.readFully(message);
         group.deliver(task, round, message);
@@ -168,6 +185,7 @@ final class ExchangeHub implements AutoCloseable {
     private int arrived;
     private long completed;
     private boolean broken;
+    private Throwable failure;
 
     Group(int width) {
       outs = new DataOutputStream[width];
@@ -213,6 +231,18 @@ final class ExchangeHub implements AutoCloseable {
 
     synchronized long completed() {
       return completed;
+    }
+
+    /** A task fails: the first such reason while the group is whole is kept, and the group breaks up. */
+    synchronized void fail(Throwable cause) {
+      if (!broken && failure == null) {
+        failure = cause;
+      }
+      breakUp();
+    }
+
+    synchronized Throwable failure() {
+      return failure;
     }
 
     synchronized void breakUp() {

@@ -171,7 +171,16 @@ public final class SequenceParallelScorer {
       progress.finish();
     } catch (Exception e) { // the stage failed (SparkException is checked but undeclared)
       outputs.unpersist(false);
+      Throwable first = hub.firstFailure();
       hub.close();
+      // Spark names whichever task's failure it saw first, often another task's lost exchange, and for a barrier
+      // stage as text only: the task that broke the stage said why, and that is what the caller gets.
+      if (first instanceof RuntimeException r) {
+        throw r;
+      }
+      if (first instanceof Error r) {
+        throw r;
+      }
       throw e;
     }
 

@@ -24,7 +24,7 @@ import java.util.function.Function;
  * Every task sees every message of its wave, so every task keeps the same {@link SequenceCarry} of each sequence
  * that continues into the next wave: nothing goes through the driver between waves. A task with no segment in the
  * last wave still takes part in its exchanges. Yields its scored segments lazily, wave by wave, then its exchange
- * figures.
+ * figures. A failure is told to the exchange before it leaves the task ({@link AllGather#failed}).
  */
 final class WaveTask implements Iterator<WaveOutput> {
   /** An all-gather among the tasks of the stage: every task's message of the round, in task order. */
@@ -33,6 +33,10 @@ final class WaveTask implements Iterator<WaveOutput> {
 
     /** Called once after this task's last round. */
     default void finish() {
+    }
+
+    /** Called when this task fails, with the reason, before the failure leaves it. */
+    default void failed(Throwable cause) {
     }
   }
 
@@ -82,15 +86,20 @@ final class WaveTask implements Iterator<WaveOutput> {
 
   @Override
   public boolean hasNext() {
-    while (ready == null && wave < waves.waves()) {
-      ready = runWave(wave++);
+    try {
+      while (ready == null && wave < waves.waves()) {
+        ready = runWave(wave++);
+      }
+      if (ready == null && !exchangeReported) {
+        exchangeReported = true;
+        allGather.finish();
+        ready = WaveOutput.exchanged(task, bytesUp, bytesDown, exchangeNanos);
+      }
+      return ready != null;
+    } catch (RuntimeException | Error e) {
+      allGather.failed(e);
+      throw e;
     }
-    if (ready == null && !exchangeReported) {
-      exchangeReported = true;
-      allGather.finish();
-      ready = WaveOutput.exchanged(task, bytesUp, bytesDown, exchangeNanos);
-    }
-    return ready != null;
   }
 
   @Override
