@@ -6,6 +6,7 @@ import io.ssmspark.jobs.cli.NllCommand;
 import io.ssmspark.jobs.cli.ScoreCommand;
 import io.ssmspark.jobs.train.DemoCommand;
 import io.ssmspark.jobs.train.TrainCommand;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -30,7 +31,29 @@ public final class Main implements Runnable {
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler(new UserErrorHandler());
     cli.setParameterExceptionHandler(new ParameterErrorHandler());
-    return cli.execute(args);
+    cli.setExecutionStrategy(Main::execute);
+    int code = UserErrorHandler.INTERNAL_ERROR;
+    try {
+      code = cli.execute(args);
+      return code;
+    } finally {
+      Interruption.ended(code);
+    }
+  }
+
+  /**
+   * Runs the chosen command as picocli would, telling {@link Interruption} which one runs, and handing an
+   * OutOfMemoryError (which picocli lets through) to {@link UserErrorHandler} like any exception.
+   */
+  private static int execute(CommandLine.ParseResult parsed) {
+    List<CommandLine> chosen = parsed.asCommandLineList();
+    CommandLine command = chosen.get(chosen.size() - 1);
+    Interruption.started(command.getCommandName());
+    try {
+      return new CommandLine.RunLast().execute(parsed);
+    } catch (OutOfMemoryError e) {
+      throw new CommandLine.ExecutionException(command, "out of memory", e);
+    }
   }
 
   @Override

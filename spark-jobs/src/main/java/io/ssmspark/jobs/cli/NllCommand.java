@@ -1,5 +1,7 @@
 package io.ssmspark.jobs.cli;
 
+import io.ssmspark.jobs.Interruption;
+import io.ssmspark.jobs.Progress;
 import io.ssmspark.jobs.nll.Int32TokenFile;
 import io.ssmspark.model.checkpoint.Checkpoint;
 import io.ssmspark.model.checkpoint.LoadedCheckpoint;
@@ -7,6 +9,7 @@ import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.SequenceScorer;
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,6 +19,8 @@ import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,6 +39,7 @@ import picocli.CommandLine.Option;
       "and prints the mean NLL and the perplexity."
     })
 public final class NllCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(NllCommand.class);
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--model", required = true, paramLabel = "DIR",
@@ -56,12 +62,15 @@ public final class NllCommand implements Callable<Integer> {
           + " of 4K-32K for the bench model, about 0.7 GB of working memory for it).")
   int window;
 
+  private long progressNanos;
+
   @Override
   public Integer call() throws IOException {
     DataType type = dataType(dtype);
     if (window < 1) {
       throw new IllegalArgumentException("--window: expected at least 1 token but found " + window);
     }
+    progressNanos = Progress.intervalNanos(System.getProperty(Progress.INTERVAL_PROPERTY));
     LoadedCheckpoint checkpoint = Checkpoint.load(model, type);
     HybridLm lm = new HybridLm(checkpoint.config(), checkpoint.flatParameters(type));
     SequenceScorer.Summary summary;
@@ -88,21 +97,60 @@ public final class NllCommand implements Callable<Integer> {
       throw new NoSuchFileException(out.toString(), null, "the output's directory does not exist");
     }
     Path temporary = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+    Interruption.leaves(out + " was not written (its partial copy was removed)");
     try {
       SequenceScorer.Summary summary;
       try (BufferedWriter w = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
         w.write("position,nll\n");
-        summary = SequenceScorer.score(lm, source, window, (position, nll) -> {
-          w.write(Long.toString(position));
-          w.write(',');
-          w.write(Double.toString(nll));
-          w.write('\n');
-        });
+        summary = SequenceScorer.score(lm, source, window, new CsvSink(w, lm, source.length()));
       }
       Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      Interruption.leaves(out + " is complete");
       return summary;
     } finally {
       Files.deleteIfExists(temporary);
+    }
+  }
+
+  /**
+   * Writes each position's row, and after each window logs a progress line (every {@value
+   * Progress#INTERVAL_PROPERTY} seconds, default 10, and after the last window) or stops when SIGINT or SIGTERM
+   * has come ({@link Interruption}).
+   */
+  private final class CsvSink implements SequenceScorer.Sink {
+    private final BufferedWriter w;
+    private final long positions;
+    private final long windows;
+    private final long start = System.nanoTime();
+    private long lastLine = start;
+    private long windowsDone;
+
+    CsvSink(BufferedWriter w, HybridLm lm, long tokens) {
+      this.w = w;
+      this.positions = tokens - 1;
+      this.windows = SequenceScorer.windowCount(lm, tokens, window);
+    }
+
+    @Override
+    public void accept(long position, double nll) throws IOException {
+      w.write(Long.toString(position));
+      w.write(',');
+      w.write(Double.toString(nll));
+      w.write('\n');
+    }
+
+    @Override
+    public void windowScored(long done) throws IOException {
+      if (Interruption.requested()) {
+        throw new InterruptedIOException("stopped after " + done + " of " + positions + " positions");
+      }
+      windowsDone++;
+      long now = System.nanoTime();
+      if (now - lastLine >= progressNanos || done == positions) {
+        lastLine = now;
+        LOG.info(Progress.line((double) done / positions, "window " + windowsDone + "/" + windows, done, positions,
+            (now - start) / 1e9));
+      }
     }
   }
 

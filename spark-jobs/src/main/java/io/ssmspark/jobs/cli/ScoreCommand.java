@@ -6,6 +6,7 @@ import io.ssmspark.data.Segments;
 import io.ssmspark.data.SourceData;
 import io.ssmspark.data.Sources;
 import io.ssmspark.data.TextMode;
+import io.ssmspark.jobs.Interruption;
 import io.ssmspark.jobs.score.ModelBlob;
 import io.ssmspark.jobs.score.ScoreTables;
 import io.ssmspark.jobs.score.SequenceParallelScorer;
@@ -22,6 +23,8 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -40,6 +43,7 @@ import picocli.CommandLine.Option;
       "summary (tokens, mean NLL, perplexity, bits per token)."
     })
 public final class ScoreCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(ScoreCommand.class);
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint directory.")
@@ -143,6 +147,7 @@ public final class ScoreCommand implements Callable<Integer> {
       if (fs.exists(out)) {
         throw new FileAlreadyExistsException(output, null, "the output directory already exists");
       }
+      Interruption.leaves("nothing was written (" + output + " was not created)");
       SourceData data = Sources.read(spark, input, read);
       data.vocabulary().requireFitsModel(config.vocabSize());
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -151,9 +156,15 @@ public final class ScoreCommand implements Callable<Integer> {
       SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, storage, topK, withEmbeddings,
           parallelSegments).score(segments.segments());
       try {
+        LOG.info("writing {}/tokens and {}/summary", output, output);
+        Interruption.leaves("the output " + output + " was being written and may be incomplete");
         write(ScoreTables.tokens(spark, r.scored(), withEmbeddings, topK > 0), output + "/tokens", csv);
         write(ScoreTables.summary(spark, r.summaries()), output + "/summary", csv);
+        Interruption.leaves("the output " + output + " is complete");
         report(data, segments, r);
+      } catch (Exception e) { // a failed or cancelled Spark job (SparkException is checked but undeclared)
+        Interruption.leaves(removeIncomplete(fs, out));
+        throw e;
       } finally {
         r.release(); // the persisted scores and the driver's exchange service
       }
@@ -161,6 +172,20 @@ public final class ScoreCommand implements Callable<Integer> {
       spark.stop();
     }
     return 0;
+  }
+
+  /** Removes the output directory this run created (nothing half-written stays) and says what is left. */
+  private String removeIncomplete(FileSystem fs, org.apache.hadoop.fs.Path out) {
+    try {
+      if (!fs.exists(out)) {
+        return "nothing was written (" + output + " was not created)";
+      }
+      fs.delete(out, true);
+      return "the incomplete output " + output + " was removed";
+    } catch (IOException | RuntimeException e) {
+      return "the incomplete output " + output + " could not be removed (" + e.getMessage()
+          + "); remove it before running again";
+    }
   }
 
   private static void write(org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> df, String dir, boolean csv) {

@@ -14,11 +14,13 @@ import java.util.function.BooleanSupplier;
 /**
  * A scoring task's connection to the driver's {@link ExchangeHub}: {@link #allGather} sends this task's message of
  * the round and returns every task's, in task order. While it waits it checks once a second whether Spark has
- * killed the task.
+ * killed the task. A failing task says why before it goes ({@link #failed}).
  */
 final class ExchangeClient implements WaveTask.AllGather, AutoCloseable {
   /** The round number that tells the hub this task has taken part in every round. */
   static final int DONE = -1;
+  /** The round number that tells the hub this task fails; its exception follows ({@link TaskFailure}). */
+  static final int FAILED = -2;
   private final Socket socket;
   private final DataInputStream in;
   private final DataOutputStream out;
@@ -94,6 +96,23 @@ final class ExchangeClient implements WaveTask.AllGather, AutoCloseable {
       out.flush();
     } catch (IOException e) {
       throw new UncheckedIOException("segment exchange: lost the driver's exchange after the last round", e);
+    }
+  }
+
+  /**
+   * Tells the hub why this task fails, so that the driver can name the failure that broke the stage attempt
+   * rather than the other tasks' lost exchange. Best effort: a hub that is gone has heard from another task.
+   */
+  @Override
+  public void failed(Throwable cause) {
+    try {
+      byte[] failure = TaskFailure.toBytes(cause);
+      out.writeInt(FAILED);
+      out.writeInt(failure.length);
+      out.write(failure);
+      out.flush();
+    } catch (IOException | RuntimeException | OutOfMemoryError e) {
+      // Spark reports the task's failure itself
     }
   }
 

@@ -28,10 +28,12 @@ import org.slf4j.LoggerFactory;
  * <p>Rounds are grouped by stage attempt, so a retried stage starts afresh. A task that has taken part in every
  * round says so before it closes its connection; one whose connection drops before that breaks its attempt's
  * group, so every other task of the attempt fails at once instead of waiting for it (Spark then retries the
- * stage). Connections must present the hub's random token within {@link #HELLO_TIMEOUT_MILLIS}; one that does
- * not (a port scanner, a stray client) is dropped with a debug line and frees its thread. Once a task has joined,
- * the hub waits for its next round as long as the task computes (a layer of a long segment may take minutes), but a
- * round's message, once begun, must arrive within {@link #MESSAGE_TIMEOUT_MILLIS}. Closed by {@link #close()}.
+ * stage). A task that fails says why first; the driver names that failure ({@link #firstFailure()}), not the others'
+ * lost exchange. Connections must present the hub's random token within {@link #HELLO_TIMEOUT_MILLIS}; one that
+ * does not (a port scanner, a stray client) is dropped with a debug line and frees its thread. Once a task has
+ * joined, the hub waits for its next round as long as the task computes (a layer of a long segment may take
+ * minutes), but a round's message, once begun, must arrive within {@link #MESSAGE_TIMEOUT_MILLIS}. Closed by
+ * {@link #close()}.
  */
 final class ExchangeHub implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ExchangeHub.class);
@@ -93,6 +95,30 @@ final class ExchangeHub implements AutoCloseable {
 
   Address address() {
     return address;
+  }
+
+  /** How far the newest stage attempt has got: the rounds all its tasks have completed. */
+  record Rounds(int attempt, long completed) {}
+
+  /** The rounds completed by the newest stage attempt so far ((0, 0) before any task has connected). */
+  Rounds rounds() {
+    synchronized (groups) {
+      return newestAttempt().map(a -> new Rounds(a, groups.get(a).completed())).orElse(new Rounds(0, 0));
+    }
+  }
+
+  /**
+   * Why the newest stage attempt failed: the exception of the first task that said so while the attempt was still
+   * whole, before the others lost their exchange; null when no task said.
+   */
+  Throwable firstFailure() {
+    synchronized (groups) {
+      return newestAttempt().map(a -> groups.get(a).failure()).orElse(null);
+    }
+  }
+
+  private java.util.Optional<Integer> newestAttempt() {
+    return groups.keySet().stream().max(Integer::compare);
   }
 
   @Override
@@ -163,13 +189,20 @@ final class ExchangeHub implements AutoCloseable {
           return; // the task has taken part in every round
         }
         socket.setSoTimeout(MESSAGE_TIMEOUT_MILLIS);
+        if (round == ExchangeClient.FAILED) {
+          byte[] failure = new byte[in.readInt()];
+          in.readFully(failure);
+          group.fail(TaskFailure.fromBytes(failure));
+          return;
+        }
         byte[] message = new byte[in.readInt()];
         in.readFully(message);
         group.deliver(task, round, message);
       }
     } catch (EOFException | SocketException e) {
-      // the task died (or was killed) before its last round: the others would wait for it forever
-      LOG.info("exchange hub: task {} left before its last round; its stage attempt fails", task);
+      // the task died (or was killed) before its last round: the others would wait for it forever. Debug only:
+      // the task's own failure is what the user is told about, and a retried attempt shows in the progress lines.
+      LOG.debug("exchange hub: task {} left before its last round; its stage attempt fails", task);
       if (group != null) {
         group.breakUp();
       }
@@ -193,7 +226,9 @@ final class ExchangeHub implements AutoCloseable {
     private final byte[][] messages;
     private int round = -1;
     private int arrived;
+    private long completed;
     private boolean broken;
+    private Throwable failure;
 
     Group(int width) {
       outs = new DataOutputStream[width];
@@ -234,6 +269,23 @@ final class ExchangeHub implements AutoCloseable {
       }
       java.util.Arrays.fill(messages, null);
       arrived = 0;
+      completed++;
+    }
+
+    synchronized long completed() {
+      return completed;
+    }
+
+    /** A task fails: the first such reason while the group is whole is kept, and the group breaks up. */
+    synchronized void fail(Throwable cause) {
+      if (!broken && failure == null) {
+        failure = cause;
+      }
+      breakUp();
+    }
+
+    synchronized Throwable failure() {
+      return failure;
     }
 
     synchronized void breakUp() {

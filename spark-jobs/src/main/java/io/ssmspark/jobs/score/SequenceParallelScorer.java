@@ -1,12 +1,14 @@
 package io.ssmspark.jobs.score;
 
 import io.ssmspark.data.Segment;
+import io.ssmspark.jobs.Progress;
 import io.ssmspark.model.lm.HybridLm;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
@@ -14,6 +16,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.TaskCompletionListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 import scala.collection.Iterator;
 import scala.collection.JavaConverters;
@@ -39,6 +43,7 @@ import scala.runtime.AbstractFunction1;
  * Spark's default parallelism, the slots of local mode and of a standalone cluster.
  */
 public final class SequenceParallelScorer {
+  private static final Logger LOG = LoggerFactory.getLogger(SequenceParallelScorer.class);
 
   /**
    * What a scoring run leaves: the scored segments (persisted), per-sequence summaries, the bytes exchanged per
@@ -63,6 +68,8 @@ public final class SequenceParallelScorer {
   private final int width;
   private int failWave = -1;
   private int failTask = -1;
+  private Consumer<String> progressOut = LOG::info;
+  private long progressNanos = -1;
 
   /**
    * @param storage storage level of the scored segments
@@ -94,6 +101,13 @@ public final class SequenceParallelScorer {
     return this;
   }
 
+  /** Test hook: progress lines go to {@code out}, one every {@code intervalNanos}. */
+  SequenceParallelScorer progressTo(Consumer<String> out, long intervalNanos) {
+    this.progressOut = out;
+    this.progressNanos = intervalNanos;
+    return this;
+  }
+
   /**
    * A barrier stage needs all its tasks running at once. In local mode the slots are known up front, so too many
    * tasks are refused at once with the numbers (Spark itself would retry the stage check 40 times, 15 s apart).
@@ -112,7 +126,13 @@ public final class SequenceParallelScorer {
     }
   }
 
+  /**
+   * Scores the segments; logs a progress line every {@value Progress#INTERVAL_PROPERTY} seconds (default 10) while
+   * the scoring stage runs, and one when it is done ({@link ScoreProgress}).
+   */
   public Result score(JavaRDD<Segment> segments) {
+    long interval = progressNanos > 0 ? progressNanos
+        : Progress.intervalNanos(jsc.getConf().get(Progress.INTERVAL_PROPERTY, null));
     List<SegmentMeta> metas = segments.map(SegmentMeta::of).collect();
     if (metas.isEmpty()) {
       throw new IllegalArgumentException("input: holds no tokens to score");
@@ -144,7 +164,25 @@ public final class SequenceParallelScorer {
         .partitionBy(waves)
         .values()
         .persist(storage);
-    List<WaveOutput.Brief> briefs = outputs.map(WaveOutput::brief).collect();
+    List<WaveOutput.Brief> briefs;
+    try (ScoreProgress progress = new ScoreProgress(layout, waves, lm.config(), hub::rounds, progressOut)
+        .start(interval)) {
+      briefs = outputs.map(WaveOutput::brief).collect();
+      progress.finish();
+    } catch (Exception e) { // the stage failed (SparkException is checked but undeclared)
+      outputs.unpersist(false);
+      Throwable first = hub.firstFailure();
+      hub.close();
+      // Spark names whichever task's failure it saw first, often another task's lost exchange, and for a barrier
+      // stage as text only: the task that broke the stage said why, and that is what the caller gets.
+      if (first instanceof RuntimeException r) {
+        throw r;
+      }
+      if (first instanceof Error r) {
+        throw r;
+      }
+      throw e;
+    }
 
     List<ExchangeStats> exchanges = new ArrayList<>();
     List<long[]> totals = new ArrayList<>();

@@ -25,7 +25,7 @@ import java.util.function.Function;
  * Every task sees every message of its wave, so every task keeps the same {@link SequenceCarry} of each sequence
  * that continues into the next wave: nothing goes through the driver between waves. A task with no segment in the
  * last wave still takes part in its exchanges. Yields its scored segments lazily, wave by wave, then its exchange
- * figures.
+ * figures. A failure is told to the exchange before it leaves the task ({@link AllGather#failed}).
  */
 final class WaveTask implements Iterator<WaveOutput> {
   /** An all-gather among the tasks of the stage: every task's message of the round, in task order. */
@@ -34,6 +34,10 @@ final class WaveTask implements Iterator<WaveOutput> {
 
     /** Called once after this task's last round. */
     default void finish() {
+    }
+
+    /** Called when this task fails, with the reason, before the failure leaves it. */
+    default void failed(Throwable cause) {
     }
   }
 
@@ -72,17 +76,31 @@ final class WaveTask implements Iterator<WaveOutput> {
     this.bytesDown = new long[config.nLayer()];
   }
 
+  /**
+   * The all-gather rounds one layer takes in every wave, for every task: two for a Mamba2 layer (the conv rows,
+   * then the summaries; {@link #mambaLayer}), one for attention (the keys and values; {@link #attentionLayer}).
+   * The driver's progress lines count rounds by this ({@link ScoreProgress}).
+   */
+  static int roundsOf(MambaConfig config, int layer) {
+    return config.isAttentionLayer(layer) ? 1 : 2;
+  }
+
   @Override
   public boolean hasNext() {
-    while (ready == null && wave < waves.waves()) {
-      ready = runWave(wave++);
+    try {
+      while (ready == null && wave < waves.waves()) {
+        ready = runWave(wave++);
+      }
+      if (ready == null && !exchangeReported) {
+        exchangeReported = true;
+        allGather.finish();
+        ready = WaveOutput.exchanged(task, bytesUp, bytesDown, exchangeNanos);
+      }
+      return ready != null;
+    } catch (RuntimeException | Error e) {
+      allGather.failed(e);
+      throw e;
     }
-    if (ready == null && !exchangeReported) {
-      exchangeReported = true;
-      allGather.finish();
-      ready = WaveOutput.exchanged(task, bytesUp, bytesDown, exchangeNanos);
-    }
-    return ready != null;
   }
 
   @Override

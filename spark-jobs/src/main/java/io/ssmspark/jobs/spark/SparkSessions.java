@@ -55,6 +55,10 @@ public final class SparkSessions {
     if (chosen.startsWith("local")) {
       b.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1");
       b.config("spark.ui.showConsoleProgress", "false");
+      // In local mode the executor is this JVM: a task's OutOfMemoryError fails the task, and the job, with the
+      // error as its cause (UserErrorHandler names the memory settings), instead of Spark exiting the JVM with
+      // code 52 and three stack traces. On a cluster an executor that ran out of memory still exits.
+      b.config("spark.executor.killOnFatalError.depth", "0");
     }
     b.config("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
     b.config("spark.kryo.registrator", SsmKryoRegistrator.class.getName());

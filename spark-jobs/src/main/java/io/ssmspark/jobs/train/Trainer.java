@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ssmspark.data.FragmentKey;
 import io.ssmspark.data.GroupPartitioner;
 import io.ssmspark.data.InputFormat;
+import io.ssmspark.jobs.Progress;
 import io.ssmspark.jobs.spark.ThreadBudget;
 import io.ssmspark.data.ReadOptions;
 import io.ssmspark.data.SourceData;
@@ -328,9 +329,10 @@ public final class Trainer {
       }
       metrics.add(record);
       double elapsed = (now - runStart) / 1e9;
-      double eta = elapsed / (step - startStep) * (config.steps - step);
+      double eta = Progress.eta(elapsed, step - startStep, config.steps - startStep);
       LOG.info(String.format(Locale.ROOT, "step %d/%d  loss %.4f  lr %.3e  grad-norm %.4f  tokens/s %.0f  ETA %s",
-          step, config.steps, meanLoss, report.lr(), report.clip().norm(), tokens / stepSeconds, duration(eta)));
+          step, config.steps, meanLoss, report.lr(), report.clip().norm(), tokens / stepSeconds,
+          Progress.duration(eta)));
       return meanLoss;
     }
 
@@ -427,13 +429,5 @@ public final class Trainer {
       files.writeAtomically(RunFiles.child(config.out, SUMMARY_FILE),
           JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s).getBytes(StandardCharsets.UTF_8));
     }
-  }
-
-  static String duration(double seconds) {
-    if (!Double.isFinite(seconds)) {
-      return "?";
-    }
-    long total = Math.round(seconds);
-    return String.format(Locale.ROOT, "%d:%02d:%02d", total / 3600, (total / 60) % 60, total % 60);
   }
 }

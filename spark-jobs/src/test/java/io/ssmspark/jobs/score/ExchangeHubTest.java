@@ -89,6 +89,29 @@ class ExchangeHubTest {
     }
   }
 
+  /**
+   * A task that fails says why before it goes: the others lose their exchange at once, and the hub keeps the first
+   * reason (the driver names it instead of their lost exchange); a reason given after the break-up is not kept.
+   */
+  @Test
+  void aFailingTaskSaysWhyAndTheHubKeepsThatReason() throws Exception {
+    try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2)) {
+      assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+        assertEquals(null, hub.firstFailure());
+        ExchangeClient waiting = new ExchangeClient(hub.address(), 0, 0, () -> false);
+        ExchangeClient failing = new ExchangeClient(hub.address(), 0, 1, () -> false);
+        failing.failed(new OutOfMemoryError("Java heap space"));
+        failing.close();
+        UncheckedIOException lost = assertThrows(UncheckedIOException.class, () -> waiting.allGather(text("x")));
+        waiting.failed(lost);
+        waiting.close();
+        Throwable first = hub.firstFailure();
+        assertTrue(first instanceof OutOfMemoryError, String.valueOf(first));
+        assertEquals("Java heap space", first.getMessage());
+      });
+    }
+  }
+
   @Test
   void aKilledTaskStopsWaiting() throws Exception {
     try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2)) {

@@ -9,9 +9,13 @@ import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.Mamba2Mixer;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
@@ -110,6 +114,48 @@ class SequenceParallelScorerTest {
     synchronized (failedTasks) {
       assertTrue(failedTasks.contains(2), "the injected failure happened: failed task indices " + failedTasks);
     }
+  }
+
+  /**
+   * Progress lines while 7 + 1 segments are scored on 2 tasks (4 waves of the hybrid's 3 layers), one every
+   * millisecond: the percentage and the counts never go back, the totals are right, the last line says everything
+   * is done, and the exchange saw exactly the rounds the progress lines count.
+   */
+  @Test
+  void progressLinesFollowTheWavesAndLayersToTheEnd() {
+    MambaConfig c = ScoreTestModels.config(true, null);
+    ModelBlob blob = ModelBlob.of(c, ScoreTestModels.parameters(c, 11).castTo(DataType.FLOAT));
+    List<Segment> segments = new ArrayList<>(ScoreTestModels.cut("long", ScoreTestModels.tokens(3, 41,
+        c.vocabSize()), CUTS[3]));
+    segments.addAll(ScoreTestModels.cut("short", ScoreTestModels.tokens(4, 3, c.vocabSize())));
+    List<String> lines = Collections.synchronizedList(new ArrayList<>());
+    SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, StorageLevel.MEMORY_ONLY(), 0, false, 2)
+        .progressTo(lines::add, 1_000_000L).score(jsc.parallelize(segments, 2));
+    long rounds = r.hub().rounds().completed();
+    long expectedRounds = new ScoreProgress(r.layout(), new SegmentWaves(2, 8), c, r.hub()::rounds, l -> { })
+        .totalRounds();
+    r.release();
+    assertEquals(4 * (2 + 1 + 2), expectedRounds);
+    assertEquals(expectedRounds, rounds, "rounds the exchange completed");
+
+    Pattern form = Pattern.compile("(\\d+\\.\\d)%  wave (\\d)/4  layer (\\d)/3  "
+        + "segments (\\d)/8  tokens (\\d+)/44  tokens/s \\d+  elapsed \\d:\\d\\d:\\d\\d  ETA (\\d:\\d\\d:\\d\\d|\\?)");
+    assertTrue(lines.size() >= 2, "progress lines: " + lines);
+    double[] previous = new double[5];
+    for (String line : lines) {
+      Matcher m = form.matcher(line);
+      assertTrue(m.matches(), line);
+      double[] now = new double[5];
+      for (int i = 0; i < 5; i++) {
+        now[i] = Double.parseDouble(m.group(i + 1));
+      }
+      assertTrue(now[0] >= previous[0] && now[1] >= previous[1] && now[3] >= previous[3] && now[4] >= previous[4],
+          "never back: " + line + " after " + Arrays.toString(previous));
+      previous = now;
+    }
+    assertEquals("100.0%  wave 4/4  layer 3/3  segments 8/8  tokens 44/44",
+        lines.get(lines.size() - 1).substring(0, "100.0%  wave 4/4  layer 3/3  segments 8/8  tokens 44/44".length()));
+    assertTrue(lines.get(lines.size() - 1).endsWith("ETA 0:00:00"), lines.get(lines.size() - 1));
   }
 
   /**

@@ -31,6 +31,10 @@ public final class SequenceScorer {
     /** Receives the NLL of each position, in order. */
     public interface Sink {
         void accept(long position, double nll) throws IOException;
+
+        /** Called after each window, once its positions are accepted: {@code positions} are scored so far. */
+        default void windowScored(long positions) throws IOException {
+        }
     }
 
     /** Totals over the scored positions: Σ nll and their count (length − 1). */
@@ -77,8 +81,18 @@ public final class SequenceScorer {
                 sum += nll[i];
             }
             start += count;
+            sink.windowScored(start);
         }
         return new Summary(n - 1, sum);
+    }
+
+    /** The number of windows {@link #score} runs over a sequence of {@code length} tokens. */
+    public static long windowCount(HybridLm model, long length, int window) {
+        long windows = 0;
+        for (long start = 0; start < length - 1; windows++) {
+            start += windowAt(model, start, (int) Math.min(window, length - 1 - start));
+        }
+        return windows;
     }
 
     /** The window length to use at {@code position}: halved while full attention's scores would exceed the bound. */

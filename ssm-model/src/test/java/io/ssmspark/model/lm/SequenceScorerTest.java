@@ -61,6 +61,38 @@ class SequenceScorerTest {
         }
     }
 
+    /** The sink hears of each window once its positions are in, and windowCount says how many there will be. */
+    @Test
+    void eachWindowIsReportedAndCountedAhead() throws IOException {
+        HybridLm model = TestModels.randomModel(TestModels.hybrid(null), 2, 0.1, DataType.DOUBLE);
+        int[] tokens = TestModels.tokens(new Random(4), 1, 23, model.config().vocabSize())[0];
+        for (int window : new int[] {1, 5, 22, 100}) {
+            List<Long> accepted = new ArrayList<>();
+            List<Long> reported = new ArrayList<>();
+            SequenceScorer.score(model, source(tokens), window, new SequenceScorer.Sink() {
+                @Override
+                public void accept(long position, double nll) {
+                    accepted.add(position);
+                }
+
+                @Override
+                public void windowScored(long positions) {
+                    assertEquals(accepted.size(), positions, "every position of the window is in");
+                    reported.add(positions);
+                }
+            });
+            long expectedWindows = (22 + window - 1) / window;
+            assertEquals(expectedWindows, reported.size(), "window " + window);
+            assertEquals(expectedWindows, SequenceScorer.windowCount(model, 23, window), "window " + window);
+            assertEquals(22L, reported.get(reported.size() - 1));
+        }
+        // full attention halves its windows far into a sequence (4 heads · T · (position + T) ≤ 64 Mi), and the
+        // count follows: 200,000 positions take more than 196 windows of 1024
+        assertTrue(SequenceScorer.windowCount(model, 200_001, 1024) > 196);
+        assertEquals(196, SequenceScorer.windowCount(
+            TestModels.randomModel(TestModels.hybrid(4), 2, 0.1, DataType.DOUBLE), 200_001, 1024));
+    }
+
     @Test
     void fullAttentionWindowsShrinkAsThePastGrows() {
         HybridLm full = TestModels.randomModel(TestModels.hybrid(null), 1, 0.1, DataType.DOUBLE); // 4 heads
