@@ -45,27 +45,58 @@ final class LoopbackStandaloneCluster implements AutoCloseable {
     this.masterUiPort = freePort();
   }
 
-  /** Starts the Master and the Workers and returns once the Master reports every Worker alive. */
+  /**
+   * Starts the Master and the Workers and returns once the Master reports every Worker alive. The ports are picked
+   * free just before the Master binds them, so another process may take one in between (seen in CI: the Master's UI
+   * moved to the next port and the status page asked was someone else's); then the Master is started again on new
+   * ports, up to three times.
+   */
   static LoopbackStandaloneCluster start(int workers, Path dir) throws IOException, InterruptedException {
-    LoopbackStandaloneCluster cluster = new LoopbackStandaloneCluster(dir);
-    Runtime.getRuntime().addShutdownHook(cluster.shutdownHook);
-    try {
-      Files.createDirectories(dir.resolve("spark-home").resolve("jars"));
-      cluster.launch("master", List.of("org.apache.spark.deploy.master.Master", "--host", HOST,
-          "--port", String.valueOf(cluster.masterPort), "--webui-port", String.valueOf(cluster.masterUiPort)));
-      for (int i = 0; i < workers; i++) {
-        Path workDir = Files.createDirectories(dir.resolve("worker-" + i));
-        cluster.launch("worker-" + i, List.of("org.apache.spark.deploy.worker.Worker", "--host", HOST,
-            "--webui-port", "0", "--cores", "1", "--memory", "1g", "--work-dir", workDir.toString(),
-            cluster.masterUrl()));
+    for (int attempt = 1; ; attempt++) {
+      LoopbackStandaloneCluster cluster = new LoopbackStandaloneCluster(dir);
+      Runtime.getRuntime().addShutdownHook(cluster.shutdownHook);
+      try {
+        Files.createDirectories(dir.resolve("spark-home").resolve("jars"));
+        cluster.launch("master", List.of("org.apache.spark.deploy.master.Master", "--host", HOST,
+            "--port", String.valueOf(cluster.masterPort), "--webui-port", String.valueOf(cluster.masterUiPort)));
+        if (!cluster.awaitOwnMaster(Duration.ofSeconds(30))) {
+          cluster.close();
+          if (attempt == 3) {
+            throw new IllegalStateException("the Master did not answer on its own ports in 3 attempts\n"
+                + cluster.logTails());
+          }
+          continue;
+        }
+        for (int i = 0; i < workers; i++) {
+          Path workDir = Files.createDirectories(dir.resolve("worker-" + i));
+          cluster.launch("worker-" + i, List.of("org.apache.spark.deploy.worker.Worker", "--host", HOST,
+              "--webui-port", "0", "--cores", "1", "--memory", "1g", "--work-dir", workDir.toString(),
+              cluster.masterUrl()));
+        }
+        cluster.await("the Master to report " + workers + " alive workers",
+            () -> cluster.aliveWorkers() == workers);
+        return cluster;
+      } catch (IOException | InterruptedException | RuntimeException e) {
+        cluster.close();
+        throw e;
       }
-      cluster.await("the Master to report " + workers + " alive workers",
-          () -> cluster.aliveWorkers() == workers);
-      return cluster;
-    } catch (IOException | InterruptedException | RuntimeException e) {
-      cluster.close();
-      throw e;
     }
+  }
+
+  /** Whether the status page on masterUiPort is this cluster's Master (its url is masterUrl) within {@code limit}. */
+  private boolean awaitOwnMaster(Duration limit) throws InterruptedException {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (System.nanoTime() < deadline && processes.get(0).isAlive()) {
+      try (InputStream in = new URL("http://" + HOST + ":" + masterUiPort + "/json/").openStream()) {
+        if (masterUrl().equals(new ObjectMapper().readTree(in).path("url").asText())) {
+          return true;
+        }
+      } catch (IOException e) {
+        // not up yet, or not a Spark Master
+      }
+      Thread.sleep(200);
+    }
+    return false;
   }
 
   String masterUrl() {
