@@ -68,6 +68,9 @@ class StandaloneClusterTest {
     cluster = LoopbackStandaloneCluster.start(EXECUTORS, dir.resolve("cluster"));
     SparkSessions builder = SparkSessions.builder("cluster-test").master(cluster.masterUrl()).forTests();
     cluster.executorConf(EXECUTORS).forEach(builder::conf);
+    // the barrier slot check gives up after one retry a second later (the launcher's default bound is 8 × 15 s)
+    builder.conf(SparkSessions.BARRIER_CHECK_FAILURES, "1");
+    builder.conf("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "1s");
     spark = builder.build();
     // The status tracker lists the driver too.
     cluster.await("two executors to register with the driver",
@@ -82,6 +85,28 @@ class StandaloneClusterTest {
     if (cluster != null) {
       cluster.close();
     }
+  }
+
+  /**
+   * More segments scored at once than the cluster has task slots: Spark's slot check gives up after its bounded
+   * retries, and the scorer says so in one message with the numbers instead of Spark's barrier error.
+   */
+  @Test
+  void moreParallelSegmentsThanTheClustersSlotsAreRefusedWithTheNumbers() {
+    MambaConfig c = tinyModel();
+    int[] tokens = new java.util.Random(6).ints(90, 0, c.vocabSize()).toArray();
+    List<Segment> segments = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      segments.add(new Segment("seq", i, 3, 30 * i, tokens.length,
+          java.util.Arrays.copyOfRange(tokens, 30 * i, 30 * i + 30)));
+    }
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    SequenceParallelScorer scorer = new SequenceParallelScorer(jsc,
+        ModelBlob.of(c, ModelInit.initialize(c, 7L, DataType.FLOAT)), StorageLevel.MEMORY_ONLY(), 0, false, 3);
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> scorer.score(jsc.parallelize(segments, 3)));
+    assertTrue(e.getMessage().startsWith("--parallel-segments: 3 segments scored at once need 3 task slots at once,"
+        + " but " + cluster.masterUrl() + " offered 2 after Spark checked 1 more times, 1s apart"), e.getMessage());
   }
 
   /** 2 layers (layer 1 attention), d_model 16, GatedMLP, vocabulary 129 (associative-recall's) padded to 136. */

@@ -2,6 +2,7 @@ package io.ssmspark.jobs.score;
 
 import io.ssmspark.data.Segment;
 import io.ssmspark.jobs.Progress;
+import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.lm.HybridLm;
 import java.io.IOException;
 import java.io.Serializable;
@@ -111,8 +112,9 @@ public final class SequenceParallelScorer {
   /**
    * A barrier stage needs all its tasks running at once. In local mode the slots are known up front, so too many
    * tasks are refused at once with the numbers (Spark itself would retry the stage check 40 times, 15 s apart).
-   * On a cluster executors may still be arriving, and Spark's own check
-   * ({@code spark.scheduler.barrier.maxConcurrentTasksCheck.*}) bounds the wait.
+   * On a cluster executors may still be arriving, so Spark's own check waits for them
+   * ({@code spark.scheduler.barrier.maxConcurrentTasksCheck.*}, bounded by {@link SparkSessions}), and giving up
+   * is reported by {@link #tooFewSlots}.
    */
   private void requireSlots(int tasks) {
     if (!jsc.sc().isLocal()) {
@@ -124,6 +126,24 @@ public final class SequenceParallelScorer {
           + " task slots, but " + jsc.master() + " has " + slots + "; use --parallel-segments " + slots
           + " or fewer, or a master with more slots");
     }
+  }
+
+  /** The tag of the error Spark gives up with when a barrier stage never finds enough free task slots. */
+  private static final String BARRIER_SLOTS_CHECK = "SPARK-24819";
+
+  /**
+   * On a cluster Spark retried its slot check for a bounded time (SparkSessions bounds it to about two minutes
+   * unless the user set spark.scheduler.barrier.maxConcurrentTasksCheck.*) and gave up: say so with the numbers.
+   */
+  private IllegalArgumentException tooFewSlots(int tasks, Exception cause) {
+    int slots = jsc.sc().maxNumConcurrentTasks(jsc.sc().resourceProfileManager().defaultResourceProfile());
+    String failures = jsc.getConf().get(SparkSessions.BARRIER_CHECK_FAILURES, "40");
+    String interval = jsc.getConf().get("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "15s");
+    return new IllegalArgumentException("--parallel-segments: " + tasks + " segments scored at once need " + tasks
+        + " task slots at once, but " + jsc.master() + " offered " + slots + " after Spark checked " + failures
+        + " more times, " + interval + " apart (" + SparkSessions.BARRIER_CHECK_FAILURES + "); use"
+        + " --parallel-segments " + Math.max(1, slots) + " or fewer, or give the application more executor cores",
+        cause);
   }
 
   /**
@@ -180,6 +200,9 @@ public final class SequenceParallelScorer {
       }
       if (first instanceof Error r) {
         throw r;
+      }
+      if (String.valueOf(e.getMessage()).contains(BARRIER_SLOTS_CHECK)) {
+        throw tooFewSlots(tasks, e);
       }
       throw e;
     }

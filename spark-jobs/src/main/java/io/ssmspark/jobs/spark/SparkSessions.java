@@ -45,6 +45,9 @@ public final class SparkSessions {
         .conf("spark.sql.shuffle.partitions", "4");
   }
 
+  /** Spark's bound on how many times a barrier stage's slot check is retried. */
+  public static final String BARRIER_CHECK_FAILURES = "spark.scheduler.barrier.maxConcurrentTasksCheck.maxFailures";
+
   public SparkSession build() {
     SparkSession.Builder b = SparkSession.builder().appName(appName);
     String chosen = master != null ? master : System.getProperty("spark.master");
@@ -59,6 +62,11 @@ public final class SparkSessions {
       // error as its cause (UserErrorHandler names the memory settings), instead of Spark exiting the JVM with
       // code 52 and three stack traces. On a cluster an executor that ran out of memory still exits.
       b.config("spark.executor.killOnFatalError.depth", "0");
+    }
+    if (!chosen.startsWith("local") && System.getProperty(BARRIER_CHECK_FAILURES) == null) {
+      // A barrier stage (sequence-parallel scoring) waits for all its task slots; Spark's default retries the check
+      // 40 times, 15 s apart (10 minutes). Executors that are still registering arrive well within 2 minutes.
+      b.config(BARRIER_CHECK_FAILURES, "8");
     }
     b.config("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
     b.config("spark.kryo.registrator", SsmKryoRegistrator.class.getName());
