@@ -70,6 +70,32 @@ class ConsoleOutputTest {
     }
   }
 
+  /**
+   * SIGTERM during training once a checkpoint is written: one line naming the last checkpoint and how to continue
+   * from it, and no stack frame.
+   */
+  @Test
+  void sigtermDuringTrainingNamesTheLastCheckpoint() throws Exception {
+    Path config = dir.resolve("model").resolve("config.json");
+    try (SsmSparkProcess p = SsmSparkProcess.start(dir, NO_ENV, "train", "--model-config", config.toString(),
+        "--data", "synthetic:induction-copy?documents=200&length=5&alphabet=11", "--seq-len", "24", "--steps",
+        "100000", "--checkpoint-every", "1", "--partitions", "1", "--master", "local[1]", "--out", "run",
+        "--conf", NO_UI)) {
+      p.awaitErrLine(l -> l.contains("checkpoint of step 1 written"), 120);
+      p.terminate();
+      SsmSparkProcess.Output r = p.waitFor(60);
+      assertEquals(143, r.code(), r.errText());
+      assertNoStackFrames(r.err());
+      String last = r.err().get(r.err().size() - 1);
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("ssm-spark train: interrupted \\(SIGINT or "
+          + "SIGTERM\\); (run/checkpoints/step-\\d{8}) is the last checkpoint; continue with --resume (\\S+)")
+          .matcher(last);
+      assertTrue(m.matches(), r.errText());
+      assertEquals(m.group(1), m.group(2));
+      assertTrue(Files.isDirectory(dir.resolve(m.group(1))), m.group(1));
+    }
+  }
+
   /** Token id 40 at byte 12 of a vocabulary of 13, and a '-' in a FASTA sequence: one line each, nothing else. */
   @Test
   void aBadRecordFoundInASparkTaskIsOneLine() throws Exception {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ssmspark.data.FragmentKey;
 import io.ssmspark.data.GroupPartitioner;
 import io.ssmspark.data.InputFormat;
+import io.ssmspark.jobs.Interruption;
 import io.ssmspark.jobs.Progress;
 import io.ssmspark.jobs.spark.ThreadBudget;
 import io.ssmspark.data.ReadOptions;
@@ -160,6 +161,9 @@ public final class Trainer {
           parameters.length(), config.dtype, trainWindows, validationWindows, config.seqLen, config.globalBatch,
           config.gradAccum, config.microBatch, config.partitions,
           threads == 0 ? "(executor default)" : threads, startStep + 1, config.steps);
+      Interruption.leaves(startStep > 0
+          ? config.out + " keeps the run up to step " + startStep + "; continue with --resume " + config.resume
+          : "no checkpoint was written to " + config.out);
       long runStart = System.nanoTime();
       double lastTrainLoss = Double.NaN;
       Evaluation lastEvaluation = Evaluation.NONE;
@@ -172,13 +176,16 @@ public final class Trainer {
             lastEvaluation = evaluate(step);
           }
           if (config.checkpointEvery > 0 && step % config.checkpointEvery == 0 && !last) {
-            saveCheckpoint(RunFiles.child(RunFiles.child(config.out, CHECKPOINTS_DIR),
-                String.format(Locale.ROOT, "step-%08d", step)), step);
+            String checkpoint = RunFiles.child(RunFiles.child(config.out, CHECKPOINTS_DIR),
+                String.format(Locale.ROOT, "step-%08d", step));
+            saveCheckpoint(checkpoint, step);
             metrics.flush();
+            Interruption.leaves(checkpoint + " is the last checkpoint; continue with --resume " + checkpoint);
           }
         }
         String finalDir = RunFiles.child(config.out, FINAL_DIR);
         saveCheckpoint(finalDir, config.steps);
+        Interruption.leaves(finalDir + " holds the trained model; the chart or summary may be missing");
         metrics.flush();
         writeChart();
         writeSummary(lastTrainLoss, lastEvaluation, System.nanoTime() - runStart);
