@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ssmspark.jobs.Main;
 import io.ssmspark.model.checkpoint.Checkpoint;
 import io.ssmspark.model.checkpoint.LoadedCheckpoint;
-import io.ssmspark.model.config.AttnConfig;
-import io.ssmspark.model.config.MambaConfig;
-import io.ssmspark.model.config.SsmConfig;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -61,7 +58,7 @@ class SparkSubmitTest {
   @Test
   void trainAndScoreSubmittedToAStandaloneClusterEqualLocalMode() throws Exception {
     Path modelConfig = dir.resolve("model-config.json");
-    Files.writeString(modelConfig, tinyModel().toJson());
+    Files.writeString(modelConfig, StandaloneClusterTest.tinyModel().toJson());
     Path conf = adaptedTemplate();
     Path primary = emptyJar();
 
@@ -98,15 +95,6 @@ class SparkSubmitTest {
     assertEquals(expected, csvRows(dir.resolve("submitted-scores").resolve("tokens")));
     assertEquals(csvRows(dir.resolve("local-scores").resolve("summary")),
         csvRows(dir.resolve("submitted-scores").resolve("summary")));
-  }
-
-  /** 2 layers (layer 1 attention), d_model 16, GatedMLP, vocabulary 129 (associative-recall's) padded to 136. */
-  private static MambaConfig tinyModel() {
-    return MambaConfig.builder().dModel(16).nLayer(2).vocabSize(129).padVocabSizeMultiple(8).dIntermediate(16)
-        .ssm(SsmConfig.builder().dState(8).dConv(4).expand(2).headdim(8).ngroups(1).chunkSize(16).build())
-        .attnLayerIdx(List.of(1))
-        .attn(AttnConfig.builder().numHeads(2).numHeadsKv(2).headDim(8).rotaryEmbDim(8).build())
-        .tieEmbeddings(false).build();
   }
 
   /**

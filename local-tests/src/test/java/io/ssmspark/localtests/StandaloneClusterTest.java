@@ -110,7 +110,7 @@ class StandaloneClusterTest {
   }
 
   /** 2 layers (layer 1 attention), d_model 16, GatedMLP, vocabulary 129 (associative-recall's) padded to 136. */
-  private static MambaConfig tinyModel() {
+  static MambaConfig tinyModel() {
     return MambaConfig.builder().dModel(16).nLayer(2).vocabSize(129).padVocabSizeMultiple(8).dIntermediate(16)
         .ssm(SsmConfig.builder().dState(8).dConv(4).expand(2).headdim(8).ngroups(1).chunkSize(16).build())
         .attnLayerIdx(List.of(1))

@@ -1,7 +1,6 @@
 package io.ssmspark.jobs.score;
 
 import io.ssmspark.jobs.Progress;
-import io.ssmspark.model.config.MambaConfig;
 import java.util.Locale;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -14,7 +13,7 @@ import java.util.function.Supplier;
  * are at, the segments and tokens through every layer, tokens/s, elapsed time and ETA.
  *
  * <p>Where the driver sees progress: its {@link ExchangeHub} counts the all-gather rounds that all tasks have
- * completed, and every wave takes the same rounds per layer ({@link WaveTask#roundsOf}), so the count says which
+ * completed, and every wave takes the same rounds per layer ({@link WaveTask#roundsPerLayer}), so the count says which
  * wave and layer the stage is at. Spark's own channels would not do: accumulators and listener events arrive when a
  * task ends, and a scoring task lasts the whole stage. The hub runs on the driver, so this works alike in local mode
  * and on a cluster.
@@ -36,15 +35,15 @@ final class ScoreProgress implements AutoCloseable {
   });
   private boolean closed;
 
-  ScoreProgress(SegmentLayout layout, SegmentWaves waves, MambaConfig config, Supplier<ExchangeHub.Rounds> rounds,
+  ScoreProgress(SegmentLayout layout, SegmentWaves waves, int[] roundsPerLayer, Supplier<ExchangeHub.Rounds> rounds,
       Consumer<String> out) {
     this.waves = waves;
-    this.layers = config.nLayer();
+    this.layers = roundsPerLayer.length;
     this.rounds = rounds;
     this.out = out;
     roundsThrough = new int[layers];
     for (int l = 0, sum = 0; l < layers; l++) {
-      sum += WaveTask.roundsOf(config, l);
+      sum += roundsPerLayer[l];
       roundsThrough[l] = sum;
     }
     tokensBefore = new long[waves.waves() + 1];

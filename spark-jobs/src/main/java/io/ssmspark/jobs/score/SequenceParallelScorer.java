@@ -185,7 +185,7 @@ public final class SequenceParallelScorer {
         .values()
         .persist(storage);
     List<WaveOutput.Brief> briefs;
-    try (ScoreProgress progress = new ScoreProgress(layout, waves, lm.config(), hub::rounds, progressOut)
+    try (ScoreProgress progress = new ScoreProgress(layout, waves, WaveTask.roundsPerLayer(lm), hub::rounds, progressOut)
         .start(interval)) {
       briefs = outputs.map(WaveOutput::brief).collect();
       progress.finish();

@@ -77,12 +77,16 @@ final class WaveTask implements Iterator<WaveOutput> {
   }
 
   /**
-   * The all-gather rounds one layer takes in every wave, for every task: two for a Mamba2 layer (the conv rows,
-   * then the summaries; {@link #mambaLayer}), one for attention (the keys and values; {@link #attentionLayer}).
-   * The driver's progress lines count rounds by this ({@link ScoreProgress}).
+   * The all-gather rounds one layer takes in every wave, for every task ({@link #mixerLayer}): one for the halo
+   * rows, and a second for the summaries when the layer's mixer carries a state. The driver's progress lines count
+   * rounds by this ({@link ScoreProgress}).
    */
-  static int roundsOf(MambaConfig config, int layer) {
-    return config.isAttentionLayer(layer) ? 1 : 2;
+  static int[] roundsPerLayer(HybridLm model) {
+    int[] rounds = new int[model.config().nLayer()];
+    for (int l = 0; l < rounds.length; l++) {
+      rounds[l] = model.mixer(l).carriesState() ? 2 : 1;
+    }
+    return rounds;
   }
 
   @Override

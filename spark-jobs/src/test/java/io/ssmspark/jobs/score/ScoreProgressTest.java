@@ -15,7 +15,9 @@ import org.junit.jupiter.api.Test;
 class ScoreProgressTest {
   private final MambaConfig config = ScoreTestModels.config(true, null);
   private final SegmentWaves waves = new SegmentWaves(2, 5);
-  private final ScoreProgress progress = new ScoreProgress(layout(), waves, config, () -> null, line -> { });
+  private final ScoreProgress progress = new ScoreProgress(layout(), waves,
+      WaveTask.roundsPerLayer(ModelBlob.of(config, ScoreTestModels.parameters(config, 1)).model()), () -> null,
+      line -> { });
 
   private static SegmentLayout layout() {
     List<SegmentMeta> metas = new ArrayList<>();

@@ -132,7 +132,8 @@ class SequenceParallelScorerTest {
     SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, StorageLevel.MEMORY_ONLY(), 0, false, 2)
         .progressTo(lines::add, 1_000_000L).score(jsc.parallelize(segments, 2));
     long rounds = r.hub().rounds().completed();
-    long expectedRounds = new ScoreProgress(r.layout(), new SegmentWaves(2, 8), c, r.hub()::rounds, l -> { })
+    long expectedRounds = new ScoreProgress(r.layout(), new SegmentWaves(2, 8),
+        WaveTask.roundsPerLayer(blob.model()), r.hub()::rounds, l -> { })
         .totalRounds();
     r.release();
     assertEquals(4 * (2 + 1 + 2), expectedRounds);

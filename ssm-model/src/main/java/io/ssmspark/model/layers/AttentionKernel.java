@@ -147,8 +147,12 @@ final class AttentionKernel {
                 INDArray k = keysOf(kBuf, keys, part, hd);
                 INDArray v = keysOf(vBuf, values, part, hd);
                 INDArray s = Layouts.view(sBuf, 0, b, hkv, rows, part.keys());
-                try (Scratch mask = Scratch.open()) { // frees the edge blocks' masks
-                    scores(q, k, part, geo, s);
+                if (masked(geo.past() + part.i0(), part.tokens(), part.k0(), part.keys(), geo.window())) {
+                    try (Scratch mask = Scratch.open()) { // frees an edge block's mask
+                        scores(q, k, part, geo, s);
+                    }
+                } else {
+                    Ops.matmul(q, k, s, false, true, geo.scale(), 0.0);
                 }
                 Ops.maximum(runMax, Ops.max(s, blockMax, 3), blockMax); // the new running max m'
                 Ops.exp(Ops.sub(runMax, blockMax, rescale), rescale); // e^(m − m')
@@ -239,11 +243,7 @@ final class AttentionKernel {
      * allowed keys form one interval, so the rows are filled as three runs.
      */
     static INDArray mask(long firstQuery, long tokens, long firstKey, long keys, int window, DataType dt) {
-        long lastQuery = firstQuery + tokens - 1;
-        long lastKey = firstKey + keys - 1;
-        boolean allCausal = lastKey <= firstQuery;
-        boolean allInWindow = window == 0 || lastQuery - firstKey < window;
-        if (allCausal && allInWindow) {
+        if (!masked(firstQuery, tokens, firstKey, keys, window)) {
             return null;
         }
         int n = Math.toIntExact(keys);
@@ -257,6 +257,13 @@ final class AttentionKernel {
             Arrays.fill(rows[i], Math.max(from, to), n, Double.NEGATIVE_INFINITY);
         }
         return Nd4j.createFromArray(rows).castTo(dt);
+    }
+
+    /** Whether any query of the block may not read some key of it (causality, or the window). */
+    private static boolean masked(long firstQuery, long tokens, long firstKey, long keys, int window) {
+        boolean allCausal = firstKey + keys - 1 <= firstQuery;
+        boolean allInWindow = window == 0 || firstQuery + tokens - 1 - firstKey < window;
+        return !(allCausal && allInWindow);
     }
 
     /** Dense buffers for one block, sized for the largest block and reused by every block of the call. */
