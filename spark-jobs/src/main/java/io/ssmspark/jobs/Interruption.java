@@ -1,5 +1,7 @@
 package io.ssmspark.jobs;
 
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.util.ShutdownHookManager;
@@ -11,8 +13,8 @@ import org.apache.logging.log4j.core.config.Configurator;
  * The one line a command prints when SIGINT (Ctrl-C) or SIGTERM stops it, saying what it left where.
  *
  * <p>Such a signal makes the JVM run its shutdown hooks, in the order of their priority in Hadoop's {@link
- * ShutdownHookManager}. Ours at 50 turns the log off: whatever Spark or a task logs while it is being torn down is a
- * consequence of the signal, not news. Spark's at 40 stops the SparkContext, which fails the job the command is
+ * ShutdownHookManager}. Ours at 50 turns the log and standard error off: whatever Spark or a task prints while it is being torn down
+ * is a consequence of the signal, not news. Spark's at 40 stops the SparkContext, which fails the job the command is
  * waiting for; a command without Spark checks {@link #requested()} between units of work. Ours at 30 (before Hadoop
  * closes its file systems at 10, so the command can still remove an incomplete output) waits up to 20 s for the
  * command to unwind, then prints the line with what the command last said it leaves ({@link #leaves}). {@link
@@ -24,6 +26,8 @@ public final class Interruption {
   private static final long WAIT_SECONDS = 20;
   private static volatile Run current;
   private static boolean hooked;
+  /** Standard error as it was before {@link #mute} silenced it. */
+  private static volatile PrintStream console;
 
   private Interruption() {}
 
@@ -80,6 +84,10 @@ public final class Interruption {
     if (r == null || r.ended.getCount() == 0) {
       return; // no command is stopped by this shutdown
     }
+    // Not only the log: Scala's thread pools print a rejected callback's stack, and the JVM a dying thread's, to
+    // stderr directly. The console is kept for the one line of report().
+    console = System.err;
+    System.setErr(new PrintStream(OutputStream.nullOutputStream()));
     try {
       Configurator.setAllLevels(LogManager.ROOT_LOGGER_NAME, Level.OFF);
     } catch (LinkageError e) {
@@ -102,9 +110,10 @@ public final class Interruption {
       return;
     }
     String what = r.leaves;
-    System.err.println("ssm-spark " + r.command + ": interrupted (SIGINT or SIGTERM)"
+    PrintStream err = console != null ? console : System.err;
+    err.println("ssm-spark " + r.command + ": interrupted (SIGINT or SIGTERM)"
         + (what == null ? "" : "; " + what)
         + (unwound ? "" : " (it was still running " + WAIT_SECONDS + " s later, so this may not hold)"));
-    System.err.flush();
+    err.flush();
   }
 }
