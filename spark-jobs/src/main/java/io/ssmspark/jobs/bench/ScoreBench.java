@@ -177,7 +177,7 @@ public final class ScoreBench implements Callable<Integer> {
             .put("segments", cut.size()).put("segment_length", length).put("storage_level", storageLevel)
             .put("pattern", pattern)
             .put("attn_window", attnWindow).put("d_model", dModel).put("d_state", dState).put("headdim", headDim)
-            .put("chunk", chunk).put("kernel_chunk", io.ssmspark.model.lm.Mamba2Mixer.Spec.of(config).chunkSize())
+            .put("chunk", chunk).put("kernel_chunk", io.ssmspark.model.mixer.Mamba2Mixer.Spec.of(config).chunkSize())
             .put("parallel_segments", r.width())
             .put("nd4j_threads_per_task", Math.max(1, cores / tasks))
             .put("single_nd4j_threads", singleThreads > 0 ? singleThreads : cores)

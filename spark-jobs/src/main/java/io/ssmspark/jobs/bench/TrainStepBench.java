@@ -6,7 +6,7 @@ import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.lm.HybridLm;
-import io.ssmspark.model.lm.LayerTimings;
+import io.ssmspark.model.mixer.LayerTimings;
 import io.ssmspark.model.lm.ModelInit;
 import io.ssmspark.model.tensor.MemoryLimits;
 import io.ssmspark.model.tensor.ModelMemory;
@@ -158,7 +158,7 @@ public final class TrainStepBench implements Callable<Integer> {
         .put("pattern", pattern).put("d_model", dModel).put("d_intermediate", dIntermediate)
         .put("d_state", dState).put("headdim", headdim).put("heads", heads).put("vocab", vocab)
         .put("chunk_size", chunkSize)
-        .put("kernel_chunk", io.ssmspark.model.lm.Mamba2Mixer.Spec.of(config()).chunkSize())
+        .put("kernel_chunk", io.ssmspark.model.mixer.Mamba2Mixer.Spec.of(config()).chunkSize())
         .put("dtype", dtype)
         .put("seq_len", seqLen).put("batch", batch).put("steps", steps)
         .put("step_s_median", stepMedian).put("step_s_min", Arrays.stream(wall).min().orElseThrow())

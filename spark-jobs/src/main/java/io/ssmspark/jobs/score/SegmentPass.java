@@ -6,7 +6,7 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 import io.ssmspark.data.Segment;
 import io.ssmspark.model.layers.CrossEntropy;
 import io.ssmspark.model.lm.HybridLm;
-import io.ssmspark.model.lm.Mixer;
+import io.ssmspark.model.mixer.Mixer;
 import io.ssmspark.model.tensor.Scratch;
 import java.util.function.Function;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -1,6 +1,6 @@
 package io.ssmspark.jobs.score;
 
-import io.ssmspark.model.lm.Mixer;
+import io.ssmspark.model.mixer.Mixer;
 import io.ssmspark.model.tensor.Scratch;
 import java.util.ArrayList;
 import java.util.List;

@@ -3,7 +3,7 @@ package io.ssmspark.jobs.score;
 import io.ssmspark.data.Segment;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.HybridLm;
-import io.ssmspark.model.lm.Mixer;
+import io.ssmspark.model.mixer.Mixer;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;

@@ -7,7 +7,7 @@ import io.ssmspark.data.Segment;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.HybridLm;
-import io.ssmspark.model.lm.Mamba2Mixer;
+import io.ssmspark.model.mixer.Mamba2Mixer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;

@@ -1,6 +1,8 @@
 package io.ssmspark.model.checkpoint;
 
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.mixer.MixerParameter;
+import io.ssmspark.model.mixer.Mixers;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -15,7 +17,8 @@ import java.util.Map;
 
 /**
  * Every parameter tensor of a config, in mamba_ssm's state_dict order and names (MixerModel inside
- * MambaLMHeadModel: Block = norm, mixer, norm2, mlp). The order also lays the tensors out in one flat
+ * MambaLMHeadModel: Block = norm, mixer, norm2, mlp); each layer's mixer tensors are those its
+ * {@link Mixers} family declares. The order also lays the tensors out in one flat
  * parameter vector, so the optimizer and Spark can treat the model as a single float[]/double[].
  * When the head is tied to the embedding, {@code lm_head.weight} is not a separate parameter.
  */
@@ -47,26 +50,8 @@ public final class CheckpointSchema {
         for (int i = 0; i < c.nLayer(); i++) {
             String p = "backbone.layers." + i + ".";
             b.addNorm(p + "norm", c.rmsNorm(), d);
-            if (c.isAttentionLayer(i)) {
-                b.add(p + "mixer.in_proj.weight", true, c.attnQkvDim(), d);
-                if (c.attn().qkvProjBias()) {
-                    b.add(p + "mixer.in_proj.bias", false, c.attnQkvDim());
-                }
-                b.add(p + "mixer.out_proj.weight", true, d, c.attnOutDim());
-                if (c.attn().outProjBias()) {
-                    b.add(p + "mixer.out_proj.bias", false, d);
-                }
-            } else {
-                b.add(p + "mixer.in_proj.weight", true, c.inProjDim(), d);
-                b.add(p + "mixer.conv1d.weight", true, c.convDim(), 1, c.ssm().dConv());
-                b.add(p + "mixer.conv1d.bias", false, c.convDim());
-                b.add(p + "mixer.dt_bias", false, c.nHeads());
-                b.add(p + "mixer.A_log", false, c.nHeads());
-                b.add(p + "mixer.D", false, c.dParamSize());
-                if (c.ssm().rmsnorm()) {
-                    b.add(p + "mixer.norm.weight", false, c.dInner());
-                }
-                b.add(p + "mixer.out_proj.weight", true, d, c.dInner());
+            for (MixerParameter m : Mixers.family(c, i).parameters(c)) {
+                b.add(p + "mixer." + m.name(), m.weightDecay(), m.shape());
             }
             if (c.hasMlp()) {
                 b.addNorm(p + "norm2", c.rmsNorm(), d);

@@ -86,7 +86,7 @@ final class MambaConfigJson {
             throw s.unsupported("layer", "\"" + layer + "\"", "only \"Mamba2\" is supported");
         }
         SsmConfig d = SsmConfig.DEFAULTS;
-        SsmConfig.Builder b = SsmConfig.builder()
+        SsmConfig.Builder b = SsmConfig.builder().layer(layer)
                 .dState(s.integer("d_state", d.dState()))
                 .dConv(s.integer("d_conv", d.dConv()))
                 .headdim(s.integer("headdim", d.headdim()))
@@ -172,7 +172,7 @@ final class MambaConfigJson {
 
         SsmConfig s = c.ssm();
         ObjectNode ssm = root.putObject("ssm_cfg");
-        ssm.put("layer", "Mamba2");
+        ssm.put("layer", s.layer());
         ssm.put("d_state", s.dState());
         ssm.put("d_conv", s.dConv());
         ssm.put("expand", s.expand());

@@ -8,6 +8,7 @@ package io.ssmspark.model.config;
  * mamba_ssm would. Defaults are mamba_ssm's Mamba2 defaults.
  */
 public record SsmConfig(
+        String layer,
         int dState,
         int dConv,
         int expand,
@@ -28,6 +29,9 @@ public record SsmConfig(
     public static final SsmConfig DEFAULTS = builder().build();
 
     public SsmConfig {
+        if (layer == null || layer.isBlank()) {
+            throw new IllegalArgumentException("ssm_cfg.layer must name a layer, found " + (layer == null ? "null" : "\"\""));
+        }
         requireAtLeast("ssm_cfg.d_state", dState, 1);
         requireAtLeast("ssm_cfg.d_conv", dConv, 1);
         requireAtLeast("ssm_cfg.expand", expand, 1);
@@ -64,7 +68,7 @@ public record SsmConfig(
     }
 
     public Builder toBuilder() {
-        return new Builder()
+        return new Builder().layer(layer)
                 .dState(dState).dConv(dConv).expand(expand).headdim(headdim).ngroups(ngroups)
                 .chunkSize(chunkSize).dHasHdim(dHasHdim).rmsnorm(rmsnorm).normBeforeGate(normBeforeGate)
                 .dtMin(dtMin).dtMax(dtMax).dtInitFloor(dtInitFloor).aInitRange(aInitMin, aInitMax)
@@ -73,6 +77,7 @@ public record SsmConfig(
 
     /** Builder starting from mamba_ssm's Mamba2 defaults. */
     public static final class Builder {
+        private String layer = "Mamba2";
         private int dState = 128;
         private int dConv = 4;
         private int expand = 2;
@@ -93,6 +98,7 @@ public record SsmConfig(
         private Builder() {
         }
 
+        public Builder layer(String v) { layer = v; return this; }
         public Builder dState(int v) { dState = v; return this; }
         public Builder dConv(int v) { dConv = v; return this; }
         public Builder expand(int v) { expand = v; return this; }
@@ -110,7 +116,7 @@ public record SsmConfig(
         public Builder useMemEffPath(boolean v) { useMemEffPath = v; return this; }
 
         public SsmConfig build() {
-            return new SsmConfig(dState, dConv, expand, headdim, ngroups, chunkSize, dHasHdim, rmsnorm,
+            return new SsmConfig(layer, dState, dConv, expand, headdim, ngroups, chunkSize, dHasHdim, rmsnorm,
                     normBeforeGate, dtMin, dtMax, dtInitFloor, aInitMin, aInitMax, convInit, useMemEffPath);
         }
     }

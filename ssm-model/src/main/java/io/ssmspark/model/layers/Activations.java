@@ -1,5 +1,7 @@
 package io.ssmspark.model.layers;
 
+import io.ssmspark.model.tensor.Shapes;
+
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -17,19 +19,19 @@ public final class Activations {
 
     /** σ(v) = 1 / (1 + e^−v). */
     public static INDArray sigmoid(INDArray v) {
-        Tensors.requireFloating("v", v);
+        Shapes.requireFloating("v", v);
         return Transforms.sigmoid(v, true);
     }
 
     /** silu(v) = v · σ(v). */
     public static INDArray silu(INDArray v) {
-        Tensors.requireFloating("v", v);
+        Shapes.requireFloating("v", v);
         return Transforms.sigmoid(v, true).muli(v);
     }
 
     /** silu'(v) = σ(v) · (1 + v · (1 − σ(v))). */
     public static INDArray siluGrad(INDArray v) {
-        Tensors.requireFloating("v", v);
+        Shapes.requireFloating("v", v);
         INDArray s = Transforms.sigmoid(v, true);
         INDArray oneMinusS = s.rsub(1.0);
         return oneMinusS.muli(v).addi(1.0).muli(s);
@@ -41,7 +43,7 @@ public final class Activations {
 
     /** {@link #silu} and {@link #siluGrad} together: with s = σ(v), silu = s·v and silu' = s + silu·(1 − s). */
     public static Silu siluWithGrad(INDArray v) {
-        Tensors.requireFloating("v", v);
+        Shapes.requireFloating("v", v);
         INDArray s = Transforms.sigmoid(v, true);
         INDArray value = s.mul(v);
         INDArray grad = s.rsub(1.0).muli(value).addi(s);
@@ -53,7 +55,7 @@ public final class Activations {
      * max(v, 0) + log1p(e^−|v|), which never overflows.
      */
     public static INDArray softplus(INDArray v) {
-        Tensors.requireFloating("v", v);
+        Shapes.requireFloating("v", v);
         INDArray stable = Transforms.log1p(Transforms.exp(Transforms.abs(v, true).negi(), false), false)
                 .addi(Transforms.relu(v, true));
         // Select v where v > threshold: mask·v + (1 − mask)·stable is exact for a 0/1 mask.
@@ -63,7 +65,7 @@ public final class Activations {
 
     /** softplus'(v) = σ(v) for v ≤ 20 and exactly 1 above (the identity branch), as torch's backward. */
     public static INDArray softplusGrad(INDArray v) {
-        Tensors.requireFloating("v", v);
+        Shapes.requireFloating("v", v);
         INDArray above = aboveThreshold(v);
         return above.rsub(1.0).muli(Transforms.sigmoid(v, true)).addi(above);
     }

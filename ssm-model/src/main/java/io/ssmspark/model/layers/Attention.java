@@ -1,5 +1,7 @@
 package io.ssmspark.model.layers;
 
+import io.ssmspark.model.tensor.Shapes;
+
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
@@ -36,18 +38,18 @@ public final class Attention {
             Double softmaxScale, int windowSize) {
 
         public Spec {
-            Tensors.require(numHeads > 0 && numHeadsKv > 0 && numHeads % numHeadsKv == 0,
+            Shapes.require(numHeads > 0 && numHeadsKv > 0 && numHeads % numHeadsKv == 0,
                     "attention heads: expected num_heads > 0 divisible by num_heads_kv > 0 but found %d and %d",
                     numHeads, numHeadsKv);
-            Tensors.require(headDim > 0, "attention head_dim: expected > 0 but found %d", headDim);
-            Tensors.require(rotaryDim >= 0 && rotaryDim % 2 == 0 && rotaryDim <= headDim,
+            Shapes.require(headDim > 0, "attention head_dim: expected > 0 but found %d", headDim);
+            Shapes.require(rotaryDim >= 0 && rotaryDim % 2 == 0 && rotaryDim <= headDim,
                     "attention rotary_emb_dim: expected an even number in [0, head_dim=%d] but found %d", headDim,
                     rotaryDim);
-            Tensors.require(rotaryDim == 0 || (rotaryBase > 0 && Double.isFinite(rotaryBase)),
+            Shapes.require(rotaryDim == 0 || (rotaryBase > 0 && Double.isFinite(rotaryBase)),
                     "attention rotary_emb_base: expected a finite value > 0 but found %s", rotaryBase);
-            Tensors.require(softmaxScale == null || (softmaxScale > 0 && Double.isFinite(softmaxScale)),
+            Shapes.require(softmaxScale == null || (softmaxScale > 0 && Double.isFinite(softmaxScale)),
                     "attention softmax_scale: expected null or a finite value > 0 but found %s", softmaxScale);
-            Tensors.require(windowSize >= 0, "attention window_size: expected 0 (none) or >= 1 but found %d",
+            Shapes.require(windowSize >= 0, "attention window_size: expected 0 (none) or >= 1 but found %d",
                     windowSize);
         }
 
@@ -189,7 +191,7 @@ public final class Attention {
         int h = spec.numHeads();
         int hkv = spec.numHeadsKv();
         long rows = xs[0] * xs[1];
-        INDArray flat = Tensors.contiguous(x).reshape(rows, xs[2]);
+        INDArray flat = Shapes.contiguous(x).reshape(rows, xs[2]);
         // only the k and v rows of in_proj: [hd·(H + 2·Hkv), d] has q first
         long from = (long) h * spec.headDim();
         INDArray weight = w.inProjWeight().get(interval(from, spec.qkvDim()), all());
@@ -222,7 +224,7 @@ public final class Attention {
         int g = spec.groupSize();
         long past = pastKey == null ? 0 : pastKey.size(1);
 
-        INDArray qkv = Linear.forward(Tensors.contiguous(x).reshape(b * t, d), w.inProjWeight(), w.inProjBias())
+        INDArray qkv = Linear.forward(Shapes.contiguous(x).reshape(b * t, d), w.inProjWeight(), w.inProjBias())
                 .reshape(b, t, h + 2L * hkv, hd);
         Rotary.Table table = spec.rotaryDim() > 0
                 ? Rotary.table(positionOffset, t, spec.rotaryDim(), spec.rotaryBase(), dt)
@@ -272,7 +274,7 @@ public final class Attention {
     /** {@link #backward} with the kernel's score block size given (tests use small blocks). */
     static Gradients backward(INDArray x, Weights w, Spec spec, Output fwd, INDArray dOut, Weights grads,
             long blockElements) {
-        long[] xs = Tensors.requireRank("x", x, 3);
+        long[] xs = Shapes.requireRank("x", x, 3);
         DataType dt = x.dataType();
         long b = xs[0];
         long t = xs[1];
@@ -281,22 +283,22 @@ public final class Attention {
         int hkv = spec.numHeadsKv();
         int hd = spec.headDim();
         int g = spec.groupSize();
-        Tensors.require(fwd != null, "attention backward: the forward's Output is required but was null");
+        Shapes.require(fwd != null, "attention backward: the forward's Output is required but was null");
         long past = fwd.pastLength;
         long tk = past + t;
-        Tensors.requireShape("dOut", dOut, dt, xs);
-        Tensors.requireShape("forward queries (x must be the forward's input)", fwd.queries, dt, b, hkv, (long) g * t,
+        Shapes.requireShape("dOut", dOut, dt, xs);
+        Shapes.requireShape("forward queries (x must be the forward's input)", fwd.queries, dt, b, hkv, (long) g * t,
                 hd);
-        Tensors.require(grads != null, "attention backward: the gradient accumulators are required but were null");
-        Tensors.requireShapeIfPresent("d in_proj.weight", grads.inProjWeight(), dt, spec.qkvDim(), d);
-        Tensors.requireShapeIfPresent("d in_proj.bias", grads.inProjBias(), dt, spec.qkvDim());
-        Tensors.requireShapeIfPresent("d out_proj.weight", grads.outProjWeight(), dt, d, spec.contextDim());
-        Tensors.requireShapeIfPresent("d out_proj.bias", grads.outProjBias(), dt, d);
+        Shapes.require(grads != null, "attention backward: the gradient accumulators are required but were null");
+        Shapes.requireShapeIfPresent("d in_proj.weight", grads.inProjWeight(), dt, spec.qkvDim(), d);
+        Shapes.requireShapeIfPresent("d in_proj.bias", grads.inProjBias(), dt, spec.qkvDim());
+        Shapes.requireShapeIfPresent("d out_proj.weight", grads.outProjWeight(), dt, d, spec.contextDim());
+        Shapes.requireShapeIfPresent("d out_proj.bias", grads.outProjBias(), dt, d);
 
-        INDArray dContext = Linear.backward(fwd.context, w.outProjWeight(), Tensors.contiguous(dOut).reshape(b * t, d),
+        INDArray dContext = Linear.backward(fwd.context, w.outProjWeight(), Shapes.contiguous(dOut).reshape(b * t, d),
                 grads.outProjWeight(), grads.outProjBias());
         INDArray dAttended = Nd4j.createUninitialized(dt, b, hkv, t, g, hd);
-        Layouts.assignPermuted(dAttended, Tensors.contiguous(dContext).reshape(b, t, hkv, g, hd), 0, 2, 1, 3, 4);
+        Layouts.assignPermuted(dAttended, Shapes.contiguous(dContext).reshape(b, t, hkv, g, hd), 0, 2, 1, 3, 4);
 
         INDArray dQueries = Nd4j.createUninitialized(dt, b, hkv, t, g, hd);
         INDArray dKeys = Nd4j.zeros(dt, b, hkv, tk, hd);
@@ -313,7 +315,7 @@ public final class Attention {
         dqkv.get(all(), all(), interval(h, h + hkv), all())
                 .assign(unrotated(dkAll.get(all(), interval(past, tk), all(), all()), fwd.rotary));
         dqkv.get(all(), all(), interval(h + hkv, h + 2 * hkv), all()).assign(dvAll.get(all(), interval(past, tk), all(), all()));
-        INDArray dx = Linear.backward(Tensors.contiguous(x).reshape(b * t, d), w.inProjWeight(),
+        INDArray dx = Linear.backward(Shapes.contiguous(x).reshape(b * t, d), w.inProjWeight(),
                 dqkv.reshape(b * t, spec.qkvDim()), grads.inProjWeight(), grads.inProjBias()).reshape(b, t, d);
         if (past == 0) {
             return new Gradients(dx, null, null);
@@ -332,22 +334,22 @@ public final class Attention {
 
     private static long[] checkInputs(INDArray x, Weights w, Spec spec, long positionOffset, INDArray pastKey,
             INDArray pastValue) {
-        long[] xs = Tensors.requireRank("x", x, 3);
+        long[] xs = Shapes.requireRank("x", x, 3);
         DataType dt = x.dataType();
-        Tensors.require(w != null, "attention weights are required but were null");
-        Tensors.requireShape("in_proj.weight", w.inProjWeight(), dt, spec.qkvDim(), xs[2]);
-        Tensors.requireShapeIfPresent("in_proj.bias", w.inProjBias(), dt, spec.qkvDim());
-        Tensors.requireShape("out_proj.weight", w.outProjWeight(), dt, xs[2], spec.contextDim());
-        Tensors.requireShapeIfPresent("out_proj.bias", w.outProjBias(), dt, xs[2]);
-        Tensors.require(positionOffset >= 0, "attention positionOffset: expected >= 0 but found %d", positionOffset);
-        Tensors.require((pastKey == null) == (pastValue == null),
+        Shapes.require(w != null, "attention weights are required but were null");
+        Shapes.requireShape("in_proj.weight", w.inProjWeight(), dt, spec.qkvDim(), xs[2]);
+        Shapes.requireShapeIfPresent("in_proj.bias", w.inProjBias(), dt, spec.qkvDim());
+        Shapes.requireShape("out_proj.weight", w.outProjWeight(), dt, xs[2], spec.contextDim());
+        Shapes.requireShapeIfPresent("out_proj.bias", w.outProjBias(), dt, xs[2]);
+        Shapes.require(positionOffset >= 0, "attention positionOffset: expected >= 0 but found %d", positionOffset);
+        Shapes.require((pastKey == null) == (pastValue == null),
                 "attention past keys/values: expected both or neither but found key %s and value %s",
                 pastKey == null ? "absent" : "present", pastValue == null ? "absent" : "present");
         if (pastKey != null) {
-            long[] ps = Tensors.requireRank("pastKey", pastKey, 4);
-            Tensors.requireShape("pastKey", pastKey, dt, xs[0], ps[1], spec.numHeadsKv(), spec.headDim());
-            Tensors.requireShape("pastValue", pastValue, dt, ps);
-            Tensors.require(ps[1] <= positionOffset,
+            long[] ps = Shapes.requireRank("pastKey", pastKey, 4);
+            Shapes.requireShape("pastKey", pastKey, dt, xs[0], ps[1], spec.numHeadsKv(), spec.headDim());
+            Shapes.requireShape("pastValue", pastValue, dt, ps);
+            Shapes.require(ps[1] <= positionOffset,
                     "attention past keys: %d past rows cannot precede the first query at position %d", ps[1],
                     positionOffset);
         }

@@ -183,7 +183,7 @@ final class AttentionKernel {
             long blockElements, INDArray dQueries, INDArray dKeys, INDArray dValues) {
         int hd = geo.headDim();
         // D_i = Σ_j P_ij dP_ij = dO_i · O_i
-        INDArray rowDot = Tensors.mul(dOut, fwd.out()).sum(true, 3);
+        INDArray rowDot = Ops.mul(dOut, fwd.out()).sum(true, 3);
         BlockBuffers s = new BlockBuffers(geo, blockElements, true);
         boolean reuse = fwd.probabilities() != null && fwd.blockTokens() == s.blockTokens;
         int index = 0;

@@ -1,5 +1,7 @@
 package io.ssmspark.model.layers;
 
+import io.ssmspark.model.tensor.Shapes;
+
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
@@ -34,7 +36,7 @@ public final class CausalDepthwiseConv1d {
     public static INDArray forward(INDArray x, INDArray weight, INDArray bias, INDArray prev) {
         long[] xs = check(x, weight, prev);
         int k = (int) weight.size(1);
-        Tensors.requireShapeIfPresent("bias", bias, x.dataType(), xs[2]);
+        Shapes.requireShapeIfPresent("bias", bias, x.dataType(), xs[2]);
         INDArray xpad = padded(x, prev, k);
         INDArray y = Nd4j.zeros(x.dataType(), xs);
         INDArray taps = weight.transpose().dup('c'); // [K, C]: row tap is contiguous
@@ -42,10 +44,10 @@ public final class CausalDepthwiseConv1d {
         for (long b = 0; b < xs[0]; b++) {
             INDArray yb = rowsOf(y, b, 0, xs[1]);
             for (int tap = 0; tap < k; tap++) {
-                yb.addi(Tensors.mul(rowsOf(xpad, b, tap, xs[1]), taps.getRow(tap), term));
+                yb.addi(Ops.mul(rowsOf(xpad, b, tap, xs[1]), taps.getRow(tap), term));
             }
         }
-        return bias == null ? y : Tensors.add(y, bias, y);
+        return bias == null ? y : Ops.add(y, bias, y);
     }
 
     /**
@@ -59,11 +61,11 @@ public final class CausalDepthwiseConv1d {
         int k = (int) weight.size(1);
         long t = xs[1];
         long c = xs[2];
-        Tensors.requireShape("dy", dy, dt, xs);
-        Tensors.requireShapeIfPresent("dWeight", dWeight, dt, weight.shape());
-        Tensors.requireShapeIfPresent("dBias", dBias, dt, xs[2]);
+        Shapes.requireShape("dy", dy, dt, xs);
+        Shapes.requireShapeIfPresent("dWeight", dWeight, dt, weight.shape());
+        Shapes.requireShapeIfPresent("dBias", dBias, dt, xs[2]);
         INDArray xpad = padded(x, prev, k);
-        INDArray dyc = Tensors.contiguous(dy);
+        INDArray dyc = Shapes.contiguous(dy);
         INDArray dxpad = Nd4j.zeros(dt, xs[0], t + k - 1, c);
         INDArray taps = weight.transpose().dup('c');
         INDArray dTaps = Nd4j.zeros(dt, k, c); // dw transposed: row tap
@@ -72,10 +74,10 @@ public final class CausalDepthwiseConv1d {
             INDArray dyb = rowsOf(dyc, b, 0, t);
             for (int tap = 0; tap < k; tap++) {
                 // y[t] depends on xpad[t + tap] through w[:, tap]
-                rowsOf(dxpad, b, tap, t).addi(Tensors.mul(dyb, taps.getRow(tap), term));
+                rowsOf(dxpad, b, tap, t).addi(Ops.mul(dyb, taps.getRow(tap), term));
                 if (dWeight != null) {
-                    Tensors.mul(dyb, rowsOf(xpad, b, tap, t), term);
-                    Tensors.addColumnSums(dTaps.getRow(tap), term);
+                    Ops.mul(dyb, rowsOf(xpad, b, tap, t), term);
+                    Ops.addColumnSums(dTaps.getRow(tap), term);
                 }
             }
         }
@@ -83,7 +85,7 @@ public final class CausalDepthwiseConv1d {
             dWeight.addi(dTaps.transpose());
         }
         if (dBias != null) {
-            Tensors.addColumnSums(dBias, dyc.reshape(xs[0] * t, c));
+            Ops.addColumnSums(dBias, dyc.reshape(xs[0] * t, c));
         }
         INDArray dx = dxpad.get(all(), interval(k - 1, t + k - 1), all()).dup('c');
         INDArray dPrev = dxpad.get(all(), interval(0, k - 1), all()).dup('c');
@@ -116,8 +118,8 @@ public final class CausalDepthwiseConv1d {
      * step. Correct when T &lt; K−1 (some rows then come from prev, zeros when prev is null).
      */
     public static INDArray carryRows(INDArray prev, INDArray x, int kernelSize) {
-        Tensors.require(kernelSize >= 2, "conv kernel size: expected at least 2 but found %d", kernelSize);
-        long[] xs = Tensors.requireRank("x", x, 3);
+        Shapes.require(kernelSize >= 2, "conv kernel size: expected at least 2 but found %d", kernelSize);
+        long[] xs = Shapes.requireRank("x", x, 3);
         checkPrev(prev, x, kernelSize);
         INDArray xpad = padded(x, prev, kernelSize);
         long total = xs[1] + kernelSize - 1;
@@ -141,16 +143,16 @@ public final class CausalDepthwiseConv1d {
     }
 
     private static long[] check(INDArray x, INDArray weight, INDArray prev) {
-        long[] xs = Tensors.requireRank("x", x, 3);
-        long[] ws = Tensors.requireRank("weight", weight, 2);
-        Tensors.requireShape("weight", weight, x.dataType(), xs[2], ws[1]);
-        Tensors.require(ws[1] >= 2, "tensor 'weight': expected a kernel size of at least 2 but found shape [%d, %d]",
+        long[] xs = Shapes.requireRank("x", x, 3);
+        long[] ws = Shapes.requireRank("weight", weight, 2);
+        Shapes.requireShape("weight", weight, x.dataType(), xs[2], ws[1]);
+        Shapes.require(ws[1] >= 2, "tensor 'weight': expected a kernel size of at least 2 but found shape [%d, %d]",
                 ws[0], ws[1]);
         checkPrev(prev, x, (int) ws[1]);
         return xs;
     }
 
     private static void checkPrev(INDArray prev, INDArray x, int k) {
-        Tensors.requireShapeIfPresent("prev", prev, x.dataType(), x.size(0), k - 1, x.size(2));
+        Shapes.requireShapeIfPresent("prev", prev, x.dataType(), x.size(0), k - 1, x.size(2));
     }
 }

@@ -1,5 +1,9 @@
 package io.ssmspark.model.layers;
 
+import io.ssmspark.model.tensor.Ops;
+
+import io.ssmspark.model.tensor.Shapes;
+
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.shape.OneHot;
@@ -43,12 +47,12 @@ public final class CrossEntropy {
      */
     public static INDArray backward(INDArray logits, int[] targets, INDArray weights, double scale) {
         check(logits, targets, weights);
-        Tensors.require(Double.isFinite(scale), "cross-entropy scale: expected a finite value but found %s", scale);
+        Shapes.require(Double.isFinite(scale), "cross-entropy scale: expected a finite value but found %s", scale);
         INDArray probs = Transforms.exp(shifted(logits), false);
-        Tensors.div(probs, probs.sum(true, 1), probs);
+        Ops.div(probs, probs.sum(true, 1), probs);
         INDArray d = probs.subi(oneHot(targets, logits));
         if (weights != null) {
-            Tensors.mul(d, weights.reshape(weights.length(), 1), d);
+            Ops.mul(d, weights.reshape(weights.length(), 1), d);
         }
         return d.muli(scale);
     }
@@ -60,7 +64,7 @@ public final class CrossEntropy {
 
     /** l − max per row: a new array. */
     private static INDArray shifted(INDArray logits) {
-        return Tensors.sub(logits, logits.max(true, 1), logits.ulike());
+        return Ops.sub(logits, logits.max(true, 1), logits.ulike());
     }
 
     private static INDArray oneHot(int[] targets, INDArray logits) {
@@ -70,23 +74,23 @@ public final class CrossEntropy {
     }
 
     private static int[] toTargets(INDArray targets) {
-        Tensors.require(targets != null, "tensor 'targets' is required but was null");
-        Tensors.require(targets.dataType().isIntType() && targets.rank() == 1,
+        Shapes.require(targets != null, "tensor 'targets' is required but was null");
+        Shapes.require(targets.dataType().isIntType() && targets.rank() == 1,
                 "tensor 'targets': expected an integer vector but found %s %s", targets.dataType(),
                 java.util.Arrays.toString(targets.shape()));
         return targets.toIntVector();
     }
 
     private static void check(INDArray logits, int[] targets, INDArray weights) {
-        long[] ls = Tensors.requireRank("logits", logits, 2);
-        Tensors.require(targets != null, "cross-entropy targets are required but were null");
-        Tensors.require(targets.length == ls[0], "cross-entropy targets: expected %d (one per logits row) but found %d",
+        long[] ls = Shapes.requireRank("logits", logits, 2);
+        Shapes.require(targets != null, "cross-entropy targets are required but were null");
+        Shapes.require(targets.length == ls[0], "cross-entropy targets: expected %d (one per logits row) but found %d",
                 ls[0], targets.length);
         for (int r = 0; r < targets.length; r++) {
-            Tensors.require(targets[r] >= 0 && targets[r] < ls[1],
+            Shapes.require(targets[r] >= 0 && targets[r] < ls[1],
                     "cross-entropy target %d at row %d is outside the vocabulary [0, %d)", targets[r], r, ls[1]);
         }
         DataType dt = logits.dataType();
-        Tensors.requireShapeIfPresent("weights", weights, dt, ls[0]);
+        Shapes.requireShapeIfPresent("weights", weights, dt, ls[0]);
     }
 }

@@ -1,5 +1,7 @@
 package io.ssmspark.model.layers;
 
+import io.ssmspark.model.tensor.Shapes;
+
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.scatter.ScatterAdd;
@@ -16,7 +18,7 @@ public final class Embedding {
 
     /** Returns [ids.length, d]: the rows of {@code weight} for the token ids. */
     public static INDArray forward(INDArray weight, int[] ids) {
-        long[] ws = Tensors.requireRank("weight", weight, 2);
+        long[] ws = Shapes.requireRank("weight", weight, 2);
         requireIds(ids, ws[0]);
         return Nd4j.pullRows(weight, 1, ids);
     }
@@ -31,15 +33,15 @@ public final class Embedding {
      * (ND4J's scatter_add with its lock flag set, so the result is deterministic).
      */
     public static void backward(int[] ids, INDArray dy, INDArray dWeight) {
-        long[] ws = Tensors.requireRank("dWeight", dWeight, 2);
+        long[] ws = Shapes.requireRank("dWeight", dWeight, 2);
         DataType dt = dWeight.dataType();
         requireIds(ids, ws[0]);
-        Tensors.requireShape("dy", dy, dt, ids.length, ws[1]);
+        Shapes.requireShape("dy", dy, dt, ids.length, ws[1]);
         if (ids.length == 0) {
             return;
         }
-        INDArray target = Tensors.contiguous(dWeight);
-        ScatterAdd op = new ScatterAdd(target, Nd4j.createFromArray(ids), Tensors.contiguous(dy));
+        INDArray target = Shapes.contiguous(dWeight);
+        ScatterAdd op = new ScatterAdd(target, Nd4j.createFromArray(ids), Shapes.contiguous(dy));
         op.addBArgument(true); // lock: apply the updates one after another, so duplicate ids all land
         op.addOutputArgument(target);
         Nd4j.exec(op);
@@ -54,17 +56,17 @@ public final class Embedding {
     }
 
     private static int[] toIds(INDArray ids) {
-        Tensors.require(ids != null, "tensor 'ids' is required but was null");
-        Tensors.require(ids.dataType().isIntType(), "tensor 'ids': expected an integer dtype but found %s",
+        Shapes.require(ids != null, "tensor 'ids' is required but was null");
+        Shapes.require(ids.dataType().isIntType(), "tensor 'ids': expected an integer dtype but found %s",
                 ids.dataType());
         return ids.ravel().toIntVector();
     }
 
     private static void requireIds(int[] ids, long vocab) {
-        Tensors.require(ids != null, "token ids are required but were null");
+        Shapes.require(ids != null, "token ids are required but were null");
         for (int r = 0; r < ids.length; r++) {
             int id = ids[r];
-            Tensors.require(id >= 0 && id < vocab,
+            Shapes.require(id >= 0 && id < vocab,
                     "token id %d at position %d is outside the embedding's vocabulary [0, %d)", id, r, vocab);
         }
     }

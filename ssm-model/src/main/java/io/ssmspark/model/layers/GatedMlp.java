@@ -1,5 +1,7 @@
 package io.ssmspark.model.layers;
 
+import io.ssmspark.model.tensor.Shapes;
+
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
@@ -35,7 +37,7 @@ public final class GatedMlp {
             INDArray dOut, INDArray dFc1Weight, INDArray dFc2Weight) {
         long hidden = check(x, fc1Weight, fc2Weight);
         DataType dt = x.dataType();
-        Tensors.requireShape("dOut", dOut, dt, x.size(0), x.size(1));
+        Shapes.requireShape("dOut", dOut, dt, x.size(0), x.size(1));
         INDArray dGated = Linear.backward(forward.gated(), fc2Weight, dOut, dFc2Weight, null);
         INDArray y = value(forward.fc1Out(), hidden);
         INDArray g = gate(forward.fc1Out(), hidden);
@@ -56,13 +58,13 @@ public final class GatedMlp {
 
     /** Returns the hidden width. */
     private static long check(INDArray x, INDArray fc1Weight, INDArray fc2Weight) {
-        long[] xs = Tensors.requireRank("x", x, 2);
-        long[] f1 = Tensors.requireRank("fc1.weight", fc1Weight, 2);
-        Tensors.require(f1[0] % 2 == 0, "tensor 'fc1.weight': expected an even number of rows (2·hidden) but found %d",
+        long[] xs = Shapes.requireRank("x", x, 2);
+        long[] f1 = Shapes.requireRank("fc1.weight", fc1Weight, 2);
+        Shapes.require(f1[0] % 2 == 0, "tensor 'fc1.weight': expected an even number of rows (2·hidden) but found %d",
                 f1[0]);
         long hidden = f1[0] / 2;
-        Tensors.requireShape("fc1.weight", fc1Weight, x.dataType(), 2 * hidden, xs[1]);
-        Tensors.requireShape("fc2.weight", fc2Weight, x.dataType(), xs[1], hidden);
+        Shapes.requireShape("fc1.weight", fc1Weight, x.dataType(), 2 * hidden, xs[1]);
+        Shapes.requireShape("fc2.weight", fc2Weight, x.dataType(), xs[1], hidden);
         return hidden;
     }
 }

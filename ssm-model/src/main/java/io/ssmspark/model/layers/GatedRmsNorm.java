@@ -1,5 +1,9 @@
 package io.ssmspark.model.layers;
 
+import io.ssmspark.model.tensor.Ops;
+
+import io.ssmspark.model.tensor.Shapes;
+
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -28,11 +32,11 @@ public final class GatedRmsNorm {
             boolean normBeforeGate) {
         check(x, z, weight, groupSize, eps);
         if (z == null || normBeforeGate) {
-            INDArray y = Tensors.mul(grouped(x, groupSize, eps)[0], weight);
+            INDArray y = Ops.mul(grouped(x, groupSize, eps)[0], weight);
             return z == null ? y : y.muli(Activations.silu(z));
         }
         INDArray u = x.mul(Activations.silu(z));
-        return Tensors.mul(grouped(u, groupSize, eps)[0], weight);
+        return Ops.mul(grouped(u, groupSize, eps)[0], weight);
     }
 
     /**
@@ -43,36 +47,36 @@ public final class GatedRmsNorm {
             boolean normBeforeGate, INDArray dy, INDArray dWeight) {
         check(x, z, weight, groupSize, eps);
         DataType dt = x.dataType();
-        Tensors.requireShape("dy", dy, dt, x.shape());
-        Tensors.requireShapeIfPresent("dWeight", dWeight, dt, x.size(1));
+        Shapes.requireShape("dy", dy, dt, x.shape());
+        Shapes.requireShapeIfPresent("dWeight", dWeight, dt, x.size(1));
         if (z == null) {
             INDArray[] n = grouped(x, groupSize, eps);
             accumulate(dWeight, dy.mul(n[0]));
-            return new Gradients(groupBackward(Tensors.mul(dy, weight), n, groupSize), null);
+            return new Gradients(groupBackward(Ops.mul(dy, weight), n, groupSize), null);
         }
         Activations.Silu silu = Activations.siluWithGrad(z);
         INDArray siluZ = silu.value();
         if (normBeforeGate) {
             // y = x̂ · w · s with s = silu(z)
             INDArray[] n = grouped(x, groupSize, eps);
-            INDArray xhatW = Tensors.mul(n[0], weight);
+            INDArray xhatW = Ops.mul(n[0], weight);
             INDArray dz = dy.mul(xhatW).muli(silu.grad());
             accumulate(dWeight, dy.mul(n[0]).muli(siluZ));
-            INDArray g = Tensors.mul(dy.mul(siluZ), weight);
+            INDArray g = Ops.mul(dy.mul(siluZ), weight);
             return new Gradients(groupBackward(g, n, groupSize), dz);
         }
         // y = û · w with u = x · s
         INDArray u = x.mul(siluZ);
         INDArray[] n = grouped(u, groupSize, eps);
         accumulate(dWeight, dy.mul(n[0]));
-        INDArray du = groupBackward(Tensors.mul(dy, weight), n, groupSize);
+        INDArray du = groupBackward(Ops.mul(dy, weight), n, groupSize);
         INDArray dz = du.mul(x).muli(silu.grad());
         return new Gradients(du.muli(siluZ), dz);
     }
 
     private static void accumulate(INDArray dWeight, INDArray perRow) {
         if (dWeight != null) {
-            Tensors.addColumnSums(dWeight, perRow);
+            Ops.addColumnSums(dWeight, perRow);
         }
     }
 
@@ -83,9 +87,9 @@ public final class GatedRmsNorm {
     private static INDArray[] grouped(INDArray u, int groupSize, double eps) {
         long rows = u.size(0);
         long d = u.size(1);
-        INDArray byGroup = Tensors.contiguous(u).reshape(rows * d / groupSize, groupSize);
+        INDArray byGroup = Shapes.contiguous(u).reshape(rows * d / groupSize, groupSize);
         INDArray r = RmsNorm.rstd(byGroup, eps);
-        INDArray uhat = Tensors.mul(byGroup, r).reshape(rows, d);
+        INDArray uhat = Ops.mul(byGroup, r).reshape(rows, d);
         return new INDArray[] {uhat, r};
     }
 
@@ -93,20 +97,20 @@ public final class GatedRmsNorm {
     private static INDArray groupBackward(INDArray g, INDArray[] normalized, int groupSize) {
         long rows = g.size(0);
         long d = g.size(1);
-        INDArray gg = Tensors.contiguous(g).reshape(rows * d / groupSize, groupSize);
+        INDArray gg = Shapes.contiguous(g).reshape(rows * d / groupSize, groupSize);
         INDArray uhat = normalized[0].reshape(rows * d / groupSize, groupSize);
         INDArray meanGu = gg.mul(uhat).mean(true, 1);
-        INDArray du = gg.sub(Tensors.mul(uhat, meanGu));
-        return Tensors.mul(du, normalized[1], du).reshape(rows, d);
+        INDArray du = gg.sub(Ops.mul(uhat, meanGu));
+        return Ops.mul(du, normalized[1], du).reshape(rows, d);
     }
 
     private static void check(INDArray x, INDArray z, INDArray weight, int groupSize, double eps) {
-        long[] xs = Tensors.requireRank("x", x, 2);
-        Tensors.requireShapeIfPresent("z", z, x.dataType(), xs);
-        Tensors.requireShape("weight", weight, x.dataType(), xs[1]);
-        Tensors.require(groupSize > 0 && xs[1] % groupSize == 0,
+        long[] xs = Shapes.requireRank("x", x, 2);
+        Shapes.requireShapeIfPresent("z", z, x.dataType(), xs);
+        Shapes.requireShape("weight", weight, x.dataType(), xs[1]);
+        Shapes.require(groupSize > 0 && xs[1] % groupSize == 0,
                 "gated norm groupSize: expected a positive divisor of the channel count %d but found %d", xs[1],
                 groupSize);
-        Tensors.require(eps > 0 && Double.isFinite(eps), "norm eps: expected a finite value > 0 but found %s", eps);
+        Shapes.require(eps > 0 && Double.isFinite(eps), "norm eps: expected a finite value > 0 but found %s", eps);
     }
 }

@@ -1,5 +1,9 @@
 package io.ssmspark.model.layers;
 
+import io.ssmspark.model.tensor.Ops;
+
+import io.ssmspark.model.tensor.Shapes;
+
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -15,8 +19,8 @@ public final class LayerNorm {
 
     public static INDArray forward(INDArray x, INDArray weight, INDArray bias, double eps) {
         check(x, weight, bias, eps);
-        INDArray y = Tensors.mul(normalized(x, eps)[0], weight);
-        return bias == null ? y : Tensors.add(y, bias, y);
+        INDArray y = Ops.mul(normalized(x, eps)[0], weight);
+        return bias == null ? y : Ops.add(y, bias, y);
     }
 
     /**
@@ -27,38 +31,38 @@ public final class LayerNorm {
             INDArray dWeight, INDArray dBias) {
         check(x, weight, bias, eps);
         DataType dt = x.dataType();
-        Tensors.requireShape("dy", dy, dt, x.shape());
-        Tensors.requireShapeIfPresent("dWeight", dWeight, dt, x.size(1));
-        Tensors.requireShapeIfPresent("dBias", dBias, dt, x.size(1));
+        Shapes.requireShape("dy", dy, dt, x.shape());
+        Shapes.requireShapeIfPresent("dWeight", dWeight, dt, x.size(1));
+        Shapes.requireShapeIfPresent("dBias", dBias, dt, x.size(1));
         INDArray[] n = normalized(x, eps);
         INDArray xhat = n[0];
         INDArray r = n[1];
         if (dWeight != null) {
-            Tensors.addColumnSums(dWeight, dy.mul(xhat));
+            Ops.addColumnSums(dWeight, dy.mul(xhat));
         }
         if (dBias != null) {
-            Tensors.addColumnSums(dBias, dy);
+            Ops.addColumnSums(dBias, dy);
         }
-        INDArray g = Tensors.mul(dy, weight);
+        INDArray g = Ops.mul(dy, weight);
         INDArray meanG = g.mean(true, 1);
         INDArray meanGx = g.mul(xhat).mean(true, 1);
-        Tensors.sub(g, meanG, g);
-        g.subi(Tensors.mul(xhat, meanGx));
-        return Tensors.mul(g, r, g);
+        Ops.sub(g, meanG, g);
+        g.subi(Ops.mul(xhat, meanGx));
+        return Ops.mul(g, r, g);
     }
 
     /** {x̂ [rows, d], rsqrt(var + eps) [rows, 1]}. */
     private static INDArray[] normalized(INDArray x, double eps) {
-        INDArray centered = Tensors.sub(x, x.mean(true, 1), x.ulike());
+        INDArray centered = Ops.sub(x, x.mean(true, 1), x.ulike());
         INDArray var = centered.mul(centered).mean(true, 1).addi(eps);
         INDArray r = Transforms.sqrt(var, false).rdivi(1.0);
-        return new INDArray[] {Tensors.mul(centered, r, centered), r};
+        return new INDArray[] {Ops.mul(centered, r, centered), r};
     }
 
     private static void check(INDArray x, INDArray weight, INDArray bias, double eps) {
-        long[] xs = Tensors.requireRank("x", x, 2);
-        Tensors.requireShape("weight", weight, x.dataType(), xs[1]);
-        Tensors.requireShapeIfPresent("bias", bias, x.dataType(), xs[1]);
-        Tensors.require(eps > 0 && Double.isFinite(eps), "norm eps: expected a finite value > 0 but found %s", eps);
+        long[] xs = Shapes.requireRank("x", x, 2);
+        Shapes.requireShape("weight", weight, x.dataType(), xs[1]);
+        Shapes.requireShapeIfPresent("bias", bias, x.dataType(), xs[1]);
+        Shapes.require(eps > 0 && Double.isFinite(eps), "norm eps: expected a finite value > 0 but found %s", eps);
     }
 }

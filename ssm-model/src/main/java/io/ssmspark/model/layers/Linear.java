@@ -1,5 +1,9 @@
 package io.ssmspark.model.layers;
 
+import io.ssmspark.model.tensor.Ops;
+
+import io.ssmspark.model.tensor.Shapes;
+
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -19,15 +23,15 @@ public final class Linear {
 
     /** y = x Wᵀ (+ b). {@code bias} may be null. */
     public static INDArray forward(INDArray x, INDArray weight, INDArray bias) {
-        long[] xs = Tensors.requireRank("x", x, 2);
-        long[] ws = Tensors.requireRank("weight", weight, 2);
+        long[] xs = Shapes.requireRank("x", x, 2);
+        long[] ws = Shapes.requireRank("weight", weight, 2);
         DataType dt = x.dataType();
-        Tensors.requireShape("weight", weight, dt, ws[0], xs[1]);
-        Tensors.requireShapeIfPresent("bias", bias, dt, ws[0]);
+        Shapes.requireShape("weight", weight, dt, ws[0], xs[1]);
+        Shapes.requireShapeIfPresent("bias", bias, dt, ws[0]);
         INDArray y = Nd4j.createUninitialized(dt, xs[0], ws[0]);
-        Tensors.mmul(x, weight, y, false, true, 1.0, 0.0);
+        Ops.matmul(x, weight, y, false, true, 1.0, 0.0);
         if (bias != null) {
-            Tensors.add(y, bias, y);
+            Ops.add(y, bias, y);
         }
         return y;
     }
@@ -37,21 +41,21 @@ public final class Linear {
      * null (a frozen or absent parameter).
      */
     public static INDArray backward(INDArray x, INDArray weight, INDArray dy, INDArray dWeight, INDArray dBias) {
-        long[] xs = Tensors.requireRank("x", x, 2);
-        long[] ws = Tensors.requireRank("weight", weight, 2);
+        long[] xs = Shapes.requireRank("x", x, 2);
+        long[] ws = Shapes.requireRank("weight", weight, 2);
         DataType dt = x.dataType();
-        Tensors.requireShape("weight", weight, dt, ws[0], xs[1]);
-        Tensors.requireShape("dy", dy, dt, xs[0], ws[0]);
-        Tensors.requireShapeIfPresent("dWeight", dWeight, dt, ws[0], ws[1]);
-        Tensors.requireShapeIfPresent("dBias", dBias, dt, ws[0]);
+        Shapes.requireShape("weight", weight, dt, ws[0], xs[1]);
+        Shapes.requireShape("dy", dy, dt, xs[0], ws[0]);
+        Shapes.requireShapeIfPresent("dWeight", dWeight, dt, ws[0], ws[1]);
+        Shapes.requireShapeIfPresent("dBias", dBias, dt, ws[0]);
         if (dWeight != null) {
-            Tensors.mmul(dy, x, dWeight, true, false, 1.0, 1.0);
+            Ops.matmul(dy, x, dWeight, true, false, 1.0, 1.0);
         }
         if (dBias != null) {
-            Tensors.addColumnSums(dBias, dy);
+            Ops.addColumnSums(dBias, dy);
         }
         INDArray dx = Nd4j.createUninitialized(dt, xs[0], xs[1]);
-        Tensors.mmul(dy, weight, dx, false, false, 1.0, 0.0);
+        Ops.matmul(dy, weight, dx, false, false, 1.0, 0.0);
         return dx;
     }
 }

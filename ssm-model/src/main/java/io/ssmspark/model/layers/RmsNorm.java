@@ -1,5 +1,9 @@
 package io.ssmspark.model.layers;
 
+import io.ssmspark.model.tensor.Ops;
+
+import io.ssmspark.model.tensor.Shapes;
+
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -15,8 +19,8 @@ public final class RmsNorm {
 
     public static INDArray forward(INDArray x, INDArray weight, double eps) {
         check(x, weight, eps);
-        INDArray xhat = Tensors.mul(x, rstd(x, eps));
-        return Tensors.mul(xhat, weight);
+        INDArray xhat = Ops.mul(x, rstd(x, eps));
+        return Ops.mul(xhat, weight);
     }
 
     /**
@@ -25,17 +29,17 @@ public final class RmsNorm {
     public static INDArray backward(INDArray x, INDArray weight, double eps, INDArray dy, INDArray dWeight) {
         check(x, weight, eps);
         DataType dt = x.dataType();
-        Tensors.requireShape("dy", dy, dt, x.shape());
-        Tensors.requireShapeIfPresent("dWeight", dWeight, dt, x.size(1));
+        Shapes.requireShape("dy", dy, dt, x.shape());
+        Shapes.requireShapeIfPresent("dWeight", dWeight, dt, x.size(1));
         INDArray r = rstd(x, eps);
-        INDArray xhat = Tensors.mul(x, r);
+        INDArray xhat = Ops.mul(x, r);
         if (dWeight != null) {
-            Tensors.addColumnSums(dWeight, dy.mul(xhat));
+            Ops.addColumnSums(dWeight, dy.mul(xhat));
         }
-        INDArray g = Tensors.mul(dy, weight);
+        INDArray g = Ops.mul(dy, weight);
         INDArray meanGx = g.mul(xhat).mean(true, 1);
-        INDArray dx = g.subi(Tensors.mul(xhat, meanGx));
-        return Tensors.mul(dx, r, dx);
+        INDArray dx = g.subi(Ops.mul(xhat, meanGx));
+        return Ops.mul(dx, r, dx);
     }
 
     /** rsqrt(mean(x²) + eps) per row, as [rows, 1]. */
@@ -45,8 +49,8 @@ public final class RmsNorm {
     }
 
     private static void check(INDArray x, INDArray weight, double eps) {
-        long[] xs = Tensors.requireRank("x", x, 2);
-        Tensors.requireShape("weight", weight, x.dataType(), xs[1]);
-        Tensors.require(eps > 0 && Double.isFinite(eps), "norm eps: expected a finite value > 0 but found %s", eps);
+        long[] xs = Shapes.requireRank("x", x, 2);
+        Shapes.requireShape("weight", weight, x.dataType(), xs[1]);
+        Shapes.require(eps > 0 && Double.isFinite(eps), "norm eps: expected a finite value > 0 but found %s", eps);
     }
 }

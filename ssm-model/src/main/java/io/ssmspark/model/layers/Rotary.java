@@ -1,5 +1,9 @@
 package io.ssmspark.model.layers;
 
+import io.ssmspark.model.tensor.Ops;
+
+import io.ssmspark.model.tensor.Shapes;
+
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
@@ -32,11 +36,11 @@ public final class Rotary {
     }
 
     public static Table table(long positionOffset, long length, int rotaryDim, double base, DataType dtype) {
-        Tensors.require(rotaryDim > 0 && rotaryDim % 2 == 0, "rotary_emb_dim: expected a positive even number but found %d",
+        Shapes.require(rotaryDim > 0 && rotaryDim % 2 == 0, "rotary_emb_dim: expected a positive even number but found %d",
                 rotaryDim);
-        Tensors.require(base > 0 && Double.isFinite(base), "rotary_emb_base: expected a finite value > 0 but found %s",
+        Shapes.require(base > 0 && Double.isFinite(base), "rotary_emb_base: expected a finite value > 0 but found %s",
                 base);
-        Tensors.require(positionOffset >= 0, "rotary position offset: expected >= 0 but found %d", positionOffset);
+        Shapes.require(positionOffset >= 0, "rotary position offset: expected >= 0 but found %d", positionOffset);
         int half = rotaryDim / 2;
         double[] invFreq = new double[half];
         for (int i = 0; i < half; i++) {
@@ -44,8 +48,8 @@ public final class Rotary {
         }
         INDArray positions = Nd4j.linspace(DataType.DOUBLE, positionOffset, 1.0, length).reshape(length, 1);
         INDArray angles = Nd4j.zeros(DataType.DOUBLE, length, half);
-        Tensors.add(angles, positions, angles);
-        Tensors.mul(angles, Nd4j.createFromArray(invFreq), angles);
+        Ops.add(angles, positions, angles);
+        Ops.mul(angles, Nd4j.createFromArray(invFreq), angles);
         INDArray cos = Transforms.cos(angles, true).castTo(dtype).reshape(1, length, 1, half);
         INDArray sin = Transforms.sin(angles, true).castTo(dtype).reshape(1, length, 1, half);
         return new Table(cos, sin, rotaryDim);
@@ -62,9 +66,9 @@ public final class Rotary {
     }
 
     private static INDArray rotate(INDArray x, INDArray cos, INDArray sin, int rotaryDim) {
-        long[] xs = Tensors.requireRank("x", x, 4);
-        Tensors.require(rotaryDim <= xs[3], "rotary_emb_dim %d exceeds the head dimension %d", rotaryDim, xs[3]);
-        Tensors.require(cos.size(1) == xs[1] && cos.dataType() == x.dataType(),
+        long[] xs = Shapes.requireRank("x", x, 4);
+        Shapes.require(rotaryDim <= xs[3], "rotary_emb_dim %d exceeds the head dimension %d", rotaryDim, xs[3]);
+        Shapes.require(cos.size(1) == xs[1] && cos.dataType() == x.dataType(),
                 "rotary table: expected %d positions of dtype %s but found %d of %s", xs[1], x.dataType(),
                 cos.size(1), cos.dataType());
         int half = rotaryDim / 2;
@@ -74,8 +78,8 @@ public final class Rotary {
         INDArray o1 = out.get(all(), all(), all(), interval(0, half));
         INDArray o2 = out.get(all(), all(), all(), interval(half, rotaryDim));
         INDArray term = Nd4j.createUninitialized(x.dataType(), xs[0], xs[1], xs[2], half);
-        Tensors.mul(x1, cos, o1).subi(Tensors.mul(x2, sin, term));
-        Tensors.mul(x2, cos, o2).addi(Tensors.mul(x1, sin, term));
+        Ops.mul(x1, cos, o1).subi(Ops.mul(x2, sin, term));
+        Ops.mul(x2, cos, o2).addi(Ops.mul(x1, sin, term));
         return out;
     }
 }

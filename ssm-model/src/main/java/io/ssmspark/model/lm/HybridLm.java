@@ -1,5 +1,15 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.mixer.LayerTimings;
+
+import io.ssmspark.model.mixer.AttentionMixer;
+
+import io.ssmspark.model.mixer.Mamba2Mixer;
+
+import io.ssmspark.model.mixer.Mixer;
+
+import io.ssmspark.model.tensor.Shapes;
+
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.layers.Attention;
@@ -321,7 +331,7 @@ public final class HybridLm {
     /** The rest of block {@code layer} after its mixer: stream + out, then the optional norm2 + MLP. */
     private INDArray finish(int layer, INDArray stream, INDArray mixerOut, MlpKeeper keeper) {
         LayerTensors.Block w = weights.blocks[layer];
-        INDArray residual = Mamba2Mixer.contiguous(mixerOut).reshape(stream.shape()).add(stream);
+        INDArray residual = Shapes.contiguous(mixerOut).reshape(stream.shape()).add(stream);
         if (w.norm2() == null) {
             if (keeper != null) {
                 keeper.keep(null, null, null);

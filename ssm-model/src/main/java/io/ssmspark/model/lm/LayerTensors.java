@@ -1,5 +1,9 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.mixer.Mixers;
+
+import io.ssmspark.model.mixer.Mixer;
+
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.config.MambaConfig;
 import java.util.Map;

@@ -1,5 +1,7 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.mixer.Mixer;
+
 import io.ssmspark.model.layers.CrossEntropy;
 import io.ssmspark.model.tensor.Scratch;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -1,5 +1,7 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.mixer.Mamba2Mixer;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,10 +1,12 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.mixer.LayerTimings;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ssmspark.model.config.MambaConfig;
-import io.ssmspark.model.lm.LayerTimings.Part;
+import io.ssmspark.model.mixer.LayerTimings.Part;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;

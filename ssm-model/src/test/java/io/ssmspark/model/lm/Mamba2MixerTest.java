@@ -1,5 +1,7 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.mixer.Mamba2Mixer;
+
 import static io.ssmspark.model.lm.FiniteDifferences.dot;
 import static io.ssmspark.model.lm.FiniteDifferences.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,9 +1,12 @@
-package io.ssmspark.model.lm;
+package io.ssmspark.model.mixer;
+
+import io.ssmspark.model.tensor.Shapes;
 
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.layers.Activations;
 import io.ssmspark.model.layers.CausalDepthwiseConv1d;
 import io.ssmspark.model.layers.GatedRmsNorm;
@@ -15,7 +18,10 @@ import io.ssmspark.model.ssd.SsdInputs;
 import io.ssmspark.model.ssd.SsdResult;
 import io.ssmspark.model.ssd.SsdStep;
 import io.ssmspark.model.tensor.Layouts;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -47,6 +53,48 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * {@link Mixer}.
  */
 public final class Mamba2Mixer implements Mixer {
+
+    /**
+     * ssm_cfg.layer "Mamba2": mamba_ssm's parameters (Mamba2.__init__) and their initialisation (nn defaults, then
+     * dt_bias = softplus⁻¹(dt), A_log = ln U(A_init_range), D = 1; out_proj rescaled as a residual projection).
+     */
+    public static final MixerFamily FAMILY = new MixerFamily() {
+        @Override
+        public List<MixerParameter> parameters(MambaConfig c) {
+            SsmConfig s = c.ssm();
+            int k = s.dConv();
+            double convBound = s.convInit() != null ? s.convInit() : 1.0 / Math.sqrt(k); // depthwise: fan_in = K
+            List<MixerParameter> p = new ArrayList<>();
+            p.add(MixerParameter.weight("in_proj.weight", ParameterInit.linear(c.dModel()), c.inProjDim(), c.dModel()));
+            p.add(MixerParameter.weight("conv1d.weight", ParameterInit.uniform(convBound), c.convDim(), 1, k));
+            p.add(MixerParameter.plain("conv1d.bias", ParameterInit.uniform(1.0 / Math.sqrt(k)), c.convDim()));
+            p.add(MixerParameter.plain("dt_bias",
+                    ParameterInit.inverseSoftplusDt(s.dtMin(), s.dtMax(), s.dtInitFloor()), c.nHeads()));
+            p.add(MixerParameter.plain("A_log", (n, rnd, scale) -> {
+                double[] v = new double[n];
+                for (int i = 0; i < n; i++) {
+                    v[i] = Math.log(s.aInitMin() + (s.aInitMax() - s.aInitMin()) * rnd.nextDouble());
+                }
+                return v;
+            }, c.nHeads()));
+            p.add(MixerParameter.plain("D", ParameterInit.constant(1.0), c.dParamSize()));
+            if (s.rmsnorm()) {
+                p.add(MixerParameter.plain("norm.weight", ParameterInit.constant(1.0), c.dInner()));
+            }
+            p.add(MixerParameter.weight("out_proj.weight", ParameterInit.residualLinear(c.dInner()), c.dModel(),
+                    c.dInner()));
+            return p;
+        }
+
+        @Override
+        public Mixer create(MambaConfig c, Function<String, INDArray> t) {
+            INDArray conv = t.apply("conv1d.weight");
+            return new Mamba2Mixer(new Weights(t.apply("in_proj.weight"),
+                    conv.reshape('c', conv.size(0), conv.size(2)), // (C, 1, K) viewed as [C, K]
+                    t.apply("conv1d.bias"), t.apply("dt_bias"), t.apply("A_log"), t.apply("D"),
+                    t.apply("norm.weight"), t.apply("out_proj.weight")), Spec.of(c));
+        }
+    };
 
     /** The mixer's sizes, from a {@link MambaConfig}. */
     public record Spec(int dModel, int dInner, int heads, int headDim, int groups, int dState, int convKernel,
@@ -196,7 +244,7 @@ public final class Mamba2Mixer implements Mixer {
             timings.addForward(LayerTimings.Part.SSD, start);
         }
 
-        INDArray y = contiguous(r.y()).reshape(rows, di);
+        INDArray y = Shapes.contiguous(r.y()).reshape(rows, di);
         INDArray gated = gate(y, z, w.normWeight(), s);
         INDArray out = Linear.forward(gated, w.outProj(), null).reshape(b, t, s.dModel());
         Carry carryOut = new Carry(CausalDepthwiseConv1d.carryRows(in.convRows(), xbc, s.convKernel()),
@@ -212,7 +260,7 @@ public final class Mamba2Mixer implements Mixer {
     private static Stage stage(INDArray x, Weights w, Spec s, INDArray convRows) {
         long b = x.size(0);
         long t = x.size(1);
-        Projected p = project(contiguous(x).reshape(b * t, s.dModel()), w, s);
+        Projected p = project(Shapes.contiguous(x).reshape(b * t, s.dModel()), w, s);
         INDArray xbc = p.xbc().reshape(b, t, s.convDim());
         INDArray dtPre = p.dtPre().reshape(b, t, s.heads());
         INDArray convOut = CausalDepthwiseConv1d.forward(xbc, w.convWeight(), w.convBias(), convRows);
@@ -336,7 +384,7 @@ public final class Mamba2Mixer implements Mixer {
             INDArray given = halo[0];
             rows = given.rows() == k1 ? given
                     : Nd4j.concat(0, Nd4j.zeros(given.dataType(), k1 - given.rows(), spec.convDim()), given);
-            rows = contiguous(rows).reshape(1, k1, spec.convDim());
+            rows = Shapes.contiguous(rows).reshape(1, k1, spec.convDim());
         }
         return new SegmentPart(fromZeroState(x, weights, spec, rows));
     }
@@ -391,7 +439,7 @@ public final class Mamba2Mixer implements Mixer {
         check(x, w, s, null);
         long rows = x.size(0) * x.size(1);
         INDArray xbcWeight = inProjRows(w.inProj(), s.dInner(), s.convDim());
-        return Linear.forward(contiguous(x).reshape(rows, s.dModel()), xbcWeight, null)
+        return Linear.forward(Shapes.contiguous(x).reshape(rows, s.dModel()), xbcWeight, null)
                 .reshape(x.size(0), x.size(1), s.convDim());
     }
 
@@ -415,14 +463,14 @@ public final class Mamba2Mixer implements Mixer {
         long b = y.size(0);
         long t = y.size(1);
         if (initialState != null) {
-            requireShape("initial SSM state", initialState, y.dataType(), b, s.heads(), s.headDim(), s.dState());
+            Shapes.requireShape("initial SSM state", initialState, y.dataType(), b, s.heads(), s.headDim(), s.dState());
             INDArray a = Transforms.exp(w.aLog(), true).negi();
-            y = contiguous(y);
+            y = Shapes.contiguous(y);
             // The initial-state term reads dt, A and C only; y0 stands in for x, whose shape it shares.
             SsdInputs stepsAndC = new SsdInputs(y, part.dt(), a, part.c(), part.c(), null);
             ChunkedSsd.addInitialStateContribution(stepsAndC, initialState, y);
         }
-        INDArray gated = gate(contiguous(y).reshape(b * t, s.dInner()), part.z(), w.normWeight(), s);
+        INDArray gated = gate(Shapes.contiguous(y).reshape(b * t, s.dInner()), part.z(), w.normWeight(), s);
         return Linear.forward(gated, w.outProj(), null).reshape(b, t, s.dModel());
     }
 
@@ -440,7 +488,7 @@ public final class Mamba2Mixer implements Mixer {
     static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
             Weights grads, LayerTimings timings) {
         long[] xs = check(x, w, s, fwd.carryIn);
-        requireShape("dOut", dOut, x.dataType(), xs);
+        Shapes.requireShape("dOut", dOut, x.dataType(), xs);
         DataType dt = x.dataType();
         long b = xs[0];
         long t = xs[1];
@@ -451,7 +499,7 @@ public final class Mamba2Mixer implements Mixer {
         int k = s.convKernel();
         Carry dCarry = dCarryOut == null ? new Carry(null, null) : dCarryOut;
 
-        INDArray dGated = Linear.backward(fwd.gated, w.outProj(), contiguous(dOut).reshape(rows, s.dModel()),
+        INDArray dGated = Linear.backward(fwd.gated, w.outProj(), Shapes.contiguous(dOut).reshape(rows, s.dModel()),
                 grads.outProj(), null);
         INDArray dy;
         INDArray dz;
@@ -469,7 +517,7 @@ public final class Mamba2Mixer implements Mixer {
 
         long start = timings == null ? 0 : System.nanoTime();
         SsdGradients sg = ChunkedSsd.backward(fwd.ssdInputs, s.chunkSize(), fwd.carryIn.ssmState(),
-                contiguous(dy).reshape(b, t, s.heads(), s.headDim()), dCarry.ssmState());
+                Shapes.contiguous(dy).reshape(b, t, s.heads(), s.headDim()), dCarry.ssmState());
         if (timings != null) {
             timings.addBackward(LayerTimings.Part.SSD, start);
         }
@@ -480,9 +528,9 @@ public final class Mamba2Mixer implements Mixer {
         addInto(grads.dtBias(), dDtPre.sum(0, 1));
 
         INDArray dAct = Nd4j.createUninitialized(dt, rows, cd);
-        dAct.get(all(), interval(0, di)).assign(contiguous(sg.dx()).reshape(rows, di));
-        dAct.get(all(), interval(di, di + gn)).assign(contiguous(sg.dB()).reshape(rows, gn));
-        dAct.get(all(), interval(di + gn, cd)).assign(contiguous(sg.dC()).reshape(rows, gn));
+        dAct.get(all(), interval(0, di)).assign(Shapes.contiguous(sg.dx()).reshape(rows, di));
+        dAct.get(all(), interval(di, di + gn)).assign(Shapes.contiguous(sg.dB()).reshape(rows, gn));
+        dAct.get(all(), interval(di + gn, cd)).assign(Shapes.contiguous(sg.dC()).reshape(rows, gn));
         Nd4j.exec(new MulOp(dAct, Activations.siluGrad(fwd.convOut).reshape(rows, cd), dAct));
         dAct = dAct.reshape(b, t, cd);
         CausalDepthwiseConv1d.Gradients cg = CausalDepthwiseConv1d.backward(fwd.xbc, w.convWeight(),
@@ -491,7 +539,7 @@ public final class Mamba2Mixer implements Mixer {
         INDArray dPrev = cg.dPrev();
         if (dCarry.convRows() != null) {
             // The carry-out is the last K−1 rows of (prev ++ xBC): route its gradient back to those rows.
-            requireShape("dCarryOut.convRows", dCarry.convRows(), dt, b, k - 1, cd);
+            Shapes.requireShape("dCarryOut.convRows", dCarry.convRows(), dt, b, k - 1, cd);
             INDArray padded = Nd4j.concat(1, dPrev, dXbc);
             long total = t + k - 1;
             padded.get(all(), interval(total - (k - 1), total), all()).addi(dCarry.convRows());
@@ -500,13 +548,13 @@ public final class Mamba2Mixer implements Mixer {
         }
 
         // in_proj backward block by block: dx sums the three blocks' contributions
-        INDArray x2 = contiguous(x).reshape(rows, s.dModel());
-        INDArray dx = Linear.backward(x2, inProjRows(w.inProj(), 0, di), contiguous(dz),
+        INDArray x2 = Shapes.contiguous(x).reshape(rows, s.dModel());
+        INDArray dx = Linear.backward(x2, inProjRows(w.inProj(), 0, di), Shapes.contiguous(dz),
                 inProjRows(grads.inProj(), 0, di), null);
-        dx.addi(Linear.backward(x2, inProjRows(w.inProj(), di, cd), contiguous(dXbc).reshape(rows, cd),
+        dx.addi(Linear.backward(x2, inProjRows(w.inProj(), di, cd), Shapes.contiguous(dXbc).reshape(rows, cd),
                 inProjRows(grads.inProj(), di, cd), null));
         dx.addi(Linear.backward(x2, inProjRows(w.inProj(), di + cd, s.heads()),
-                contiguous(dDtPre).reshape(rows, s.heads()), inProjRows(grads.inProj(), di + cd, s.heads()), null));
+                Shapes.contiguous(dDtPre).reshape(rows, s.heads()), inProjRows(grads.inProj(), di + cd, s.heads()), null));
         dx = dx.reshape(b, t, s.dModel());
         return new Gradients(dx, new Carry(dPrev, sg.dInitialState()));
     }
@@ -536,9 +584,6 @@ public final class Mamba2Mixer implements Mixer {
         }
     }
 
-    static INDArray contiguous(INDArray a) {
-        return (a.isView() || a.ordering() != 'c') ? a.dup('c') : a;
-    }
 
     private static long[] check(INDArray x, Weights w, Spec s, Carry carryIn) {
         if (x == null || x.rank() != 3 || x.size(2) != s.dModel()) {
@@ -553,38 +598,28 @@ public final class Mamba2Mixer implements Mixer {
             throw new IllegalArgumentException("mamba2 mixer weights are required but were null");
         }
         int di = s.dInner();
-        requireShape("in_proj.weight", w.inProj(), dt, s.inProjDim(), s.dModel());
-        requireShape("conv1d.weight", w.convWeight(), dt, s.convDim(), s.convKernel());
-        requireShape("conv1d.bias", w.convBias(), dt, s.convDim());
-        requireShape("dt_bias", w.dtBias(), dt, s.heads());
-        requireShape("A_log", w.aLog(), dt, s.heads());
+        Shapes.requireShape("in_proj.weight", w.inProj(), dt, s.inProjDim(), s.dModel());
+        Shapes.requireShape("conv1d.weight", w.convWeight(), dt, s.convDim(), s.convKernel());
+        Shapes.requireShape("conv1d.bias", w.convBias(), dt, s.convDim());
+        Shapes.requireShape("dt_bias", w.dtBias(), dt, s.heads());
+        Shapes.requireShape("A_log", w.aLog(), dt, s.heads());
         if (w.d() == null || (w.d().length() != s.heads() && w.d().length() != di) || w.d().rank() != 1) {
             throw new IllegalArgumentException("tensor 'D': expected shape [" + s.heads() + "] or [" + di
                     + "] but found " + (w.d() == null ? "null" : Arrays.toString(w.d().shape())));
         }
         if (s.rmsnorm()) {
-            requireShape("norm.weight", w.normWeight(), dt, di);
+            Shapes.requireShape("norm.weight", w.normWeight(), dt, di);
         }
-        requireShape("out_proj.weight", w.outProj(), dt, s.dModel(), di);
+        Shapes.requireShape("out_proj.weight", w.outProj(), dt, s.dModel(), di);
         if (carryIn != null) {
             if (carryIn.convRows() != null) {
-                requireShape("carry convRows", carryIn.convRows(), dt, x.size(0), s.convKernel() - 1, s.convDim());
+                Shapes.requireShape("carry convRows", carryIn.convRows(), dt, x.size(0), s.convKernel() - 1, s.convDim());
             }
             if (carryIn.ssmState() != null) {
-                requireShape("carry ssmState", carryIn.ssmState(), dt, x.size(0), s.heads(), s.headDim(), s.dState());
+                Shapes.requireShape("carry ssmState", carryIn.ssmState(), dt, x.size(0), s.heads(), s.headDim(), s.dState());
             }
         }
         return x.shape();
     }
 
-    static void requireShape(String name, INDArray a, DataType dt, long... expected) {
-        if (a == null || !Arrays.equals(a.shape(), expected)) {
-            throw new IllegalArgumentException("tensor '" + name + "': expected shape " + Arrays.toString(expected)
-                    + " but found " + (a == null ? "null" : Arrays.toString(a.shape())));
-        }
-        if (a.dataType() != dt) {
-            throw new IllegalArgumentException("tensor '" + name + "': expected dtype " + dt + " (the input's) but found "
-                    + a.dataType());
-        }
-    }
 }

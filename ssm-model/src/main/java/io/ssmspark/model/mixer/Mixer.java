@@ -1,4 +1,4 @@
-package io.ssmspark.model.lm;
+package io.ssmspark.model.mixer;
 
 import java.util.function.UnaryOperator;
 import org.nd4j.linalg.api.ndarray.INDArray;

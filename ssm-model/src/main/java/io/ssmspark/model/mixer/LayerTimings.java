@@ -1,4 +1,4 @@
-package io.ssmspark.model.lm;
+package io.ssmspark.model.mixer;
 
 /**
  * Wall-clock seconds a {@link HybridLm} spends per kind of layer, forward and backward, accumulated over calls
@@ -27,14 +27,14 @@ public final class LayerTimings {
     private final long[] backwardNanos = new long[Part.values().length];
 
     /** Adds the time since {@code startNanos} (a {@link System#nanoTime}) to a part; returns the time now. */
-    long addForward(Part part, long startNanos) {
+    public long addForward(Part part, long startNanos) {
         long now = System.nanoTime();
         forwardNanos[part.ordinal()] += now - startNanos;
         return now;
     }
 
     /** Like {@link #addForward}, for the backward. */
-    long addBackward(Part part, long startNanos) {
+    public long addBackward(Part part, long startNanos) {
         long now = System.nanoTime();
         backwardNanos[part.ordinal()] += now - startNanos;
         return now;

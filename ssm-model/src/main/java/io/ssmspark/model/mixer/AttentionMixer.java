@@ -1,9 +1,16 @@
-package io.ssmspark.model.lm;
+package io.ssmspark.model.mixer;
+
+import io.ssmspark.model.tensor.Shapes;
 
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
+import io.ssmspark.model.config.AttnConfig;
+import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.layers.Attention;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -14,6 +21,38 @@ import org.nd4j.linalg.factory.Nd4j;
  * past keys and values: all of them under full attention, the last window−1 with a sliding window.
  */
 public final class AttentionMixer implements Mixer {
+
+    /** The layers of attn_layer_idx: mamba_ssm's MHA parameters (in_proj = Wqkv, out_proj), nn.Linear's init. */
+    public static final MixerFamily FAMILY = new MixerFamily() {
+        @Override
+        public List<MixerParameter> parameters(MambaConfig c) {
+            List<MixerParameter> p = new ArrayList<>();
+            p.add(MixerParameter.weight("in_proj.weight", ParameterInit.linear(c.dModel()), c.attnQkvDim(),
+                    c.dModel()));
+            if (c.attn().qkvProjBias()) {
+                p.add(MixerParameter.plain("in_proj.bias", ParameterInit.constant(0.0), c.attnQkvDim()));
+            }
+            p.add(MixerParameter.weight("out_proj.weight", ParameterInit.residualLinear(c.attnOutDim()), c.dModel(),
+                    c.attnOutDim()));
+            if (c.attn().outProjBias()) {
+                p.add(MixerParameter.plain("out_proj.bias", ParameterInit.constant(0.0), c.dModel()));
+            }
+            return p;
+        }
+
+        @Override
+        public Mixer create(MambaConfig c, Function<String, INDArray> t) {
+            return new AttentionMixer(new Attention.Weights(t.apply("in_proj.weight"), t.apply("in_proj.bias"),
+                    t.apply("out_proj.weight"), t.apply("out_proj.bias")), spec(c));
+        }
+    };
+
+    /** The attention block's spec from attn_cfg. */
+    public static Attention.Spec spec(MambaConfig c) {
+        AttnConfig a = c.attn();
+        return new Attention.Spec(c.attnNumHeads(), c.attnNumHeadsKv(), c.attnHeadDim(), a.rotaryEmbDim(),
+                a.rotaryEmbBase(), a.softmaxScale(), a.windowSize() == null ? 0 : a.windowSize());
+    }
 
     /** Rotated past keys and values [batch, Tpast, Hkv, hd]; both null when none are needed. */
     public record KeyValues(INDArray keys, INDArray values) implements Mixer.Carry {
@@ -103,7 +142,7 @@ public final class AttentionMixer implements Mixer {
         long b = x.size(0);
         long d = x.size(1);
         Mixer.Window w = infer(x.reshape(b, 1, d), position, carry);
-        return new Mixer.Result(Mamba2Mixer.contiguous(w.out()).reshape(b, d), w.carryOut());
+        return new Mixer.Result(Shapes.contiguous(w.out()).reshape(b, d), w.carryOut());
     }
 
     @Override

@@ -1,0 +1,51 @@
+package io.ssmspark.model.mixer;
+
+import io.ssmspark.model.config.MambaConfig;
+import java.util.Map;
+import java.util.function.Function;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The one place a kind of mixer plugs in: its {@link MixerFamily} (parameters, initialisation, factory) under its
+ * config layer name. The checkpoint schema, a fresh model's initialisation and every path that runs the model
+ * (training, nll, decoding, the ML transformer, sequence-parallel scoring) get layer i's mixer here.
+ */
+public final class Mixers {
+
+    /** ssm_cfg.layer of mamba_ssm's Mamba2 layer. */
+    public static final String MAMBA2 = "Mamba2";
+    /** The layers of attn_layer_idx: mamba_ssm's MHA. */
+    public static final String ATTENTION = "MHA";
+
+    private static final Map<String, MixerFamily> BY_NAME = Map.of(
+            MAMBA2, Mamba2Mixer.FAMILY,
+            ATTENTION, AttentionMixer.FAMILY);
+
+    private Mixers() {
+    }
+
+    /** The layer name of layer {@code i}: MHA for the layers of attn_layer_idx, else ssm_cfg.layer. */
+    public static String layerName(MambaConfig c, int i) {
+        return c.isAttentionLayer(i) ? ATTENTION : c.ssm().layer();
+    }
+
+    /** Whether a mixer is registered under {@code layerName}. */
+    public static boolean isRegistered(String layerName) {
+        return BY_NAME.containsKey(layerName);
+    }
+
+    /** The family of layer {@code i}'s mixer. */
+    public static MixerFamily family(MambaConfig c, int i) {
+        String name = layerName(c, i);
+        MixerFamily f = BY_NAME.get(name);
+        if (f == null) {
+            throw new IllegalArgumentException("layer " + i + ": no mixer is registered for layer name '" + name + "'");
+        }
+        return f;
+    }
+
+    /** Layer {@code i}'s mixer over {@code tensor} (parameters or gradient accumulators). */
+    public static Mixer create(MambaConfig c, int i, Function<String, INDArray> tensor) {
+        return family(c, i).create(c, tensor);
+    }
+}
