@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ssmspark.data.Segment;
-import io.ssmspark.jobs.score.ModelBlob;
+import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.score.ScoredSegment;
 import io.ssmspark.jobs.score.SequenceParallelScorer;
 import io.ssmspark.jobs.spark.SparkSessions;

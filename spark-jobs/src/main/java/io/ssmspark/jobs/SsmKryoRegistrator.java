@@ -31,7 +31,7 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
       io.ssmspark.jobs.score.Matrix.class,
       io.ssmspark.jobs.score.Matrix[].class,
       io.ssmspark.jobs.score.Matrix[][].class,
-      io.ssmspark.jobs.score.ModelBlob.class,
+      io.ssmspark.jobs.spark.ModelBlob.class,
       io.ssmspark.jobs.score.SegmentMeta.class,
       io.ssmspark.jobs.score.SegmentLayout.class,
       io.ssmspark.jobs.score.WaveOutput.class,
@@ -39,7 +39,6 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
       io.ssmspark.jobs.score.SegmentRows.class,
       io.ssmspark.jobs.score.ScoredSegment.class,
       // io.ssmspark.jobs.train: the broadcast parameters and the tasks' results
-      io.ssmspark.jobs.train.FlatParameters.class,
       io.ssmspark.jobs.train.PartitionResult.class,
       io.ssmspark.jobs.train.PackedSum.class,
       io.ssmspark.jobs.train.ScalarSum.class)));

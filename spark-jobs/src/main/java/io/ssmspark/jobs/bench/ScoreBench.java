@@ -2,7 +2,7 @@ package io.ssmspark.jobs.bench;
 
 import io.ssmspark.data.Segment;
 import io.ssmspark.jobs.score.ExchangeStats;
-import io.ssmspark.jobs.score.ModelBlob;
+import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.score.SequenceParallelScorer;
 import io.ssmspark.jobs.score.SequenceSummary;
 import io.ssmspark.jobs.spark.SparkSessions;

@@ -7,7 +7,7 @@ import io.ssmspark.data.SourceData;
 import io.ssmspark.data.Sources;
 import io.ssmspark.data.TextMode;
 import io.ssmspark.jobs.Interruption;
-import io.ssmspark.jobs.score.ModelBlob;
+import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.score.ScoreTables;
 import io.ssmspark.jobs.score.SequenceParallelScorer;
 import io.ssmspark.jobs.score.SequenceSummary;
@@ -137,7 +137,7 @@ public final class ScoreCommand implements Callable<Integer> {
       read = read.withVocabSize(vocabSize);
     }
     ModelBlob blob = ModelBlob.load(model, NllCommand.dataType(dtype));
-    MambaConfig config = blob.model().config();
+    MambaConfig config = blob.config();
     read = read.withFallbackVocabSize(config.vocabSize());
 
     SparkSession spark = SparkSessions.builder("ssm-spark score").master(master).build();

@@ -1,18 +1,15 @@
 package io.ssmspark.jobs.ml;
 
 import io.ssmspark.jobs.cli.Precision;
-import io.ssmspark.model.checkpoint.Checkpoint;
-import io.ssmspark.model.checkpoint.LoadedCheckpoint;
-import io.ssmspark.model.lm.HybridLm;
-import io.ssmspark.model.tensor.Scratch;
+import io.ssmspark.jobs.spark.ExecutorModels;
+import io.ssmspark.jobs.spark.ModelBlob;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
@@ -22,7 +19,8 @@ import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
@@ -39,12 +37,11 @@ import org.nd4j.linalg.api.buffer.DataType;
  * job, whose cause is an IllegalArgumentException naming the column, the element and the id.
  *
  * <p>Params: inputCol (default "tokens"), outputCol ("nll"), meanNllCol ("mean_nll"), embeddingsCol ("": none),
- * modelPath (a checkpoint directory every executor can read), dtype ("float32" or "float64"). Saves and loads
+ * modelPath (a checkpoint directory the driver can read; the model reaches executors in a broadcast), dtype ("float32" or "float64"). Saves and loads
  * with {@link #write()} / {@link #load(String)}.
  */
 public final class SsmScoreTransformer extends Transformer implements DefaultParamsWritable {
   private static final long serialVersionUID = 1L;
-  private static final Map<String, HybridLm> MODELS = new ConcurrentHashMap<>();
 
   private final String uid;
   private final Param<String> inputCol;
@@ -144,68 +141,36 @@ public final class SsmScoreTransformer extends Transformer implements DefaultPar
     return out;
   }
 
+  /**
+   * Loads the checkpoint on the driver (a bad one fails here, with the checkpoint's own message), broadcasts it
+   * once, and adds the output columns with {@code withColumn} from one UDF that scores each row. The UDF gives all
+   * outputs as one struct and is marked nondeterministic so that Spark's optimizer runs it once per row instead of
+   * once per output column. The broadcast lives as long as the returned DataFrame may be computed, as Spark ML's
+   * own model broadcasts do; each executor keeps its model in the bounded {@link ExecutorModels}.
+   */
   @Override
   public Dataset<Row> transform(Dataset<?> dataset) {
-    StructType outSchema = transformSchema(dataset.schema());
-    String path = getModelPath();
+    transformSchema(dataset.schema());
     DataType type = Precision.parse("SsmScoreTransformer param 'dtype'", getDtype());
-    model(path, type); // a bad checkpoint fails here, on the driver, with the checkpoint's own message
-    int column = dataset.schema().fieldIndex(getInputCol());
-    String columnName = getInputCol();
+    ModelBlob blob;
+    try {
+      blob = ModelBlob.load(Path.of(getModelPath()), type);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Broadcast<ModelBlob> model = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext())
+        .broadcast(blob);
     boolean withEmbeddings = !getEmbeddingsCol().isEmpty();
-    JavaRDD<Row> rows = dataset.toDF().javaRDD().map(row -> {
-      Object[] values = new Object[row.size() + (withEmbeddings ? 3 : 2)];
-      for (int i = 0; i < row.size(); i++) {
-        values[i] = row.get(i);
-      }
-      if (!row.isNullAt(column)) {
-        List<Integer> list = row.getList(column);
-        int[] tokens = new int[list.size()];
-        for (int i = 0; i < tokens.length; i++) {
-          Integer t = list.get(i);
-          if (t == null) {
-            throw new IllegalArgumentException("column '" + columnName + "': element " + i + " is null");
-          }
-          tokens[i] = t;
-        }
-        WholeSequenceScore s;
-        try {
-          s = WholeSequenceScore.of(model(path, type), tokens, withEmbeddings);
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException("column '" + columnName + "': " + e.getMessage(), e);
-        }
-        Double[] nll = new Double[s.nll().length];
-        for (int i = 0; i < nll.length; i++) {
-          nll[i] = s.nll()[i];
-        }
-        values[row.size()] = nll;
-        values[row.size() + 1] = s.mean();
-        if (withEmbeddings) {
-          Float[][] e = new Float[s.embeddings().length][];
-          for (int i = 0; i < e.length; i++) {
-            e[i] = new Float[s.embeddings()[i].length];
-            for (int j = 0; j < e[i].length; j++) {
-              e[i][j] = s.embeddings()[i][j];
-            }
-          }
-          values[row.size() + 2] = e;
-        }
-      }
-      return RowFactory.create(values);
-    });
-    return dataset.sparkSession().createDataFrame(rows, outSchema);
-  }
-
-  /** This JVM's model for (path, dtype), loaded once. */
-  private static HybridLm model(String path, DataType type) {
-    return MODELS.computeIfAbsent(path + "|" + type, k -> Scratch.outside(() -> { // outlives every scope
-      try {
-        LoadedCheckpoint c = Checkpoint.load(Path.of(path), type);
-        return new HybridLm(c.config(), c.flatParameters(type));
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }));
+    UserDefinedFunction score = functions.udf(new RowScore(model, getInputCol(), withEmbeddings),
+        RowScore.resultType(withEmbeddings)).asNondeterministic();
+    String scored = "__ssm_score_" + uid;
+    Dataset<Row> out = dataset.toDF().withColumn(scored, score.apply(dataset.col(getInputCol())));
+    out = out.withColumn(getOutputCol(), out.col(scored).getField(RowScore.NLL))
+        .withColumn(getMeanNllCol(), out.col(scored).getField(RowScore.MEAN_NLL));
+    if (withEmbeddings) {
+      out = out.withColumn(getEmbeddingsCol(), out.col(scored).getField(RowScore.EMBEDDINGS));
+    }
+    return out.drop(scored);
   }
 
   @Override

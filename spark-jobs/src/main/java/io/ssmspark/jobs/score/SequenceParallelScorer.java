@@ -14,6 +14,8 @@ import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import io.ssmspark.jobs.spark.ExecutorModels;
+import io.ssmspark.jobs.spark.ModelBlob;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.TaskCompletionListener;
@@ -52,12 +54,19 @@ public final class SequenceParallelScorer {
    */
   public record Result(JavaRDD<ScoredSegment> scored, List<SequenceSummary> summaries,
       List<ExchangeStats> exchanges, double[] exchangeWaitSeconds, SegmentLayout layout, int width,
-      JavaRDD<WaveOutput> persisted, ExchangeHub hub) {
+      JavaRDD<WaveOutput> persisted, ExchangeHub hub, List<Broadcast<?>> broadcasts) {
 
-    /** Drops the persisted scores and stops the exchange (which a recomputation of lost scores would need). */
+    /**
+     * Drops the persisted scores, stops the exchange and destroys the model and layout broadcasts (all of which a
+     * recomputation of lost scores would need): call it in a finally once the scores are written.
+     */
     public void release() {
-      persisted.unpersist(false);
-      hub.close();
+      try {
+        persisted.unpersist(false);
+        hub.close();
+      } finally {
+        broadcasts.forEach(b -> b.destroy());
+      }
     }
   }
 
@@ -151,14 +160,27 @@ public final class SequenceParallelScorer {
    * the scoring stage runs, and one when it is done ({@link ScoreProgress}).
    */
   public Result score(JavaRDD<Segment> segments) {
-    long interval = progressNanos > 0 ? progressNanos
-        : Progress.intervalNanos(jsc.getConf().get(Progress.INTERVAL_PROPERTY, null));
     List<SegmentMeta> metas = segments.map(SegmentMeta::of).collect();
     if (metas.isEmpty()) {
       throw new IllegalArgumentException("input: holds no tokens to score");
     }
     SegmentLayout layout = SegmentLayout.of(metas);
-    HybridLm lm = blob.model();
+    Broadcast<ModelBlob> model = jsc.broadcast(blob);
+    Broadcast<SegmentLayout> where = jsc.broadcast(layout);
+    try {
+      return run(segments, layout, model, where);
+    } catch (RuntimeException | Error e) {
+      model.destroy();
+      where.destroy();
+      throw e;
+    }
+  }
+
+  private Result run(JavaRDD<Segment> segments, SegmentLayout layout, Broadcast<ModelBlob> model,
+      Broadcast<SegmentLayout> where) {
+    long interval = progressNanos > 0 ? progressNanos
+        : Progress.intervalNanos(jsc.getConf().get(Progress.INTERVAL_PROPERTY, null));
+    HybridLm lm = ExecutorModels.of(model);
     int vocab = lm.config().vocabSize(); // the padding rows of the embedding are no ids a model can predict
     if (topK > vocab) {
       throw new IllegalArgumentException("--top-k: expected at most the model's vocab_size " + vocab + " but found "
@@ -167,8 +189,6 @@ public final class SequenceParallelScorer {
     int tasks = Math.min(layout.segmentCount(), width > 0 ? width : Math.max(1, jsc.defaultParallelism()));
     requireSlots(tasks);
     SegmentWaves waves = new SegmentWaves(tasks, layout.segmentCount());
-    Broadcast<ModelBlob> model = jsc.broadcast(blob);
-    Broadcast<SegmentLayout> where = jsc.broadcast(layout);
     ExchangeHub hub = startHub(tasks);
 
     JavaRDD<Segment> byTask = segments
@@ -223,7 +243,8 @@ public final class SequenceParallelScorer {
       }
     }
     JavaRDD<ScoredSegment> scored = outputs.filter(o -> o.scored != null).map(o -> o.scored);
-    return new Result(scored, summaries(layout, totals), exchanges, waits, layout, tasks, outputs, hub);
+    return new Result(scored, summaries(layout, totals), exchanges, waits, layout, tasks, outputs, hub,
+        List.of(model, where));
   }
 
   /**
@@ -283,7 +304,7 @@ public final class SequenceParallelScorer {
           context::isInterrupted);
       context.addTaskCompletionListener((TaskCompletionListener) c -> exchange.close());
       int partition = context.partitionId();
-      WaveTask task = new WaveTask(model.value().modelForTask(), layout.value(), waves, partition,
+      WaveTask task = new WaveTask(ExecutorModels.forTask(model), layout.value(), waves, partition,
           JavaConverters.asJavaIterator(segments), exchange, topK, withEmbeddings,
           context.stageAttemptNumber() == 0 && partition == failTask ? failWave : -1);
       return JavaConverters.asScalaIterator(task);

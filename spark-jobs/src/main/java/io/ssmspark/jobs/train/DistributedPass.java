@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.train;
 
+import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.data.Window;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -29,7 +30,7 @@ final class DistributedPass {
    * One pass over the windows with ranks [firstRank, endRank); with a {@code gradient} accumulator (a training
    * pass) the partitions' gradient sums are added into it, without one (null) only the loss is computed.
    */
-  static Outcome run(JavaRDD<Window> windows, Broadcast<FlatParameters> parameters, long firstRank, long endRank,
+  static Outcome run(JavaRDD<Window> windows, Broadcast<ModelBlob> parameters, long firstRank, long endRank,
       CompensatedSum gradient, int step, int microBatch, FaultInjection fault) {
     long start = System.nanoTime();
     List<PartitionResult> results = new ArrayList<>(windows

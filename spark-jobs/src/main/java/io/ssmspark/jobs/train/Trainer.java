@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.train;
 
+import io.ssmspark.jobs.spark.ModelBlob;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ssmspark.data.FragmentKey;
@@ -252,8 +253,8 @@ public final class Trainer {
       long step = s + 1;
       long stepStart = System.nanoTime();
       JavaRDD<Window> windows = trainWindowsOf(schedule.epochOf(s));
-      FlatParameters flat = FlatParameters.of(configJson, parameters);
-      Broadcast<FlatParameters> broadcast = sc.broadcast(flat);
+      ModelBlob flat = ModelBlob.of(configJson, parameters);
+      Broadcast<ModelBlob> broadcast = sc.broadcast(flat);
       long broadcastNanos = System.nanoTime() - stepStart;
       ScalarSum loss = new ScalarSum();
       long tokens = 0;
@@ -359,7 +360,7 @@ public final class Trainer {
      * accuracy when the windows carry answer flags.
      */
     private Evaluation evaluate(long step) throws IOException {
-      Broadcast<FlatParameters> broadcast = sc.broadcast(FlatParameters.of(configJson, parameters));
+      Broadcast<ModelBlob> broadcast = sc.broadcast(ModelBlob.of(configJson, parameters));
       DistributedPass.Outcome o;
       try {
         o = DistributedPass.run(validation, broadcast, 0, evalWindows, null, (int) step,

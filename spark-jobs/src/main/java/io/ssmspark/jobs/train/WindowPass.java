@@ -1,5 +1,7 @@
 package io.ssmspark.jobs.train;
 
+import io.ssmspark.jobs.spark.ModelBlob;
+import io.ssmspark.jobs.spark.ExecutorModels;
 import io.ssmspark.jobs.spark.TaskSetup;
 import io.ssmspark.data.Window;
 import io.ssmspark.model.lm.HybridLm;
@@ -23,7 +25,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<PartitionResult>> {
   private static final long serialVersionUID = 1L;
-  private final Broadcast<FlatParameters> parameters;
+  private final Broadcast<ModelBlob> parameters;
   private final long firstRank;
   private final long endRank;
   private final boolean gradients;
@@ -31,7 +33,7 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
   private final int microBatch;
   private final FaultInjection fault;
 
-  WindowPass(Broadcast<FlatParameters> parameters, long firstRank, long endRank, boolean gradients, int step,
+  WindowPass(Broadcast<ModelBlob> parameters, long firstRank, long endRank, boolean gradients, int step,
       int microBatch, FaultInjection fault) {
     this.microBatch = microBatch;
     this.parameters = parameters;
@@ -59,7 +61,7 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
     PartitionResult result = new PartitionResult();
     result.partition = partition;
     if (!selected.isEmpty()) {
-      HybridLm lm = ExecutorModels.model(parameters);
+      HybridLm lm = ExecutorModels.of(parameters);
       // Native buffers are freed when the task is done with them, not when the executor's GC runs.
       try (INDArray gradient = gradients ? lm.newGradient() : null;
           CompensatedSum sum = gradients ? new CompensatedSum(gradient.length()) : null) {

@@ -6,8 +6,8 @@
  * <ol>
  *   <li>{@link io.ssmspark.jobs.train.WindowSchedule} picks the step's windows by rank (a pure function of seed,
  *       epoch and step);</li>
- *   <li>the parameters are broadcast as a plain array ({@link io.ssmspark.jobs.train.FlatParameters}) and wrapped
- *       once per step per executor JVM;</li>
+ *   <li>the parameters are broadcast as a plain array ({@link io.ssmspark.jobs.spark.ModelBlob}) and built
+ *       once per step per executor JVM ({@link io.ssmspark.jobs.spark.ExecutorModels});</li>
  *   <li>each task ({@link io.ssmspark.jobs.train.WindowPass}) runs forward and backward over its micro-batches
  *       (ranks r with the same r / M, placed whole on one partition by
  *       {@link io.ssmspark.data.GroupPartitioner}) and adds each micro-batch's gradient sum into a

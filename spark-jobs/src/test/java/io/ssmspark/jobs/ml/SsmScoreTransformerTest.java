@@ -122,6 +122,10 @@ class SsmScoreTransformerTest {
       }
     }
 
+    long before = RowScore.SCORED.get();
+    assertEquals(SEQUENCES.length, t.transform(frame()).collectAsList().size());
+    assertEquals(SEQUENCES.length, RowScore.SCORED.get() - before, "each row is scored once, not once per column");
+
     String saved = dir.resolve("transformer").toString();
     t.write().save(saved);
     SsmScoreTransformer loaded = SsmScoreTransformer.load(saved);
@@ -147,8 +151,12 @@ class SsmScoreTransformerTest {
     Dataset<Row> bad = spark.createDataFrame(List.of(RowFactory.create((Object) new Integer[] {1, 2, 99})), schema);
     SsmScoreTransformer t2 = new SsmScoreTransformer().setModelPath(modelDir.toString());
     Exception job = assertThrows(Exception.class, () -> t2.transform(bad).collectAsList());
-    assertTrue(job.getMessage().contains("column 'tokens': tokens[2] = 99 is outside the (padded) vocabulary [0, 16)"),
-        job.getMessage());
+    Throwable cause = job;
+    while (cause != null && !(cause instanceof IllegalArgumentException)) {
+      cause = cause.getCause();
+    }
+    assertTrue(cause != null, "no IllegalArgumentException among the causes of " + job);
+    assertEquals("column 'tokens': tokens[2] = 99 is outside the (padded) vocabulary [0, 16)", cause.getMessage());
   }
 
   /**

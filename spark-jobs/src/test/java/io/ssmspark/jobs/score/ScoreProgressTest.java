@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.score;
 
+import io.ssmspark.jobs.spark.ModelBlob;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.ssmspark.data.Segment;
@@ -16,7 +17,7 @@ class ScoreProgressTest {
   private final MambaConfig config = ScoreTestModels.config(true, null);
   private final SegmentWaves waves = new SegmentWaves(2, 5);
   private final ScoreProgress progress = new ScoreProgress(layout(), waves,
-      WaveTask.roundsPerLayer(ModelBlob.of(config, ScoreTestModels.parameters(config, 1)).model()), () -> null,
+      WaveTask.roundsPerLayer(ModelBlob.of(config, ScoreTestModels.parameters(config, 1)).newModel()), () -> null,
       line -> { });
 
   private static SegmentLayout layout() {

@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.score;
 
+import io.ssmspark.jobs.spark.ModelBlob;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,7 +37,7 @@ class SegmentPassMemoryTest {
   @Test
   void repeatedSegmentStepsDoNotGrowTheResidentSet() {
     ModelBlob blob = benchLayer();
-    HybridLm m = blob.model();
+    HybridLm m = blob.newModel();
     int[] tokens = new Random(7).ints(16_384, 0, 256).toArray();
     long afterSecond = 0;
     long peak = 0;
@@ -58,7 +59,6 @@ class SegmentPassMemoryTest {
       }
       peak = Math.max(peak, rss);
     }
-    blob.release();
     long growth = peak - afterSecond;
     System.out.printf("segment steps: resident set outside the JVM's heaps %d MiB after run 2, peak %d MiB over"
         + " runs 3-6%n", afterSecond >> 20, peak >> 20);
@@ -75,7 +75,7 @@ class SegmentPassMemoryTest {
     int[] tokens = new Random(8).ints(100, 0, 256).toArray();
     HybridLm m;
     try (Scratch scope = Scratch.open()) {
-      m = blob.model();
+      m = blob.newModel();
     }
     assertFalse(m.parameters().isAttached());
     float[] again;
@@ -86,6 +86,5 @@ class SegmentPassMemoryTest {
     try (SegmentPass pass = SegmentPass.embed(fresh, 0, segment(tokens))) {
       assertArrayEquals(pass.stream().floats, again, 0f);
     }
-    blob.release();
   }
 }

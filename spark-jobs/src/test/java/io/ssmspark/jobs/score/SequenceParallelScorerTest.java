@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.score;
 
+import io.ssmspark.jobs.spark.ModelBlob;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -133,7 +134,7 @@ class SequenceParallelScorerTest {
         .progressTo(lines::add, 1_000_000L).score(jsc.parallelize(segments, 2));
     long rounds = r.hub().rounds().completed();
     long expectedRounds = new ScoreProgress(r.layout(), new SegmentWaves(2, 8),
-        WaveTask.roundsPerLayer(blob.model()), r.hub()::rounds, l -> { })
+        WaveTask.roundsPerLayer(blob.newModel()), r.hub()::rounds, l -> { })
         .totalRounds();
     r.release();
     assertEquals(4 * (2 + 1 + 2), expectedRounds);
@@ -239,7 +240,7 @@ class SequenceParallelScorerTest {
     assertEquals(mambaLayers, r.exchanges().stream().filter(e -> e.kind().equals("mamba2")).count());
     // per Mamba2 layer every segment but a sequence's last sends its last min(K-1, T) pre-conv rows and its
     // summary (H + H.P.N values); whole sequences send nothing
-    Mamba2Mixer.Spec sp = blob.model().mixerSpec();
+    Mamba2Mixer.Spec sp = blob.newModel().mixerSpec();
     long valueBytes = dtype == DataType.DOUBLE ? 8 : 4;
     long expectUp = 0;
     int previous = 0;

@@ -1,0 +1,46 @@
+package io.ssmspark.jobs.spark;
+
+import io.ssmspark.model.lm.HybridLm;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.spark.broadcast.Broadcast;
+
+/**
+ * Each JVM's models, one per {@link ModelBlob} broadcast, keyed by the broadcast's id: built on first use and shared
+ * by the tasks of that JVM (a model only reads its parameters). The cache is bounded: it keeps the {@link #CAPACITY}
+ * most recently used, so a training run's earlier steps and finished scoring jobs let their models go.
+ */
+public final class ExecutorModels {
+  /** Models kept per JVM: the current one and the one before it (a straggling task of the previous step). */
+  static final int CAPACITY = 2;
+
+  private static final Map<Long, HybridLm> MODELS = new LinkedHashMap<>(4, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Long, HybridLm> eldest) {
+      return size() > CAPACITY;
+    }
+  };
+
+  private ExecutorModels() {}
+
+  /** This JVM's model of {@code broadcast}, built once (on the driver too: in local mode the tasks share it). */
+  public static synchronized HybridLm of(Broadcast<ModelBlob> broadcast) {
+    HybridLm lm = MODELS.get(broadcast.id());
+    if (lm == null) {
+      lm = broadcast.value().newModel();
+      MODELS.put(broadcast.id(), lm);
+    }
+    return lm;
+  }
+
+  /** {@link #of} from inside a Spark task: first binds the task to its GPU when the job requests GPUs. */
+  public static HybridLm forTask(Broadcast<ModelBlob> broadcast) {
+    TaskSetup.beforeTask();
+    return of(broadcast);
+  }
+
+  /** How many models this JVM holds now (for tests). */
+  static synchronized int size() {
+    return MODELS.size();
+  }
+}
