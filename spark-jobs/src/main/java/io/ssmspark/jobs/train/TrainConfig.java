@@ -15,42 +15,131 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import org.nd4j.linalg.api.buffer.DataType;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
 
 /**
- * The options of one training run. Every field is nullable: a value comes from, in increasing priority, the
- * defaults ({@link #withDefaults}), a job config file ({@link #readJobConfig}), the checkpoint being resumed, and
- * the command line ({@link #overlay}). JSON names equal the command-line option names.
+ * The options of one training run, each defined once here: its JSON name, its command-line option (this class is
+ * {@code train}'s picocli mixin) and, in {@link #defaults}, its default, which the help shows through
+ * {@code ${DEFAULT-VALUE}} ({@link HelpDefaults}). Every field is nullable: a value comes from, in increasing
+ * priority, the defaults ({@link #withDefaults}), a job config file ({@link #readJobConfig}), the checkpoint being
+ * resumed, and the command line ({@link #given}). JSON names equal the command-line option names.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class TrainConfig {
-  @JsonProperty("model-config") public String modelConfig;
-  @JsonProperty("data") public String data;
-  @JsonProperty("input-format") public String inputFormat;
-  @JsonProperty("seq-len") public Integer seqLen;
-  @JsonProperty("global-batch") public Integer globalBatch;
-  @JsonProperty("grad-accum") public Integer gradAccum;
-  @JsonProperty("micro-batch") public Integer microBatch;
-  @JsonProperty("steps") public Integer steps;
-  @JsonProperty("lr") public Double lr;
-  @JsonProperty("min-lr") public Double minLr;
-  @JsonProperty("warmup") public Integer warmup;
-  @JsonProperty("weight-decay") public Double weightDecay;
-  @JsonProperty("max-grad-norm") public Double maxGradNorm;
-  @JsonProperty("seed") public Long seed;
-  @JsonProperty("dtype") public String dtype;
-  @JsonProperty("validation-fraction") public Double validationFraction;
-  @JsonProperty("eval-windows") public Integer evalWindows;
-  @JsonProperty("partitions") public Integer partitions;
-  @JsonProperty("master") public String master;
-  @JsonProperty("out") public String out;
-  @JsonProperty("resume") public String resume;
+  @JsonProperty("model-config")
+  @Option(names = "--model-config", paramLabel = "FILE", description = "The model's config.json.")
+  public String modelConfig;
+
+  @JsonProperty("data")
+  @Option(names = "--data", paramLabel = "SPEC", description = "Path, glob, Hadoop URI, or synthetic:NAME[?k=v&...].")
+  public String data;
+
+  @JsonProperty("input-format")
+  @Option(names = "--input-format", paramLabel = "FMT", description = "text, fasta, tokens-u16, tokens-i32, parquet.")
+  public String inputFormat;
+
+  @JsonProperty("seq-len")
+  @Option(names = "--seq-len", paramLabel = "T", description = "Tokens per training window (default ${DEFAULT-VALUE}).")
+  public Integer seqLen;
+
+  @JsonProperty("global-batch")
+  @Option(names = "--global-batch", paramLabel = "B", description = "Windows per optimizer step (default ${DEFAULT-VALUE}).")
+  public Integer globalBatch;
+
+  @JsonProperty("grad-accum")
+  @Option(names = "--grad-accum", paramLabel = "K",
+      description = "Accumulation rounds per step; each takes B/K windows (default ${DEFAULT-VALUE}).")
+  public Integer gradAccum;
+
+  @JsonProperty("micro-batch")
+  @Option(names = "--micro-batch", paramLabel = "M",
+      description = "Windows per forward/backward: ranks r with the same r / M form one batch (default ${DEFAULT-VALUE}).")
+  public Integer microBatch;
+
+  @JsonProperty("steps")
+  @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps in total (default ${DEFAULT-VALUE}).")
+  public Integer steps;
+
+  @JsonProperty("lr")
+  @Option(names = "--lr", paramLabel = "RATE", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
+  public Double lr;
+
+  @JsonProperty("min-lr")
+  @Option(names = "--min-lr", paramLabel = "RATE", description = "Final rate of the cosine decay (default lr/10).")
+  public Double minLr;
+
+  @JsonProperty("warmup")
+  @Option(names = "--warmup", paramLabel = "STEPS", description = "Linear warmup steps (default ${DEFAULT-VALUE}).")
+  public Integer warmup;
+
+  @JsonProperty("weight-decay")
+  @Option(names = "--weight-decay", paramLabel = "W", description = "AdamW weight decay (default ${DEFAULT-VALUE}).")
+  public Double weightDecay;
+
+  @JsonProperty("max-grad-norm")
+  @Option(names = "--max-grad-norm", paramLabel = "G", description = "Global-norm clipping (default ${DEFAULT-VALUE}).")
+  public Double maxGradNorm;
+
+  @JsonProperty("seed")
+  @Option(names = "--seed", paramLabel = "S", description = "Initialisation and data-order seed (default ${DEFAULT-VALUE}).")
+  public Long seed;
+
+  @JsonProperty("dtype")
+  @Option(names = "--dtype", paramLabel = "float32|float64", description = "Training precision (default ${DEFAULT-VALUE}).")
+  public String dtype;
+
+  @JsonProperty("validation-fraction")
+  @Option(names = "--validation-fraction", paramLabel = "F",
+      description = "Fraction of documents held out (default ${DEFAULT-VALUE}).")
+  public Double validationFraction;
+
+  @JsonProperty("eval-windows")
+  @Option(names = "--eval-windows", paramLabel = "N", description = "Validation windows per evaluation (default ${DEFAULT-VALUE}).")
+  public Integer evalWindows;
+
+  @JsonProperty("partitions")
+  @Option(names = "--partitions", paramLabel = "P", description = "Partitions (tasks) per step (default ${DEFAULT-VALUE}).")
+  public Integer partitions;
+
+  @JsonProperty("master")
+  @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark-submit's, else local[*]).")
+  public String master;
+
+  @JsonProperty("out")
+  @Option(names = "--out", paramLabel = "DIR", description = "Output directory (any Hadoop FS path).")
+  public String out;
+
+  @JsonProperty("resume")
+  @Option(names = "--resume", paramLabel = "DIR",
+      description = "Continue from this training checkpoint (OUT may then hold the run being continued).")
+  public String resume;
+
   /** Remove a run already in out before starting (otherwise such an out is refused unless resuming). */
-  @JsonProperty("overwrite") public Boolean overwrite;
-  @JsonProperty("checkpoint-every") public Integer checkpointEvery;
-  @JsonProperty("eval-every") public Integer evalEvery;
-  @JsonProperty("skip-nonfinite") public Boolean skipNonfinite;
+  @JsonProperty("overwrite")
+  @Option(names = "--overwrite",
+      description = "Remove a run already in OUT (final/, checkpoints/, metrics, summary, chart) before starting;"
+          + " without it (or --resume) such an OUT is refused.")
+  public Boolean overwrite;
+
+  @JsonProperty("checkpoint-every")
+  @Option(names = "--checkpoint-every", paramLabel = "N",
+      description = "Checkpoint every N steps (default ${DEFAULT-VALUE}: end only).")
+  public Integer checkpointEvery;
+
+  @JsonProperty("eval-every")
+  @Option(names = "--eval-every", paramLabel = "K", description = "Validate every K steps (default ${DEFAULT-VALUE}: end only).")
+  public Integer evalEvery;
+
+  @JsonProperty("skip-nonfinite")
+  @Option(names = "--skip-nonfinite", description = "Skip a step with a NaN/Inf loss or gradient instead of stopping.")
+  public Boolean skipNonfinite;
+
   /** Test hook: "STEP:PARTITION" makes that task's first attempt throw (Spark retries it). */
-  @JsonProperty("inject-task-failure") public String injectTaskFailure;
+  @JsonProperty("inject-task-failure")
+  @Option(names = "--inject-task-failure", paramLabel = "STEP:PARTITION", hidden = true,
+      description = "Test hook: the first attempt of that task throws.")
+  public String injectTaskFailure;
 
   /**
    * The options that decide the numbers a run produces: resuming with a different value of any of them would
@@ -104,6 +193,38 @@ public final class TrainConfig {
       }
     }
     return merged;
+  }
+
+  /**
+   * The options the command line gave, parsed into {@code mixin}: only those the user typed (picocli fills the
+   * others from {@link HelpDefaults}, which must not override a job config file or a resumed checkpoint).
+   */
+  static TrainConfig given(CommandLine.ParseResult parsed, TrainConfig mixin) {
+    TrainConfig given = new TrainConfig();
+    for (CommandLine.Model.OptionSpec o : parsed.matchedOptions()) {
+      if (o.userObject() instanceof Field f && f.getDeclaringClass() == TrainConfig.class) {
+        try {
+          f.set(given, f.get(mixin));
+        } catch (IllegalAccessException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    }
+    return given;
+  }
+
+  /** The defaults as picocli's default values, so that help texts show them through ${DEFAULT-VALUE}. */
+  public static final class HelpDefaults implements CommandLine.IDefaultValueProvider {
+    private static final JsonNode DEFAULTS = JSON.valueToTree(defaults());
+
+    @Override
+    public String defaultValue(CommandLine.Model.ArgSpec arg) {
+      if (!(arg instanceof CommandLine.Model.OptionSpec o) || !o.longestName().startsWith("--")) {
+        return null;
+      }
+      JsonNode value = DEFAULTS.get(o.longestName().substring(2));
+      return value == null ? null : value.asText();
+    }
   }
 
   public TrainConfig copy() {

@@ -94,4 +94,27 @@ class JobConfigFileTest {
     assertTrue(e.getMessage().startsWith(file + ": not valid JSON: "), e.getMessage());
     assertThrows(NoSuchFileException.class, () -> TrainConfig.readJobConfig(dir.resolve("missing.conf")));
   }
+
+  /**
+   * The options are defined once, in TrainConfig (train's picocli mixin): the help shows their defaults, and the
+   * defaults picocli fills in never override what a job config file gives; only typed options do.
+   */
+  @Test
+  void typedOptionsOverrideTheFileAndDefaultsDoNot() throws IOException {
+    Path file = write("job.conf", EXAMPLE_IN_HOCON);
+    TrainCommand command = new TrainCommand();
+    picocli.CommandLine cli = new picocli.CommandLine(command);
+    cli.parseArgs("--config", file.toString(), "--steps", "5", "--overwrite");
+    TrainConfig given = command.givenConfig();
+    assertEquals(256, given.seqLen, "from the file");
+    assertEquals(32, given.globalBatch, "from the file, not the default 8");
+    assertEquals(8, given.partitions, "from the file, not the default 2");
+    assertEquals(5, given.steps, "typed");
+    assertEquals(Boolean.TRUE, given.overwrite, "typed");
+    assertNull(given.gradAccum, "neither given nor typed: left to withDefaults");
+    assertEquals(1, given.withDefaults().gradAccum);
+    String help = cli.getUsageMessage();
+    assertTrue(help.contains("Windows per optimizer step (default 8)"), help);
+    assertTrue(help.contains("Peak learning rate (default 0.001)"), help);
+  }
 }
