@@ -109,7 +109,7 @@ public final class HybridLm {
     // ---- forward ---------------------------------------------------------------------------------
 
     /** What one block's forward keeps for the backward. */
-    record BlockCache(INDArray residual, INDArray normed, Mixer.Window mixer, INDArray residual2, INDArray normed2,
+    record BlockActivations(INDArray residual, INDArray normed, Mixer.Window mixer, INDArray residual2, INDArray normed2,
             GatedMlp.Output mlp) {
     }
 
@@ -119,12 +119,12 @@ public final class HybridLm {
         private final LmState stateOut;
         final int[][] tokens;
         final int[] ids;
-        final BlockCache[] blocks;
+        final BlockActivations[] blocks;
         final INDArray finalResidual;
         final INDArray finalNormed;
 
         private Forward(INDArray logits, LmState stateOut, int[][] tokens, int[] ids,
-                BlockCache[] blocks, INDArray finalResidual, INDArray finalNormed) {
+                BlockActivations[] blocks, INDArray finalResidual, INDArray finalNormed) {
             this.logits = logits;
             this.stateOut = stateOut;
             this.tokens = tokens;
@@ -167,7 +167,7 @@ public final class HybridLm {
         long position = state == null ? 0 : state.position();
         int n = config.nLayer();
         Mixer.Carry[] carries = new Mixer.Carry[n];
-        BlockCache[] caches = new BlockCache[n];
+        BlockActivations[] caches = new BlockActivations[n];
 
         long clock = now();
         INDArray embedded = Embedding.forward(weights.embedding, ids);
@@ -236,7 +236,7 @@ public final class HybridLm {
         int d = config.dModel();
         LayerTensors.Block w = weights.blocks[i];
         LayerTensors.Block gw = g.blocks[i];
-        BlockCache c = f.blocks[i];
+        BlockActivations c = f.blocks[i];
         if (c.mlp() != null) {
             INDArray dNormed2 = GatedMlp.backward(c.normed2(), w.fc1(), w.fc2(), c.mlp(), dStream, gw.fc1(),
                     gw.fc2());
@@ -279,7 +279,7 @@ public final class HybridLm {
      * stream and the carries (copied out of the scope) outlive a block, the walk owns {@code stream} and closes it,
      * and the stream returned is the caller's to close.
      */
-    INDArray walk(INDArray stream, long[] mixerShape, MixerRun run, Mixer.Carry[] carries, BlockCache[] caches,
+    INDArray walk(INDArray stream, long[] mixerShape, MixerRun run, Mixer.Carry[] carries, BlockActivations[] caches,
             boolean layerScopes) {
         for (int i = 0; i < config.nLayer(); i++) {
             if (!layerScopes) {
@@ -309,7 +309,7 @@ public final class HybridLm {
     }
 
     private INDArray block(int layer, INDArray stream, long[] mixerShape, MixerRun run, Mixer.Carry[] carries,
-            BlockCache[] caches) {
+            BlockActivations[] caches) {
         LayerTensors.Block w = weights.blocks[layer];
         long clock = now();
         INDArray normed = norm(stream, w.norm());
@@ -320,7 +320,7 @@ public final class HybridLm {
             carries[layer] = mixed.carryOut();
         }
         return finish(layer, stream, mixed.out(), caches == null ? null : (r2, n2, mlp) -> caches[layer] =
-                new BlockCache(stream, normed, mixed, r2, n2, mlp));
+                new BlockActivations(stream, normed, mixed, r2, n2, mlp));
     }
 
     /** Receives what a block's norm2 + MLP keep for the backward (nulls without an MLP). */

@@ -46,7 +46,7 @@ public final class ChunkedSsd {
     INDArray carry = Nd4j.zeros(d.dtype(), d.heads(), d.headDim(), d.dState());
     for (int first = 0; first < plan.totalChunks; first += plan.chunksPerBlock) {
       int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
-      ChunkBlock block = BlockCache.forward(d, chunk, nb);
+      ChunkBlock block = ChunkBufferPool.forward(d, chunk, nb);
       block.load(load, first);
       block.intraChunk(true);
       block.propagateStates(carry, first, plan.chunks, initial, finals);
@@ -136,7 +136,7 @@ public final class ChunkedSsd {
       carries.add(carry.dup());
       int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
       if (first + nb < plan.totalChunks) {
-        ChunkBlock block = BlockCache.backward(d, chunk, nb).f;
+        ChunkBlock block = ChunkBufferPool.backward(d, chunk, nb).f;
         block.load(load, first);
         block.decays();
         block.chunkStates();
@@ -148,7 +148,7 @@ public final class ChunkedSsd {
     for (int k = carries.size() - 1; k >= 0; k--) {
       int first = k * plan.chunksPerBlock;
       int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
-      ChunkBlockBackward back = BlockCache.backward(d, chunk, nb);
+      ChunkBlockBackward back = ChunkBufferPool.backward(d, chunk, nb);
       ChunkBlock f = back.f;
       f.load(load, first);
       f.intraChunk(false); // the backward needs M, not Y_diag

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
- * The SSD's per-thread block buffers (BlockCache) outlive the scratch scope they are first made in: the forward and
+ * The SSD's per-thread block buffers (ChunkBufferPool) outlive the scratch scope they are first made in: the forward and
  * the backward give the same numbers in a first scope, in a second one and outside any scope.
  */
 class ChunkedSsdInScratchTest {

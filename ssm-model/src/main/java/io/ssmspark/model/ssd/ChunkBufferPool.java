@@ -13,7 +13,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * <p>A block outlives the call that made it, so its buffers are always allocated outside any ND4J workspace: a
  * caller may run the SSD inside a {@link Scratch} scope, and buffers allocated there would be freed with it.
  */
-final class BlockCache {
+final class ChunkBufferPool {
   private static final int MAX_ENTRIES = 4;
 
   /** What a block's buffers depend on (not the batch size or sequence length). */
@@ -31,7 +31,7 @@ final class BlockCache {
         }
       });
 
-  private BlockCache() {}
+  private ChunkBufferPool() {}
 
   /** A forward-only block (M shares L's buffer). */
   static ChunkBlock forward(SsdDims d, int chunk, int nb) {
