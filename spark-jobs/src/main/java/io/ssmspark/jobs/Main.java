@@ -1,5 +1,6 @@
 package io.ssmspark.jobs;
 
+import io.ssmspark.jobs.spark.Interruption;
 import io.ssmspark.jobs.cli.BenchCommand;
 import io.ssmspark.jobs.cli.GenerateCommand;
 import io.ssmspark.jobs.cli.NllCommand;

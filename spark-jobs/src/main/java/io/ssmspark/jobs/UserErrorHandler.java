@@ -1,5 +1,6 @@
 package io.ssmspark.jobs;
 
+import io.ssmspark.jobs.spark.Interruption;
 import io.ssmspark.data.BadRecordException;
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -1,5 +1,6 @@
 package io.ssmspark.jobs;
 
+import io.ssmspark.jobs.spark.Progress;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 

@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.baseline;
 
+import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.data.DataSpec;
 import io.ssmspark.data.InputFormat;
 import io.ssmspark.data.ReadOptions;
@@ -39,7 +40,7 @@ import org.nd4j.linalg.dataset.DataSet;
 public final class Dl4jLstmBaseline {
   /** Kryo registrators the session needs: ours, and ND4J's for the INDArrays inside DL4J's DataSets. */
   public static final String KRYO_REGISTRATORS =
-      "io.ssmspark.jobs.SsmKryoRegistrator,org.nd4j.kryo.Nd4jRegistrator";
+      SparkSessions.KRYO_REGISTRATOR + ",org.nd4j.kryo.Nd4jRegistrator";
 
   private Dl4jLstmBaseline() {}
 

@@ -1,6 +1,6 @@
 package io.ssmspark.jobs.bench;
 
-import io.ssmspark.jobs.cli.Precision;
+import io.ssmspark.jobs.spark.Precision;
 import io.ssmspark.model.ssd.ChunkedSsd;
 import io.ssmspark.model.ssd.SsdInputs;
 import java.util.concurrent.Callable;

@@ -1,6 +1,6 @@
 package io.ssmspark.jobs.bench;
 
-import io.ssmspark.jobs.cli.Precision;
+import io.ssmspark.jobs.spark.Precision;
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;

@@ -1,7 +1,8 @@
 package io.ssmspark.jobs.cli;
 
-import io.ssmspark.jobs.Interruption;
-import io.ssmspark.jobs.Progress;
+import io.ssmspark.jobs.spark.Precision;
+import io.ssmspark.jobs.spark.Interruption;
+import io.ssmspark.jobs.spark.Progress;
 import io.ssmspark.jobs.nll.Int32TokenFile;
 import io.ssmspark.model.checkpoint.Checkpoint;
 import io.ssmspark.model.checkpoint.LoadedCheckpoint;

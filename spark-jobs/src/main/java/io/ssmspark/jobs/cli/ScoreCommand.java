@@ -6,7 +6,7 @@ import io.ssmspark.data.Segments;
 import io.ssmspark.data.SourceData;
 import io.ssmspark.data.Sources;
 import io.ssmspark.data.TextMode;
-import io.ssmspark.jobs.Interruption;
+import io.ssmspark.jobs.spark.Interruption;
 import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.score.ScoreTables;
 import io.ssmspark.jobs.score.SequenceParallelScorer;

@@ -1,6 +1,6 @@
 package io.ssmspark.jobs.ml;
 
-import io.ssmspark.jobs.cli.Precision;
+import io.ssmspark.jobs.spark.Precision;
 import io.ssmspark.jobs.spark.ExecutorModels;
 import io.ssmspark.jobs.spark.ModelBlob;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package io.ssmspark.jobs.score;
 
-import io.ssmspark.jobs.Progress;
+import io.ssmspark.jobs.spark.Progress;
 import java.util.Locale;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;

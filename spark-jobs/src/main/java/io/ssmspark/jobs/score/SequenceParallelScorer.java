@@ -1,7 +1,7 @@
 package io.ssmspark.jobs.score;
 
 import io.ssmspark.data.Segment;
-import io.ssmspark.jobs.Progress;
+import io.ssmspark.jobs.spark.Progress;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.lm.HybridLm;
 import java.io.IOException;

@@ -1,6 +1,5 @@
 package io.ssmspark.jobs.spark;
 
-import io.ssmspark.jobs.SsmKryoRegistrator;
 import io.ssmspark.jobs.gpu.GpuBinding;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -13,6 +12,11 @@ import org.apache.spark.sql.SparkSession;
  * (checked here, before any task starts).
  */
 public final class SparkSessions {
+  /**
+   * The job's Kryo registrator, by name as cluster configs give it (the registrator sits in the composition root,
+   * io.ssmspark.jobs, because it names classes of every package).
+   */
+  public static final String KRYO_REGISTRATOR = "io.ssmspark.jobs.SsmKryoRegistrator";
   private final String appName;
   private String master;
   private final Map<String, String> conf = new LinkedHashMap<>();
@@ -69,7 +73,7 @@ public final class SparkSessions {
       b.config(BARRIER_CHECK_FAILURES, "8");
     }
     b.config("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
-    b.config("spark.kryo.registrator", SsmKryoRegistrator.class.getName());
+    b.config("spark.kryo.registrator", KRYO_REGISTRATOR);
     // Kryo's unsafe streams copy primitive arrays in bulk: a training task's 76 MB gradient result (bench model)
     // spent most of the step's Spark overhead in element-by-element serialization (bench train, 4 partitions:
     // overhead 18-20% of the step before, 15% after).

@@ -1,6 +1,6 @@
 package io.ssmspark.jobs.train;
 
-import io.ssmspark.jobs.cli.Precision;
+import io.ssmspark.jobs.spark.Precision;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;

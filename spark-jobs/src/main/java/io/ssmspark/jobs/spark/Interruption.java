@@ -1,4 +1,4 @@
-package io.ssmspark.jobs;
+package io.ssmspark.jobs.spark;
 
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -57,7 +57,7 @@ public final class Interruption {
   }
 
   /** A command starts; from now on a signal is reported as its interruption. */
-  static synchronized void started(String command) {
+  public static synchronized void started(String command) {
     if (!hooked) {
       ShutdownHookManager.get().addShutdownHook(Interruption::mute, MUTE_PRIORITY);
       ShutdownHookManager.get().addShutdownHook(Interruption::report, REPORT_PRIORITY, WAIT_SECONDS + 5,
@@ -71,7 +71,7 @@ public final class Interruption {
    * The command has returned {@code exitCode} and printed what it had to say. Nothing more is printed when it
    * ended before the shutdown, or succeeded.
    */
-  static void ended(int exitCode) {
+  public static void ended(int exitCode) {
     Run r = current;
     if (r != null) {
       r.quiet = exitCode == 0 || !requested();

@@ -1,4 +1,4 @@
-package io.ssmspark.jobs.cli;
+package io.ssmspark.jobs.spark;
 
 import org.nd4j.linalg.api.buffer.DataType;
 

@@ -1,4 +1,4 @@
-package io.ssmspark.jobs;
+package io.ssmspark.jobs.spark;
 
 import java.util.Locale;
 
