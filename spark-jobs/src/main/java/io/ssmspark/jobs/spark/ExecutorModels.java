@@ -3,10 +3,12 @@ package io.ssmspark.jobs.spark;
 import io.ssmspark.model.lm.HybridLm;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.broadcast.Broadcast;
 
 /**
- * Each JVM's models, one per {@link ModelBlob} broadcast, keyed by the broadcast's id: built on first use and shared
+ * Each JVM's models, one per {@link ModelBlob} broadcast, keyed by the application and the broadcast's id (ids start
+ * again at 0 in each SparkContext, and a JVM may run one after another): built on first use and shared
  * by the tasks of that JVM (a model only reads its parameters). The cache is bounded: it keeps the {@link #CAPACITY}
  * most recently used, so a training run's earlier steps and finished scoring jobs let their models go.
  */
@@ -14,9 +16,9 @@ public final class ExecutorModels {
   /** Models kept per JVM: the current one and the one before it (a straggling task of the previous step). */
   static final int CAPACITY = 2;
 
-  private static final Map<Long, HybridLm> MODELS = new LinkedHashMap<>(4, 0.75f, true) {
+  private static final Map<String, HybridLm> MODELS = new LinkedHashMap<>(4, 0.75f, true) {
     @Override
-    protected boolean removeEldestEntry(Map.Entry<Long, HybridLm> eldest) {
+    protected boolean removeEldestEntry(Map.Entry<String, HybridLm> eldest) {
       return size() > CAPACITY;
     }
   };
@@ -25,12 +27,18 @@ public final class ExecutorModels {
 
   /** This JVM's model of {@code broadcast}, built once (on the driver too: in local mode the tasks share it). */
   public static synchronized HybridLm of(Broadcast<ModelBlob> broadcast) {
-    HybridLm lm = MODELS.get(broadcast.id());
+    String key = application() + "/" + broadcast.id();
+    HybridLm lm = MODELS.get(key);
     if (lm == null) {
       lm = broadcast.value().newModel();
-      MODELS.put(broadcast.id(), lm);
+      MODELS.put(key, lm);
     }
     return lm;
+  }
+
+  private static String application() {
+    SparkEnv env = SparkEnv.get();
+    return env == null ? "" : env.conf().get("spark.app.id", "");
   }
 
   /** {@link #of} from inside a Spark task: first binds the task to its GPU when the job requests GPUs. */

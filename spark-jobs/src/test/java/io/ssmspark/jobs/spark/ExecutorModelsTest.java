@@ -45,4 +45,28 @@ class ExecutorModelsTest {
       spark.stop();
     }
   }
+
+  /** Broadcast ids start again at 0 in each SparkContext: a JVM's second context must not get the first's model. */
+  @Test
+  void aLaterSparkContextsBroadcastOfTheSameIdGetsItsOwnModel() {
+    MambaConfig c = MambaConfig.builder().dModel(8).nLayer(1).vocabSize(16).padVocabSizeMultiple(8)
+        .ssm(SsmConfig.builder().dState(4).headdim(4).chunkSize(4).build()).build();
+    float[] firsts = new float[2];
+    long[] ids = new long[2];
+    for (int run = 0; run < 2; run++) {
+      SparkSession spark = SparkSessions.builder("executor-models-test").master("local[1]").forTests().build();
+      try {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Broadcast<ModelBlob> b = jsc.broadcast(ModelBlob.of(c, ModelInit.initialize(c, 10 + run, DataType.FLOAT)));
+        ids[run] = b.id();
+        firsts[run] = ExecutorModels.of(b).parameters().getFloat(0);
+        assertEquals(b.value().floats[0], firsts[run], 0f, "run " + run);
+        b.destroy();
+      } finally {
+        spark.stop();
+      }
+    }
+    assertEquals(ids[0], ids[1], "the case this test is about: both contexts gave the same broadcast id");
+    assertTrue(firsts[0] != firsts[1]);
+  }
 }
