@@ -74,9 +74,8 @@ public final class SparkSessions {
     }
     b.config("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
     b.config("spark.kryo.registrator", KRYO_REGISTRATOR);
-    // Kryo's unsafe streams copy primitive arrays in bulk: a training task's 76 MB gradient result (bench model)
-    // spent most of the step's Spark overhead in element-by-element serialization (bench train, 4 partitions:
-    // overhead 18-20% of the step before, 15% after).
+    // Kryo's unsafe streams copy primitive arrays in bulk, where the safe ones serialize a training task's gradient
+    // result element by element (README, "Measured design choices").
     b.config("spark.kryo.unsafe", "true");
     conf.forEach(b::config);
     SparkSession session = b.getOrCreate();
