@@ -18,7 +18,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * A whole RetNet language model through {@link HybridLm} (the walk every path uses): its gradient against finite
- * differences on every tensor, and windows continued through the model state against one run.
+ * differences on every tensor, windows continued through the model state and recurrent decoding against one run.
  */
 class RetNetModelTest {
 
@@ -78,5 +78,39 @@ class RetNetModelTest {
             start += len;
         }
         assertEquals(11, state.position());
+    }
+
+    /** prefill(prompt) then one step per token (the recurrent form, O(1) per token) gives the full forward's logits. */
+    @ParameterizedTest(name = "attention={0}")
+    @CsvSource({"false", "true"})
+    void decodingGivesTheFullForwardsLogits(boolean attention) {
+        MambaConfig c = TestModels.retNet(attention, null, RetNetConfig.of(2));
+        int length = 11;
+        for (DataType dtype : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
+            HybridLm model = TestModels.randomModel(c, 40, 0.1, dtype);
+            int[][] tokens = TestModels.tokens(new Random(41), 2, length, c.vocabSize());
+            INDArray full = model.forward(tokens).logits().reshape(2, length, c.paddedVocabSize());
+            for (int prompt : new int[] {0, 1, 6}) {
+                Decoder decoder = new Decoder(model);
+                double worst = 0;
+                if (prompt > 0) {
+                    int[][] head = {Arrays.copyOf(tokens[0], prompt), Arrays.copyOf(tokens[1], prompt)};
+                    worst = maxAbsDiff(decoder.prefill(head), full.get(NDArrayIndex.all(),
+                            NDArrayIndex.point(prompt - 1), NDArrayIndex.all()));
+                }
+                for (int t = prompt; t < length; t++) {
+                    INDArray logits = decoder.step(new int[] {tokens[0][t], tokens[1][t]});
+                    worst = Math.max(worst, maxAbsDiff(logits, full.get(NDArrayIndex.all(), NDArrayIndex.point(t),
+                            NDArrayIndex.all())));
+                }
+                double tolerance = dtype == DataType.DOUBLE ? 1e-10 : 1e-4;
+                assertTrue(worst < tolerance, dtype + ", prompt " + prompt + ": max |dlogit| " + worst);
+            }
+        }
+    }
+
+    private static double maxAbsDiff(INDArray a, INDArray b) {
+        assertEquals(Arrays.toString(b.shape()), Arrays.toString(a.shape()));
+        return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
     }
 }
