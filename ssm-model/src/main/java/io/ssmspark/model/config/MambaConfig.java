@@ -69,6 +69,12 @@ public record MambaConfig(
     }
 
     private static void checkSsm(int dModel, SsmConfig ssm) {
+        if (ssm.retNet() != null) {
+            ssm.retNet().check(dModel);
+        }
+        if (!"Mamba2".equals(ssm.layer())) {
+            return; // the checks below are Mamba2's sizes
+        }
         long dInner = (long) ssm.expand() * dModel;
         if (dInner > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("ssm_cfg.expand: d_inner = expand * d_model = " + dInner + " is too large");

@@ -82,6 +82,9 @@ final class MambaConfigJson {
             throw s.invalid("layer", "is missing: mamba_ssm then builds a Mamba1 layer, which ssm-spark does not"
                     + " support; set \"layer\": \"Mamba2\"");
         }
+        if (layer.equals(RetNetConfig.LAYER)) {
+            return parseRetNet(s);
+        }
         if (!layer.equals("Mamba2")) {
             throw s.unsupported("layer", "\"" + layer + "\"", "only \"Mamba2\" is supported");
         }
@@ -131,6 +134,37 @@ final class MambaConfigJson {
         return b.build();
     }
 
+    /**
+     * A RetNet layer's ssm_cfg: num_heads (required), value_factor, group_norm, gate, group_norm_eps and chunk_size;
+     * any other field (Mamba2's included) is refused as unknown.
+     */
+    private static SsmConfig parseRetNet(JsonFields s) throws MalformedConfigException {
+        Integer heads = s.nullableInteger("num_heads");
+        if (heads == null) {
+            throw s.invalid("num_heads", "is missing: a \"" + RetNetConfig.LAYER + "\" layer needs its number of"
+                    + " retention heads");
+        }
+        RetNetConfig r = RetNetConfig.of(heads);
+        r = r.withValueFactor(s.integer("value_factor", r.valueFactor()))
+                .withGroupNorm(s.bool("group_norm", r.groupNorm()))
+                .withGate(s.bool("gate", r.gate()))
+                .withGroupNormEps(s.number("group_norm_eps", r.groupNormEps()));
+        int chunkSize = s.integer("chunk_size", SsmConfig.DEFAULTS.chunkSize());
+        s.rejectUnknown();
+        return SsmConfig.builder().retNet(r).chunkSize(chunkSize).build();
+    }
+
+    /** The fields {@link #parseRetNet} reads. */
+    private static void putRetNet(ObjectNode ssm, SsmConfig s) {
+        RetNetConfig r = s.retNet();
+        ssm.put("num_heads", r.numHeads());
+        ssm.put("value_factor", r.valueFactor());
+        ssm.put("group_norm", r.groupNorm());
+        ssm.put("gate", r.gate());
+        ssm.put("group_norm_eps", r.groupNormEps());
+        ssm.put("chunk_size", s.chunkSize());
+    }
+
     private static AttnConfig parseAttn(JsonFields a, boolean used) throws MalformedConfigException {
         AttnConfig d = AttnConfig.DEFAULTS;
         AttnConfig.Builder b = AttnConfig.builder()
@@ -173,28 +207,10 @@ final class MambaConfigJson {
         SsmConfig s = c.ssm();
         ObjectNode ssm = root.putObject("ssm_cfg");
         ssm.put("layer", s.layer());
-        ssm.put("d_state", s.dState());
-        ssm.put("d_conv", s.dConv());
-        ssm.put("expand", s.expand());
-        ssm.put("headdim", s.headdim());
-        ssm.putNull("d_ssm");
-        ssm.put("ngroups", s.ngroups());
-        ssm.putArray("A_init_range").add(s.aInitMin()).add(s.aInitMax());
-        ssm.put("D_has_hdim", s.dHasHdim());
-        ssm.put("rmsnorm", s.rmsnorm());
-        ssm.put("norm_before_gate", s.normBeforeGate());
-        ssm.put("dt_min", s.dtMin());
-        ssm.put("dt_max", s.dtMax());
-        ssm.put("dt_init_floor", s.dtInitFloor());
-        // dt_limit is left out on purpose: its only supported value, [0.0, inf], has no standard JSON form.
-        ssm.put("bias", false);
-        ssm.put("conv_bias", true);
-        ssm.put("chunk_size", s.chunkSize());
-        ssm.put("use_mem_eff_path", s.useMemEffPath());
-        if (s.convInit() == null) {
-            ssm.putNull("conv_init");
+        if (s.retNet() != null) {
+            putRetNet(ssm, s);
         } else {
-            ssm.put("conv_init", s.convInit());
+            putMamba2(ssm, s);
         }
 
         ArrayNode idx = root.putArray("attn_layer_idx");
@@ -238,6 +254,33 @@ final class MambaConfigJson {
             return MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot serialise a JSON tree of plain values", e);
+        }
+    }
+
+    /** A Mamba2 layer's ssm_cfg fields after "layer". */
+    private static void putMamba2(ObjectNode ssm, SsmConfig s) {
+        ssm.put("d_state", s.dState());
+        ssm.put("d_conv", s.dConv());
+        ssm.put("expand", s.expand());
+        ssm.put("headdim", s.headdim());
+        ssm.putNull("d_ssm");
+        ssm.put("ngroups", s.ngroups());
+        ssm.putArray("A_init_range").add(s.aInitMin()).add(s.aInitMax());
+        ssm.put("D_has_hdim", s.dHasHdim());
+        ssm.put("rmsnorm", s.rmsnorm());
+        ssm.put("norm_before_gate", s.normBeforeGate());
+        ssm.put("dt_min", s.dtMin());
+        ssm.put("dt_max", s.dtMax());
+        ssm.put("dt_init_floor", s.dtInitFloor());
+        // dt_limit is left out on purpose: its only supported value, [0.0, inf], has no standard JSON form.
+        ssm.put("bias", false);
+        ssm.put("conv_bias", true);
+        ssm.put("chunk_size", s.chunkSize());
+        ssm.put("use_mem_eff_path", s.useMemEffPath());
+        if (s.convInit() == null) {
+            ssm.putNull("conv_init");
+        } else {
+            ssm.put("conv_init", s.convInit());
         }
     }
 

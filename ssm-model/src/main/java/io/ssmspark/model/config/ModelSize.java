@@ -19,7 +19,7 @@ public final class ModelSize {
         long mambaLayers = c.nLayer() - attentionLayers;
         long total = mul(vocab, d); // embedding
         total = add(total, mul(c.nLayer(), add(norm, mlp(c, d, norm))));
-        total = add(total, mul(mambaLayers, mamba2(c, d)));
+        total = add(total, mul(mambaLayers, c.ssm().retNet() != null ? retNet(c, d) : mamba2(c, d)));
         if (attentionLayers > 0) {
             total = add(total, mul(attentionLayers, attention(c, d)));
         }
@@ -43,6 +43,15 @@ public final class ModelSize {
             n = add(n, inner);
         }
         return add(n, mul(d, inner));
+    }
+
+    /** One RetNet mixer: q_proj, k_proj (d × d), v_proj and the optional g_proj (d_v·H × d), out_proj (d × d_v·H). */
+    private static long retNet(MambaConfig c, long d) {
+        RetNetConfig r = c.ssm().retNet();
+        long values = mul(r.valueDim(c.dModel()), r.numHeads());
+        long n = mul(2 * d, d);
+        n = add(n, mul(r.gate() ? 2 * values : values, d));
+        return add(n, mul(d, values));
     }
 
     /** One MHA mixer: in_proj (q, k, v) with its optional bias, out_proj with its optional bias. */

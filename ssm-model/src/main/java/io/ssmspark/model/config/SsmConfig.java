@@ -2,8 +2,9 @@ package io.ssmspark.model.config;
 
 /**
  * The Mamba2 mixer settings ({@code ssm_cfg} in config.json). Only what ssm-spark supports can be
- * represented: the layer is always Mamba2, with no in/out projection bias, a conv bias, d_ssm = d_inner
- * and the default dt_limit. Init-only and speed-only settings (dt_min, dt_max, dt_init_floor,
+ * represented: a Mamba2 layer has no in/out projection bias, a conv bias, d_ssm = d_inner
+ * and the default dt_limit. A RetNet layer keeps its settings in {@link #retNet} (null for any other layer) and
+ * uses chunk_size only of the Mamba2 fields. Init-only and speed-only settings (dt_min, dt_max, dt_init_floor,
  * A_init_range, conv_init, use_mem_eff_path) are kept so a fresh model can be initialised the way
  * mamba_ssm would. Defaults are mamba_ssm's Mamba2 defaults.
  */
@@ -24,7 +25,8 @@ public record SsmConfig(
         double aInitMin,
         double aInitMax,
         Double convInit,
-        boolean useMemEffPath) {
+        boolean useMemEffPath,
+        RetNetConfig retNet) {
 
     public static final SsmConfig DEFAULTS = builder().build();
 
@@ -55,6 +57,20 @@ public record SsmConfig(
         if (convInit != null && (!(convInit > 0) || !Double.isFinite(convInit))) {
             throw new IllegalArgumentException("ssm_cfg.conv_init must be null or a finite number > 0, found " + convInit);
         }
+        checkRetNet(layer, retNet);
+    }
+
+    /** A RetNet layer has its settings, and only a RetNet layer has them. */
+    private static void checkRetNet(String layer, RetNetConfig retNet) {
+        boolean isRetNet = RetNetConfig.LAYER.equals(layer);
+        if (isRetNet && retNet == null) {
+            throw new IllegalArgumentException("ssm_cfg: layer \"" + layer + "\" needs its retention settings"
+                    + " (ssm_cfg.num_heads)");
+        }
+        if (!isRetNet && retNet != null) {
+            throw new IllegalArgumentException("ssm_cfg: retention settings are given but ssm_cfg.layer is \""
+                    + layer + "\", not \"" + RetNetConfig.LAYER + "\"");
+        }
     }
 
     static void requireAtLeast(String field, long value, long min) {
@@ -72,7 +88,7 @@ public record SsmConfig(
                 .dState(dState).dConv(dConv).expand(expand).headdim(headdim).ngroups(ngroups)
                 .chunkSize(chunkSize).dHasHdim(dHasHdim).rmsnorm(rmsnorm).normBeforeGate(normBeforeGate)
                 .dtMin(dtMin).dtMax(dtMax).dtInitFloor(dtInitFloor).aInitRange(aInitMin, aInitMax)
-                .convInit(convInit).useMemEffPath(useMemEffPath);
+                .convInit(convInit).useMemEffPath(useMemEffPath).retNet(retNet);
     }
 
     /** Builder starting from mamba_ssm's Mamba2 defaults. */
@@ -94,6 +110,7 @@ public record SsmConfig(
         private double aInitMax = 16;
         private Double convInit = null;
         private boolean useMemEffPath = true;
+        private RetNetConfig retNet = null;
 
         private Builder() {
         }
@@ -115,9 +132,18 @@ public record SsmConfig(
         public Builder convInit(Double v) { convInit = v; return this; }
         public Builder useMemEffPath(boolean v) { useMemEffPath = v; return this; }
 
+        /** A RetNet layer: sets layer "RetNet" and its settings (the Mamba2 fields are then unused). */
+        public Builder retNet(RetNetConfig v) {
+            retNet = v;
+            if (v != null) {
+                layer = RetNetConfig.LAYER;
+            }
+            return this;
+        }
+
         public SsmConfig build() {
             return new SsmConfig(layer, dState, dConv, expand, headdim, ngroups, chunkSize, dHasHdim, rmsnorm,
-                    normBeforeGate, dtMin, dtMax, dtInitFloor, aInitMin, aInitMax, convInit, useMemEffPath);
+                    normBeforeGate, dtMin, dtMax, dtInitFloor, aInitMin, aInitMax, convInit, useMemEffPath, retNet);
         }
     }
 }

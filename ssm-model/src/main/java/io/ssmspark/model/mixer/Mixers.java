@@ -1,6 +1,7 @@
 package io.ssmspark.model.mixer;
 
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.config.RetNetConfig;
 import java.util.Map;
 import java.util.function.Function;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -14,11 +15,14 @@ public final class Mixers {
 
     /** ssm_cfg.layer of mamba_ssm's Mamba2 layer. */
     public static final String MAMBA2 = "Mamba2";
+    /** ssm_cfg.layer of RetNet's multi-scale retention (our name). */
+    public static final String RETNET = RetNetConfig.LAYER;
     /** The layers of attn_layer_idx: mamba_ssm's MHA. */
     public static final String ATTENTION = "MHA";
 
     private static final Map<String, MixerFamily> BY_NAME = Map.of(
             MAMBA2, Mamba2Mixer.FAMILY,
+            RETNET, RetentionMixer.FAMILY,
             ATTENTION, AttentionMixer.FAMILY);
 
     private Mixers() {

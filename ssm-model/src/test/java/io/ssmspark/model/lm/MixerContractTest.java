@@ -1,5 +1,6 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.config.RetNetConfig;
 import io.ssmspark.model.mixer.Mixer;
 
 import static io.ssmspark.model.lm.FiniteDifferences.randn;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -20,8 +22,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * What every {@link Mixer} promises, checked on each mixer of a hybrid model (Mamba2; attention full, with a
- * window of 3 and of 1) in fp64: the training window, windows continued through their carries, one-token steps and
- * the segment protocol (halo, zero state, passState, finish) all give the whole window's {@link Mixer#infer}. A new
+ * window of 3 and of 1) and of RetNet models (pure and hybrid) in fp64: the training window, windows continued
+ * through their carries, one-token steps and the segment protocol (halo, zero state, passState, finish) all give the whole window's {@link Mixer#infer}. A new
  * mixer registered in {@link Mixers} can be added to this test as it is.
  */
 class MixerContractTest {
@@ -34,6 +36,24 @@ class MixerContractTest {
     void everyPathOfEveryMixerGivesTheWholeWindow(int window) {
         HybridLm model = TestModels.randomModel(TestModels.hybrid(window == 0 ? null : window), 21, 0.1,
                 DataType.DOUBLE);
+        everyPathGivesTheWholeWindow(model);
+    }
+
+    /** RetNet, pure and with attention (full, window 3), with and without its group norm and gate. */
+    @ParameterizedTest(name = "RetNet attention={0} window={1} groupNorm={2} gate={3} value_factor={4}")
+    @CsvSource({"false,0,true,true,2", "false,0,false,false,1", "true,0,true,true,2", "true,3,false,true,2",
+        "true,0,true,false,1"})
+    void everyPathOfARetNetModelGivesTheWholeWindow(boolean attention, int window, boolean groupNorm, boolean gate,
+            int valueFactor) {
+        RetNetConfig retention = RetNetConfig.of(2).withGroupNorm(groupNorm).withGate(gate)
+                .withValueFactor(valueFactor);
+        HybridLm model = TestModels.randomModel(TestModels.retNet(attention, window == 0 ? null : window, retention),
+                23, 0.1, DataType.DOUBLE);
+        assertEquals("retnet", model.mixer(0).kind());
+        everyPathGivesTheWholeWindow(model);
+    }
+
+    private static void everyPathGivesTheWholeWindow(HybridLm model) {
         for (int layer = 0; layer < model.config().nLayer(); layer++) {
             Mixer mixer = model.mixer(layer);
             String what = "layer " + layer + " (" + mixer.kind() + ")";

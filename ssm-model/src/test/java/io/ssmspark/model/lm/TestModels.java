@@ -2,6 +2,7 @@ package io.ssmspark.model.lm;
 
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.config.RetNetConfig;
 import io.ssmspark.model.config.SsmConfig;
 import java.util.List;
 import java.util.Random;
@@ -32,6 +33,21 @@ final class TestModels {
                 .attn(AttnConfig.builder().numHeads(4).numHeadsKv(2).headDim(4).rotaryEmbDim(4)
                         .rotaryEmbBase(100.0).windowSize(windowSize).build())
                 .tieEmbeddings(false).build();
+    }
+
+    /**
+     * RetNet: 3 layers of d_model 8 in 2 retention heads (d_k 4, d_v 4·valueFactor), chunk 4, GatedMLP, untied head;
+     * layer 1 attention as in {@link #hybrid} when {@code attention} (window null: full).
+     */
+    static MambaConfig retNet(boolean attention, Integer windowSize, RetNetConfig retention) {
+        MambaConfig.Builder b = MambaConfig.builder().dModel(8).nLayer(3).vocabSize(13).padVocabSizeMultiple(8)
+                .dIntermediate(16).ssm(SsmConfig.builder().retNet(retention).chunkSize(4).build())
+                .tieEmbeddings(false);
+        if (attention) {
+            b.attnLayerIdx(List.of(1)).attn(AttnConfig.builder().numHeads(4).numHeadsKv(2).headDim(4)
+                    .rotaryEmbDim(4).rotaryEmbBase(100.0).windowSize(windowSize).build());
+        }
+        return b.build();
     }
 
     /** mamba_ssm's initialisation plus N(0, noise²) on every parameter, so biases and norms are not trivial. */
