@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.score;
 
+import io.ssmspark.jobs.spark.ModelBlob;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.ssmspark.data.Segment;
