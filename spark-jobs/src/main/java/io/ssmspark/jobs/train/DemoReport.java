@@ -36,8 +36,12 @@ final class DemoReport {
     // "right value at an answer position", not "recalls the key's value": answering with a stated value not yet
     // asked for also scores, so this is an upper bound on recall by key
     out.printf(Locale.ROOT, "The model names the right value at %.0f%% of the answer positions (chance: 1/%d). Its"
-        + " loss, %.2f"
-        + " nats/token, is %.2f above the ideal %.2f and %.2f below the unigram baseline %.2f.%n", 100 * accuracy,
-        values, loss, loss - ideal, ideal, unigram - loss, unigram);
+        + " loss, %.2f nats/token, is %.2f above the ideal %.2f and %s the unigram baseline %.2f.%n", 100 * accuracy,
+        values, loss, loss - ideal, ideal, relation(loss, unigram), unigram);
+  }
+
+  /** "0.20 below" or "0.20 above": where {@code loss} lies against {@code baseline}, in words. */
+  static String relation(double loss, double baseline) {
+    return String.format(Locale.ROOT, "%.2f %s", Math.abs(loss - baseline), loss <= baseline ? "below" : "above");
   }
 }
