@@ -68,7 +68,11 @@ public record MambaConfig(
         }
     }
 
+    /** The Mamba2 layer's size rules (d_inner, heads, groups); other layers' settings check themselves. */
     private static void checkSsm(int dModel, SsmConfig ssm) {
+        if (!"Mamba2".equals(ssm.layer())) {
+            return;
+        }
         long dInner = (long) ssm.expand() * dModel;
         if (dInner > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("ssm_cfg.expand: d_inner = expand * d_model = " + dInner + " is too large");

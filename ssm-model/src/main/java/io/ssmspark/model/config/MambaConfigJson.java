@@ -82,8 +82,12 @@ final class MambaConfigJson {
             throw s.invalid("layer", "is missing: mamba_ssm then builds a Mamba1 layer, which ssm-spark does not"
                     + " support; set \"layer\": \"Mamba2\"");
         }
+        if (layer.equals(S4dConfig.LAYER)) {
+            return parseS4d(s);
+        }
         if (!layer.equals("Mamba2")) {
-            throw s.unsupported("layer", "\"" + layer + "\"", "only \"Mamba2\" is supported");
+            throw s.unsupported("layer", "\"" + layer + "\"", "only \"Mamba2\" and \"" + S4dConfig.LAYER
+                    + "\" are supported");
         }
         SsmConfig d = SsmConfig.DEFAULTS;
         SsmConfig.Builder b = SsmConfig.builder().layer(layer)
@@ -131,6 +135,30 @@ final class MambaConfigJson {
         return b.build();
     }
 
+    /**
+     * ssm_cfg of an S4D layer: d_state (default 64, S4D's), init (lin, inv, real or legs; default lin), dt_min and
+     * dt_max (the log-uniform range of Δ; defaults 0.001 and 0.1) and chunk_size (the kernel block length; default
+     * 256). Any other field is refused by name: the Mamba2 fields do not apply to S4D.
+     */
+    private static SsmConfig parseS4d(JsonFields s) throws MalformedConfigException {
+        SsmConfig d = SsmConfig.DEFAULTS;
+        String init = s.string("init", S4dConfig.DEFAULTS.init().jsonName());
+        S4dConfig.Init kind;
+        try {
+            kind = S4dConfig.Init.of(init);
+        } catch (IllegalArgumentException e) {
+            throw s.unsupported("init", "\"" + init + "\"", "expected one of " + S4dConfig.Init.names());
+        }
+        SsmConfig.Builder b = SsmConfig.builder().layer(S4dConfig.LAYER)
+                .dState(s.integer("d_state", 64))
+                .dtMin(s.number("dt_min", d.dtMin()))
+                .dtMax(s.number("dt_max", d.dtMax()))
+                .chunkSize(s.integer("chunk_size", d.chunkSize()))
+                .s4d(new S4dConfig(kind));
+        s.rejectUnknown();
+        return b.build();
+    }
+
     private static AttnConfig parseAttn(JsonFields a, boolean used) throws MalformedConfigException {
         AttnConfig d = AttnConfig.DEFAULTS;
         AttnConfig.Builder b = AttnConfig.builder()
@@ -173,28 +201,10 @@ final class MambaConfigJson {
         SsmConfig s = c.ssm();
         ObjectNode ssm = root.putObject("ssm_cfg");
         ssm.put("layer", s.layer());
-        ssm.put("d_state", s.dState());
-        ssm.put("d_conv", s.dConv());
-        ssm.put("expand", s.expand());
-        ssm.put("headdim", s.headdim());
-        ssm.putNull("d_ssm");
-        ssm.put("ngroups", s.ngroups());
-        ssm.putArray("A_init_range").add(s.aInitMin()).add(s.aInitMax());
-        ssm.put("D_has_hdim", s.dHasHdim());
-        ssm.put("rmsnorm", s.rmsnorm());
-        ssm.put("norm_before_gate", s.normBeforeGate());
-        ssm.put("dt_min", s.dtMin());
-        ssm.put("dt_max", s.dtMax());
-        ssm.put("dt_init_floor", s.dtInitFloor());
-        // dt_limit is left out on purpose: its only supported value, [0.0, inf], has no standard JSON form.
-        ssm.put("bias", false);
-        ssm.put("conv_bias", true);
-        ssm.put("chunk_size", s.chunkSize());
-        ssm.put("use_mem_eff_path", s.useMemEffPath());
-        if (s.convInit() == null) {
-            ssm.putNull("conv_init");
+        if (s.s4d() != null) {
+            putS4d(ssm, s);
         } else {
-            ssm.put("conv_init", s.convInit());
+            putMamba2(ssm, s);
         }
 
         ArrayNode idx = root.putArray("attn_layer_idx");
@@ -239,6 +249,42 @@ final class MambaConfigJson {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot serialise a JSON tree of plain values", e);
         }
+    }
+
+    /** ssm_cfg of a Mamba2 layer: every field, in mamba_ssm's key names. */
+    private static void putMamba2(ObjectNode ssm, SsmConfig s) {
+        ssm.put("d_state", s.dState());
+        ssm.put("d_conv", s.dConv());
+        ssm.put("expand", s.expand());
+        ssm.put("headdim", s.headdim());
+        ssm.putNull("d_ssm");
+        ssm.put("ngroups", s.ngroups());
+        ssm.putArray("A_init_range").add(s.aInitMin()).add(s.aInitMax());
+        ssm.put("D_has_hdim", s.dHasHdim());
+        ssm.put("rmsnorm", s.rmsnorm());
+        ssm.put("norm_before_gate", s.normBeforeGate());
+        ssm.put("dt_min", s.dtMin());
+        ssm.put("dt_max", s.dtMax());
+        ssm.put("dt_init_floor", s.dtInitFloor());
+        // dt_limit is left out on purpose: its only supported value, [0.0, inf], has no standard JSON form.
+        ssm.put("bias", false);
+        ssm.put("conv_bias", true);
+        ssm.put("chunk_size", s.chunkSize());
+        ssm.put("use_mem_eff_path", s.useMemEffPath());
+        if (s.convInit() == null) {
+            ssm.putNull("conv_init");
+        } else {
+            ssm.put("conv_init", s.convInit());
+        }
+    }
+
+    /** ssm_cfg of an S4D layer: only the fields S4D reads. */
+    private static void putS4d(ObjectNode ssm, SsmConfig s) {
+        ssm.put("d_state", s.dState());
+        ssm.put("init", s.s4d().init().jsonName());
+        ssm.put("dt_min", s.dtMin());
+        ssm.put("dt_max", s.dtMax());
+        ssm.put("chunk_size", s.chunkSize());
     }
 
     static void write(MambaConfig c, Path file) throws IOException {

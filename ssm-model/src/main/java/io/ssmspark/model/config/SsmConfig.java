@@ -1,9 +1,10 @@
 package io.ssmspark.model.config;
 
 /**
- * The Mamba2 mixer settings ({@code ssm_cfg} in config.json). Only what ssm-spark supports can be
- * represented: the layer is always Mamba2, with no in/out projection bias, a conv bias, d_ssm = d_inner
- * and the default dt_limit. Init-only and speed-only settings (dt_min, dt_max, dt_init_floor,
+ * The SSM mixer settings ({@code ssm_cfg} in config.json). Only what ssm-spark supports can be
+ * represented: a Mamba2 layer has no in/out projection bias, a conv bias, d_ssm = d_inner
+ * and the default dt_limit. An S4D layer (layer "S4D") uses d_state, dt_min, dt_max, chunk_size and
+ * its own {@link S4dConfig}; its Mamba2-only fields are held at their defaults. Init-only and speed-only settings (dt_min, dt_max, dt_init_floor,
  * A_init_range, conv_init, use_mem_eff_path) are kept so a fresh model can be initialised the way
  * mamba_ssm would. Defaults are mamba_ssm's Mamba2 defaults.
  */
@@ -24,13 +25,37 @@ public record SsmConfig(
         double aInitMin,
         double aInitMax,
         Double convInit,
-        boolean useMemEffPath) {
+        boolean useMemEffPath,
+        S4dConfig s4d) {
 
     public static final SsmConfig DEFAULTS = builder().build();
 
     public SsmConfig {
         if (layer == null || layer.isBlank()) {
             throw new IllegalArgumentException("ssm_cfg.layer must name a layer, found " + (layer == null ? "null" : "\"\""));
+        }
+        // S4D: its own settings, and the Mamba2-only fields at their defaults (they do not apply), so that two S4D
+        // configs are equal exactly when they mean the same layer and config.json round-trips.
+        if (S4dConfig.LAYER.equals(layer)) {
+            if (s4d == null) {
+                throw new IllegalArgumentException("ssm_cfg: an S4D layer needs its S4D settings (init)");
+            }
+            s4d.check(dState);
+            Builder m = new Builder();
+            dConv = m.dConv;
+            expand = m.expand;
+            headdim = m.headdim;
+            ngroups = m.ngroups;
+            dHasHdim = m.dHasHdim;
+            rmsnorm = m.rmsnorm;
+            normBeforeGate = m.normBeforeGate;
+            dtInitFloor = m.dtInitFloor;
+            aInitMin = m.aInitMin;
+            aInitMax = m.aInitMax;
+            convInit = m.convInit;
+            useMemEffPath = m.useMemEffPath;
+        } else if (s4d != null) {
+            throw new IllegalArgumentException("ssm_cfg: S4D settings given for layer \"" + layer + "\"");
         }
         requireAtLeast("ssm_cfg.d_state", dState, 1);
         requireAtLeast("ssm_cfg.d_conv", dConv, 1);
@@ -72,7 +97,7 @@ public record SsmConfig(
                 .dState(dState).dConv(dConv).expand(expand).headdim(headdim).ngroups(ngroups)
                 .chunkSize(chunkSize).dHasHdim(dHasHdim).rmsnorm(rmsnorm).normBeforeGate(normBeforeGate)
                 .dtMin(dtMin).dtMax(dtMax).dtInitFloor(dtInitFloor).aInitRange(aInitMin, aInitMax)
-                .convInit(convInit).useMemEffPath(useMemEffPath);
+                .convInit(convInit).useMemEffPath(useMemEffPath).s4d(s4d);
     }
 
     /** Builder starting from mamba_ssm's Mamba2 defaults. */
@@ -94,6 +119,7 @@ public record SsmConfig(
         private double aInitMax = 16;
         private Double convInit = null;
         private boolean useMemEffPath = true;
+        private S4dConfig s4d = null;
 
         private Builder() {
         }
@@ -114,10 +140,13 @@ public record SsmConfig(
         public Builder aInitRange(double lo, double hi) { aInitMin = lo; aInitMax = hi; return this; }
         public Builder convInit(Double v) { convInit = v; return this; }
         public Builder useMemEffPath(boolean v) { useMemEffPath = v; return this; }
+        /** S4D's own settings; an S4D layer without them gets {@link S4dConfig#DEFAULTS}. */
+        public Builder s4d(S4dConfig v) { s4d = v; return this; }
 
         public SsmConfig build() {
             return new SsmConfig(layer, dState, dConv, expand, headdim, ngroups, chunkSize, dHasHdim, rmsnorm,
-                    normBeforeGate, dtMin, dtMax, dtInitFloor, aInitMin, aInitMax, convInit, useMemEffPath);
+                    normBeforeGate, dtMin, dtMax, dtInitFloor, aInitMin, aInitMax, convInit, useMemEffPath,
+                    s4d == null && S4dConfig.LAYER.equals(layer) ? S4dConfig.DEFAULTS : s4d);
         }
     }
 }
