@@ -16,10 +16,13 @@ public final class Mixers {
     public static final String MAMBA2 = "Mamba2";
     /** The layers of attn_layer_idx: mamba_ssm's MHA. */
     public static final String ATTENTION = "MHA";
+    /** ssm_cfg.layer of the S4D layer (ours). */
+    public static final String S4D = io.ssmspark.model.config.S4dConfig.LAYER;
 
     private static final Map<String, MixerFamily> BY_NAME = Map.of(
             MAMBA2, Mamba2Mixer.FAMILY,
-            ATTENTION, AttentionMixer.FAMILY);
+            ATTENTION, AttentionMixer.FAMILY,
+            S4D, S4dMixer.FAMILY);
 
     private Mixers() {
     }
