@@ -224,6 +224,7 @@ public final class S4dKernel {
         INDArray dD = Nd4j.zeros(dtype, h, 1, 1);
         INDArray du = Nd4j.createUninitialized(dtype, us);
         Cx gState = dStateOut;
+        Cx fullStep = null;
 
         int blocks = fwd.blockStates().size();
         for (int c = blocks - 1; c >= 0; c--) {
@@ -250,7 +251,8 @@ public final class S4dKernel {
                 duc.addi(reverse(expand(gV, w, true)));
                 gDtA.addi(v1.conjMul(gV).sum(2));
                 if (state != null) {
-                    Cx pl = step(s, len, dims).reshape(h, m, 1);
+                    Cx pl = len == s.block() ? (fullStep == null ? fullStep = step(s, len, dims) : fullStep)
+                            : step(s, len, dims);
                     gDtA.addi(pl.conjMul(state.conjMul(gState).sum(2)).mul((double) len));
                     gPrev = pl.conjMul(gState);
                 }
