@@ -4,9 +4,9 @@ package io.ssmspark.model.config;
  * The SSM mixer settings ({@code ssm_cfg} in config.json). Only what ssm-spark supports can be
  * represented: a Mamba2 layer has no in/out projection bias, a conv bias, d_ssm = d_inner
  * and the default dt_limit. An S4D layer (layer "S4D") uses d_state, dt_min, dt_max, chunk_size and
- * its own {@link S4dConfig}; its Mamba2-only fields are held at their defaults. Init-only and speed-only settings (dt_min, dt_max, dt_init_floor,
- * A_init_range, conv_init, use_mem_eff_path) are kept so a fresh model can be initialised the way
- * mamba_ssm would. Defaults are mamba_ssm's Mamba2 defaults.
+ * its own {@link S4dConfig}; its Mamba2-only fields are held at their defaults. Init-only and
+ * speed-only settings (dt_min, dt_max, dt_init_floor, A_init_range, conv_init, use_mem_eff_path)
+ * are kept so a fresh model can be initialised the way mamba_ssm would. Defaults are mamba_ssm's Mamba2 defaults.
  */
 public record SsmConfig(
         String layer,
