@@ -3,6 +3,7 @@ package io.ssmspark.jobs.score;
 import io.ssmspark.data.Segment;
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.config.S4dConfig;
 import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.ModelInit;
@@ -32,6 +33,15 @@ final class ScoreTestModels {
           .windowSize(window).build());
     }
     return b.build();
+  }
+
+  /**
+   * {@link #config} with S4D layers instead of Mamba2: d_state 4 (2 conjugate pairs or 4 real modes), blocks of 4
+   * (shorter than most segments), Δ in [0.01, 0.2].
+   */
+  static MambaConfig s4dConfig(S4dConfig.Init init, boolean attention, Integer window) {
+    return config(attention, window).toBuilder().ssm(SsmConfig.builder().layer(S4dConfig.LAYER).dState(4)
+        .chunkSize(4).dtMin(0.01).dtMax(0.2).s4d(new S4dConfig(init)).build()).build();
   }
 
   /** Random parameters (init + noise so that every path matters), exactly representable in fp32. */

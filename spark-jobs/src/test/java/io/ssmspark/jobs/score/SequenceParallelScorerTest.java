@@ -8,7 +8,9 @@ import io.ssmspark.data.Segment;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.HybridLm;
+import io.ssmspark.model.config.S4dConfig;
 import io.ssmspark.model.mixer.Mamba2Mixer;
+import io.ssmspark.model.mixer.S4dMixer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -30,7 +32,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Sequence-parallel scoring equals one process scoring each sequence whole, for pure-Mamba and hybrid models (full
- * and sliding-window attention), 1, 2, 3 and 7 segments with uneven lengths that are not multiples of the chunk
+ * and sliding-window attention), and S4D models (alone and hybrid), 1, 2, 3 and 7 segments with uneven lengths that are not multiples of the chunk
  * (4), segments shorter than d_conv − 1 (3) and than the window, and several sequences at once. Kryo registration
  * is required.
  */
@@ -75,6 +77,16 @@ class SequenceParallelScorerTest {
     check(ScoreTestModels.config(true, 5), DataType.FLOAT, 2e-4, StorageLevel.MEMORY_ONLY());
     // on disk: every segment passes through Kryo (registration required) between layers
     check(ScoreTestModels.config(true, 5), DataType.DOUBLE, 1e-10, StorageLevel.DISK_ONLY());
+  }
+
+  /** S4D (conjugate pairs; and real modes), alone and with full and sliding-window attention. */
+  @Test
+  void s4dModelsFp32WithinTwoTenThousandthsAndFp64() {
+    check(ScoreTestModels.s4dConfig(S4dConfig.Init.LIN, false, null), DataType.FLOAT, 2e-4);
+    check(ScoreTestModels.s4dConfig(S4dConfig.Init.LIN, false, null), DataType.DOUBLE, 1e-10);
+    check(ScoreTestModels.s4dConfig(S4dConfig.Init.REAL, false, null), DataType.FLOAT, 2e-4);
+    check(ScoreTestModels.s4dConfig(S4dConfig.Init.INV, true, null), DataType.FLOAT, 2e-4);
+    check(ScoreTestModels.s4dConfig(S4dConfig.Init.INV, true, 5), DataType.DOUBLE, 1e-10, StorageLevel.DISK_ONLY());
   }
 
   /**
@@ -218,7 +230,8 @@ class SequenceParallelScorerTest {
     }
     r.release();
     assertEquals(40 + 2, rows, "scored positions");
-    String what = (c.attnLayerIdx().isEmpty() ? "mamba" : "hybrid window=" + c.attn().windowSize()) + " " + dtype
+    String what = c.ssm().layer() + (c.attnLayerIdx().isEmpty() ? "" : " hybrid window=" + c.attn().windowSize())
+        + " " + dtype
         + " cuts " + java.util.Arrays.toString(cuts) + " tasks " + width;
     double diff = Math.max(maxAbsDiff(expectLong, got.get("long")), maxAbsDiff(expectShort, got.get("short")));
     System.out.printf("score equality: %s max |dNLL| = %.3g%n", what, diff);
@@ -235,22 +248,30 @@ class SequenceParallelScorerTest {
         .orElseThrow();
     assertEquals(0, one.positions());
     assertTrue(Double.isNaN(one.meanNll()));
-    long mambaLayers = c.nLayer() - c.attnLayerIdx().size();
+    long ssmLayers = c.nLayer() - c.attnLayerIdx().size();
+    String ssmKind = c.ssm().s4d() != null ? "s4d" : "mamba2";
     assertEquals(c.nLayer(), r.exchanges().size());
-    assertEquals(mambaLayers, r.exchanges().stream().filter(e -> e.kind().equals("mamba2")).count());
-    // per Mamba2 layer every segment but a sequence's last sends its last min(K-1, T) pre-conv rows and its
-    // summary (H + H.P.N values); whole sequences send nothing
-    Mamba2Mixer.Spec sp = blob.newModel().mixerSpec();
+    assertEquals(ssmLayers, r.exchanges().stream().filter(e -> e.kind().equals(ssmKind)).count());
     long valueBytes = dtype == DataType.DOUBLE ? 8 : 4;
     long expectUp = 0;
     int previous = 0;
     for (int cut : cuts) {
-      expectUp += (Math.min(sp.convKernel() - 1, cut - previous) * (long) sp.convDim() + sp.heads()
-          + (long) sp.heads() * sp.headDim() * sp.dState()) * valueBytes;
+      if (ssmKind.equals("s4d")) {
+        // per S4D layer every segment but a sequence's last sends its summary only (no halo rows): alpha and E,
+        // H.M complex values each
+        S4dMixer.Spec sp = ((S4dMixer) blob.newModel().mixer(0)).spec();
+        expectUp += 2L * 2 * sp.dModel() * sp.modes() * valueBytes;
+      } else {
+        // per Mamba2 layer every segment but a sequence's last sends its last min(K-1, T) pre-conv rows and its
+        // summary (H + H.P.N values); whole sequences send nothing
+        Mamba2Mixer.Spec sp = blob.newModel().mixerSpec();
+        expectUp += (Math.min(sp.convKernel() - 1, cut - previous) * (long) sp.convDim() + sp.heads()
+            + (long) sp.heads() * sp.headDim() * sp.dState()) * valueBytes;
+      }
       previous = cut;
     }
     for (ExchangeStats e : r.exchanges()) {
-      if (e.kind().equals("mamba2")) {
+      if (e.kind().equals(ssmKind)) {
         assertEquals(expectUp, e.bytesUp(), what + " layer " + e.layer());
         assertEquals(expectUp * r.width(), e.bytesDown(), what + " layer " + e.layer());
       } else if (cuts.length == 0) {

@@ -20,6 +20,7 @@ import io.ssmspark.model.optim.AdamWSettings;
 import io.ssmspark.model.optim.LearningRateSchedule;
 import io.ssmspark.model.optim.Optimizer;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -66,6 +67,11 @@ class DistributedTrainingTest {
    * each micro-batch's gradient (scale 1) added into a double-double sum, divided by the token count, then clip + AdamW, as in the run's defaults.
    */
   private static INDArray referenceLoop(TrainConfig run) throws IOException {
+    return referenceLoop(run, model);
+  }
+
+  /** {@link #referenceLoop(TrainConfig)} for the model {@code model}. */
+  private static INDArray referenceLoop(TrainConfig run, MambaConfig model) throws IOException {
     TrainConfig c = run.withDefaults();
     DataType dtype = c.dataType();
     SourceData data = Sources.read(spark, c.data, ReadOptions.defaults());
@@ -134,6 +140,33 @@ class DistributedTrainingTest {
   @Test
   void float64PartitionCountsEqualTheSingleProcessLoop() throws IOException {
     partitionCountsAgreeWithTheLoop("float64", 1e-12);
+  }
+
+  /**
+   * An S4D model (with an attention layer) trains through the Trainer: 1 and 4 partitions equal the single-process
+   * loop, in float32 and float64, and the parameters moved. Nothing of the Trainer knows the layer: it goes
+   * through the Mixer interface.
+   */
+  @Test
+  void s4dModelPartitionCountsEqualTheSingleProcessLoop() throws IOException {
+    MambaConfig s4d = TrainTestSupport.tinyS4dModel();
+    Path s4dFile = TrainTestSupport.writeModel(Files.createDirectories(dir.resolve("s4d-model")), s4d);
+    for (String dtype : new String[] {"float64", "float32"}) {
+      double tolerance = dtype.equals("float64") ? 1e-12 : 1e-5;
+      INDArray reference = referenceLoop(TrainTestSupport.tinyRun(s4dFile, dir.resolve("unused"), dtype, 1), s4d);
+      for (int partitions : new int[] {1, 4}) {
+        Trainer.Result r = train(TrainTestSupport.tinyRun(s4dFile, dir.resolve("s4d-" + dtype + "-p" + partitions),
+            dtype, partitions));
+        double diff = TrainTestSupport.maxRelativeDifference(reference, r.parameters());
+        assertTrue(diff <= tolerance, "S4D " + dtype + ", " + partitions + " partitions: max relative difference "
+            + diff);
+        assertTrue(r.validationLoss() > 0 && Double.isFinite(r.validationLoss()));
+        System.out.printf("S4D %s, %d partitions: max relative difference to the single-process loop %s%n", dtype,
+            partitions, diff);
+      }
+      INDArray init = ModelInit.initialize(s4d, 7L, reference.dataType());
+      assertTrue(TrainTestSupport.maxRelativeDifference(init, reference) > 1e-3, "the S4D model trained");
+    }
   }
 
   @Test

@@ -3,6 +3,7 @@ package io.ssmspark.jobs.train;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.config.S4dConfig;
 import io.ssmspark.model.config.SsmConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,6 +32,12 @@ final class TrainTestSupport {
         .attnLayerIdx(List.of(1))
         .attn(AttnConfig.builder().numHeads(2).numHeadsKv(2).headDim(8).rotaryEmbDim(8).build())
         .tieEmbeddings(false).build();
+  }
+
+  /** {@link #tinyModel} with an S4D layer (d_state 8: 4 conjugate pairs, blocks of 16) instead of Mamba2. */
+  static MambaConfig tinyS4dModel() {
+    return tinyModel().toBuilder().ssm(SsmConfig.builder().layer(S4dConfig.LAYER).dState(8).chunkSize(16)
+        .s4d(new S4dConfig(S4dConfig.Init.LIN)).build()).build();
   }
 
   static Path writeModel(Path dir, MambaConfig config) throws IOException {

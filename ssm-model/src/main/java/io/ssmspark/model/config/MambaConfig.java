@@ -68,6 +68,7 @@ public record MambaConfig(
         }
     }
 
+    /** The Mamba2 layer's size rules (d_inner, heads, groups); other layers' settings check themselves. */
     private static void checkSsm(int dModel, SsmConfig ssm) {
         if (ssm.retNet() != null) {
             ssm.retNet().check(dModel);

@@ -85,8 +85,12 @@ final class MambaConfigJson {
         if (layer.equals(RetNetConfig.LAYER)) {
             return parseRetNet(s);
         }
+        if (layer.equals(S4dConfig.LAYER)) {
+            return parseS4d(s);
+        }
         if (!layer.equals("Mamba2")) {
-            throw s.unsupported("layer", "\"" + layer + "\"", "only \"Mamba2\" is supported");
+            throw s.unsupported("layer", "\"" + layer + "\"", "the supported layers are \"Mamba2\", \""
+                    + RetNetConfig.LAYER + "\" and \"" + S4dConfig.LAYER + "\"");
         }
         SsmConfig d = SsmConfig.DEFAULTS;
         SsmConfig.Builder b = SsmConfig.builder().layer(layer)
@@ -165,6 +169,30 @@ final class MambaConfigJson {
         ssm.put("chunk_size", s.chunkSize());
     }
 
+    /**
+     * ssm_cfg of an S4D layer: d_state (default 64, S4D's), init (lin, inv, real or legs; default lin), dt_min and
+     * dt_max (the log-uniform range of Δ; defaults 0.001 and 0.1) and chunk_size (the kernel block length; default
+     * 256). Any other field is refused by name: the Mamba2 fields do not apply to S4D.
+     */
+    private static SsmConfig parseS4d(JsonFields s) throws MalformedConfigException {
+        SsmConfig d = SsmConfig.DEFAULTS;
+        String init = s.string("init", S4dConfig.DEFAULTS.init().jsonName());
+        S4dConfig.Init kind;
+        try {
+            kind = S4dConfig.Init.of(init);
+        } catch (IllegalArgumentException e) {
+            throw s.unsupported("init", "\"" + init + "\"", "expected one of " + S4dConfig.Init.names());
+        }
+        SsmConfig.Builder b = SsmConfig.builder().layer(S4dConfig.LAYER)
+                .dState(s.integer("d_state", 64))
+                .dtMin(s.number("dt_min", d.dtMin()))
+                .dtMax(s.number("dt_max", d.dtMax()))
+                .chunkSize(s.integer("chunk_size", d.chunkSize()))
+                .s4d(new S4dConfig(kind));
+        s.rejectUnknown();
+        return b.build();
+    }
+
     private static AttnConfig parseAttn(JsonFields a, boolean used) throws MalformedConfigException {
         AttnConfig d = AttnConfig.DEFAULTS;
         AttnConfig.Builder b = AttnConfig.builder()
@@ -209,6 +237,8 @@ final class MambaConfigJson {
         ssm.put("layer", s.layer());
         if (s.retNet() != null) {
             putRetNet(ssm, s);
+        } else if (s.s4d() != null) {
+            putS4d(ssm, s);
         } else {
             putMamba2(ssm, s);
         }
@@ -282,6 +312,15 @@ final class MambaConfigJson {
         } else {
             ssm.put("conv_init", s.convInit());
         }
+    }
+
+    /** ssm_cfg of an S4D layer: only the fields S4D reads. */
+    private static void putS4d(ObjectNode ssm, SsmConfig s) {
+        ssm.put("d_state", s.dState());
+        ssm.put("init", s.s4d().init().jsonName());
+        ssm.put("dt_min", s.dtMin());
+        ssm.put("dt_max", s.dtMax());
+        ssm.put("chunk_size", s.chunkSize());
     }
 
     static void write(MambaConfig c, Path file) throws IOException {

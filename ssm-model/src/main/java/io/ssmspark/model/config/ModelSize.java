@@ -19,7 +19,8 @@ public final class ModelSize {
         long mambaLayers = c.nLayer() - attentionLayers;
         long total = mul(vocab, d); // embedding
         total = add(total, mul(c.nLayer(), add(norm, mlp(c, d, norm))));
-        total = add(total, mul(mambaLayers, c.ssm().retNet() != null ? retNet(c, d) : mamba2(c, d)));
+        total = add(total, mul(mambaLayers, c.ssm().retNet() != null ? retNet(c, d)
+                : c.ssm().s4d() != null ? s4d(c, d) : mamba2(c, d)));
         if (attentionLayers > 0) {
             total = add(total, mul(attentionLayers, attention(c, d)));
         }
@@ -52,6 +53,17 @@ public final class ModelSize {
         long n = mul(2 * d, d);
         n = add(n, mul(r.gate() ? 2 * values : values, d));
         return add(n, mul(d, values));
+    }
+
+    /**
+     * One S4D mixer: D and log_dt (d_model each), log_A_real (d_model × modes), A_imag (the same, complex modes
+     * only), C (d_model × modes, × 2 for complex modes), output_linear weight (2·d_model × d_model) and bias.
+     */
+    private static long s4d(MambaConfig c, long d) {
+        S4dConfig s = c.ssm().s4d();
+        long modes = s.modes(c.ssm().dState());
+        long perMode = s.complex() ? 4 : 2; // log_A_real, A_imag, C re/im; or log_A_real, C
+        return add(add(4 * d, mul(d, modes * perMode)), mul(2 * d, d)); // D, log_dt, bias (2d); modes; weight
     }
 
     /** One MHA mixer: in_proj (q, k, v) with its optional bias, out_proj with its optional bias. */

@@ -1,12 +1,13 @@
 package io.ssmspark.model.config;
 
 /**
- * The Mamba2 mixer settings ({@code ssm_cfg} in config.json). Only what ssm-spark supports can be
+ * The SSM mixer settings ({@code ssm_cfg} in config.json). Only what ssm-spark supports can be
  * represented: a Mamba2 layer has no in/out projection bias, a conv bias, d_ssm = d_inner
- * and the default dt_limit. A RetNet layer keeps its settings in {@link #retNet} (null for any other layer) and
- * uses chunk_size only of the Mamba2 fields. Init-only and speed-only settings (dt_min, dt_max, dt_init_floor,
- * A_init_range, conv_init, use_mem_eff_path) are kept so a fresh model can be initialised the way
- * mamba_ssm would. Defaults are mamba_ssm's Mamba2 defaults.
+ * and the default dt_limit. A RetNet layer keeps its settings in {@link #retNet} and uses chunk_size only of the
+ * Mamba2 fields; an S4D layer (layer "S4D") uses d_state, dt_min, dt_max, chunk_size and its own {@link S4dConfig},
+ * its Mamba2-only fields held at their defaults (each layer's own settings are null for any other layer).
+ * Init-only and speed-only settings (dt_min, dt_max, dt_init_floor, A_init_range, conv_init, use_mem_eff_path)
+ * are kept so a fresh model can be initialised the way mamba_ssm would. Defaults are mamba_ssm's Mamba2 defaults.
  */
 public record SsmConfig(
         String layer,
@@ -26,13 +27,37 @@ public record SsmConfig(
         double aInitMax,
         Double convInit,
         boolean useMemEffPath,
-        RetNetConfig retNet) {
+        RetNetConfig retNet,
+        S4dConfig s4d) {
 
     public static final SsmConfig DEFAULTS = builder().build();
 
     public SsmConfig {
         if (layer == null || layer.isBlank()) {
             throw new IllegalArgumentException("ssm_cfg.layer must name a layer, found " + (layer == null ? "null" : "\"\""));
+        }
+        // S4D: its own settings, and the Mamba2-only fields at their defaults (they do not apply), so that two S4D
+        // configs are equal exactly when they mean the same layer and config.json round-trips.
+        if (S4dConfig.LAYER.equals(layer)) {
+            if (s4d == null) {
+                throw new IllegalArgumentException("ssm_cfg: an S4D layer needs its S4D settings (init)");
+            }
+            s4d.check(dState);
+            Builder m = new Builder();
+            dConv = m.dConv;
+            expand = m.expand;
+            headdim = m.headdim;
+            ngroups = m.ngroups;
+            dHasHdim = m.dHasHdim;
+            rmsnorm = m.rmsnorm;
+            normBeforeGate = m.normBeforeGate;
+            dtInitFloor = m.dtInitFloor;
+            aInitMin = m.aInitMin;
+            aInitMax = m.aInitMax;
+            convInit = m.convInit;
+            useMemEffPath = m.useMemEffPath;
+        } else if (s4d != null) {
+            throw new IllegalArgumentException("ssm_cfg: S4D settings given for layer \"" + layer + "\"");
         }
         requireAtLeast("ssm_cfg.d_state", dState, 1);
         requireAtLeast("ssm_cfg.d_conv", dConv, 1);
@@ -88,7 +113,7 @@ public record SsmConfig(
                 .dState(dState).dConv(dConv).expand(expand).headdim(headdim).ngroups(ngroups)
                 .chunkSize(chunkSize).dHasHdim(dHasHdim).rmsnorm(rmsnorm).normBeforeGate(normBeforeGate)
                 .dtMin(dtMin).dtMax(dtMax).dtInitFloor(dtInitFloor).aInitRange(aInitMin, aInitMax)
-                .convInit(convInit).useMemEffPath(useMemEffPath).retNet(retNet);
+                .convInit(convInit).useMemEffPath(useMemEffPath).retNet(retNet).s4d(s4d);
     }
 
     /** Builder starting from mamba_ssm's Mamba2 defaults. */
@@ -111,6 +136,7 @@ public record SsmConfig(
         private Double convInit = null;
         private boolean useMemEffPath = true;
         private RetNetConfig retNet = null;
+        private S4dConfig s4d = null;
 
         private Builder() {
         }
@@ -131,6 +157,8 @@ public record SsmConfig(
         public Builder aInitRange(double lo, double hi) { aInitMin = lo; aInitMax = hi; return this; }
         public Builder convInit(Double v) { convInit = v; return this; }
         public Builder useMemEffPath(boolean v) { useMemEffPath = v; return this; }
+        /** S4D's own settings; an S4D layer without them gets {@link S4dConfig#DEFAULTS}. */
+        public Builder s4d(S4dConfig v) { s4d = v; return this; }
 
         /** A RetNet layer: sets layer "RetNet" and its settings (the Mamba2 fields are then unused). */
         public Builder retNet(RetNetConfig v) {
@@ -143,7 +171,8 @@ public record SsmConfig(
 
         public SsmConfig build() {
             return new SsmConfig(layer, dState, dConv, expand, headdim, ngroups, chunkSize, dHasHdim, rmsnorm,
-                    normBeforeGate, dtMin, dtMax, dtInitFloor, aInitMin, aInitMax, convInit, useMemEffPath, retNet);
+                    normBeforeGate, dtMin, dtMax, dtInitFloor, aInitMin, aInitMax, convInit, useMemEffPath, retNet,
+                    s4d == null && S4dConfig.LAYER.equals(layer) ? S4dConfig.DEFAULTS : s4d);
         }
     }
 }

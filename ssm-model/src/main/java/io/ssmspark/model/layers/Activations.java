@@ -3,10 +3,12 @@ package io.ssmspark.model.layers;
 import io.ssmspark.model.tensor.Shapes;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Erf;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
- * SiLU and softplus with their derivatives, elementwise, in the input's dtype. Each method returns a new
+ * SiLU, softplus and GELU with their derivatives, elementwise, in the input's dtype. Each method returns a new
  * array and leaves its input untouched.
  */
 public final class Activations {
@@ -68,6 +70,26 @@ public final class Activations {
         Shapes.requireFloating("v", v);
         INDArray above = aboveThreshold(v);
         return above.rsub(1.0).muli(Transforms.sigmoid(v, true)).addi(above);
+    }
+
+    /** gelu(v) = v·Φ(v) = v/2 · (1 + erf(v/√2)), the exact form (torch's nn.GELU default). */
+    public static INDArray gelu(INDArray v) {
+        Shapes.requireFloating("v", v);
+        return normalCdf(v).muli(v);
+    }
+
+    /** gelu'(v) = Φ(v) + v·φ(v), φ(v) = e^(−v²/2)/√(2π). */
+    public static INDArray geluGrad(INDArray v) {
+        Shapes.requireFloating("v", v);
+        INDArray pdf = Transforms.exp(v.mul(v).muli(-0.5), false).muli(1.0 / Math.sqrt(2 * Math.PI));
+        return pdf.muli(v).addi(normalCdf(v));
+    }
+
+    /** Φ(v) = (1 + erf(v/√2))/2. */
+    private static INDArray normalCdf(INDArray v) {
+        INDArray out = v.mul(1.0 / Math.sqrt(2));
+        Nd4j.exec(new Erf(out, out));
+        return out.addi(1.0).muli(0.5);
     }
 
     /** 1 where v > {@link #SOFTPLUS_THRESHOLD}, else 0, in v's dtype. */

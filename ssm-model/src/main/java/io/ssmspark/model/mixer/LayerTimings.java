@@ -20,7 +20,9 @@ public final class LayerTimings {
         /** The attention blocks. */
         ATTENTION,
         /** The gated MLPs. */
-        MLP
+        MLP,
+        /** The whole S4D mixers (kernel, FFT convolution, state passing, output projection). */
+        S4D_MIXER
     }
 
     private final long[] forwardNanos = new long[Part.values().length];

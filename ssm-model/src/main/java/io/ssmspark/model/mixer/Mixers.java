@@ -19,11 +19,14 @@ public final class Mixers {
     public static final String RETNET = RetNetConfig.LAYER;
     /** The layers of attn_layer_idx: mamba_ssm's MHA. */
     public static final String ATTENTION = "MHA";
+    /** ssm_cfg.layer of the S4D layer (ours). */
+    public static final String S4D = io.ssmspark.model.config.S4dConfig.LAYER;
 
     private static final Map<String, MixerFamily> BY_NAME = Map.of(
             MAMBA2, Mamba2Mixer.FAMILY,
             RETNET, RetentionMixer.FAMILY,
-            ATTENTION, AttentionMixer.FAMILY);
+            ATTENTION, AttentionMixer.FAMILY,
+            S4D, S4dMixer.FAMILY);
 
     private Mixers() {
     }

@@ -38,6 +38,24 @@ class ModelSizeTest {
         }
     }
 
+    /** S4D layers (complex and real modes), alone and with attention, with and without MLP. */
+    @Test
+    void equalsTheSchemaOfS4dConfigs() {
+        for (S4dConfig.Init init : S4dConfig.Init.values()) {
+            SsmConfig s4d = SsmConfig.builder().layer(S4dConfig.LAYER).dState(6).s4d(new S4dConfig(init)).build();
+            List<MambaConfig> configs = List.of(
+                    hybrid().ssm(s4d).build(),
+                    hybrid().ssm(s4d).attnLayerIdx(List.of()).dIntermediate(0).tieEmbeddings(true).build(),
+                    hybrid().ssm(s4d).rmsNorm(false).build());
+            for (MambaConfig c : configs) {
+                assertEquals(CheckpointSchema.of(c).totalParameters(), ModelSize.parameters(c), c.toJson());
+                try (INDArray parameters = ModelInit.initialize(c, 1, DataType.FLOAT)) {
+                    assertEquals(parameters.length(), ModelSize.parameters(c));
+                }
+            }
+        }
+    }
+
     @Test
     void equalsTheLengthOfAnInitialisedModel() {
         MambaConfig c = hybrid().build();

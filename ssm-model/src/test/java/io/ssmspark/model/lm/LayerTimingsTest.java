@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.config.S4dConfig;
 import io.ssmspark.model.mixer.LayerTimings.Part;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -32,6 +33,10 @@ class LayerTimingsTest {
         HybridLm model = TestModels.randomModel(hybrid, 3, 0.1, DataType.DOUBLE);
         LayerTimings t = trainStep(model, hybrid, new LayerTimings(), new INDArray[2]);
         for (Part p : Part.values()) {
+            if (p == Part.S4D_MIXER) { // no S4D layer in this model
+                assertEquals(0.0, t.forwardSeconds(p) + t.backwardSeconds(p));
+                continue;
+            }
             assertTrue(t.forwardSeconds(p) > 0, "forward " + p);
             assertTrue(t.backwardSeconds(p) > 0, "backward " + p);
         }
@@ -46,6 +51,14 @@ class LayerTimingsTest {
         assertTrue(p.forwardSeconds(Part.SSD) > 0);
         p.reset();
         assertEquals(0.0, p.forwardSeconds(Part.SSD) + p.backwardSeconds(Part.MAMBA_MIXER));
+
+        MambaConfig s4d = TestModels.hybridS4d(S4dConfig.Init.LIN, null); // S4D layers instead of Mamba2
+        LayerTimings q = trainStep(TestModels.randomModel(s4d, 3, 0.1, DataType.DOUBLE), s4d, new LayerTimings(),
+                new INDArray[2]);
+        assertTrue(q.forwardSeconds(Part.S4D_MIXER) > 0 && q.backwardSeconds(Part.S4D_MIXER) > 0);
+        assertTrue(q.forwardSeconds(Part.ATTENTION) > 0);
+        assertEquals(0.0, q.forwardSeconds(Part.MAMBA_MIXER) + q.backwardSeconds(Part.MAMBA_MIXER)
+                + q.forwardSeconds(Part.SSD) + q.backwardSeconds(Part.SSD));
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.ssmspark.model.lm;
 
 import io.ssmspark.model.config.RetNetConfig;
+import io.ssmspark.model.config.S4dConfig;
 import io.ssmspark.model.mixer.Mixer;
 
 import static io.ssmspark.model.lm.FiniteDifferences.randn;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -22,8 +24,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * What every {@link Mixer} promises, checked on each mixer of a hybrid model (Mamba2; attention full, with a
- * window of 3 and of 1) and of RetNet models (pure and hybrid) in fp64: the training window, windows continued
- * through their carries, one-token steps and the segment protocol (halo, zero state, passState, finish) all give the whole window's {@link Mixer#infer}. A new
+ * window of 3 and of 1), of RetNet models (pure and hybrid) and of S4D models (pure, and with attention) in fp64:
+ * the training window, windows continued through their carries, one-token steps and the segment protocol (halo,
+ * zero state, passState, finish) all give the whole window's {@link Mixer#infer}. A new
  * mixer registered in {@link Mixers} can be added to this test as it is.
  */
 class MixerContractTest {
@@ -51,6 +54,16 @@ class MixerContractTest {
                 23, 0.1, DataType.DOUBLE);
         assertEquals("retnet", model.mixer(0).kind());
         everyPathGivesTheWholeWindow(model);
+    }
+
+    /** S4D, pure (blocks of 4 and of 1, shorter than the window of 13) and with attention (full and window 3). */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(S4dConfig.Init.class)
+    void everyPathOfS4dModelsGivesTheWholeWindow(S4dConfig.Init init) {
+        everyPathGivesTheWholeWindow(TestModels.randomModel(TestModels.pureS4d(init, 4), 31, 0.1, DataType.DOUBLE));
+        everyPathGivesTheWholeWindow(TestModels.randomModel(TestModels.pureS4d(init, 1), 32, 0.1, DataType.DOUBLE));
+        everyPathGivesTheWholeWindow(TestModels.randomModel(TestModels.hybridS4d(init, null), 33, 0.1, DataType.DOUBLE));
+        everyPathGivesTheWholeWindow(TestModels.randomModel(TestModels.hybridS4d(init, 3), 34, 0.1, DataType.DOUBLE));
     }
 
     private static void everyPathGivesTheWholeWindow(HybridLm model) {

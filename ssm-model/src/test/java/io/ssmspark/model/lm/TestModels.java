@@ -3,6 +3,7 @@ package io.ssmspark.model.lm;
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.RetNetConfig;
+import io.ssmspark.model.config.S4dConfig;
 import io.ssmspark.model.config.SsmConfig;
 import java.util.List;
 import java.util.Random;
@@ -48,6 +49,19 @@ final class TestModels {
                     .rotaryEmbDim(4).rotaryEmbBase(100.0).windowSize(windowSize).build());
         }
         return b.build();
+    }
+
+    /** Pure S4D: 2 layers, d_model 8, d_state 6 (3 conjugate pairs or 6 real modes), blocks of {@code chunk}. */
+    static MambaConfig pureS4d(S4dConfig.Init init, int chunk) {
+        return MambaConfig.builder().dModel(8).nLayer(2).vocabSize(13).padVocabSizeMultiple(8)
+                .ssm(SsmConfig.builder().layer(S4dConfig.LAYER).dState(6).chunkSize(chunk).dtMin(0.01).dtMax(0.3)
+                        .s4d(new S4dConfig(init)).build())
+                .tieEmbeddings(true).build();
+    }
+
+    /** S4D hybrid: 3 layers, layer 1 attention as in {@link #hybrid}, GatedMLP, untied head, blocks of 4. */
+    static MambaConfig hybridS4d(S4dConfig.Init init, Integer windowSize) {
+        return hybrid(windowSize).toBuilder().ssm(pureS4d(init, 4).ssm()).build();
     }
 
     /** mamba_ssm's initialisation plus N(0, noise²) on every parameter, so biases and norms are not trivial. */
