@@ -1,7 +1,7 @@
 package io.ssmspark.jobs.train;
 
 import io.ssmspark.data.DataSpec;
-import io.ssmspark.data.synthetic.AssociativeRecall;
+import io.ssmspark.data.synthetic.InductionCopy;
 import io.ssmspark.data.synthetic.SyntheticCorpora;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.config.AttnConfig;
@@ -20,33 +20,30 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code ssm-spark demo}: trains a small hybrid (a Mamba-2 layer, then an attention layer) on the built-in
- * synthetic:associative-recall corpus in Spark local mode, then scores the validation split and says what it learned:
- * its answer accuracy (how often it names the right value at an answer position) against chance, and its loss
- * beside the corpus's unigram loss (what counting tokens achieves) and ideal loss (the generator itself).
+ * synthetic:induction-copy corpus in Spark local mode (random symbols, a marker, the same symbols again: the copy is
+ * predictable only by retrieving what the window showed once), then scores the validation split and says what it
+ * learned: its answer accuracy (how often it writes the right symbol in the copy) against chance, and its loss beside
+ * the corpus's unigram loss (what counting tokens achieves) and ideal loss (the generator itself).
  */
 @Command(
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
       "Trains a small hybrid model on a built-in corpus in local mode, and shows what it learned.",
-      "It trains on synthetic:associative-recall (a few minutes), logging the loss each step, then scores the",
-      "validation split: how often it names the right value after a queried key, and its loss against the corpus's",
-      "unigram and ideal losses."
+      "It trains on synthetic:induction-copy (about a minute), logging the loss each step, then scores the",
+      "validation split: how often it writes the right symbol when copying a sequence it has seen once, and its",
+      "loss against the corpus's unigram and ideal losses."
     })
 public final class DemoCommand implements Callable<Integer> {
-  /** Key-value pairs per document; each is queried once. */
-  static final int PAIRS = 4;
-  /** Keys and values each come from their own 16 ids. */
-  static final int SYMBOLS = 16;
-  static final String DATA = "synthetic:associative-recall?documents=8000&pairs=" + PAIRS + "&keys=" + SYMBOLS
-      + "&values=" + SYMBOLS;
-  /** A document is 4·PAIRS tokens plus its separator. */
-  static final int DOCUMENT_TOKENS = 4 * PAIRS + 1;
-  /**
-   * Whole documents per window: windows then start at document starts, so every queried pair lies in the window
-   * of its query.
-   */
-  static final int DOCUMENTS_PER_WINDOW = 8;
+  /** Random symbols per document, then the copy marker and the same symbols again. */
+  static final int LENGTH = 16;
+  /** Symbols are drawn from this many ids. */
+  static final int SYMBOLS = 32;
+  static final String DATA = "synthetic:induction-copy?documents=4000&length=" + LENGTH + "&alphabet=" + SYMBOLS;
+  /** A document is the symbols, the marker, the copy, and its separator. */
+  static final int DOCUMENT_TOKENS = 2 * LENGTH + 2;
+  /** Whole documents per window: windows then start at document starts, so each copy lies in its original's window. */
+  static final int DOCUMENTS_PER_WINDOW = 4;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -54,7 +51,7 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Output directory; a run already there is replaced (default: ${DEFAULT-VALUE}).")
   String out;
 
-  @Option(names = "--steps", defaultValue = "800", paramLabel = "N",
+  @Option(names = "--steps", defaultValue = "300", paramLabel = "N",
       description = "Steps, at least 1 (default: ${DEFAULT-VALUE}).")
   int steps;
 
@@ -62,9 +59,9 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Spark master (default: ${DEFAULT-VALUE}).")
   String master;
 
-  /** The demo's model: d_model 64, a Mamba-2 layer then an attention layer, each with a gated MLP; 33 ids. */
+  /** The demo's model: d_model 64, a Mamba-2 layer then an attention layer, each with a gated MLP; 34 ids. */
   static MambaConfig demoModel() {
-    return MambaConfig.builder().dModel(64).nLayer(2).vocabSize(2 * SYMBOLS + 1).padVocabSizeMultiple(8)
+    return MambaConfig.builder().dModel(64).nLayer(2).vocabSize(SYMBOLS + 2).padVocabSizeMultiple(8)
         .dIntermediate(128)
         .ssm(SsmConfig.builder().dState(16).dConv(4).expand(2).headdim(16).ngroups(1).chunkSize(32).build())
         .attnLayerIdx(List.of(1))
@@ -87,7 +84,7 @@ public final class DemoCommand implements Callable<Integer> {
     c.weightDecay = 0.01;
     c.seed = 1L;
     c.partitions = 2;
-    c.evalEvery = 100;
+    c.evalEvery = 50;
     c.evalWindows = 1_000_000; // the whole validation split
     return c;
   }
@@ -107,7 +104,7 @@ public final class DemoCommand implements Callable<Integer> {
     run.overwrite = true; // each demo replaces its previous run in the same --out
     Trainer.Result result = new Trainer(spark).train(run);
     DataSpec spec = DataSpec.parse(DATA);
-    AssociativeRecall corpus = (AssociativeRecall) SyntheticCorpora.create(spec.syntheticName(), spec.parameters());
+    InductionCopy corpus = (InductionCopy) SyntheticCorpora.create(spec.syntheticName(), spec.parameters());
     PrintWriter stdout = this.spec.commandLine().getOut();
     new DemoReport(corpus, result, run.seqLen).print(stdout);
     stdout.printf(Locale.ROOT, "outputs: %s/metrics.jsonl, %s/loss.png, %s/summary.json, model in %s%n", out, out,
