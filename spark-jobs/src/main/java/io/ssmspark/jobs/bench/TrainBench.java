@@ -64,7 +64,7 @@ public final class TrainBench implements Callable<Integer> {
     TrainingMemory.of(DataType.FLOAT).require(model, TrainStepBench.OPTIONS, MemoryLimits.ofThisJvm());
     Path work = Files.createTempDirectory("ssm-spark-bench-train");
     Path modelConfig = work.resolve("config.json");
-    model.write(modelConfig);
+    Files.writeString(modelConfig, model.toJson());
     SparkSession spark = SparkSessions.builder("ssm-spark bench train").master(master).build();
     try {
       for (int p : partitions) {

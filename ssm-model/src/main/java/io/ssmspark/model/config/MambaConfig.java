@@ -219,10 +219,6 @@ public record MambaConfig(
         return MambaConfigJson.toJson(this);
     }
 
-    /** Writes config.json atomically (temporary file in the same directory, then rename). */
-    public void write(Path file) throws IOException {
-        MambaConfigJson.write(this, file);
-    }
 
     // ---- builder ----------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.ssmspark.model.checkpoint.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -323,10 +322,6 @@ final class MambaConfigJson {
         ssm.put("chunk_size", s.chunkSize());
     }
 
-    static void write(MambaConfig c, Path file) throws IOException {
-        byte[] bytes = toJson(c).getBytes(StandardCharsets.UTF_8);
-        AtomicFiles.write(file, out -> out.write(bytes));
-    }
 
     private static void putNullable(ObjectNode node, String key, Integer value) {
         if (value == null) {

@@ -211,7 +211,7 @@ class CheckpointTest {
         e = assertThrows(NoSuchFileException.class, () -> Checkpoint.load(empty, DataType.FLOAT));
         assertEquals(empty.resolve("config.json") + ": checkpoint directory has no config.json", e.getMessage());
 
-        tied().write(empty.resolve("config.json"));
+        Files.writeString(empty.resolve("config.json"), tied().toJson());
         e = assertThrows(NoSuchFileException.class, () -> Checkpoint.load(empty, DataType.FLOAT));
         assertEquals(empty.resolve("model.safetensors") + ": checkpoint directory has no model.safetensors", e.getMessage());
 
@@ -294,7 +294,7 @@ class CheckpointTest {
     void aConfigTooLargeForThisJvmIsRefusedBeforeReadingTensors() throws IOException {
         Path ckpt = Files.createDirectories(dir.resolve("absurd"));
         MambaConfig absurd = tied().toBuilder().dModel(65_536).nLayer(64).build();
-        absurd.write(ckpt.resolve(Checkpoint.CONFIG_FILE));
+        Files.writeString(ckpt.resolve(Checkpoint.CONFIG_FILE), absurd.toJson());
         Files.write(ckpt.resolve(Checkpoint.MODEL_FILE), new byte[8]); // never read
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Checkpoint.load(ckpt, DataType.FLOAT));

@@ -159,15 +159,12 @@ class MambaConfigTest {
     }
 
     @Test
-    void writesAndReadsAFile() throws IOException {
+    void readsAFile() throws IOException {
         MambaConfig c = MambaConfig.builder().dModel(32).nLayer(1).vocabSize(10)
                 .ssm(SsmConfig.builder().dState(4).headdim(8).build()).build();
         Path file = dir.resolve("config.json");
-        c.write(file);
+        Files.writeString(file, c.toJson());
         assertEquals(c, MambaConfig.read(file));
-        try (var files = Files.list(dir)) {
-            assertEquals(List.of(file), files.toList()); // no temporary file left behind
-        }
         NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> MambaConfig.read(dir.resolve("nope.json")));
         assertTrue(e.getMessage().contains("nope.json"), e.getMessage());
     }
