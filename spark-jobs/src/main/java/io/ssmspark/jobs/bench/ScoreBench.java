@@ -12,7 +12,7 @@ import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.ModelInit;
 import io.ssmspark.model.tensor.MemoryLimits;
-import io.ssmspark.model.tensor.ModelMemory;
+import io.ssmspark.model.checkpoint.ModelMemory;
 import io.ssmspark.model.lm.SequenceScorer;
 import java.io.IOException;
 import java.util.ArrayList;

@@ -9,7 +9,7 @@ import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.mixer.LayerTimings;
 import io.ssmspark.model.lm.ModelInit;
 import io.ssmspark.model.tensor.MemoryLimits;
-import io.ssmspark.model.tensor.ModelMemory;
+import io.ssmspark.model.checkpoint.ModelMemory;
 import io.ssmspark.model.optim.AdamW;
 import io.ssmspark.model.optim.AdamWSettings;
 import io.ssmspark.model.optim.LearningRateSchedule;

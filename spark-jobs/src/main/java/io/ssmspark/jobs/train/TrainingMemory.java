@@ -1,6 +1,6 @@
 package io.ssmspark.jobs.train;
 
-import io.ssmspark.model.tensor.ModelMemory;
+import io.ssmspark.model.checkpoint.ModelMemory;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /** What training holds on the driver at least, per parameter, whatever the data (activations come on top). */

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ssmspark.jobs.Main;
 import io.ssmspark.model.config.MambaConfig;
-import io.ssmspark.model.config.ModelSize;
+import io.ssmspark.model.checkpoint.ModelSize;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;

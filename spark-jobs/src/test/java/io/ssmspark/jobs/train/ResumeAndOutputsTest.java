@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ssmspark.model.checkpoint.Checkpoint;
 import io.ssmspark.model.config.MambaConfig;
-import io.ssmspark.model.config.ModelSize;
+import io.ssmspark.model.checkpoint.ModelSize;
 import io.ssmspark.model.optim.AdamWState;
 import java.io.IOException;
 import java.nio.file.Files;

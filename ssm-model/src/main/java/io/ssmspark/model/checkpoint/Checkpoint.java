@@ -2,7 +2,7 @@ package io.ssmspark.model.checkpoint;
 
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.tensor.MemoryLimits;
-import io.ssmspark.model.tensor.ModelMemory;
+import io.ssmspark.model.checkpoint.ModelMemory;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 

@@ -26,14 +26,15 @@ public final class AttentionMixer implements Mixer {
     public static final MixerFamily FAMILY = new MixerFamily() {
         @Override
         public List<MixerParameter> parameters(MambaConfig c) {
+            long d = c.dModel();
+            long qkv = (long) c.attnHeadDim() * (c.attnNumHeads() + 2L * c.attnNumHeadsKv()); // long: see ModelSize
+            long out = (long) c.attnHeadDim() * c.attnNumHeads();
             List<MixerParameter> p = new ArrayList<>();
-            p.add(MixerParameter.weight("in_proj.weight", ParameterInit.linear(c.dModel()), c.attnQkvDim(),
-                    c.dModel()));
+            p.add(MixerParameter.weight("in_proj.weight", ParameterInit.linear(d), qkv, d));
             if (c.attn().qkvProjBias()) {
-                p.add(MixerParameter.plain("in_proj.bias", ParameterInit.constant(0.0), c.attnQkvDim()));
+                p.add(MixerParameter.plain("in_proj.bias", ParameterInit.constant(0.0), qkv));
             }
-            p.add(MixerParameter.weight("out_proj.weight", ParameterInit.residualLinear(c.attnOutDim()), c.dModel(),
-                    c.attnOutDim()));
+            p.add(MixerParameter.weight("out_proj.weight", ParameterInit.residualLinear(out), d, out));
             if (c.attn().outProjBias()) {
                 p.add(MixerParameter.plain("out_proj.bias", ParameterInit.constant(0.0), c.dModel()));
             }

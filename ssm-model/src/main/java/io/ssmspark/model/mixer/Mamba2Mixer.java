@@ -64,25 +64,29 @@ public final class Mamba2Mixer implements Mixer {
             SsmConfig s = c.ssm();
             int k = s.dConv();
             double convBound = s.convInit() != null ? s.convInit() : 1.0 / Math.sqrt(k); // depthwise: fan_in = K
+            // sizes in long arithmetic: ModelSize counts absurd configs through these shapes
+            long d = c.dModel();
+            long inner = c.dInner();
+            long heads = inner / s.headdim();
+            long bc = 2L * s.ngroups() * s.dState();
             List<MixerParameter> p = new ArrayList<>();
-            p.add(MixerParameter.weight("in_proj.weight", ParameterInit.linear(c.dModel()), c.inProjDim(), c.dModel()));
-            p.add(MixerParameter.weight("conv1d.weight", ParameterInit.uniform(convBound), c.convDim(), 1, k));
-            p.add(MixerParameter.plain("conv1d.bias", ParameterInit.uniform(1.0 / Math.sqrt(k)), c.convDim()));
+            p.add(MixerParameter.weight("in_proj.weight", ParameterInit.linear(d), 2 * inner + bc + heads, d));
+            p.add(MixerParameter.weight("conv1d.weight", ParameterInit.uniform(convBound), inner + bc, 1, k));
+            p.add(MixerParameter.plain("conv1d.bias", ParameterInit.uniform(1.0 / Math.sqrt(k)), inner + bc));
             p.add(MixerParameter.plain("dt_bias",
-                    ParameterInit.inverseSoftplusDt(s.dtMin(), s.dtMax(), s.dtInitFloor()), c.nHeads()));
+                    ParameterInit.inverseSoftplusDt(s.dtMin(), s.dtMax(), s.dtInitFloor()), heads));
             p.add(MixerParameter.plain("A_log", (n, rnd, scale) -> {
                 double[] v = new double[n];
                 for (int i = 0; i < n; i++) {
                     v[i] = Math.log(s.aInitMin() + (s.aInitMax() - s.aInitMin()) * rnd.nextDouble());
                 }
                 return v;
-            }, c.nHeads()));
-            p.add(MixerParameter.plain("D", ParameterInit.constant(1.0), c.dParamSize()));
+            }, heads));
+            p.add(MixerParameter.plain("D", ParameterInit.constant(1.0), s.dHasHdim() ? inner : heads));
             if (s.rmsnorm()) {
-                p.add(MixerParameter.plain("norm.weight", ParameterInit.constant(1.0), c.dInner()));
+                p.add(MixerParameter.plain("norm.weight", ParameterInit.constant(1.0), inner));
             }
-            p.add(MixerParameter.weight("out_proj.weight", ParameterInit.residualLinear(c.dInner()), c.dModel(),
-                    c.dInner()));
+            p.add(MixerParameter.weight("out_proj.weight", ParameterInit.residualLinear(inner), d, inner));
             return p;
         }
 

@@ -51,6 +51,15 @@ public final class Mixers {
         return f;
     }
 
+    /** The family registered under {@code layerName}. */
+    public static MixerFamily family(String layerName) {
+        MixerFamily f = BY_NAME.get(layerName);
+        if (f == null) {
+            throw new IllegalArgumentException("no mixer is registered for layer name '" + layerName + "'");
+        }
+        return f;
+    }
+
     /** Layer {@code i}'s mixer over {@code tensor} (parameters or gradient accumulators). */
     public static Mixer create(MambaConfig c, int i, Function<String, INDArray> tensor) {
         return family(c, i).create(c, tensor);

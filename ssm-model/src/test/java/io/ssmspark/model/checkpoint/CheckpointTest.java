@@ -300,7 +300,7 @@ class CheckpointTest {
                 () -> Checkpoint.load(ckpt, DataType.FLOAT));
         assertTrue(e.getMessage().startsWith(String.format(java.util.Locale.ROOT, "%s: the model has %,d parameters"
                 + " (d_model 65536, n_layer 64, padded vocabulary 24); loading it as float32",
-                ckpt.resolve(Checkpoint.CONFIG_FILE), io.ssmspark.model.config.ModelSize.parameters(absurd))),
+                ckpt.resolve(Checkpoint.CONFIG_FILE), io.ssmspark.model.checkpoint.ModelSize.parameters(absurd))),
                 e.getMessage());
     }
 }

@@ -1,5 +1,6 @@
 package io.ssmspark.model.config;
 
+import io.ssmspark.model.checkpoint.ModelSize;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;

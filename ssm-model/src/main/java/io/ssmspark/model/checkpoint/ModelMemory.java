@@ -1,7 +1,7 @@
-package io.ssmspark.model.tensor;
+package io.ssmspark.model.checkpoint;
 
 import io.ssmspark.model.config.MambaConfig;
-import io.ssmspark.model.config.ModelSize;
+import io.ssmspark.model.tensor.MemoryLimits;
 import java.util.Locale;
 import org.nd4j.linalg.api.buffer.DataType;
 

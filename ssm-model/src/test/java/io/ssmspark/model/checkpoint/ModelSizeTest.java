@@ -1,8 +1,11 @@
-package io.ssmspark.model.config;
+package io.ssmspark.model.checkpoint;
 
+import io.ssmspark.model.config.AttnConfig;
+import io.ssmspark.model.config.S4dConfig;
+import io.ssmspark.model.config.SsmConfig;
+import io.ssmspark.model.config.MambaConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.lm.ModelInit;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -1,11 +1,11 @@
-package io.ssmspark.model.tensor;
+package io.ssmspark.model.checkpoint;
 
+import io.ssmspark.model.tensor.MemoryLimits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ssmspark.model.config.MambaConfig;
-import io.ssmspark.model.config.ModelSize;
 import io.ssmspark.model.config.SsmConfig;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
