@@ -19,7 +19,7 @@ public final class ModelSize {
         long mambaLayers = c.nLayer() - attentionLayers;
         long total = mul(vocab, d); // embedding
         total = add(total, mul(c.nLayer(), add(norm, mlp(c, d, norm))));
-        total = add(total, mul(mambaLayers, mamba2(c, d)));
+        total = add(total, mul(mambaLayers, c.ssm().isMamba1() ? mamba1(c, d) : mamba2(c, d)));
         if (attentionLayers > 0) {
             total = add(total, mul(attentionLayers, attention(c, d)));
         }
@@ -43,6 +43,27 @@ public final class ModelSize {
             n = add(n, inner);
         }
         return add(n, mul(d, inner));
+    }
+
+    /**
+     * One Mamba1 mixer: in_proj (x, z) and its bias when bias, conv1d weight and its bias when conv_bias, x_proj
+     * (dt_rank + 2·d_state rows), dt_proj weight and bias, A_log (d_inner × d_state), D, out_proj and its bias when
+     * bias.
+     */
+    private static long mamba1(MambaConfig c, long d) {
+        SsmConfig ssm = c.ssm();
+        long inner = (long) ssm.expand() * d;
+        long rank = c.dtRank();
+        long n = mul(2 * inner, d);
+        n = add(n, mul(inner, ssm.dConv())); // conv1d weight (inner, 1, d_conv)
+        n = add(n, mul(rank + 2L * ssm.dState(), inner)); // x_proj
+        n = add(n, add(mul(inner, rank), inner)); // dt_proj weight and bias
+        n = add(n, add(mul(inner, ssm.dState()), inner)); // A_log, D
+        n = add(n, mul(d, inner)); // out_proj
+        if (ssm.convBias()) {
+            n = add(n, inner);
+        }
+        return ssm.bias() ? add(n, 2 * inner + d) : n;
     }
 
     /** One MHA mixer: in_proj (q, k, v) with its optional bias, out_proj with its optional bias. */

@@ -16,9 +16,12 @@ public final class Mixers {
     public static final String MAMBA2 = "Mamba2";
     /** The layers of attn_layer_idx: mamba_ssm's MHA. */
     public static final String ATTENTION = "MHA";
+    /** ssm_cfg.layer of mamba_ssm's Mamba (Mamba1) layer, also when ssm_cfg names no layer. */
+    public static final String MAMBA1 = "Mamba1";
 
     private static final Map<String, MixerFamily> BY_NAME = Map.of(
             MAMBA2, Mamba2Mixer.FAMILY,
+            MAMBA1, Mamba1Mixer.FAMILY,
             ATTENTION, AttentionMixer.FAMILY);
 
     private Mixers() {
