@@ -20,7 +20,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * What every {@link Mixer} promises, checked on each mixer of a hybrid model (Mamba2; attention full, with a
- * window of 3 and of 1) in fp64: the training window, windows continued through their carries, one-token steps and
+ * window of 3 and of 1; Mamba1 alone and beside attention) in fp64: the training window, windows continued through their carries, one-token steps and
  * the segment protocol (halo, zero state, passState, finish) all give the whole window's {@link Mixer#infer}. A new
  * mixer registered in {@link Mixers} can be added to this test as it is.
  */
@@ -32,8 +32,22 @@ class MixerContractTest {
     @ParameterizedTest(name = "attention window {0} (0: full)")
     @ValueSource(ints = {0, 3, 1})
     void everyPathOfEveryMixerGivesTheWholeWindow(int window) {
-        HybridLm model = TestModels.randomModel(TestModels.hybrid(window == 0 ? null : window), 21, 0.1,
-                DataType.DOUBLE);
+        checkEveryPath(TestModels.randomModel(TestModels.hybrid(window == 0 ? null : window), 21, 0.1,
+                DataType.DOUBLE));
+    }
+
+    /**
+     * Mamba-1: a pure model (d_conv 3, no biases) and a hybrid with attention (d_conv 4, in/out_proj biases); with
+     * parameter noise 0.3, so that the state carried into a segment moves the outputs by more than 1e-3.
+     */
+    @ParameterizedTest(name = "Mamba-1, attention window {0} (0: full, -1: no attention)")
+    @ValueSource(ints = {-1, 0, 3})
+    void everyPathOfEveryMamba1ModelGivesTheWholeWindow(int window) {
+        checkEveryPath(TestModels.randomModel(window < 0 ? TestModels.pureMamba1()
+                : TestModels.mamba1Hybrid(window == 0 ? null : window), 23, 0.3, DataType.DOUBLE));
+    }
+
+    private static void checkEveryPath(HybridLm model) {
         for (int layer = 0; layer < model.config().nLayer(); layer++) {
             Mixer mixer = model.mixer(layer);
             String what = "layer " + layer + " (" + mixer.kind() + ")";
