@@ -17,10 +17,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * and adds nothing). Unlike SSD's scalar decay per head, Mamba-1's decay exp(dt_t[d]·A[d, n]) differs for every
  * state entry, so no intra-chunk matrix form reduces to a gemm (it would cost Q/2 exponentials per state entry and
  * token instead of one). The chunks are instead the lanes of batched ops: every op below advances one position of
- * every chunk of a block (up to a few hundred chunks of all sequences) at once, so a block of Q·lanes tokens takes
- * about 9·Q ND4J calls, whatever the sequence length. Per block, in three parts:
+ * every chunk of a block (as many chunks of all sequences as fill a state array of {@link #LANE_BUDGET}) at once,
+ * so a block of Q·lanes tokens takes about 7·Q ND4J calls, whatever the sequence length. Per block, in three parts:
  * <ol>
- * <li>each chunk's own final state E from a zero start, and its decay α = exp(A ⊗ Σ_chunk dt);</li>
+ * <li>each chunk's own final state E from a zero start (keeping the step decays exp(dt_t ⊗ A) for part 3), and its
+ * decay α = exp(A ⊗ Σ_chunk dt);</li>
  * <li>the inter-chunk recurrence H_{c+1} = α_c⊙H_c + E_c over the block's chunks in order, starting from the
  * state the previous block left ({@link ChunkRecurrence}: the one sequential part, in O(√chunks) batched ops);</li>
  * <li>each chunk again from its true initial state H_c, reading out y_t = C_t·h_t.</li>
@@ -37,14 +38,18 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class ChunkedScan {
   /**
-   * The chunk length the mixer runs with. The result does not depend on it (ChunkedScanTest); the cost does only
-   * weakly on the CPU, through the inter-chunk recurrence (2·T/Q small ops) against the lanes a short window offers
-   * (batch·T/Q): see {@code ssm-spark bench scan --chunk}.
+   * The chunk length the mixer runs with. The result does not depend on it (ChunkedScanTest); the cost depends on it
+   * only weakly on the CPU: a longer chunk keeps more step decays per block (Q state arrays) and gives a short
+   * window fewer lanes (batch·T/Q), a shorter one more inter-chunk steps. Chunks of 16 to 64 ran alike on the
+   * bench shape; see {@code ssm-spark bench scan --chunk}.
    */
   public static final int DEFAULT_CHUNK = 32;
-  /** Elements of one [lanes, D, N] state array of a forward block; bounds working memory (a block holds about ten such arrays). */
-  static final long LANE_BUDGET = 1L << 20;
-  /** Elements of a backward block's states, (Q + 8) arrays of [lanes, D, N]. */
+  /**
+   * Elements of one [lanes, N, D] state array of a forward block: 1 MB in fp32, which keeps a step's arrays in the
+   * CPU's L2 cache (each op ran faster than at 4 MB). A block holds Q + 3 such arrays.
+   */
+  static final long LANE_BUDGET = 1L << 18;
+  /** Elements of a backward block's state arrays, 2·Q + 9 of [lanes, N, D]. */
   static final long BACKWARD_BUDGET = 16L << 20;
 
   private ChunkedScan() {}
@@ -63,19 +68,16 @@ public final class ChunkedScan {
     Padded padded = p.padded(in, null);
     INDArray yPadded = Nd4j.createUninitialized(p.type, p.b, p.paddedLength, p.d);
     INDArray running = p.startState();
-    Block block = new Block(p);
+    Block block = new Block(p, in.A());
     for (int first = 0; first < p.chunks; first += p.chunksPerBlock) {
       int nb = Math.min(p.chunksPerBlock, p.chunks - first);
       block.load(padded, first, nb, false);
-      block.chunkStarts(in.A(), running);
-      block.outputs(in.A());
+      block.skip(in.D());
+      block.chunkStarts(running, true);
+      block.outputs();
       block.store(block.y, yPadded, first, nb, false);
     }
-    INDArray y = p.unpad(yPadded);
-    if (in.D() != null) {
-      y.addi(Ops.mul(in.x(), in.D().reshape(1, 1, p.d)));
-    }
-    return new ScanResult(y, running, in.dt().sum(1));
+    return new ScanResult(p.unpad(yPadded), Lanes.transposeLast(running), in.dt().sum(1));
   }
 
   /**
@@ -84,24 +86,24 @@ public final class ChunkedScan {
    * the segment run from S_in. Reads only dt, A and C of {@code in}.
    */
   public static void addInitialStateContribution(ScanInputs in, int chunk, INDArray initialState, INDArray y) {
-    Plan p = new Plan(in, chunk, initialState, LANE_BUDGET, 1, Integer.MAX_VALUE);
     if (initialState == null) {
-      throw new IllegalArgumentException("initial state: expected shape " + Arrays.toString(in.stateShape())
+      throw new IllegalArgumentException("scan initialState: expected shape " + Arrays.toString(in.stateShape())
           + " but found null");
     }
+    Plan p = new Plan(in, chunk, initialState, LANE_BUDGET, 1, Integer.MAX_VALUE);
     if (!Arrays.equals(y.shape(), new long[] {p.b, p.t, p.d}) || !Layouts.isDense(y) || y.dataType() != p.type) {
-      throw new IllegalArgumentException("y: expected a dense " + p.type + " array of shape "
+      throw new IllegalArgumentException("scan y: expected a dense " + p.type + " array of shape "
           + Arrays.toString(new long[] {p.b, p.t, p.d}) + " but found " + y.dataType() + " "
           + Arrays.toString(y.shape()));
     }
     Padded padded = p.padded(in, null);
     INDArray yPadded = p.paddedLength == p.t ? y : Nd4j.zeros(p.type, p.b, p.paddedLength, p.d);
     INDArray running = p.startState();
-    Block block = new Block(p);
+    Block block = new Block(p, in.A());
     for (int first = 0; first < p.chunks; first += p.chunksPerBlock) {
       int nb = Math.min(p.chunksPerBlock, p.chunks - first);
       block.load(padded, first, nb, false);
-      block.propagateOnly(in.A(), running);
+      block.propagateOnly(running);
       block.store(block.y, yPadded, first, nb, true);
     }
     if (yPadded != y) {
@@ -121,7 +123,8 @@ public final class ChunkedScan {
   /** As {@link #backward(ScanInputs, int, INDArray, INDArray, INDArray)} with bounded blocks. */
   static ScanGradients backward(ScanInputs in, int chunk, INDArray initialState, INDArray dy, INDArray dFinalState,
       int maxChunksPerBlock) {
-    Plan p = new Plan(in, chunk, initialState, BACKWARD_BUDGET, chunk + 8, maxChunksPerBlock);
+    // per lane: the states of every position, the decays, and eight more state arrays
+    Plan p = new Plan(in, chunk, initialState, BACKWARD_BUDGET, 2 * chunk + 9, maxChunksPerBlock);
     expect("dy", dy, p.type, p.b, p.t, p.d);
     if (dFinalState != null) {
       expect("dFinalState", dFinalState, p.type, in.stateShape());
@@ -131,21 +134,21 @@ public final class ChunkedScan {
     // Pass 1: the state entering every chunk (the only thing kept between the passes).
     INDArray chunkStarts = Nd4j.createUninitialized(p.type, (long) p.chunks * stateSize);
     INDArray running = p.startState();
-    Block block = new Block(p);
+    Block block = new Block(p, in.A());
     for (int first = 0; first < p.chunks; first += p.chunksPerBlock) {
       int nb = Math.min(p.chunksPerBlock, p.chunks - first);
       block.load(padded, first, nb, false);
-      block.chunkStarts(in.A(), running);
+      block.chunkStarts(running, false);
       Layouts.view(chunkStarts, first * stateSize, nb * stateSize)
           .assign(Layouts.reshapeView(block.starts, nb * stateSize));
     }
     // Pass 2: blocks in reverse, carrying dℓ/d(state after the block).
-    INDArray lambda = dFinalState == null ? Nd4j.zeros(p.type, in.stateShape()) : dFinalState.dup('c');
+    INDArray lambda = dFinalState == null ? Nd4j.zeros(p.type, p.b, p.n, p.d) : Lanes.transposeLast(dFinalState);
     Grads g = new Grads(p);
     for (int first = (p.chunks - 1) / p.chunksPerBlock * p.chunksPerBlock; first >= 0; first -= p.chunksPerBlock) {
       int nb = Math.min(p.chunksPerBlock, p.chunks - first);
       block.load(padded, first, nb, true);
-      block.backward(in.A(), Layouts.view(chunkStarts, first * stateSize, nb * p.b, p.d, p.n), lambda, g.dA);
+      block.backward(Layouts.view(chunkStarts, first * stateSize, nb * p.b, p.n, p.d), lambda, g.dAt);
       block.store(block.dv, g.dv, first, nb, false);
       block.store(block.ddt, g.ddt, first, nb, false);
       block.store(block.dB, g.dB, first, nb, false);
@@ -160,7 +163,8 @@ public final class ChunkedScan {
       dx.addi(Ops.mul(dy, in.D().reshape(1, 1, p.d)));
       dD = dy.mul(in.x()).sum(0, 1);
     }
-    return new ScanGradients(dx, ddt, g.dA, p.unpad(g.dB), p.unpad(g.dC), dD, lambda);
+    return new ScanGradients(dx, ddt, Lanes.transposeLast(g.dAt), p.unpad(g.dB), p.unpad(g.dC), dD,
+        Lanes.transposeLast(lambda));
   }
 
   private static void expect(String name, INDArray a, DataType type, long... shape) {
@@ -176,7 +180,7 @@ public final class ChunkedScan {
     final DataType type;
     final INDArray initialState;
 
-    /** Blocks hold as many chunks as keep {@code arrays} state arrays of [lanes, D, N] within {@code budget}. */
+    /** Blocks hold as many chunks as keep {@code arrays} state arrays of [lanes, N, D] within {@code budget}. */
     Plan(ScanInputs in, int chunk, INDArray initialState, long budget, int arrays, int maxChunksPerBlock) {
       if (chunk <= 0) {
         throw new IllegalArgumentException("scan chunk length Q must be positive but is " + chunk);
@@ -200,13 +204,14 @@ public final class ChunkedScan {
       chunksPerBlock = (int) Math.min(Math.min(chunks, Math.max(1, budget / perChunk)), maxChunksPerBlock);
     }
 
+    /** The state entering the sequence, state-major [b, N, D] (zeros when none was given). */
     INDArray startState() {
-      return initialState == null ? Nd4j.zeros(type, b, d, n) : initialState.dup('c');
+      return initialState == null ? Nd4j.zeros(type, b, n, d) : Lanes.transposeLast(initialState);
     }
 
-    /** The inputs padded to whole chunks (dense), with v = dt·x; dy too when given. */
+    /** The inputs padded to whole chunks (dense); dy too when given. */
     Padded padded(ScanInputs in, INDArray dy) {
-      return new Padded(pad(in.dt()), pad(in.x().mul(in.dt())), pad(in.B()), pad(in.C()), dy == null ? null : pad(dy));
+      return new Padded(pad(in.dt()), pad(in.x()), pad(in.B()), pad(in.C()), dy == null ? null : pad(dy));
     }
 
     /** a (b, T, w) as a dense c-order (b, Tp, w) array, zero-padded at the end; no copy if none is needed. */
@@ -226,40 +231,45 @@ public final class ChunkedScan {
     }
   }
 
-  /** The padded per-token inputs (b, Tp, ·): dt, v = dt·x, B, C and, in the backward, dy. */
-  record Padded(INDArray dt, INDArray v, INDArray b, INDArray c, INDArray dy) {
+  /** The padded per-token inputs (b, Tp, ·): dt, x, B, C and, in the backward, dy. */
+  record Padded(INDArray dt, INDArray x, INDArray b, INDArray c, INDArray dy) {
   }
 
-  /** The backward's gradient accumulators, padded (b, Tp, ·), and dA (D, N). */
+  /** The backward's gradient accumulators, padded (b, Tp, ·), and dA transposed, [N, D]. */
   static final class Grads {
-    final INDArray dv, ddt, dB, dC, dA;
+    final INDArray dv, ddt, dB, dC, dAt;
 
     Grads(Plan p) {
       dv = Nd4j.zeros(p.type, p.b, p.paddedLength, p.d);
       ddt = Nd4j.zeros(p.type, p.b, p.paddedLength, p.d);
       dB = Nd4j.zeros(p.type, p.b, p.paddedLength, p.n);
       dC = Nd4j.zeros(p.type, p.b, p.paddedLength, p.n);
-      dA = Nd4j.zeros(p.type, p.d, p.n);
+      dAt = Nd4j.zeros(p.type, p.n, p.d);
     }
   }
 
   /**
    * One block of chunks as lanes, lane j·b + s being chunk (first + j) of sequence s; per-token arrays are laid out
-   * position-major, [Q, lanes, w], so that one position of every lane is a dense [lanes, w] view. The buffers are
-   * made once for the largest block and viewed at the size of each.
+   * position-major, [Q, lanes, w], so that one position of every lane is a dense [lanes, w] view, and states
+   * state-major, [lanes, N, D] ({@link Lanes}). The buffers are made once for the largest block and viewed at the
+   * size of each.
    */
   private static final class Block {
     private final Plan p;
+    private final INDArray aT;
     private final INDArray dtBuf, vBuf, bBuf, cBuf, yBuf;
+    private final INDArray hBuf, startsBuf, alphaBuf, decaysBuf;
     private INDArray dyBuf;
-    private final INDArray hBuf, decayBuf, startsBuf, alphaBuf;
     private INDArray dvBuf, ddtBuf, dBBuf, dCBuf, historyBuf, gBuf, wBuf, tmpBuf, lambdaBuf, dAccBuf;
     private int lanes;
-    INDArray dt, v, bm, cm, y, dy, h, decay, starts, alpha;
+    /** Whether {@link #v} still holds x (not yet dt·x). */
+    private boolean xLoaded;
+    INDArray dt, v, bm, cm, y, dy, h, starts, alpha, decays;
     INDArray dv, ddt, dB, dC;
 
-    Block(Plan p) {
+    Block(Plan p, INDArray A) {
       this.p = p;
+      this.aT = Lanes.transposeLast(A);
       long maxLanes = (long) p.chunksPerBlock * p.b;
       long rowsD = p.chunk * maxLanes * p.d;
       long rowsN = p.chunk * maxLanes * p.n;
@@ -270,12 +280,15 @@ public final class ChunkedScan {
       cBuf = Nd4j.createUninitialized(p.type, rowsN);
       yBuf = Nd4j.createUninitialized(p.type, rowsD);
       hBuf = Nd4j.createUninitialized(p.type, state);
-      decayBuf = Nd4j.createUninitialized(p.type, state);
       startsBuf = Nd4j.createUninitialized(p.type, state);
       alphaBuf = Nd4j.createUninitialized(p.type, state);
+      decaysBuf = Nd4j.createUninitialized(p.type, p.chunk * state);
     }
 
-    /** Copies chunks [first, first + nb) of the padded inputs into the position-major block buffers. */
+    /**
+     * Copies chunks [first, first + nb) of the padded inputs into the position-major block buffers, x into
+     * {@link #v}, which {@link #skip} reads before {@link #v} becomes dt·x.
+     */
     void load(Padded in, int first, int nb, boolean withDy) {
       lanes = nb * p.b;
       dt = rows(dtBuf, p.d);
@@ -284,11 +297,11 @@ public final class ChunkedScan {
       cm = rows(cBuf, p.n);
       y = rows(yBuf, p.d);
       h = state(hBuf);
-      decay = state(decayBuf);
       starts = state(startsBuf);
       alpha = state(alphaBuf);
+      decays = Layouts.view(decaysBuf, 0, p.chunk, lanes, p.n, p.d);
       gather(in.dt(), first, nb, dt);
-      gather(in.v(), first, nb, v);
+      gather(in.x(), first, nb, v);
       gather(in.b(), first, nb, bm);
       gather(in.c(), first, nb, cm);
       if (withDy) {
@@ -298,41 +311,65 @@ public final class ChunkedScan {
         dy = rows(dyBuf, p.d);
         gather(in.dy(), first, nb, dy);
       }
+      xLoaded = true;
+    }
+
+    /** y = D·x (zeros without D), before v = dt·x: the outputs then add the read-out into y. */
+    void skip(INDArray d) {
+      if (d == null) {
+        y.assign(0);
+      } else {
+        Ops.mul(v, Layouts.reshapeView(d, 1, 1, p.d), y);
+      }
+      toSteps();
+    }
+
+    /** v ← dt·x, once per load. */
+    private void toSteps() {
+      if (xLoaded) {
+        Ops.mul(v, dt, v);
+        xLoaded = false;
+      }
+    }
+
+    /** The step decays exp(dt_q ⊗ A) of every position, kept for the passes that follow. */
+    private void computeDecays() {
+      for (int q = 0; q < p.chunk; q++) {
+        Lanes.decay(row(dt, q), aT, decay(q));
+      }
     }
 
     /**
-     * Parts 1 and 2: each chunk's final state from zero and its decay α, then {@link #starts} = the state entering
-     * each chunk, from {@code running} (the state entering the block), which advances to the state leaving it.
+     * Parts 1 and 2: each chunk's final state from zero (computing the step decays on the way) and its decay α,
+     * then {@link #starts} = the state entering each chunk, from {@code running} (the state entering the block,
+     * [b, N, D]), which advances to the state leaving it. {@code keepDecays}: the decays are kept for part 3.
      */
-    void chunkStarts(INDArray A, INDArray running) {
+    void chunkStarts(INDArray running, boolean keepDecays) {
+      toSteps();
       h.assign(0);
+      INDArray scratch = keepDecays ? null : state(alphaBuf);
       for (int q = 0; q < p.chunk; q++) {
-        Lanes.decay(row(dt, q), A, decay);
+        INDArray decay = keepDecays ? decay(q) : scratch;
+        Lanes.decay(row(dt, q), aT, decay);
         Lanes.advance(h, decay, row(v, q), row(bm, q));
       }
-      chunkDecays(A);
+      chunkDecays();
       ChunkRecurrence.run(chunkRows(alpha), chunkRows(h), chunkRows(starts), running, false);
     }
 
-    /** A [lanes, D, N] array as [chunks, b·D·N]: the rows of the inter-chunk recurrence. */
-    private INDArray chunkRows(INDArray state) {
-      return Layouts.reshapeView(state, lanes / p.b, (long) p.b * p.d * p.n);
-    }
-
     /** α = exp(A ⊗ Σ_q dt) per lane. */
-    private void chunkDecays(INDArray A) {
+    private void chunkDecays() {
       INDArray dtSum = Nd4j.createUninitialized(p.type, lanes, p.d);
       Ops.sum(dt, dtSum, 0);
-      Lanes.decay(dtSum, A, alpha);
+      Lanes.decay(dtSum, aT, alpha);
     }
 
-    /** Part 3: every chunk from its true initial state {@link #starts}, y_t = C_t·h_t into {@link #y}. */
-    void outputs(INDArray A) {
+    /** Part 3: every chunk from its true initial state {@link #starts}, y_t += C_t·h_t into {@link #y}. */
+    void outputs() {
       h.assign(starts);
       for (int q = 0; q < p.chunk; q++) {
-        Lanes.decay(row(dt, q), A, decay);
-        Lanes.advance(h, decay, row(v, q), row(bm, q));
-        Lanes.readOut(h, row(cm, q), row(y, q));
+        Lanes.advance(h, decay(q), row(v, q), row(bm, q));
+        Lanes.addReadOut(h, row(cm, q), row(y, q));
       }
     }
 
@@ -340,94 +377,101 @@ public final class ChunkedScan {
      * The initial state's term alone: the states entering the chunks are α-products of {@code running} (which
      * advances past the block), each carried through its chunk by the step decays and read out into {@link #y}.
      */
-    void propagateOnly(INDArray A, INDArray running) {
-      chunkDecays(A);
+    void propagateOnly(INDArray running) {
+      chunkDecays();
       ChunkRecurrence.run(chunkRows(alpha), null, chunkRows(starts), running, false);
       h.assign(starts);
+      INDArray decay = state(alphaBuf);
       for (int q = 0; q < p.chunk; q++) {
-        Lanes.decay(row(dt, q), A, decay);
+        Lanes.decay(row(dt, q), aT, decay);
         Ops.mul(h, decay, h);
         Lanes.readOut(h, row(cm, q), row(y, q));
       }
     }
 
     /**
-     * The block's backward from the states entering its chunks {@code chunkStarts} [lanes, D, N] and
-     * {@code lambda}, dℓ/d(state leaving the block) [b, D, N], which becomes dℓ/d(state entering it). Fills
-     * {@link #dv}, {@link #ddt} (its decay path), {@link #dB}, {@link #dC} and adds into dA.
+     * The block's backward from the states entering its chunks {@code chunkStarts} [lanes, N, D] and
+     * {@code lambda}, dℓ/d(state leaving the block) [b, N, D], which becomes dℓ/d(state entering it). Fills
+     * {@link #dv}, {@link #ddt} (its decay path), {@link #dB}, {@link #dC} and adds into dAᵀ [N, D].
      */
-    void backward(INDArray A, INDArray chunkStarts, INDArray lambda, INDArray dA) {
+    void backward(INDArray chunkStarts, INDArray lambda, INDArray dAt) {
+      toSteps();
       allocateBackward();
       INDArray g = state(gBuf);
       INDArray w = state(wBuf);
       INDArray tmp = state(tmpBuf);
       INDArray lam = state(lambdaBuf);
       INDArray dAcc = state(dAccBuf);
+      computeDecays();
       // the adjoint's chunk summaries: dℓ/d(state entering the chunk) from the chunk's own outputs
       g.assign(0);
       for (int q = p.chunk - 1; q >= 0; q--) {
-        Lanes.addOuter(g, row(dy, q), row(cm, q));
-        Lanes.decay(row(dt, q), A, decay);
-        Ops.mul(g, decay, g);
+        Lanes.addOuter(g, row(cm, q), row(dy, q));
+        Ops.mul(g, decay(q), g);
       }
-      chunkDecays(A);
+      chunkDecays();
       // ... and their reverse recurrence: lam = dℓ/d(state leaving each chunk)
       ChunkRecurrence.run(chunkRows(alpha), chunkRows(g), chunkRows(lam), lambda, true);
       // the block's per-token states, history[q + 1] = h_q and history[0] = the chunk's initial state
-      long stateLen = (long) lanes * p.d * p.n;
-      Layouts.view(historyBuf, 0, lanes, p.d, p.n).assign(chunkStarts);
+      history(0).assign(chunkStarts);
       for (int q = 0; q < p.chunk; q++) {
-        INDArray next = Layouts.view(historyBuf, (q + 1) * stateLen, lanes, p.d, p.n);
-        Lanes.decay(row(dt, q), A, decay);
-        Ops.mul(Layouts.view(historyBuf, q * stateLen, lanes, p.d, p.n), decay, next);
-        Lanes.addOuter(next, row(v, q), row(bm, q));
+        Ops.mul(history(q), decay(q), history(q + 1));
+        Lanes.addOuter(history(q + 1), row(bm, q), row(v, q));
       }
       // the adjoint through the chunks, from the end
-      INDArray a3 = Layouts.reshapeView(A, 1, p.d, p.n);
+      INDArray a3 = Layouts.reshapeView(aT, 1, p.n, p.d);
       g.assign(lam);
       dAcc.assign(0);
       for (int q = p.chunk - 1; q >= 0; q--) {
-        INDArray hq = Layouts.view(historyBuf, (q + 1) * stateLen, lanes, p.d, p.n);
-        INDArray hPrev = Layouts.view(historyBuf, q * stateLen, lanes, p.d, p.n);
-        Lanes.addOuter(g, row(dy, q), row(cm, q)); // g = dℓ/dh_q
-        Lanes.contractChannels(row(dy, q), hq, row(dC, q)); // dC_q = Σ_d dy_q·h_q
-        Lanes.readOut(g, row(bm, q), row(dv, q)); // dℓ/d(dt·x)_q = Σ_n g·B_q
-        Lanes.contractChannels(row(v, q), g, row(dB, q)); // dB_q = Σ_d (dt·x)_q·g
-        Lanes.decay(row(dt, q), A, decay);
-        Ops.mul(g, hPrev, w);
-        Ops.mul(w, decay, w); // w = dℓ/d(dt_q ⊗ A)
+        Lanes.addOuter(g, row(cm, q), row(dy, q)); // g = dℓ/dh_q
+        Lanes.contractChannels(history(q + 1), row(dy, q), row(dC, q)); // dC_q = Σ_d h_q·dy_q
+        Lanes.readOut(g, row(bm, q), row(dv, q)); // dℓ/d(dt·x)_q = Σ_n B_q·g
+        Lanes.contractChannels(g, row(v, q), row(dB, q)); // dB_q = Σ_d g·(dt·x)_q
+        Ops.mul(g, history(q), w);
+        Ops.mul(w, decay(q), w); // w = dℓ/d(dt_q ⊗ A)
         Ops.mul(w, a3, tmp);
-        Ops.sum(tmp, row(ddt, q), 2); // Σ_n A·w
-        Ops.mul(w, Layouts.reshapeView(row(dt, q), lanes, p.d, 1), tmp);
+        Ops.sum(tmp, row(ddt, q), 1); // Σ_n A·w
+        Ops.mul(w, Layouts.reshapeView(row(dt, q), lanes, 1, p.d), tmp);
         dAcc.addi(tmp); // Σ_t dt·w, summed over lanes below
-        Ops.mul(g, decay, g); // on to dℓ/dh_{q−1}
+        Ops.mul(g, decay(q), g); // on to dℓ/dh_{q−1}
       }
-      dA.addi(dAcc.sum(0));
+      dAt.addi(dAcc.sum(0));
     }
 
     private void allocateBackward() {
-      if (historyBuf != null) {
-        dv = rows(dvBuf, p.d);
-        ddt = rows(ddtBuf, p.d);
-        dB = rows(dBBuf, p.n);
-        dC = rows(dCBuf, p.n);
-        return;
+      if (historyBuf == null) {
+        long maxLanes = (long) p.chunksPerBlock * p.b;
+        long state = maxLanes * p.d * p.n;
+        dvBuf = Nd4j.createUninitialized(p.type, yBuf.length());
+        ddtBuf = Nd4j.createUninitialized(p.type, yBuf.length());
+        dBBuf = Nd4j.createUninitialized(p.type, bBuf.length());
+        dCBuf = Nd4j.createUninitialized(p.type, bBuf.length());
+        historyBuf = Nd4j.createUninitialized(p.type, (p.chunk + 1) * state);
+        gBuf = Nd4j.createUninitialized(p.type, state);
+        wBuf = Nd4j.createUninitialized(p.type, state);
+        tmpBuf = Nd4j.createUninitialized(p.type, state);
+        lambdaBuf = Nd4j.createUninitialized(p.type, state);
+        dAccBuf = Nd4j.createUninitialized(p.type, state);
       }
-      long maxLanes = (long) p.chunksPerBlock * p.b;
-      long rowsD = p.chunk * maxLanes * p.d;
-      long rowsN = p.chunk * maxLanes * p.n;
-      long state = maxLanes * p.d * p.n;
-      dvBuf = Nd4j.createUninitialized(p.type, rowsD);
-      ddtBuf = Nd4j.createUninitialized(p.type, rowsD);
-      dBBuf = Nd4j.createUninitialized(p.type, rowsN);
-      dCBuf = Nd4j.createUninitialized(p.type, rowsN);
-      historyBuf = Nd4j.createUninitialized(p.type, (p.chunk + 1) * state);
-      gBuf = Nd4j.createUninitialized(p.type, state);
-      wBuf = Nd4j.createUninitialized(p.type, state);
-      tmpBuf = Nd4j.createUninitialized(p.type, state);
-      lambdaBuf = Nd4j.createUninitialized(p.type, state);
-      dAccBuf = Nd4j.createUninitialized(p.type, state);
-      allocateBackward();
+      dv = rows(dvBuf, p.d);
+      ddt = rows(ddtBuf, p.d);
+      dB = rows(dBBuf, p.n);
+      dC = rows(dCBuf, p.n);
+    }
+
+    /** The step decays of position q, [lanes, N, D]. */
+    private INDArray decay(int q) {
+      return Layouts.view(decaysBuf, (long) q * lanes * p.n * p.d, lanes, p.n, p.d);
+    }
+
+    /** The backward's states before position q (q = 0: the chunks' initial states), [lanes, N, D]. */
+    private INDArray history(int q) {
+      return Layouts.view(historyBuf, (long) q * lanes * p.n * p.d, lanes, p.n, p.d);
+    }
+
+    /** A [lanes, N, D] array as [chunks, b·N·D]: the rows of the inter-chunk recurrence. */
+    private INDArray chunkRows(INDArray state) {
+      return Layouts.reshapeView(state, lanes / p.b, (long) p.b * p.d * p.n);
     }
 
     /** The block's [Q, lanes, width] view of a flat buffer. */
@@ -435,9 +479,9 @@ public final class ChunkedScan {
       return Layouts.view(buffer, 0, p.chunk, lanes, width);
     }
 
-    /** The block's [lanes, D, N] view of a flat buffer. */
+    /** The block's [lanes, N, D] view of a flat buffer. */
     private INDArray state(INDArray buffer) {
-      return Layouts.view(buffer, 0, lanes, p.d, p.n);
+      return Layouts.view(buffer, 0, lanes, p.n, p.d);
     }
 
     /** Position q of every lane of a [Q, lanes, width] array: a dense [lanes, width] view. */

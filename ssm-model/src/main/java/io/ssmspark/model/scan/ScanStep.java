@@ -42,13 +42,16 @@ public final class ScanStep {
               : state.dataType() + " " + Arrays.toString(state.shape())
                   + (Layouts.isDense(state) ? "" : " (not dense c order)")));
     }
+    // the kernel's state-major layout [b, N, D] (see Lanes), and back into the caller's state
     INDArray xs = dense(x);
     INDArray dts = dense(dt);
-    INDArray decay = Nd4j.createUninitialized(x.dataType(), b, d, n);
-    Lanes.decay(dts, dense(A), decay);
-    Lanes.advance(state, decay, Ops.mul(xs, dts), dense(B));
+    INDArray h = Lanes.transposeLast(state);
+    INDArray decay = Nd4j.createUninitialized(x.dataType(), b, n, d);
+    Lanes.decay(dts, Lanes.transposeLast(A), decay);
+    Lanes.advance(h, decay, Ops.mul(xs, dts), dense(B));
     INDArray y = Nd4j.createUninitialized(x.dataType(), b, d);
-    Lanes.readOut(state, dense(C), y);
+    Lanes.readOut(h, dense(C), y);
+    Layouts.assignPermuted(state, h, 0, 2, 1);
     if (D != null) {
       y.addi(Ops.mul(xs, D.reshape(1, d)));
     }
