@@ -96,13 +96,13 @@ public final class ChunkedScan {
           + Arrays.toString(new long[] {p.b, p.t, p.d}) + " but found " + y.dataType() + " "
           + Arrays.toString(y.shape()));
     }
-    Padded padded = p.padded(in, null);
+    Padded padded = new Padded(p.pad(in.dt()), null, null, p.pad(in.C()), null);
     INDArray yPadded = p.paddedLength == p.t ? y : Nd4j.zeros(p.type, p.b, p.paddedLength, p.d);
     INDArray running = p.startState();
     Block block = new Block(p, in.A());
     for (int first = 0; first < p.chunks; first += p.chunksPerBlock) {
       int nb = Math.min(p.chunksPerBlock, p.chunks - first);
-      block.load(padded, first, nb, false);
+      block.loadStepsAndC(padded, first, nb);
       block.propagateOnly(running);
       block.store(block.y, yPadded, first, nb, true);
     }
@@ -290,6 +290,21 @@ public final class ChunkedScan {
      * {@link #v}, which {@link #skip} reads before {@link #v} becomes dt·x.
      */
     void load(Padded in, int first, int nb, boolean withDy) {
+      loadStepsAndC(in, first, nb);
+      gather(in.x(), first, nb, v);
+      gather(in.b(), first, nb, bm);
+      if (withDy) {
+        if (dyBuf == null) {
+          dyBuf = Nd4j.createUninitialized(p.type, yBuf.length());
+        }
+        dy = rows(dyBuf, p.d);
+        gather(in.dy(), first, nb, dy);
+      }
+      xLoaded = true;
+    }
+
+    /** Only dt and C of chunks [first, first + nb): all the initial state's term reads. */
+    void loadStepsAndC(Padded in, int first, int nb) {
       lanes = nb * p.b;
       dt = rows(dtBuf, p.d);
       v = rows(vBuf, p.d);
@@ -301,17 +316,8 @@ public final class ChunkedScan {
       alpha = state(alphaBuf);
       decays = Layouts.view(decaysBuf, 0, p.chunk, lanes, p.n, p.d);
       gather(in.dt(), first, nb, dt);
-      gather(in.x(), first, nb, v);
-      gather(in.b(), first, nb, bm);
       gather(in.c(), first, nb, cm);
-      if (withDy) {
-        if (dyBuf == null) {
-          dyBuf = Nd4j.createUninitialized(p.type, yBuf.length());
-        }
-        dy = rows(dyBuf, p.d);
-        gather(in.dy(), first, nb, dy);
-      }
-      xLoaded = true;
+      xLoaded = false;
     }
 
     /** y = D·x (zeros without D), before v = dt·x: the outputs then add the read-out into y. */
