@@ -1,6 +1,7 @@
 package io.ssmspark.jobs.cli;
 
 import io.ssmspark.jobs.baseline.Dl4jBaselineBench;
+import io.ssmspark.jobs.bench.ScanBench;
 import io.ssmspark.jobs.bench.ScoreBench;
 import io.ssmspark.jobs.bench.SsdBench;
 import io.ssmspark.jobs.bench.TrainBench;
@@ -13,7 +14,8 @@ import picocli.CommandLine.Command;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Measure speed; each bench prints one JSON line on stdout.",
-    subcommands = {SsdBench.class, TrainStepBench.class, TrainBench.class, ScoreBench.class, Dl4jBaselineBench.class})
+    subcommands = {SsdBench.class, ScanBench.class, TrainStepBench.class, TrainBench.class, ScoreBench.class,
+        Dl4jBaselineBench.class})
 public final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -80,6 +80,20 @@ public record MambaConfig(
         if (dInner > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("ssm_cfg.expand: d_inner = expand * d_model = " + dInner + " is too large");
         }
+        if (ssm.isMamba1()) {
+            checkMamba1(ssm);
+        }
+        if (SsmConfig.MAMBA2.equals(ssm.layer())) {
+            checkMamba2(dModel, dInner, ssm);
+        }
+    }
+
+    /** Mamba2's heads and groups: d_inner = nheads · headdim, nheads = ngroups · heads per group. */
+    private static void checkMamba2(int dModel, long dInner, SsmConfig ssm) {
+        if (ssm.bias() || !ssm.convBias()) {
+            throw new IllegalArgumentException("ssm_cfg: ssm-spark's Mamba2 has conv_bias = true and bias = false only,"
+                    + " found conv_bias = " + ssm.convBias() + ", bias = " + ssm.bias());
+        }
         if (dInner % ssm.headdim() != 0) {
             throw new IllegalArgumentException("ssm_cfg.headdim: d_inner = expand * d_model = " + ssm.expand() + " * "
                     + dModel + " = " + dInner + " is not divisible by headdim = " + ssm.headdim());
@@ -88,6 +102,14 @@ public record MambaConfig(
         if (nHeads % ssm.ngroups() != 0) {
             throw new IllegalArgumentException("ssm_cfg.ngroups: nheads = d_inner / headdim = " + nHeads
                     + " is not divisible by ngroups = " + ssm.ngroups());
+        }
+    }
+
+    /** Mamba1 has no heads or groups (headdim, ngroups are Mamba2's); its sizes need d_inner and dt_rank only. */
+    private static void checkMamba1(SsmConfig ssm) {
+        if (ssm.dConv() < 2) {
+            throw new IllegalArgumentException("ssm_cfg.d_conv must be >= 2 for Mamba1 in ssm-spark (its causal conv"
+                    + " keeps d_conv - 1 rows between windows), found " + ssm.dConv());
         }
     }
 
@@ -151,6 +173,11 @@ public record MambaConfig(
     /** Number of entries of the Mamba2 D parameter: d_inner when D_has_hdim, else nheads. */
     public int dParamSize() {
         return ssm.dHasHdim() ? dInner() : nHeads();
+    }
+
+    /** Mamba1's dt_rank: ssm_cfg.dt_rank, or "auto" = ⌈d_model / 16⌉. */
+    public int dtRank() {
+        return ssm.dtRankFor(dModel);
     }
 
     /** Whether each layer has a GatedMLP (and norm2). */

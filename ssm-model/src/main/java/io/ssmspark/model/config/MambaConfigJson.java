@@ -76,10 +76,10 @@ final class MambaConfigJson {
     }
 
     private static SsmConfig parseSsm(JsonFields s, int dModel) throws MalformedConfigException {
-        String layer = s.string("layer", null);
-        if (layer == null) {
-            throw s.invalid("layer", "is missing: mamba_ssm then builds a Mamba1 layer, which ssm-spark does not"
-                    + " support; set \"layer\": \"Mamba2\"");
+        // mamba_ssm's create_block: ssm_cfg.pop("layer", "Mamba1") (models/mixer_seq_simple.py)
+        String layer = s.string("layer", SsmConfig.MAMBA1);
+        if (layer.equals(SsmConfig.MAMBA1)) {
+            return parseMamba1(s);
         }
         if (layer.equals(RetNetConfig.LAYER)) {
             return parseRetNet(s);
@@ -88,8 +88,8 @@ final class MambaConfigJson {
             return parseS4d(s);
         }
         if (!layer.equals("Mamba2")) {
-            throw s.unsupported("layer", "\"" + layer + "\"", "the supported layers are \"Mamba2\", \""
-                    + RetNetConfig.LAYER + "\" and \"" + S4dConfig.LAYER + "\"");
+            throw s.unsupported("layer", "\"" + layer + "\"", "the supported layers are \"Mamba1\" (also when none"
+                    + " is named), \"Mamba2\", \"" + RetNetConfig.LAYER + "\" and \"" + S4dConfig.LAYER + "\"");
         }
         SsmConfig d = SsmConfig.DEFAULTS;
         SsmConfig.Builder b = SsmConfig.builder().layer(layer)
@@ -192,6 +192,64 @@ final class MambaConfigJson {
         return b.build();
     }
 
+    /**
+     * ssm_cfg are the keyword arguments of mamba_ssm's Mamba (modules/mamba_simple.py, Mamba.__init__), which takes
+     * them as **ssm_cfg: a Mamba2 argument there is an unexpected keyword (a TypeError), so it is refused by name.
+     */
+    private static final List<String> MAMBA2_ONLY = List.of("headdim", "d_ssm", "ngroups", "A_init_range",
+            "D_has_hdim", "rmsnorm", "norm_before_gate", "dt_limit", "chunk_size", "use_mem_eff_path", "conv_init",
+            "activation", "sequence_parallel");
+
+    private static SsmConfig parseMamba1(JsonFields s) throws MalformedConfigException {
+        for (String key : MAMBA2_ONLY) {
+            if (s.raw(key) != null) {
+                throw s.invalid(key, "is an argument of mamba_ssm's Mamba2 only; mamba_ssm's Mamba (ssm_cfg.layer"
+                        + " \"Mamba1\", also when no layer is named) has no such argument and refuses it");
+            }
+        }
+        SsmConfig d = SsmConfig.MAMBA1_DEFAULTS;
+        int dConv = s.integer("d_conv", d.dConv());
+        if (dConv < 2) {
+            throw s.unsupported("d_conv", dConv, "ssm-spark's causal conv needs a kernel of at least 2");
+        }
+        String dtInit = s.string("dt_init", d.dtInit());
+        if (!dtInit.equals("random") && !dtInit.equals("constant")) {
+            // mamba_ssm's Mamba raises NotImplementedError for any other value
+            throw s.unsupported("dt_init", "\"" + dtInit + "\"", "only \"random\" or \"constant\" (mamba_ssm's two)");
+        }
+        double dtScale = s.number("dt_scale", d.dtScale());
+        if (!(dtScale >= 0) || !Double.isFinite(dtScale)) {
+            throw s.unsupported("dt_scale", dtScale, "only a finite number >= 0 is supported");
+        }
+        SsmConfig.Builder b = SsmConfig.mamba1Builder()
+                .dState(s.integer("d_state", d.dState()))
+                .dConv(dConv)
+                .expand(s.integer("expand", d.expand()))
+                .dtRank(dtRank(s))
+                .dtMin(s.number("dt_min", d.dtMin()))
+                .dtMax(s.number("dt_max", d.dtMax()))
+                .dtInit(dtInit)
+                .dtScale(dtScale)
+                .dtInitFloor(s.number("dt_init_floor", d.dtInitFloor()))
+                .convBias(s.bool("conv_bias", d.convBias()))
+                .bias(s.bool("bias", d.bias()))
+                .useFastPath(s.bool("use_fast_path", d.useFastPath()));
+        s.rejectUnknown();
+        return b.build();
+    }
+
+    /** Mamba1's dt_rank: "auto" (null) or an integer >= 1. */
+    private static Integer dtRank(JsonFields s) throws MalformedConfigException {
+        com.fasterxml.jackson.databind.JsonNode v = s.raw("dt_rank");
+        if (v == null || (v.isTextual() && v.textValue().equals("auto"))) {
+            return null;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 1) {
+            throw s.invalid("dt_rank", "must be \"auto\" or an integer >= 1, found " + v);
+        }
+        return v.intValue();
+    }
+
     private static AttnConfig parseAttn(JsonFields a, boolean used) throws MalformedConfigException {
         AttnConfig d = AttnConfig.DEFAULTS;
         AttnConfig.Builder b = AttnConfig.builder()
@@ -232,7 +290,7 @@ final class MambaConfigJson {
         root.put("vocab_size", c.vocabSize());
 
         SsmConfig s = c.ssm();
-        ObjectNode ssm = root.putObject("ssm_cfg");
+        ObjectNode ssm = MAPPER.createObjectNode();
         ssm.put("layer", s.layer());
         if (s.retNet() != null) {
             putRetNet(ssm, s);
@@ -241,6 +299,7 @@ final class MambaConfigJson {
         } else {
             putMamba2(ssm, s);
         }
+        root.set("ssm_cfg", s.isMamba1() ? mamba1Json(s) : ssm);
 
         ArrayNode idx = root.putArray("attn_layer_idx");
         c.attnLayerIdx().forEach(idx::add);
@@ -311,6 +370,29 @@ final class MambaConfigJson {
         } else {
             ssm.put("conv_init", s.convInit());
         }
+    }
+
+    /** ssm_cfg of a Mamba1 layer: every argument of mamba_ssm's Mamba, explicitly (dt_rank "auto" or its value). */
+    private static ObjectNode mamba1Json(SsmConfig s) {
+        ObjectNode ssm = MAPPER.createObjectNode();
+        ssm.put("layer", s.layer());
+        ssm.put("d_state", s.dState());
+        ssm.put("d_conv", s.dConv());
+        ssm.put("expand", s.expand());
+        if (s.dtRank() == null) {
+            ssm.put("dt_rank", "auto");
+        } else {
+            ssm.put("dt_rank", s.dtRank());
+        }
+        ssm.put("dt_min", s.dtMin());
+        ssm.put("dt_max", s.dtMax());
+        ssm.put("dt_init", s.dtInit());
+        ssm.put("dt_scale", s.dtScale());
+        ssm.put("dt_init_floor", s.dtInitFloor());
+        ssm.put("conv_bias", s.convBias());
+        ssm.put("bias", s.bias());
+        ssm.put("use_fast_path", s.useFastPath());
+        return ssm;
     }
 
     /** ssm_cfg of an S4D layer: only the fields S4D reads. */

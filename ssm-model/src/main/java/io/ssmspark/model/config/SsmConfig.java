@@ -3,11 +3,14 @@ package io.ssmspark.model.config;
 /**
  * The SSM mixer settings ({@code ssm_cfg} in config.json). Only what ssm-spark supports can be
  * represented: a Mamba2 layer has no in/out projection bias, a conv bias, d_ssm = d_inner
- * and the default dt_limit. A RetNet layer keeps its settings in {@link #retNet} and uses chunk_size only of the
- * Mamba2 fields; an S4D layer (layer "S4D") uses d_state, dt_min, dt_max, chunk_size and its own {@link S4dConfig},
- * its Mamba2-only fields held at their defaults (each layer's own settings are null for any other layer).
- * Init-only and speed-only settings (dt_min, dt_max, dt_init_floor, A_init_range, conv_init, use_mem_eff_path)
- * are kept so a fresh model can be initialised the way mamba_ssm would. Defaults are mamba_ssm's Mamba2 defaults.
+ * and the default dt_limit; a Mamba1 layer uses the fields mamba_ssm's Mamba takes (d_state, d_conv, expand,
+ * dt_rank, dt_min, dt_max, dt_init, dt_scale, dt_init_floor, conv_bias, bias). A RetNet layer keeps its settings in
+ * {@link #retNet} and uses chunk_size only of the Mamba2 fields; an S4D layer (layer "S4D") uses d_state, dt_min,
+ * dt_max, chunk_size and its own {@link S4dConfig}, its Mamba2-only fields held at their defaults (each layer's own
+ * settings are null for any other layer). Init-only and speed-only settings (dt_min, dt_max, dt_init_floor,
+ * A_init_range, conv_init, use_mem_eff_path; for Mamba1 also dt_init, dt_scale, use_fast_path) are kept so a fresh
+ * model can be initialised the way mamba_ssm would. {@link #builder()} starts from mamba_ssm's Mamba2 defaults,
+ * {@link #mamba1Builder()} from its Mamba (Mamba1) defaults.
  */
 public record SsmConfig(
         String layer,
@@ -27,10 +30,24 @@ public record SsmConfig(
         double aInitMax,
         Double convInit,
         boolean useMemEffPath,
+        // Mamba1 (mamba_ssm's Mamba.__init__, modules/mamba_simple.py); conv_bias and bias are Mamba2's too
+        Integer dtRank,
+        String dtInit,
+        double dtScale,
+        boolean convBias,
+        boolean bias,
+        boolean useFastPath,
         RetNetConfig retNet,
         S4dConfig s4d) {
 
     public static final SsmConfig DEFAULTS = builder().build();
+
+    /** ssm_cfg.layer of mamba_ssm's Mamba (Mamba1) layer, which mamba_ssm builds when ssm_cfg names no layer. */
+    public static final String MAMBA1 = "Mamba1";
+    /** ssm_cfg.layer of mamba_ssm's Mamba2 layer. */
+    public static final String MAMBA2 = "Mamba2";
+    /** mamba_ssm's Mamba defaults (d_state 16, d_conv 4, expand 2, dt_rank "auto", dt_init "random", ...). */
+    public static final SsmConfig MAMBA1_DEFAULTS = mamba1Builder().build();
 
     public SsmConfig {
         if (layer == null || layer.isBlank()) {
@@ -83,6 +100,7 @@ public record SsmConfig(
             throw new IllegalArgumentException("ssm_cfg.conv_init must be null or a finite number > 0, found " + convInit);
         }
         checkRetNet(layer, retNet);
+        checkMamba1(dtRank, dtInit, dtScale);
     }
 
     /** A RetNet layer has its settings, and only a RetNet layer has them. */
@@ -96,6 +114,29 @@ public record SsmConfig(
             throw new IllegalArgumentException("ssm_cfg: retention settings are given but ssm_cfg.layer is \""
                     + layer + "\", not \"" + RetNetConfig.LAYER + "\"");
         }
+    }
+
+    private static void checkMamba1(Integer dtRank, String dtInit, double dtScale) {
+        if (dtRank != null) {
+            requireAtLeast("ssm_cfg.dt_rank", dtRank, 1);
+        }
+        if (!"random".equals(dtInit) && !"constant".equals(dtInit)) {
+            throw new IllegalArgumentException("ssm_cfg.dt_init must be \"random\" or \"constant\", found "
+                    + (dtInit == null ? "null" : "\"" + dtInit + "\""));
+        }
+        if (!(dtScale >= 0) || !Double.isFinite(dtScale)) {
+            throw new IllegalArgumentException("ssm_cfg.dt_scale must be a finite number >= 0, found " + dtScale);
+        }
+    }
+
+    /** Whether this is mamba_ssm's Mamba (Mamba1) layer. */
+    public boolean isMamba1() {
+        return MAMBA1.equals(layer);
+    }
+
+    /** Mamba1's dt_rank: the configured one, or "auto" = ⌈d_model / 16⌉ (mamba_ssm's Mamba.__init__). */
+    public int dtRankFor(int dModel) {
+        return dtRank != null ? dtRank : (dModel + 15) / 16;
     }
 
     static void requireAtLeast(String field, long value, long min) {
@@ -113,7 +154,14 @@ public record SsmConfig(
                 .dState(dState).dConv(dConv).expand(expand).headdim(headdim).ngroups(ngroups)
                 .chunkSize(chunkSize).dHasHdim(dHasHdim).rmsnorm(rmsnorm).normBeforeGate(normBeforeGate)
                 .dtMin(dtMin).dtMax(dtMax).dtInitFloor(dtInitFloor).aInitRange(aInitMin, aInitMax)
-                .convInit(convInit).useMemEffPath(useMemEffPath).retNet(retNet).s4d(s4d);
+                .convInit(convInit).useMemEffPath(useMemEffPath)
+                .dtRank(dtRank).dtInit(dtInit).dtScale(dtScale).convBias(convBias).bias(bias).useFastPath(useFastPath)
+                .retNet(retNet).s4d(s4d);
+    }
+
+    /** Builder starting from mamba_ssm's Mamba (Mamba1) defaults: layer "Mamba1", d_state 16. */
+    public static Builder mamba1Builder() {
+        return new Builder().layer(MAMBA1).dState(16);
     }
 
     /** Builder starting from mamba_ssm's Mamba2 defaults. */
@@ -135,6 +183,12 @@ public record SsmConfig(
         private double aInitMax = 16;
         private Double convInit = null;
         private boolean useMemEffPath = true;
+        private Integer dtRank = null; // "auto"
+        private String dtInit = "random";
+        private double dtScale = 1.0;
+        private boolean convBias = true;
+        private boolean bias = false;
+        private boolean useFastPath = true;
         private RetNetConfig retNet = null;
         private S4dConfig s4d = null;
 
@@ -157,6 +211,14 @@ public record SsmConfig(
         public Builder aInitRange(double lo, double hi) { aInitMin = lo; aInitMax = hi; return this; }
         public Builder convInit(Double v) { convInit = v; return this; }
         public Builder useMemEffPath(boolean v) { useMemEffPath = v; return this; }
+        /** Mamba1's dt_rank; null is "auto". */
+        public Builder dtRank(Integer v) { dtRank = v; return this; }
+        public Builder dtInit(String v) { dtInit = v; return this; }
+        public Builder dtScale(double v) { dtScale = v; return this; }
+        public Builder convBias(boolean v) { convBias = v; return this; }
+        public Builder bias(boolean v) { bias = v; return this; }
+        public Builder useFastPath(boolean v) { useFastPath = v; return this; }
+
         /** S4D's own settings; an S4D layer without them gets {@link S4dConfig#DEFAULTS}. */
         public Builder s4d(S4dConfig v) { s4d = v; return this; }
 
@@ -171,7 +233,8 @@ public record SsmConfig(
 
         public SsmConfig build() {
             return new SsmConfig(layer, dState, dConv, expand, headdim, ngroups, chunkSize, dHasHdim, rmsnorm,
-                    normBeforeGate, dtMin, dtMax, dtInitFloor, aInitMin, aInitMax, convInit, useMemEffPath, retNet,
+                    normBeforeGate, dtMin, dtMax, dtInitFloor, aInitMin, aInitMax, convInit, useMemEffPath,
+                    dtRank, dtInit, dtScale, convBias, bias, useFastPath, retNet,
                     s4d == null && S4dConfig.LAYER.equals(layer) ? S4dConfig.DEFAULTS : s4d);
         }
     }

@@ -13,9 +13,9 @@ public final class LayerTimings {
         EMBEDDING_HEAD,
         /** norm and norm2 of every block, and the residual adds. */
         NORMS,
-        /** The whole Mamba2 mixers (projections, conv, gate and the SSD kernel). */
+        /** The whole Mamba2 and Mamba1 mixers (projections, conv, gate and the state-space kernel). */
         MAMBA_MIXER,
-        /** The chunked SSD kernel inside the Mamba2 mixers. */
+        /** The state-space kernel inside them: the chunked SSD (Mamba2), the chunked selective scan (Mamba1). */
         SSD,
         /** The attention blocks. */
         ATTENTION,

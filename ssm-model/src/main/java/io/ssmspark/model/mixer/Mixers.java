@@ -21,9 +21,12 @@ public final class Mixers {
     public static final String ATTENTION = "MHA";
     /** ssm_cfg.layer of the S4D layer (ours). */
     public static final String S4D = io.ssmspark.model.config.S4dConfig.LAYER;
+    /** ssm_cfg.layer of mamba_ssm's Mamba (Mamba1) layer, also when ssm_cfg names no layer. */
+    public static final String MAMBA1 = "Mamba1";
 
     private static final Map<String, MixerFamily> BY_NAME = Map.of(
             MAMBA2, Mamba2Mixer.FAMILY,
+            MAMBA1, Mamba1Mixer.FAMILY,
             RETNET, RetentionMixer.FAMILY,
             ATTENTION, AttentionMixer.FAMILY,
             S4D, S4dMixer.FAMILY);

@@ -60,6 +60,24 @@ class ModelSizeTest {
     }
 
     @Test
+    void equalsTheSchemaOfEveryKindOfMamba1Config() {
+        List<MambaConfig> configs = List.of(
+                hybrid().ssm(SsmConfig.MAMBA1_DEFAULTS).build(),
+                hybrid().ssm(SsmConfig.mamba1Builder().dState(4).dConv(3).expand(3).dtRank(7).build()).build(),
+                hybrid().ssm(SsmConfig.mamba1Builder().convBias(false).bias(true).build()).rmsNorm(false).build(),
+                hybrid().ssm(SsmConfig.MAMBA1_DEFAULTS).attnLayerIdx(List.of()).tieEmbeddings(true).build(),
+                hybrid().ssm(SsmConfig.MAMBA1_DEFAULTS).dModel(768).nLayer(24).vocabSize(50277).dIntermediate(0)
+                        .attnLayerIdx(List.of()).tieEmbeddings(true).build()); // mamba-130m
+        for (MambaConfig c : configs) {
+            assertEquals(CheckpointSchema.of(c).totalParameters(), ModelSize.parameters(c), c.toJson());
+        }
+        // mamba-130m: embedding 50280·768, 24 layers of in_proj 3072·768, conv 1536·5, x_proj 80·1536,
+        // dt_proj 1536·49, A_log 1536·16, D 1536, out_proj 768·1536, norm 768; norm_f 768
+        long layer = 3072L * 768 + 1536 * 5 + 80 * 1536 + 1536 * 49 + 1536 * 16 + 1536 + 768L * 1536 + 768;
+        assertEquals(50280L * 768 + 24 * layer + 768, ModelSize.parameters(configs.get(4)));
+    }
+
+    @Test
     void equalsTheLengthOfAnInitialisedModel() {
         MambaConfig c = hybrid().build();
         try (INDArray parameters = ModelInit.initialize(c, 1, DataType.FLOAT)) {

@@ -216,9 +216,9 @@ class MambaConfigTest {
     @Test
     void refusesUnsupportedValuesByName() {
         String ssm = "{\"ssm_cfg\": {\"layer\": \"Mamba2\"%s}, \"attn_cfg\": {\"num_heads\": 8%s}}";
-        assertMessage("{\"ssm_cfg\": {\"layer\": \"Mamba1\"}}",
-                "config.json: field 'ssm_cfg.layer' = \"Mamba1\" is not supported; the supported layers are \"Mamba2\", \"RetNet\" and \"S4D\"");
-        assertMessage("{\"ssm_cfg\": {}}", "config.json: field 'ssm_cfg.layer' is missing: mamba_ssm then builds a Mamba1 layer");
+        assertMessage("{\"ssm_cfg\": {\"layer\": \"Mamba3\"}}",
+                "config.json: field 'ssm_cfg.layer' = \"Mamba3\" is not supported; the supported layers are \"Mamba1\""
+                        + " (also when none is named), \"Mamba2\", \"RetNet\" and \"S4D\"");
         assertMessage(String.format(ssm, "", ", \"mlp_dim\": 64"), "field 'attn_cfg.mlp_dim' = 64 is not supported");
         assertMessage(String.format(ssm, "", ", \"d_conv\": 4"), "field 'attn_cfg.d_conv' = 4 is not supported");
         assertMessage(String.format(ssm, "", ", \"causal\": false"), "field 'attn_cfg.causal' = false is not supported");

@@ -89,7 +89,7 @@ class S4dConfigTest {
                 + " >= dt_min = 0.5, found 0.1");
         assertMessage(String.format(base, ", \"chunk_size\": 0"), "ssm_cfg.chunk_size must be >= 1, found 0");
         assertMessage("{\"ssm_cfg\": {\"layer\": \"S4\"}}", "field 'ssm_cfg.layer' = \"S4\" is not supported;"
-                + " the supported layers are \"Mamba2\", \"RetNet\" and \"S4D\"");
+                + " the supported layers are \"Mamba1\" (also when none is named), \"Mamba2\", \"RetNet\" and \"S4D\"");
     }
 
     @Test

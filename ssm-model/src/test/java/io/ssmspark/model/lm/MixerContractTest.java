@@ -24,9 +24,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * What every {@link Mixer} promises, checked on each mixer of a hybrid model (Mamba2; attention full, with a
- * window of 3 and of 1), of RetNet models (pure and hybrid) and of S4D models (pure, and with attention) in fp64:
- * the training window, windows continued through their carries, one-token steps and the segment protocol (halo,
- * zero state, passState, finish) all give the whole window's {@link Mixer#infer}. A new
+ * window of 3 and of 1; Mamba1 alone and beside attention), of RetNet models (pure and hybrid) and of S4D models
+ * (pure, and with attention) in fp64: the training window, windows continued through their carries, one-token steps
+ * and the segment protocol (halo, zero state, passState, finish) all give the whole window's {@link Mixer#infer}. A new
  * mixer registered in {@link Mixers} can be added to this test as it is.
  */
 class MixerContractTest {
@@ -64,6 +64,17 @@ class MixerContractTest {
         everyPathGivesTheWholeWindow(TestModels.randomModel(TestModels.pureS4d(init, 1), 32, 0.1, DataType.DOUBLE));
         everyPathGivesTheWholeWindow(TestModels.randomModel(TestModels.hybridS4d(init, null), 33, 0.1, DataType.DOUBLE));
         everyPathGivesTheWholeWindow(TestModels.randomModel(TestModels.hybridS4d(init, 3), 34, 0.1, DataType.DOUBLE));
+    }
+
+    /**
+     * Mamba-1: a pure model (d_conv 3, no biases) and a hybrid with attention (d_conv 4, in/out_proj biases); with
+     * parameter noise 0.3, so that the state carried into a segment moves the outputs by more than 1e-3.
+     */
+    @ParameterizedTest(name = "Mamba-1, attention window {0} (0: full, -1: no attention)")
+    @ValueSource(ints = {-1, 0, 3})
+    void everyPathOfEveryMamba1ModelGivesTheWholeWindow(int window) {
+        everyPathGivesTheWholeWindow(TestModels.randomModel(window < 0 ? TestModels.pureMamba1()
+                : TestModels.mamba1Hybrid(window == 0 ? null : window), 23, 0.3, DataType.DOUBLE));
     }
 
     private static void everyPathGivesTheWholeWindow(HybridLm model) {

@@ -64,6 +64,25 @@ final class TestModels {
         return hybrid(windowSize).toBuilder().ssm(pureS4d(init, 4).ssm()).build();
     }
 
+    /**
+     * Pure Mamba-1: 2 layers, d_model 8, d_inner 16, d_state 4, d_conv 3, dt_rank auto (1), LayerNorm, tied head; dt
+     * initialised in [0.05, 0.5] (mamba_ssm's default [0.001, 0.1] leaves states too small for the tests to see).
+     */
+    static MambaConfig pureMamba1() {
+        return MambaConfig.builder().dModel(8).nLayer(2).vocabSize(13).padVocabSizeMultiple(8).rmsNorm(false)
+                .ssm(SsmConfig.mamba1Builder().dState(4).dConv(3).expand(2).dtMin(0.05).dtMax(0.5).build())
+                .tieEmbeddings(true).build();
+    }
+
+    /**
+     * Mamba-1 hybrid: 3 layers, layer 1 attention (as {@link #hybrid}), d_intermediate 16, Mamba-1 layers with
+     * dt_rank 3, d_conv 4, in/out_proj biases, untied head, dt initialised in [0.05, 0.5].
+     */
+    static MambaConfig mamba1Hybrid(Integer windowSize) {
+        return hybrid(windowSize).toBuilder().ssm(SsmConfig.mamba1Builder().dState(4).dConv(4).expand(2).dtRank(3)
+                .bias(true).dtMin(0.05).dtMax(0.5).build()).build();
+    }
+
     /** mamba_ssm's initialisation plus N(0, noise²) on every parameter, so biases and norms are not trivial. */
     static HybridLm randomModel(MambaConfig c, long seed, double noise, DataType dtype) {
         INDArray flat = ModelInit.initialize(c, seed, DataType.DOUBLE);
