@@ -1,5 +1,6 @@
 package io.ssmspark.localtests;
 
+import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -111,11 +112,7 @@ class StandaloneClusterTest {
 
   /** 2 layers (layer 1 attention), d_model 16, GatedMLP, vocabulary 129 (associative-recall's) padded to 136. */
   static MambaConfig tinyModel() {
-    return MambaConfig.builder().dModel(16).nLayer(2).vocabSize(129).padVocabSizeMultiple(8).dIntermediate(16)
-        .ssm(SsmConfig.builder().dState(8).dConv(4).expand(2).headdim(8).ngroups(1).chunkSize(16).build())
-        .attnLayerIdx(List.of(1))
-        .attn(AttnConfig.builder().numHeads(2).numHeadsKv(2).headDim(8).rotaryEmbDim(8).build())
-        .tieEmbeddings(false).build();
+    return TinyModels.trainingHybrid();
   }
 
   /** 5 float64 steps of 4 windows of 32 tokens, one window per micro-batch, over 4 partitions. */

@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.cli;
 
+import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -48,11 +49,7 @@ class GenerateCommandTest {
   }
 
   private static MambaConfig config(int vocab) {
-    return MambaConfig.builder().dModel(8).nLayer(3).vocabSize(vocab).padVocabSizeMultiple(8).dIntermediate(16)
-        .ssm(SsmConfig.builder().dState(4).dConv(4).expand(2).headdim(4).ngroups(2).chunkSize(4).build())
-        .attnLayerIdx(List.of(1))
-        .attn(AttnConfig.builder().numHeads(4).numHeadsKv(2).headDim(4).rotaryEmbDim(4).windowSize(3).build())
-        .tieEmbeddings(false).build();
+    return TinyModels.hybrid(3).toBuilder().vocabSize(vocab).build();
   }
 
   /** Greedy decoding the slow way: a full forward over the whole sequence for every new token. */

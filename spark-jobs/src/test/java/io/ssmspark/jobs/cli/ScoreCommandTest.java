@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.cli;
 
+import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -67,9 +68,7 @@ class ScoreCommandTest {
 
   /** Two Mamba2 layers, d_model 8, d_conv 4, chunk 4, GatedMLP. */
   private static MambaConfig model(int vocab) {
-    return MambaConfig.builder().dModel(8).nLayer(2).vocabSize(vocab).padVocabSizeMultiple(8).dIntermediate(16)
-        .ssm(SsmConfig.builder().dState(4).dConv(4).expand(2).headdim(4).ngroups(1).chunkSize(4).build())
-        .tieEmbeddings(false).build();
+    return TinyModels.mamba2Stack().toBuilder().vocabSize(vocab).build();
   }
 
   private static INDArray params(MambaConfig c) {

@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.score;
 
+import io.ssmspark.model.testing.TinyModels;
 import io.ssmspark.data.Segment;
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
@@ -24,15 +25,7 @@ final class ScoreTestModels {
    * {@code attention}, with the given window (null: full).
    */
   static MambaConfig config(boolean attention, Integer window) {
-    MambaConfig.Builder b = MambaConfig.builder().dModel(8).nLayer(3).vocabSize(13).padVocabSizeMultiple(8)
-        .dIntermediate(16)
-        .ssm(SsmConfig.builder().dState(4).dConv(4).expand(2).headdim(4).ngroups(2).chunkSize(4).build())
-        .tieEmbeddings(false);
-    if (attention) {
-      b.attnLayerIdx(List.of(1)).attn(AttnConfig.builder().numHeads(4).numHeadsKv(2).headDim(4).rotaryEmbDim(4)
-          .windowSize(window).build());
-    }
-    return b.build();
+    return attention ? TinyModels.hybrid(window) : TinyModels.mamba2Stack();
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.train;
 
+import io.ssmspark.model.testing.TinyModels;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
@@ -27,11 +28,7 @@ final class TrainTestSupport {
 
   /** 2 layers (layer 1 attention), d_model 16, GatedMLP, vocabulary 129 (associative-recall's) padded to 136. */
   static MambaConfig tinyModel() {
-    return MambaConfig.builder().dModel(16).nLayer(2).vocabSize(129).padVocabSizeMultiple(8).dIntermediate(16)
-        .ssm(SsmConfig.builder().dState(8).dConv(4).expand(2).headdim(8).ngroups(1).chunkSize(16).build())
-        .attnLayerIdx(List.of(1))
-        .attn(AttnConfig.builder().numHeads(2).numHeadsKv(2).headDim(8).rotaryEmbDim(8).build())
-        .tieEmbeddings(false).build();
+    return TinyModels.trainingHybrid();
   }
 
   /** {@link #tinyModel} with an S4D layer (d_state 8: 4 conjugate pairs, blocks of 16) instead of Mamba2. */

@@ -1,5 +1,6 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,8 +22,8 @@ class DecoderTest {
      * must equal the full forward's logits at the same position (max |Δ| below tol).
      */
     private static double maxDecodeError(MambaConfig c, DataType dtype, int promptLength) {
-        HybridLm model = TestModels.randomModel(c, 40, 0.1, dtype);
-        int[][] tokens = TestModels.tokens(new Random(41), 2, LENGTH, c.vocabSize());
+        HybridLm model = TinyModels.randomModel(c, 40, 0.1, dtype);
+        int[][] tokens = TinyModels.tokens(new Random(41), 2, LENGTH, c.vocabSize());
         INDArray full = model.forward(tokens).logits().reshape(2, LENGTH, c.paddedVocabSize());
         Decoder decoder = new Decoder(model);
         double worst;
@@ -64,24 +65,24 @@ class DecoderTest {
 
     @Test
     void pureMambaWithPerChannelDDecodesLikeTheFullForward() {
-        checkAllPrompts(TestModels.pureMamba()); // d_conv 3, D per channel, LayerNorm, tied head
+        checkAllPrompts(TinyModels.pureMamba()); // d_conv 3, D per channel, LayerNorm, tied head
     }
 
     @Test
     void hybridWithFullAttentionAndTwoGroupsDecodesLikeTheFullForward() {
-        checkAllPrompts(TestModels.hybrid(null)); // ngroups 2, d_conv 4, GQA attention, MLP
+        checkAllPrompts(TinyModels.hybrid(null)); // ngroups 2, d_conv 4, GQA attention, MLP
     }
 
     @Test
     void hybridWithASlidingWindowShorterThanTheSequenceDecodesLikeTheFullForward() {
-        checkAllPrompts(TestModels.hybrid(3));
+        checkAllPrompts(TinyModels.hybrid(3));
     }
 
     @Test
     void theSlidingWindowCacheStaysBoundedAndFullAttentionKeepsEveryKey() {
         for (Integer window : new Integer[] {3, null}) {
-            MambaConfig c = TestModels.hybrid(window);
-            Decoder decoder = new Decoder(TestModels.randomModel(c, 2, 0.1, DataType.DOUBLE));
+            MambaConfig c = TinyModels.hybrid(window);
+            Decoder decoder = new Decoder(TinyModels.randomModel(c, 2, 0.1, DataType.DOUBLE));
             decoder.prefill(new int[][] {{1, 2, 3, 4, 5}});
             for (int i = 0; i < 4; i++) {
                 decoder.step(new int[] {i});
@@ -97,8 +98,8 @@ class DecoderTest {
 
     @Test
     void theStateSnapshotContinuesLikeFurtherSteps() {
-        MambaConfig c = TestModels.hybrid(3);
-        HybridLm model = TestModels.randomModel(c, 6, 0.1, DataType.DOUBLE);
+        MambaConfig c = TinyModels.hybrid(3);
+        HybridLm model = TinyModels.randomModel(c, 6, 0.1, DataType.DOUBLE);
         Decoder decoder = new Decoder(model);
         decoder.prefill(new int[][] {{3, 1, 4}, {1, 5, 9}});
         decoder.step(new int[] {2, 6});
@@ -110,8 +111,8 @@ class DecoderTest {
 
     @Test
     void badStepInputIsRefusedWithOneClearMessage() {
-        MambaConfig c = TestModels.pureMamba();
-        Decoder decoder = new Decoder(TestModels.randomModel(c, 1, 0.1, DataType.DOUBLE));
+        MambaConfig c = TinyModels.pureMamba();
+        Decoder decoder = new Decoder(TinyModels.randomModel(c, 1, 0.1, DataType.DOUBLE));
         decoder.prefill(new int[][] {{1, 2}, {3, 4}});
         IllegalArgumentException wrongBatch = assertThrows(IllegalArgumentException.class,
                 () -> decoder.step(new int[] {1}));

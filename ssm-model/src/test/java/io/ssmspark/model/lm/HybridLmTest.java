@@ -1,5 +1,7 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.testing.FiniteDifferences;
+import io.ssmspark.model.testing.TinyModels;
 import io.ssmspark.model.mixer.Mamba2Mixer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -29,20 +31,20 @@ class HybridLmTest {
 
     @Test
     void pureMambaGradientMatchesFiniteDifferencesOnEveryTensor() {
-        checkModelGradient(TestModels.pureMamba(), 21);
+        checkModelGradient(TinyModels.pureMamba(), 21);
     }
 
     @Test
     void hybridGradientMatchesFiniteDifferencesOnEveryTensor() {
-        checkModelGradient(TestModels.hybrid(null), 22);
+        checkModelGradient(TinyModels.hybrid(null), 22);
     }
 
     /** L = Σ mask·nll with a random positive mask; the flat gradient is checked on 4 entries of every tensor. */
     private static void checkModelGradient(MambaConfig c, long seed) {
-        HybridLm model = TestModels.randomModel(c, seed, 0.1, DataType.DOUBLE);
+        HybridLm model = TinyModels.randomModel(c, seed, 0.1, DataType.DOUBLE);
         Random rnd = new Random(seed);
-        int[][] tokens = TestModels.tokens(rnd, 2, 6, c.vocabSize());
-        int[][] targets = TestModels.tokens(rnd, 2, 6, c.vocabSize());
+        int[][] tokens = TinyModels.tokens(rnd, 2, 6, c.vocabSize());
+        int[][] targets = TinyModels.tokens(rnd, 2, 6, c.vocabSize());
         INDArray mask = Nd4j.rand(DataType.DOUBLE, 2, 6).addi(0.5);
         HybridLm.Forward f = model.forward(tokens);
         INDArray grad = model.newGradient();
@@ -67,10 +69,10 @@ class HybridLmTest {
 
     @Test
     void scaleMultipliesTheGradientAndNllSumsTheMask() {
-        MambaConfig c = TestModels.pureMamba();
-        HybridLm model = TestModels.randomModel(c, 3, 0.1, DataType.DOUBLE);
-        int[][] tokens = TestModels.tokens(new Random(1), 2, 5, c.vocabSize());
-        int[][] targets = TestModels.tokens(new Random(2), 2, 5, c.vocabSize());
+        MambaConfig c = TinyModels.pureMamba();
+        HybridLm model = TinyModels.randomModel(c, 3, 0.1, DataType.DOUBLE);
+        int[][] tokens = TinyModels.tokens(new Random(1), 2, 5, c.vocabSize());
+        int[][] targets = TinyModels.tokens(new Random(2), 2, 5, c.vocabSize());
         INDArray mask = Nd4j.createFromArray(new double[][] {{1, 1, 0, 1, 1}, {0, 1, 1, 1, 0}});
         HybridLm.Forward f = model.forward(tokens);
         HybridLm.Nll nll = model.nll(f, targets, mask);
@@ -93,9 +95,9 @@ class HybridLmTest {
     /** embed → per layer (mixer on normed, finishBlock) → finalNormed → head reproduces forward()'s logits. */
     @Test
     void layerByLayerStepsEqualForward() {
-        for (MambaConfig c : new MambaConfig[] {TestModels.pureMamba(), TestModels.hybrid(null)}) {
-            HybridLm model = TestModels.randomModel(c, 4, 0.1, DataType.DOUBLE);
-            int[] tokens = TestModels.tokens(new Random(8), 1, 11, c.vocabSize())[0];
+        for (MambaConfig c : new MambaConfig[] {TinyModels.pureMamba(), TinyModels.hybrid(null)}) {
+            HybridLm model = TinyModels.randomModel(c, 4, 0.1, DataType.DOUBLE);
+            int[] tokens = TinyModels.tokens(new Random(8), 1, 11, c.vocabSize())[0];
             INDArray stream = model.embed(tokens);
             for (int i = 0; i < c.nLayer(); i++) {
                 INDArray x = model.normed(i, stream).reshape(1, tokens.length, c.dModel());
@@ -113,9 +115,9 @@ class HybridLmTest {
 
     @Test
     void windowsWithCarriedStateEqualOneRun() {
-        for (MambaConfig c : new MambaConfig[] {TestModels.pureMamba(), TestModels.hybrid(null), TestModels.hybrid(3)}) {
-            HybridLm model = TestModels.randomModel(c, 9, 0.1, DataType.DOUBLE);
-            int[][] tokens = TestModels.tokens(new Random(4), 2, 11, c.vocabSize());
+        for (MambaConfig c : new MambaConfig[] {TinyModels.pureMamba(), TinyModels.hybrid(null), TinyModels.hybrid(3)}) {
+            HybridLm model = TinyModels.randomModel(c, 9, 0.1, DataType.DOUBLE);
+            int[][] tokens = TinyModels.tokens(new Random(4), 2, 11, c.vocabSize());
             INDArray whole = model.forward(tokens).logits().reshape(2, 11, c.paddedVocabSize());
             LmState state = null;
             int start = 0;
@@ -143,11 +145,11 @@ class HybridLmTest {
 
     @Test
     void fp32AgreesWithFp64() {
-        MambaConfig c = TestModels.hybrid(null);
-        HybridLm m64 = TestModels.randomModel(c, 5, 0.1, DataType.DOUBLE);
+        MambaConfig c = TinyModels.hybrid(null);
+        HybridLm m64 = TinyModels.randomModel(c, 5, 0.1, DataType.DOUBLE);
         HybridLm m32 = new HybridLm(c, m64.parameters().castTo(DataType.FLOAT));
-        int[][] tokens = TestModels.tokens(new Random(8), 2, 9, c.vocabSize());
-        int[][] targets = TestModels.tokens(new Random(9), 2, 9, c.vocabSize());
+        int[][] tokens = TinyModels.tokens(new Random(8), 2, 9, c.vocabSize());
+        int[][] targets = TinyModels.tokens(new Random(9), 2, 9, c.vocabSize());
         HybridLm.Forward f64 = m64.forward(tokens);
         HybridLm.Forward f32 = m32.forward(tokens);
         assertEquals(DataType.FLOAT, f32.logits().dataType());
@@ -166,17 +168,17 @@ class HybridLmTest {
 
     @Test
     void saveLoadGivesIdenticalLogits() throws IOException {
-        MambaConfig[] configs = {TestModels.pureMamba(), TestModels.hybrid(null),
-                TestModels.hybrid(null).toBuilder().tieEmbeddings(true).padVocabSizeMultiple(1).build()};
+        MambaConfig[] configs = {TinyModels.pureMamba(), TinyModels.hybrid(null),
+                TinyModels.hybrid(null).toBuilder().tieEmbeddings(true).padVocabSizeMultiple(1).build()};
         int k = 0;
         for (MambaConfig c : configs) {
-            HybridLm model = TestModels.randomModel(c, 30 + k, 0.1, DataType.FLOAT);
+            HybridLm model = TinyModels.randomModel(c, 30 + k, 0.1, DataType.FLOAT);
             Path d = dir.resolve("ckpt" + k++);
             Checkpoint.save(d, c, model.parameters());
             LoadedCheckpoint loaded = Checkpoint.load(d, DataType.FLOAT);
             assertEquals(c, loaded.config());
             HybridLm back = new HybridLm(loaded.config(), loaded.flatParameters(DataType.FLOAT));
-            int[][] tokens = TestModels.tokens(new Random(k), 2, 7, c.vocabSize());
+            int[][] tokens = TinyModels.tokens(new Random(k), 2, 7, c.vocabSize());
             INDArray before = model.forward(tokens).logits();
             INDArray after = back.forward(tokens).logits();
             assertArrayEquals(new long[] {14, c.paddedVocabSize()}, after.shape());
@@ -186,8 +188,8 @@ class HybridLmTest {
 
     @Test
     void tiedHeadUsesTheEmbedding() {
-        MambaConfig c = TestModels.pureMamba();
-        HybridLm model = TestModels.randomModel(c, 2, 0.1, DataType.DOUBLE);
+        MambaConfig c = TinyModels.pureMamba();
+        HybridLm model = TinyModels.randomModel(c, 2, 0.1, DataType.DOUBLE);
         assertTrue(!model.schema().contains(CheckpointSchema.LM_HEAD));
         int[][] tokens = {{1, 2, 3}};
         INDArray before = model.forward(tokens).logits();
@@ -203,8 +205,8 @@ class HybridLmTest {
 
     @Test
     void refusesBadTokensAndShapes() {
-        MambaConfig c = TestModels.pureMamba();
-        HybridLm model = TestModels.randomModel(c, 2, 0.1, DataType.DOUBLE);
+        MambaConfig c = TinyModels.pureMamba();
+        HybridLm model = TinyModels.randomModel(c, 2, 0.1, DataType.DOUBLE);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> model.forward(new int[][] {{1, 16}}));
         assertEquals("tokens[0][1] = 16 is outside the (padded) vocabulary [0, 16)", e.getMessage());

@@ -1,5 +1,6 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.testing.TinyModels;
 import io.ssmspark.model.mixer.LayerTimings;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -17,7 +18,7 @@ class LayerTimingsTest {
 
     private static LayerTimings trainStep(HybridLm model, MambaConfig c, LayerTimings timings, INDArray[] out) {
         model.setTimings(timings);
-        int[][] tokens = TestModels.tokens(new Random(1), 2, 9, c.vocabSize());
+        int[][] tokens = TinyModels.tokens(new Random(1), 2, 9, c.vocabSize());
         HybridLm.Forward f = model.forward(tokens);
         model.nll(f, tokens, null);
         INDArray grad = model.newGradient();
@@ -29,8 +30,8 @@ class LayerTimingsTest {
 
     @Test
     void everyPresentKindOfLayerGetsTimeAndAbsentOnesNone() {
-        MambaConfig hybrid = TestModels.hybrid(null);
-        HybridLm model = TestModels.randomModel(hybrid, 3, 0.1, DataType.DOUBLE);
+        MambaConfig hybrid = TinyModels.hybrid(null);
+        HybridLm model = TinyModels.randomModel(hybrid, 3, 0.1, DataType.DOUBLE);
         LayerTimings t = trainStep(model, hybrid, new LayerTimings(), new INDArray[2]);
         for (Part p : Part.values()) {
             if (p == Part.S4D_MIXER) { // no S4D layer in this model
@@ -43,8 +44,8 @@ class LayerTimingsTest {
         assertTrue(t.forwardSeconds(Part.SSD) < t.forwardSeconds(Part.MAMBA_MIXER));
         assertTrue(t.backwardSeconds(Part.SSD) < t.backwardSeconds(Part.MAMBA_MIXER));
 
-        MambaConfig pure = TestModels.pureMamba(); // no attention, no MLP
-        LayerTimings p = trainStep(TestModels.randomModel(pure, 3, 0.1, DataType.DOUBLE), pure, new LayerTimings(),
+        MambaConfig pure = TinyModels.pureMamba(); // no attention, no MLP
+        LayerTimings p = trainStep(TinyModels.randomModel(pure, 3, 0.1, DataType.DOUBLE), pure, new LayerTimings(),
                 new INDArray[2]);
         assertEquals(0.0, p.forwardSeconds(Part.ATTENTION) + p.backwardSeconds(Part.ATTENTION)
                 + p.forwardSeconds(Part.MLP) + p.backwardSeconds(Part.MLP));
@@ -52,8 +53,8 @@ class LayerTimingsTest {
         p.reset();
         assertEquals(0.0, p.forwardSeconds(Part.SSD) + p.backwardSeconds(Part.MAMBA_MIXER));
 
-        MambaConfig s4d = TestModels.hybridS4d(S4dConfig.Init.LIN, null); // S4D layers instead of Mamba2
-        LayerTimings q = trainStep(TestModels.randomModel(s4d, 3, 0.1, DataType.DOUBLE), s4d, new LayerTimings(),
+        MambaConfig s4d = TinyModels.hybridS4d(S4dConfig.Init.LIN, null); // S4D layers instead of Mamba2
+        LayerTimings q = trainStep(TinyModels.randomModel(s4d, 3, 0.1, DataType.DOUBLE), s4d, new LayerTimings(),
                 new INDArray[2]);
         assertTrue(q.forwardSeconds(Part.S4D_MIXER) > 0 && q.backwardSeconds(Part.S4D_MIXER) > 0);
         assertTrue(q.forwardSeconds(Part.ATTENTION) > 0);
@@ -63,8 +64,8 @@ class LayerTimingsTest {
 
     @Test
     void timingChangesNoNumberAndDetachingStopsIt() {
-        MambaConfig c = TestModels.hybrid(3);
-        HybridLm model = TestModels.randomModel(c, 4, 0.1, DataType.DOUBLE);
+        MambaConfig c = TinyModels.hybrid(3);
+        HybridLm model = TinyModels.randomModel(c, 4, 0.1, DataType.DOUBLE);
         INDArray[] timed = new INDArray[2];
         INDArray[] plain = new INDArray[2];
         LayerTimings t = trainStep(model, c, new LayerTimings(), timed);

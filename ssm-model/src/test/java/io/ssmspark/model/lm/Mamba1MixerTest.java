@@ -1,7 +1,8 @@
 package io.ssmspark.model.lm;
 
-import static io.ssmspark.model.lm.FiniteDifferences.dot;
-import static io.ssmspark.model.lm.FiniteDifferences.randn;
+import io.ssmspark.model.testing.FiniteDifferences;
+import static io.ssmspark.model.testing.FiniteDifferences.dot;
+import static io.ssmspark.model.testing.FiniteDifferences.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,7 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.testing.FiniteDifferences;
+import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
@@ -28,7 +30,7 @@ class Mamba1ModelTest {
 
     @Test
     void layersAreMamba1Mixers() {
-        HybridLm model = TestModels.randomModel(TestModels.mamba1Hybrid(null), 1, 0.1, DataType.DOUBLE);
+        HybridLm model = TinyModels.randomModel(TinyModels.mamba1Hybrid(null), 1, 0.1, DataType.DOUBLE);
         assertTrue(model.mixer(0) instanceof Mamba1Mixer);
         assertEquals("attention-full", model.mixer(1).kind());
         assertEquals("mamba1", model.mixer(2).kind());
@@ -37,11 +39,11 @@ class Mamba1ModelTest {
     /** L = Σ mask·nll with a random positive mask; the flat gradient is checked on 4 entries of every tensor. */
     @Test
     void modelGradientsMatchFiniteDifferencesOnEveryTensor() {
-        for (MambaConfig c : new MambaConfig[] {TestModels.pureMamba1(), TestModels.mamba1Hybrid(null)}) {
-            HybridLm model = TestModels.randomModel(c, 31, 0.1, DataType.DOUBLE);
+        for (MambaConfig c : new MambaConfig[] {TinyModels.pureMamba1(), TinyModels.mamba1Hybrid(null)}) {
+            HybridLm model = TinyModels.randomModel(c, 31, 0.1, DataType.DOUBLE);
             Random rnd = new Random(32);
-            int[][] tokens = TestModels.tokens(rnd, 2, 6, c.vocabSize());
-            int[][] targets = TestModels.tokens(rnd, 2, 6, c.vocabSize());
+            int[][] tokens = TinyModels.tokens(rnd, 2, 6, c.vocabSize());
+            int[][] targets = TinyModels.tokens(rnd, 2, 6, c.vocabSize());
             INDArray mask = Nd4j.rand(DataType.DOUBLE, 2, 6).addi(0.5);
             INDArray grad = model.newGradient();
             model.backward(model.forward(tokens), targets, mask, 1.0, grad);
@@ -60,11 +62,11 @@ class Mamba1ModelTest {
 
     @Test
     void fp32AgreesWithFp64() {
-        MambaConfig c = TestModels.mamba1Hybrid(null);
-        HybridLm m64 = TestModels.randomModel(c, 5, 0.1, DataType.DOUBLE);
+        MambaConfig c = TinyModels.mamba1Hybrid(null);
+        HybridLm m64 = TinyModels.randomModel(c, 5, 0.1, DataType.DOUBLE);
         HybridLm m32 = new HybridLm(c, m64.parameters().castTo(DataType.FLOAT));
-        int[][] tokens = TestModels.tokens(new Random(8), 2, 40, c.vocabSize());
-        int[][] targets = TestModels.tokens(new Random(9), 2, 40, c.vocabSize());
+        int[][] tokens = TinyModels.tokens(new Random(8), 2, 40, c.vocabSize());
+        int[][] targets = TinyModels.tokens(new Random(9), 2, 40, c.vocabSize());
         HybridLm.Forward f64 = m64.forward(tokens);
         HybridLm.Forward f32 = m32.forward(tokens);
         double logitErr = f64.logits().sub(f32.logits().castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
@@ -80,11 +82,11 @@ class Mamba1ModelTest {
     /** Prefill then one step per token: every logits row equals the whole forward's (fp64 1e-10, fp32 1e-4). */
     @Test
     void decodingEqualsTheWholeForward() {
-        for (MambaConfig c : new MambaConfig[] {TestModels.pureMamba1(), TestModels.mamba1Hybrid(3)}) {
+        for (MambaConfig c : new MambaConfig[] {TinyModels.pureMamba1(), TinyModels.mamba1Hybrid(3)}) {
             for (DataType dtype : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
-                HybridLm model = TestModels.randomModel(c, 40, 0.1, dtype);
+                HybridLm model = TinyModels.randomModel(c, 40, 0.1, dtype);
                 int length = 11;
-                int[][] tokens = TestModels.tokens(new Random(41), 2, length, c.vocabSize());
+                int[][] tokens = TinyModels.tokens(new Random(41), 2, length, c.vocabSize());
                 INDArray full = model.forward(tokens).logits().reshape(2, length, c.paddedVocabSize());
                 for (int prompt : new int[] {1, 2, 6}) {
                     Decoder decoder = new Decoder(model);
@@ -103,13 +105,13 @@ class Mamba1ModelTest {
 
     @Test
     void checkpointRoundTripGivesIdenticalLogits() throws IOException {
-        MambaConfig c = TestModels.mamba1Hybrid(null);
-        HybridLm model = TestModels.randomModel(c, 50, 0.1, DataType.FLOAT);
+        MambaConfig c = TinyModels.mamba1Hybrid(null);
+        HybridLm model = TinyModels.randomModel(c, 50, 0.1, DataType.FLOAT);
         Checkpoint.save(dir, c, model.parameters());
         LoadedCheckpoint loaded = Checkpoint.load(dir, DataType.FLOAT);
         assertEquals(c, loaded.config());
         HybridLm back = new HybridLm(loaded.config(), loaded.flatParameters(DataType.FLOAT));
-        int[][] tokens = TestModels.tokens(new Random(51), 2, 7, c.vocabSize());
+        int[][] tokens = TinyModels.tokens(new Random(51), 2, 7, c.vocabSize());
         assertEquals(model.forward(tokens).logits(), back.forward(tokens).logits());
     }
 

@@ -1,9 +1,10 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.testing.FiniteDifferences;
 import io.ssmspark.model.mixer.Mamba2Mixer;
 
-import static io.ssmspark.model.lm.FiniteDifferences.dot;
-import static io.ssmspark.model.lm.FiniteDifferences.randn;
+import static io.ssmspark.model.testing.FiniteDifferences.dot;
+import static io.ssmspark.model.testing.FiniteDifferences.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,10 +1,12 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.testing.FiniteDifferences;
+import io.ssmspark.model.testing.TinyModels;
 import io.ssmspark.model.config.RetNetConfig;
 import io.ssmspark.model.config.S4dConfig;
 import io.ssmspark.model.mixer.Mixer;
 
-import static io.ssmspark.model.lm.FiniteDifferences.randn;
+import static io.ssmspark.model.testing.FiniteDifferences.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
@@ -37,7 +39,7 @@ class MixerContractTest {
     @ParameterizedTest(name = "attention window {0} (0: full)")
     @ValueSource(ints = {0, 3, 1})
     void everyPathOfEveryMixerGivesTheWholeWindow(int window) {
-        HybridLm model = TestModels.randomModel(TestModels.hybrid(window == 0 ? null : window), 21, 0.1,
+        HybridLm model = TinyModels.randomModel(TinyModels.hybrid(window == 0 ? null : window), 21, 0.1,
                 DataType.DOUBLE);
         everyPathGivesTheWholeWindow(model);
     }
@@ -50,7 +52,7 @@ class MixerContractTest {
             int valueFactor) {
         RetNetConfig retention = RetNetConfig.of(2).withGroupNorm(groupNorm).withGate(gate)
                 .withValueFactor(valueFactor);
-        HybridLm model = TestModels.randomModel(TestModels.retNet(attention, window == 0 ? null : window, retention),
+        HybridLm model = TinyModels.randomModel(TinyModels.retNet(attention, window == 0 ? null : window, retention),
                 23, 0.1, DataType.DOUBLE);
         assertEquals("retnet", model.mixer(0).kind());
         everyPathGivesTheWholeWindow(model);
@@ -60,10 +62,10 @@ class MixerContractTest {
     @ParameterizedTest(name = "{0}")
     @EnumSource(S4dConfig.Init.class)
     void everyPathOfS4dModelsGivesTheWholeWindow(S4dConfig.Init init) {
-        everyPathGivesTheWholeWindow(TestModels.randomModel(TestModels.pureS4d(init, 4), 31, 0.1, DataType.DOUBLE));
-        everyPathGivesTheWholeWindow(TestModels.randomModel(TestModels.pureS4d(init, 1), 32, 0.1, DataType.DOUBLE));
-        everyPathGivesTheWholeWindow(TestModels.randomModel(TestModels.hybridS4d(init, null), 33, 0.1, DataType.DOUBLE));
-        everyPathGivesTheWholeWindow(TestModels.randomModel(TestModels.hybridS4d(init, 3), 34, 0.1, DataType.DOUBLE));
+        everyPathGivesTheWholeWindow(TinyModels.randomModel(TinyModels.pureS4d(init, 4), 31, 0.1, DataType.DOUBLE));
+        everyPathGivesTheWholeWindow(TinyModels.randomModel(TinyModels.pureS4d(init, 1), 32, 0.1, DataType.DOUBLE));
+        everyPathGivesTheWholeWindow(TinyModels.randomModel(TinyModels.hybridS4d(init, null), 33, 0.1, DataType.DOUBLE));
+        everyPathGivesTheWholeWindow(TinyModels.randomModel(TinyModels.hybridS4d(init, 3), 34, 0.1, DataType.DOUBLE));
     }
 
     /**
@@ -73,8 +75,8 @@ class MixerContractTest {
     @ParameterizedTest(name = "Mamba-1, attention window {0} (0: full, -1: no attention)")
     @ValueSource(ints = {-1, 0, 3})
     void everyPathOfEveryMamba1ModelGivesTheWholeWindow(int window) {
-        everyPathGivesTheWholeWindow(TestModels.randomModel(window < 0 ? TestModels.pureMamba1()
-                : TestModels.mamba1Hybrid(window == 0 ? null : window), 23, 0.3, DataType.DOUBLE));
+        everyPathGivesTheWholeWindow(TinyModels.randomModel(window < 0 ? TinyModels.pureMamba1()
+                : TinyModels.mamba1Hybrid(window == 0 ? null : window), 23, 0.3, DataType.DOUBLE));
     }
 
     private static void everyPathGivesTheWholeWindow(HybridLm model) {

@@ -1,5 +1,7 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.testing.FiniteDifferences;
+import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -26,12 +28,12 @@ class RetNetModelTest {
     @ParameterizedTest(name = "attention={0} groupNorm={1} gate={2}")
     @CsvSource({"false,true,true", "true,true,true", "false,false,false"})
     void gradientMatchesFiniteDifferencesOnEveryTensor(boolean attention, boolean groupNorm, boolean gate) {
-        MambaConfig c = TestModels.retNet(attention, null, RetNetConfig.of(2).withGroupNorm(groupNorm).withGate(gate));
+        MambaConfig c = TinyModels.retNet(attention, null, RetNetConfig.of(2).withGroupNorm(groupNorm).withGate(gate));
         long seed = 31;
-        HybridLm model = TestModels.randomModel(c, seed, 0.1, DataType.DOUBLE);
+        HybridLm model = TinyModels.randomModel(c, seed, 0.1, DataType.DOUBLE);
         Random rnd = new Random(seed);
-        int[][] tokens = TestModels.tokens(rnd, 2, 6, c.vocabSize());
-        int[][] targets = TestModels.tokens(rnd, 2, 6, c.vocabSize());
+        int[][] tokens = TinyModels.tokens(rnd, 2, 6, c.vocabSize());
+        int[][] targets = TinyModels.tokens(rnd, 2, 6, c.vocabSize());
         INDArray mask = Nd4j.rand(DataType.DOUBLE, 2, 6).addi(0.5);
         INDArray grad = model.newGradient();
         model.backward(model.forward(tokens), targets, mask, 1.0, grad);
@@ -58,9 +60,9 @@ class RetNetModelTest {
     @ParameterizedTest(name = "attention={0}")
     @CsvSource({"false", "true"})
     void windowsWithCarriedStateEqualOneRun(boolean attention) {
-        MambaConfig c = TestModels.retNet(attention, null, RetNetConfig.of(2));
-        HybridLm model = TestModels.randomModel(c, 9, 0.1, DataType.DOUBLE);
-        int[][] tokens = TestModels.tokens(new Random(4), 2, 11, c.vocabSize());
+        MambaConfig c = TinyModels.retNet(attention, null, RetNetConfig.of(2));
+        HybridLm model = TinyModels.randomModel(c, 9, 0.1, DataType.DOUBLE);
+        int[][] tokens = TinyModels.tokens(new Random(4), 2, 11, c.vocabSize());
         INDArray whole = model.forward(tokens).logits().reshape(2, 11, c.paddedVocabSize());
         LmState state = null;
         int start = 0;
@@ -84,11 +86,11 @@ class RetNetModelTest {
     @ParameterizedTest(name = "attention={0}")
     @CsvSource({"false", "true"})
     void decodingGivesTheFullForwardsLogits(boolean attention) {
-        MambaConfig c = TestModels.retNet(attention, null, RetNetConfig.of(2));
+        MambaConfig c = TinyModels.retNet(attention, null, RetNetConfig.of(2));
         int length = 11;
         for (DataType dtype : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
-            HybridLm model = TestModels.randomModel(c, 40, 0.1, dtype);
-            int[][] tokens = TestModels.tokens(new Random(41), 2, length, c.vocabSize());
+            HybridLm model = TinyModels.randomModel(c, 40, 0.1, dtype);
+            int[][] tokens = TinyModels.tokens(new Random(41), 2, length, c.vocabSize());
             INDArray full = model.forward(tokens).logits().reshape(2, length, c.paddedVocabSize());
             for (int prompt : new int[] {0, 1, 6}) {
                 Decoder decoder = new Decoder(model);

@@ -1,7 +1,9 @@
 package io.ssmspark.model.lm;
 
-import static io.ssmspark.model.lm.FiniteDifferences.dot;
-import static io.ssmspark.model.lm.FiniteDifferences.randn;
+import io.ssmspark.model.testing.FiniteDifferences;
+import io.ssmspark.model.testing.TinyModels;
+import static io.ssmspark.model.testing.FiniteDifferences.dot;
+import static io.ssmspark.model.testing.FiniteDifferences.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -124,7 +126,7 @@ class S4dMixerTest {
     @ParameterizedTest
     @EnumSource(S4dConfig.Init.class)
     void aFreshModelHoldsTheInitialA(S4dConfig.Init init) {
-        MambaConfig c = TestModels.pureS4d(init, 4);
+        MambaConfig c = TinyModels.pureS4d(init, 4);
         CheckpointSchema schema = CheckpointSchema.of(c);
         Map<String, INDArray> t = schema.unflatten(ModelInit.initialize(c, 5, DataType.DOUBLE));
         String p = "backbone.layers.1.mixer.";

@@ -1,5 +1,6 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,10 +34,10 @@ class SequenceScorerTest {
 
     @Test
     void everyWindowSizeGivesTheWholeSequenceNll() throws IOException {
-        for (MambaConfig c : new MambaConfig[] {TestModels.pureMamba(), TestModels.hybrid(null), TestModels.hybrid(4)}) {
-            HybridLm model = TestModels.randomModel(c, 12, 0.2, DataType.DOUBLE);
+        for (MambaConfig c : new MambaConfig[] {TinyModels.pureMamba(), TinyModels.hybrid(null), TinyModels.hybrid(4)}) {
+            HybridLm model = TinyModels.randomModel(c, 12, 0.2, DataType.DOUBLE);
             int n = 23;
-            int[] tokens = TestModels.tokens(new Random(3), 1, n, c.vocabSize())[0];
+            int[] tokens = TinyModels.tokens(new Random(3), 1, n, c.vocabSize())[0];
             int[][] inputs = {Arrays.copyOfRange(tokens, 0, n - 1)};
             int[][] targets = {Arrays.copyOfRange(tokens, 1, n)};
             double[] whole = model.nll(model.forward(inputs), targets, null).perToken().ravel().toDoubleVector();
@@ -64,8 +65,8 @@ class SequenceScorerTest {
     /** The sink hears of each window once its positions are in, and windowCount says how many there will be. */
     @Test
     void eachWindowIsReportedAndCountedAhead() throws IOException {
-        HybridLm model = TestModels.randomModel(TestModels.hybrid(null), 2, 0.1, DataType.DOUBLE);
-        int[] tokens = TestModels.tokens(new Random(4), 1, 23, model.config().vocabSize())[0];
+        HybridLm model = TinyModels.randomModel(TinyModels.hybrid(null), 2, 0.1, DataType.DOUBLE);
+        int[] tokens = TinyModels.tokens(new Random(4), 1, 23, model.config().vocabSize())[0];
         for (int window : new int[] {1, 5, 22, 100}) {
             List<Long> accepted = new ArrayList<>();
             List<Long> reported = new ArrayList<>();
@@ -90,18 +91,18 @@ class SequenceScorerTest {
         // count follows: 200,000 positions take more than 196 windows of 1024
         assertTrue(SequenceScorer.windowCount(model, 200_001, 1024) > 196);
         assertEquals(196, SequenceScorer.windowCount(
-            TestModels.randomModel(TestModels.hybrid(4), 2, 0.1, DataType.DOUBLE), 200_001, 1024));
+            TinyModels.randomModel(TinyModels.hybrid(4), 2, 0.1, DataType.DOUBLE), 200_001, 1024));
     }
 
     @Test
     void fullAttentionWindowsShrinkAsThePastGrows() {
-        HybridLm full = TestModels.randomModel(TestModels.hybrid(null), 1, 0.1, DataType.DOUBLE); // 4 heads
+        HybridLm full = TinyModels.randomModel(TinyModels.hybrid(null), 1, 0.1, DataType.DOUBLE); // 4 heads
         assertEquals(1024, SequenceScorer.windowAt(full, 0, 1024));             // 4·1024·1024 = 4 Mi
         assertEquals(128, SequenceScorer.windowAt(full, 100_000, 1024));        // 4·128·100128 ≈ 51 M ≤ 64 Mi
         assertEquals(1, SequenceScorer.windowAt(full, 10_000_000, 1024));
-        HybridLm sliding = TestModels.randomModel(TestModels.hybrid(3), 1, 0.1, DataType.DOUBLE);
+        HybridLm sliding = TinyModels.randomModel(TinyModels.hybrid(3), 1, 0.1, DataType.DOUBLE);
         assertEquals(1024, SequenceScorer.windowAt(sliding, 10_000_000, 1024));
-        HybridLm pure = TestModels.randomModel(TestModels.pureMamba(), 1, 0.1, DataType.DOUBLE);
+        HybridLm pure = TinyModels.randomModel(TinyModels.pureMamba(), 1, 0.1, DataType.DOUBLE);
         assertEquals(1024, SequenceScorer.windowAt(pure, 10_000_000, 1024));
     }
 
@@ -133,7 +134,7 @@ class SequenceScorerTest {
 
     @Test
     void refusesSequencesTooShortToScore() {
-        HybridLm model = TestModels.randomModel(TestModels.pureMamba(), 1, 0.1, DataType.DOUBLE);
+        HybridLm model = TinyModels.randomModel(TinyModels.pureMamba(), 1, 0.1, DataType.DOUBLE);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SequenceScorer.score(model, source(new int[] {3}), 4, (p, v) -> { }));
         assertEquals("sequence: expected at least 2 tokens to score but found 1", e.getMessage());

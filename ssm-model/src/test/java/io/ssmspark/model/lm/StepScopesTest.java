@@ -1,5 +1,6 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -42,19 +43,19 @@ class StepScopesTest {
 
     @Test
     void stepsInTheWorkspaceEqualStepsOutsideIt() {
-        MambaConfig c = TestModels.hybrid(null);
-        HybridLm model = TestModels.randomModel(c, 5, 0.1, DataType.FLOAT);
+        MambaConfig c = TinyModels.hybrid(null);
+        HybridLm model = TinyModels.randomModel(c, 5, 0.1, DataType.FLOAT);
         Random rnd = new Random(3);
         int[][][] batches = {
-            TestModels.tokens(rnd, 2, 9, c.vocabSize()),
-            TestModels.tokens(rnd, 2, 9, c.vocabSize()),
-            TestModels.tokens(rnd, 3, 21, c.vocabSize()), // larger: the block grows
-            TestModels.tokens(rnd, 2, 9, c.vocabSize()),
+            TinyModels.tokens(rnd, 2, 9, c.vocabSize()),
+            TinyModels.tokens(rnd, 2, 9, c.vocabSize()),
+            TinyModels.tokens(rnd, 3, 21, c.vocabSize()), // larger: the block grows
+            TinyModels.tokens(rnd, 2, 9, c.vocabSize()),
         };
         for (int round = 0; round < 2; round++) {
             for (int i = 0; i < batches.length; i++) {
                 int[][] tokens = batches[i];
-                int[][] targets = TestModels.tokens(new Random(i), tokens.length, tokens[0].length, c.vocabSize());
+                int[][] targets = TinyModels.tokens(new Random(i), tokens.length, tokens[0].length, c.vocabSize());
                 // inside first, so per-thread caches are first made while a workspace is open
                 Step inside = step(model, tokens, targets, true);
                 Step outside = step(model, tokens, targets, false);

@@ -1,4 +1,4 @@
-package io.ssmspark.model.lm;
+package io.ssmspark.model.testing;
 
 import io.ssmspark.model.testing.FiniteDifferenceCheck;
 import java.util.Random;
@@ -11,14 +11,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * over the checked entries: ‖analytic − numeric‖ / max(‖analytic‖, ‖numeric‖) ≤ tolerance. The analytic
  * gradient must be non-zero on the checked entries, so a check never passes vacuously.
  */
-final class FiniteDifferences {
-    static final double H = 1e-5;
+public final class FiniteDifferences {
+    public static final double H = 1e-5;
 
     private FiniteDifferences() {
     }
 
     /** Standard-normal entries times scale from a seeded Random, as a DOUBLE c-order array. */
-    static INDArray randn(Random rnd, double scale, long... shape) {
+    public static INDArray randn(Random rnd, double scale, long... shape) {
         long n = 1;
         for (long s : shape) {
             n *= s;
@@ -31,18 +31,18 @@ final class FiniteDifferences {
     }
 
     /** Σ a∘b in double. */
-    static double dot(INDArray a, INDArray b) {
+    public static double dot(INDArray a, INDArray b) {
         return FiniteDifferenceCheck.dot(a, b);
     }
 
     /** Checks {@code analytic} against central differences of {@code loss} at the given flat entries. */
-    static double check(String name, INDArray param, INDArray analytic, long[] entries, DoubleSupplier loss,
+    public static double check(String name, INDArray param, INDArray analytic, long[] entries, DoubleSupplier loss,
             double tolerance) {
         return FiniteDifferenceCheck.check(name, param, analytic, entries, loss, H, tolerance);
     }
 
     /** All entries up to {@code max}, else {@code max} distinct random ones. */
-    static long[] entries(long n, int max, Random rnd) {
+    public static long[] entries(long n, int max, Random rnd) {
         return FiniteDifferenceCheck.entries(n, max, rnd);
     }
 }
