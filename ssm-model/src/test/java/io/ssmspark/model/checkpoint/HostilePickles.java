@@ -11,15 +11,15 @@ import java.util.List;
  * created its side-effect file), for the tests that must see them refused with nothing executed. Each creates
  * {@code target} when unpickled naively.
  */
-final class HostilePickles {
+public final class HostilePickles {
     private HostilePickles() {
     }
 
     /** A named attack: what it calls and its data.pkl bytes. */
-    record Attack(String global, byte[] pickle) {
+    public record Attack(String global, byte[] pickle) {
     }
 
-    static List<Attack> all(String target) {
+    public static List<Attack> all(String target) {
         return List.of(
                 new Attack("os.system", globalCall(2, "os", "system", "touch " + target)),
                 new Attack("posix.system", globalCall(2, "posix", "system", "touch " + target)),
