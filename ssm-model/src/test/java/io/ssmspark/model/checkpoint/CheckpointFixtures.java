@@ -81,7 +81,7 @@ public final class CheckpointFixtures {
     public static void writeMambaSsmBin(Path dir, MambaConfig c, Map<String, INDArray> tensors, String dtype)
             throws IOException {
         Files.createDirectories(dir);
-        c.write(dir.resolve(Checkpoint.CONFIG_FILE));
+        Files.writeString(dir.resolve(Checkpoint.CONFIG_FILE), c.toJson());
         TorchZipWriter.write(dir.resolve(CheckpointLayout.BIN_FILE), stateDict(c, tensors, dtype),
                 TorchZipWriter.Options.DEFAULT);
     }

@@ -120,7 +120,7 @@ class MambaSsmBinCheckpointTest {
         Map<String, INDArray> w = CheckpointFixtures.bf16ExactWeights(c, 12);
         Path bf16Safetensors = dir.resolve("bf16-safetensors");
         Files.createDirectories(bf16Safetensors);
-        c.write(bf16Safetensors.resolve(Checkpoint.CONFIG_FILE));
+        Files.writeString(bf16Safetensors.resolve(Checkpoint.CONFIG_FILE), c.toJson());
         CheckpointFixtures.writeSafetensors(bf16Safetensors.resolve(Checkpoint.MODEL_FILE), w, "BF16");
         Path f32Safetensors = dir.resolve("f32-safetensors");
         Checkpoint.save(f32Safetensors, c, w);
@@ -163,7 +163,7 @@ class MambaSsmBinCheckpointTest {
         }
         Path bin = dir.resolve("strided");
         Files.createDirectories(bin);
-        c.write(bin.resolve(Checkpoint.CONFIG_FILE));
+        Files.writeString(bin.resolve(Checkpoint.CONFIG_FILE), c.toJson());
         TorchZipWriter.write(bin.resolve(CheckpointLayout.BIN_FILE), sd, TorchZipWriter.Options.DEFAULT);
         Path safetensors = dir.resolve("safetensors");
         Checkpoint.save(safetensors, c, w);
@@ -234,7 +234,7 @@ class MambaSsmBinCheckpointTest {
         int i = 0;
         for (HostilePickles.Attack a : HostilePickles.all(target.toString())) {
             Path ckpt = Files.createDirectories(dir.resolve("hostile" + i++));
-            pureMamba2().write(ckpt.resolve(Checkpoint.CONFIG_FILE));
+            Files.writeString(ckpt.resolve(Checkpoint.CONFIG_FILE), pureMamba2().toJson());
             Path bin = ckpt.resolve(CheckpointLayout.BIN_FILE);
             TorchZipWriter.writeZip(bin, "pytorch_model", Map.of("data.pkl", a.pickle(), "data/0", new byte[8]));
             RefusedPickleException e = assertThrows(RefusedPickleException.class,
@@ -249,7 +249,7 @@ class MambaSsmBinCheckpointTest {
     @Test
     void aLegacyBinIsRefusedSayingHowToConvert() throws IOException {
         Path ckpt = Files.createDirectories(dir.resolve("legacy"));
-        pureMamba2().write(ckpt.resolve(Checkpoint.CONFIG_FILE));
+        Files.writeString(ckpt.resolve(Checkpoint.CONFIG_FILE), pureMamba2().toJson());
         Path bin = ckpt.resolve(CheckpointLayout.BIN_FILE);
         Files.write(bin, new byte[] {(byte) 0x80, 2, (byte) 0x8a, 0x0a, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46,
             (byte) 0xf9, 0x20, 0x6a, (byte) 0xa8, 0x50, 0x19, '.'});
@@ -275,7 +275,7 @@ class MambaSsmBinCheckpointTest {
 
     private Path writeBin(String name, MambaConfig c, List<TorchZipWriter.Tensor> sd) throws IOException {
         Path ckpt = Files.createDirectories(dir.resolve(name));
-        c.write(ckpt.resolve(Checkpoint.CONFIG_FILE));
+        Files.writeString(ckpt.resolve(Checkpoint.CONFIG_FILE), c.toJson());
         TorchZipWriter.write(ckpt.resolve(CheckpointLayout.BIN_FILE), sd, TorchZipWriter.Options.DEFAULT);
         return ckpt;
     }

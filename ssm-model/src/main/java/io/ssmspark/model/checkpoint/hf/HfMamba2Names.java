@@ -1,7 +1,5 @@
 package io.ssmspark.model.checkpoint.hf;
 
-import io.ssmspark.model.checkpoint.CheckpointSchema;
-
 /**
  * transformers' Mamba2ForCausalLM tensor names against mamba_ssm's (modeling_mamba2.py): {@code backbone.embeddings},
  * {@code backbone.layers.N.norm}, {@code backbone.layers.N.mixer.{in_proj, conv1d, dt_bias, A_log, D, norm, out_proj}},
@@ -11,6 +9,8 @@ import io.ssmspark.model.checkpoint.CheckpointSchema;
 public final class HfMamba2Names {
     /** transformers' name of the input embedding. */
     public static final String EMBEDDINGS = "backbone.embeddings.weight";
+    /** mamba_ssm's name of it (CheckpointSchema.EMBEDDING; spelled here so that hf does not depend on checkpoint). */
+    static final String MAMBA_SSM_EMBEDDING = "backbone.embedding.weight";
 
     private HfMamba2Names() {
     }
@@ -20,11 +20,11 @@ public final class HfMamba2Names {
      * is accepted too, as Mamba2Model's load_hook renames "embedding." to "embeddings." when loading.
      */
     public static String toMambaSsm(String name) {
-        return EMBEDDINGS.equals(name) ? CheckpointSchema.EMBEDDING : name;
+        return EMBEDDINGS.equals(name) ? MAMBA_SSM_EMBEDDING : name;
     }
 
     /** transformers' name of a mamba_ssm tensor. */
     public static String toTransformers(String name) {
-        return CheckpointSchema.EMBEDDING.equals(name) ? EMBEDDINGS : name;
+        return MAMBA_SSM_EMBEDDING.equals(name) ? EMBEDDINGS : name;
     }
 }
