@@ -3,6 +3,7 @@ package io.ssmspark.jobs;
 import io.ssmspark.jobs.spark.Interruption;
 import io.ssmspark.jobs.cli.BenchCommand;
 import io.ssmspark.jobs.cli.GenerateCommand;
+import io.ssmspark.jobs.cli.InspectCommand;
 import io.ssmspark.jobs.cli.NllCommand;
 import io.ssmspark.jobs.cli.ScoreCommand;
 import io.ssmspark.jobs.train.DemoCommand;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Command;
     versionProvider = Main.Version.class,
     description = "Train and score hybrid state-space language models (Mamba-2 / SSD + attention) on Apache Spark.",
     subcommands = {TrainCommand.class, DemoCommand.class, ScoreCommand.class, NllCommand.class,
-        GenerateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        GenerateCommand.class, InspectCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,15 +1,12 @@
 package io.ssmspark.model.checkpoint;
 
 import io.ssmspark.model.config.MambaConfig;
-import io.ssmspark.model.tensor.MemoryLimits;
-import io.ssmspark.model.checkpoint.ModelMemory;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,7 +17,9 @@ import java.util.Map;
 /**
  * A checkpoint directory, readable by mamba_ssm: {@code config.json} (MambaConfig fields) and
  * {@code model.safetensors} (mamba_ssm's tensor names and PyTorch layouts, written as F32). Extra files
- * (optimizer and training state) can be written beside them in the same atomic step.
+ * (optimizer and training state) can be written beside them in the same atomic step. {@link #load} also reads the
+ * layouts users hold from elsewhere: mamba_ssm's pytorch_model.bin and transformers' Mamba2ForCausalLM
+ * ({@link CheckpointLayout}).
  */
 public final class Checkpoint {
     public static final String CONFIG_FILE = "config.json";
@@ -100,41 +99,21 @@ public final class Checkpoint {
     private record PendingFile(Path target, Path temporary) {
     }
 
-    /** Reads only config.json of a checkpoint directory. */
+    /** Reads only config.json of a checkpoint directory (mamba_ssm's fields, or transformers' Mamba2Config). */
     public static MambaConfig readConfig(Path dir) throws IOException {
-        return MambaConfig.read(requireFile(dir, CONFIG_FILE));
+        return CheckpointLayout.readConfig(dir);
     }
 
     /**
-     * Loads a checkpoint, reading F32, F16, BF16 or F64 tensors as {@code type} (FLOAT or DOUBLE). Every
-     * tensor the config expects must be present with its shape; anything else is refused by name,
-     * except a tied {@code lm_head.weight}, which must have the embedding's shape and values. A config whose
-     * model cannot fit in this JVM is refused before any tensor is read ({@link ModelMemory}).
+     * Loads a checkpoint directory in any {@link CheckpointLayout} (ssm-spark's and mamba_ssm's model.safetensors,
+     * mamba_ssm's pytorch_model.bin, transformers' Mamba2ForCausalLM with one file or shards), reading F32, F16, BF16
+     * or F64 tensors as {@code type} (FLOAT or DOUBLE). Every tensor the config expects must be present with its
+     * shape; anything else is refused by name, except a tied {@code lm_head.weight}, which must have the embedding's
+     * shape and values. A config whose model cannot fit in this JVM is refused before any tensor is read
+     * ({@link ModelMemory}). The tensors returned are views of one flat vector in schema order.
      */
     public static LoadedCheckpoint load(Path dir, DataType type) throws IOException {
-        MambaConfig config = readConfig(dir);
-        ModelMemory.loading(type).require(config, dir.resolve(CONFIG_FILE).toString(), MemoryLimits.ofThisJvm());
-        Path modelFile = requireFile(dir, MODEL_FILE);
-        CheckpointSchema schema = CheckpointSchema.of(config);
-        try (SafeTensorsReader reader = SafeTensorsReader.open(modelFile)) {
-            checkEntries(modelFile, schema, reader);
-            Map<String, INDArray> tensors = new LinkedHashMap<>();
-            for (TensorSpec t : schema.tensors()) {
-                INDArray tensor = reader.read(t.name(), type);
-                requireFinite(modelFile, t.name(), tensor);
-                tensors.put(t.name(), tensor);
-            }
-            if (config.tieEmbeddings() && reader.entry(CheckpointSchema.LM_HEAD) != null) {
-                double diff = maxAbsDifference(tensors.get(CheckpointSchema.EMBEDDING),
-                        reader.read(CheckpointSchema.LM_HEAD, type));
-                if (!(diff == 0)) {
-                    throw new SafeTensorsFormatException(modelFile + ": " + CONFIG_FILE
-                            + " says tie_embeddings = true but tensor '" + CheckpointSchema.LM_HEAD + "' differs from '"
-                            + CheckpointSchema.EMBEDDING + "' (max |difference| = " + diff + ")");
-                }
-            }
-            return new LoadedCheckpoint(config, schema, tensors);
-        }
+        return CheckpointLoader.load(dir, type);
     }
 
     /**
@@ -155,49 +134,7 @@ public final class Checkpoint {
         }
     }
 
-    private static void checkEntries(Path modelFile, CheckpointSchema schema, SafeTensorsReader reader)
-            throws SafeTensorsFormatException {
-        for (TensorSpec t : schema.tensors()) {
-            SafeTensorEntry e = reader.entry(t.name());
-            if (e == null) {
-                throw new SafeTensorsFormatException(modelFile + ": tensor '" + t.name() + "' (expected shape "
-                        + Arrays.toString(t.shape()) + ") is missing");
-            }
-            if (!t.hasShape(e.shape())) {
-                throw new SafeTensorsFormatException(modelFile + ": tensor '" + t.name() + "' has shape "
-                        + Arrays.toString(e.shape()) + " but the config expects " + Arrays.toString(t.shape()));
-            }
-        }
-        for (SafeTensorEntry e : reader.entries()) {
-            if (schema.contains(e.name())) {
-                continue;
-            }
-            if (schema.isTiedHead(e.name())) {
-                long[] expected = schema.get(CheckpointSchema.EMBEDDING).shape();
-                if (!Arrays.equals(expected, e.shape())) {
-                    throw new SafeTensorsFormatException(modelFile + ": tensor '" + e.name() + "' has shape "
-                            + Arrays.toString(e.shape()) + " but the config expects " + Arrays.toString(expected)
-                            + " (tied to the embedding)");
-                }
-                continue;
-            }
-            throw new SafeTensorsFormatException(modelFile + ": unexpected tensor '" + e.name() + "' with shape "
-                    + Arrays.toString(e.shape()) + ": the config has no such parameter");
-        }
-    }
-
-    private static Path requireFile(Path dir, String name) throws NoSuchFileException {
-        if (!Files.isDirectory(dir)) {
-            throw new NoSuchFileException(dir.toString(), null, "checkpoint directory not found");
-        }
-        Path file = dir.resolve(name);
-        if (!Files.isRegularFile(file)) {
-            throw new NoSuchFileException(file.toString(), null, "checkpoint directory has no " + name);
-        }
-        return file;
-    }
-
-    private static double maxAbsDifference(INDArray a, INDArray b) {
+    static double maxAbsDifference(INDArray a, INDArray b) {
         return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
     }
 }

@@ -25,7 +25,7 @@ import java.util.Map;
  * demand with bulk channel reads into ND4J arrays of FLOAT or DOUBLE, c order, PyTorch shape.
  * Not thread-safe; close it when done.
  */
-public final class SafeTensorsReader implements AutoCloseable {
+public final class SafeTensorsReader implements TensorFile {
     /** Refuse headers above this size: real headers are kilobytes, a huge one is a corrupt length. */
     public static final long MAX_HEADER_BYTES = 100L << 20;
     /** Bytes per bulk read; a multiple of every item size. */
@@ -75,8 +75,19 @@ public final class SafeTensorsReader implements AutoCloseable {
         }
     }
 
+    @Override
     public Path file() {
         return file;
+    }
+
+    /** The tensors, in name order (the order of {@link #entries()}). */
+    @Override
+    public List<StoredTensor> tensors() {
+        List<StoredTensor> out = new ArrayList<>();
+        for (SafeTensorEntry e : header.entries().values()) {
+            out.add(new StoredTensor(e.name(), e.dtype().name(), e.shape(), true));
+        }
+        return out;
     }
 
     /** The tensors, in name order. */
@@ -95,6 +106,7 @@ public final class SafeTensorsReader implements AutoCloseable {
     }
 
     /** Reads one tensor as FLOAT or DOUBLE. */
+    @Override
     public INDArray read(String name, DataType type) throws IOException {
         SafeTensorEntry e = entry(name);
         if (e == null) {
@@ -159,7 +171,8 @@ public final class SafeTensorsReader implements AutoCloseable {
         }
     }
 
-    private static void decodeFloats(SafeTensorsDType dtype, ByteBuffer buf, float[] out, int at, int n) {
+    /** Decodes {@code n} elements of {@code dtype} from {@code buf} (in its byte order) into {@code out[at..]}. */
+    static void decodeFloats(SafeTensorsDType dtype, ByteBuffer buf, float[] out, int at, int n) {
         switch (dtype) {
             case F32 -> buf.asFloatBuffer().get(out, at, n);
             case F64 -> {
@@ -183,7 +196,8 @@ public final class SafeTensorsReader implements AutoCloseable {
         }
     }
 
-    private static void decodeDoubles(SafeTensorsDType dtype, ByteBuffer buf, double[] out, int at, int n) {
+    /** As {@link #decodeFloats}, into doubles. */
+    static void decodeDoubles(SafeTensorsDType dtype, ByteBuffer buf, double[] out, int at, int n) {
         switch (dtype) {
             case F64 -> buf.asDoubleBuffer().get(out, at, n);
             case F32 -> {

@@ -213,7 +213,8 @@ class CheckpointTest {
 
         Files.writeString(empty.resolve("config.json"), tied().toJson());
         e = assertThrows(NoSuchFileException.class, () -> Checkpoint.load(empty, DataType.FLOAT));
-        assertEquals(empty.resolve("model.safetensors") + ": checkpoint directory has no model.safetensors", e.getMessage());
+        assertEquals(empty.resolve("model.safetensors") + ": checkpoint directory has no model.safetensors"
+                + " (nor pytorch_model.bin)", e.getMessage());
 
         Files.writeString(empty.resolve("config.json"), "{\"ssm_cfg\": {\"layer\": \"Mamba2\", \"foo\": 1}}");
         MalformedConfigException bad = assertThrows(MalformedConfigException.class, () -> Checkpoint.load(empty, DataType.FLOAT));
