@@ -9,31 +9,31 @@ import java.io.Serializable;
  * left out.
  */
 public final class BadRecord implements Serializable {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public String file;
-  public long ordinal;
-  public String offsetUnit;
-  public long offset;
-  public String reason;
+    public String file;
+    public long ordinal;
+    public String offsetUnit;
+    public long offset;
+    public String reason;
 
-  public BadRecord() {}
+    public BadRecord() {}
 
-  public BadRecord(String file, long ordinal, String offsetUnit, long offset, String reason) {
-    this.file = file;
-    this.ordinal = ordinal;
-    this.offsetUnit = offsetUnit;
-    this.offset = offset;
-    this.reason = reason;
-  }
+    public BadRecord(String file, long ordinal, String offsetUnit, long offset, String reason) {
+        this.file = file;
+        this.ordinal = ordinal;
+        this.offsetUnit = offsetUnit;
+        this.offset = offset;
+        this.reason = reason;
+    }
 
-  /** "FILE: at byte offset N: REASON". */
-  public String message() {
-    return file + ": at " + offsetUnit + " offset " + offset + ": " + reason;
-  }
+    /** "FILE: at byte offset N: REASON". */
+    public String message() {
+        return file + ": at " + offsetUnit + " offset " + offset + ": " + reason;
+    }
 
-  @Override
-  public String toString() {
-    return message();
-  }
+    @Override
+    public String toString() {
+        return message();
+    }
 }

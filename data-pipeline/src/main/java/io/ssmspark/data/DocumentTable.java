@@ -9,40 +9,40 @@ import java.util.Arrays;
  * segment builders, which need every sequence's place in the concatenated stream.
  */
 public final class DocumentTable implements Serializable {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public long[] ordinals;
-  public long[] lengths;
-  public long[] idHashes;
+    public long[] ordinals;
+    public long[] lengths;
+    public long[] idHashes;
 
-  public DocumentTable() {}
+    public DocumentTable() {}
 
-  public DocumentTable(long[] ordinals, long[] lengths, long[] idHashes) {
-    for (int i = 1; i < ordinals.length; i++) {
-      if (ordinals[i] <= ordinals[i - 1]) {
-        throw new IllegalArgumentException("document ordinals must be strictly increasing at index " + i);
-      }
+    public DocumentTable(long[] ordinals, long[] lengths, long[] idHashes) {
+        for (int i = 1; i < ordinals.length; i++) {
+            if (ordinals[i] <= ordinals[i - 1]) {
+                throw new IllegalArgumentException("document ordinals must be strictly increasing at index " + i);
+            }
+        }
+        this.ordinals = ordinals;
+        this.lengths = lengths;
+        this.idHashes = idHashes;
     }
-    this.ordinals = ordinals;
-    this.lengths = lengths;
-    this.idHashes = idHashes;
-  }
 
-  public int size() {
-    return ordinals.length;
-  }
-
-  /** Index of the document with this ordinal, or -1. */
-  public int indexOf(long ordinal) {
-    int i = Arrays.binarySearch(ordinals, ordinal);
-    return i >= 0 ? i : -1;
-  }
-
-  public long totalTokens() {
-    long t = 0;
-    for (long l : lengths) {
-      t += l;
+    public int size() {
+        return ordinals.length;
     }
-    return t;
-  }
+
+    /** Index of the document with this ordinal, or -1. */
+    public int indexOf(long ordinal) {
+        int i = Arrays.binarySearch(ordinals, ordinal);
+        return i >= 0 ? i : -1;
+    }
+
+    public long totalTokens() {
+        long t = 0;
+        for (long l : lengths) {
+            t += l;
+        }
+        return t;
+    }
 }

@@ -7,21 +7,21 @@ import java.io.Serializable;
  * their answer flags when the source has them (else null).
  */
 public final class Fragment implements Serializable {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public String sequenceId;
-  public int[] tokens;
-  public boolean[] answers;
+    public String sequenceId;
+    public int[] tokens;
+    public boolean[] answers;
 
-  public Fragment() {}
+    public Fragment() {}
 
-  public Fragment(String sequenceId, int[] tokens) {
-    this(sequenceId, tokens, null);
-  }
+    public Fragment(String sequenceId, int[] tokens) {
+        this(sequenceId, tokens, null);
+    }
 
-  public Fragment(String sequenceId, int[] tokens, boolean[] answers) {
-    this.sequenceId = sequenceId;
-    this.tokens = tokens;
-    this.answers = answers;
-  }
+    public Fragment(String sequenceId, int[] tokens, boolean[] answers) {
+        this.sequenceId = sequenceId;
+        this.tokens = tokens;
+        this.answers = answers;
+    }
 }

@@ -11,69 +11,71 @@ import scala.Tuple2;
  * travel with the tokens when the fragments carry them (all of a group's, or none).
  */
 abstract class FragmentAssembler<T> implements Iterator<T> {
-  private final Iterator<Tuple2<FragmentKey, Fragment>> input;
-  private Tuple2<FragmentKey, Fragment> pending;
+    private final Iterator<Tuple2<FragmentKey, Fragment>> input;
+    private Tuple2<FragmentKey, Fragment> pending;
 
-  FragmentAssembler(Iterator<Tuple2<FragmentKey, Fragment>> input) {
-    this.input = input;
-  }
-
-  /** The length the record of this group must have. */
-  protected abstract int recordLength(FragmentKey first);
-
-  /** Builds the output record from its key, its joined tokens and their answer flags (null: none). */
-  protected abstract T record(FragmentKey first, String sequenceId, int[] tokens, boolean[] answers);
-
-  @Override
-  public boolean hasNext() {
-    return pending != null || input.hasNext();
-  }
-
-  @Override
-  public T next() {
-    if (!hasNext()) {
-      throw new NoSuchElementException();
+    FragmentAssembler(Iterator<Tuple2<FragmentKey, Fragment>> input) {
+        this.input = input;
     }
-    Tuple2<FragmentKey, Fragment> head = pending != null ? pending : input.next();
-    pending = null;
-    FragmentKey first = head._1();
-    int[] tokens = new int[recordLength(first)];
-    boolean[] answers = head._2().answers == null ? null : new boolean[tokens.length];
-    int filled = 0;
-    Tuple2<FragmentKey, Fragment> cur = head;
-    while (true) {
-      if (cur._1().offset != filled) {
-        throw new IllegalStateException("record group " + first.group + ": fragment at offset " + cur._1().offset
-            + " but " + filled + " tokens assembled so far");
-      }
-      int[] piece = cur._2().tokens;
-      if (filled + piece.length > tokens.length) {
-        throw new IllegalStateException("record group " + first.group + ": fragments exceed the record length "
-            + tokens.length);
-      }
-      System.arraycopy(piece, 0, tokens, filled, piece.length);
-      boolean[] flags = cur._2().answers;
-      if ((flags == null) != (answers == null)) {
-        throw new IllegalStateException("record group " + first.group + ": fragment at offset " + filled
-            + (flags == null ? " has no answer flags but the first one has" : " has answer flags but the first one has none"));
-      }
-      if (flags != null) {
-        System.arraycopy(flags, 0, answers, filled, flags.length);
-      }
-      filled += piece.length;
-      if (!input.hasNext()) {
-        break;
-      }
-      cur = input.next();
-      if (cur._1().group != first.group) {
-        pending = cur;
-        break;
-      }
+
+    /** The length the record of this group must have. */
+    protected abstract int recordLength(FragmentKey first);
+
+    /** Builds the output record from its key, its joined tokens and their answer flags (null: none). */
+    protected abstract T record(FragmentKey first, String sequenceId, int[] tokens, boolean[] answers);
+
+    @Override
+    public boolean hasNext() {
+        return pending != null || input.hasNext();
     }
-    if (filled != tokens.length) {
-      throw new IllegalStateException("record group " + first.group + ": assembled " + filled + " of "
-          + tokens.length + " tokens");
+
+    @Override
+    public T next() {
+        if (!hasNext()) {
+            throw new NoSuchElementException();
+        }
+        Tuple2<FragmentKey, Fragment> head = pending != null ? pending : input.next();
+        pending = null;
+        FragmentKey first = head._1();
+        int[] tokens = new int[recordLength(first)];
+        boolean[] answers = head._2().answers == null ? null : new boolean[tokens.length];
+        int filled = 0;
+        Tuple2<FragmentKey, Fragment> cur = head;
+        while (true) {
+            if (cur._1().offset != filled) {
+                throw new IllegalStateException("record group " + first.group + ": fragment at offset "
+                        + cur._1().offset + " but " + filled + " tokens assembled so far");
+            }
+            int[] piece = cur._2().tokens;
+            if (filled + piece.length > tokens.length) {
+                throw new IllegalStateException(
+                        "record group " + first.group + ": fragments exceed the record length " + tokens.length);
+            }
+            System.arraycopy(piece, 0, tokens, filled, piece.length);
+            boolean[] flags = cur._2().answers;
+            if ((flags == null) != (answers == null)) {
+                throw new IllegalStateException("record group " + first.group + ": fragment at offset " + filled
+                        + (flags == null
+                                ? " has no answer flags but the first one has"
+                                : " has answer flags but the first one has none"));
+            }
+            if (flags != null) {
+                System.arraycopy(flags, 0, answers, filled, flags.length);
+            }
+            filled += piece.length;
+            if (!input.hasNext()) {
+                break;
+            }
+            cur = input.next();
+            if (cur._1().group != first.group) {
+                pending = cur;
+                break;
+            }
+        }
+        if (filled != tokens.length) {
+            throw new IllegalStateException(
+                    "record group " + first.group + ": assembled " + filled + " of " + tokens.length + " tokens");
+        }
+        return record(first, head._2().sequenceId, tokens, answers);
     }
-    return record(first, head._2().sequenceId, tokens, answers);
-  }
 }

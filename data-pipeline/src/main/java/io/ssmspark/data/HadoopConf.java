@@ -8,26 +8,26 @@ import org.apache.hadoop.conf.Configuration;
 
 /** A Hadoop {@link Configuration} that travels with a task closure. */
 public final class HadoopConf implements Serializable {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  private transient Configuration conf;
+    private transient Configuration conf;
 
-  public HadoopConf(Configuration conf) {
-    this.conf = conf;
-  }
+    public HadoopConf(Configuration conf) {
+        this.conf = conf;
+    }
 
-  public Configuration get() {
-    return conf;
-  }
+    public Configuration get() {
+        return conf;
+    }
 
-  private void writeObject(ObjectOutputStream out) throws IOException {
-    out.defaultWriteObject();
-    conf.write(out);
-  }
+    private void writeObject(ObjectOutputStream out) throws IOException {
+        out.defaultWriteObject();
+        conf.write(out);
+    }
 
-  private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
-    in.defaultReadObject();
-    conf = new Configuration(false);
-    conf.readFields(in);
-  }
+    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+        in.defaultReadObject();
+        conf = new Configuration(false);
+        conf.readFields(in);
+    }
 }

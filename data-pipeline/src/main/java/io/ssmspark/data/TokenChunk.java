@@ -13,37 +13,37 @@ import java.io.Serializable;
  * (synthetic tasks), flags each token that is an answer; otherwise it is null.
  */
 public final class TokenChunk implements Serializable {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public String sequenceId;
-  public long ordinal;
-  public long start;
-  public int[] tokens;
-  public boolean last;
-  public boolean[] answers;
+    public String sequenceId;
+    public long ordinal;
+    public long start;
+    public int[] tokens;
+    public boolean last;
+    public boolean[] answers;
 
-  public TokenChunk() {}
+    public TokenChunk() {}
 
-  public TokenChunk(String sequenceId, long ordinal, long start, int[] tokens, boolean last) {
-    this.sequenceId = sequenceId;
-    this.ordinal = ordinal;
-    this.start = start;
-    this.tokens = tokens;
-    this.last = last;
-  }
-
-  /** This chunk with answer flags, one per token. */
-  public TokenChunk withAnswers(boolean[] flags) {
-    if (flags.length != tokens.length) {
-      throw new IllegalArgumentException(sequenceId + " at " + start + ": " + flags.length + " answer flags for "
-          + tokens.length + " tokens");
+    public TokenChunk(String sequenceId, long ordinal, long start, int[] tokens, boolean last) {
+        this.sequenceId = sequenceId;
+        this.ordinal = ordinal;
+        this.start = start;
+        this.tokens = tokens;
+        this.last = last;
     }
-    answers = flags;
-    return this;
-  }
 
-  /** True for the single empty chunk that stands for an empty record. */
-  public boolean isEmptyRecord() {
-    return start == 0 && last && tokens.length == 0;
-  }
+    /** This chunk with answer flags, one per token. */
+    public TokenChunk withAnswers(boolean[] flags) {
+        if (flags.length != tokens.length) {
+            throw new IllegalArgumentException(sequenceId + " at " + start + ": " + flags.length + " answer flags for "
+                    + tokens.length + " tokens");
+        }
+        answers = flags;
+        return this;
+    }
+
+    /** True for the single empty chunk that stands for an empty record. */
+    public boolean isEmptyRecord() {
+        return start == 0 && last && tokens.length == 0;
+    }
 }

@@ -9,23 +9,23 @@ import java.io.Serializable;
  * {@code answers} flags the tokens that are answers, when the source knows them (else null).
  */
 public final class Window implements Serializable {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public long index;
-  public long rank;
-  public int[] tokens;
-  public boolean[] answers;
+    public long index;
+    public long rank;
+    public int[] tokens;
+    public boolean[] answers;
 
-  public Window() {}
+    public Window() {}
 
-  public Window(long index, long rank, int[] tokens) {
-    this(index, rank, tokens, null);
-  }
+    public Window(long index, long rank, int[] tokens) {
+        this(index, rank, tokens, null);
+    }
 
-  public Window(long index, long rank, int[] tokens, boolean[] answers) {
-    this.index = index;
-    this.rank = rank;
-    this.tokens = tokens;
-    this.answers = answers;
-  }
+    public Window(long index, long rank, int[] tokens, boolean[] answers) {
+        this.index = index;
+        this.rank = rank;
+        this.tokens = tokens;
+        this.answers = answers;
+    }
 }

@@ -8,25 +8,25 @@ import java.io.Serializable;
  * window that no window covers.
  */
 public final class WindowCounts implements Serializable {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public final long documents;
-  public final long tokens;
-  public final long streamTokens;
-  public final long windows;
-  public final long droppedTailTokens;
+    public final long documents;
+    public final long tokens;
+    public final long streamTokens;
+    public final long windows;
+    public final long droppedTailTokens;
 
-  public WindowCounts(long documents, long tokens, long streamTokens, long windows, long droppedTailTokens) {
-    this.documents = documents;
-    this.tokens = tokens;
-    this.streamTokens = streamTokens;
-    this.windows = windows;
-    this.droppedTailTokens = droppedTailTokens;
-  }
+    public WindowCounts(long documents, long tokens, long streamTokens, long windows, long droppedTailTokens) {
+        this.documents = documents;
+        this.tokens = tokens;
+        this.streamTokens = streamTokens;
+        this.windows = windows;
+        this.droppedTailTokens = droppedTailTokens;
+    }
 
-  @Override
-  public String toString() {
-    return documents + " documents, " + tokens + " tokens (" + streamTokens + " with separators), " + windows
-        + " windows, " + droppedTailTokens + " tail tokens dropped";
-  }
+    @Override
+    public String toString() {
+        return documents + " documents, " + tokens + " tokens (" + streamTokens + " with separators), " + windows
+                + " windows, " + droppedTailTokens + " tail tokens dropped";
+    }
 }

@@ -16,39 +16,53 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** `ssm-spark demo`, shortened to 3 steps: it trains, writes its outputs and prints accuracy and the three losses. */
 class DemoCommandTest {
-  @TempDir Path dir;
+    @TempDir
+    Path dir;
 
-  @Test
-  void aShortDemoWritesItsOutputsAndComparesWithTheCorpusLosses() throws Exception {
-    Path out = dir.resolve("demo");
-    ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-    PrintStream old = System.out;
-    int code;
-    try {
-      System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
-      code = Main.run("demo", "--steps", "3", "--out", out.toString());
-    } finally {
-      System.setOut(old);
+    @Test
+    void aShortDemoWritesItsOutputsAndComparesWithTheCorpusLosses() throws Exception {
+        Path out = dir.resolve("demo");
+        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        PrintStream old = System.out;
+        int code;
+        try {
+            System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
+            code = Main.run("demo", "--steps", "3", "--out", out.toString());
+        } finally {
+            System.setOut(old);
+        }
+        String text = stdout.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, text);
+        assertTrue(text.contains("after 3 steps, validation split ("), text);
+        assertTrue(text.contains("  unigram loss    3.4638 nats/token (counting tokens)\n"), text);
+        assertTrue(text.contains("  ideal loss      1.4678 nats/token (the generator itself)\n"), text);
+        Matcher model =
+                Pattern.compile("  model loss      (\\d+\\.\\d+) nats/token").matcher(text);
+        assertTrue(model.find(), text);
+        double loss = Double.parseDouble(model.group(1));
+        assertTrue(loss > 1.4678 && loss < Math.log(40) + 0.5, "3 steps from initialisation: " + loss);
+        Matcher accuracy = Pattern.compile("  answer accuracy (\\d\\.\\d{4}) \\(chance 1/16 = 0\\.0625\\)\n")
+                .matcher(text);
+        assertTrue(accuracy.find(), text);
+        double recalled = Double.parseDouble(accuracy.group(1));
+        assertTrue(recalled < 0.3, "3 steps from initialisation recall little: " + recalled);
+        assertTrue(
+                text.contains(String.format(
+                        java.util.Locale.ROOT,
+                        "The model names the right value at %.0f%% of the answer positions (chance: 1/16).",
+                        100 * recalled)),
+                text);
+        for (String file : new String[] {
+            "metrics.jsonl",
+            "loss.png",
+            "summary.json",
+            "model-config.json",
+            "final/config.json",
+            "final/model.safetensors",
+            "final/optimizer.safetensors"
+        }) {
+            assertTrue(Files.isRegularFile(out.resolve(file)), file);
+        }
+        assertEquals(3 + 1, Files.readAllLines(out.resolve("metrics.jsonl")).size()); // 3 steps + the final validation
     }
-    String text = stdout.toString(StandardCharsets.UTF_8);
-    assertEquals(0, code, text);
-    assertTrue(text.contains("after 3 steps, validation split ("), text);
-    assertTrue(text.contains("  unigram loss    3.4638 nats/token (counting tokens)\n"), text);
-    assertTrue(text.contains("  ideal loss      1.4678 nats/token (the generator itself)\n"), text);
-    Matcher model = Pattern.compile("  model loss      (\\d+\\.\\d+) nats/token").matcher(text);
-    assertTrue(model.find(), text);
-    double loss = Double.parseDouble(model.group(1));
-    assertTrue(loss > 1.4678 && loss < Math.log(40) + 0.5, "3 steps from initialisation: " + loss);
-    Matcher accuracy = Pattern.compile("  answer accuracy (\\d\\.\\d{4}) \\(chance 1/16 = 0\\.0625\\)\n").matcher(text);
-    assertTrue(accuracy.find(), text);
-    double recalled = Double.parseDouble(accuracy.group(1));
-    assertTrue(recalled < 0.3, "3 steps from initialisation recall little: " + recalled);
-    assertTrue(text.contains(String.format(java.util.Locale.ROOT,
-        "The model names the right value at %.0f%% of the answer positions (chance: 1/16).", 100 * recalled)), text);
-    for (String file : new String[] {"metrics.jsonl", "loss.png", "summary.json", "model-config.json",
-        "final/config.json", "final/model.safetensors", "final/optimizer.safetensors"}) {
-      assertTrue(Files.isRegularFile(out.resolve(file)), file);
-    }
-    assertEquals(3 + 1, Files.readAllLines(out.resolve("metrics.jsonl")).size()); // 3 steps + the final validation
-  }
 }

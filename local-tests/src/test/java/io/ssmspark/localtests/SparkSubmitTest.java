@@ -37,157 +37,222 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * model and the scores equal the same commands' in local mode.
  */
 class SparkSubmitTest {
-  private static final int EXECUTORS = 2;
-  private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+    private static final int EXECUTORS = 2;
+    private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
 
-  @TempDir static Path dir;
-  private static LoopbackStandaloneCluster cluster;
+    @TempDir
+    static Path dir;
 
-  @BeforeAll
-  static void startCluster() throws Exception {
-    cluster = LoopbackStandaloneCluster.start(EXECUTORS, dir.resolve("cluster"));
-  }
+    private static LoopbackStandaloneCluster cluster;
 
-  @AfterAll
-  static void stopCluster() {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
-
-  @Test
-  void trainAndScoreSubmittedToAStandaloneClusterEqualLocalMode() throws Exception {
-    Path modelConfig = dir.resolve("model-config.json");
-    Files.writeString(modelConfig, StandaloneClusterTest.tinyModel().toJson());
-    Path conf = adaptedTemplate();
-    Path primary = emptyJar();
-
-    List<String> train = List.of("train", "--model-config", modelConfig.toString(),
-        "--data", "synthetic:associative-recall?documents=120", "--seq-len", "32", "--global-batch", "4",
-        "--steps", "3", "--lr", "1e-2", "--warmup", "1", "--seed", "7", "--dtype", "float64", "--partitions", "4",
-        "--validation-fraction", "0.1", "--eval-windows", "4");
-    submit(conf, primary, with(train, "--out", dir.resolve("submitted-run").toString()));
-    for (int w = 0; w < EXECUTORS; w++) {
-      try (Stream<Path> apps = Files.list(dir.resolve("cluster").resolve("worker-" + w))) {
-        assertTrue(apps.anyMatch(a -> a.getFileName().toString().startsWith("app-")),
-            "worker " + w + " ran an executor of the submitted application");
-      }
-    }
-    assertEquals(0, Main.run(with(train, "--out", dir.resolve("local-run").toString(), "--master", "local[2]")
-        .toArray(String[]::new)));
-    LoadedCheckpoint submitted = Checkpoint.load(dir.resolve("submitted-run").resolve("final"), DataType.DOUBLE);
-    LoadedCheckpoint local = Checkpoint.load(dir.resolve("local-run").resolve("final"), DataType.DOUBLE);
-    assertEquals(local.tensors().keySet(), submitted.tensors().keySet());
-    for (Map.Entry<String, INDArray> e : local.tensors().entrySet()) {
-      assertTrue(e.getValue().equalsWithEps(submitted.tensor(e.getKey()), 1e-12), e.getKey());
+    @BeforeAll
+    static void startCluster() throws Exception {
+        cluster = LoopbackStandaloneCluster.start(EXECUTORS, dir.resolve("cluster"));
     }
 
-    Path tokens = dir.resolve("tokens.i32");
-    writeTokens(tokens, new Random(3).ints(157, 0, 129).toArray());
-    List<String> score = List.of("score", "--model", dir.resolve("local-run").resolve("final").toString(),
-        "--input", tokens.toString(), "--input-format", "tokens-i32", "--segment-length", "40", "--dtype",
-        "float64", "--format", "csv", "--partitions", "2", "--parallel-segments", "2");
-    submit(conf, primary, with(score, "--output", dir.resolve("submitted-scores").toString()));
-    assertEquals(0, Main.run(with(score, "--output", dir.resolve("local-scores").toString(), "--master",
-        "local[2]").toArray(String[]::new)));
-    List<String> expected = csvRows(dir.resolve("local-scores").resolve("tokens"));
-    assertEquals(156, expected.size() - 1, "one row per predicted position, and a header");
-    assertEquals(expected, csvRows(dir.resolve("submitted-scores").resolve("tokens")));
-    assertEquals(csvRows(dir.resolve("local-scores").resolve("summary")),
-        csvRows(dir.resolve("submitted-scores").resolve("summary")));
-  }
-
-  /**
-   * cluster-conf/spark-defaults.standalone.conf with the loopback master, executors that fit its Workers (1 core,
-   * 1 GiB) on this JVM's classpath, and the driver bound to 127.0.0.1; every other line as the template has it.
-   */
-  private static Path adaptedTemplate() throws IOException {
-    Map<String, String> fit = new java.util.LinkedHashMap<>(cluster.executorConf(EXECUTORS));
-    fit.put("spark.master", cluster.masterUrl());
-    fit.put("spark.task.cpus", "1");
-    fit.put("spark.executor.memoryOverhead", "256m");
-    fit.remove("spark.executor.extraJavaOptions"); // the template's: the module openings and its log4j2 file
-    List<String> lines = new ArrayList<>();
-    for (String line : Files.readAllLines(ROOT.resolve("cluster-conf/spark-defaults.standalone.conf"))) {
-      String key = line.isBlank() || line.startsWith("#") ? null : line.split("\\s+", 2)[0];
-      if (key == null || !fit.containsKey(key)) {
-        lines.add(line);
-      }
-    }
-    fit.forEach((k, v) -> lines.add(k + " " + v));
-    Path conf = dir.resolve("spark-defaults.conf");
-    Files.write(conf, lines);
-    return conf;
-  }
-
-  /** The application jar SparkSubmit requires; the job's classes come from the classpath, as on the executors. */
-  private static Path emptyJar() throws IOException {
-    Path jar = dir.resolve("app.jar");
-    Manifest m = new Manifest();
-    m.getMainAttributes().putValue("Manifest-Version", "1.0");
-    try (OutputStream out = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(out, m)) {
-      j.flush();
-    }
-    return jar;
-  }
-
-  /** Runs SparkSubmit in a new JVM from the project root, as spark-submit would, and requires exit code 0. */
-  private static void submit(Path conf, Path primary, List<String> jobArgs) throws Exception {
-    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-        .toString(), "-Xmx1g"));
-    command.addAll(LoopbackStandaloneCluster.java17Flags());
-    command.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.apache.spark.deploy.SparkSubmit",
-        "--master", cluster.masterUrl(), "--deploy-mode", "client", "--properties-file", conf.toString(),
-        "--class", "io.ssmspark.jobs.Main", primary.toString()));
-    command.addAll(jobArgs);
-    Path log = dir.resolve("submit-" + jobArgs.get(0) + ".log");
-    ProcessBuilder b = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true)
-        .redirectOutput(log.toFile());
-    b.environment().keySet().removeIf(k -> k.startsWith("SPARK_"));
-    b.environment().put("SPARK_LOCAL_IP", LoopbackStandaloneCluster.HOST);
-    Process p = b.start();
-    boolean done = p.waitFor(5, TimeUnit.MINUTES);
-    if (!done) {
-      p.destroyForcibly();
-    }
-    String output = Files.readString(log);
-    assertTrue(done && p.exitValue() == 0, "spark-submit " + jobArgs.get(0) + " failed:\n" + output + "\n"
-        + cluster.logTails());
-  }
-
-  private static List<String> with(List<String> args, String... more) {
-    List<String> all = new ArrayList<>(args);
-    all.addAll(List.of(more));
-    return all;
-  }
-
-  private static void writeTokens(Path file, int[] ids) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(4 * ids.length).order(ByteOrder.LITTLE_ENDIAN);
-    for (int id : ids) {
-      b.putInt(id);
-    }
-    Files.write(file, b.array());
-  }
-
-  /** The CSV part files' lines, header first then the rows sorted (part order is Spark's). */
-  private static List<String> csvRows(Path output) throws IOException {
-    List<String> rows = new ArrayList<>();
-    String header = null;
-    try (Stream<Path> files = Files.walk(output)) {
-      for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".csv")).sorted().toList()) {
-        List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
-        if (!lines.isEmpty()) {
-          header = lines.get(0);
-          rows.addAll(lines.subList(1, lines.size()));
+    @AfterAll
+    static void stopCluster() {
+        if (cluster != null) {
+            cluster.close();
         }
-      }
     }
-    rows.sort(null);
-    List<String> all = new ArrayList<>();
-    if (header != null) {
-      all.add(header);
+
+    @Test
+    void trainAndScoreSubmittedToAStandaloneClusterEqualLocalMode() throws Exception {
+        Path modelConfig = dir.resolve("model-config.json");
+        Files.writeString(modelConfig, StandaloneClusterTest.tinyModel().toJson());
+        Path conf = adaptedTemplate();
+        Path primary = emptyJar();
+
+        List<String> train = List.of(
+                "train",
+                "--model-config",
+                modelConfig.toString(),
+                "--data",
+                "synthetic:associative-recall?documents=120",
+                "--seq-len",
+                "32",
+                "--global-batch",
+                "4",
+                "--steps",
+                "3",
+                "--lr",
+                "1e-2",
+                "--warmup",
+                "1",
+                "--seed",
+                "7",
+                "--dtype",
+                "float64",
+                "--partitions",
+                "4",
+                "--validation-fraction",
+                "0.1",
+                "--eval-windows",
+                "4");
+        submit(conf, primary, with(train, "--out", dir.resolve("submitted-run").toString()));
+        for (int w = 0; w < EXECUTORS; w++) {
+            try (Stream<Path> apps = Files.list(dir.resolve("cluster").resolve("worker-" + w))) {
+                assertTrue(
+                        apps.anyMatch(a -> a.getFileName().toString().startsWith("app-")),
+                        "worker " + w + " ran an executor of the submitted application");
+            }
+        }
+        assertEquals(
+                0,
+                Main.run(with(train, "--out", dir.resolve("local-run").toString(), "--master", "local[2]")
+                        .toArray(String[]::new)));
+        LoadedCheckpoint submitted =
+                Checkpoint.load(dir.resolve("submitted-run").resolve("final"), DataType.DOUBLE);
+        LoadedCheckpoint local = Checkpoint.load(dir.resolve("local-run").resolve("final"), DataType.DOUBLE);
+        assertEquals(local.tensors().keySet(), submitted.tensors().keySet());
+        for (Map.Entry<String, INDArray> e : local.tensors().entrySet()) {
+            assertTrue(e.getValue().equalsWithEps(submitted.tensor(e.getKey()), 1e-12), e.getKey());
+        }
+
+        Path tokens = dir.resolve("tokens.i32");
+        writeTokens(tokens, new Random(3).ints(157, 0, 129).toArray());
+        List<String> score = List.of(
+                "score",
+                "--model",
+                dir.resolve("local-run").resolve("final").toString(),
+                "--input",
+                tokens.toString(),
+                "--input-format",
+                "tokens-i32",
+                "--segment-length",
+                "40",
+                "--dtype",
+                "float64",
+                "--format",
+                "csv",
+                "--partitions",
+                "2",
+                "--parallel-segments",
+                "2");
+        submit(
+                conf,
+                primary,
+                with(score, "--output", dir.resolve("submitted-scores").toString()));
+        assertEquals(
+                0,
+                Main.run(with(score, "--output", dir.resolve("local-scores").toString(), "--master", "local[2]")
+                        .toArray(String[]::new)));
+        List<String> expected = csvRows(dir.resolve("local-scores").resolve("tokens"));
+        assertEquals(156, expected.size() - 1, "one row per predicted position, and a header");
+        assertEquals(expected, csvRows(dir.resolve("submitted-scores").resolve("tokens")));
+        assertEquals(
+                csvRows(dir.resolve("local-scores").resolve("summary")),
+                csvRows(dir.resolve("submitted-scores").resolve("summary")));
     }
-    all.addAll(rows);
-    return all;
-  }
+
+    /**
+     * cluster-conf/spark-defaults.standalone.conf with the loopback master, executors that fit its Workers (1 core,
+     * 1 GiB) on this JVM's classpath, and the driver bound to 127.0.0.1; every other line as the template has it.
+     */
+    private static Path adaptedTemplate() throws IOException {
+        Map<String, String> fit = new java.util.LinkedHashMap<>(cluster.executorConf(EXECUTORS));
+        fit.put("spark.master", cluster.masterUrl());
+        fit.put("spark.task.cpus", "1");
+        fit.put("spark.executor.memoryOverhead", "256m");
+        fit.remove("spark.executor.extraJavaOptions"); // the template's: the module openings and its log4j2 file
+        List<String> lines = new ArrayList<>();
+        for (String line : Files.readAllLines(ROOT.resolve("cluster-conf/spark-defaults.standalone.conf"))) {
+            String key = line.isBlank() || line.startsWith("#") ? null : line.split("\\s+", 2)[0];
+            if (key == null || !fit.containsKey(key)) {
+                lines.add(line);
+            }
+        }
+        fit.forEach((k, v) -> lines.add(k + " " + v));
+        Path conf = dir.resolve("spark-defaults.conf");
+        Files.write(conf, lines);
+        return conf;
+    }
+
+    /** The application jar SparkSubmit requires; the job's classes come from the classpath, as on the executors. */
+    private static Path emptyJar() throws IOException {
+        Path jar = dir.resolve("app.jar");
+        Manifest m = new Manifest();
+        m.getMainAttributes().putValue("Manifest-Version", "1.0");
+        try (OutputStream out = Files.newOutputStream(jar);
+                JarOutputStream j = new JarOutputStream(out, m)) {
+            j.flush();
+        }
+        return jar;
+    }
+
+    /** Runs SparkSubmit in a new JVM from the project root, as spark-submit would, and requires exit code 0. */
+    private static void submit(Path conf, Path primary, List<String> jobArgs) throws Exception {
+        List<String> command = new ArrayList<>(
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
+        command.addAll(LoopbackStandaloneCluster.java17Flags());
+        command.addAll(List.of(
+                "-cp",
+                System.getProperty("java.class.path"),
+                "org.apache.spark.deploy.SparkSubmit",
+                "--master",
+                cluster.masterUrl(),
+                "--deploy-mode",
+                "client",
+                "--properties-file",
+                conf.toString(),
+                "--class",
+                "io.ssmspark.jobs.Main",
+                primary.toString()));
+        command.addAll(jobArgs);
+        Path log = dir.resolve("submit-" + jobArgs.get(0) + ".log");
+        ProcessBuilder b = new ProcessBuilder(command)
+                .directory(ROOT.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        b.environment().keySet().removeIf(k -> k.startsWith("SPARK_"));
+        b.environment().put("SPARK_LOCAL_IP", LoopbackStandaloneCluster.HOST);
+        Process p = b.start();
+        boolean done = p.waitFor(5, TimeUnit.MINUTES);
+        if (!done) {
+            p.destroyForcibly();
+        }
+        String output = Files.readString(log);
+        assertTrue(
+                done && p.exitValue() == 0,
+                "spark-submit " + jobArgs.get(0) + " failed:\n" + output + "\n" + cluster.logTails());
+    }
+
+    private static List<String> with(List<String> args, String... more) {
+        List<String> all = new ArrayList<>(args);
+        all.addAll(List.of(more));
+        return all;
+    }
+
+    private static void writeTokens(Path file, int[] ids) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(4 * ids.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int id : ids) {
+            b.putInt(id);
+        }
+        Files.write(file, b.array());
+    }
+
+    /** The CSV part files' lines, header first then the rows sorted (part order is Spark's). */
+    private static List<String> csvRows(Path output) throws IOException {
+        List<String> rows = new ArrayList<>();
+        String header = null;
+        try (Stream<Path> files = Files.walk(output)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".csv"))
+                    .sorted()
+                    .toList()) {
+                List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+                if (!lines.isEmpty()) {
+                    header = lines.get(0);
+                    rows.addAll(lines.subList(1, lines.size()));
+                }
+            }
+        }
+        rows.sort(null);
+        List<String> all = new ArrayList<>();
+        if (header != null) {
+            all.add(header);
+        }
+        all.addAll(rows);
+        return all;
+    }
 }

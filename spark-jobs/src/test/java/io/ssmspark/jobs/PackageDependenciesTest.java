@@ -16,15 +16,16 @@ import org.junit.jupiter.api.Test;
  * (io.ssmspark.jobs: Main and the Kryo registrator, which name classes of every package).
  */
 class PackageDependenciesTest {
-  @Test
-  void packagesFormNoCycleAndOnlyTheRootDependsOnTheRoot() throws IOException {
-    Map<String, Set<String>> uses = PackageGraph.read(Path.of("src/main/java/io/ssmspark/jobs"), "io.ssmspark.jobs");
-    assertTrue(uses.containsKey("") && uses.containsKey("train"), "the packages were read: " + uses);
-    for (Map.Entry<String, Set<String>> e : uses.entrySet()) {
-      if (!e.getKey().isEmpty()) {
-        assertTrue(!e.getValue().contains(""), "package " + e.getKey() + " depends on the root package");
-      }
+    @Test
+    void packagesFormNoCycleAndOnlyTheRootDependsOnTheRoot() throws IOException {
+        Map<String, Set<String>> uses =
+                PackageGraph.read(Path.of("src/main/java/io/ssmspark/jobs"), "io.ssmspark.jobs");
+        assertTrue(uses.containsKey("") && uses.containsKey("train"), "the packages were read: " + uses);
+        for (Map.Entry<String, Set<String>> e : uses.entrySet()) {
+            if (!e.getKey().isEmpty()) {
+                assertTrue(!e.getValue().contains(""), "package " + e.getKey() + " depends on the root package");
+            }
+        }
+        assertEquals(List.of(), PackageGraph.cycle(uses), "a cycle among " + uses);
     }
-    assertEquals(List.of(), PackageGraph.cycle(uses), "a cycle among " + uses);
-  }
 }

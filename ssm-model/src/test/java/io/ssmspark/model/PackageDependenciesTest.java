@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 class PackageDependenciesTest {
     @Test
     void packagesFormNoCycle() throws IOException {
-        Map<String, Set<String>> uses = PackageGraph.read(Path.of("src/main/java/io/ssmspark/model"),
-                "io.ssmspark.model");
+        Map<String, Set<String>> uses =
+                PackageGraph.read(Path.of("src/main/java/io/ssmspark/model"), "io.ssmspark.model");
         assertTrue(uses.containsKey("mixer") && uses.containsKey("checkpoint"), "the packages were read: " + uses);
         assertEquals(List.of(), PackageGraph.cycle(uses), "a cycle among " + uses);
     }

@@ -6,18 +6,18 @@ package io.ssmspark.data.source;
  * whatever the splitting.
  */
 public final class Ordinals {
-  /** Largest file (in bytes) whose record offsets fit in an ordinal: 1 TiB. */
-  public static final long MAX_OFFSET = 1L << 40;
-  /** Largest number of input files. */
-  public static final int MAX_FILES = 1 << 23;
+    /** Largest file (in bytes) whose record offsets fit in an ordinal: 1 TiB. */
+    public static final long MAX_OFFSET = 1L << 40;
+    /** Largest number of input files. */
+    public static final int MAX_FILES = 1 << 23;
 
-  private Ordinals() {}
+    private Ordinals() {}
 
-  public static long of(int fileIndex, long offset) {
-    return ((long) fileIndex << 40) | offset;
-  }
+    public static long of(int fileIndex, long offset) {
+        return ((long) fileIndex << 40) | offset;
+    }
 
-  public static int fileIndex(long ordinal) {
-    return (int) (ordinal >>> 40);
-  }
+    public static int fileIndex(long ordinal) {
+        return (int) (ordinal >>> 40);
+    }
 }

@@ -17,59 +17,59 @@ import java.util.NoSuchElementException;
  * through Spark inside an {@link UncheckedIOException} and unwrapped again on the driver.
  */
 abstract class SplitReader implements Iterator<ReadItem> {
-  private final ArrayDeque<ReadItem> ready = new ArrayDeque<>();
-  private final boolean skipBadRecords;
-  private boolean finished;
+    private final ArrayDeque<ReadItem> ready = new ArrayDeque<>();
+    private final boolean skipBadRecords;
+    private boolean finished;
 
-  SplitReader(boolean skipBadRecords) {
-    this.skipBadRecords = skipBadRecords;
-  }
-
-  /** Reads on; returns false once the split is exhausted. */
-  protected abstract boolean step() throws IOException;
-
-  protected abstract void closeInput() throws IOException;
-
-  protected final void emit(TokenChunk chunk) {
-    ready.add(ReadItem.of(chunk));
-  }
-
-  protected final void bad(BadRecord record) {
-    if (!skipBadRecords) {
-      throw new UncheckedIOException(new BadRecordException(record));
+    SplitReader(boolean skipBadRecords) {
+        this.skipBadRecords = skipBadRecords;
     }
-    ready.add(ReadItem.of(record));
-  }
 
-  @Override
-  public final boolean hasNext() {
-    try {
-      while (ready.isEmpty() && !finished) {
-        if (!step()) {
-          finished = true;
-          closeInput();
+    /** Reads on; returns false once the split is exhausted. */
+    protected abstract boolean step() throws IOException;
+
+    protected abstract void closeInput() throws IOException;
+
+    protected final void emit(TokenChunk chunk) {
+        ready.add(ReadItem.of(chunk));
+    }
+
+    protected final void bad(BadRecord record) {
+        if (!skipBadRecords) {
+            throw new UncheckedIOException(new BadRecordException(record));
         }
-      }
-    } catch (IOException e) {
-      finished = true;
-      throw new UncheckedIOException(e);
-    } catch (RuntimeException e) {
-      finished = true;
-      try {
-        closeInput();
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw e;
+        ready.add(ReadItem.of(record));
     }
-    return !ready.isEmpty();
-  }
 
-  @Override
-  public final ReadItem next() {
-    if (!hasNext()) {
-      throw new NoSuchElementException();
+    @Override
+    public final boolean hasNext() {
+        try {
+            while (ready.isEmpty() && !finished) {
+                if (!step()) {
+                    finished = true;
+                    closeInput();
+                }
+            }
+        } catch (IOException e) {
+            finished = true;
+            throw new UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            finished = true;
+            try {
+                closeInput();
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        return !ready.isEmpty();
     }
-    return ready.poll();
-  }
+
+    @Override
+    public final ReadItem next() {
+        if (!hasNext()) {
+            throw new NoSuchElementException();
+        }
+        return ready.poll();
+    }
 }

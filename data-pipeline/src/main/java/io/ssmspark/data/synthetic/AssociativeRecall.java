@@ -19,115 +19,120 @@ import java.util.Map;
  * unigram loss 4.7831 nats/token.
  */
 public final class AssociativeRecall extends SyntheticCorpus {
-  private static final long serialVersionUID = 1L;
-  public static final String NAME = "associative-recall";
+    private static final long serialVersionUID = 1L;
+    public static final String NAME = "associative-recall";
 
-  private final int pairs;
-  private final int queries;
-  private final int keys;
-  private final int values;
-  private final Vocabulary vocabulary;
+    private final int pairs;
+    private final int queries;
+    private final int keys;
+    private final int values;
+    private final Vocabulary vocabulary;
 
-  AssociativeRecall(Params p) {
-    super(NAME, p);
-    keys = p.getInt("keys", 64, 2, 200);
-    values = p.getInt("values", 64, 2, 200);
-    pairs = p.getInt("pairs", 8, 1, keys);
-    queries = p.getInt("queries", pairs, 1, pairs);
-    if (keys + values + 1 > 256) {
-      throw new IllegalArgumentException("synthetic:" + NAME + ": keys + values + 1 = " + (keys + values + 1)
-          + " ids; at most 256 fit");
+    AssociativeRecall(Params p) {
+        super(NAME, p);
+        keys = p.getInt("keys", 64, 2, 200);
+        values = p.getInt("values", 64, 2, 200);
+        pairs = p.getInt("pairs", 8, 1, keys);
+        queries = p.getInt("queries", pairs, 1, pairs);
+        if (keys + values + 1 > 256) {
+            throw new IllegalArgumentException(
+                    "synthetic:" + NAME + ": keys + values + 1 = " + (keys + values + 1) + " ids; at most 256 fit");
+        }
+        vocabulary = Vocabulary.synthetic(
+                NAME,
+                keys + values + 1,
+                keys + values,
+                Map.of("<sep>", keys + values),
+                "keys 0.." + (keys - 1) + ", values " + keys + ".." + (keys + values - 1) + ", separator "
+                        + (keys + values));
     }
-    vocabulary = Vocabulary.synthetic(NAME, keys + values + 1, keys + values, Map.of("<sep>", keys + values),
-        "keys 0.." + (keys - 1) + ", values " + keys + ".." + (keys + values - 1) + ", separator " + (keys + values));
-  }
 
-  @Override
-  public Vocabulary vocabulary() {
-    return vocabulary;
-  }
-
-  public int pairs() {
-    return pairs;
-  }
-
-  public int queries() {
-    return queries;
-  }
-
-  public int values() {
-    return values;
-  }
-
-  /** The exact ideal loss per document, in nats (see the class comment). */
-  public double idealDocumentNats() {
-    double nats = pairs * Math.log(values);
-    for (int i = 0; i < pairs; i++) {
-      nats += Math.log(keys - i);
+    @Override
+    public Vocabulary vocabulary() {
+        return vocabulary;
     }
-    for (int j = 0; j < queries; j++) {
-      nats += Math.log(pairs - j);
-    }
-    return nats;
-  }
 
-  /** Whether position {@code t} of a document holds an answer (the value after a query key). */
-  public boolean isAnswerPosition(int t) {
-    return t >= 2 * pairs && (t - 2 * pairs) % 2 == 1;
-  }
+    public int pairs() {
+        return pairs;
+    }
 
-  /** The queried values: every position {@link #isAnswerPosition}. */
-  @Override
-  protected boolean[] answers(int[] tokens) {
-    boolean[] answers = new boolean[tokens.length];
-    for (int t = 0; t < tokens.length; t++) {
-      answers[t] = isAnswerPosition(t);
+    public int queries() {
+        return queries;
     }
-    return answers;
-  }
 
-  @Override
-  protected int[] generateTokens(TrackedRandom rnd) {
-    int[] keyPool = new int[keys];
-    for (int i = 0; i < keys; i++) {
-      keyPool[i] = i;
+    public int values() {
+        return values;
     }
-    int[] pairKeys = new int[pairs];
-    int[] pairValues = new int[pairs];
-    int[] doc = new int[2 * pairs + 2 * queries];
-    for (int i = 0; i < pairs; i++) {
-      int j = i + rnd.uniform(keys - i); // partial Fisher-Yates: distinct keys
-      int tmp = keyPool[i];
-      keyPool[i] = keyPool[j];
-      keyPool[j] = tmp;
-      pairKeys[i] = keyPool[i];
-      pairValues[i] = keys + rnd.uniform(values);
-      doc[2 * i] = pairKeys[i];
-      doc[2 * i + 1] = pairValues[i];
-    }
-    int[] order = new int[pairs];
-    for (int i = 0; i < pairs; i++) {
-      order[i] = i;
-    }
-    for (int q = 0; q < queries; q++) {
-      int j = q + rnd.uniform(pairs - q);
-      int tmp = order[q];
-      order[q] = order[j];
-      order[j] = tmp;
-      doc[2 * pairs + 2 * q] = pairKeys[order[q]];
-      doc[2 * pairs + 2 * q + 1] = pairValues[order[q]];
-    }
-    return doc;
-  }
 
-  @Override
-  protected String idealNote() {
-    return "ideal accuracy on answer positions 1.0";
-  }
+    /** The exact ideal loss per document, in nats (see the class comment). */
+    public double idealDocumentNats() {
+        double nats = pairs * Math.log(values);
+        for (int i = 0; i < pairs; i++) {
+            nats += Math.log(keys - i);
+        }
+        for (int j = 0; j < queries; j++) {
+            nats += Math.log(pairs - j);
+        }
+        return nats;
+    }
 
-  @Override
-  protected String taskDescription() {
-    return "Multi-query associative recall: " + pairs + " key-value pairs, then " + queries
-        + " distinct queried keys each followed by its value.";
-  }
+    /** Whether position {@code t} of a document holds an answer (the value after a query key). */
+    public boolean isAnswerPosition(int t) {
+        return t >= 2 * pairs && (t - 2 * pairs) % 2 == 1;
+    }
+
+    /** The queried values: every position {@link #isAnswerPosition}. */
+    @Override
+    protected boolean[] answers(int[] tokens) {
+        boolean[] answers = new boolean[tokens.length];
+        for (int t = 0; t < tokens.length; t++) {
+            answers[t] = isAnswerPosition(t);
+        }
+        return answers;
+    }
+
+    @Override
+    protected int[] generateTokens(TrackedRandom rnd) {
+        int[] keyPool = new int[keys];
+        for (int i = 0; i < keys; i++) {
+            keyPool[i] = i;
+        }
+        int[] pairKeys = new int[pairs];
+        int[] pairValues = new int[pairs];
+        int[] doc = new int[2 * pairs + 2 * queries];
+        for (int i = 0; i < pairs; i++) {
+            int j = i + rnd.uniform(keys - i); // partial Fisher-Yates: distinct keys
+            int tmp = keyPool[i];
+            keyPool[i] = keyPool[j];
+            keyPool[j] = tmp;
+            pairKeys[i] = keyPool[i];
+            pairValues[i] = keys + rnd.uniform(values);
+            doc[2 * i] = pairKeys[i];
+            doc[2 * i + 1] = pairValues[i];
+        }
+        int[] order = new int[pairs];
+        for (int i = 0; i < pairs; i++) {
+            order[i] = i;
+        }
+        for (int q = 0; q < queries; q++) {
+            int j = q + rnd.uniform(pairs - q);
+            int tmp = order[q];
+            order[q] = order[j];
+            order[j] = tmp;
+            doc[2 * pairs + 2 * q] = pairKeys[order[q]];
+            doc[2 * pairs + 2 * q + 1] = pairValues[order[q]];
+        }
+        return doc;
+    }
+
+    @Override
+    protected String idealNote() {
+        return "ideal accuracy on answer positions 1.0";
+    }
+
+    @Override
+    protected String taskDescription() {
+        return "Multi-query associative recall: " + pairs + " key-value pairs, then " + queries
+                + " distinct queried keys each followed by its value.";
+    }
 }

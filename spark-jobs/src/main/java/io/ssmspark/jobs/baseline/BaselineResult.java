@@ -8,16 +8,27 @@ package io.ssmspark.jobs.baseline;
  * {@code exportBytes} is what the export approach wrote to its temporary directory (0 for direct).
  */
 public record BaselineResult(
-    long parameters, int vocab, long steps, long windowsTrained, long tokensTrained, double seconds,
-    double firstStepSeconds, double cpuSeconds, double validationLoss, long validationWindows, long validationTokens,
-    double unigramLoss, int threadsPerTask, long exportBytes) {
+        long parameters,
+        int vocab,
+        long steps,
+        long windowsTrained,
+        long tokensTrained,
+        double seconds,
+        double firstStepSeconds,
+        double cpuSeconds,
+        double validationLoss,
+        long validationWindows,
+        long validationTokens,
+        double unigramLoss,
+        int threadsPerTask,
+        long exportBytes) {
 
-  public double tokensPerSecond() {
-    return tokensTrained / seconds;
-  }
+    public double tokensPerSecond() {
+        return tokensTrained / seconds;
+    }
 
-  /** Tokens/s after the first step (which carries the warm-up); NaN with fewer than 2 steps. */
-  public double steadyTokensPerSecond() {
-    return steps < 2 ? Double.NaN : tokensTrained * (steps - 1.0) / steps / (seconds - firstStepSeconds);
-  }
+    /** Tokens/s after the first step (which carries the warm-up); NaN with fewer than 2 steps. */
+    public double steadyTokensPerSecond() {
+        return steps < 2 ? Double.NaN : tokensTrained * (steps - 1.0) / steps / (seconds - firstStepSeconds);
+    }
 }

@@ -10,44 +10,44 @@ package io.ssmspark.jobs.baseline;
  * round, every round uses all of them.
  */
 public final class TrainingRounds {
-  private final long windows;
-  private final long size;
-  private final long rounds;
+    private final long windows;
+    private final long size;
+    private final long rounds;
 
-  public TrainingRounds(long windows, int workers, int batch, int averagingFrequency) {
-    if (windows < 1) {
-      throw new IllegalArgumentException("training windows: expected at least 1 but found " + windows);
+    public TrainingRounds(long windows, int workers, int batch, int averagingFrequency) {
+        if (windows < 1) {
+            throw new IllegalArgumentException("training windows: expected at least 1 but found " + windows);
+        }
+        if (workers < 1 || batch < 1 || averagingFrequency < 1) {
+            throw new IllegalArgumentException("expected workers, batch and averaging frequency >= 1 but found "
+                    + workers + ", " + batch + ", " + averagingFrequency);
+        }
+        this.windows = windows;
+        this.size = Math.min(windows, (long) workers * batch * averagingFrequency);
+        this.rounds = windows / size;
     }
-    if (workers < 1 || batch < 1 || averagingFrequency < 1) {
-      throw new IllegalArgumentException("expected workers, batch and averaging frequency >= 1 but found "
-          + workers + ", " + batch + ", " + averagingFrequency);
+
+    /** Windows per round. */
+    public long size() {
+        return size;
     }
-    this.windows = windows;
-    this.size = Math.min(windows, (long) workers * batch * averagingFrequency);
-    this.rounds = windows / size;
-  }
 
-  /** Windows per round. */
-  public long size() {
-    return size;
-  }
+    /** Distinct rounds before they repeat. */
+    public long distinctRounds() {
+        return rounds;
+    }
 
-  /** Distinct rounds before they repeat. */
-  public long distinctRounds() {
-    return rounds;
-  }
+    /** First rank of round {@code step} (0 based). */
+    public long firstRank(long step) {
+        return (step % rounds) * size;
+    }
 
-  /** First rank of round {@code step} (0 based). */
-  public long firstRank(long step) {
-    return (step % rounds) * size;
-  }
+    /** One past the last rank of round {@code step}. */
+    public long endRank(long step) {
+        return firstRank(step) + size;
+    }
 
-  /** One past the last rank of round {@code step}. */
-  public long endRank(long step) {
-    return firstRank(step) + size;
-  }
-
-  public long windows() {
-    return windows;
-  }
+    public long windows() {
+        return windows;
+    }
 }

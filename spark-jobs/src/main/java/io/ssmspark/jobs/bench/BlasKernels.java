@@ -6,17 +6,19 @@ package io.ssmspark.jobs.bench;
  * on CPUs newer than itself). The same line's {@code gemm_gflops} shows what the kernels achieved.
  */
 public final class BlasKernels {
-  private BlasKernels() {}
+    private BlasKernels() {}
 
-  /**
-   * Adds {@code openblas_coretype} (the family asked for, or "openblas-detection") and
-   * {@code openblas_coretype_source} ("user", "launcher": chosen by bin/ssm-spark from the CPU flags, or "none").
-   */
-  public static JsonLine describe(JsonLine line) {
-    String requested = System.getenv("OPENBLAS_CORETYPE");
-    boolean given = requested != null && !requested.isBlank();
-    String source = System.getenv("SSM_SPARK_OPENBLAS_CHOICE");
-    return line.put("openblas_coretype", given ? requested.trim() : "openblas-detection")
-        .put("openblas_coretype_source", !given ? "none" : source == null || source.isBlank() ? "user" : source);
-  }
+    /**
+     * Adds {@code openblas_coretype} (the family asked for, or "openblas-detection") and
+     * {@code openblas_coretype_source} ("user", "launcher": chosen by bin/ssm-spark from the CPU flags, or "none").
+     */
+    public static JsonLine describe(JsonLine line) {
+        String requested = System.getenv("OPENBLAS_CORETYPE");
+        boolean given = requested != null && !requested.isBlank();
+        String source = System.getenv("SSM_SPARK_OPENBLAS_CHOICE");
+        return line.put("openblas_coretype", given ? requested.trim() : "openblas-detection")
+                .put(
+                        "openblas_coretype_source",
+                        !given ? "none" : source == null || source.isBlank() ? "user" : source);
+    }
 }

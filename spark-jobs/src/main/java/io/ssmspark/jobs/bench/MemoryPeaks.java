@@ -26,65 +26,71 @@ import org.bytedeco.javacpp.Pointer;
  * collection it is close to what the program holds.
  */
 final class MemoryPeaks implements AutoCloseable {
-  final AtomicLong heapInUse = new AtomicLong();
-  final AtomicLong heapAfterGc = new AtomicLong();
-  final AtomicLong residentSet = new AtomicLong();
-  private final Thread sampler;
-  private final List<NotificationEmitter> emitters = new ArrayList<>();
-  private final NotificationListener onGc = this::gcDone;
-  private final Set<String> heapPools = ManagementFactory.getMemoryPoolMXBeans().stream()
-      .filter(p -> p.getType() == MemoryType.HEAP).map(MemoryPoolMXBean::getName).collect(Collectors.toSet());
-  private volatile boolean running = true;
+    final AtomicLong heapInUse = new AtomicLong();
+    final AtomicLong heapAfterGc = new AtomicLong();
+    final AtomicLong residentSet = new AtomicLong();
+    private final Thread sampler;
+    private final List<NotificationEmitter> emitters = new ArrayList<>();
+    private final NotificationListener onGc = this::gcDone;
+    private final Set<String> heapPools = ManagementFactory.getMemoryPoolMXBeans().stream()
+            .filter(p -> p.getType() == MemoryType.HEAP)
+            .map(MemoryPoolMXBean::getName)
+            .collect(Collectors.toSet());
+    private volatile boolean running = true;
 
-  /** Starts watching. */
-  MemoryPeaks() {
-    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
-      if (gc instanceof NotificationEmitter e) {
-        e.addNotificationListener(onGc, null, null);
-        emitters.add(e);
-      }
-    }
-    sampler = new Thread(() -> {
-      Runtime rt = Runtime.getRuntime();
-      while (running) {
-        heapInUse.accumulateAndGet(rt.totalMemory() - rt.freeMemory(), Math::max);
-        residentSet.accumulateAndGet(Pointer.physicalBytes(), Math::max);
-        try {
-          Thread.sleep(20);
-        } catch (InterruptedException e) {
-          return;
+    /** Starts watching. */
+    MemoryPeaks() {
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            if (gc instanceof NotificationEmitter e) {
+                e.addNotificationListener(onGc, null, null);
+                emitters.add(e);
+            }
         }
-      }
-    }, "memory-peaks");
-    sampler.setDaemon(true);
-    sampler.start();
-  }
+        sampler = new Thread(
+                () -> {
+                    Runtime rt = Runtime.getRuntime();
+                    while (running) {
+                        heapInUse.accumulateAndGet(rt.totalMemory() - rt.freeMemory(), Math::max);
+                        residentSet.accumulateAndGet(Pointer.physicalBytes(), Math::max);
+                        try {
+                            Thread.sleep(20);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                },
+                "memory-peaks");
+        sampler.setDaemon(true);
+        sampler.start();
+    }
 
-  private void gcDone(Notification n, Object handback) {
-    if (!GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION.equals(n.getType())) {
-      return;
+    private void gcDone(Notification n, Object handback) {
+        if (!GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION.equals(n.getType())) {
+            return;
+        }
+        GarbageCollectionNotificationInfo info =
+                GarbageCollectionNotificationInfo.from((CompositeData) n.getUserData());
+        long used = 0;
+        for (Map.Entry<String, MemoryUsage> pool :
+                info.getGcInfo().getMemoryUsageAfterGc().entrySet()) {
+            if (heapPools.contains(pool.getKey())) {
+                used += pool.getValue().getUsed();
+            }
+        }
+        heapAfterGc.accumulateAndGet(used, Math::max);
     }
-    GarbageCollectionNotificationInfo info = GarbageCollectionNotificationInfo.from((CompositeData) n.getUserData());
-    long used = 0;
-    for (Map.Entry<String, MemoryUsage> pool : info.getGcInfo().getMemoryUsageAfterGc().entrySet()) {
-      if (heapPools.contains(pool.getKey())) {
-        used += pool.getValue().getUsed();
-      }
-    }
-    heapAfterGc.accumulateAndGet(used, Math::max);
-  }
 
-  /** Stops watching; the peaks keep their values. */
-  @Override
-  public void close() {
-    running = false;
-    sampler.interrupt();
-    for (NotificationEmitter e : emitters) {
-      try {
-        e.removeNotificationListener(onGc);
-      } catch (ListenerNotFoundException ignored) {
-        // already gone
-      }
+    /** Stops watching; the peaks keep their values. */
+    @Override
+    public void close() {
+        running = false;
+        sampler.interrupt();
+        for (NotificationEmitter e : emitters) {
+            try {
+                e.removeNotificationListener(onGc);
+            } catch (ListenerNotFoundException ignored) {
+                // already gone
+            }
+        }
     }
-  }
 }

@@ -26,116 +26,136 @@ import picocli.CommandLine.Option;
  * metrics. One JSON line per partition count.
  */
 @Command(
-    name = "train",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Time training steps on Spark for several partition counts; one JSON line each.",
-      "Overhead = step time minus the compute on the critical path (the slowest task, or all tasks' compute over"
-          + " the task slots when there are more tasks than slots); the first step (warm-up) is left out."
-    })
+        name = "train",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Time training steps on Spark for several partition counts; one JSON line each.",
+            "Overhead = step time minus the compute on the critical path (the slowest task, or all tasks' compute over"
+                    + " the task slots when there are more tasks than slots); the first step (warm-up) is left out."
+        })
 public final class TrainBench implements Callable<Integer> {
-  @Option(names = "--partitions", split = ",", description = "Partition counts (default: ${DEFAULT-VALUE}).")
-  int[] partitions = {1, 2, 4};
+    @Option(names = "--partitions", split = ",", description = "Partition counts (default: ${DEFAULT-VALUE}).")
+    int[] partitions = {1, 2, 4};
 
-  @Option(names = "--steps", description = "Steps per partition count, the first untimed (default: ${DEFAULT-VALUE}).")
-  int steps = 3;
+    @Option(
+            names = "--steps",
+            description = "Steps per partition count, the first untimed (default: ${DEFAULT-VALUE}).")
+    int steps = 3;
 
-  @Option(names = "--seq-len", description = "Tokens per window (default: ${DEFAULT-VALUE}).")
-  int seqLen = 1024;
+    @Option(names = "--seq-len", description = "Tokens per window (default: ${DEFAULT-VALUE}).")
+    int seqLen = 1024;
 
-  @Option(names = "--global-batch", description = "Windows per step (default: ${DEFAULT-VALUE}).")
-  int globalBatch = 8;
+    @Option(names = "--global-batch", description = "Windows per step (default: ${DEFAULT-VALUE}).")
+    int globalBatch = 8;
 
-  @Option(names = "--micro-batch", description = "Windows per forward/backward batch (default: ${DEFAULT-VALUE}).")
-  int microBatch = 2;
+    @Option(names = "--micro-batch", description = "Windows per forward/backward batch (default: ${DEFAULT-VALUE}).")
+    int microBatch = 2;
 
-  @Option(names = "--master", description = "Spark master (default: ${DEFAULT-VALUE}).")
-  String master = "local[2]";
+    @Option(names = "--master", description = "Spark master (default: ${DEFAULT-VALUE}).")
+    String master = "local[2]";
 
-  @Option(names = "--data", description = "Data spec (default: ${DEFAULT-VALUE}).")
-  String data = "synthetic:associative-recall?documents=4000";
+    @Option(names = "--data", description = "Data spec (default: ${DEFAULT-VALUE}).")
+    String data = "synthetic:associative-recall?documents=4000";
 
-  @Override
-  public Integer call() throws IOException {
-    if (steps < 2) {
-      throw new IllegalArgumentException("--steps: expected at least 2 (the first is a warm-up) but found " + steps);
+    @Override
+    public Integer call() throws IOException {
+        if (steps < 2) {
+            throw new IllegalArgumentException(
+                    "--steps: expected at least 2 (the first is a warm-up) but found " + steps);
+        }
+        MambaConfig model = new TrainStepBench().config();
+        TrainingMemory.of(DataType.FLOAT).require(model, TrainStepBench.OPTIONS, MemoryLimits.ofThisJvm());
+        Path work = Files.createTempDirectory("ssm-spark-bench-train");
+        Path modelConfig = work.resolve("config.json");
+        Files.writeString(modelConfig, model.toJson());
+        SparkSession spark =
+                SparkSessions.builder("ssm-spark bench train").master(master).build();
+        try {
+            for (int p : partitions) {
+                TrainConfig c = new TrainConfig();
+                c.modelConfig = modelConfig.toString();
+                c.data = data;
+                c.seqLen = seqLen;
+                c.globalBatch = globalBatch;
+                c.microBatch = microBatch;
+                c.steps = steps;
+                c.partitions = p;
+                c.master = master;
+                c.out = work.resolve("p" + p).toString();
+                new Trainer(spark).train(c);
+                JsonLine line = summarize(
+                        work.resolve("p" + p).resolve("metrics.jsonl"),
+                        p,
+                        spark.sparkContext().defaultParallelism(),
+                        model);
+                System.out.println(BlasKernels.describe(line.put("gemm_gflops", GemmPeak.measureGflops())));
+            }
+        } finally {
+            spark.stop();
+            deleteRecursively(work);
+        }
+        return 0;
     }
-    MambaConfig model = new TrainStepBench().config();
-    TrainingMemory.of(DataType.FLOAT).require(model, TrainStepBench.OPTIONS, MemoryLimits.ofThisJvm());
-    Path work = Files.createTempDirectory("ssm-spark-bench-train");
-    Path modelConfig = work.resolve("config.json");
-    Files.writeString(modelConfig, model.toJson());
-    SparkSession spark = SparkSessions.builder("ssm-spark bench train").master(master).build();
-    try {
-      for (int p : partitions) {
-        TrainConfig c = new TrainConfig();
-        c.modelConfig = modelConfig.toString();
-        c.data = data;
-        c.seqLen = seqLen;
-        c.globalBatch = globalBatch;
-        c.microBatch = microBatch;
-        c.steps = steps;
-        c.partitions = p;
-        c.master = master;
-        c.out = work.resolve("p" + p).toString();
-        new Trainer(spark).train(c);
-        JsonLine line = summarize(work.resolve("p" + p).resolve("metrics.jsonl"), p,
-            spark.sparkContext().defaultParallelism(), model);
-        System.out.println(BlasKernels.describe(line.put("gemm_gflops", GemmPeak.measureGflops())));
-      }
-    } finally {
-      spark.stop();
-      deleteRecursively(work);
-    }
-    return 0;
-  }
 
-  /**
-   * Medians over the timed steps of the trainer's metrics records. The compute on a step's critical path is the
-   * slowest task, or, with more tasks than task slots, the tasks' total compute spread over the slots (4 tasks on
-   * local[2] run in two waves); the overhead is the rest of the step.
-   */
-  JsonLine summarize(Path metrics, int partitionCount, int taskSlots, MambaConfig model) throws IOException {
-    ObjectMapper json = new ObjectMapper();
-    List<JsonNode> timed = new ArrayList<>();
-    for (String line : Files.readAllLines(metrics)) {
-      JsonNode r = json.readTree(line);
-      if ("train".equals(r.path("type").asText()) && r.path("step").asInt() > 1) {
-        timed.add(r);
-      }
+    /**
+     * Medians over the timed steps of the trainer's metrics records. The compute on a step's critical path is the
+     * slowest task, or, with more tasks than task slots, the tasks' total compute spread over the slots (4 tasks on
+     * local[2] run in two waves); the overhead is the rest of the step.
+     */
+    JsonLine summarize(Path metrics, int partitionCount, int taskSlots, MambaConfig model) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        List<JsonNode> timed = new ArrayList<>();
+        for (String line : Files.readAllLines(metrics)) {
+            JsonNode r = json.readTree(line);
+            if ("train".equals(r.path("type").asText()) && r.path("step").asInt() > 1) {
+                timed.add(r);
+            }
+        }
+        double step = median(timed, "step_ms") / 1e3;
+        double slowestTask = median(timed, "task_compute_max_ms") / 1e3;
+        double spreadOverSlots = median(timed, "task_compute_mean_ms") / 1e3 * partitionCount / Math.max(1, taskSlots);
+        double compute = Math.max(slowestTask, spreadOverSlots);
+        return new JsonLine()
+                .put("bench", "train")
+                .put("master", master)
+                .put("partitions", partitionCount)
+                .put(
+                        "params",
+                        io.ssmspark.model.checkpoint.CheckpointSchema.of(model).totalParameters())
+                .put("seq_len", seqLen)
+                .put("global_batch", globalBatch)
+                .put("micro_batch", microBatch)
+                .put("timed_steps", timed.size())
+                .put("task_slots", taskSlots)
+                .put("step_s", step)
+                .put("compute_s", compute)
+                .put("task_compute_max_s", slowestTask)
+                .put("broadcast_s", median(timed, "broadcast_ms") / 1e3)
+                .put("aggregate_s", median(timed, "aggregate_ms") / 1e3)
+                .put("optimizer_s", median(timed, "optimizer_ms") / 1e3)
+                .put("overhead_s", step - compute)
+                .put("overhead_fraction", (step - compute) / step)
+                .put("tokens_per_s", (double) globalBatch * seqLen / step)
+                .put("broadcast_bytes", timed.get(0).path("broadcast_bytes").asLong())
+                .put("result_bytes", timed.get(0).path("result_bytes").asLong())
+                .put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
     }
-    double step = median(timed, "step_ms") / 1e3;
-    double slowestTask = median(timed, "task_compute_max_ms") / 1e3;
-    double spreadOverSlots = median(timed, "task_compute_mean_ms") / 1e3 * partitionCount / Math.max(1, taskSlots);
-    double compute = Math.max(slowestTask, spreadOverSlots);
-    return new JsonLine()
-        .put("bench", "train").put("master", master).put("partitions", partitionCount)
-        .put("params", io.ssmspark.model.checkpoint.CheckpointSchema.of(model).totalParameters())
-        .put("seq_len", seqLen).put("global_batch", globalBatch).put("micro_batch", microBatch)
-        .put("timed_steps", timed.size())
-        .put("task_slots", taskSlots)
-        .put("step_s", step).put("compute_s", compute).put("task_compute_max_s", slowestTask)
-        .put("broadcast_s", median(timed, "broadcast_ms") / 1e3)
-        .put("aggregate_s", median(timed, "aggregate_ms") / 1e3)
-        .put("optimizer_s", median(timed, "optimizer_ms") / 1e3)
-        .put("overhead_s", step - compute).put("overhead_fraction", (step - compute) / step)
-        .put("tokens_per_s", (double) globalBatch * seqLen / step)
-        .put("broadcast_bytes", timed.get(0).path("broadcast_bytes").asLong())
-        .put("result_bytes", timed.get(0).path("result_bytes").asLong())
-        .put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
-  }
 
-  private static double median(List<JsonNode> records, String field) {
-    double[] v = records.stream().mapToDouble(r -> r.path(field).asDouble()).sorted().toArray();
-    int n = v.length;
-    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  }
-
-  private static void deleteRecursively(Path dir) throws IOException {
-    try (var paths = Files.walk(dir)) {
-      for (Path p : paths.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
-        Files.deleteIfExists(p);
-      }
+    private static double median(List<JsonNode> records, String field) {
+        double[] v = records.stream()
+                .mapToDouble(r -> r.path(field).asDouble())
+                .sorted()
+                .toArray();
+        int n = v.length;
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
-  }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path p :
+                    paths.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
 }

@@ -11,16 +11,23 @@ import picocli.CommandLine.Command;
 
 /** {@code ssm-spark bench ...}: speed measurements that print one JSON line each. */
 @Command(
-    name = "bench",
-    mixinStandardHelpOptions = true,
-    description = "Measure speed; each bench prints one JSON line on stdout.",
-    subcommands = {SsdBench.class, ScanBench.class, TrainStepBench.class, TrainBench.class, ScoreBench.class,
-        Dl4jBaselineBench.class})
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description = "Measure speed; each bench prints one JSON line on stdout.",
+        subcommands = {
+            SsdBench.class,
+            ScanBench.class,
+            TrainStepBench.class,
+            TrainBench.class,
+            ScoreBench.class,
+            Dl4jBaselineBench.class
+        })
 public final class BenchCommand implements Runnable {
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
-  @Override
-  public void run() {
-    spec.commandLine().usage(System.out);
-  }
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
 }

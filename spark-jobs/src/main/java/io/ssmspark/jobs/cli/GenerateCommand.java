@@ -27,124 +27,145 @@ import picocli.CommandLine.Option;
  * then one token at a time with O(1) work per token in the Mamba2 layers and a KV cache in attention layers).
  */
 @Command(
-    name = "generate",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Generate tokens after a prompt with a checkpoint, by recurrent decoding.",
-      "Prints the generated ids ('generated: a,b,c') and, when the checkpoint directory holds a byte-kind",
-      "vocab.json, their text ('text: ...'; ids 256+ are shown by their special-token name)."
-    })
+        name = "generate",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Generate tokens after a prompt with a checkpoint, by recurrent decoding.",
+            "Prints the generated ids ('generated: a,b,c') and, when the checkpoint directory holds a byte-kind",
+            "vocab.json, their text ('text: ...'; ids 256+ are shown by their special-token name)."
+        })
 public final class GenerateCommand implements Callable<Integer> {
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--model", required = true, paramLabel = "DIR",
-      description = "Checkpoint directory (config.json + model.safetensors, optional vocab.json).")
-  Path model;
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "DIR",
+            description = "Checkpoint directory (config.json + model.safetensors, optional vocab.json).")
+    Path model;
 
-  @Option(names = "--prompt-tokens", required = true, paramLabel = "ID,ID,...",
-      description = "Comma-separated prompt token ids, each in [0, vocab_size).")
-  String promptTokens;
+    @Option(
+            names = "--prompt-tokens",
+            required = true,
+            paramLabel = "ID,ID,...",
+            description = "Comma-separated prompt token ids, each in [0, vocab_size).")
+    String promptTokens;
 
-  @Option(names = "--max-new", required = true, paramLabel = "N", description = "Tokens to generate (>= 1).")
-  int maxNew;
+    @Option(names = "--max-new", required = true, paramLabel = "N", description = "Tokens to generate (>= 1).")
+    int maxNew;
 
-  @Option(names = "--temperature", defaultValue = "0", paramLabel = "T",
-      description = "0 (default): greedy; > 0: sample from softmax(logits / T).")
-  double temperature;
+    @Option(
+            names = "--temperature",
+            defaultValue = "0",
+            paramLabel = "T",
+            description = "0 (default): greedy; > 0: sample from softmax(logits / T).")
+    double temperature;
 
-  @Option(names = "--top-k", defaultValue = "0", paramLabel = "K",
-      description = "Sample among the K most likely tokens only; 0 (default): all.")
-  int topK;
+    @Option(
+            names = "--top-k",
+            defaultValue = "0",
+            paramLabel = "K",
+            description = "Sample among the K most likely tokens only; 0 (default): all.")
+    int topK;
 
-  @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
-      description = "Seed of the sampler (default: ${DEFAULT-VALUE}); the same seed gives the same tokens.")
-  long seed;
+    @Option(
+            names = "--seed",
+            defaultValue = "0",
+            paramLabel = "S",
+            description = "Seed of the sampler (default: ${DEFAULT-VALUE}); the same seed gives the same tokens.")
+    long seed;
 
-  @Option(names = "--dtype", defaultValue = "float32", paramLabel = "float32|float64",
-      description = "Compute precision (default: ${DEFAULT-VALUE}).")
-  String dtype;
+    @Option(
+            names = "--dtype",
+            defaultValue = "float32",
+            paramLabel = "float32|float64",
+            description = "Compute precision (default: ${DEFAULT-VALUE}).")
+    String dtype;
 
-  @Override
-  public Integer call() throws IOException {
-    DataType type = NllCommand.dataType(dtype);
-    if (maxNew < 1) {
-      throw new IllegalArgumentException("--max-new: expected at least 1 token but found " + maxNew);
+    @Override
+    public Integer call() throws IOException {
+        DataType type = NllCommand.dataType(dtype);
+        if (maxNew < 1) {
+            throw new IllegalArgumentException("--max-new: expected at least 1 token but found " + maxNew);
+        }
+        TokenSampler sampler = new TokenSampler(temperature, topK, seed);
+        LoadedCheckpoint checkpoint = Checkpoint.load(model, type);
+        int vocab = checkpoint.config().vocabSize();
+        int[] prompt = parsePrompt(promptTokens, vocab);
+        Vocabulary vocabulary = readVocabulary(model);
+
+        Decoder decoder = new Decoder(new HybridLm(checkpoint.config(), checkpoint.flatParameters(type)));
+        int[] generated = new int[maxNew];
+        INDArray logits = decoder.prefill(new int[][] {prompt});
+        for (int i = 0; i < maxNew; i++) {
+            generated[i] = sampler.next(logits, vocab);
+            if (i + 1 < maxNew) {
+                logits = decoder.step(new int[] {generated[i]});
+            }
+        }
+
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("generated: "
+                + IntStream.of(generated).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+        if (vocabulary != null && vocabulary.kind() == Vocabulary.Kind.BYTE) {
+            out.println("text: " + byteText(generated, vocabulary));
+        }
+        out.flush();
+        return 0;
     }
-    TokenSampler sampler = new TokenSampler(temperature, topK, seed);
-    LoadedCheckpoint checkpoint = Checkpoint.load(model, type);
-    int vocab = checkpoint.config().vocabSize();
-    int[] prompt = parsePrompt(promptTokens, vocab);
-    Vocabulary vocabulary = readVocabulary(model);
 
-    Decoder decoder = new Decoder(new HybridLm(checkpoint.config(), checkpoint.flatParameters(type)));
-    int[] generated = new int[maxNew];
-    INDArray logits = decoder.prefill(new int[][] {prompt});
-    for (int i = 0; i < maxNew; i++) {
-      generated[i] = sampler.next(logits, vocab);
-      if (i + 1 < maxNew) {
-        logits = decoder.step(new int[] {generated[i]});
-      }
+    /** The ids of "1,2,3", each checked against [0, vocab). */
+    static int[] parsePrompt(String text, int vocab) {
+        if (text == null || text.isBlank()) {
+            throw new IllegalArgumentException(
+                    "--prompt-tokens: expected a comma-separated list of token ids but found" + " an empty value");
+        }
+        String[] items = text.split(",", -1);
+        int[] ids = new int[items.length];
+        for (int i = 0; i < items.length; i++) {
+            String item = items[i].strip();
+            try {
+                ids[i] = Integer.parseInt(item);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(
+                        "--prompt-tokens: item " + i + " '" + item + "' is not an integer token id");
+            }
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw new IllegalArgumentException("--prompt-tokens: item " + i + " = " + ids[i]
+                        + " is outside the model's vocabulary [0, vocab_size = " + vocab + ")");
+            }
+        }
+        return ids;
     }
 
-    PrintWriter out = spec.commandLine().getOut();
-    out.println("generated: " + IntStream.of(generated).mapToObj(Integer::toString).collect(Collectors.joining(",")));
-    if (vocabulary != null && vocabulary.kind() == Vocabulary.Kind.BYTE) {
-      out.println("text: " + byteText(generated, vocabulary));
+    /** vocab.json beside the checkpoint, or null when there is none. */
+    private static Vocabulary readVocabulary(Path dir) throws IOException {
+        Path file = dir.resolve(Vocabulary.FILE_NAME);
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        return Vocabulary.fromJson(Files.readString(file, StandardCharsets.UTF_8), file.toString());
     }
-    out.flush();
-    return 0;
-  }
 
-  /** The ids of "1,2,3", each checked against [0, vocab). */
-  static int[] parsePrompt(String text, int vocab) {
-    if (text == null || text.isBlank()) {
-      throw new IllegalArgumentException("--prompt-tokens: expected a comma-separated list of token ids but found"
-          + " an empty value");
+    /**
+     * Byte ids 0..255 decoded as UTF-8 (a malformed sequence becomes U+FFFD); any other id is written as its
+     * special-token name, or as {@code <id N>} when it has none.
+     */
+    static String byteText(int[] ids, Vocabulary vocabulary) {
+        Map<Integer, String> names = vocabulary.specialTokens().entrySet().stream()
+                .collect(Collectors.toMap(Map.Entry::getValue, Map.Entry::getKey, (a, b) -> a));
+        StringBuilder text = new StringBuilder();
+        ByteArrayOutputStream run = new ByteArrayOutputStream();
+        for (int id : ids) {
+            if (id < 256) {
+                run.write(id);
+                continue;
+            }
+            text.append(run.toString(StandardCharsets.UTF_8));
+            run.reset();
+            text.append(names.getOrDefault(id, "<id " + id + ">"));
+        }
+        return text.append(run.toString(StandardCharsets.UTF_8)).toString();
     }
-    String[] items = text.split(",", -1);
-    int[] ids = new int[items.length];
-    for (int i = 0; i < items.length; i++) {
-      String item = items[i].strip();
-      try {
-        ids[i] = Integer.parseInt(item);
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("--prompt-tokens: item " + i + " '" + item + "' is not an integer token id");
-      }
-      if (ids[i] < 0 || ids[i] >= vocab) {
-        throw new IllegalArgumentException("--prompt-tokens: item " + i + " = " + ids[i]
-            + " is outside the model's vocabulary [0, vocab_size = " + vocab + ")");
-      }
-    }
-    return ids;
-  }
-
-  /** vocab.json beside the checkpoint, or null when there is none. */
-  private static Vocabulary readVocabulary(Path dir) throws IOException {
-    Path file = dir.resolve(Vocabulary.FILE_NAME);
-    if (!Files.isRegularFile(file)) {
-      return null;
-    }
-    return Vocabulary.fromJson(Files.readString(file, StandardCharsets.UTF_8), file.toString());
-  }
-
-  /**
-   * Byte ids 0..255 decoded as UTF-8 (a malformed sequence becomes U+FFFD); any other id is written as its
-   * special-token name, or as {@code <id N>} when it has none.
-   */
-  static String byteText(int[] ids, Vocabulary vocabulary) {
-    Map<Integer, String> names = vocabulary.specialTokens().entrySet().stream()
-        .collect(Collectors.toMap(Map.Entry::getValue, Map.Entry::getKey, (a, b) -> a));
-    StringBuilder text = new StringBuilder();
-    ByteArrayOutputStream run = new ByteArrayOutputStream();
-    for (int id : ids) {
-      if (id < 256) {
-        run.write(id);
-        continue;
-      }
-      text.append(run.toString(StandardCharsets.UTF_8));
-      run.reset();
-      text.append(names.getOrDefault(id, "<id " + id + ">"));
-    }
-    return text.append(run.toString(StandardCharsets.UTF_8)).toString();
-  }
 }

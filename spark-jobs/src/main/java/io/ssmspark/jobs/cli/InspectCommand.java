@@ -15,30 +15,31 @@ import picocli.CommandLine.Parameters;
  * for any refused input) when load would refuse it; the report is printed either way.
  */
 @Command(
-    name = "inspect",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Describe a checkpoint directory without loading its weights.",
-      "Reads ssm-spark's and mamba_ssm's model.safetensors, mamba_ssm's pytorch_model.bin and transformers'",
-      "Mamba2ForCausalLM (one file or shards). Prints the layout and architecture, the layers and their pattern,",
-      "the parameter count, the stored dtypes, the vocabulary (padded or not), and every tensor the model would",
-      "ignore or refuse. Exits 2 when loading the directory would be refused."
-    })
+        name = "inspect",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Describe a checkpoint directory without loading its weights.",
+            "Reads ssm-spark's and mamba_ssm's model.safetensors, mamba_ssm's pytorch_model.bin and transformers'",
+            "Mamba2ForCausalLM (one file or shards). Prints the layout and architecture, the layers and their pattern,",
+            "the parameter count, the stored dtypes, the vocabulary (padded or not), and every tensor the model would",
+            "ignore or refuse. Exits 2 when loading the directory would be refused."
+        })
 public final class InspectCommand implements Callable<Integer> {
-  /** The exit code of a refused input (UserErrorHandler's user error). */
-  static final int REFUSED = 2;
+    /** The exit code of a refused input (UserErrorHandler's user error). */
+    static final int REFUSED = 2;
 
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "DIR", description = "Checkpoint directory (with its config.json).")
-  Path dir;
+    @Parameters(index = "0", paramLabel = "DIR", description = "Checkpoint directory (with its config.json).")
+    Path dir;
 
-  @Override
-  public Integer call() throws IOException {
-    CheckpointInspection inspection = CheckpointInspection.of(dir);
-    PrintWriter out = spec.commandLine().getOut();
-    inspection.lines().forEach(out::println);
-    out.flush();
-    return inspection.refused().isEmpty() ? 0 : REFUSED;
-  }
+    @Override
+    public Integer call() throws IOException {
+        CheckpointInspection inspection = CheckpointInspection.of(dir);
+        PrintWriter out = spec.commandLine().getOut();
+        inspection.lines().forEach(out::println);
+        out.flush();
+        return inspection.refused().isEmpty() ? 0 : REFUSED;
+    }
 }

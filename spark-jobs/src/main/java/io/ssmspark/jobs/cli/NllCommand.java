@@ -1,9 +1,9 @@
 package io.ssmspark.jobs.cli;
 
-import io.ssmspark.jobs.spark.Precision;
-import io.ssmspark.jobs.spark.Interruption;
-import io.ssmspark.jobs.spark.Progress;
 import io.ssmspark.jobs.nll.Int32TokenFile;
+import io.ssmspark.jobs.spark.Interruption;
+import io.ssmspark.jobs.spark.Precision;
+import io.ssmspark.jobs.spark.Progress;
 import io.ssmspark.model.checkpoint.Checkpoint;
 import io.ssmspark.model.checkpoint.LoadedCheckpoint;
 import io.ssmspark.model.lm.HybridLm;
@@ -32,130 +32,150 @@ import picocli.CommandLine.Option;
  * scoring the whole sequence at once.
  */
 @Command(
-    name = "nll",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Per-token negative log-likelihood (natural log) of a token file under a checkpoint.",
-      "Writes a CSV 'position,nll' with one row per position i >= 1 (token i given tokens 0..i-1),",
-      "and prints the mean NLL and the perplexity."
-    })
+        name = "nll",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Per-token negative log-likelihood (natural log) of a token file under a checkpoint.",
+            "Writes a CSV 'position,nll' with one row per position i >= 1 (token i given tokens 0..i-1),",
+            "and prints the mean NLL and the perplexity."
+        })
 public final class NllCommand implements Callable<Integer> {
-  private static final Logger LOG = LoggerFactory.getLogger(NllCommand.class);
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    private static final Logger LOG = LoggerFactory.getLogger(NllCommand.class);
 
-  @Option(names = "--model", required = true, paramLabel = "DIR",
-      description = "Checkpoint directory (config.json + model.safetensors).")
-  Path model;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--tokens", required = true, paramLabel = "FILE",
-      description = "Raw little-endian int32 token ids.")
-  Path tokens;
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "DIR",
+            description = "Checkpoint directory (config.json + model.safetensors).")
+    Path model;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE.csv", description = "Output CSV.")
-  Path out;
+    @Option(
+            names = "--tokens",
+            required = true,
+            paramLabel = "FILE",
+            description = "Raw little-endian int32 token ids.")
+    Path tokens;
 
-  @Option(names = "--dtype", defaultValue = "float32", paramLabel = "float32|float64",
-      description = "Compute precision (default: ${DEFAULT-VALUE}).")
-  String dtype;
+    @Option(names = "--out", required = true, paramLabel = "FILE.csv", description = "Output CSV.")
+    Path out;
 
-  @Option(names = "--window", defaultValue = "16384", paramLabel = "N",
-      description = "Tokens per forward window; state carries across windows (default: ${DEFAULT-VALUE}, the fastest"
-          + " of 4K-32K for the bench model, about 0.7 GB of working memory for it).")
-  int window;
+    @Option(
+            names = "--dtype",
+            defaultValue = "float32",
+            paramLabel = "float32|float64",
+            description = "Compute precision (default: ${DEFAULT-VALUE}).")
+    String dtype;
 
-  private long progressNanos;
+    @Option(
+            names = "--window",
+            defaultValue = "16384",
+            paramLabel = "N",
+            description =
+                    "Tokens per forward window; state carries across windows (default: ${DEFAULT-VALUE}, the fastest"
+                            + " of 4K-32K for the bench model, about 0.7 GB of working memory for it).")
+    int window;
 
-  @Override
-  public Integer call() throws IOException {
-    DataType type = dataType(dtype);
-    if (window < 1) {
-      throw new IllegalArgumentException("--window: expected at least 1 token but found " + window);
-    }
-    progressNanos = Progress.intervalNanos(System.getProperty(Progress.INTERVAL_PROPERTY));
-    LoadedCheckpoint checkpoint = Checkpoint.load(model, type);
-    HybridLm lm = new HybridLm(checkpoint.config(), checkpoint.flatParameters(type));
-    SequenceScorer.Summary summary;
-    try (Int32TokenFile source = Int32TokenFile.open(tokens, checkpoint.config().vocabSize())) {
-      if (source.length() < 2) {
-        throw new IllegalArgumentException(tokens + ": holds " + source.length()
-            + " token; scoring needs at least 2 (position i >= 1 is scored given tokens 0..i-1)");
-      }
-      summary = writeCsv(lm, source);
-    }
-    PrintWriter stdout = spec.commandLine().getOut();
-    stdout.printf(Locale.ROOT, "positions: %d%n", summary.positions());
-    stdout.printf(Locale.ROOT, "mean NLL: %.6f nats/token%n", summary.meanNll());
-    stdout.printf(Locale.ROOT, "perplexity: %.6f%n", summary.perplexity());
-    stdout.flush();
-    return 0;
-  }
-
-  /** Writes the CSV under a temporary name beside {@code out}, then renames it into place. */
-  private SequenceScorer.Summary writeCsv(HybridLm lm, Int32TokenFile source) throws IOException {
-    Path target = out.toAbsolutePath();
-    Path dir = target.getParent();
-    if (dir == null || !Files.isDirectory(dir)) {
-      throw new NoSuchFileException(out.toString(), null, "the output's directory does not exist");
-    }
-    Path temporary = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
-    Interruption.leaves(out + " was not written (its partial copy was removed)");
-    try {
-      SequenceScorer.Summary summary;
-      try (BufferedWriter w = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
-        w.write("position,nll\n");
-        summary = SequenceScorer.score(lm, source, window, new CsvSink(w, lm, source.length()));
-      }
-      Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      Interruption.leaves(out + " is complete");
-      return summary;
-    } finally {
-      Files.deleteIfExists(temporary);
-    }
-  }
-
-  /**
-   * Writes each position's row, and after each window logs a progress line (every {@value
-   * Progress#INTERVAL_PROPERTY} seconds, default 10, and after the last window) or stops when SIGINT or SIGTERM
-   * has come ({@link Interruption}).
-   */
-  private final class CsvSink implements SequenceScorer.Sink {
-    private final BufferedWriter w;
-    private final long positions;
-    private final long windows;
-    private final long start = System.nanoTime();
-    private long lastLine = start;
-    private long windowsDone;
-
-    CsvSink(BufferedWriter w, HybridLm lm, long tokens) {
-      this.w = w;
-      this.positions = tokens - 1;
-      this.windows = SequenceScorer.windowCount(lm, tokens, window);
-    }
+    private long progressNanos;
 
     @Override
-    public void accept(long position, double nll) throws IOException {
-      w.write(Long.toString(position));
-      w.write(',');
-      w.write(Double.toString(nll));
-      w.write('\n');
+    public Integer call() throws IOException {
+        DataType type = dataType(dtype);
+        if (window < 1) {
+            throw new IllegalArgumentException("--window: expected at least 1 token but found " + window);
+        }
+        progressNanos = Progress.intervalNanos(System.getProperty(Progress.INTERVAL_PROPERTY));
+        LoadedCheckpoint checkpoint = Checkpoint.load(model, type);
+        HybridLm lm = new HybridLm(checkpoint.config(), checkpoint.flatParameters(type));
+        SequenceScorer.Summary summary;
+        try (Int32TokenFile source =
+                Int32TokenFile.open(tokens, checkpoint.config().vocabSize())) {
+            if (source.length() < 2) {
+                throw new IllegalArgumentException(tokens + ": holds " + source.length()
+                        + " token; scoring needs at least 2 (position i >= 1 is scored given tokens 0..i-1)");
+            }
+            summary = writeCsv(lm, source);
+        }
+        PrintWriter stdout = spec.commandLine().getOut();
+        stdout.printf(Locale.ROOT, "positions: %d%n", summary.positions());
+        stdout.printf(Locale.ROOT, "mean NLL: %.6f nats/token%n", summary.meanNll());
+        stdout.printf(Locale.ROOT, "perplexity: %.6f%n", summary.perplexity());
+        stdout.flush();
+        return 0;
     }
 
-    @Override
-    public void windowScored(long done) throws IOException {
-      if (Interruption.requested()) {
-        throw new InterruptedIOException("stopped after " + done + " of " + positions + " positions");
-      }
-      windowsDone++;
-      long now = System.nanoTime();
-      if (now - lastLine >= progressNanos || done == positions) {
-        lastLine = now;
-        LOG.info(Progress.line((double) done / positions, "window " + windowsDone + "/" + windows, done, positions,
-            (now - start) / 1e9));
-      }
+    /** Writes the CSV under a temporary name beside {@code out}, then renames it into place. */
+    private SequenceScorer.Summary writeCsv(HybridLm lm, Int32TokenFile source) throws IOException {
+        Path target = out.toAbsolutePath();
+        Path dir = target.getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new NoSuchFileException(out.toString(), null, "the output's directory does not exist");
+        }
+        Path temporary = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Interruption.leaves(out + " was not written (its partial copy was removed)");
+        try {
+            SequenceScorer.Summary summary;
+            try (BufferedWriter w = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
+                w.write("position,nll\n");
+                summary = SequenceScorer.score(lm, source, window, new CsvSink(w, lm, source.length()));
+            }
+            Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Interruption.leaves(out + " is complete");
+            return summary;
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
     }
-  }
 
-  static DataType dataType(String name) {
-    return Precision.parse("--dtype", name);
-  }
+    /**
+     * Writes each position's row, and after each window logs a progress line (every {@value
+     * Progress#INTERVAL_PROPERTY} seconds, default 10, and after the last window) or stops when SIGINT or SIGTERM
+     * has come ({@link Interruption}).
+     */
+    private final class CsvSink implements SequenceScorer.Sink {
+        private final BufferedWriter w;
+        private final long positions;
+        private final long windows;
+        private final long start = System.nanoTime();
+        private long lastLine = start;
+        private long windowsDone;
+
+        CsvSink(BufferedWriter w, HybridLm lm, long tokens) {
+            this.w = w;
+            this.positions = tokens - 1;
+            this.windows = SequenceScorer.windowCount(lm, tokens, window);
+        }
+
+        @Override
+        public void accept(long position, double nll) throws IOException {
+            w.write(Long.toString(position));
+            w.write(',');
+            w.write(Double.toString(nll));
+            w.write('\n');
+        }
+
+        @Override
+        public void windowScored(long done) throws IOException {
+            if (Interruption.requested()) {
+                throw new InterruptedIOException("stopped after " + done + " of " + positions + " positions");
+            }
+            windowsDone++;
+            long now = System.nanoTime();
+            if (now - lastLine >= progressNanos || done == positions) {
+                lastLine = now;
+                LOG.info(Progress.line(
+                        (double) done / positions,
+                        "window " + windowsDone + "/" + windows,
+                        done,
+                        positions,
+                        (now - start) / 1e9));
+            }
+        }
+    }
+
+    static DataType dataType(String name) {
+        return Precision.parse("--dtype", name);
+    }
 }

@@ -6,11 +6,11 @@ import io.ssmspark.data.Segments;
 import io.ssmspark.data.SourceData;
 import io.ssmspark.data.Sources;
 import io.ssmspark.data.TextMode;
-import io.ssmspark.jobs.spark.Interruption;
-import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.score.ScoreTables;
 import io.ssmspark.jobs.score.SequenceParallelScorer;
 import io.ssmspark.jobs.score.SequenceSummary;
+import io.ssmspark.jobs.spark.Interruption;
+import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.config.MambaConfig;
 import java.io.IOException;
@@ -35,180 +35,228 @@ import picocli.CommandLine.Option;
  * OUTPUT/tokens (one row per scored position) and OUTPUT/summary (one row per sequence).
  */
 @Command(
-    name = "score",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Scores long sequences with a checkpoint on Spark, cut into segments across tasks.",
-      "Writes per-position NLL (natural log; position i is token i given tokens 0..i-1) and a per-sequence",
-      "summary (tokens, mean NLL, perplexity, bits per token)."
-    })
+        name = "score",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Scores long sequences with a checkpoint on Spark, cut into segments across tasks.",
+            "Writes per-position NLL (natural log; position i is token i given tokens 0..i-1) and a per-sequence",
+            "summary (tokens, mean NLL, perplexity, bits per token)."
+        })
 public final class ScoreCommand implements Callable<Integer> {
-  private static final Logger LOG = LoggerFactory.getLogger(ScoreCommand.class);
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    private static final Logger LOG = LoggerFactory.getLogger(ScoreCommand.class);
 
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint directory.")
-  Path model;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--input", required = true, paramLabel = "PATH", description = "Input path, glob or URI.")
-  String input;
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint directory.")
+    Path model;
 
-  @Option(names = "--input-format", required = true, paramLabel = "text|fasta|tokens-i32|tokens-u16|parquet",
-      description = "Input format.")
-  String inputFormat;
+    @Option(names = "--input", required = true, paramLabel = "PATH", description = "Input path, glob or URI.")
+    String input;
 
-  @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
-  String output;
+    @Option(
+            names = "--input-format",
+            required = true,
+            paramLabel = "text|fasta|tokens-i32|tokens-u16|parquet",
+            description = "Input format.")
+    String inputFormat;
 
-  @Option(names = "--segment-length", defaultValue = "16384", paramLabel = "N",
-      description = "Tokens per segment (default: ${DEFAULT-VALUE}); a task's memory grows with it (see the README).")
-  int segmentLength;
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
+    String output;
 
-  @Option(names = "--format", defaultValue = "parquet", paramLabel = "parquet|csv",
-      description = "Output format (default: ${DEFAULT-VALUE}); csv has exactly sequence_id,position,token,nll.")
-  String format;
+    @Option(
+            names = "--segment-length",
+            defaultValue = "16384",
+            paramLabel = "N",
+            description =
+                    "Tokens per segment (default: ${DEFAULT-VALUE}); a task's memory grows with it (see the README).")
+    int segmentLength;
 
-  @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark-submit's, else local[*]).")
-  String master;
+    @Option(
+            names = "--format",
+            defaultValue = "parquet",
+            paramLabel = "parquet|csv",
+            description = "Output format (default: ${DEFAULT-VALUE}); csv has exactly sequence_id,position,token,nll.")
+    String format;
 
-  @Option(names = "--partitions", defaultValue = "0", paramLabel = "N",
-      description = "Segment partitions (default: Spark's default parallelism).")
-  int partitions;
+    @Option(
+            names = "--master",
+            paramLabel = "URL",
+            description = "Spark master (default: spark-submit's, else local[*]).")
+    String master;
 
-  @Option(names = "--skip-bad-records", description = "Leave bad records out (counted) instead of stopping.")
-  boolean skipBadRecords;
+    @Option(
+            names = "--partitions",
+            defaultValue = "0",
+            paramLabel = "N",
+            description = "Segment partitions (default: Spark's default parallelism).")
+    int partitions;
 
-  @Option(names = "--dtype", defaultValue = "float32", paramLabel = "float32|float64",
-      description = "Compute precision (default: ${DEFAULT-VALUE}).")
-  String dtype;
+    @Option(names = "--skip-bad-records", description = "Leave bad records out (counted) instead of stopping.")
+    boolean skipBadRecords;
 
-  @Option(names = "--top-k", defaultValue = "0", paramLabel = "K", description = "Add the top-K predicted ids.")
-  int topK;
+    @Option(
+            names = "--dtype",
+            defaultValue = "float32",
+            paramLabel = "float32|float64",
+            description = "Compute precision (default: ${DEFAULT-VALUE}).")
+    String dtype;
 
-  @Option(names = "--with-embeddings", description = "Add the last hidden state (norm_f output) of each position.")
-  boolean withEmbeddings;
+    @Option(names = "--top-k", defaultValue = "0", paramLabel = "K", description = "Add the top-K predicted ids.")
+    int topK;
 
-  @Option(names = "--text-mode", defaultValue = "file", paramLabel = "file|line",
-      description = "Text records: whole files or lines (default: ${DEFAULT-VALUE}).")
-  String textMode;
+    @Option(names = "--with-embeddings", description = "Add the last hidden state (norm_f output) of each position.")
+    boolean withEmbeddings;
 
-  @Option(names = "--vocab-size", defaultValue = "0", paramLabel = "N",
-      description = "Token-file vocabulary size when no vocab.json lies beside the data (default: the model's"
-          + " vocab_size).")
-  int vocabSize;
+    @Option(
+            names = "--text-mode",
+            defaultValue = "file",
+            paramLabel = "file|line",
+            description = "Text records: whole files or lines (default: ${DEFAULT-VALUE}).")
+    String textMode;
 
-  @Option(names = "--storage-level", defaultValue = "DISK_ONLY", paramLabel = "LEVEL",
-      description = "Spark storage level of the scored positions until they are written (default: ${DEFAULT-VALUE},"
-          + " which keeps the heap small whatever the sequence length).")
-  String storageLevel;
+    @Option(
+            names = "--vocab-size",
+            defaultValue = "0",
+            paramLabel = "N",
+            description = "Token-file vocabulary size when no vocab.json lies beside the data (default: the model's"
+                    + " vocab_size).")
+    int vocabSize;
 
-  @Option(names = "--parallel-segments", defaultValue = "0", paramLabel = "N",
-      description = "Segments scored at once, one per task of a Spark barrier stage; needs N free task slots "
-          + "(default: Spark's default parallelism, the slots of local mode and of a standalone cluster).")
-  int parallelSegments;
+    @Option(
+            names = "--storage-level",
+            defaultValue = "DISK_ONLY",
+            paramLabel = "LEVEL",
+            description =
+                    "Spark storage level of the scored positions until they are written (default: ${DEFAULT-VALUE},"
+                            + " which keeps the heap small whatever the sequence length).")
+    String storageLevel;
 
-  @Override
-  public Integer call() throws IOException {
-    if (segmentLength < 1) {
-      throw new IllegalArgumentException("--segment-length: expected at least 1 token but found " + segmentLength);
+    @Option(
+            names = "--parallel-segments",
+            defaultValue = "0",
+            paramLabel = "N",
+            description = "Segments scored at once, one per task of a Spark barrier stage; needs N free task slots "
+                    + "(default: Spark's default parallelism, the slots of local mode and of a standalone cluster).")
+    int parallelSegments;
+
+    @Override
+    public Integer call() throws IOException {
+        if (segmentLength < 1) {
+            throw new IllegalArgumentException(
+                    "--segment-length: expected at least 1 token but found " + segmentLength);
+        }
+        boolean csv = switch (format) {
+            case "parquet" -> false;
+            case "csv" -> true;
+            default ->
+                throw new IllegalArgumentException("--format: expected parquet or csv but found '" + format + "'");
+        };
+        if (csv && (topK > 0 || withEmbeddings)) {
+            throw new IllegalArgumentException("--format csv: holds exactly sequence_id,position,token,nll; "
+                    + "--top-k and --with-embeddings need --format parquet");
+        }
+        StorageLevel storage;
+        try {
+            storage = StorageLevel.fromString(storageLevel);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    "--storage-level: expected a Spark storage level such as MEMORY_AND_DISK " + "but found '"
+                            + storageLevel + "'");
+        }
+        ReadOptions read = ReadOptions.defaults()
+                .withFormat(InputFormat.parse(inputFormat))
+                .withTextMode(TextMode.parse(textMode))
+                .withSkipBadRecords(skipBadRecords);
+        if (vocabSize < 0) {
+            throw new IllegalArgumentException(
+                    "--vocab-size: expected a positive number of token ids but found " + vocabSize);
+        }
+        if (vocabSize > 0) {
+            read = read.withVocabSize(vocabSize);
+        }
+        ModelBlob blob = ModelBlob.load(model, NllCommand.dataType(dtype));
+        MambaConfig config = blob.config();
+        read = read.withFallbackVocabSize(config.vocabSize());
+
+        SparkSession spark =
+                SparkSessions.builder("ssm-spark score").master(master).build();
+        try {
+            org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
+            FileSystem fs = out.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            if (fs.exists(out)) {
+                throw new FileAlreadyExistsException(output, null, "the output directory already exists");
+            }
+            Interruption.leaves("nothing was written (" + output + " was not created)");
+            SourceData data = Sources.read(spark, input, read);
+            data.vocabulary().requireFitsModel(config.vocabSize());
+            JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+            int parts = partitions > 0 ? partitions : jsc.defaultParallelism();
+            Segments segments = Segments.cut(data, segmentLength, parts);
+            SequenceParallelScorer.Result r = new SequenceParallelScorer(
+                            jsc, blob, storage, topK, withEmbeddings, parallelSegments)
+                    .score(segments.segments());
+            try {
+                LOG.info("writing {}/tokens and {}/summary", output, output);
+                Interruption.leaves("the output " + output + " was being written and may be incomplete");
+                write(ScoreTables.tokens(spark, r.scored(), withEmbeddings, topK > 0), output + "/tokens", csv);
+                write(ScoreTables.summary(spark, r.summaries()), output + "/summary", csv);
+                Interruption.leaves("the output " + output + " is complete");
+                report(data, segments, r);
+            } catch (Exception e) { // a failed or cancelled Spark job (SparkException is checked but undeclared)
+                Interruption.leaves(removeIncomplete(fs, out));
+                throw e;
+            } finally {
+                r.release(); // the persisted scores and the driver's exchange service
+            }
+        } finally {
+            spark.stop();
+        }
+        return 0;
     }
-    boolean csv = switch (format) {
-      case "parquet" -> false;
-      case "csv" -> true;
-      default -> throw new IllegalArgumentException("--format: expected parquet or csv but found '" + format + "'");
-    };
-    if (csv && (topK > 0 || withEmbeddings)) {
-      throw new IllegalArgumentException("--format csv: holds exactly sequence_id,position,token,nll; "
-          + "--top-k and --with-embeddings need --format parquet");
-    }
-    StorageLevel storage;
-    try {
-      storage = StorageLevel.fromString(storageLevel);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--storage-level: expected a Spark storage level such as MEMORY_AND_DISK "
-          + "but found '" + storageLevel + "'");
-    }
-    ReadOptions read = ReadOptions.defaults().withFormat(InputFormat.parse(inputFormat))
-        .withTextMode(TextMode.parse(textMode)).withSkipBadRecords(skipBadRecords);
-    if (vocabSize < 0) {
-      throw new IllegalArgumentException("--vocab-size: expected a positive number of token ids but found "
-          + vocabSize);
-    }
-    if (vocabSize > 0) {
-      read = read.withVocabSize(vocabSize);
-    }
-    ModelBlob blob = ModelBlob.load(model, NllCommand.dataType(dtype));
-    MambaConfig config = blob.config();
-    read = read.withFallbackVocabSize(config.vocabSize());
 
-    SparkSession spark = SparkSessions.builder("ssm-spark score").master(master).build();
-    try {
-      org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
-      FileSystem fs = out.getFileSystem(spark.sparkContext().hadoopConfiguration());
-      if (fs.exists(out)) {
-        throw new FileAlreadyExistsException(output, null, "the output directory already exists");
-      }
-      Interruption.leaves("nothing was written (" + output + " was not created)");
-      SourceData data = Sources.read(spark, input, read);
-      data.vocabulary().requireFitsModel(config.vocabSize());
-      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-      int parts = partitions > 0 ? partitions : jsc.defaultParallelism();
-      Segments segments = Segments.cut(data, segmentLength, parts);
-      SequenceParallelScorer.Result r = new SequenceParallelScorer(jsc, blob, storage, topK, withEmbeddings,
-          parallelSegments).score(segments.segments());
-      try {
-        LOG.info("writing {}/tokens and {}/summary", output, output);
-        Interruption.leaves("the output " + output + " was being written and may be incomplete");
-        write(ScoreTables.tokens(spark, r.scored(), withEmbeddings, topK > 0), output + "/tokens", csv);
-        write(ScoreTables.summary(spark, r.summaries()), output + "/summary", csv);
-        Interruption.leaves("the output " + output + " is complete");
-        report(data, segments, r);
-      } catch (Exception e) { // a failed or cancelled Spark job (SparkException is checked but undeclared)
-        Interruption.leaves(removeIncomplete(fs, out));
-        throw e;
-      } finally {
-        r.release(); // the persisted scores and the driver's exchange service
-      }
-    } finally {
-      spark.stop();
+    /** Removes the output directory this run created (nothing half-written stays) and says what is left. */
+    private String removeIncomplete(FileSystem fs, org.apache.hadoop.fs.Path out) {
+        try {
+            if (!fs.exists(out)) {
+                return "nothing was written (" + output + " was not created)";
+            }
+            fs.delete(out, true);
+            return "the incomplete output " + output + " was removed";
+        } catch (IOException | RuntimeException e) {
+            return "the incomplete output " + output + " could not be removed (" + e.getMessage()
+                    + "); remove it before running again";
+        }
     }
-    return 0;
-  }
 
-  /** Removes the output directory this run created (nothing half-written stays) and says what is left. */
-  private String removeIncomplete(FileSystem fs, org.apache.hadoop.fs.Path out) {
-    try {
-      if (!fs.exists(out)) {
-        return "nothing was written (" + output + " was not created)";
-      }
-      fs.delete(out, true);
-      return "the incomplete output " + output + " was removed";
-    } catch (IOException | RuntimeException e) {
-      return "the incomplete output " + output + " could not be removed (" + e.getMessage()
-          + "); remove it before running again";
+    private static void write(org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> df, String dir, boolean csv) {
+        if (csv) {
+            df.write().option("header", "true").csv(dir);
+        } else {
+            df.write().parquet(dir);
+        }
     }
-  }
 
-  private static void write(org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> df, String dir, boolean csv) {
-    if (csv) {
-      df.write().option("header", "true").csv(dir);
-    } else {
-      df.write().parquet(dir);
+    private void report(SourceData data, Segments segments, SequenceParallelScorer.Result r) {
+        PrintWriter out = spec.commandLine().getOut();
+        long positions = 0;
+        double sum = 0;
+        for (SequenceSummary s : r.summaries()) {
+            positions += s.positions();
+            sum += s.nllSum();
+        }
+        out.println(data.report().summary());
+        out.printf(
+                Locale.ROOT,
+                "sequences: %d, segments: %d, scored positions: %d%n",
+                segments.sequenceCount(),
+                segments.segmentCount(),
+                positions);
+        out.printf(
+                Locale.ROOT,
+                "mean NLL: %.6f nats/token, perplexity %.6f%n",
+                sum / positions,
+                Math.exp(sum / positions));
+        out.flush();
     }
-  }
-
-  private void report(SourceData data, Segments segments, SequenceParallelScorer.Result r) {
-    PrintWriter out = spec.commandLine().getOut();
-    long positions = 0;
-    double sum = 0;
-    for (SequenceSummary s : r.summaries()) {
-      positions += s.positions();
-      sum += s.nllSum();
-    }
-    out.println(data.report().summary());
-    out.printf(Locale.ROOT, "sequences: %d, segments: %d, scored positions: %d%n", segments.sequenceCount(),
-        segments.segmentCount(), positions);
-    out.printf(Locale.ROOT, "mean NLL: %.6f nats/token, perplexity %.6f%n", sum / positions,
-        Math.exp(sum / positions));
-    out.flush();
-  }
 }

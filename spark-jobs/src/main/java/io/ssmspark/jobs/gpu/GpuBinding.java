@@ -6,7 +6,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
-
 import org.apache.spark.SparkConf;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
@@ -62,15 +61,15 @@ public final class GpuBinding {
     public static OptionalInt bindCurrentTask(SparkConf conf) {
         TaskContext task = TaskContext.get();
         if (task == null) {
-            throw new IllegalStateException("GpuBinding.bindCurrentTask must be called inside a Spark task"
-                    + " (TaskContext.get() is null)");
+            throw new IllegalStateException(
+                    "GpuBinding.bindCurrentTask must be called inside a Spark task" + " (TaskContext.get() is null)");
         }
         double gpusPerTask = gpusPerTask(conf);
         if (gpusPerTask == 0) {
             return OptionalInt.empty();
         }
-        String taskName = "task " + task.taskAttemptId() + " (stage " + task.stageId()
-                + ", partition " + task.partitionId() + ")";
+        String taskName = "task " + task.taskAttemptId() + " (stage " + task.stageId() + ", partition "
+                + task.partitionId() + ")";
         GpuBinding binding = new GpuBinding(new Nd4jComputeBackend(), System.getenv(CUDA_VISIBLE_DEVICES));
         return binding.bind(gpusPerTask, addressesOf(task.resourcesJMap()), taskName);
     }
@@ -104,12 +103,12 @@ public final class GpuBinding {
         try {
             amount = Double.parseDouble(raw);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(TASK_GPU_AMOUNT + ": expected a number of GPUs per task, found '"
-                    + raw + "'");
+            throw new IllegalArgumentException(
+                    TASK_GPU_AMOUNT + ": expected a number of GPUs per task, found '" + raw + "'");
         }
         if (amount != 0 && amount != 1) {
-            throw new IllegalArgumentException(TASK_GPU_AMOUNT + ": expected 1 (one task per GPU) or 0 (no GPU),"
-                    + " found " + raw);
+            throw new IllegalArgumentException(
+                    TASK_GPU_AMOUNT + ": expected 1 (one task per GPU) or 0 (no GPU)," + " found " + raw);
         }
         return amount;
     }
@@ -134,9 +133,10 @@ public final class GpuBinding {
             return OptionalInt.empty();
         }
         if (!backend.isCuda()) {
-            throw new IllegalArgumentException(TASK_GPU_AMOUNT + "=" + formatAmount(gpusPerTask) + " requests a GPU for "
-                    + taskName + ", but the ND4J backend loaded is " + backend.name()
-                    + " (CPU). Build the job jar with 'mvn -Pcuda -DskipTests package'.");
+            throw new IllegalArgumentException(
+                    TASK_GPU_AMOUNT + "=" + formatAmount(gpusPerTask) + " requests a GPU for "
+                            + taskName + ", but the ND4J backend loaded is " + backend.name()
+                            + " (CPU). Build the job jar with 'mvn -Pcuda -DskipTests package'.");
         }
         String[] addresses = taskResources.get(GPU_RESOURCE);
         if (addresses == null || addresses.length == 0) {
@@ -187,7 +187,8 @@ public final class GpuBinding {
                 visible.add(Integer.parseInt(entry.trim()));
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException(CUDA_VISIBLE_DEVICES + "=" + cudaVisibleDevices
-                        + ": expected comma-separated device indices to map gpu addresses, found '" + entry.trim() + "'");
+                        + ": expected comma-separated device indices to map gpu addresses, found '" + entry.trim()
+                        + "'");
             }
         }
         int position = visible.indexOf(address);

@@ -11,19 +11,19 @@ import java.util.Arrays;
  */
 record WholeSequenceScore(double[] nll, float[][] embeddings) {
 
-  static WholeSequenceScore of(HybridLm lm, int[] tokens, boolean withEmbeddings) {
-    lm.requireTokenIds(tokens, "tokens");
-    int n = tokens.length;
-    if (n < 2) {
-      return new WholeSequenceScore(new double[0], withEmbeddings ? new float[0][] : null);
+    static WholeSequenceScore of(HybridLm lm, int[] tokens, boolean withEmbeddings) {
+        lm.requireTokenIds(tokens, "tokens");
+        int n = tokens.length;
+        if (n < 2) {
+            return new WholeSequenceScore(new double[0], withEmbeddings ? new float[0][] : null);
+        }
+        LayerwiseWindow.Result r = LayerwiseWindow.score(
+                lm, Arrays.copyOfRange(tokens, 0, n - 1), Arrays.copyOfRange(tokens, 1, n), null, withEmbeddings);
+        return new WholeSequenceScore(r.nll(), r.hidden());
     }
-    LayerwiseWindow.Result r = LayerwiseWindow.score(lm, Arrays.copyOfRange(tokens, 0, n - 1),
-        Arrays.copyOfRange(tokens, 1, n), null, withEmbeddings);
-    return new WholeSequenceScore(r.nll(), r.hidden());
-  }
 
-  /** The mean NLL, NaN when nothing was scored. */
-  double mean() {
-    return nll.length == 0 ? Double.NaN : Arrays.stream(nll).sum() / nll.length;
-  }
+    /** The mean NLL, NaN when nothing was scored. */
+    double mean() {
+        return nll.length == 0 ? Double.NaN : Arrays.stream(nll).sum() / nll.length;
+    }
 }

@@ -36,269 +36,279 @@ import org.slf4j.LoggerFactory;
  * {@link #close()}.
  */
 final class ExchangeHub implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(ExchangeHub.class);
+    private static final Logger LOG = LoggerFactory.getLogger(ExchangeHub.class);
 
-  /** Where tasks find the hub: host, port and the token they must present. */
-  static final class Address implements Serializable {
-    private static final long serialVersionUID = 1L;
-    final String host;
-    final int port;
-    final long token;
-    final int width;
+    /** Where tasks find the hub: host, port and the token they must present. */
+    static final class Address implements Serializable {
+        private static final long serialVersionUID = 1L;
+        final String host;
+        final int port;
+        final long token;
+        final int width;
 
-    Address(String host, int port, long token, int width) {
-      this.host = host;
-      this.port = port;
-      this.token = token;
-      this.width = width;
-    }
-  }
-
-  /** How long a new connection has to present the token, its stage attempt and task. */
-  static final int HELLO_TIMEOUT_MILLIS = 60_000;
-  /** How long the rest of a round's message may take once its round number has arrived (as the client's reads). */
-  static final int MESSAGE_TIMEOUT_MILLIS = 60_000;
-
-  private final ServerSocket server;
-  private final int helloTimeoutMillis;
-  private final Address address;
-  private final Map<Integer, Group> groups = new HashMap<>();
-  private volatile boolean closed;
-
-  /**
-   * Listens on {@code bindHost} (null: every interface) at {@code port} (0: any free one) for stages of
-   * {@code width} tasks; tasks reach it at {@code advertisedHost}. IOException naming the port, the setting and the
-   * cause when it cannot listen.
-   */
-  ExchangeHub(String advertisedHost, String bindHost, int port, int width) throws IOException {
-    this(advertisedHost, bindHost, port, width, HELLO_TIMEOUT_MILLIS);
-  }
-
-  /** As above, with the time a new connection has to identify itself. */
-  ExchangeHub(String advertisedHost, String bindHost, int port, int width, int helloTimeoutMillis)
-      throws IOException {
-    this.helloTimeoutMillis = helloTimeoutMillis;
-    server = new ServerSocket();
-    try {
-      server.bind(new InetSocketAddress(bindHost == null ? null : InetAddress.getByName(bindHost), port), 64);
-    } catch (IOException e) {
-      server.close();
-      throw new IOException("segment exchange: cannot listen on " + (port == 0 ? "any free port" : "port " + port)
-          + " (spark.ssm.exchange.port) of " + (bindHost == null ? "every interface" : bindHost) + ": "
-          + e.getMessage() + "; set spark.ssm.exchange.port to a free port, or 0 for any", e);
-    }
-    address = new Address(advertisedHost, server.getLocalPort(), new SecureRandom().nextLong(), width);
-    Thread acceptor = new Thread(this::acceptLoop, "ssm-exchange-hub-" + server.getLocalPort());
-    acceptor.setDaemon(true);
-    acceptor.start();
-  }
-
-  Address address() {
-    return address;
-  }
-
-  /** How far the newest stage attempt has got: the rounds all its tasks have completed. */
-  record Rounds(int attempt, long completed) {}
-
-  /** The rounds completed by the newest stage attempt so far ((0, 0) before any task has connected). */
-  Rounds rounds() {
-    synchronized (groups) {
-      return newestAttempt().map(a -> new Rounds(a, groups.get(a).completed())).orElse(new Rounds(0, 0));
-    }
-  }
-
-  /**
-   * Why the newest stage attempt failed: the exception of the first task that said so while the attempt was still
-   * whole, before the others lost their exchange; null when no task said.
-   */
-  Throwable firstFailure() {
-    synchronized (groups) {
-      return newestAttempt().map(a -> groups.get(a).failure()).orElse(null);
-    }
-  }
-
-  private java.util.Optional<Integer> newestAttempt() {
-    return groups.keySet().stream().max(Integer::compare);
-  }
-
-  @Override
-  public void close() {
-    closed = true;
-    try {
-      server.close();
-    } catch (IOException e) {
-      LOG.debug("closing the exchange hub: {}", e.getMessage());
-    }
-    synchronized (groups) {
-      for (Group g : groups.values()) {
-        g.breakUp();
-      }
-      groups.clear();
-    }
-  }
-
-  private void acceptLoop() {
-    while (!closed) {
-      try {
-        Socket s = server.accept();
-        s.setTcpNoDelay(true);
-        Thread t = new Thread(() -> serve(s), "ssm-exchange-" + s.getRemoteSocketAddress());
-        t.setDaemon(true);
-        t.start();
-      } catch (IOException e) {
-        if (!closed) {
-          LOG.warn("exchange hub: accept failed: {}", e.getMessage());
+        Address(String host, int port, long token, int width) {
+            this.host = host;
+            this.port = port;
+            this.token = token;
+            this.width = width;
         }
-      }
     }
-  }
 
-  /** One task's connection: hello (token, stage attempt, task), then one message per round. */
-  private void serve(Socket socket) {
-    Group group = null;
-    int task = -1;
-    try (socket) {
-      socket.setSoTimeout(helloTimeoutMillis);
-      socket.setKeepAlive(true); // so the connection of an executor that vanished unannounced ends too
-      DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
-      DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
-      int attempt;
-      try {
-        if (in.readLong() != address.token) {
-          dropStranger(socket, "a wrong token");
-          return;
+    /** How long a new connection has to present the token, its stage attempt and task. */
+    static final int HELLO_TIMEOUT_MILLIS = 60_000;
+    /** How long the rest of a round's message may take once its round number has arrived (as the client's reads). */
+    static final int MESSAGE_TIMEOUT_MILLIS = 60_000;
+
+    private final ServerSocket server;
+    private final int helloTimeoutMillis;
+    private final Address address;
+    private final Map<Integer, Group> groups = new HashMap<>();
+    private volatile boolean closed;
+
+    /**
+     * Listens on {@code bindHost} (null: every interface) at {@code port} (0: any free one) for stages of
+     * {@code width} tasks; tasks reach it at {@code advertisedHost}. IOException naming the port, the setting and the
+     * cause when it cannot listen.
+     */
+    ExchangeHub(String advertisedHost, String bindHost, int port, int width) throws IOException {
+        this(advertisedHost, bindHost, port, width, HELLO_TIMEOUT_MILLIS);
+    }
+
+    /** As above, with the time a new connection has to identify itself. */
+    ExchangeHub(String advertisedHost, String bindHost, int port, int width, int helloTimeoutMillis)
+            throws IOException {
+        this.helloTimeoutMillis = helloTimeoutMillis;
+        server = new ServerSocket();
+        try {
+            server.bind(new InetSocketAddress(bindHost == null ? null : InetAddress.getByName(bindHost), port), 64);
+        } catch (IOException e) {
+            server.close();
+            throw new IOException(
+                    "segment exchange: cannot listen on " + (port == 0 ? "any free port" : "port " + port)
+                            + " (spark.ssm.exchange.port) of " + (bindHost == null ? "every interface" : bindHost)
+                            + ": "
+                            + e.getMessage() + "; set spark.ssm.exchange.port to a free port, or 0 for any",
+                    e);
         }
-        attempt = in.readInt();
-        task = in.readInt();
-      } catch (IOException e) { // closed, reset or silent before its hello was complete
-        dropStranger(socket, e instanceof SocketTimeoutException ? "no hello within " + helloTimeoutMillis + " ms"
-            : e instanceof EOFException ? "closed before its hello" : e.toString());
-        return;
-      }
-      if (task < 0 || task >= address.width) {
-        throw new IOException("task " + task + " outside [0, " + address.width + ")");
-      }
-      synchronized (groups) {
-        group = groups.computeIfAbsent(attempt, a -> new Group(address.width));
-      }
-      group.join(task, out);
-      while (true) {
-        socket.setSoTimeout(0); // the task computes its next round for as long as it takes
-        int round = in.readInt();
-        if (round == ExchangeClient.DONE) {
-          return; // the task has taken part in every round
+        address = new Address(advertisedHost, server.getLocalPort(), new SecureRandom().nextLong(), width);
+        Thread acceptor = new Thread(this::acceptLoop, "ssm-exchange-hub-" + server.getLocalPort());
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    Address address() {
+        return address;
+    }
+
+    /** How far the newest stage attempt has got: the rounds all its tasks have completed. */
+    record Rounds(int attempt, long completed) {}
+
+    /** The rounds completed by the newest stage attempt so far ((0, 0) before any task has connected). */
+    Rounds rounds() {
+        synchronized (groups) {
+            return newestAttempt()
+                    .map(a -> new Rounds(a, groups.get(a).completed()))
+                    .orElse(new Rounds(0, 0));
         }
-        socket.setSoTimeout(MESSAGE_TIMEOUT_MILLIS);
-        if (round == ExchangeClient.FAILED) {
-          byte[] failure = new byte[in.readInt()];
-          in.readFully(failure);
-          group.fail(TaskFailure.fromBytes(failure));
-          return;
+    }
+
+    /**
+     * Why the newest stage attempt failed: the exception of the first task that said so while the attempt was still
+     * whole, before the others lost their exchange; null when no task said.
+     */
+    Throwable firstFailure() {
+        synchronized (groups) {
+            return newestAttempt().map(a -> groups.get(a).failure()).orElse(null);
         }
-        byte[] message = new byte[in.readInt()];
-        in.readFully(message);
-        group.deliver(task, round, message);
-      }
-    } catch (EOFException | SocketException e) {
-      // the task died (or was killed) before its last round: the others would wait for it forever. Debug only:
-      // the task's own failure is what the user is told about, and a retried attempt shows in the progress lines.
-      LOG.debug("exchange hub: task {} left before its last round; its stage attempt fails", task);
-      if (group != null) {
-        group.breakUp();
-      }
-    } catch (IOException e) {
-      LOG.warn("exchange hub: task {} failed: {}", task, e.getMessage());
-      if (group != null) {
-        group.breakUp();
-      }
-    }
-  }
-
-  /** A connection that never identified itself is no task: nothing failed, so a debug line is enough. */
-  private static void dropStranger(Socket socket, String why) {
-    LOG.debug("exchange hub: dropped a connection from {} that never identified itself ({})",
-        socket.getRemoteSocketAddress(), why);
-  }
-
-  /** The tasks of one stage attempt and the round in progress. */
-  private static final class Group {
-    private final DataOutputStream[] outs;
-    private final byte[][] messages;
-    private int round = -1;
-    private int arrived;
-    private long completed;
-    private boolean broken;
-    private Throwable failure;
-
-    Group(int width) {
-      outs = new DataOutputStream[width];
-      messages = new byte[width][];
     }
 
-    synchronized void join(int task, DataOutputStream out) throws IOException {
-      if (broken) {
-        throw new IOException("the exchange of this stage attempt has broken up");
-      }
-      outs[task] = out;
+    private java.util.Optional<Integer> newestAttempt() {
+        return groups.keySet().stream().max(Integer::compare);
     }
 
-    /** Stores a task's message for {@code r}; the last one to arrive sends every task the whole round. */
-    synchronized void deliver(int task, int r, byte[] message) throws IOException {
-      if (broken) {
-        throw new IOException("the exchange of this stage attempt has broken up");
-      }
-      if (arrived == 0) {
-        round = r;
-      } else if (r != round) {
-        throw new IOException("task " + task + " sent round " + r + " while round " + round + " is open");
-      }
-      if (messages[task] != null) {
-        throw new IOException("task " + task + " sent round " + r + " twice");
-      }
-      messages[task] = message;
-      if (++arrived < outs.length) {
-        return;
-      }
-      for (DataOutputStream out : outs) {
-        out.writeInt(outs.length);
-        for (byte[] m : messages) {
-          out.writeInt(m.length);
-          out.write(m);
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            server.close();
+        } catch (IOException e) {
+            LOG.debug("closing the exchange hub: {}", e.getMessage());
         }
-        out.flush();
-      }
-      java.util.Arrays.fill(messages, null);
-      arrived = 0;
-      completed++;
-    }
-
-    synchronized long completed() {
-      return completed;
-    }
-
-    /** A task fails: the first such reason while the group is whole is kept, and the group breaks up. */
-    synchronized void fail(Throwable cause) {
-      if (!broken && failure == null) {
-        failure = cause;
-      }
-      breakUp();
-    }
-
-    synchronized Throwable failure() {
-      return failure;
-    }
-
-    synchronized void breakUp() {
-      broken = true;
-      for (DataOutputStream out : outs) {
-        if (out != null) {
-          try {
-            out.close();
-          } catch (IOException e) {
-            // already gone
-          }
+        synchronized (groups) {
+            for (Group g : groups.values()) {
+                g.breakUp();
+            }
+            groups.clear();
         }
-      }
     }
-  }
+
+    private void acceptLoop() {
+        while (!closed) {
+            try {
+                Socket s = server.accept();
+                s.setTcpNoDelay(true);
+                Thread t = new Thread(() -> serve(s), "ssm-exchange-" + s.getRemoteSocketAddress());
+                t.setDaemon(true);
+                t.start();
+            } catch (IOException e) {
+                if (!closed) {
+                    LOG.warn("exchange hub: accept failed: {}", e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** One task's connection: hello (token, stage attempt, task), then one message per round. */
+    private void serve(Socket socket) {
+        Group group = null;
+        int task = -1;
+        try (socket) {
+            socket.setSoTimeout(helloTimeoutMillis);
+            socket.setKeepAlive(true); // so the connection of an executor that vanished unannounced ends too
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
+            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
+            int attempt;
+            try {
+                if (in.readLong() != address.token) {
+                    dropStranger(socket, "a wrong token");
+                    return;
+                }
+                attempt = in.readInt();
+                task = in.readInt();
+            } catch (IOException e) { // closed, reset or silent before its hello was complete
+                dropStranger(
+                        socket,
+                        e instanceof SocketTimeoutException
+                                ? "no hello within " + helloTimeoutMillis + " ms"
+                                : e instanceof EOFException ? "closed before its hello" : e.toString());
+                return;
+            }
+            if (task < 0 || task >= address.width) {
+                throw new IOException("task " + task + " outside [0, " + address.width + ")");
+            }
+            synchronized (groups) {
+                group = groups.computeIfAbsent(attempt, a -> new Group(address.width));
+            }
+            group.join(task, out);
+            while (true) {
+                socket.setSoTimeout(0); // the task computes its next round for as long as it takes
+                int round = in.readInt();
+                if (round == ExchangeClient.DONE) {
+                    return; // the task has taken part in every round
+                }
+                socket.setSoTimeout(MESSAGE_TIMEOUT_MILLIS);
+                if (round == ExchangeClient.FAILED) {
+                    byte[] failure = new byte[in.readInt()];
+                    in.readFully(failure);
+                    group.fail(TaskFailure.fromBytes(failure));
+                    return;
+                }
+                byte[] message = new byte[in.readInt()];
+                in.readFully(message);
+                group.deliver(task, round, message);
+            }
+        } catch (EOFException | SocketException e) {
+            // the task died (or was killed) before its last round: the others would wait for it forever. Debug only:
+            // the task's own failure is what the user is told about, and a retried attempt shows in the progress lines.
+            LOG.debug("exchange hub: task {} left before its last round; its stage attempt fails", task);
+            if (group != null) {
+                group.breakUp();
+            }
+        } catch (IOException e) {
+            LOG.warn("exchange hub: task {} failed: {}", task, e.getMessage());
+            if (group != null) {
+                group.breakUp();
+            }
+        }
+    }
+
+    /** A connection that never identified itself is no task: nothing failed, so a debug line is enough. */
+    private static void dropStranger(Socket socket, String why) {
+        LOG.debug(
+                "exchange hub: dropped a connection from {} that never identified itself ({})",
+                socket.getRemoteSocketAddress(),
+                why);
+    }
+
+    /** The tasks of one stage attempt and the round in progress. */
+    private static final class Group {
+        private final DataOutputStream[] outs;
+        private final byte[][] messages;
+        private int round = -1;
+        private int arrived;
+        private long completed;
+        private boolean broken;
+        private Throwable failure;
+
+        Group(int width) {
+            outs = new DataOutputStream[width];
+            messages = new byte[width][];
+        }
+
+        synchronized void join(int task, DataOutputStream out) throws IOException {
+            if (broken) {
+                throw new IOException("the exchange of this stage attempt has broken up");
+            }
+            outs[task] = out;
+        }
+
+        /** Stores a task's message for {@code r}; the last one to arrive sends every task the whole round. */
+        synchronized void deliver(int task, int r, byte[] message) throws IOException {
+            if (broken) {
+                throw new IOException("the exchange of this stage attempt has broken up");
+            }
+            if (arrived == 0) {
+                round = r;
+            } else if (r != round) {
+                throw new IOException("task " + task + " sent round " + r + " while round " + round + " is open");
+            }
+            if (messages[task] != null) {
+                throw new IOException("task " + task + " sent round " + r + " twice");
+            }
+            messages[task] = message;
+            if (++arrived < outs.length) {
+                return;
+            }
+            for (DataOutputStream out : outs) {
+                out.writeInt(outs.length);
+                for (byte[] m : messages) {
+                    out.writeInt(m.length);
+                    out.write(m);
+                }
+                out.flush();
+            }
+            java.util.Arrays.fill(messages, null);
+            arrived = 0;
+            completed++;
+        }
+
+        synchronized long completed() {
+            return completed;
+        }
+
+        /** A task fails: the first such reason while the group is whole is kept, and the group breaks up. */
+        synchronized void fail(Throwable cause) {
+            if (!broken && failure == null) {
+                failure = cause;
+            }
+            breakUp();
+        }
+
+        synchronized Throwable failure() {
+            return failure;
+        }
+
+        synchronized void breakUp() {
+            broken = true;
+            for (DataOutputStream out : outs) {
+                if (out != null) {
+                    try {
+                        out.close();
+                    } catch (IOException e) {
+                        // already gone
+                    }
+                }
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@ package io.ssmspark.jobs.score;
  * every task of a wave receives every message of the wave, so down = up × tasks.
  */
 public record ExchangeStats(int layer, String kind, long bytesUp, long bytesDown) {
-  public long total() {
-    return bytesUp + bytesDown;
-  }
+    public long total() {
+        return bytesUp + bytesDown;
+    }
 }

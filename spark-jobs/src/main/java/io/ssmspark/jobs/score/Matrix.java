@@ -1,7 +1,7 @@
 package io.ssmspark.jobs.score;
 
-import java.io.Serializable;
 import io.ssmspark.model.tensor.Layouts;
+import java.io.Serializable;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -14,100 +14,101 @@ import org.nd4j.linalg.factory.Nd4j;
  * "Performance principles").
  */
 public final class Matrix implements Serializable {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public int rows;
-  public int cols;
-  /** Exactly one of floats / doubles is set. */
-  public float[] floats;
-  public double[] doubles;
+    public int rows;
+    public int cols;
+    /** Exactly one of floats / doubles is set. */
+    public float[] floats;
 
-  public Matrix() {}
+    public double[] doubles;
 
-  /** Copies {@code a} (any shape holding rows·cols values, read in C order) as a rows × cols block. */
-  public static Matrix of(INDArray a, int rows, int cols) {
-    if (a.length() != (long) rows * cols) {
-      throw new IllegalArgumentException("matrix of " + rows + " x " + cols + ": expected " + (long) rows * cols
-          + " values but the array has " + a.length());
-    }
-    if (a.dataType() != DataType.DOUBLE && a.dataType() != DataType.FLOAT) {
-      throw new IllegalArgumentException("matrix: expected dtype FLOAT or DOUBLE but found " + a.dataType());
-    }
-    Matrix m = new Matrix();
-    m.rows = rows;
-    m.cols = cols;
-    if (a.length() == 0) {
-      m.floats = a.dataType() == DataType.FLOAT ? new float[0] : null;
-      m.doubles = a.dataType() == DataType.DOUBLE ? new double[0] : null;
-      return m;
-    }
-    // read the buffer itself when it holds exactly these values in C order; else one dense copy first
-    DataBuffer values = wholeBufferInCOrder(a) ? a.data() : a.dup('c').data();
-    if (a.dataType() == DataType.DOUBLE) {
-      m.doubles = values.asDouble();
-    } else {
-      m.floats = values.asFloat();
-    }
-    return m;
-  }
+    public Matrix() {}
 
-  private static boolean wholeBufferInCOrder(INDArray a) {
-    return Layouts.isDense(a) && a.offset() == 0 && a.length() == a.data().length();
-  }
-
-  /** A new INDArray of these values viewed with {@code shape} (whose product must be rows·cols). */
-  public INDArray toNd4j(long... shape) {
-    INDArray flat = floats != null ? Nd4j.createFromArray(floats) : Nd4j.createFromArray(doubles);
-    return flat.reshape('c', shape);
-  }
-
-  /** Bytes of the values (what crossing the network costs, before any compression). */
-  public long bytes() {
-    return floats != null ? 4L * floats.length : 8L * doubles.length;
-  }
-
-  /**
-   * The last {@code want} rows of the blocks laid end to end in order (blocks may have any row counts; all have the
-   * same cols). When they hold fewer rows, the result has {@code want} rows with zeros in front if
-   * {@code zeroPad}, else all the rows there are. Returns null when there are no rows and no padding.
-   */
-  public static Matrix lastRows(List<Matrix> inOrder, int want, boolean zeroPad) {
-    int available = 0;
-    int cols = -1;
-    boolean isDouble = false;
-    for (Matrix m : inOrder) {
-      available += m.rows;
-      cols = m.cols;
-      isDouble = m.doubles != null;
-    }
-    if (cols < 0 || (available == 0 && !zeroPad)) {
-      return null;
-    }
-    int taken = Math.min(want, available);
-    int rows = zeroPad ? want : taken;
-    Matrix out = new Matrix();
-    out.rows = rows;
-    out.cols = cols;
-    if (isDouble) {
-      out.doubles = new double[rows * cols];
-    } else {
-      out.floats = new float[rows * cols];
-    }
-    int skip = available - taken; // leading rows of the concatenation left out
-    int dest = (rows - taken) * cols;
-    for (Matrix m : inOrder) {
-      int from = Math.min(skip, m.rows);
-      skip -= from;
-      int count = (m.rows - from) * cols;
-      if (count > 0) {
-        if (isDouble) {
-          System.arraycopy(m.doubles, from * cols, out.doubles, dest, count);
-        } else {
-          System.arraycopy(m.floats, from * cols, out.floats, dest, count);
+    /** Copies {@code a} (any shape holding rows·cols values, read in C order) as a rows × cols block. */
+    public static Matrix of(INDArray a, int rows, int cols) {
+        if (a.length() != (long) rows * cols) {
+            throw new IllegalArgumentException("matrix of " + rows + " x " + cols + ": expected " + (long) rows * cols
+                    + " values but the array has " + a.length());
         }
-        dest += count;
-      }
+        if (a.dataType() != DataType.DOUBLE && a.dataType() != DataType.FLOAT) {
+            throw new IllegalArgumentException("matrix: expected dtype FLOAT or DOUBLE but found " + a.dataType());
+        }
+        Matrix m = new Matrix();
+        m.rows = rows;
+        m.cols = cols;
+        if (a.length() == 0) {
+            m.floats = a.dataType() == DataType.FLOAT ? new float[0] : null;
+            m.doubles = a.dataType() == DataType.DOUBLE ? new double[0] : null;
+            return m;
+        }
+        // read the buffer itself when it holds exactly these values in C order; else one dense copy first
+        DataBuffer values = wholeBufferInCOrder(a) ? a.data() : a.dup('c').data();
+        if (a.dataType() == DataType.DOUBLE) {
+            m.doubles = values.asDouble();
+        } else {
+            m.floats = values.asFloat();
+        }
+        return m;
     }
-    return out;
-  }
+
+    private static boolean wholeBufferInCOrder(INDArray a) {
+        return Layouts.isDense(a) && a.offset() == 0 && a.length() == a.data().length();
+    }
+
+    /** A new INDArray of these values viewed with {@code shape} (whose product must be rows·cols). */
+    public INDArray toNd4j(long... shape) {
+        INDArray flat = floats != null ? Nd4j.createFromArray(floats) : Nd4j.createFromArray(doubles);
+        return flat.reshape('c', shape);
+    }
+
+    /** Bytes of the values (what crossing the network costs, before any compression). */
+    public long bytes() {
+        return floats != null ? 4L * floats.length : 8L * doubles.length;
+    }
+
+    /**
+     * The last {@code want} rows of the blocks laid end to end in order (blocks may have any row counts; all have the
+     * same cols). When they hold fewer rows, the result has {@code want} rows with zeros in front if
+     * {@code zeroPad}, else all the rows there are. Returns null when there are no rows and no padding.
+     */
+    public static Matrix lastRows(List<Matrix> inOrder, int want, boolean zeroPad) {
+        int available = 0;
+        int cols = -1;
+        boolean isDouble = false;
+        for (Matrix m : inOrder) {
+            available += m.rows;
+            cols = m.cols;
+            isDouble = m.doubles != null;
+        }
+        if (cols < 0 || (available == 0 && !zeroPad)) {
+            return null;
+        }
+        int taken = Math.min(want, available);
+        int rows = zeroPad ? want : taken;
+        Matrix out = new Matrix();
+        out.rows = rows;
+        out.cols = cols;
+        if (isDouble) {
+            out.doubles = new double[rows * cols];
+        } else {
+            out.floats = new float[rows * cols];
+        }
+        int skip = available - taken; // leading rows of the concatenation left out
+        int dest = (rows - taken) * cols;
+        for (Matrix m : inOrder) {
+            int from = Math.min(skip, m.rows);
+            skip -= from;
+            int count = (m.rows - from) * cols;
+            if (count > 0) {
+                if (isDouble) {
+                    System.arraycopy(m.doubles, from * cols, out.doubles, dest, count);
+                } else {
+                    System.arraycopy(m.floats, from * cols, out.floats, dest, count);
+                }
+                dest += count;
+            }
+        }
+        return out;
+    }
 }

@@ -19,95 +19,106 @@ import java.util.function.Supplier;
  * and on a cluster.
  */
 final class ScoreProgress implements AutoCloseable {
-  private final SegmentWaves waves;
-  private final int layers;
-  /** Rounds of one wave through layer l, inclusive. */
-  private final int[] roundsThrough;
-  /** Tokens of the segments of waves [0, k). */
-  private final long[] tokensBefore;
-  private final Supplier<ExchangeHub.Rounds> rounds;
-  private final Consumer<String> out;
-  private final long start = System.nanoTime();
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "ssm-score-progress");
-    t.setDaemon(true);
-    return t;
-  });
-  private boolean closed;
+    private final SegmentWaves waves;
+    private final int layers;
+    /** Rounds of one wave through layer l, inclusive. */
+    private final int[] roundsThrough;
+    /** Tokens of the segments of waves [0, k). */
+    private final long[] tokensBefore;
 
-  ScoreProgress(SegmentLayout layout, SegmentWaves waves, int[] roundsPerLayer, Supplier<ExchangeHub.Rounds> rounds,
-      Consumer<String> out) {
-    this.waves = waves;
-    this.layers = roundsPerLayer.length;
-    this.rounds = rounds;
-    this.out = out;
-    roundsThrough = new int[layers];
-    for (int l = 0, sum = 0; l < layers; l++) {
-      sum += roundsPerLayer[l];
-      roundsThrough[l] = sum;
+    private final Supplier<ExchangeHub.Rounds> rounds;
+    private final Consumer<String> out;
+    private final long start = System.nanoTime();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "ssm-score-progress");
+        t.setDaemon(true);
+        return t;
+    });
+    private boolean closed;
+
+    ScoreProgress(
+            SegmentLayout layout,
+            SegmentWaves waves,
+            int[] roundsPerLayer,
+            Supplier<ExchangeHub.Rounds> rounds,
+            Consumer<String> out) {
+        this.waves = waves;
+        this.layers = roundsPerLayer.length;
+        this.rounds = rounds;
+        this.out = out;
+        roundsThrough = new int[layers];
+        for (int l = 0, sum = 0; l < layers; l++) {
+            sum += roundsPerLayer[l];
+            roundsThrough[l] = sum;
+        }
+        tokensBefore = new long[waves.waves() + 1];
+        for (int k = 0; k < waves.waves(); k++) {
+            long tokens = 0;
+            for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
+                tokens += layout.lengths[g];
+            }
+            tokensBefore[k + 1] = tokensBefore[k] + tokens;
+        }
     }
-    tokensBefore = new long[waves.waves() + 1];
-    for (int k = 0; k < waves.waves(); k++) {
-      long tokens = 0;
-      for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
-        tokens += layout.lengths[g];
-      }
-      tokensBefore[k + 1] = tokensBefore[k] + tokens;
+
+    /** Logs a line every {@code intervalNanos} until {@link #finish} or {@link #close}. */
+    ScoreProgress start(long intervalNanos) {
+        timer.scheduleAtFixedRate(this::tick, intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
+        return this;
     }
-  }
 
-  /** Logs a line every {@code intervalNanos} until {@link #finish} or {@link #close}. */
-  ScoreProgress start(long intervalNanos) {
-    timer.scheduleAtFixedRate(this::tick, intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
-    return this;
-  }
-
-  /** The rounds of the whole stage. */
-  long totalRounds() {
-    return (long) waves.waves() * roundsThrough[layers - 1];
-  }
-
-  /** The progress line once {@code r.completed()} rounds of the stage are done, {@code elapsedSeconds} in. */
-  String line(ExchangeHub.Rounds r, double elapsedSeconds) {
-    long done = Math.min(r.completed(), totalRounds());
-    int perWave = roundsThrough[layers - 1];
-    int wavesDone = (int) (done / perWave);
-    int layersDone = 0;
-    if (wavesDone < waves.waves()) {
-      long within = done % perWave;
-      while (roundsThrough[layersDone] <= within) {
-        layersDone++;
-      }
+    /** The rounds of the whole stage. */
+    long totalRounds() {
+        return (long) waves.waves() * roundsThrough[layers - 1];
     }
-    boolean all = wavesDone == waves.waves();
-    String counts = String.format(Locale.ROOT, "wave %d/%d  layer %d/%d  segments %d/%d",
-        all ? wavesDone : wavesDone + 1, waves.waves(), all ? layers : layersDone, layers,
-        wavesDone == 0 ? 0 : waves.endOf(wavesDone - 1), waves.segments);
-    double fraction = (wavesDone * (double) layers + layersDone) / ((double) waves.waves() * layers);
-    String line = Progress.line(fraction, counts, tokensBefore[wavesDone], tokensBefore[waves.waves()],
-        elapsedSeconds);
-    return r.attempt() == 0 ? line : line + "  (stage attempt " + (r.attempt() + 1) + ")";
-  }
 
-  private synchronized void tick() {
-    if (!closed) {
-      out.accept(line(rounds.get(), elapsedSeconds()));
+    /** The progress line once {@code r.completed()} rounds of the stage are done, {@code elapsedSeconds} in. */
+    String line(ExchangeHub.Rounds r, double elapsedSeconds) {
+        long done = Math.min(r.completed(), totalRounds());
+        int perWave = roundsThrough[layers - 1];
+        int wavesDone = (int) (done / perWave);
+        int layersDone = 0;
+        if (wavesDone < waves.waves()) {
+            long within = done % perWave;
+            while (roundsThrough[layersDone] <= within) {
+                layersDone++;
+            }
+        }
+        boolean all = wavesDone == waves.waves();
+        String counts = String.format(
+                Locale.ROOT,
+                "wave %d/%d  layer %d/%d  segments %d/%d",
+                all ? wavesDone : wavesDone + 1,
+                waves.waves(),
+                all ? layers : layersDone,
+                layers,
+                wavesDone == 0 ? 0 : waves.endOf(wavesDone - 1),
+                waves.segments);
+        double fraction = (wavesDone * (double) layers + layersDone) / ((double) waves.waves() * layers);
+        String line =
+                Progress.line(fraction, counts, tokensBefore[wavesDone], tokensBefore[waves.waves()], elapsedSeconds);
+        return r.attempt() == 0 ? line : line + "  (stage attempt " + (r.attempt() + 1) + ")";
     }
-  }
 
-  /** Stops the timer and logs the closing line: every wave through every layer. */
-  synchronized void finish() {
-    close();
-    out.accept(line(new ExchangeHub.Rounds(rounds.get().attempt(), totalRounds()), elapsedSeconds()));
-  }
+    private synchronized void tick() {
+        if (!closed) {
+            out.accept(line(rounds.get(), elapsedSeconds()));
+        }
+    }
 
-  private double elapsedSeconds() {
-    return (System.nanoTime() - start) / 1e9;
-  }
+    /** Stops the timer and logs the closing line: every wave through every layer. */
+    synchronized void finish() {
+        close();
+        out.accept(line(new ExchangeHub.Rounds(rounds.get().attempt(), totalRounds()), elapsedSeconds()));
+    }
 
-  @Override
-  public synchronized void close() {
-    closed = true;
-    timer.shutdownNow();
-  }
+    private double elapsedSeconds() {
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        timer.shutdownNow();
+    }
 }

@@ -8,25 +8,25 @@ import java.io.Serializable;
  * prediction (norm_f output, d values per position) and the top-k predicted ids, best first.
  */
 public final class ScoredSegment implements Serializable {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public String sequenceId;
-  public int ordinal;
-  public long start;
-  public int[] targets;
-  public double[] nll;
-  public int embeddingDim;
-  public float[] embeddings;
-  public int topK;
-  public int[] topIds;
+    public String sequenceId;
+    public int ordinal;
+    public long start;
+    public int[] targets;
+    public double[] nll;
+    public int embeddingDim;
+    public float[] embeddings;
+    public int topK;
+    public int[] topIds;
 
-  public ScoredSegment() {}
+    public ScoredSegment() {}
 
-  public double nllSum() {
-    double s = 0;
-    for (double v : nll) {
-      s += v;
+    public double nllSum() {
+        double s = 0;
+        for (double v : nll) {
+            s += v;
+        }
+        return s;
     }
-    return s;
-  }
 }

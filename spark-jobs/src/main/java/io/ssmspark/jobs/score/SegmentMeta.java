@@ -5,27 +5,27 @@ import java.io.Serializable;
 
 /** What the driver learns about each segment before scoring: where it sits and its first token. */
 public final class SegmentMeta implements Serializable {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public String sequenceId;
-  public int segmentIndex;
-  public int segmentCount;
-  public long startOffset;
-  public long sequenceLength;
-  public int length;
-  public int firstToken;
+    public String sequenceId;
+    public int segmentIndex;
+    public int segmentCount;
+    public long startOffset;
+    public long sequenceLength;
+    public int length;
+    public int firstToken;
 
-  public SegmentMeta() {}
+    public SegmentMeta() {}
 
-  public static SegmentMeta of(Segment s) {
-    SegmentMeta m = new SegmentMeta();
-    m.sequenceId = s.sequenceId;
-    m.segmentIndex = s.segmentIndex;
-    m.segmentCount = s.segmentCount;
-    m.startOffset = s.startOffset;
-    m.sequenceLength = s.sequenceLength;
-    m.length = s.tokens.length;
-    m.firstToken = s.tokens.length > 0 ? s.tokens[0] : -1;
-    return m;
-  }
+    public static SegmentMeta of(Segment s) {
+        SegmentMeta m = new SegmentMeta();
+        m.sequenceId = s.sequenceId;
+        m.segmentIndex = s.segmentIndex;
+        m.segmentCount = s.segmentCount;
+        m.startOffset = s.startOffset;
+        m.sequenceLength = s.sequenceLength;
+        m.length = s.tokens.length;
+        m.firstToken = s.tokens.length > 0 ? s.tokens[0] : -1;
+        return m;
+    }
 }

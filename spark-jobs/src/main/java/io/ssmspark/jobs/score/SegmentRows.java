@@ -16,92 +16,93 @@ import java.nio.ByteBuffer;
  * segment in the wave.
  */
 public final class SegmentRows implements Serializable {
-  private static final long serialVersionUID = 1L;
-  /** The ordinal of "no segment". */
-  public static final int NO_SEGMENT = -1;
-  public static final SegmentRows NONE = new SegmentRows(NO_SEGMENT, null, null);
+    private static final long serialVersionUID = 1L;
+    /** The ordinal of "no segment". */
+    public static final int NO_SEGMENT = -1;
 
-  public int ordinal;
-  public Matrix first;
-  public Matrix second;
+    public static final SegmentRows NONE = new SegmentRows(NO_SEGMENT, null, null);
 
-  public SegmentRows() {}
+    public int ordinal;
+    public Matrix first;
+    public Matrix second;
 
-  public SegmentRows(int ordinal, Matrix first, Matrix second) {
-    this.ordinal = ordinal;
-    this.first = first;
-    this.second = second;
-  }
+    public SegmentRows() {}
 
-  long bytes() {
-    return (first == null ? 0 : first.bytes()) + (second == null ? 0 : second.bytes());
-  }
-
-  /** This message as bytes: ordinal, then each block as (kind, rows, cols, values), big-endian. */
-  public byte[] encode() {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 64, bytes() + 32));
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
-      out.writeInt(ordinal);
-      write(out, first);
-      write(out, second);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    public SegmentRows(int ordinal, Matrix first, Matrix second) {
+        this.ordinal = ordinal;
+        this.first = first;
+        this.second = second;
     }
-    return bytes.toByteArray();
-  }
 
-  /** The message {@link #encode()} wrote. */
-  public static SegmentRows decode(byte[] message) {
-    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(message))) {
-      int ordinal = in.readInt();
-      return new SegmentRows(ordinal, read(in), read(in));
-    } catch (IOException | ArithmeticException e) {
-      throw new IllegalStateException("segment exchange: a message could not be read: " + e.getMessage(), e);
+    long bytes() {
+        return (first == null ? 0 : first.bytes()) + (second == null ? 0 : second.bytes());
     }
-  }
 
-  private static final byte ABSENT = 0;
-  private static final byte FLOATS = 1;
-  private static final byte DOUBLES = 2;
+    /** This message as bytes: ordinal, then each block as (kind, rows, cols, values), big-endian. */
+    public byte[] encode() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 64, bytes() + 32));
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeInt(ordinal);
+            write(out, first);
+            write(out, second);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
 
-  private static void write(DataOutputStream out, Matrix m) throws IOException {
-    if (m == null) {
-      out.writeByte(ABSENT);
-      return;
+    /** The message {@link #encode()} wrote. */
+    public static SegmentRows decode(byte[] message) {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(message))) {
+            int ordinal = in.readInt();
+            return new SegmentRows(ordinal, read(in), read(in));
+        } catch (IOException | ArithmeticException e) {
+            throw new IllegalStateException("segment exchange: a message could not be read: " + e.getMessage(), e);
+        }
     }
-    out.writeByte(m.floats != null ? FLOATS : DOUBLES);
-    out.writeInt(m.rows);
-    out.writeInt(m.cols);
-    ByteBuffer values = ByteBuffer.allocate((int) m.bytes());
-    if (m.floats != null) {
-      values.asFloatBuffer().put(m.floats);
-    } else {
-      values.asDoubleBuffer().put(m.doubles);
-    }
-    out.write(values.array());
-  }
 
-  private static Matrix read(DataInputStream in) throws IOException {
-    byte kind = in.readByte();
-    if (kind == ABSENT) {
-      return null;
+    private static final byte ABSENT = 0;
+    private static final byte FLOATS = 1;
+    private static final byte DOUBLES = 2;
+
+    private static void write(DataOutputStream out, Matrix m) throws IOException {
+        if (m == null) {
+            out.writeByte(ABSENT);
+            return;
+        }
+        out.writeByte(m.floats != null ? FLOATS : DOUBLES);
+        out.writeInt(m.rows);
+        out.writeInt(m.cols);
+        ByteBuffer values = ByteBuffer.allocate((int) m.bytes());
+        if (m.floats != null) {
+            values.asFloatBuffer().put(m.floats);
+        } else {
+            values.asDoubleBuffer().put(m.doubles);
+        }
+        out.write(values.array());
     }
-    Matrix m = new Matrix();
-    m.rows = in.readInt();
-    m.cols = in.readInt();
-    int n = Math.multiplyExact(m.rows, m.cols);
-    byte[] raw = new byte[Math.multiplyExact(n, kind == FLOATS ? 4 : 8)];
-    in.readFully(raw);
-    ByteBuffer values = ByteBuffer.wrap(raw);
-    if (kind == FLOATS) {
-      m.floats = new float[n];
-      values.asFloatBuffer().get(m.floats);
-    } else if (kind == DOUBLES) {
-      m.doubles = new double[n];
-      values.asDoubleBuffer().get(m.doubles);
-    } else {
-      throw new IOException("unknown block kind " + kind);
+
+    private static Matrix read(DataInputStream in) throws IOException {
+        byte kind = in.readByte();
+        if (kind == ABSENT) {
+            return null;
+        }
+        Matrix m = new Matrix();
+        m.rows = in.readInt();
+        m.cols = in.readInt();
+        int n = Math.multiplyExact(m.rows, m.cols);
+        byte[] raw = new byte[Math.multiplyExact(n, kind == FLOATS ? 4 : 8)];
+        in.readFully(raw);
+        ByteBuffer values = ByteBuffer.wrap(raw);
+        if (kind == FLOATS) {
+            m.floats = new float[n];
+            values.asFloatBuffer().get(m.floats);
+        } else if (kind == DOUBLES) {
+            m.doubles = new double[n];
+            values.asDoubleBuffer().get(m.doubles);
+        } else {
+            throw new IOException("unknown block kind " + kind);
+        }
+        return m;
     }
-    return m;
-  }
 }

@@ -13,56 +13,60 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * everything is null: the sequence start, where the layers begin from zeros.
  */
 final class SequenceCarry {
-  private final Matrix[] firstRows;
-  private final Matrix[] secondRows;
-  private final Matrix[] states;
+    private final Matrix[] firstRows;
+    private final Matrix[] secondRows;
+    private final Matrix[] states;
 
-  SequenceCarry(int layers) {
-    firstRows = new Matrix[layers];
-    secondRows = new Matrix[layers];
-    states = new Matrix[layers];
-  }
-
-  /** The earlier tokens' halo rows for the next segment; null first (or when the earlier segments sent none). */
-  SegmentRows halo(int layer) {
-    return firstRows[layer] == null ? null : new SegmentRows(SegmentRows.NO_SEGMENT, firstRows[layer],
-        secondRows[layer]);
-  }
-
-  /** The state the next segment starts from, [1, n]; null (zeros) first. */
-  Matrix state(int layer) {
-    return states[layer];
-  }
-
-  /** Adds a segment's tail blocks, keeping at most {@code rows} of each (all for full attention). */
-  void addTail(int layer, SegmentRows tail, int rows) {
-    firstRows[layer] = appendKeepingLast(firstRows[layer], tail.first, rows);
-    secondRows[layer] = appendKeepingLast(secondRows[layer], tail.second, rows);
-  }
-
-  /** Moves the state past a segment with {@code summary}: S ← mixer's passState (Mamba2: α·S + E). */
-  void addSummary(int layer, SegmentRows summary, Mixer mixer) {
-    if (summary.second == null) { // a sequence's last segment hands nothing on
-      return;
+    SequenceCarry(int layers) {
+        firstRows = new Matrix[layers];
+        secondRows = new Matrix[layers];
+        states = new Matrix[layers];
     }
-    Matrix before = states[layer];
-    states[layer] = Scratch.callStep(() -> {
-      Matrix e = summary.second;
-      return Matrix.of(mixer.passState(before == null ? null : before.toNd4j(before.rows, before.cols),
-          new INDArray[] {summary.first.toNd4j(summary.first.rows, summary.first.cols),
-              e.toNd4j(e.rows, e.cols)}), e.rows, e.cols);
-    });
-  }
 
-  private static Matrix appendKeepingLast(Matrix before, Matrix added, int rows) {
-    if (added == null) {
-      return before;
+    /** The earlier tokens' halo rows for the next segment; null first (or when the earlier segments sent none). */
+    SegmentRows halo(int layer) {
+        return firstRows[layer] == null
+                ? null
+                : new SegmentRows(SegmentRows.NO_SEGMENT, firstRows[layer], secondRows[layer]);
     }
-    List<Matrix> inOrder = new ArrayList<>(2);
-    if (before != null) {
-      inOrder.add(before);
+
+    /** The state the next segment starts from, [1, n]; null (zeros) first. */
+    Matrix state(int layer) {
+        return states[layer];
     }
-    inOrder.add(added);
-    return Matrix.lastRows(inOrder, rows, false);
-  }
+
+    /** Adds a segment's tail blocks, keeping at most {@code rows} of each (all for full attention). */
+    void addTail(int layer, SegmentRows tail, int rows) {
+        firstRows[layer] = appendKeepingLast(firstRows[layer], tail.first, rows);
+        secondRows[layer] = appendKeepingLast(secondRows[layer], tail.second, rows);
+    }
+
+    /** Moves the state past a segment with {@code summary}: S ← mixer's passState (Mamba2: α·S + E). */
+    void addSummary(int layer, SegmentRows summary, Mixer mixer) {
+        if (summary.second == null) { // a sequence's last segment hands nothing on
+            return;
+        }
+        Matrix before = states[layer];
+        states[layer] = Scratch.callStep(() -> {
+            Matrix e = summary.second;
+            return Matrix.of(
+                    mixer.passState(before == null ? null : before.toNd4j(before.rows, before.cols), new INDArray[] {
+                        summary.first.toNd4j(summary.first.rows, summary.first.cols), e.toNd4j(e.rows, e.cols)
+                    }),
+                    e.rows,
+                    e.cols);
+        });
+    }
+
+    private static Matrix appendKeepingLast(Matrix before, Matrix added, int rows) {
+        if (added == null) {
+            return before;
+        }
+        List<Matrix> inOrder = new ArrayList<>(2);
+        if (before != null) {
+            inOrder.add(before);
+        }
+        inOrder.add(added);
+        return Matrix.lastRows(inOrder, rows, false);
+    }
 }

@@ -1,6 +1,8 @@
 package io.ssmspark.jobs.score;
 
 import io.ssmspark.data.Segment;
+import io.ssmspark.jobs.spark.ExecutorModels;
+import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.spark.Progress;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.lm.HybridLm;
@@ -14,8 +16,6 @@ import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import io.ssmspark.jobs.spark.ExecutorModels;
-import io.ssmspark.jobs.spark.ModelBlob;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.TaskCompletionListener;
@@ -46,291 +46,337 @@ import scala.runtime.AbstractFunction1;
  * Spark's default parallelism, the slots of local mode and of a standalone cluster.
  */
 public final class SequenceParallelScorer {
-  private static final Logger LOG = LoggerFactory.getLogger(SequenceParallelScorer.class);
-
-  /**
-   * What a scoring run leaves: the scored segments (persisted), per-sequence summaries, the bytes exchanged per
-   * layer, each task's seconds spent waiting in the exchanges, and the number of tasks.
-   */
-  public record Result(JavaRDD<ScoredSegment> scored, List<SequenceSummary> summaries,
-      List<ExchangeStats> exchanges, double[] exchangeWaitSeconds, SegmentLayout layout, int width,
-      JavaRDD<WaveOutput> persisted, ExchangeHub hub, List<Broadcast<?>> broadcasts) {
+    private static final Logger LOG = LoggerFactory.getLogger(SequenceParallelScorer.class);
 
     /**
-     * Drops the persisted scores, stops the exchange and destroys the model and layout broadcasts (all of which a
-     * recomputation of lost scores would need): call it in a finally once the scores are written.
+     * What a scoring run leaves: the scored segments (persisted), per-sequence summaries, the bytes exchanged per
+     * layer, each task's seconds spent waiting in the exchanges, and the number of tasks.
      */
-    public void release() {
-      try {
-        persisted.unpersist(false);
-        hub.close();
-      } finally {
-        broadcasts.forEach(b -> b.destroy());
-      }
-    }
-  }
+    public record Result(
+            JavaRDD<ScoredSegment> scored,
+            List<SequenceSummary> summaries,
+            List<ExchangeStats> exchanges,
+            double[] exchangeWaitSeconds,
+            SegmentLayout layout,
+            int width,
+            JavaRDD<WaveOutput> persisted,
+            ExchangeHub hub,
+            List<Broadcast<?>> broadcasts) {
 
-  private final JavaSparkContext jsc;
-  private final ModelBlob blob;
-  private final StorageLevel storage;
-  private final int topK;
-  private final boolean withEmbeddings;
-  private final int width;
-  private int failWave = -1;
-  private int failTask = -1;
-  private Consumer<String> progressOut = LOG::info;
-  private long progressNanos = -1;
-
-  /**
-   * @param storage storage level of the scored segments
-   * @param topK number of top predicted ids per position (0: none)
-   * @param withEmbeddings keep the last hidden state of every position
-   * @param width tasks scoring at once (0: Spark's default parallelism)
-   */
-  public SequenceParallelScorer(JavaSparkContext jsc, ModelBlob blob, StorageLevel storage, int topK,
-      boolean withEmbeddings, int width) {
-    if (topK < 0) {
-      throw new IllegalArgumentException("--top-k: expected 0 or more but found " + topK);
-    }
-    if (width < 0) {
-      throw new IllegalArgumentException("--parallel-segments: expected 0 (Spark's default parallelism) or more"
-          + " but found " + width);
-    }
-    this.jsc = jsc;
-    this.blob = blob;
-    this.storage = storage;
-    this.topK = topK;
-    this.withEmbeddings = withEmbeddings;
-    this.width = width;
-  }
-
-  /** Test hook: the first attempt of task {@code task} fails as wave {@code wave} starts (a retried stage must not). */
-  SequenceParallelScorer failFirstAttempt(int wave, int task) {
-    this.failWave = wave;
-    this.failTask = task;
-    return this;
-  }
-
-  /** Test hook: progress lines go to {@code out}, one every {@code intervalNanos}. */
-  SequenceParallelScorer progressTo(Consumer<String> out, long intervalNanos) {
-    this.progressOut = out;
-    this.progressNanos = intervalNanos;
-    return this;
-  }
-
-  /**
-   * A barrier stage needs all its tasks running at once. In local mode the slots are known up front, so too many
-   * tasks are refused at once with the numbers (Spark itself would retry the stage check 40 times, 15 s apart).
-   * On a cluster executors may still be arriving, so Spark's own check waits for them
-   * ({@code spark.scheduler.barrier.maxConcurrentTasksCheck.*}, bounded by {@link SparkSessions}), and giving up
-   * is reported by {@link #tooFewSlots}.
-   */
-  private void requireSlots(int tasks) {
-    if (!jsc.sc().isLocal()) {
-      return;
-    }
-    int slots = jsc.sc().maxNumConcurrentTasks(jsc.sc().resourceProfileManager().defaultResourceProfile());
-    if (tasks > slots) {
-      throw new IllegalArgumentException("--parallel-segments: " + tasks + " segments scored at once need " + tasks
-          + " task slots, but " + jsc.master() + " has " + slots + "; use --parallel-segments " + slots
-          + " or fewer, or a master with more slots");
-    }
-  }
-
-  /** The tag of the error Spark gives up with when a barrier stage never finds enough free task slots. */
-  private static final String BARRIER_SLOTS_CHECK = "SPARK-24819";
-
-  /**
-   * On a cluster Spark retried its slot check for a bounded time (SparkSessions bounds it to about two minutes
-   * unless the user set spark.scheduler.barrier.maxConcurrentTasksCheck.*) and gave up: say so with the numbers.
-   */
-  private IllegalArgumentException tooFewSlots(int tasks, Exception cause) {
-    int slots = jsc.sc().maxNumConcurrentTasks(jsc.sc().resourceProfileManager().defaultResourceProfile());
-    String failures = jsc.getConf().get(SparkSessions.BARRIER_CHECK_FAILURES, "40");
-    String interval = jsc.getConf().get("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "15s");
-    return new IllegalArgumentException("--parallel-segments: " + tasks + " segments scored at once need " + tasks
-        + " task slots at once, but " + jsc.master() + " offered " + slots + " after Spark checked " + failures
-        + " more times, " + interval + " apart (" + SparkSessions.BARRIER_CHECK_FAILURES + "); use"
-        + " --parallel-segments " + Math.max(1, slots) + " or fewer, or give the application more executor cores",
-        cause);
-  }
-
-  /**
-   * Scores the segments; logs a progress line every {@value Progress#INTERVAL_PROPERTY} seconds (default 10) while
-   * the scoring stage runs, and one when it is done ({@link ScoreProgress}).
-   */
-  public Result score(JavaRDD<Segment> segments) {
-    List<SegmentMeta> metas = segments.map(SegmentMeta::of).collect();
-    if (metas.isEmpty()) {
-      throw new IllegalArgumentException("input: holds no tokens to score");
-    }
-    SegmentLayout layout = SegmentLayout.of(metas);
-    Broadcast<ModelBlob> model = jsc.broadcast(blob);
-    Broadcast<SegmentLayout> where = jsc.broadcast(layout);
-    try {
-      return run(segments, layout, model, where);
-    } catch (RuntimeException | Error e) {
-      model.destroy();
-      where.destroy();
-      throw e;
-    }
-  }
-
-  private Result run(JavaRDD<Segment> segments, SegmentLayout layout, Broadcast<ModelBlob> model,
-      Broadcast<SegmentLayout> where) {
-    long interval = progressNanos > 0 ? progressNanos
-        : Progress.intervalNanos(jsc.getConf().get(Progress.INTERVAL_PROPERTY, null));
-    HybridLm lm = ExecutorModels.of(model);
-    int vocab = lm.config().vocabSize(); // the padding rows of the embedding are no ids a model can predict
-    if (topK > vocab) {
-      throw new IllegalArgumentException("--top-k: expected at most the model's vocab_size " + vocab + " but found "
-          + topK);
-    }
-    int tasks = Math.min(layout.segmentCount(), width > 0 ? width : Math.max(1, jsc.defaultParallelism()));
-    requireSlots(tasks);
-    SegmentWaves waves = new SegmentWaves(tasks, layout.segmentCount());
-    ExchangeHub hub = startHub(tasks);
-
-    JavaRDD<Segment> byTask = segments
-        .mapToPair(seg -> new Tuple2<>(where.value().ordinal(seg.sequenceId, seg.segmentIndex), seg))
-        .repartitionAndSortWithinPartitions(waves) // each task's segments in ordinal order, streamed
-        .values();
-    // The barrier stage ends in a shuffle: Spark retries a failed barrier stage only when it is a map stage.
-    JavaRDD<WaveOutput> outputs = byTask.rdd().barrier()
-        .mapPartitions(new Tasks(model, where, waves, hub.address(), topK, withEmbeddings, failWave, failTask), false,
-            ClassTag$.MODULE$.apply(WaveOutput.class))
-        .toJavaRDD()
-        .mapToPair(o -> new Tuple2<>(o.scored != null ? o.scored.ordinal : -1 - o.task, o))
-        .partitionBy(waves)
-        .values()
-        .persist(storage);
-    List<WaveOutput.Brief> briefs;
-    try (ScoreProgress progress = new ScoreProgress(layout, waves, WaveTask.roundsPerLayer(lm), hub::rounds, progressOut)
-        .start(interval)) {
-      briefs = outputs.map(WaveOutput::brief).collect();
-      progress.finish();
-    } catch (Exception e) { // the stage failed (SparkException is checked but undeclared)
-      outputs.unpersist(false);
-      Throwable first = hub.firstFailure();
-      hub.close();
-      // Spark names whichever task's failure it saw first, often another task's lost exchange, and for a barrier
-      // stage as text only: the task that broke the stage said why, and that is what the caller gets.
-      if (first instanceof RuntimeException r) {
-        throw r;
-      }
-      if (first instanceof Error r) {
-        throw r;
-      }
-      if (String.valueOf(e.getMessage()).contains(BARRIER_SLOTS_CHECK)) {
-        throw tooFewSlots(tasks, e);
-      }
-      throw e;
-    }
-
-    List<ExchangeStats> exchanges = new ArrayList<>();
-    List<long[]> totals = new ArrayList<>();
-    double[] waits = new double[tasks];
-    for (WaveOutput.Brief b : briefs) {
-      if (b.ordinal >= 0) {
-        totals.add(new long[] {b.ordinal, b.positions, Double.doubleToLongBits(b.nllSum)});
-        continue;
-      }
-      waits[b.task] = b.exchangeNanos / 1e9;
-      if (b.task == 0) { // every task counts the same bytes
-        for (int layer = 0; layer < b.bytesUp.length; layer++) {
-          exchanges.add(new ExchangeStats(layer, kind(lm, layer), b.bytesUp[layer], b.bytesDown[layer]));
+        /**
+         * Drops the persisted scores, stops the exchange and destroys the model and layout broadcasts (all of which a
+         * recomputation of lost scores would need): call it in a finally once the scores are written.
+         */
+        public void release() {
+            try {
+                persisted.unpersist(false);
+                hub.close();
+            } finally {
+                broadcasts.forEach(b -> b.destroy());
+            }
         }
-      }
     }
-    JavaRDD<ScoredSegment> scored = outputs.filter(o -> o.scored != null).map(o -> o.scored);
-    return new Result(scored, summaries(layout, totals), exchanges, waits, layout, tasks, outputs, hub,
-        List.of(model, where));
-  }
 
-  /**
-   * The tasks' exchange, on the driver: advertised at spark.driver.host, bound to spark.driver.bindAddress (else
-   * every interface), on spark.ssm.exchange.port (default: any free port).
-   */
-  private ExchangeHub startHub(int tasks) {
-    SparkConf conf = jsc.getConf();
-    String host;
-    try {
-      host = conf.get("spark.driver.host", java.net.InetAddress.getLocalHost().getHostAddress());
-    } catch (IOException e) {
-      throw new UncheckedIOException("segment exchange: cannot find the driver's own address (set"
-          + " spark.driver.host): " + e.getMessage(), e);
-    }
-    try {
-      return new ExchangeHub(host, conf.get("spark.driver.bindAddress", null),
-          conf.getInt("spark.ssm.exchange.port", 0), tasks);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e.getMessage(), e); // names the port, the setting and the cause
-    }
-  }
-
-  private static String kind(HybridLm lm, int layer) {
-    return lm.mixer(layer).kind();
-  }
-
-  /** Each barrier task's work: a {@link WaveTask} over its partition's segments. */
-  private static final class Tasks extends AbstractFunction1<Iterator<Segment>, Iterator<WaveOutput>>
-      implements Serializable {
-    private static final long serialVersionUID = 1L;
-    private final Broadcast<ModelBlob> model;
-    private final Broadcast<SegmentLayout> layout;
-    private final SegmentWaves waves;
-    private final ExchangeHub.Address hub;
+    private final JavaSparkContext jsc;
+    private final ModelBlob blob;
+    private final StorageLevel storage;
     private final int topK;
     private final boolean withEmbeddings;
-    private final int failWave;
-    private final int failTask;
+    private final int width;
+    private int failWave = -1;
+    private int failTask = -1;
+    private Consumer<String> progressOut = LOG::info;
+    private long progressNanos = -1;
 
-    Tasks(Broadcast<ModelBlob> model, Broadcast<SegmentLayout> layout, SegmentWaves waves, ExchangeHub.Address hub,
-        int topK, boolean withEmbeddings, int failWave, int failTask) {
-      this.model = model;
-      this.failWave = failWave;
-      this.failTask = failTask;
-      this.hub = hub;
-      this.layout = layout;
-      this.waves = waves;
-      this.topK = topK;
-      this.withEmbeddings = withEmbeddings;
+    /**
+     * @param storage storage level of the scored segments
+     * @param topK number of top predicted ids per position (0: none)
+     * @param withEmbeddings keep the last hidden state of every position
+     * @param width tasks scoring at once (0: Spark's default parallelism)
+     */
+    public SequenceParallelScorer(
+            JavaSparkContext jsc, ModelBlob blob, StorageLevel storage, int topK, boolean withEmbeddings, int width) {
+        if (topK < 0) {
+            throw new IllegalArgumentException("--top-k: expected 0 or more but found " + topK);
+        }
+        if (width < 0) {
+            throw new IllegalArgumentException(
+                    "--parallel-segments: expected 0 (Spark's default parallelism) or more" + " but found " + width);
+        }
+        this.jsc = jsc;
+        this.blob = blob;
+        this.storage = storage;
+        this.topK = topK;
+        this.withEmbeddings = withEmbeddings;
+        this.width = width;
     }
 
-    @Override
-    public Iterator<WaveOutput> apply(Iterator<Segment> segments) {
-      BarrierTaskContext context = BarrierTaskContext.get();
-      ExchangeClient exchange = new ExchangeClient(hub, context.stageAttemptNumber(), context.partitionId(),
-          context::isInterrupted);
-      context.addTaskCompletionListener((TaskCompletionListener) c -> exchange.close());
-      int partition = context.partitionId();
-      WaveTask task = new WaveTask(ExecutorModels.forTask(model), layout.value(), waves, partition,
-          JavaConverters.asJavaIterator(segments), exchange, topK, withEmbeddings,
-          context.stageAttemptNumber() == 0 && partition == failTask ? failWave : -1);
-      return JavaConverters.asScalaIterator(task);
+    /** Test hook: the first attempt of task {@code task} fails as wave {@code wave} starts (a retried stage must not). */
+    SequenceParallelScorer failFirstAttempt(int wave, int task) {
+        this.failWave = wave;
+        this.failTask = task;
+        return this;
     }
-  }
 
-  private static List<SequenceSummary> summaries(SegmentLayout layout, List<long[]> totals) {
-    long[] positions = new long[layout.sequenceCount()];
-    double[][] sums = new double[layout.sequenceCount()][];
-    for (int s = 0; s < layout.sequenceCount(); s++) {
-      sums[s] = new double[layout.firstOrdinal[s + 1] - layout.firstOrdinal[s]];
+    /** Test hook: progress lines go to {@code out}, one every {@code intervalNanos}. */
+    SequenceParallelScorer progressTo(Consumer<String> out, long intervalNanos) {
+        this.progressOut = out;
+        this.progressNanos = intervalNanos;
+        return this;
     }
-    for (long[] t : totals) {
-      int g = (int) t[0];
-      int s = layout.sequenceOf(g);
-      positions[s] += t[1];
-      sums[s][g - layout.firstOrdinal[s]] = Double.longBitsToDouble(t[2]);
+
+    /**
+     * A barrier stage needs all its tasks running at once. In local mode the slots are known up front, so too many
+     * tasks are refused at once with the numbers (Spark itself would retry the stage check 40 times, 15 s apart).
+     * On a cluster executors may still be arriving, so Spark's own check waits for them
+     * ({@code spark.scheduler.barrier.maxConcurrentTasksCheck.*}, bounded by {@link SparkSessions}), and giving up
+     * is reported by {@link #tooFewSlots}.
+     */
+    private void requireSlots(int tasks) {
+        if (!jsc.sc().isLocal()) {
+            return;
+        }
+        int slots =
+                jsc.sc().maxNumConcurrentTasks(jsc.sc().resourceProfileManager().defaultResourceProfile());
+        if (tasks > slots) {
+            throw new IllegalArgumentException("--parallel-segments: " + tasks + " segments scored at once need "
+                    + tasks
+                    + " task slots, but " + jsc.master() + " has " + slots + "; use --parallel-segments " + slots
+                    + " or fewer, or a master with more slots");
+        }
     }
-    List<SequenceSummary> out = new ArrayList<>();
-    for (int s = 0; s < layout.sequenceCount(); s++) {
-      double total = 0;
-      for (double v : sums[s]) { // in segment order
-        total += v;
-      }
-      out.add(new SequenceSummary(layout.sequenceIds[s], layout.sequenceLengths[s], positions[s], total));
+
+    /** The tag of the error Spark gives up with when a barrier stage never finds enough free task slots. */
+    private static final String BARRIER_SLOTS_CHECK = "SPARK-24819";
+
+    /**
+     * On a cluster Spark retried its slot check for a bounded time (SparkSessions bounds it to about two minutes
+     * unless the user set spark.scheduler.barrier.maxConcurrentTasksCheck.*) and gave up: say so with the numbers.
+     */
+    private IllegalArgumentException tooFewSlots(int tasks, Exception cause) {
+        int slots =
+                jsc.sc().maxNumConcurrentTasks(jsc.sc().resourceProfileManager().defaultResourceProfile());
+        String failures = jsc.getConf().get(SparkSessions.BARRIER_CHECK_FAILURES, "40");
+        String interval = jsc.getConf().get("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "15s");
+        return new IllegalArgumentException(
+                "--parallel-segments: " + tasks + " segments scored at once need " + tasks
+                        + " task slots at once, but " + jsc.master() + " offered " + slots + " after Spark checked "
+                        + failures
+                        + " more times, " + interval + " apart (" + SparkSessions.BARRIER_CHECK_FAILURES + "); use"
+                        + " --parallel-segments " + Math.max(1, slots)
+                        + " or fewer, or give the application more executor cores",
+                cause);
     }
-    return out;
-  }
+
+    /**
+     * Scores the segments; logs a progress line every {@value Progress#INTERVAL_PROPERTY} seconds (default 10) while
+     * the scoring stage runs, and one when it is done ({@link ScoreProgress}).
+     */
+    public Result score(JavaRDD<Segment> segments) {
+        List<SegmentMeta> metas = segments.map(SegmentMeta::of).collect();
+        if (metas.isEmpty()) {
+            throw new IllegalArgumentException("input: holds no tokens to score");
+        }
+        SegmentLayout layout = SegmentLayout.of(metas);
+        Broadcast<ModelBlob> model = jsc.broadcast(blob);
+        Broadcast<SegmentLayout> where = jsc.broadcast(layout);
+        try {
+            return run(segments, layout, model, where);
+        } catch (RuntimeException | Error e) {
+            model.destroy();
+            where.destroy();
+            throw e;
+        }
+    }
+
+    private Result run(
+            JavaRDD<Segment> segments,
+            SegmentLayout layout,
+            Broadcast<ModelBlob> model,
+            Broadcast<SegmentLayout> where) {
+        long interval = progressNanos > 0
+                ? progressNanos
+                : Progress.intervalNanos(jsc.getConf().get(Progress.INTERVAL_PROPERTY, null));
+        HybridLm lm = ExecutorModels.of(model);
+        int vocab = lm.config().vocabSize(); // the padding rows of the embedding are no ids a model can predict
+        if (topK > vocab) {
+            throw new IllegalArgumentException(
+                    "--top-k: expected at most the model's vocab_size " + vocab + " but found " + topK);
+        }
+        int tasks = Math.min(layout.segmentCount(), width > 0 ? width : Math.max(1, jsc.defaultParallelism()));
+        requireSlots(tasks);
+        SegmentWaves waves = new SegmentWaves(tasks, layout.segmentCount());
+        ExchangeHub hub = startHub(tasks);
+
+        JavaRDD<Segment> byTask = segments.mapToPair(
+                        seg -> new Tuple2<>(where.value().ordinal(seg.sequenceId, seg.segmentIndex), seg))
+                .repartitionAndSortWithinPartitions(waves) // each task's segments in ordinal order, streamed
+                .values();
+        // The barrier stage ends in a shuffle: Spark retries a failed barrier stage only when it is a map stage.
+        JavaRDD<WaveOutput> outputs = byTask.rdd()
+                .barrier()
+                .mapPartitions(
+                        new Tasks(model, where, waves, hub.address(), topK, withEmbeddings, failWave, failTask),
+                        false,
+                        ClassTag$.MODULE$.apply(WaveOutput.class))
+                .toJavaRDD()
+                .mapToPair(o -> new Tuple2<>(o.scored != null ? o.scored.ordinal : -1 - o.task, o))
+                .partitionBy(waves)
+                .values()
+                .persist(storage);
+        List<WaveOutput.Brief> briefs;
+        try (ScoreProgress progress = new ScoreProgress(
+                        layout, waves, WaveTask.roundsPerLayer(lm), hub::rounds, progressOut)
+                .start(interval)) {
+            briefs = outputs.map(WaveOutput::brief).collect();
+            progress.finish();
+        } catch (Exception e) { // the stage failed (SparkException is checked but undeclared)
+            outputs.unpersist(false);
+            Throwable first = hub.firstFailure();
+            hub.close();
+            // Spark names whichever task's failure it saw first, often another task's lost exchange, and for a barrier
+            // stage as text only: the task that broke the stage said why, and that is what the caller gets.
+            if (first instanceof RuntimeException r) {
+                throw r;
+            }
+            if (first instanceof Error r) {
+                throw r;
+            }
+            if (String.valueOf(e.getMessage()).contains(BARRIER_SLOTS_CHECK)) {
+                throw tooFewSlots(tasks, e);
+            }
+            throw e;
+        }
+
+        List<ExchangeStats> exchanges = new ArrayList<>();
+        List<long[]> totals = new ArrayList<>();
+        double[] waits = new double[tasks];
+        for (WaveOutput.Brief b : briefs) {
+            if (b.ordinal >= 0) {
+                totals.add(new long[] {b.ordinal, b.positions, Double.doubleToLongBits(b.nllSum)});
+                continue;
+            }
+            waits[b.task] = b.exchangeNanos / 1e9;
+            if (b.task == 0) { // every task counts the same bytes
+                for (int layer = 0; layer < b.bytesUp.length; layer++) {
+                    exchanges.add(new ExchangeStats(layer, kind(lm, layer), b.bytesUp[layer], b.bytesDown[layer]));
+                }
+            }
+        }
+        JavaRDD<ScoredSegment> scored = outputs.filter(o -> o.scored != null).map(o -> o.scored);
+        return new Result(
+                scored,
+                summaries(layout, totals),
+                exchanges,
+                waits,
+                layout,
+                tasks,
+                outputs,
+                hub,
+                List.of(model, where));
+    }
+
+    /**
+     * The tasks' exchange, on the driver: advertised at spark.driver.host, bound to spark.driver.bindAddress (else
+     * every interface), on spark.ssm.exchange.port (default: any free port).
+     */
+    private ExchangeHub startHub(int tasks) {
+        SparkConf conf = jsc.getConf();
+        String host;
+        try {
+            host = conf.get(
+                    "spark.driver.host", java.net.InetAddress.getLocalHost().getHostAddress());
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "segment exchange: cannot find the driver's own address (set" + " spark.driver.host): "
+                            + e.getMessage(),
+                    e);
+        }
+        try {
+            return new ExchangeHub(
+                    host, conf.get("spark.driver.bindAddress", null), conf.getInt("spark.ssm.exchange.port", 0), tasks);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e.getMessage(), e); // names the port, the setting and the cause
+        }
+    }
+
+    private static String kind(HybridLm lm, int layer) {
+        return lm.mixer(layer).kind();
+    }
+
+    /** Each barrier task's work: a {@link WaveTask} over its partition's segments. */
+    private static final class Tasks extends AbstractFunction1<Iterator<Segment>, Iterator<WaveOutput>>
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<ModelBlob> model;
+        private final Broadcast<SegmentLayout> layout;
+        private final SegmentWaves waves;
+        private final ExchangeHub.Address hub;
+        private final int topK;
+        private final boolean withEmbeddings;
+        private final int failWave;
+        private final int failTask;
+
+        Tasks(
+                Broadcast<ModelBlob> model,
+                Broadcast<SegmentLayout> layout,
+                SegmentWaves waves,
+                ExchangeHub.Address hub,
+                int topK,
+                boolean withEmbeddings,
+                int failWave,
+                int failTask) {
+            this.model = model;
+            this.failWave = failWave;
+            this.failTask = failTask;
+            this.hub = hub;
+            this.layout = layout;
+            this.waves = waves;
+            this.topK = topK;
+            this.withEmbeddings = withEmbeddings;
+        }
+
+        @Override
+        public Iterator<WaveOutput> apply(Iterator<Segment> segments) {
+            BarrierTaskContext context = BarrierTaskContext.get();
+            ExchangeClient exchange = new ExchangeClient(
+                    hub, context.stageAttemptNumber(), context.partitionId(), context::isInterrupted);
+            context.addTaskCompletionListener((TaskCompletionListener) c -> exchange.close());
+            int partition = context.partitionId();
+            WaveTask task = new WaveTask(
+                    ExecutorModels.forTask(model),
+                    layout.value(),
+                    waves,
+                    partition,
+                    JavaConverters.asJavaIterator(segments),
+                    exchange,
+                    topK,
+                    withEmbeddings,
+                    context.stageAttemptNumber() == 0 && partition == failTask ? failWave : -1);
+            return JavaConverters.asScalaIterator(task);
+        }
+    }
+
+    private static List<SequenceSummary> summaries(SegmentLayout layout, List<long[]> totals) {
+        long[] positions = new long[layout.sequenceCount()];
+        double[][] sums = new double[layout.sequenceCount()][];
+        for (int s = 0; s < layout.sequenceCount(); s++) {
+            sums[s] = new double[layout.firstOrdinal[s + 1] - layout.firstOrdinal[s]];
+        }
+        for (long[] t : totals) {
+            int g = (int) t[0];
+            int s = layout.sequenceOf(g);
+            positions[s] += t[1];
+            sums[s][g - layout.firstOrdinal[s]] = Double.longBitsToDouble(t[2]);
+        }
+        List<SequenceSummary> out = new ArrayList<>();
+        for (int s = 0; s < layout.sequenceCount(); s++) {
+            double total = 0;
+            for (double v : sums[s]) { // in segment order
+                total += v;
+            }
+            out.add(new SequenceSummary(layout.sequenceIds[s], layout.sequenceLengths[s], positions[s], total));
+        }
+        return out;
+    }
 }

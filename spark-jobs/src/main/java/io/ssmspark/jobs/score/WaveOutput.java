@@ -9,65 +9,71 @@ import java.io.Serializable;
  * task).
  */
 public final class WaveOutput implements Serializable {
-  private static final long serialVersionUID = 1L;
-
-  public ScoredSegment scored;
-  public int task;
-  public long[] bytesUp;
-  public long[] bytesDown;
-  public long exchangeNanos;
-
-  public WaveOutput() {}
-
-  static WaveOutput of(ScoredSegment scored) {
-    WaveOutput o = new WaveOutput();
-    o.scored = scored;
-    return o;
-  }
-
-  static WaveOutput exchanged(int task, long[] bytesUp, long[] bytesDown, long exchangeNanos) {
-    WaveOutput o = new WaveOutput();
-    o.task = task;
-    o.bytesUp = bytesUp;
-    o.bytesDown = bytesDown;
-    o.exchangeNanos = exchangeNanos;
-    return o;
-  }
-
-  /** What the driver collects: the segment's totals, or the exchange figures, never the per-position values. */
-  Brief brief() {
-    if (scored == null) {
-      return new Brief(-1, 0, 0, task, bytesUp, bytesDown, exchangeNanos);
-    }
-    return new Brief(scored.ordinal, scored.nll.length, scored.nllSum(), task, null, null, 0);
-  }
-
-  /**
-   * A segment's scored positions and their NLL sum; or (ordinal −1) task {@code task}'s exchange figures. A plain
-   * class, not a record: Kryo 4's field serializers cannot write records.
-   */
-  public static final class Brief implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    public int ordinal;
-    public long positions;
-    public double nllSum;
+    public ScoredSegment scored;
     public int task;
     public long[] bytesUp;
     public long[] bytesDown;
     public long exchangeNanos;
 
-    public Brief() {}
+    public WaveOutput() {}
 
-    Brief(int ordinal, long positions, double nllSum, int task, long[] bytesUp, long[] bytesDown,
-        long exchangeNanos) {
-      this.ordinal = ordinal;
-      this.positions = positions;
-      this.nllSum = nllSum;
-      this.task = task;
-      this.bytesUp = bytesUp;
-      this.bytesDown = bytesDown;
-      this.exchangeNanos = exchangeNanos;
+    static WaveOutput of(ScoredSegment scored) {
+        WaveOutput o = new WaveOutput();
+        o.scored = scored;
+        return o;
     }
-  }
+
+    static WaveOutput exchanged(int task, long[] bytesUp, long[] bytesDown, long exchangeNanos) {
+        WaveOutput o = new WaveOutput();
+        o.task = task;
+        o.bytesUp = bytesUp;
+        o.bytesDown = bytesDown;
+        o.exchangeNanos = exchangeNanos;
+        return o;
+    }
+
+    /** What the driver collects: the segment's totals, or the exchange figures, never the per-position values. */
+    Brief brief() {
+        if (scored == null) {
+            return new Brief(-1, 0, 0, task, bytesUp, bytesDown, exchangeNanos);
+        }
+        return new Brief(scored.ordinal, scored.nll.length, scored.nllSum(), task, null, null, 0);
+    }
+
+    /**
+     * A segment's scored positions and their NLL sum; or (ordinal −1) task {@code task}'s exchange figures. A plain
+     * class, not a record: Kryo 4's field serializers cannot write records.
+     */
+    public static final class Brief implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        public int ordinal;
+        public long positions;
+        public double nllSum;
+        public int task;
+        public long[] bytesUp;
+        public long[] bytesDown;
+        public long exchangeNanos;
+
+        public Brief() {}
+
+        Brief(
+                int ordinal,
+                long positions,
+                double nllSum,
+                int task,
+                long[] bytesUp,
+                long[] bytesDown,
+                long exchangeNanos) {
+            this.ordinal = ordinal;
+            this.positions = positions;
+            this.nllSum = nllSum;
+            this.task = task;
+            this.bytesUp = bytesUp;
+            this.bytesDown = bytesDown;
+            this.exchangeNanos = exchangeNanos;
+        }
+    }
 }

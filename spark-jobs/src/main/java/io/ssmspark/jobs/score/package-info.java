@@ -29,5 +29,3 @@
  * {@code Mixer} interface, so the engine names no kind of layer.
  */
 package io.ssmspark.jobs.score;
-
-import io.ssmspark.model.mixer.Mixer;

@@ -13,42 +13,42 @@ import org.apache.spark.broadcast.Broadcast;
  * most recently used, so a training run's earlier steps and finished scoring jobs let their models go.
  */
 public final class ExecutorModels {
-  /** Models kept per JVM: the current one and the one before it (a straggling task of the previous step). */
-  static final int CAPACITY = 2;
+    /** Models kept per JVM: the current one and the one before it (a straggling task of the previous step). */
+    static final int CAPACITY = 2;
 
-  private static final Map<String, HybridLm> MODELS = new LinkedHashMap<>(4, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, HybridLm> eldest) {
-      return size() > CAPACITY;
+    private static final Map<String, HybridLm> MODELS = new LinkedHashMap<>(4, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, HybridLm> eldest) {
+            return size() > CAPACITY;
+        }
+    };
+
+    private ExecutorModels() {}
+
+    /** This JVM's model of {@code broadcast}, built once (on the driver too: in local mode the tasks share it). */
+    public static synchronized HybridLm of(Broadcast<ModelBlob> broadcast) {
+        String key = application() + "/" + broadcast.id();
+        HybridLm lm = MODELS.get(key);
+        if (lm == null) {
+            lm = broadcast.value().newModel();
+            MODELS.put(key, lm);
+        }
+        return lm;
     }
-  };
 
-  private ExecutorModels() {}
-
-  /** This JVM's model of {@code broadcast}, built once (on the driver too: in local mode the tasks share it). */
-  public static synchronized HybridLm of(Broadcast<ModelBlob> broadcast) {
-    String key = application() + "/" + broadcast.id();
-    HybridLm lm = MODELS.get(key);
-    if (lm == null) {
-      lm = broadcast.value().newModel();
-      MODELS.put(key, lm);
+    private static String application() {
+        SparkEnv env = SparkEnv.get();
+        return env == null ? "" : env.conf().get("spark.app.id", "");
     }
-    return lm;
-  }
 
-  private static String application() {
-    SparkEnv env = SparkEnv.get();
-    return env == null ? "" : env.conf().get("spark.app.id", "");
-  }
+    /** {@link #of} from inside a Spark task: first binds the task to its GPU when the job requests GPUs. */
+    public static HybridLm forTask(Broadcast<ModelBlob> broadcast) {
+        TaskSetup.beforeTask();
+        return of(broadcast);
+    }
 
-  /** {@link #of} from inside a Spark task: first binds the task to its GPU when the job requests GPUs. */
-  public static HybridLm forTask(Broadcast<ModelBlob> broadcast) {
-    TaskSetup.beforeTask();
-    return of(broadcast);
-  }
-
-  /** How many models this JVM holds now (for tests). */
-  static synchronized int size() {
-    return MODELS.size();
-  }
+    /** How many models this JVM holds now (for tests). */
+    static synchronized int size() {
+        return MODELS.size();
+    }
 }

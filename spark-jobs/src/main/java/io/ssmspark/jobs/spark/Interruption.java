@@ -21,99 +21,99 @@ import org.apache.logging.log4j.core.config.Configurator;
  * UserErrorHandler} prints nothing for a command stopped this way.
  */
 public final class Interruption {
-  private static final int MUTE_PRIORITY = 50;
-  private static final int REPORT_PRIORITY = 30;
-  private static final long WAIT_SECONDS = 20;
-  private static volatile Run current;
-  private static boolean hooked;
-  /** Standard error as it was before {@link #mute} silenced it. */
-  private static volatile PrintStream console;
+    private static final int MUTE_PRIORITY = 50;
+    private static final int REPORT_PRIORITY = 30;
+    private static final long WAIT_SECONDS = 20;
+    private static volatile Run current;
+    private static boolean hooked;
+    /** Standard error as it was before {@link #mute} silenced it. */
+    private static volatile PrintStream console;
 
-  private Interruption() {}
+    private Interruption() {}
 
-  /** One command run. */
-  private static final class Run {
-    final String command;
-    final CountDownLatch ended = new CountDownLatch(1);
-    volatile String leaves;
-    volatile boolean quiet;
+    /** One command run. */
+    private static final class Run {
+        final String command;
+        final CountDownLatch ended = new CountDownLatch(1);
+        volatile String leaves;
+        volatile boolean quiet;
 
-    Run(String command) {
-      this.command = command;
+        Run(String command) {
+            this.command = command;
+        }
     }
-  }
 
-  /** Whether the JVM is shutting down, as it does on SIGINT or SIGTERM. */
-  public static boolean requested() {
-    return ShutdownHookManager.get().isShutdownInProgress();
-  }
+    /** Whether the JVM is shutting down, as it does on SIGINT or SIGTERM. */
+    public static boolean requested() {
+        return ShutdownHookManager.get().isShutdownInProgress();
+    }
 
-  /** Says what the running command leaves if it is stopped from now on, e.g. "nothing was written to OUT". */
-  public static void leaves(String what) {
-    Run r = current;
-    if (r != null) {
-      r.leaves = what;
+    /** Says what the running command leaves if it is stopped from now on, e.g. "nothing was written to OUT". */
+    public static void leaves(String what) {
+        Run r = current;
+        if (r != null) {
+            r.leaves = what;
+        }
     }
-  }
 
-  /** A command starts; from now on a signal is reported as its interruption. */
-  public static synchronized void started(String command) {
-    if (!hooked) {
-      ShutdownHookManager.get().addShutdownHook(Interruption::mute, MUTE_PRIORITY);
-      ShutdownHookManager.get().addShutdownHook(Interruption::report, REPORT_PRIORITY, WAIT_SECONDS + 5,
-          TimeUnit.SECONDS);
-      hooked = true;
+    /** A command starts; from now on a signal is reported as its interruption. */
+    public static synchronized void started(String command) {
+        if (!hooked) {
+            ShutdownHookManager.get().addShutdownHook(Interruption::mute, MUTE_PRIORITY);
+            ShutdownHookManager.get()
+                    .addShutdownHook(Interruption::report, REPORT_PRIORITY, WAIT_SECONDS + 5, TimeUnit.SECONDS);
+            hooked = true;
+        }
+        current = new Run(command);
     }
-    current = new Run(command);
-  }
 
-  /**
-   * The command has returned {@code exitCode} and printed what it had to say. Nothing more is printed when it
-   * ended before the shutdown, or succeeded.
-   */
-  public static void ended(int exitCode) {
-    Run r = current;
-    if (r != null) {
-      r.quiet = exitCode == 0 || !requested();
-      r.ended.countDown();
+    /**
+     * The command has returned {@code exitCode} and printed what it had to say. Nothing more is printed when it
+     * ended before the shutdown, or succeeded.
+     */
+    public static void ended(int exitCode) {
+        Run r = current;
+        if (r != null) {
+            r.quiet = exitCode == 0 || !requested();
+            r.ended.countDown();
+        }
     }
-  }
 
-  private static void mute() {
-    Run r = current;
-    if (r == null || r.ended.getCount() == 0) {
-      return; // no command is stopped by this shutdown
+    private static void mute() {
+        Run r = current;
+        if (r == null || r.ended.getCount() == 0) {
+            return; // no command is stopped by this shutdown
+        }
+        // Not only the log: Scala's thread pools print a rejected callback's stack, and the JVM a dying thread's, to
+        // stderr directly. The console is kept for the one line of report().
+        console = System.err;
+        System.setErr(new PrintStream(OutputStream.nullOutputStream()));
+        try {
+            Configurator.setAllLevels(LogManager.ROOT_LOGGER_NAME, Level.OFF);
+        } catch (LinkageError e) {
+            // another logging backend than Spark's log4j2: its lines stay
+        }
     }
-    // Not only the log: Scala's thread pools print a rejected callback's stack, and the JVM a dying thread's, to
-    // stderr directly. The console is kept for the one line of report().
-    console = System.err;
-    System.setErr(new PrintStream(OutputStream.nullOutputStream()));
-    try {
-      Configurator.setAllLevels(LogManager.ROOT_LOGGER_NAME, Level.OFF);
-    } catch (LinkageError e) {
-      // another logging backend than Spark's log4j2: its lines stay
-    }
-  }
 
-  private static void report() {
-    Run r = current;
-    if (r == null || r.quiet) {
-      return;
+    private static void report() {
+        Run r = current;
+        if (r == null || r.quiet) {
+            return;
+        }
+        boolean unwound;
+        try {
+            unwound = r.ended.await(WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            unwound = false;
+        }
+        if (unwound && r.quiet) {
+            return;
+        }
+        String what = r.leaves;
+        PrintStream err = console != null ? console : System.err;
+        err.println("ssm-spark " + r.command + ": interrupted (SIGINT or SIGTERM)"
+                + (what == null ? "" : "; " + what)
+                + (unwound ? "" : " (it was still running " + WAIT_SECONDS + " s later, so this may not hold)"));
+        err.flush();
     }
-    boolean unwound;
-    try {
-      unwound = r.ended.await(WAIT_SECONDS, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      unwound = false;
-    }
-    if (unwound && r.quiet) {
-      return;
-    }
-    String what = r.leaves;
-    PrintStream err = console != null ? console : System.err;
-    err.println("ssm-spark " + r.command + ": interrupted (SIGINT or SIGTERM)"
-        + (what == null ? "" : "; " + what)
-        + (unwound ? "" : " (it was still running " + WAIT_SECONDS + " s later, so this may not hold)"));
-    err.flush();
-  }
 }

@@ -14,30 +14,30 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * DL4J baseline bench.
  */
 public final class ThreadBudget {
-  private static final Pattern LOCAL = Pattern.compile("local(?:\\[(\\*|\\d+)(?:\\s*,\\s*\\d+)?])?");
+    private static final Pattern LOCAL = Pattern.compile("local(?:\\[(\\*|\\d+)(?:\\s*,\\s*\\d+)?])?");
 
-  private ThreadBudget() {}
+    private ThreadBudget() {}
 
-  /** Threads per task for {@code master} on {@code cores} cores, or 0 when the master is not local. */
-  public static int threadsPerTask(String master, int cores) {
-    Matcher m = LOCAL.matcher(master.trim());
-    if (!m.matches()) {
-      return 0;
+    /** Threads per task for {@code master} on {@code cores} cores, or 0 when the master is not local. */
+    public static int threadsPerTask(String master, int cores) {
+        Matcher m = LOCAL.matcher(master.trim());
+        if (!m.matches()) {
+            return 0;
+        }
+        String slots = m.group(1);
+        int concurrent = slots == null ? 1 : slots.equals("*") ? cores : Integer.parseInt(slots);
+        return Math.max(1, cores / Math.max(1, concurrent));
     }
-    String slots = m.group(1);
-    int concurrent = slots == null ? 1 : slots.equals("*") ? cores : Integer.parseInt(slots);
-    return Math.max(1, cores / Math.max(1, concurrent));
-  }
 
-  /** Applies the local-mode budget to ND4J; returns the threads set, or 0 when the master is not local. */
-  public static int apply(String master) {
-    int threads = threadsPerTask(master, Runtime.getRuntime().availableProcessors());
-    if (threads > 0) {
-      Nd4j.getEnvironment().setMaxThreads(threads);
-      Nd4j.getEnvironment().setMaxMasterThreads(threads);
-      NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
-      Nd4j.factory().blas().setMaxThreads(threads);
+    /** Applies the local-mode budget to ND4J; returns the threads set, or 0 when the master is not local. */
+    public static int apply(String master) {
+        int threads = threadsPerTask(master, Runtime.getRuntime().availableProcessors());
+        if (threads > 0) {
+            Nd4j.getEnvironment().setMaxThreads(threads);
+            Nd4j.getEnvironment().setMaxMasterThreads(threads);
+            NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+            Nd4j.factory().blas().setMaxThreads(threads);
+        }
+        return threads;
     }
-    return threads;
-  }
 }

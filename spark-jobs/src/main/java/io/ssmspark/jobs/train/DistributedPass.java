@@ -1,7 +1,7 @@
 package io.ssmspark.jobs.train;
 
-import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.data.Window;
+import io.ssmspark.jobs.spark.ModelBlob;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -16,58 +16,82 @@ import org.apache.spark.broadcast.Broadcast;
  * number of partitions. Each partition's packed sum is dropped as soon as it is added.
  */
 final class DistributedPass {
-  private DistributedPass() {}
+    private DistributedPass() {}
 
-  /** What a pass added and where its time went. */
-  record Outcome(ScalarSum loss, long windows, long tokens, long jobNanos, long maxTaskNanos, long meanTaskNanos,
-      long combineNanos, long resultBytes, AnswerAccuracy.Count answers) {
-    double meanLoss() {
-      return loss.value() / tokens;
-    }
-  }
-
-  /**
-   * One pass over the windows with ranks [firstRank, endRank); with a {@code gradient} accumulator (a training
-   * pass) the partitions' gradient sums are added into it, without one (null) only the loss is computed.
-   */
-  static Outcome run(JavaRDD<Window> windows, Broadcast<ModelBlob> parameters, long firstRank, long endRank,
-      CompensatedSum gradient, int step, int microBatch, FaultInjection fault) {
-    long start = System.nanoTime();
-    List<PartitionResult> results = new ArrayList<>(windows
-        .mapPartitionsWithIndex(new WindowPass(parameters, firstRank, endRank, gradient != null, step, microBatch,
-            fault), false)
-        .collect());
-    long jobNanos = System.nanoTime() - start;
-    long combineStart = System.nanoTime();
-    results.sort(Comparator.comparingInt(r -> r.partition));
-    long maxTask = 0;
-    long sumTask = 0;
-    long bytes = 0;
-    ScalarSum loss = new ScalarSum();
-    long windowCount = 0;
-    long tokens = 0;
-    long answers = 0;
-    long answersCorrect = 0;
-    int count = results.size();
-    for (int i = 0; i < count; i++) {
-      PartitionResult r = results.get(i);
-      results.set(i, null); // its packed gradient can be collected once added
-      maxTask = Math.max(maxTask, r.computeNanos);
-      sumTask += r.computeNanos;
-      bytes += r.byteSize();
-      loss.add(r.loss);
-      windowCount += r.windows;
-      tokens += r.tokens;
-      answers += r.answers;
-      answersCorrect += r.answersCorrect;
-      if (r.gradient != null) {
-        if (gradient == null) {
-          throw new IllegalStateException("partition " + r.partition + " sent a gradient in an evaluation pass");
+    /** What a pass added and where its time went. */
+    record Outcome(
+            ScalarSum loss,
+            long windows,
+            long tokens,
+            long jobNanos,
+            long maxTaskNanos,
+            long meanTaskNanos,
+            long combineNanos,
+            long resultBytes,
+            AnswerAccuracy.Count answers) {
+        double meanLoss() {
+            return loss.value() / tokens;
         }
-        gradient.add(r.gradient);
-      }
     }
-    return new Outcome(loss, windowCount, tokens, jobNanos, maxTask, count == 0 ? 0 : sumTask / count,
-        System.nanoTime() - combineStart, bytes, new AnswerAccuracy.Count(answers, answersCorrect));
-  }
+
+    /**
+     * One pass over the windows with ranks [firstRank, endRank); with a {@code gradient} accumulator (a training
+     * pass) the partitions' gradient sums are added into it, without one (null) only the loss is computed.
+     */
+    static Outcome run(
+            JavaRDD<Window> windows,
+            Broadcast<ModelBlob> parameters,
+            long firstRank,
+            long endRank,
+            CompensatedSum gradient,
+            int step,
+            int microBatch,
+            FaultInjection fault) {
+        long start = System.nanoTime();
+        List<PartitionResult> results = new ArrayList<>(windows.mapPartitionsWithIndex(
+                        new WindowPass(parameters, firstRank, endRank, gradient != null, step, microBatch, fault),
+                        false)
+                .collect());
+        long jobNanos = System.nanoTime() - start;
+        long combineStart = System.nanoTime();
+        results.sort(Comparator.comparingInt(r -> r.partition));
+        long maxTask = 0;
+        long sumTask = 0;
+        long bytes = 0;
+        ScalarSum loss = new ScalarSum();
+        long windowCount = 0;
+        long tokens = 0;
+        long answers = 0;
+        long answersCorrect = 0;
+        int count = results.size();
+        for (int i = 0; i < count; i++) {
+            PartitionResult r = results.get(i);
+            results.set(i, null); // its packed gradient can be collected once added
+            maxTask = Math.max(maxTask, r.computeNanos);
+            sumTask += r.computeNanos;
+            bytes += r.byteSize();
+            loss.add(r.loss);
+            windowCount += r.windows;
+            tokens += r.tokens;
+            answers += r.answers;
+            answersCorrect += r.answersCorrect;
+            if (r.gradient != null) {
+                if (gradient == null) {
+                    throw new IllegalStateException(
+                            "partition " + r.partition + " sent a gradient in an evaluation pass");
+                }
+                gradient.add(r.gradient);
+            }
+        }
+        return new Outcome(
+                loss,
+                windowCount,
+                tokens,
+                jobNanos,
+                maxTask,
+                count == 0 ? 0 : sumTask / count,
+                System.nanoTime() - combineStart,
+                bytes,
+                new AnswerAccuracy.Count(answers, answersCorrect));
+    }
 }

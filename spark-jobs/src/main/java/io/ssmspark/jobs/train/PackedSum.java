@@ -9,26 +9,26 @@ import java.io.Serializable;
  * partitioning, except when it falls within about 2^-77 relative of a rounding boundary.
  */
 public final class PackedSum implements Serializable {
-  private static final long serialVersionUID = 1L;
-  public double[] hi;
-  public float[] lo;
+    private static final long serialVersionUID = 1L;
+    public double[] hi;
+    public float[] lo;
 
-  public PackedSum() {}
+    public PackedSum() {}
 
-  PackedSum(double[] hi, float[] lo) {
-    if (hi.length != lo.length) {
-      throw new IllegalArgumentException("packed sum: hi has " + hi.length + " entries but lo has " + lo.length);
+    PackedSum(double[] hi, float[] lo) {
+        if (hi.length != lo.length) {
+            throw new IllegalArgumentException("packed sum: hi has " + hi.length + " entries but lo has " + lo.length);
+        }
+        this.hi = hi;
+        this.lo = lo;
     }
-    this.hi = hi;
-    this.lo = lo;
-  }
 
-  public int length() {
-    return hi.length;
-  }
+    public int length() {
+        return hi.length;
+    }
 
-  /** The payload's size on the wire: 8 + 4 bytes per entry. */
-  public long byteSize() {
-    return 12L * hi.length;
-  }
+    /** The payload's size on the wire: 8 + 4 bytes per entry. */
+    public long byteSize() {
+        return 12L * hi.length;
+    }
 }

@@ -8,20 +8,20 @@ import java.io.Serializable;
  * time. An evaluation pass over windows with answer flags also counts the answers and those predicted right. The gradient is the only large part: 12 bytes per parameter ({@link PackedSum}).
  */
 public final class PartitionResult implements Serializable {
-  private static final long serialVersionUID = 2L;
-  public int partition;
-  public long windows;
-  public long tokens;
-  public ScalarSum loss = new ScalarSum();
-  public PackedSum gradient;
-  public long computeNanos;
-  public long answers;
-  public long answersCorrect;
+    private static final long serialVersionUID = 2L;
+    public int partition;
+    public long windows;
+    public long tokens;
+    public ScalarSum loss = new ScalarSum();
+    public PackedSum gradient;
+    public long computeNanos;
+    public long answers;
+    public long answersCorrect;
 
-  public PartitionResult() {}
+    public PartitionResult() {}
 
-  /** Roughly what the result weighs on the wire. */
-  long byteSize() {
-    return gradient == null ? 64 : 64 + gradient.byteSize();
-  }
+    /** Roughly what the result weighs on the wire. */
+    long byteSize() {
+        return gradient == null ? 64 : 64 + gradient.byteSize();
+    }
 }

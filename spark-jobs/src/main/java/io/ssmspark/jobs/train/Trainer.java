@@ -1,20 +1,20 @@
 package io.ssmspark.jobs.train;
 
-import io.ssmspark.jobs.spark.ModelBlob;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ssmspark.data.FragmentKey;
 import io.ssmspark.data.GroupPartitioner;
 import io.ssmspark.data.InputFormat;
-import io.ssmspark.jobs.spark.Interruption;
-import io.ssmspark.jobs.spark.Progress;
-import io.ssmspark.jobs.spark.ThreadBudget;
 import io.ssmspark.data.ReadOptions;
 import io.ssmspark.data.SourceData;
 import io.ssmspark.data.Sources;
 import io.ssmspark.data.TrainingWindows;
 import io.ssmspark.data.Window;
 import io.ssmspark.data.WindowOptions;
+import io.ssmspark.jobs.spark.Interruption;
+import io.ssmspark.jobs.spark.ModelBlob;
+import io.ssmspark.jobs.spark.Progress;
+import io.ssmspark.jobs.spark.ThreadBudget;
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.ModelInit;
@@ -50,392 +50,455 @@ import scala.Tuple2;
  * AdamW once. The numbers do not depend on the number of partitions.
  */
 public final class Trainer {
-  private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
-  static final String SUMMARY_FILE = "summary.json";
-  static final String FINAL_DIR = "final";
-  static final String CHECKPOINTS_DIR = "checkpoints";
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String SUMMARY_FILE = "summary.json";
+    static final String FINAL_DIR = "final";
+    static final String CHECKPOINTS_DIR = "checkpoints";
 
-  /**
-   * What a finished run produced. The validation answer accuracy is empty when the data has no answer positions
-   * (only some synthetic tasks have them).
-   */
-  public record Result(MambaConfig model, INDArray parameters, long steps, double trainLoss,
-      double validationLoss, OptionalDouble validationAnswerAccuracy, long trainWindows, long validationWindows,
-      String finalCheckpoint) {}
+    /**
+     * What a finished run produced. The validation answer accuracy is empty when the data has no answer positions
+     * (only some synthetic tasks have them).
+     */
+    public record Result(
+            MambaConfig model,
+            INDArray parameters,
+            long steps,
+            double trainLoss,
+            double validationLoss,
+            OptionalDouble validationAnswerAccuracy,
+            long trainWindows,
+            long validationWindows,
+            String finalCheckpoint) {}
 
-  /** One evaluation: the mean validation NLL, and the answer counts (0 answers when the data has none). */
-  private record Evaluation(double loss, AnswerAccuracy.Count answers) {
-    static final Evaluation NONE = new Evaluation(Double.NaN, new AnswerAccuracy.Count(0, 0));
+    /** One evaluation: the mean validation NLL, and the answer counts (0 answers when the data has none). */
+    private record Evaluation(double loss, AnswerAccuracy.Count answers) {
+        static final Evaluation NONE = new Evaluation(Double.NaN, new AnswerAccuracy.Count(0, 0));
 
-    OptionalDouble answerAccuracy() {
-      return answers.answers() == 0 ? OptionalDouble.empty() : OptionalDouble.of(answers.accuracy());
-    }
-  }
-
-  private final SparkSession spark;
-  private final JavaSparkContext sc;
-  private final RunFiles files;
-
-  public Trainer(SparkSession spark) {
-    this.spark = spark;
-    this.sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    this.files = new RunFiles(spark.sparkContext().hadoopConfiguration());
-  }
-
-  /**
-   * Trains with {@code given} (a job config file overlaid by command-line options; unset fields take the defaults,
-   * or with {@code resume} the resumed run's values, which the given options may not contradict).
-   */
-  public Result train(TrainConfig given) throws IOException {
-    TrainingCheckpoint resumed = null;
-    TrainConfig config;
-    if (given.resume != null) {
-      resumed = TrainingCheckpoint.load(files, given.resume);
-      TrainConfig.requireSameMath(resumed.run(), given, given.resume);
-      config = resumed.run().overlay(given);
-    } else {
-      config = given.withDefaults();
-    }
-    config.validate();
-    if (resumed != null && resumed.step() >= config.steps) {
-      throw new IllegalArgumentException("--resume " + given.resume + ": the checkpoint has already done "
-          + resumed.step() + " steps; --steps " + config.steps + " leaves nothing to do");
-    }
-    MambaConfig model = resumed != null ? resumed.config()
-        : MambaConfig.fromJson(files.readString(config.modelConfig), config.modelConfig);
-    if (resumed == null) { // a resumed model was checked before its tensors were read
-      TrainingMemory.of(config.dataType()).require(model, config.modelConfig, MemoryLimits.ofThisJvm());
-    }
-    RunDirectory.prepare(files, config);
-    return new Run(config, model, resumed).execute();
-  }
-
-  /** One run: its data, model, optimizer and outputs. */
-  private final class Run {
-    private final TrainConfig config;
-    private final MambaConfig model;
-    private final DataType dtype;
-    private final String configJson;
-    private final INDArray parameters;
-    private final Optimizer optimizer;
-    private final long startStep;
-    private final FaultInjection fault;
-    private final MetricsLog metrics;
-    private final List<String> checkpoints = new ArrayList<>();
-    private SourceData data;
-    private WindowOptions windowOptions;
-    private WindowSchedule schedule;
-    private JavaRDD<Window> train;
-    private long trainEpoch = -1;
-    private JavaRDD<Window> validation;
-    private long evalWindows;
-    private long trainWindows;
-    private long validationWindows;
-
-    Run(TrainConfig config, MambaConfig model, TrainingCheckpoint resumed) throws IOException {
-      this.config = config;
-      this.model = model;
-      this.dtype = config.dataType();
-      this.configJson = model.toJson();
-      this.parameters = resumed != null ? resumed.parameters() : ModelInit.initialize(model, config.seed, dtype);
-      AdamW adamw = new AdamW(CheckpointSchema.of(model), dtype,
-          AdamWSettings.defaults().withWeightDecay(config.weightDecay));
-      if (resumed != null) {
-        adamw.restore(resumed.optimizer());
-      }
-      this.optimizer = new Optimizer(adamw, new LearningRateSchedule(config.lr, config.minLr, config.warmup,
-          config.steps), config.maxGradNorm);
-      this.startStep = resumed != null ? resumed.step() : 0;
-      this.fault = config.injectTaskFailure == null ? null : FaultInjection.parse(config.injectTaskFailure);
-      this.metrics = new MetricsLog(files, config.out);
-      if (resumed != null) {
-        metrics.keepEarlierRecords(startStep);
-      }
-    }
-
-    Result execute() throws IOException {
-      int threads = ThreadBudget.apply(sc.master());
-      openData();
-      LOG.info("training {} parameters ({}), {} train windows / {} validation windows of {} tokens, global batch {}"
-              + " x grad-accum {} in micro-batches of {}, {} partitions, ND4J threads per task {}, steps {}..{}",
-          parameters.length(), config.dtype, trainWindows, validationWindows, config.seqLen, config.globalBatch,
-          config.gradAccum, config.microBatch, config.partitions,
-          threads == 0 ? "(executor default)" : threads, startStep + 1, config.steps);
-      Interruption.leaves(startStep > 0
-          ? config.out + " keeps the run up to step " + startStep + "; continue with --resume " + config.resume
-          : "no checkpoint was written to " + config.out);
-      long runStart = System.nanoTime();
-      double lastTrainLoss = Double.NaN;
-      Evaluation lastEvaluation = Evaluation.NONE;
-      try {
-        for (long s = startStep; s < config.steps; s++) {
-          long step = s + 1;
-          lastTrainLoss = trainStep(s, runStart);
-          boolean last = step == config.steps;
-          if ((config.evalEvery > 0 && step % config.evalEvery == 0) || last) {
-            lastEvaluation = evaluate(step);
-          }
-          if (config.checkpointEvery > 0 && step % config.checkpointEvery == 0 && !last) {
-            String checkpoint = RunFiles.child(RunFiles.child(config.out, CHECKPOINTS_DIR),
-                String.format(Locale.ROOT, "step-%08d", step));
-            saveCheckpoint(checkpoint, step);
-            metrics.flush();
-            Interruption.leaves(checkpoint + " is the last checkpoint; continue with --resume " + checkpoint);
-          }
+        OptionalDouble answerAccuracy() {
+            return answers.answers() == 0 ? OptionalDouble.empty() : OptionalDouble.of(answers.accuracy());
         }
-        String finalDir = RunFiles.child(config.out, FINAL_DIR);
-        saveCheckpoint(finalDir, config.steps);
-        Interruption.leaves(finalDir + " holds the trained model; the chart or summary may be missing");
-        metrics.flush();
-        writeChart();
-        writeSummary(lastTrainLoss, lastEvaluation, System.nanoTime() - runStart);
-        return new Result(model, parameters, config.steps, lastTrainLoss, lastEvaluation.loss(),
-            lastEvaluation.answerAccuracy(), trainWindows, validationWindows, finalDir);
-      } finally {
-        if (train != null) {
-          train.unpersist(false);
-        }
-        if (validation != null) {
-          validation.unpersist(false);
-        }
-      }
     }
 
-    private void openData() throws IOException {
-      ReadOptions read = ReadOptions.defaults();
-      if (config.inputFormat != null) {
-        read = read.withFormat(InputFormat.parse(config.inputFormat));
-      }
-      data = Sources.read(spark, config.data, read);
-      data.vocabulary().requireFitsModel(model.vocabSize());
-      windowOptions = WindowOptions.of(config.seqLen).withValidationFraction(config.validationFraction)
-          .withSeed(config.seed).withPartitions(config.partitions);
-      TrainingWindows first = TrainingWindows.build(data, windowOptions.withEpoch(0));
-      trainWindows = first.trainCounts().windows;
-      validationWindows = first.validationCounts().windows;
-      schedule = new WindowSchedule(trainWindows, config.globalBatch, config.gradAccum);
-      if (validationWindows == 0) {
-        throw new IllegalArgumentException("--data " + config.data + " with --validation-fraction "
-            + config.validationFraction + " and --seq-len " + config.seqLen + " gives no validation window ("
-            + first.validationCounts() + "): use more data or a larger fraction");
-      }
-      evalWindows = Math.min(config.evalWindows, validationWindows);
-      validation = grouped(first.validation());
-    }
+    private final SparkSession spark;
+    private final JavaSparkContext sc;
+    private final RunFiles files;
 
-    /** The training windows of {@code epoch}, cached on the executors until the epoch changes. */
-    private JavaRDD<Window> trainWindowsOf(long epoch) {
-      if (epoch != trainEpoch) {
-        if (train != null) {
-          train.unpersist(false);
-        }
-        train = grouped(TrainingWindows.build(data, windowOptions.withEpoch(epoch)).train());
-        trainEpoch = epoch;
-      }
-      return train;
+    public Trainer(SparkSession spark) {
+        this.spark = spark;
+        this.sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        this.files = new RunFiles(spark.sparkContext().hadoopConfiguration());
     }
 
     /**
-     * The windows placed by micro-batch group (rank / M on partition (rank / M) mod P; one shuffle per epoch) and
-     * cached on the executors.
+     * Trains with {@code given} (a job config file overlaid by command-line options; unset fields take the defaults,
+     * or with {@code resume} the resumed run's values, which the given options may not contradict).
      */
-    private JavaRDD<Window> grouped(JavaRDD<Window> windows) {
-      int microBatch = config.microBatch;
-      // micro-batch group g = rank / M goes whole to partition g mod P, so its composition, hence its gradient,
-      // does not depend on P
-      return windows.mapToPair(w -> new Tuple2<>(new FragmentKey(w.rank / microBatch, w.rank, w.rank), w))
-          .partitionBy(new GroupPartitioner(config.partitions)).values().persist(StorageLevel.MEMORY_AND_DISK());
-    }
-
-    /** Step s (0-based): one update from the gradient of windows ranked [first, first + B) of its epoch. */
-    private double trainStep(long s, long runStart) throws IOException {
-      long step = s + 1;
-      long stepStart = System.nanoTime();
-      JavaRDD<Window> windows = trainWindowsOf(schedule.epochOf(s));
-      ModelBlob flat = ModelBlob.of(configJson, parameters);
-      Broadcast<ModelBlob> broadcast = sc.broadcast(flat);
-      long broadcastNanos = System.nanoTime() - stepStart;
-      ScalarSum loss = new ScalarSum();
-      long tokens = 0;
-      long jobNanos = 0;
-      long maxTask = 0;
-      long meanTask = 0;
-      long combineNanos = 0;
-      long resultBytes = 0;
-      INDArray meanGradient;
-      try (CompensatedSum gradient = new CompensatedSum(parameters.length())) {
-        try {
-          for (int round = 0; round < config.gradAccum; round++) {
-            long first = schedule.firstRank(s, round);
-            long end = first + schedule.windowsPerRound();
-            DistributedPass.Outcome o = DistributedPass.run(windows, broadcast, first, end, gradient, (int) step,
-                config.microBatch, fault);
-            if (o.windows() != end - first) {
-              throw new IllegalStateException("step " + step + ": expected " + (end - first) + " training windows"
-                  + " with ranks [" + first + ", " + end + ") but the tasks found " + o.windows());
-            }
-            loss.add(o.loss());
-            tokens += o.tokens();
-            combineNanos += o.combineNanos();
-            jobNanos += o.jobNanos();
-            maxTask += o.maxTaskNanos();
-            meanTask += o.meanTaskNanos();
-            resultBytes += o.resultBytes();
-          }
-        } finally {
-          broadcast.destroy();
-        }
-        meanGradient = mean(gradient, tokens); // ∇ of the mean NLL over the batch
-      }
-      long optimizerStart = System.nanoTime();
-      double meanLoss = loss.value() / tokens;
-      StepReport report = null;
-      String problem = null;
-      try (meanGradient) {
-        if (!Double.isFinite(meanLoss)) {
-          problem = "the training loss is " + meanLoss;
+    public Result train(TrainConfig given) throws IOException {
+        TrainingCheckpoint resumed = null;
+        TrainConfig config;
+        if (given.resume != null) {
+            resumed = TrainingCheckpoint.load(files, given.resume);
+            TrainConfig.requireSameMath(resumed.run(), given, given.resume);
+            config = resumed.run().overlay(given);
         } else {
-          report = optimizer.step(parameters, meanGradient);
-          if (!report.applied()) {
-            problem = "the gradient norm is " + report.clip().norm();
-          }
+            config = given.withDefaults();
         }
-      }
-      long now = System.nanoTime();
-      ObjectNode record = metrics.newRecord("train", step);
-      record.put("epoch", schedule.epochOf(s));
-      record.put("loss", meanLoss);
-      record.put("lr", report == null ? Double.NaN : report.lr());
-      record.put("grad_norm", report == null ? Double.NaN : report.clip().norm());
-      record.put("clipped", report != null && report.clip().clipped());
-      record.put("tokens", tokens);
-      double stepSeconds = (now - stepStart) / 1e9;
-      record.put("tokens_per_s", tokens / stepSeconds);
-      record.put("step_ms", stepSeconds * 1e3);
-      record.put("broadcast_ms", broadcastNanos / 1e6);
-      record.put("job_ms", jobNanos / 1e6);
-      record.put("task_compute_max_ms", maxTask / 1e6);
-      record.put("task_compute_mean_ms", meanTask / 1e6);
-      record.put("aggregate_ms", combineNanos / 1e6);
-      record.put("optimizer_ms", (now - optimizerStart) / 1e6);
-      record.put("broadcast_bytes", flat.byteSize());
-      record.put("result_bytes", resultBytes);
-      if (problem != null) {
-        record.put("skipped", true);
-        metrics.add(record);
-        String message = "step " + step + ": " + problem + " (loss " + meanLoss + ")";
-        if (!config.skipNonfinite) {
-          metrics.flush();
-          throw new NonFiniteTrainingException(step, message + "; the run stops here and no checkpoint of this"
-              + " state is written" + (checkpoints.isEmpty() ? "" : " (last checkpoint: "
-              + checkpoints.get(checkpoints.size() - 1) + ")") + ". Lower --lr or --max-grad-norm, or pass"
-              + " --skip-nonfinite to skip such steps");
+        config.validate();
+        if (resumed != null && resumed.step() >= config.steps) {
+            throw new IllegalArgumentException("--resume " + given.resume + ": the checkpoint has already done "
+                    + resumed.step() + " steps; --steps " + config.steps + " leaves nothing to do");
         }
-        LOG.warn("{}; step skipped (--skip-nonfinite), parameters unchanged", message);
-        return meanLoss;
-      }
-      metrics.add(record);
-      double elapsed = (now - runStart) / 1e9;
-      double eta = Progress.eta(elapsed, step - startStep, config.steps - startStep);
-      LOG.info(String.format(Locale.ROOT, "step %d/%d  loss %.4f  lr %.3e  grad-norm %.4f  tokens/s %.0f  ETA %s",
-          step, config.steps, meanLoss, report.lr(), report.clip().norm(), tokens / stepSeconds,
-          Progress.duration(eta)));
-      return meanLoss;
+        MambaConfig model = resumed != null
+                ? resumed.config()
+                : MambaConfig.fromJson(files.readString(config.modelConfig), config.modelConfig);
+        if (resumed == null) { // a resumed model was checked before its tensors were read
+            TrainingMemory.of(config.dataType()).require(model, config.modelConfig, MemoryLimits.ofThisJvm());
+        }
+        RunDirectory.prepare(files, config);
+        return new Run(config, model, resumed).execute();
     }
 
-    /** The summed gradient divided by the token count, in the run's dtype (a new array; the caller closes it). */
-    private INDArray mean(CompensatedSum gradient, long tokens) {
-      INDArray total = gradient.total().divi(tokens);
-      if (total.dataType() == dtype) {
-        return total;
-      }
-      try (total) {
-        return total.castTo(dtype);
-      }
-    }
+    /** One run: its data, model, optimizer and outputs. */
+    private final class Run {
+        private final TrainConfig config;
+        private final MambaConfig model;
+        private final DataType dtype;
+        private final String configJson;
+        private final INDArray parameters;
+        private final Optimizer optimizer;
+        private final long startStep;
+        private final FaultInjection fault;
+        private final MetricsLog metrics;
+        private final List<String> checkpoints = new ArrayList<>();
+        private SourceData data;
+        private WindowOptions windowOptions;
+        private WindowSchedule schedule;
+        private JavaRDD<Window> train;
+        private long trainEpoch = -1;
+        private JavaRDD<Window> validation;
+        private long evalWindows;
+        private long trainWindows;
+        private long validationWindows;
 
-    /**
-     * Mean NLL of the first eval-windows validation windows (by rank) under the current parameters, and their answer
-     * accuracy when the windows carry answer flags.
-     */
-    private Evaluation evaluate(long step) throws IOException {
-      Broadcast<ModelBlob> broadcast = sc.broadcast(ModelBlob.of(configJson, parameters));
-      DistributedPass.Outcome o;
-      try {
-        o = DistributedPass.run(validation, broadcast, 0, evalWindows, null, (int) step,
-            config.microBatch, null);
-      } finally {
-        broadcast.destroy();
-      }
-      Evaluation evaluation = new Evaluation(o.meanLoss(), o.answers());
-      double loss = evaluation.loss();
-      ObjectNode record = metrics.newRecord("validation", step);
-      record.put("loss", loss);
-      record.put("perplexity", Math.exp(loss));
-      record.put("windows", o.windows());
-      record.put("tokens", o.tokens());
-      String accuracy = "";
-      if (evaluation.answerAccuracy().isPresent()) {
-        record.put("answer_accuracy", evaluation.answerAccuracy().getAsDouble());
-        record.put("answers", o.answers().answers());
-        accuracy = String.format(Locale.ROOT, "  answer accuracy %.4f (%d answers)",
-            evaluation.answerAccuracy().getAsDouble(), o.answers().answers());
-      }
-      metrics.add(record);
-      metrics.flush();
-      LOG.info(String.format(Locale.ROOT, "validation at step %d: loss %.4f  perplexity %.3f%s  (%d windows)", step,
-          loss, Math.exp(loss), accuracy, o.windows()));
-      return evaluation;
-    }
+        Run(TrainConfig config, MambaConfig model, TrainingCheckpoint resumed) throws IOException {
+            this.config = config;
+            this.model = model;
+            this.dtype = config.dataType();
+            this.configJson = model.toJson();
+            this.parameters = resumed != null ? resumed.parameters() : ModelInit.initialize(model, config.seed, dtype);
+            AdamW adamw = new AdamW(
+                    CheckpointSchema.of(model), dtype, AdamWSettings.defaults().withWeightDecay(config.weightDecay));
+            if (resumed != null) {
+                adamw.restore(resumed.optimizer());
+            }
+            this.optimizer = new Optimizer(
+                    adamw,
+                    new LearningRateSchedule(config.lr, config.minLr, config.warmup, config.steps),
+                    config.maxGradNorm);
+            this.startStep = resumed != null ? resumed.step() : 0;
+            this.fault = config.injectTaskFailure == null ? null : FaultInjection.parse(config.injectTaskFailure);
+            this.metrics = new MetricsLog(files, config.out);
+            if (resumed != null) {
+                metrics.keepEarlierRecords(startStep);
+            }
+        }
 
-    private void saveCheckpoint(String target, long step) throws IOException {
-      TrainConfig stored = config.copy();
-      stored.resume = null;
-      stored.overwrite = null;
-      stored.injectTaskFailure = null;
-      new TrainingCheckpoint(model, parameters, optimizer.adamw().state(), step, stored)
-          .save(files, target, schedule.epochOf(Math.max(0, step - 1)));
-      checkpoints.add(target);
-      LOG.info("checkpoint of step {} written to {}", step, target);
-    }
+        Result execute() throws IOException {
+            int threads = ThreadBudget.apply(sc.master());
+            openData();
+            LOG.info(
+                    "training {} parameters ({}), {} train windows / {} validation windows of {} tokens, global batch {}"
+                            + " x grad-accum {} in micro-batches of {}, {} partitions, ND4J threads per task {}, steps {}..{}",
+                    parameters.length(),
+                    config.dtype,
+                    trainWindows,
+                    validationWindows,
+                    config.seqLen,
+                    config.globalBatch,
+                    config.gradAccum,
+                    config.microBatch,
+                    config.partitions,
+                    threads == 0 ? "(executor default)" : threads,
+                    startStep + 1,
+                    config.steps);
+            Interruption.leaves(
+                    startStep > 0
+                            ? config.out + " keeps the run up to step " + startStep + "; continue with --resume "
+                                    + config.resume
+                            : "no checkpoint was written to " + config.out);
+            long runStart = System.nanoTime();
+            double lastTrainLoss = Double.NaN;
+            Evaluation lastEvaluation = Evaluation.NONE;
+            try {
+                for (long s = startStep; s < config.steps; s++) {
+                    long step = s + 1;
+                    lastTrainLoss = trainStep(s, runStart);
+                    boolean last = step == config.steps;
+                    if ((config.evalEvery > 0 && step % config.evalEvery == 0) || last) {
+                        lastEvaluation = evaluate(step);
+                    }
+                    if (config.checkpointEvery > 0 && step % config.checkpointEvery == 0 && !last) {
+                        String checkpoint = RunFiles.child(
+                                RunFiles.child(config.out, CHECKPOINTS_DIR),
+                                String.format(Locale.ROOT, "step-%08d", step));
+                        saveCheckpoint(checkpoint, step);
+                        metrics.flush();
+                        Interruption.leaves(
+                                checkpoint + " is the last checkpoint; continue with --resume " + checkpoint);
+                    }
+                }
+                String finalDir = RunFiles.child(config.out, FINAL_DIR);
+                saveCheckpoint(finalDir, config.steps);
+                Interruption.leaves(finalDir + " holds the trained model; the chart or summary may be missing");
+                metrics.flush();
+                writeChart();
+                writeSummary(lastTrainLoss, lastEvaluation, System.nanoTime() - runStart);
+                return new Result(
+                        model,
+                        parameters,
+                        config.steps,
+                        lastTrainLoss,
+                        lastEvaluation.loss(),
+                        lastEvaluation.answerAccuracy(),
+                        trainWindows,
+                        validationWindows,
+                        finalDir);
+            } finally {
+                if (train != null) {
+                    train.unpersist(false);
+                }
+                if (validation != null) {
+                    validation.unpersist(false);
+                }
+            }
+        }
 
-    private void writeChart() throws IOException {
-      Path png = Files.createTempFile("ssm-loss-", ".png");
-      try {
-        LossChart.render(metrics, "ssm-spark train: " + config.data, png);
-        files.publishFile(png, RunFiles.child(config.out, LossChart.FILE));
-      } finally {
-        Files.deleteIfExists(png);
-      }
-    }
+        private void openData() throws IOException {
+            ReadOptions read = ReadOptions.defaults();
+            if (config.inputFormat != null) {
+                read = read.withFormat(InputFormat.parse(config.inputFormat));
+            }
+            data = Sources.read(spark, config.data, read);
+            data.vocabulary().requireFitsModel(model.vocabSize());
+            windowOptions = WindowOptions.of(config.seqLen)
+                    .withValidationFraction(config.validationFraction)
+                    .withSeed(config.seed)
+                    .withPartitions(config.partitions);
+            TrainingWindows first = TrainingWindows.build(data, windowOptions.withEpoch(0));
+            trainWindows = first.trainCounts().windows;
+            validationWindows = first.validationCounts().windows;
+            schedule = new WindowSchedule(trainWindows, config.globalBatch, config.gradAccum);
+            if (validationWindows == 0) {
+                throw new IllegalArgumentException("--data " + config.data + " with --validation-fraction "
+                        + config.validationFraction + " and --seq-len " + config.seqLen
+                        + " gives no validation window ("
+                        + first.validationCounts() + "): use more data or a larger fraction");
+            }
+            evalWindows = Math.min(config.evalWindows, validationWindows);
+            validation = grouped(first.validation());
+        }
 
-    private void writeSummary(double trainLoss, Evaluation validation, long nanos) throws IOException {
-      ObjectNode s = JSON.createObjectNode();
-      s.put("steps", config.steps);
-      s.put("resumed_from_step", startStep);
-      s.put("parameters", parameters.length());
-      s.put("dtype", config.dtype);
-      s.put("data", config.data);
-      s.put("train_windows", trainWindows);
-      s.put("validation_windows", validationWindows);
-      s.put("final_train_loss", trainLoss);
-      s.put("final_validation_loss", validation.loss());
-      s.put("final_validation_perplexity", Math.exp(validation.loss()));
-      if (validation.answerAccuracy().isPresent()) {
-        s.put("final_validation_answer_accuracy", validation.answerAccuracy().getAsDouble());
-      } else {
-        s.putNull("final_validation_answer_accuracy"); // the data has no answer positions
-      }
-      long tokens = (config.steps - startStep) * (long) config.globalBatch * config.seqLen;
-      s.put("tokens_trained", tokens);
-      s.put("wall_seconds", nanos / 1e9);
-      s.put("tokens_per_s", tokens / (nanos / 1e9));
-      s.put("final_checkpoint", RunFiles.child(config.out, FINAL_DIR));
-      s.set("checkpoints", JSON.valueToTree(checkpoints));
-      s.set("run", JSON.readTree(config.toJson()));
-      files.writeAtomically(RunFiles.child(config.out, SUMMARY_FILE),
-          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s).getBytes(StandardCharsets.UTF_8));
+        /** The training windows of {@code epoch}, cached on the executors until the epoch changes. */
+        private JavaRDD<Window> trainWindowsOf(long epoch) {
+            if (epoch != trainEpoch) {
+                if (train != null) {
+                    train.unpersist(false);
+                }
+                train = grouped(TrainingWindows.build(data, windowOptions.withEpoch(epoch))
+                        .train());
+                trainEpoch = epoch;
+            }
+            return train;
+        }
+
+        /**
+         * The windows placed by micro-batch group (rank / M on partition (rank / M) mod P; one shuffle per epoch) and
+         * cached on the executors.
+         */
+        private JavaRDD<Window> grouped(JavaRDD<Window> windows) {
+            int microBatch = config.microBatch;
+            // micro-batch group g = rank / M goes whole to partition g mod P, so its composition, hence its gradient,
+            // does not depend on P
+            return windows.mapToPair(w -> new Tuple2<>(new FragmentKey(w.rank / microBatch, w.rank, w.rank), w))
+                    .partitionBy(new GroupPartitioner(config.partitions))
+                    .values()
+                    .persist(StorageLevel.MEMORY_AND_DISK());
+        }
+
+        /** Step s (0-based): one update from the gradient of windows ranked [first, first + B) of its epoch. */
+        private double trainStep(long s, long runStart) throws IOException {
+            long step = s + 1;
+            long stepStart = System.nanoTime();
+            JavaRDD<Window> windows = trainWindowsOf(schedule.epochOf(s));
+            ModelBlob flat = ModelBlob.of(configJson, parameters);
+            Broadcast<ModelBlob> broadcast = sc.broadcast(flat);
+            long broadcastNanos = System.nanoTime() - stepStart;
+            ScalarSum loss = new ScalarSum();
+            long tokens = 0;
+            long jobNanos = 0;
+            long maxTask = 0;
+            long meanTask = 0;
+            long combineNanos = 0;
+            long resultBytes = 0;
+            INDArray meanGradient;
+            try (CompensatedSum gradient = new CompensatedSum(parameters.length())) {
+                try {
+                    for (int round = 0; round < config.gradAccum; round++) {
+                        long first = schedule.firstRank(s, round);
+                        long end = first + schedule.windowsPerRound();
+                        DistributedPass.Outcome o = DistributedPass.run(
+                                windows, broadcast, first, end, gradient, (int) step, config.microBatch, fault);
+                        if (o.windows() != end - first) {
+                            throw new IllegalStateException("step " + step + ": expected " + (end - first)
+                                    + " training windows" + " with ranks [" + first + ", " + end
+                                    + ") but the tasks found " + o.windows());
+                        }
+                        loss.add(o.loss());
+                        tokens += o.tokens();
+                        combineNanos += o.combineNanos();
+                        jobNanos += o.jobNanos();
+                        maxTask += o.maxTaskNanos();
+                        meanTask += o.meanTaskNanos();
+                        resultBytes += o.resultBytes();
+                    }
+                } finally {
+                    broadcast.destroy();
+                }
+                meanGradient = mean(gradient, tokens); // ∇ of the mean NLL over the batch
+            }
+            long optimizerStart = System.nanoTime();
+            double meanLoss = loss.value() / tokens;
+            StepReport report = null;
+            String problem = null;
+            try (meanGradient) {
+                if (!Double.isFinite(meanLoss)) {
+                    problem = "the training loss is " + meanLoss;
+                } else {
+                    report = optimizer.step(parameters, meanGradient);
+                    if (!report.applied()) {
+                        problem = "the gradient norm is " + report.clip().norm();
+                    }
+                }
+            }
+            long now = System.nanoTime();
+            ObjectNode record = metrics.newRecord("train", step);
+            record.put("epoch", schedule.epochOf(s));
+            record.put("loss", meanLoss);
+            record.put("lr", report == null ? Double.NaN : report.lr());
+            record.put("grad_norm", report == null ? Double.NaN : report.clip().norm());
+            record.put("clipped", report != null && report.clip().clipped());
+            record.put("tokens", tokens);
+            double stepSeconds = (now - stepStart) / 1e9;
+            record.put("tokens_per_s", tokens / stepSeconds);
+            record.put("step_ms", stepSeconds * 1e3);
+            record.put("broadcast_ms", broadcastNanos / 1e6);
+            record.put("job_ms", jobNanos / 1e6);
+            record.put("task_compute_max_ms", maxTask / 1e6);
+            record.put("task_compute_mean_ms", meanTask / 1e6);
+            record.put("aggregate_ms", combineNanos / 1e6);
+            record.put("optimizer_ms", (now - optimizerStart) / 1e6);
+            record.put("broadcast_bytes", flat.byteSize());
+            record.put("result_bytes", resultBytes);
+            if (problem != null) {
+                record.put("skipped", true);
+                metrics.add(record);
+                String message = "step " + step + ": " + problem + " (loss " + meanLoss + ")";
+                if (!config.skipNonfinite) {
+                    metrics.flush();
+                    throw new NonFiniteTrainingException(
+                            step,
+                            message + "; the run stops here and no checkpoint of this"
+                                    + " state is written"
+                                    + (checkpoints.isEmpty()
+                                            ? ""
+                                            : " (last checkpoint: " + checkpoints.get(checkpoints.size() - 1) + ")")
+                                    + ". Lower --lr or --max-grad-norm, or pass"
+                                    + " --skip-nonfinite to skip such steps");
+                }
+                LOG.warn("{}; step skipped (--skip-nonfinite), parameters unchanged", message);
+                return meanLoss;
+            }
+            metrics.add(record);
+            double elapsed = (now - runStart) / 1e9;
+            double eta = Progress.eta(elapsed, step - startStep, config.steps - startStep);
+            LOG.info(String.format(
+                    Locale.ROOT,
+                    "step %d/%d  loss %.4f  lr %.3e  grad-norm %.4f  tokens/s %.0f  ETA %s",
+                    step,
+                    config.steps,
+                    meanLoss,
+                    report.lr(),
+                    report.clip().norm(),
+                    tokens / stepSeconds,
+                    Progress.duration(eta)));
+            return meanLoss;
+        }
+
+        /** The summed gradient divided by the token count, in the run's dtype (a new array; the caller closes it). */
+        private INDArray mean(CompensatedSum gradient, long tokens) {
+            INDArray total = gradient.total().divi(tokens);
+            if (total.dataType() == dtype) {
+                return total;
+            }
+            try (total) {
+                return total.castTo(dtype);
+            }
+        }
+
+        /**
+         * Mean NLL of the first eval-windows validation windows (by rank) under the current parameters, and their answer
+         * accuracy when the windows carry answer flags.
+         */
+        private Evaluation evaluate(long step) throws IOException {
+            Broadcast<ModelBlob> broadcast = sc.broadcast(ModelBlob.of(configJson, parameters));
+            DistributedPass.Outcome o;
+            try {
+                o = DistributedPass.run(
+                        validation, broadcast, 0, evalWindows, null, (int) step, config.microBatch, null);
+            } finally {
+                broadcast.destroy();
+            }
+            Evaluation evaluation = new Evaluation(o.meanLoss(), o.answers());
+            double loss = evaluation.loss();
+            ObjectNode record = metrics.newRecord("validation", step);
+            record.put("loss", loss);
+            record.put("perplexity", Math.exp(loss));
+            record.put("windows", o.windows());
+            record.put("tokens", o.tokens());
+            String accuracy = "";
+            if (evaluation.answerAccuracy().isPresent()) {
+                record.put("answer_accuracy", evaluation.answerAccuracy().getAsDouble());
+                record.put("answers", o.answers().answers());
+                accuracy = String.format(
+                        Locale.ROOT,
+                        "  answer accuracy %.4f (%d answers)",
+                        evaluation.answerAccuracy().getAsDouble(),
+                        o.answers().answers());
+            }
+            metrics.add(record);
+            metrics.flush();
+            LOG.info(String.format(
+                    Locale.ROOT,
+                    "validation at step %d: loss %.4f  perplexity %.3f%s  (%d windows)",
+                    step,
+                    loss,
+                    Math.exp(loss),
+                    accuracy,
+                    o.windows()));
+            return evaluation;
+        }
+
+        private void saveCheckpoint(String target, long step) throws IOException {
+            TrainConfig stored = config.copy();
+            stored.resume = null;
+            stored.overwrite = null;
+            stored.injectTaskFailure = null;
+            new TrainingCheckpoint(model, parameters, optimizer.adamw().state(), step, stored)
+                    .save(files, target, schedule.epochOf(Math.max(0, step - 1)));
+            checkpoints.add(target);
+            LOG.info("checkpoint of step {} written to {}", step, target);
+        }
+
+        private void writeChart() throws IOException {
+            Path png = Files.createTempFile("ssm-loss-", ".png");
+            try {
+                LossChart.render(metrics, "ssm-spark train: " + config.data, png);
+                files.publishFile(png, RunFiles.child(config.out, LossChart.FILE));
+            } finally {
+                Files.deleteIfExists(png);
+            }
+        }
+
+        private void writeSummary(double trainLoss, Evaluation validation, long nanos) throws IOException {
+            ObjectNode s = JSON.createObjectNode();
+            s.put("steps", config.steps);
+            s.put("resumed_from_step", startStep);
+            s.put("parameters", parameters.length());
+            s.put("dtype", config.dtype);
+            s.put("data", config.data);
+            s.put("train_windows", trainWindows);
+            s.put("validation_windows", validationWindows);
+            s.put("final_train_loss", trainLoss);
+            s.put("final_validation_loss", validation.loss());
+            s.put("final_validation_perplexity", Math.exp(validation.loss()));
+            if (validation.answerAccuracy().isPresent()) {
+                s.put(
+                        "final_validation_answer_accuracy",
+                        validation.answerAccuracy().getAsDouble());
+            } else {
+                s.putNull("final_validation_answer_accuracy"); // the data has no answer positions
+            }
+            long tokens = (config.steps - startStep) * (long) config.globalBatch * config.seqLen;
+            s.put("tokens_trained", tokens);
+            s.put("wall_seconds", nanos / 1e9);
+            s.put("tokens_per_s", tokens / (nanos / 1e9));
+            s.put("final_checkpoint", RunFiles.child(config.out, FINAL_DIR));
+            s.set("checkpoints", JSON.valueToTree(checkpoints));
+            s.set("run", JSON.readTree(config.toJson()));
+            files.writeAtomically(
+                    RunFiles.child(config.out, SUMMARY_FILE),
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s).getBytes(StandardCharsets.UTF_8));
+        }
     }
-  }
 }

@@ -30,121 +30,134 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * the run's options) and, for float64 runs, {@value #PARAMETERS_FILE} (the flat parameters as F64, since the
  * F32 model file would round them). Together they resume a run bit for bit.
  */
-public record TrainingCheckpoint(MambaConfig config, INDArray parameters, AdamWState optimizer, long step,
-    TrainConfig run) {
-  public static final String OPTIMIZER_FILE = "optimizer.safetensors";
-  public static final String STATE_FILE = "training-state.json";
-  public static final String PARAMETERS_FILE = "parameters.safetensors";
-  static final String FORMAT = "ssm-spark-training-state/1";
-  private static final String FLAT = "parameters";
-  private static final ObjectMapper JSON = new ObjectMapper();
+public record TrainingCheckpoint(
+        MambaConfig config, INDArray parameters, AdamWState optimizer, long step, TrainConfig run) {
+    public static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    public static final String STATE_FILE = "training-state.json";
+    public static final String PARAMETERS_FILE = "parameters.safetensors";
+    static final String FORMAT = "ssm-spark-training-state/1";
+    private static final String FLAT = "parameters";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** Writes this checkpoint to {@code target} (any Hadoop FS path), atomically. */
-  void save(RunFiles files, String target, long epoch) throws IOException {
-    Path local = Files.createTempDirectory("ssm-checkpoint-");
-    try {
-      ObjectNode state = JSON.createObjectNode();
-      state.put("format", FORMAT);
-      state.put("step", step);
-      state.put("epoch", epoch);
-      state.put("optimizer_step", optimizer.step());
-      state.put("dtype", run.dtype);
-      state.set("run", JSON.readTree(run.toJson()));
-      byte[] stateJson = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state);
-      Map<String, AtomicFiles.ContentWriter> extra = new LinkedHashMap<>();
-      extra.put(OPTIMIZER_FILE, out -> SafeTensorsWriter.write(out, optimizer.tensors(), optimizer.metadata(),
-          optimizer.fileType()));
-      extra.put(STATE_FILE, out -> out.write(stateJson));
-      if (parameters.dataType() == DataType.DOUBLE) {
-        extra.put(PARAMETERS_FILE, out -> SafeTensorsWriter.write(out, Map.of(FLAT, parameters), Map.of(),
-            SafeTensorsDType.F64));
-      }
-      Checkpoint.save(local, config, io.ssmspark.model.checkpoint.CheckpointSchema.of(config).unflatten(parameters), extra);
-      files.publishDirectory(local, target);
-    } finally {
-      deleteRecursively(local);
-    }
-  }
-
-  /**
-   * Reads a checkpoint written by {@link #save} from {@code source} (any Hadoop FS path). It is read from a local
-   * copy, but errors name the files under {@code source}.
-   */
-  static TrainingCheckpoint load(RunFiles files, String source) throws IOException {
-    Path local = files.fetchDirectory(source);
-    try {
-      return read(local, source);
-    } catch (IOException e) {
-      throw underSource(e, local, source, IOException::new);
-    } catch (IllegalArgumentException e) {
-      throw underSource(e, local, source, IllegalArgumentException::new);
-    } finally {
-      deleteRecursively(local);
-    }
-  }
-
-  /** {@code e}, or when its message names the local copy, the same message naming {@code source} instead. */
-  private static <E extends Exception> E underSource(E e, Path local, String source,
-      BiFunction<String, Throwable, E> wrap) {
-    String message = e.getMessage();
-    if (message == null || !message.contains(local.toString())) {
-      return e;
-    }
-    return wrap.apply(message.replace(local.toString(), new org.apache.hadoop.fs.Path(source).toString()), e);
-  }
-
-  private static TrainingCheckpoint read(Path local, String source) throws IOException {
-    Path stateFile = requireFile(local, STATE_FILE, source);
-    JsonNode state = JSON.readTree(Files.readString(stateFile, StandardCharsets.UTF_8));
-    if (!FORMAT.equals(state.path("format").asText())) {
-      throw new IOException(source + "/" + STATE_FILE + ": field 'format' is '" + state.path("format").asText()
-          + "', expected '" + FORMAT + "'");
-    }
-    TrainConfig run = TrainConfig.fromJson(state.get("run").toString(), source + "/" + STATE_FILE);
-    DataType type = run.dataType();
-    MambaConfig config = Checkpoint.readConfig(local);
-    TrainingMemory.of(type).require(config, RunFiles.child(source, Checkpoint.CONFIG_FILE), MemoryLimits.ofThisJvm());
-    INDArray parameters;
-    if (type == DataType.DOUBLE) {
-      parameters = SafeTensors.read(requireFile(local, PARAMETERS_FILE, source), DataType.DOUBLE).get(FLAT);
-      if (parameters == null) {
-        throw new IOException(source + "/" + PARAMETERS_FILE + ": tensor '" + FLAT + "' is missing");
-      }
-    } else {
-      parameters = Checkpoint.load(local, DataType.FLOAT).flatParameters(DataType.FLOAT);
-    }
-    AdamWState optimizer = AdamWState.read(requireFile(local, OPTIMIZER_FILE, source));
-    if (optimizer.m().dataType() != type) {
-      throw new IOException(source + "/" + OPTIMIZER_FILE + ": optimizer state is " + optimizer.m().dataType()
-          + " but the run's dtype is " + run.dtype);
-    }
-    return new TrainingCheckpoint(config, parameters.reshape(parameters.length()), optimizer,
-        state.path("step").asLong(), run);
-  }
-
-  private static Path requireFile(Path dir, String name, String source) throws IOException {
-    Path f = dir.resolve(name);
-    if (!Files.isRegularFile(f)) {
-      throw new java.io.FileNotFoundException(source + ": checkpoint file '" + name + "' is missing (not a training"
-          + " checkpoint written by ssm-spark train?)");
-    }
-    return f;
-  }
-
-  static void deleteRecursively(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+    /** Writes this checkpoint to {@code target} (any Hadoop FS path), atomically. */
+    void save(RunFiles files, String target, long epoch) throws IOException {
+        Path local = Files.createTempDirectory("ssm-checkpoint-");
         try {
-          Files.delete(p);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
+            ObjectNode state = JSON.createObjectNode();
+            state.put("format", FORMAT);
+            state.put("step", step);
+            state.put("epoch", epoch);
+            state.put("optimizer_step", optimizer.step());
+            state.put("dtype", run.dtype);
+            state.set("run", JSON.readTree(run.toJson()));
+            byte[] stateJson = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state);
+            Map<String, AtomicFiles.ContentWriter> extra = new LinkedHashMap<>();
+            extra.put(
+                    OPTIMIZER_FILE,
+                    out -> SafeTensorsWriter.write(
+                            out, optimizer.tensors(), optimizer.metadata(), optimizer.fileType()));
+            extra.put(STATE_FILE, out -> out.write(stateJson));
+            if (parameters.dataType() == DataType.DOUBLE) {
+                extra.put(
+                        PARAMETERS_FILE,
+                        out -> SafeTensorsWriter.write(out, Map.of(FLAT, parameters), Map.of(), SafeTensorsDType.F64));
+            }
+            Checkpoint.save(
+                    local,
+                    config,
+                    io.ssmspark.model.checkpoint.CheckpointSchema.of(config).unflatten(parameters),
+                    extra);
+            files.publishDirectory(local, target);
+        } finally {
+            deleteRecursively(local);
         }
-      });
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
-  }
+
+    /**
+     * Reads a checkpoint written by {@link #save} from {@code source} (any Hadoop FS path). It is read from a local
+     * copy, but errors name the files under {@code source}.
+     */
+    static TrainingCheckpoint load(RunFiles files, String source) throws IOException {
+        Path local = files.fetchDirectory(source);
+        try {
+            return read(local, source);
+        } catch (IOException e) {
+            throw underSource(e, local, source, IOException::new);
+        } catch (IllegalArgumentException e) {
+            throw underSource(e, local, source, IllegalArgumentException::new);
+        } finally {
+            deleteRecursively(local);
+        }
+    }
+
+    /** {@code e}, or when its message names the local copy, the same message naming {@code source} instead. */
+    private static <E extends Exception> E underSource(
+            E e, Path local, String source, BiFunction<String, Throwable, E> wrap) {
+        String message = e.getMessage();
+        if (message == null || !message.contains(local.toString())) {
+            return e;
+        }
+        return wrap.apply(message.replace(local.toString(), new org.apache.hadoop.fs.Path(source).toString()), e);
+    }
+
+    private static TrainingCheckpoint read(Path local, String source) throws IOException {
+        Path stateFile = requireFile(local, STATE_FILE, source);
+        JsonNode state = JSON.readTree(Files.readString(stateFile, StandardCharsets.UTF_8));
+        if (!FORMAT.equals(state.path("format").asText())) {
+            throw new IOException(source + "/" + STATE_FILE + ": field 'format' is '"
+                    + state.path("format").asText() + "', expected '" + FORMAT + "'");
+        }
+        TrainConfig run = TrainConfig.fromJson(state.get("run").toString(), source + "/" + STATE_FILE);
+        DataType type = run.dataType();
+        MambaConfig config = Checkpoint.readConfig(local);
+        TrainingMemory.of(type)
+                .require(config, RunFiles.child(source, Checkpoint.CONFIG_FILE), MemoryLimits.ofThisJvm());
+        INDArray parameters;
+        if (type == DataType.DOUBLE) {
+            parameters = SafeTensors.read(requireFile(local, PARAMETERS_FILE, source), DataType.DOUBLE)
+                    .get(FLAT);
+            if (parameters == null) {
+                throw new IOException(source + "/" + PARAMETERS_FILE + ": tensor '" + FLAT + "' is missing");
+            }
+        } else {
+            parameters = Checkpoint.load(local, DataType.FLOAT).flatParameters(DataType.FLOAT);
+        }
+        AdamWState optimizer = AdamWState.read(requireFile(local, OPTIMIZER_FILE, source));
+        if (optimizer.m().dataType() != type) {
+            throw new IOException(source + "/" + OPTIMIZER_FILE + ": optimizer state is "
+                    + optimizer.m().dataType() + " but the run's dtype is " + run.dtype);
+        }
+        return new TrainingCheckpoint(
+                config,
+                parameters.reshape(parameters.length()),
+                optimizer,
+                state.path("step").asLong(),
+                run);
+    }
+
+    private static Path requireFile(Path dir, String name, String source) throws IOException {
+        Path f = dir.resolve(name);
+        if (!Files.isRegularFile(f)) {
+            throw new java.io.FileNotFoundException(source + ": checkpoint file '" + name
+                    + "' is missing (not a training" + " checkpoint written by ssm-spark train?)");
+        }
+        return f;
+    }
+
+    static void deleteRecursively(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.delete(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 }

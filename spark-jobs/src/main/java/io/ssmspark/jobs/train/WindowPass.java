@@ -1,9 +1,9 @@
 package io.ssmspark.jobs.train;
 
-import io.ssmspark.jobs.spark.ModelBlob;
-import io.ssmspark.jobs.spark.ExecutorModels;
-import io.ssmspark.jobs.spark.TaskSetup;
 import io.ssmspark.data.Window;
+import io.ssmspark.jobs.spark.ExecutorModels;
+import io.ssmspark.jobs.spark.ModelBlob;
+import io.ssmspark.jobs.spark.TaskSetup;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.tensor.Scratch;
 import java.util.ArrayList;
@@ -24,104 +24,111 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * model's argmax gets right ({@link AnswerAccuracy}).
  */
 final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<PartitionResult>> {
-  private static final long serialVersionUID = 1L;
-  private final Broadcast<ModelBlob> parameters;
-  private final long firstRank;
-  private final long endRank;
-  private final boolean gradients;
-  private final int step;
-  private final int microBatch;
-  private final FaultInjection fault;
+    private static final long serialVersionUID = 1L;
+    private final Broadcast<ModelBlob> parameters;
+    private final long firstRank;
+    private final long endRank;
+    private final boolean gradients;
+    private final int step;
+    private final int microBatch;
+    private final FaultInjection fault;
 
-  WindowPass(Broadcast<ModelBlob> parameters, long firstRank, long endRank, boolean gradients, int step,
-      int microBatch, FaultInjection fault) {
-    this.microBatch = microBatch;
-    this.parameters = parameters;
-    this.firstRank = firstRank;
-    this.endRank = endRank;
-    this.gradients = gradients;
-    this.step = step;
-    this.fault = fault;
-  }
-
-  @Override
-  public Iterator<PartitionResult> call(Integer partition, Iterator<Window> windows) {
-    TaskSetup.beforeTask();
-    if (fault != null && gradients) {
-      fault.maybeFail(step, partition);
+    WindowPass(
+            Broadcast<ModelBlob> parameters,
+            long firstRank,
+            long endRank,
+            boolean gradients,
+            int step,
+            int microBatch,
+            FaultInjection fault) {
+        this.microBatch = microBatch;
+        this.parameters = parameters;
+        this.firstRank = firstRank;
+        this.endRank = endRank;
+        this.gradients = gradients;
+        this.step = step;
+        this.fault = fault;
     }
-    long start = System.nanoTime();
-    List<Window> selected = new ArrayList<>();
-    windows.forEachRemaining(w -> {
-      if (w.rank >= firstRank && w.rank < endRank) {
-        selected.add(w);
-      }
-    });
-    selected.sort(Comparator.comparingLong(w -> w.rank));
-    PartitionResult result = new PartitionResult();
-    result.partition = partition;
-    if (!selected.isEmpty()) {
-      HybridLm lm = ExecutorModels.of(parameters);
-      // Native buffers are freed when the task is done with them, not when the executor's GC runs.
-      try (INDArray gradient = gradients ? lm.newGradient() : null;
-          CompensatedSum sum = gradients ? new CompensatedSum(gradient.length()) : null) {
-        int from = 0;
-        while (from < selected.size()) {
-          long group = selected.get(from).rank / microBatch;
-          int to = from;
-          while (to < selected.size() && selected.get(to).rank / microBatch == group) {
-            to++;
-          }
-          addGroup(lm, selected.subList(from, to), gradient, sum, result);
-          from = to;
+
+    @Override
+    public Iterator<PartitionResult> call(Integer partition, Iterator<Window> windows) {
+        TaskSetup.beforeTask();
+        if (fault != null && gradients) {
+            fault.maybeFail(step, partition);
         }
-        if (sum != null) {
-          result.gradient = sum.pack();
+        long start = System.nanoTime();
+        List<Window> selected = new ArrayList<>();
+        windows.forEachRemaining(w -> {
+            if (w.rank >= firstRank && w.rank < endRank) {
+                selected.add(w);
+            }
+        });
+        selected.sort(Comparator.comparingLong(w -> w.rank));
+        PartitionResult result = new PartitionResult();
+        result.partition = partition;
+        if (!selected.isEmpty()) {
+            HybridLm lm = ExecutorModels.of(parameters);
+            // Native buffers are freed when the task is done with them, not when the executor's GC runs.
+            try (INDArray gradient = gradients ? lm.newGradient() : null;
+                    CompensatedSum sum = gradients ? new CompensatedSum(gradient.length()) : null) {
+                int from = 0;
+                while (from < selected.size()) {
+                    long group = selected.get(from).rank / microBatch;
+                    int to = from;
+                    while (to < selected.size() && selected.get(to).rank / microBatch == group) {
+                        to++;
+                    }
+                    addGroup(lm, selected.subList(from, to), gradient, sum, result);
+                    from = to;
+                }
+                if (sum != null) {
+                    result.gradient = sum.pack();
+                }
+            }
         }
-      }
+        result.computeNanos = System.nanoTime() - start;
+        return List.of(result).iterator();
     }
-    result.computeNanos = System.nanoTime() - start;
-    return List.of(result).iterator();
-  }
 
-  /** One micro-batch: forward, NLL and (in a training pass) the gradient of its NLL sum. */
-  private void addGroup(HybridLm lm, List<Window> group, INDArray gradient, CompensatedSum sum,
-      PartitionResult result) {
-    int length = group.get(0).tokens.length - 1;
-    int[][] inputs = new int[group.size()][];
-    int[][] targets = new int[group.size()][];
-    for (int i = 0; i < group.size(); i++) {
-      inputs[i] = Arrays.copyOfRange(group.get(i).tokens, 0, length);
-      targets[i] = Arrays.copyOfRange(group.get(i).tokens, 1, length + 1);
+    /** One micro-batch: forward, NLL and (in a training pass) the gradient of its NLL sum. */
+    private void addGroup(
+            HybridLm lm, List<Window> group, INDArray gradient, CompensatedSum sum, PartitionResult result) {
+        int length = group.get(0).tokens.length - 1;
+        int[][] inputs = new int[group.size()][];
+        int[][] targets = new int[group.size()][];
+        for (int i = 0; i < group.size(); i++) {
+            inputs[i] = Arrays.copyOfRange(group.get(i).tokens, 0, length);
+            targets[i] = Arrays.copyOfRange(group.get(i).tokens, 1, length + 1);
+        }
+        if (gradient != null) {
+            gradient.assign(0);
+        }
+        // the micro-batch's activations live in this thread's reused step block (see Scratch)
+        try (Scratch ignored = Scratch.openStep()) {
+            HybridLm.Forward forward = lm.forward(inputs);
+            result.loss.add(lm.nll(forward, targets, null).sum());
+            if (gradient != null) {
+                lm.backward(forward, targets, null, 1.0, gradient);
+            } else if (group.get(0).answers != null) {
+                AnswerAccuracy.Count count =
+                        AnswerAccuracy.count(forward.logits(), targets, targetAnswers(group, length));
+                result.answers += count.answers();
+                result.answersCorrect += count.correct();
+            }
+        }
+        if (gradient != null) {
+            sum.add(gradient);
+        }
+        result.windows += group.size();
+        result.tokens += (long) length * group.size();
     }
-    if (gradient != null) {
-      gradient.assign(0);
-    }
-    // the micro-batch's activations live in this thread's reused step block (see Scratch)
-    try (Scratch ignored = Scratch.openStep()) {
-      HybridLm.Forward forward = lm.forward(inputs);
-      result.loss.add(lm.nll(forward, targets, null).sum());
-      if (gradient != null) {
-        lm.backward(forward, targets, null, 1.0, gradient);
-      } else if (group.get(0).answers != null) {
-        AnswerAccuracy.Count count = AnswerAccuracy.count(forward.logits(), targets, targetAnswers(group, length));
-        result.answers += count.answers();
-        result.answersCorrect += count.correct();
-      }
-    }
-    if (gradient != null) {
-      sum.add(gradient);
-    }
-    result.windows += group.size();
-    result.tokens += (long) length * group.size();
-  }
 
-  /** Whether each target (token 1..T of each window) is an answer. */
-  private static boolean[][] targetAnswers(List<Window> group, int length) {
-    boolean[][] answers = new boolean[group.size()][];
-    for (int i = 0; i < group.size(); i++) {
-      answers[i] = Arrays.copyOfRange(group.get(i).answers, 1, length + 1);
+    /** Whether each target (token 1..T of each window) is an answer. */
+    private static boolean[][] targetAnswers(List<Window> group, int length) {
+        boolean[][] answers = new boolean[group.size()][];
+        for (int i = 0; i < group.size(); i++) {
+            answers[i] = Arrays.copyOfRange(group.get(i).answers, 1, length + 1);
+        }
+        return answers;
     }
-    return answers;
-  }
 }

@@ -10,35 +10,36 @@ package io.ssmspark.jobs.train;
  */
 public record WindowSchedule(long trainWindows, int globalBatch, int gradAccum) {
 
-  public WindowSchedule {
-    if (globalBatch < 1 || gradAccum < 1 || globalBatch % gradAccum != 0) {
-      throw new IllegalArgumentException("--global-batch " + globalBatch + " must be >= 1 and a multiple of"
-          + " --grad-accum " + gradAccum);
+    public WindowSchedule {
+        if (globalBatch < 1 || gradAccum < 1 || globalBatch % gradAccum != 0) {
+            throw new IllegalArgumentException(
+                    "--global-batch " + globalBatch + " must be >= 1 and a multiple of" + " --grad-accum " + gradAccum);
+        }
+        if (trainWindows < globalBatch) {
+            throw new IllegalArgumentException(
+                    "--global-batch " + globalBatch + " windows per step but the training" + " split has only "
+                            + trainWindows + " windows: use more data, a shorter --seq-len or a smaller batch");
+        }
     }
-    if (trainWindows < globalBatch) {
-      throw new IllegalArgumentException("--global-batch " + globalBatch + " windows per step but the training"
-          + " split has only " + trainWindows + " windows: use more data, a shorter --seq-len or a smaller batch");
+
+    public long stepsPerEpoch() {
+        return trainWindows / globalBatch;
     }
-  }
 
-  public long stepsPerEpoch() {
-    return trainWindows / globalBatch;
-  }
-
-  /** The epoch (0-based) of step {@code step} (0-based). */
-  public long epochOf(long step) {
-    return step / stepsPerEpoch();
-  }
-
-  /** The first rank of round {@code round} of step {@code step}; the round covers [first, first + B/k). */
-  public long firstRank(long step, int round) {
-    if (round < 0 || round >= gradAccum) {
-      throw new IllegalArgumentException("accumulation round " + round + " outside [0, " + gradAccum + ")");
+    /** The epoch (0-based) of step {@code step} (0-based). */
+    public long epochOf(long step) {
+        return step / stepsPerEpoch();
     }
-    return (step % stepsPerEpoch()) * globalBatch + (long) round * windowsPerRound();
-  }
 
-  public int windowsPerRound() {
-    return globalBatch / gradAccum;
-  }
+    /** The first rank of round {@code round} of step {@code step}; the round covers [first, first + B/k). */
+    public long firstRank(long step, int round) {
+        if (round < 0 || round >= gradAccum) {
+            throw new IllegalArgumentException("accumulation round " + round + " outside [0, " + gradAccum + ")");
+        }
+        return (step % stepsPerEpoch()) * globalBatch + (long) round * windowsPerRound();
+    }
+
+    public int windowsPerRound() {
+        return globalBatch / gradAccum;
+    }
 }

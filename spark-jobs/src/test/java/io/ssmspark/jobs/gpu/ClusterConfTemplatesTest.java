@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 import java.util.stream.Stream;
-
 import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
 
@@ -24,13 +23,19 @@ class ClusterConfTemplatesTest {
     static final Path CLUSTER_CONF = Path.of("..", "cluster-conf");
 
     private static final List<String> EXPECTED_TEMPLATES = List.of(
-            "spark-defaults.k8s-gpu.conf", "spark-defaults.k8s.conf", "spark-defaults.local.conf",
-            "spark-defaults.standalone-gpu.conf", "spark-defaults.standalone.conf",
-            "spark-defaults.yarn-gpu.conf", "spark-defaults.yarn.conf");
+            "spark-defaults.k8s-gpu.conf",
+            "spark-defaults.k8s.conf",
+            "spark-defaults.local.conf",
+            "spark-defaults.standalone-gpu.conf",
+            "spark-defaults.standalone.conf",
+            "spark-defaults.yarn-gpu.conf",
+            "spark-defaults.yarn.conf");
 
     static List<Path> templates() throws IOException {
         try (Stream<Path> files = Files.list(CLUSTER_CONF)) {
-            return files.filter(p -> p.getFileName().toString().matches("spark-defaults\\..*\\.conf")).sorted().toList();
+            return files.filter(p -> p.getFileName().toString().matches("spark-defaults\\..*\\.conf"))
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -65,7 +70,9 @@ class ClusterConfTemplatesTest {
 
     @Test
     void allSevenTemplatesArePresent() throws IOException {
-        assertEquals(EXPECTED_TEMPLATES, templates().stream().map(p -> p.getFileName().toString()).toList());
+        assertEquals(
+                EXPECTED_TEMPLATES,
+                templates().stream().map(p -> p.getFileName().toString()).toList());
     }
 
     @Test
@@ -81,13 +88,21 @@ class ClusterConfTemplatesTest {
     void everyTemplateUsesKryoWithOurRegistratorAndTheJava17Flags() throws IOException {
         for (Path template : templates()) {
             Properties p = parse(Files.readString(template), template.toString());
-            assertEquals("org.apache.spark.serializer.KryoSerializer", p.getProperty("spark.serializer"), template.toString());
-            assertEquals("io.ssmspark.jobs.SsmKryoRegistrator", p.getProperty("spark.kryo.registrator"), template.toString());
+            assertEquals(
+                    "org.apache.spark.serializer.KryoSerializer",
+                    p.getProperty("spark.serializer"),
+                    template.toString());
+            assertEquals(
+                    "io.ssmspark.jobs.SsmKryoRegistrator",
+                    p.getProperty("spark.kryo.registrator"),
+                    template.toString());
             for (String side : List.of("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions")) {
                 String options = p.getProperty(side);
-                assertTrue(options.contains("--add-opens=java.base/sun.nio.ch=ALL-UNNAMED")
-                        && options.contains("-Djdk.reflect.useDirectMethodHandle=false")
-                        && options.split(" --add-opens=").length == 14, template + " " + side + ": " + options);
+                assertTrue(
+                        options.contains("--add-opens=java.base/sun.nio.ch=ALL-UNNAMED")
+                                && options.contains("-Djdk.reflect.useDirectMethodHandle=false")
+                                && options.split(" --add-opens=").length == 14,
+                        template + " " + side + ": " + options);
             }
             // Spark itself accepts the file: the values load into a SparkConf and the serializer is set.
             SparkConf conf = new SparkConf(false);
@@ -107,7 +122,9 @@ class ClusterConfTemplatesTest {
             int executorCores = Integer.parseInt(p.getProperty("spark.executor.cores"));
             int taskCpus = Integer.parseInt(p.getProperty("spark.task.cpus"));
             assertEquals(0, executorCores % taskCpus, template.toString());
-            assertEquals(taskCpus, Integer.parseInt(p.getProperty("spark.executorEnv.OMP_NUM_THREADS")),
+            assertEquals(
+                    taskCpus,
+                    Integer.parseInt(p.getProperty("spark.executorEnv.OMP_NUM_THREADS")),
                     template.toString());
         }
     }
@@ -129,9 +146,12 @@ class ClusterConfTemplatesTest {
             int executorGpus = Integer.parseInt(p.getProperty("spark.executor.resource.gpu.amount"));
             int executorCores = Integer.parseInt(p.getProperty("spark.executor.cores"));
             // As many concurrent tasks by cores as by GPUs, so neither sits idle.
-            assertEquals(executorGpus, executorCores / Integer.parseInt(p.getProperty("spark.task.cpus")),
+            assertEquals(
+                    executorGpus,
+                    executorCores / Integer.parseInt(p.getProperty("spark.task.cpus")),
                     template.toString());
-            assertTrue(p.getProperty("spark.executor.resource.gpu.discoveryScript").endsWith("/gpu-discovery.sh"),
+            assertTrue(
+                    p.getProperty("spark.executor.resource.gpu.discoveryScript").endsWith("/gpu-discovery.sh"),
                     template.toString());
         }
         assertEquals(3, gpuTemplates);
@@ -150,30 +170,36 @@ class ClusterConfTemplatesTest {
                 """, "inline");
         List<String> unknown = unknownKeys(wrong);
         unknown.sort(null);
-        assertEquals(List.of(
-                "'spark.executor.memroy' is neither a registered Spark ConfigEntry, a SparkLauncher key, a"
-                        + " custom-resource setting, spark.executorEnv.*, nor a documented YARN/Kubernetes setting",
-                "'spark.executor.resource.gpu.amout' is neither a registered Spark ConfigEntry, a SparkLauncher key,"
-                        + " a custom-resource setting, spark.executorEnv.*, nor a documented YARN/Kubernetes setting",
-                "'spark.executorEnv.' is neither a registered Spark ConfigEntry, a SparkLauncher key, a"
-                        + " custom-resource setting, spark.executorEnv.*, nor a documented YARN/Kubernetes setting",
-                "'spark.kubernetes.container.imag' is neither a registered Spark ConfigEntry, a SparkLauncher key, a"
-                        + " custom-resource setting, spark.executorEnv.*, nor a documented YARN/Kubernetes setting",
-                "'spark.task.resource.gpu.discoveryScript' is neither a registered Spark ConfigEntry, a SparkLauncher"
-                        + " key, a custom-resource setting, spark.executorEnv.*, nor a documented YARN/Kubernetes setting",
-                "'spark.yarn.queu' is neither a registered Spark ConfigEntry, a SparkLauncher key, a custom-resource"
-                        + " setting, spark.executorEnv.*, nor a documented YARN/Kubernetes setting"), unknown);
+        assertEquals(
+                List.of(
+                        "'spark.executor.memroy' is neither a registered Spark ConfigEntry, a SparkLauncher key, a"
+                                + " custom-resource setting, spark.executorEnv.*, nor a documented YARN/Kubernetes setting",
+                        "'spark.executor.resource.gpu.amout' is neither a registered Spark ConfigEntry, a SparkLauncher key,"
+                                + " a custom-resource setting, spark.executorEnv.*, nor a documented YARN/Kubernetes setting",
+                        "'spark.executorEnv.' is neither a registered Spark ConfigEntry, a SparkLauncher key, a"
+                                + " custom-resource setting, spark.executorEnv.*, nor a documented YARN/Kubernetes setting",
+                        "'spark.kubernetes.container.imag' is neither a registered Spark ConfigEntry, a SparkLauncher key, a"
+                                + " custom-resource setting, spark.executorEnv.*, nor a documented YARN/Kubernetes setting",
+                        "'spark.task.resource.gpu.discoveryScript' is neither a registered Spark ConfigEntry, a SparkLauncher"
+                                + " key, a custom-resource setting, spark.executorEnv.*, nor a documented YARN/Kubernetes setting",
+                        "'spark.yarn.queu' is neither a registered Spark ConfigEntry, a SparkLauncher key, a custom-resource"
+                                + " setting, spark.executorEnv.*, nor a documented YARN/Kubernetes setting"),
+                unknown);
         // The registries do know the correctly spelt neighbours.
-        for (String key : List.of("spark.executor.memory", "spark.kryo.registrator", "spark.master",
-                "spark.executor.resource.gpu.amount", "spark.worker.resource.gpu.discoveryScript")) {
+        for (String key : List.of(
+                "spark.executor.memory",
+                "spark.kryo.registrator",
+                "spark.master",
+                "spark.executor.resource.gpu.amount",
+                "spark.worker.resource.gpu.discoveryScript")) {
             assertNull(SparkSettingKeys.whyUnknown(key), key);
         }
     }
 
     @Test
     void aKeyGivenTwiceIsRefused() {
-        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> parse("spark.task.cpus 1\nspark.task.cpus 2\n", "twice.conf"));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> parse("spark.task.cpus 1\nspark.task.cpus 2\n", "twice.conf"));
         assertEquals("twice.conf: key spark.task.cpus is set twice", e.getMessage());
     }
 }

@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
-
 import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.resource.ResourceInformation$;
 import org.junit.jupiter.api.Test;
@@ -23,14 +22,15 @@ class GpuDiscoveryScriptTest {
     @TempDir
     Path dir;
 
-    private record Result(int exitCode, String stdout, String stderr) {
-    }
+    private record Result(int exitCode, String stdout, String stderr) {}
 
     private Path fakeNvidiaSmi(String output, int exitCode) throws IOException {
         Path fake = dir.resolve("nvidia-smi");
-        Files.writeString(fake, "#!/bin/sh\n"
-                + "[ \"$1 $2\" = \"--query-gpu=index --format=csv,noheader\" ] || { echo bad args: \"$@\" >&2; exit 9; }\n"
-                + "printf '" + output + "'\nexit " + exitCode + "\n");
+        Files.writeString(
+                fake,
+                "#!/bin/sh\n"
+                        + "[ \"$1 $2\" = \"--query-gpu=index --format=csv,noheader\" ] || { echo bad args: \"$@\" >&2; exit 9; }\n"
+                        + "printf '" + output + "'\nexit " + exitCode + "\n");
         Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
         return fake;
     }
@@ -80,15 +80,21 @@ class GpuDiscoveryScriptTest {
     void failuresExitNonZeroWithAMessage() throws Exception {
         Result missing = run(Map.of("NVIDIA_SMI", dir.resolve("absent-smi").toString()));
         assertEquals(1, missing.exitCode());
-        assertEquals("gpu-discovery.sh: '" + dir.resolve("absent-smi") + "' not found; install the NVIDIA driver"
-                + " or set NVIDIA_SMI", missing.stderr());
+        assertEquals(
+                "gpu-discovery.sh: '" + dir.resolve("absent-smi") + "' not found; install the NVIDIA driver"
+                        + " or set NVIDIA_SMI",
+                missing.stderr());
 
-        Result failing = run(Map.of("NVIDIA_SMI", fakeNvidiaSmi("NVIDIA-SMI has failed\\n", 9).toString()));
+        Result failing = run(Map.of(
+                "NVIDIA_SMI", fakeNvidiaSmi("NVIDIA-SMI has failed\\n", 9).toString()));
         assertEquals(1, failing.exitCode());
-        assertEquals("gpu-discovery.sh: '" + dir.resolve("nvidia-smi") + " --query-gpu=index --format=csv,noheader'"
-                + " failed", failing.stderr());
+        assertEquals(
+                "gpu-discovery.sh: '" + dir.resolve("nvidia-smi") + " --query-gpu=index --format=csv,noheader'"
+                        + " failed",
+                failing.stderr());
 
-        Result garbage = run(Map.of("NVIDIA_SMI", fakeNvidiaSmi("0\\nGPU-8f2c\\n", 0).toString()));
+        Result garbage =
+                run(Map.of("NVIDIA_SMI", fakeNvidiaSmi("0\\nGPU-8f2c\\n", 0).toString()));
         assertEquals(1, garbage.exitCode());
         assertEquals("gpu-discovery.sh: expected a device index from nvidia-smi, found 'GPU-8f2c'", garbage.stderr());
         assertEquals("", garbage.stdout());

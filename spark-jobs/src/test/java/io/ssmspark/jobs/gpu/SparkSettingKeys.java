@@ -12,7 +12,6 @@ import java.util.Set;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.regex.Pattern;
-
 import org.apache.spark.internal.config.ConfigEntry$;
 import org.apache.spark.launcher.SparkLauncher;
 import org.apache.spark.resource.ResourceUtils$;
@@ -59,8 +58,7 @@ final class SparkSettingKeys {
         loadSparkCoreConfigObjects();
     }
 
-    private SparkSettingKeys() {
-    }
+    private SparkSettingKeys() {}
 
     /** Null when the key is a real setting; otherwise the reason it is not. */
     static String whyUnknown(String key) {
@@ -99,20 +97,26 @@ final class SparkSettingKeys {
      */
     private static void loadSparkCoreConfigObjects() {
         try {
-            Path jar = Path.of(ConfigEntry$.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path jar = Path.of(ConfigEntry$.class
+                    .getProtectionDomain()
+                    .getCodeSource()
+                    .getLocation()
+                    .toURI());
             Pattern topLevelObject = Pattern.compile("org/apache/spark/internal/config/[A-Za-z]+\\$\\.class");
             int loaded = 0;
             try (JarFile file = new JarFile(jar.toFile())) {
                 for (Enumeration<JarEntry> entries = file.entries(); entries.hasMoreElements(); ) {
                     String name = entries.nextElement().getName();
                     if (topLevelObject.matcher(name).matches()) {
-                        String className = name.substring(0, name.length() - ".class".length()).replace('/', '.');
+                        String className = name.substring(0, name.length() - ".class".length())
+                                .replace('/', '.');
                         Class.forName(className, true, SparkSettingKeys.class.getClassLoader());
                         loaded++;
                     }
                 }
             }
-            if (loaded < List.of("package$", "Kryo$", "UI$", "Worker$", "Network$").size()) {
+            if (loaded
+                    < List.of("package$", "Kryo$", "UI$", "Worker$", "Network$").size()) {
                 throw new IllegalStateException("found only " + loaded + " Spark config objects in " + jar);
             }
         } catch (IOException | URISyntaxException | ClassNotFoundException e) {

@@ -24,221 +24,238 @@ import org.junit.jupiter.api.Test;
 /** The driver's all-gather service on its own: rounds, task order, attempts kept apart, failures answered at once. */
 class ExchangeHubTest {
 
-  private static byte[] text(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
+    private static byte[] text(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
 
-  private static String text(byte[] b) {
-    return new String(b, StandardCharsets.UTF_8);
-  }
+    private static String text(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
 
-  @Test
-  void everyTaskGetsEveryMessageOfEachRoundInTaskOrder() throws Exception {
-    try (ExchangeHub hub = new ExchangeHub("127.0.0.1", "127.0.0.1", 0, 3)) {
-      ExecutorService pool = Executors.newFixedThreadPool(3);
-      List<Future<List<String>>> results = new ArrayList<>();
-      for (int task = 0; task < 3; task++) {
-        int t = task;
-        results.add(pool.submit(() -> {
-          List<String> seen = new ArrayList<>();
-          try (ExchangeClient c = new ExchangeClient(hub.address(), 0, t, () -> false)) {
-            for (int round = 0; round < 4; round++) {
-              for (byte[] m : c.allGather(text("t" + t + "r" + round))) {
-                seen.add(text(m));
-              }
+    @Test
+    void everyTaskGetsEveryMessageOfEachRoundInTaskOrder() throws Exception {
+        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", "127.0.0.1", 0, 3)) {
+            ExecutorService pool = Executors.newFixedThreadPool(3);
+            List<Future<List<String>>> results = new ArrayList<>();
+            for (int task = 0; task < 3; task++) {
+                int t = task;
+                results.add(pool.submit(() -> {
+                    List<String> seen = new ArrayList<>();
+                    try (ExchangeClient c = new ExchangeClient(hub.address(), 0, t, () -> false)) {
+                        for (int round = 0; round < 4; round++) {
+                            for (byte[] m : c.allGather(text("t" + t + "r" + round))) {
+                                seen.add(text(m));
+                            }
+                        }
+                        c.finish();
+                    }
+                    return seen;
+                }));
             }
-            c.finish();
-          }
-          return seen;
-        }));
-      }
-      for (Future<List<String>> f : results) {
-        List<String> seen = f.get();
-        assertEquals(12, seen.size());
-        for (int round = 0; round < 4; round++) {
-          assertEquals(List.of("t0r" + round, "t1r" + round, "t2r" + round), seen.subList(3 * round, 3 * round + 3));
-        }
-      }
-      pool.shutdown();
-    }
-  }
-
-  @Test
-  void stageAttemptsDoNotMix() throws Exception {
-    try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1)) {
-      try (ExchangeClient first = new ExchangeClient(hub.address(), 0, 0, () -> false);
-          ExchangeClient retry = new ExchangeClient(hub.address(), 1, 0, () -> false)) {
-        assertArrayEquals(new byte[][] {text("a")}, first.allGather(text("a")));
-        assertArrayEquals(new byte[][] {text("b")}, retry.allGather(text("b")));
-      }
-    }
-  }
-
-  @Test
-  void aTaskLeavingBeforeItsLastRoundFailsTheOthersAtOnce() throws Exception {
-    try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2)) {
-      assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-        ExchangeClient waiting = new ExchangeClient(hub.address(), 0, 0, () -> false);
-        ExchangeClient leaving = new ExchangeClient(hub.address(), 0, 1, () -> false);
-        leaving.close(); // dies without its round
-        UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> waiting.allGather(text("x")));
-        assertTrue(e.getMessage().startsWith("segment exchange: lost the driver's exchange in round 0"),
-            e.getMessage());
-        waiting.close();
-      });
-    }
-  }
-
-  /**
-   * A task that fails says why before it goes: the others lose their exchange at once, and the hub keeps the first
-   * reason (the driver names it instead of their lost exchange); a reason given after the break-up is not kept.
-   */
-  @Test
-  void aFailingTaskSaysWhyAndTheHubKeepsThatReason() throws Exception {
-    try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2)) {
-      assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-        assertEquals(null, hub.firstFailure());
-        ExchangeClient waiting = new ExchangeClient(hub.address(), 0, 0, () -> false);
-        ExchangeClient failing = new ExchangeClient(hub.address(), 0, 1, () -> false);
-        failing.failed(new OutOfMemoryError("Java heap space"));
-        failing.close();
-        UncheckedIOException lost = assertThrows(UncheckedIOException.class, () -> waiting.allGather(text("x")));
-        waiting.failed(lost);
-        waiting.close();
-        Throwable first = hub.firstFailure();
-        assertTrue(first instanceof OutOfMemoryError, String.valueOf(first));
-        assertEquals("Java heap space", first.getMessage());
-      });
-    }
-  }
-
-  @Test
-  void aKilledTaskStopsWaiting() throws Exception {
-    try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2)) {
-      assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-        try (ExchangeClient alone = new ExchangeClient(hub.address(), 0, 0, () -> true)) {
-          UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> alone.allGather(text("x")));
-          assertEquals("the task was killed while waiting for the other segments", e.getCause().getMessage());
-        }
-      });
-    }
-  }
-
-  @Test
-  void aConnectionWithTheWrongTokenIsRefused() throws Exception {
-    try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1)) {
-      ExchangeHub.Address a = hub.address();
-      ExchangeHub.Address forged = new ExchangeHub.Address(a.host, a.port, a.token + 1, a.width);
-      assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-        try (ExchangeClient stranger = new ExchangeClient(forged, 0, 0, () -> false)) {
-          assertThrows(UncheckedIOException.class, () -> stranger.allGather(text("x")));
-        }
-      });
-    }
-  }
-
-  @Test
-  void anUnreachableHubIsNamedWithTheSettingToChange() {
-    ExchangeHub.Address nowhere = new ExchangeHub.Address("127.0.0.1", 1, 0, 1);
-    UncheckedIOException e = assertThrows(UncheckedIOException.class,
-        () -> new ExchangeClient(nowhere, 0, 0, () -> false));
-    assertEquals("segment exchange: cannot reach the driver at 127.0.0.1:1 (set spark.ssm.exchange.port to a port"
-        + " the executors may reach)", e.getMessage());
-  }
-
-  @Test
-  void aPortInUseIsNamedWithTheSettingAndTheCause() throws Exception {
-    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      int port = taken.getLocalPort();
-      IOException e = assertThrows(IOException.class, () -> new ExchangeHub("127.0.0.1", "127.0.0.1", port, 1));
-      assertEquals("segment exchange: cannot listen on port " + port + " (spark.ssm.exchange.port) of 127.0.0.1:"
-          + " Address already in use; set spark.ssm.exchange.port to a free port, or 0 for any", e.getMessage());
-    }
-  }
-
-  /**
-   * A port scanner connecting and closing, or sending a few bytes or a wrong token, is no task that failed: one debug
-   * line each, nothing at INFO or above, and the stage's tasks carry on.
-   */
-  @Test
-  void junkConnectionsAreDroppedWithADebugLineAndBreakNothing() throws Exception {
-    try (LogCapture log = new LogCapture(ExchangeHub.class);
-        ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1)) {
-      assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-        for (byte[] junk : new byte[][] {{}, {1, 2, 3}, text("GET / HTTP/1.0\r\n\r\n")}) {
-          try (Socket s = new Socket("127.0.0.1", hub.address().port)) {
-            s.getOutputStream().write(junk);
-          }
-        }
-        while (log.events().size() < 3) {
-          Thread.sleep(10);
-        }
-        try (ExchangeClient task = new ExchangeClient(hub.address(), 0, 0, () -> false)) {
-          assertArrayEquals(new byte[][] {text("a")}, task.allGather(text("a")));
-          task.finish();
-        }
-      });
-      List<String> events = log.events();
-      assertEquals(3, events.size(), events.toString());
-      List<String> why = List.of("closed before its hello", "closed before its hello", "a wrong token");
-      for (String event : events) {
-        assertTrue(event.matches("DEBUG exchange hub: dropped a connection from /127\\.0\\.0\\.1:\\d+ that never"
-            + " identified itself \\((closed before its hello|a wrong token)\\)"), event);
-      }
-      assertEquals(why.stream().sorted().toList(),
-          events.stream().map(e -> e.substring(e.lastIndexOf('(') + 1, e.length() - 1)).sorted().toList());
-    }
-  }
-
-  /** A connection that never says a word is closed after the hello timeout, and its thread ends. */
-  @Test
-  void anIdleConnectionIsClosedAndItsThreadFreed() throws Exception {
-    try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1, 2_000);
-        Socket idle = new Socket("127.0.0.1", hub.address().port)) {
-      String thread = "ssm-exchange-" + idle.getLocalSocketAddress();
-      assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-        while (!threadAlive(thread)) {
-          Thread.sleep(10);
-        }
-        idle.setSoTimeout(20_000);
-        assertEquals(-1, idle.getInputStream().read()); // the hub closed it
-        while (threadAlive(thread)) {
-          Thread.sleep(10);
-        }
-      });
-    }
-  }
-
-  /** Joined tasks may take longer than the hello timeout to send a round: the hub waits for them. */
-  @Test
-  void aTaskComputingLongerThanTheHelloTimeoutIsNotCut() throws Exception {
-    try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2, 200)) {
-      ExecutorService pool = Executors.newFixedThreadPool(2);
-      List<Future<String>> results = new ArrayList<>();
-      for (int task = 0; task < 2; task++) {
-        int t = task;
-        results.add(pool.submit(() -> {
-          StringBuilder seen = new StringBuilder();
-          try (ExchangeClient c = new ExchangeClient(hub.address(), 0, t, () -> false)) {
-            for (int round = 0; round < 2; round++) {
-              Thread.sleep(t == 1 ? 1_000 : 0); // five hello timeouts before each round
-              for (byte[] m : c.allGather(text("t" + t + "r" + round))) {
-                seen.append(text(m)).append(' ');
-              }
+            for (Future<List<String>> f : results) {
+                List<String> seen = f.get();
+                assertEquals(12, seen.size());
+                for (int round = 0; round < 4; round++) {
+                    assertEquals(
+                            List.of("t0r" + round, "t1r" + round, "t2r" + round),
+                            seen.subList(3 * round, 3 * round + 3));
+                }
             }
-            c.finish();
-          }
-          return seen.toString();
-        }));
-      }
-      for (Future<String> f : results) {
-        assertEquals("t0r0 t1r0 t0r1 t1r1 ", f.get(30, TimeUnit.SECONDS));
-      }
-      pool.shutdown();
+            pool.shutdown();
+        }
     }
-  }
 
-  private static boolean threadAlive(String name) {
-    return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals(name) && t.isAlive());
-  }
+    @Test
+    void stageAttemptsDoNotMix() throws Exception {
+        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1)) {
+            try (ExchangeClient first = new ExchangeClient(hub.address(), 0, 0, () -> false);
+                    ExchangeClient retry = new ExchangeClient(hub.address(), 1, 0, () -> false)) {
+                assertArrayEquals(new byte[][] {text("a")}, first.allGather(text("a")));
+                assertArrayEquals(new byte[][] {text("b")}, retry.allGather(text("b")));
+            }
+        }
+    }
+
+    @Test
+    void aTaskLeavingBeforeItsLastRoundFailsTheOthersAtOnce() throws Exception {
+        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2)) {
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                ExchangeClient waiting = new ExchangeClient(hub.address(), 0, 0, () -> false);
+                ExchangeClient leaving = new ExchangeClient(hub.address(), 0, 1, () -> false);
+                leaving.close(); // dies without its round
+                UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> waiting.allGather(text("x")));
+                assertTrue(
+                        e.getMessage().startsWith("segment exchange: lost the driver's exchange in round 0"),
+                        e.getMessage());
+                waiting.close();
+            });
+        }
+    }
+
+    /**
+     * A task that fails says why before it goes: the others lose their exchange at once, and the hub keeps the first
+     * reason (the driver names it instead of their lost exchange); a reason given after the break-up is not kept.
+     */
+    @Test
+    void aFailingTaskSaysWhyAndTheHubKeepsThatReason() throws Exception {
+        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2)) {
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                assertEquals(null, hub.firstFailure());
+                ExchangeClient waiting = new ExchangeClient(hub.address(), 0, 0, () -> false);
+                ExchangeClient failing = new ExchangeClient(hub.address(), 0, 1, () -> false);
+                failing.failed(new OutOfMemoryError("Java heap space"));
+                failing.close();
+                UncheckedIOException lost =
+                        assertThrows(UncheckedIOException.class, () -> waiting.allGather(text("x")));
+                waiting.failed(lost);
+                waiting.close();
+                Throwable first = hub.firstFailure();
+                assertTrue(first instanceof OutOfMemoryError, String.valueOf(first));
+                assertEquals("Java heap space", first.getMessage());
+            });
+        }
+    }
+
+    @Test
+    void aKilledTaskStopsWaiting() throws Exception {
+        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2)) {
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                try (ExchangeClient alone = new ExchangeClient(hub.address(), 0, 0, () -> true)) {
+                    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> alone.allGather(text("x")));
+                    assertEquals(
+                            "the task was killed while waiting for the other segments",
+                            e.getCause().getMessage());
+                }
+            });
+        }
+    }
+
+    @Test
+    void aConnectionWithTheWrongTokenIsRefused() throws Exception {
+        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1)) {
+            ExchangeHub.Address a = hub.address();
+            ExchangeHub.Address forged = new ExchangeHub.Address(a.host, a.port, a.token + 1, a.width);
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                try (ExchangeClient stranger = new ExchangeClient(forged, 0, 0, () -> false)) {
+                    assertThrows(UncheckedIOException.class, () -> stranger.allGather(text("x")));
+                }
+            });
+        }
+    }
+
+    @Test
+    void anUnreachableHubIsNamedWithTheSettingToChange() {
+        ExchangeHub.Address nowhere = new ExchangeHub.Address("127.0.0.1", 1, 0, 1);
+        UncheckedIOException e =
+                assertThrows(UncheckedIOException.class, () -> new ExchangeClient(nowhere, 0, 0, () -> false));
+        assertEquals(
+                "segment exchange: cannot reach the driver at 127.0.0.1:1 (set spark.ssm.exchange.port to a port"
+                        + " the executors may reach)",
+                e.getMessage());
+    }
+
+    @Test
+    void aPortInUseIsNamedWithTheSettingAndTheCause() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            int port = taken.getLocalPort();
+            IOException e = assertThrows(IOException.class, () -> new ExchangeHub("127.0.0.1", "127.0.0.1", port, 1));
+            assertEquals(
+                    "segment exchange: cannot listen on port " + port + " (spark.ssm.exchange.port) of 127.0.0.1:"
+                            + " Address already in use; set spark.ssm.exchange.port to a free port, or 0 for any",
+                    e.getMessage());
+        }
+    }
+
+    /**
+     * A port scanner connecting and closing, or sending a few bytes or a wrong token, is no task that failed: one debug
+     * line each, nothing at INFO or above, and the stage's tasks carry on.
+     */
+    @Test
+    void junkConnectionsAreDroppedWithADebugLineAndBreakNothing() throws Exception {
+        try (LogCapture log = new LogCapture(ExchangeHub.class);
+                ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1)) {
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                for (byte[] junk : new byte[][] {{}, {1, 2, 3}, text("GET / HTTP/1.0\r\n\r\n")}) {
+                    try (Socket s = new Socket("127.0.0.1", hub.address().port)) {
+                        s.getOutputStream().write(junk);
+                    }
+                }
+                while (log.events().size() < 3) {
+                    Thread.sleep(10);
+                }
+                try (ExchangeClient task = new ExchangeClient(hub.address(), 0, 0, () -> false)) {
+                    assertArrayEquals(new byte[][] {text("a")}, task.allGather(text("a")));
+                    task.finish();
+                }
+            });
+            List<String> events = log.events();
+            assertEquals(3, events.size(), events.toString());
+            List<String> why = List.of("closed before its hello", "closed before its hello", "a wrong token");
+            for (String event : events) {
+                assertTrue(
+                        event.matches("DEBUG exchange hub: dropped a connection from /127\\.0\\.0\\.1:\\d+ that never"
+                                + " identified itself \\((closed before its hello|a wrong token)\\)"),
+                        event);
+            }
+            assertEquals(
+                    why.stream().sorted().toList(),
+                    events.stream()
+                            .map(e -> e.substring(e.lastIndexOf('(') + 1, e.length() - 1))
+                            .sorted()
+                            .toList());
+        }
+    }
+
+    /** A connection that never says a word is closed after the hello timeout, and its thread ends. */
+    @Test
+    void anIdleConnectionIsClosedAndItsThreadFreed() throws Exception {
+        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1, 2_000);
+                Socket idle = new Socket("127.0.0.1", hub.address().port)) {
+            String thread = "ssm-exchange-" + idle.getLocalSocketAddress();
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                while (!threadAlive(thread)) {
+                    Thread.sleep(10);
+                }
+                idle.setSoTimeout(20_000);
+                assertEquals(-1, idle.getInputStream().read()); // the hub closed it
+                while (threadAlive(thread)) {
+                    Thread.sleep(10);
+                }
+            });
+        }
+    }
+
+    /** Joined tasks may take longer than the hello timeout to send a round: the hub waits for them. */
+    @Test
+    void aTaskComputingLongerThanTheHelloTimeoutIsNotCut() throws Exception {
+        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2, 200)) {
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            List<Future<String>> results = new ArrayList<>();
+            for (int task = 0; task < 2; task++) {
+                int t = task;
+                results.add(pool.submit(() -> {
+                    StringBuilder seen = new StringBuilder();
+                    try (ExchangeClient c = new ExchangeClient(hub.address(), 0, t, () -> false)) {
+                        for (int round = 0; round < 2; round++) {
+                            Thread.sleep(t == 1 ? 1_000 : 0); // five hello timeouts before each round
+                            for (byte[] m : c.allGather(text("t" + t + "r" + round))) {
+                                seen.append(text(m)).append(' ');
+                            }
+                        }
+                        c.finish();
+                    }
+                    return seen.toString();
+                }));
+            }
+            for (Future<String> f : results) {
+                assertEquals("t0r0 t1r0 t0r1 t1r1 ", f.get(30, TimeUnit.SECONDS));
+            }
+            pool.shutdown();
+        }
+    }
+
+    private static boolean threadAlive(String name) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.getName().equals(name) && t.isAlive());
+    }
 }

@@ -29,8 +29,7 @@ public final class AtomicFiles {
 
     private static final Set<PosixFilePermission> READABLE = PosixFilePermissions.fromString("rw-r--r--");
 
-    private AtomicFiles() {
-    }
+    private AtomicFiles() {}
 
     /** Writes {@code target} atomically. */
     public static void write(Path target, ContentWriter writer) throws IOException {
@@ -56,7 +55,8 @@ public final class AtomicFiles {
             Files.deleteIfExists(tmp);
             throw e;
         }
-        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (FileChannel channel =
+                FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             OutputStream out = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16);
             writer.writeTo(out);
             out.flush();

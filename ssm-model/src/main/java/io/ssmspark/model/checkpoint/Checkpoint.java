@@ -1,9 +1,6 @@
 package io.ssmspark.model.checkpoint;
 
 import io.ssmspark.model.config.MambaConfig;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,6 +10,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A checkpoint directory, readable by mamba_ssm: {@code config.json} (MambaConfig fields) and
@@ -27,8 +26,7 @@ public final class Checkpoint {
     /** transformers-style loaders expect this metadata on PyTorch safetensors files. */
     private static final Map<String, String> METADATA = Map.of("format", "pt");
 
-    private Checkpoint() {
-    }
+    private Checkpoint() {}
 
     /** Saves a flat parameter vector laid out as {@link CheckpointSchema#of(MambaConfig)}. */
     public static void save(Path dir, MambaConfig config, INDArray flatParameters) throws IOException {
@@ -46,8 +44,12 @@ public final class Checkpoint {
      * all are written are they renamed into place (config.json last). A tied {@code lm_head.weight} in
      * {@code tensors} must equal the embedding and is not written (it is the embedding).
      */
-    public static void save(Path dir, MambaConfig config, Map<String, INDArray> tensors,
-                            Map<String, AtomicFiles.ContentWriter> extraFiles) throws IOException {
+    public static void save(
+            Path dir,
+            MambaConfig config,
+            Map<String, INDArray> tensors,
+            Map<String, AtomicFiles.ContentWriter> extraFiles)
+            throws IOException {
         CheckpointSchema schema = CheckpointSchema.of(config);
         schema.checkTensors(tensors);
         INDArray tiedHead = tensors.get(CheckpointSchema.LM_HEAD);
@@ -59,8 +61,11 @@ public final class Checkpoint {
             }
         }
         for (String name : extraFiles.keySet()) {
-            if (name.equals(CONFIG_FILE) || name.equals(MODEL_FILE) || name.isEmpty()
-                    || !Path.of(name).getFileName().toString().equals(name) || name.startsWith(".")) {
+            if (name.equals(CONFIG_FILE)
+                    || name.equals(MODEL_FILE)
+                    || name.isEmpty()
+                    || !Path.of(name).getFileName().toString().equals(name)
+                    || name.startsWith(".")) {
                 throw new IllegalArgumentException("extra checkpoint file name '" + name
                         + "' must be a plain file name other than " + CONFIG_FILE + " and " + MODEL_FILE);
             }
@@ -75,14 +80,17 @@ public final class Checkpoint {
         List<PendingFile> pending = new ArrayList<>(); // in commit order: config.json last
         try {
             Path model = dir.resolve(MODEL_FILE);
-            pending.add(new PendingFile(model, AtomicFiles.writeTemporary(model,
-                    out -> SafeTensorsWriter.write(out, ordered, METADATA, SafeTensorsDType.F32))));
+            pending.add(new PendingFile(
+                    model,
+                    AtomicFiles.writeTemporary(
+                            model, out -> SafeTensorsWriter.write(out, ordered, METADATA, SafeTensorsDType.F32))));
             for (Map.Entry<String, AtomicFiles.ContentWriter> extra : extraFiles.entrySet()) {
                 Path target = dir.resolve(extra.getKey());
                 pending.add(new PendingFile(target, AtomicFiles.writeTemporary(target, extra.getValue())));
             }
             Path configFile = dir.resolve(CONFIG_FILE);
-            pending.add(new PendingFile(configFile, AtomicFiles.writeTemporary(configFile, out -> out.write(configJson))));
+            pending.add(
+                    new PendingFile(configFile, AtomicFiles.writeTemporary(configFile, out -> out.write(configJson))));
             while (!pending.isEmpty()) {
                 PendingFile p = pending.get(0);
                 AtomicFiles.commit(p.temporary(), p.target());
@@ -96,8 +104,7 @@ public final class Checkpoint {
     }
 
     /** A file written under a temporary name, waiting to be renamed to its target. */
-    private record PendingFile(Path target, Path temporary) {
-    }
+    private record PendingFile(Path target, Path temporary) {}
 
     /** Reads only config.json of a checkpoint directory (mamba_ssm's fields, or transformers' Mamba2Config). */
     public static MambaConfig readConfig(Path dir) throws IOException {
@@ -124,7 +131,8 @@ public final class Checkpoint {
         if (Double.isFinite(tensor.sumNumber().doubleValue())) {
             return; // a finite sum has no NaN or Inf in it; an infinite one may only have overflowed, so scan
         }
-        double[] values = tensor.castTo(DataType.DOUBLE).dup('c').reshape(tensor.length()).toDoubleVector();
+        double[] values =
+                tensor.castTo(DataType.DOUBLE).dup('c').reshape(tensor.length()).toDoubleVector();
         for (int i = 0; i < values.length; i++) {
             if (!Double.isFinite(values[i])) {
                 throw new SafeTensorsFormatException(modelFile + ": tensor '" + name + "' holds " + values[i]
@@ -135,6 +143,9 @@ public final class Checkpoint {
     }
 
     static double maxAbsDifference(INDArray a, INDArray b) {
-        return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+        return a.castTo(DataType.DOUBLE)
+                .sub(b.castTo(DataType.DOUBLE))
+                .amaxNumber()
+                .doubleValue();
     }
 }

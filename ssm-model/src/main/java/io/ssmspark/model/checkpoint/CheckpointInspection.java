@@ -3,7 +3,6 @@ package io.ssmspark.model.checkpoint;
 import io.ssmspark.model.checkpoint.hf.HfMamba2Config;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.mixer.Mixers;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -80,12 +79,15 @@ public final class CheckpointInspection {
         HfMamba2Config hf = layout.transformers();
         String layoutLine = "layout: " + layout.kind().description();
         if (hf != null) {
-            layoutLine += ", " + hf.architecture() + (hf.transformersVersion() == null ? ""
-                    : " (written by transformers " + hf.transformersVersion() + ")");
+            layoutLine += ", " + hf.architecture()
+                    + (hf.transformersVersion() == null
+                            ? ""
+                            : " (written by transformers " + hf.transformersVersion() + ")");
         }
         out.add(layoutLine);
         if (layout.indexFile() != null) {
-            out.add("weights: " + layout.indexFile().getFileName() + ", " + layout.weightFiles().size() + " shards");
+            out.add("weights: " + layout.indexFile().getFileName() + ", "
+                    + layout.weightFiles().size() + " shards");
         } else {
             out.add("weights: " + layout.weightFiles().get(0).getFileName());
         }
@@ -103,27 +105,50 @@ public final class CheckpointInspection {
             kinds.merge(Mixers.layerName(c, i), 1, Integer::sum);
         }
         StringBuilder mix = new StringBuilder();
-        kinds.forEach((k, n) -> mix.append(mix.length() > 0 ? ", " : "").append(n).append(" ").append(k));
+        kinds.forEach((k, n) ->
+                mix.append(mix.length() > 0 ? ", " : "").append(n).append(" ").append(k));
         out.add("layers: " + c.nLayer() + " (" + mix + "), pattern " + layerPattern()
                 + (c.hasMlp() ? "; each layer has a GatedMLP of hidden width " + c.mlpHidden() : "; no MLP"));
         if (kinds.containsKey(Mixers.MAMBA2)) {
-            out.add(String.format(Locale.ROOT, "  Mamba2: d_model %d, d_inner %d, %d heads of headdim %d, d_state %d,"
-                    + " ngroups %d, d_conv %d, chunk_size %d", c.dModel(), c.dInner(), c.nHeads(), c.ssm().headdim(),
-                    c.ssm().dState(), c.ssm().ngroups(), c.ssm().dConv(), c.ssm().chunkSize()));
+            out.add(String.format(
+                    Locale.ROOT,
+                    "  Mamba2: d_model %d, d_inner %d, %d heads of headdim %d, d_state %d,"
+                            + " ngroups %d, d_conv %d, chunk_size %d",
+                    c.dModel(),
+                    c.dInner(),
+                    c.nHeads(),
+                    c.ssm().headdim(),
+                    c.ssm().dState(),
+                    c.ssm().ngroups(),
+                    c.ssm().dConv(),
+                    c.ssm().chunkSize()));
         }
         if (kinds.containsKey(Mixers.ATTENTION)) {
-            out.add(String.format(Locale.ROOT, "  MHA: %d heads on %d kv heads of head_dim %d, rotary_emb_dim %d%s",
-                    c.attnNumHeads(), c.attnNumHeadsKv(), c.attnHeadDim(), c.attn().rotaryEmbDim(),
+            out.add(String.format(
+                    Locale.ROOT,
+                    "  MHA: %d heads on %d kv heads of head_dim %d, rotary_emb_dim %d%s",
+                    c.attnNumHeads(),
+                    c.attnNumHeadsKv(),
+                    c.attnHeadDim(),
+                    c.attn().rotaryEmbDim(),
                     c.attn().windowSize() == null ? "" : ", window " + c.attn().windowSize()));
         }
-        out.add(String.format(Locale.ROOT, "norms: %s, eps %s", c.rmsNorm() ? "RMSNorm" : "LayerNorm", c.normEpsilon()));
-        out.add(String.format(Locale.ROOT, "parameters: %,d (head %s)", schema.totalParameters(),
+        out.add(String.format(
+                Locale.ROOT, "norms: %s, eps %s", c.rmsNorm() ? "RMSNorm" : "LayerNorm", c.normEpsilon()));
+        out.add(String.format(
+                Locale.ROOT,
+                "parameters: %,d (head %s)",
+                schema.totalParameters(),
                 c.tieEmbeddings() ? "tied to the embedding" : "separate"));
         StringBuilder dtypes = new StringBuilder();
-        plan.dtypeCounts().forEach((d, n) -> dtypes.append(dtypes.length() > 0 ? ", " : "").append(d).append(" (")
-                .append(n).append(n == 1 ? " tensor)" : " tensors)"));
-        out.add("stored dtypes: " + dtypes + (hf != null && hf.declaredDtype() != null
-                ? "; config.json declares " + hf.declaredDtype() : ""));
+        plan.dtypeCounts()
+                .forEach((d, n) -> dtypes.append(dtypes.length() > 0 ? ", " : "")
+                        .append(d)
+                        .append(" (")
+                        .append(n)
+                        .append(n == 1 ? " tensor)" : " tensors)"));
+        out.add("stored dtypes: " + dtypes
+                + (hf != null && hf.declaredDtype() != null ? "; config.json declares " + hf.declaredDtype() : ""));
         if (c.paddedVocabSize() == c.vocabSize()) {
             out.add("vocabulary: " + c.vocabSize() + ", not padded (embedding and logits have " + c.vocabSize()
                     + " rows)");
@@ -132,11 +157,14 @@ public final class CheckpointInspection {
                     + c.padVocabSizeMultiple() + "; embedding and logits have " + c.paddedVocabSize() + " rows)");
         }
         List<String> ignored = ignored();
-        out.add("ignored: " + (ignored.isEmpty() ? "none" : ignored.size() + " tensor" + (ignored.size() == 1 ? "" : "s")));
+        out.add("ignored: "
+                + (ignored.isEmpty() ? "none" : ignored.size() + " tensor" + (ignored.size() == 1 ? "" : "s")));
         ignored.forEach(s -> out.add("  " + s));
         List<String> refused = refused();
-        out.add("refused: " + (refused.isEmpty() ? "none; the checkpoint loads" : refused.size() + " (load stops at"
-                + " the first)"));
+        out.add("refused: "
+                + (refused.isEmpty()
+                        ? "none; the checkpoint loads"
+                        : refused.size() + " (load stops at" + " the first)"));
         refused.forEach(s -> out.add("  " + s));
         if (hf != null) {
             hf.notes().forEach(n -> out.add("note: " + n));

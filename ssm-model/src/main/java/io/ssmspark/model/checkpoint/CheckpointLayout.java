@@ -11,7 +11,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ssmspark.model.checkpoint.hf.HfMamba2Config;
 import io.ssmspark.model.checkpoint.hf.HfMamba2Names;
 import io.ssmspark.model.config.MambaConfig;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,8 +40,9 @@ public final class CheckpointLayout {
 
     /** Python's json writes float('inf') as Infinity, so accept it (transformers' time_step_limit). */
     private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
-            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
+                    .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                    .build())
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** Who wrote the directory. */
@@ -71,8 +71,15 @@ public final class CheckpointLayout {
     private final ShardIndex index;
     private final List<String> unreadFiles;
 
-    private CheckpointLayout(Path dir, Path configFile, Kind kind, MambaConfig config, HfMamba2Config transformers,
-                             List<Path> weightFiles, ShardIndex index, List<String> unreadFiles) {
+    private CheckpointLayout(
+            Path dir,
+            Path configFile,
+            Kind kind,
+            MambaConfig config,
+            HfMamba2Config transformers,
+            List<Path> weightFiles,
+            ShardIndex index,
+            List<String> unreadFiles) {
         this.dir = dir;
         this.configFile = configFile;
         this.kind = kind;
@@ -103,15 +110,17 @@ public final class CheckpointLayout {
                 if (Files.isRegularFile(bin)) {
                     unread.add(BIN_FILE + " (" + Checkpoint.MODEL_FILE + " is read instead)");
                 }
-                return new CheckpointLayout(dir, configFile, Kind.SSM_SPARK, config, null, List.of(safetensors), null,
-                        unread);
+                return new CheckpointLayout(
+                        dir, configFile, Kind.SSM_SPARK, config, null, List.of(safetensors), null, unread);
             }
             if (Files.isRegularFile(bin)) {
-                return new CheckpointLayout(dir, configFile, Kind.MAMBA_SSM_BIN, config, null, List.of(bin), null,
-                        unread);
+                return new CheckpointLayout(
+                        dir, configFile, Kind.MAMBA_SSM_BIN, config, null, List.of(bin), null, unread);
             }
-            throw new NoSuchFileException(safetensors.toString(), null, "checkpoint directory has no "
-                    + Checkpoint.MODEL_FILE + " (nor " + BIN_FILE + ")");
+            throw new NoSuchFileException(
+                    safetensors.toString(),
+                    null,
+                    "checkpoint directory has no " + Checkpoint.MODEL_FILE + " (nor " + BIN_FILE + ")");
         }
         // transformers' from_pretrained order: model.safetensors, its index, then pytorch_model.bin and its index.
         String[] candidates = {Checkpoint.MODEL_FILE, SAFETENSORS_INDEX, BIN_FILE, BIN_INDEX};
@@ -127,13 +136,16 @@ public final class CheckpointLayout {
             }
             if (candidates[i].endsWith(".index.json")) {
                 ShardIndex index = ShardIndex.read(p);
-                return new CheckpointLayout(dir, configFile, Kind.TRANSFORMERS, hf.config(), hf, index.shards(), index,
-                        unread);
+                return new CheckpointLayout(
+                        dir, configFile, Kind.TRANSFORMERS, hf.config(), hf, index.shards(), index, unread);
             }
             return new CheckpointLayout(dir, configFile, Kind.TRANSFORMERS, hf.config(), hf, List.of(p), null, unread);
         }
-        throw new NoSuchFileException(safetensors.toString(), null, "checkpoint directory has no "
-                + Checkpoint.MODEL_FILE + " (nor " + SAFETENSORS_INDEX + ", " + BIN_FILE + " or " + BIN_INDEX + ")");
+        throw new NoSuchFileException(
+                safetensors.toString(),
+                null,
+                "checkpoint directory has no " + Checkpoint.MODEL_FILE + " (nor " + SAFETENSORS_INDEX + ", " + BIN_FILE
+                        + " or " + BIN_INDEX + ")");
     }
 
     /** The transformers config of the file, or null when config.json is not a transformers config. */

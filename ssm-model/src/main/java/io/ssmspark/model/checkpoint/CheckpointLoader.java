@@ -2,16 +2,15 @@ package io.ssmspark.model.checkpoint;
 
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.tensor.MemoryLimits;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Loads any {@link CheckpointLayout} into one flat parameter vector: config.json first (and a config too large for
@@ -22,8 +21,7 @@ import java.util.Map;
  * bytes are streamed in 4 MiB chunks, never read whole), so a sharded checkpoint is converted shard by shard.
  */
 final class CheckpointLoader {
-    private CheckpointLoader() {
-    }
+    private CheckpointLoader() {}
 
     static LoadedCheckpoint load(Path dir, DataType type) throws IOException {
         return load(dir, type, TensorFile::open);

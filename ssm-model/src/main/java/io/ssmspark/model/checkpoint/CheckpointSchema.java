@@ -3,17 +3,16 @@ package io.ssmspark.model.checkpoint;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.mixer.MixerParameter;
 import io.ssmspark.model.mixer.Mixers;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Every parameter tensor of a config, in mamba_ssm's state_dict order and names (MixerModel inside
@@ -125,7 +124,8 @@ public final class CheckpointSchema {
         INDArray flat = Nd4j.create(type, totalParameters);
         for (TensorSpec t : this.tensors) {
             INDArray source = tensors.get(t.name());
-            flat.get(NDArrayIndex.interval(t.offset(), t.offset() + t.size())).assign(source.reshape('c', new long[] {t.size()}));
+            flat.get(NDArrayIndex.interval(t.offset(), t.offset() + t.size()))
+                    .assign(source.reshape('c', new long[] {t.size()}));
         }
         return flat;
     }
@@ -140,8 +140,8 @@ public final class CheckpointSchema {
                     + " but the config has " + totalParameters + " parameters");
         }
         if (flat.elementWiseStride() != 1) {
-            throw new IllegalArgumentException("flat parameter vector must be contiguous, found stride "
-                    + Arrays.toString(flat.stride()));
+            throw new IllegalArgumentException(
+                    "flat parameter vector must be contiguous, found stride " + Arrays.toString(flat.stride()));
         }
         INDArray vector = flat.rank() == 1 ? flat : flat.reshape(totalParameters); // a view: contiguous
         Map<String, INDArray> out = new LinkedHashMap<>();
@@ -161,8 +161,8 @@ public final class CheckpointSchema {
         for (TensorSpec t : this.tensors) {
             INDArray a = tensors.get(t.name());
             if (a == null) {
-                throw new IllegalArgumentException("tensor '" + t.name() + "' (expected shape "
-                        + Arrays.toString(t.shape()) + ") is missing");
+                throw new IllegalArgumentException(
+                        "tensor '" + t.name() + "' (expected shape " + Arrays.toString(t.shape()) + ") is missing");
             }
             if (!t.hasShape(a.shape())) {
                 throw new IllegalArgumentException("tensor '" + t.name() + "' has shape " + Arrays.toString(a.shape())
@@ -177,7 +177,8 @@ public final class CheckpointSchema {
                 long[] expected = get(EMBEDDING).shape();
                 if (!Arrays.equals(expected, e.getValue().shape())) {
                     throw new IllegalArgumentException("tensor '" + LM_HEAD + "' has shape "
-                            + Arrays.toString(e.getValue().shape()) + " but the config expects " + Arrays.toString(expected));
+                            + Arrays.toString(e.getValue().shape()) + " but the config expects "
+                            + Arrays.toString(expected));
                 }
                 continue;
             }

@@ -11,8 +11,7 @@ final class HalfFloats {
         }
     }
 
-    private HalfFloats() {
-    }
+    private HalfFloats() {}
 
     static float f16ToFloat(short bits) {
         return F16_TABLE[bits & 0xFFFF];

@@ -1,12 +1,11 @@
 package io.ssmspark.model.checkpoint;
 
 import io.ssmspark.model.config.MambaConfig;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A checkpoint read from disk: its config, the config's schema, and the parameter tensors in schema

@@ -12,8 +12,7 @@ import io.ssmspark.model.mixer.Mixers;
  * stops at {@link Long#MAX_VALUE} instead of overflowing.
  */
 public final class ModelSize {
-    private ModelSize() {
-    }
+    private ModelSize() {}
 
     /** Parameters of the model, at most {@link Long#MAX_VALUE}. */
     public static long parameters(MambaConfig c) {
@@ -52,7 +51,8 @@ public final class ModelSize {
         if (!c.hasMlp()) {
             return 0;
         }
-        long hidden = (c.dIntermediate() + MambaConfig.MLP_MULTIPLE_OF - 1L) / MambaConfig.MLP_MULTIPLE_OF
+        long hidden = (c.dIntermediate() + MambaConfig.MLP_MULTIPLE_OF - 1L)
+                / MambaConfig.MLP_MULTIPLE_OF
                 * MambaConfig.MLP_MULTIPLE_OF;
         return add(norm, mul(3 * hidden, d));
     }

@@ -52,8 +52,12 @@ public final class SafeTensorEntry {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof SafeTensorEntry e && name.equals(e.name) && dtype == e.dtype
-                && Arrays.equals(shape, e.shape) && begin == e.begin && end == e.end;
+        return o instanceof SafeTensorEntry e
+                && name.equals(e.name)
+                && dtype == e.dtype
+                && Arrays.equals(shape, e.shape)
+                && begin == e.begin
+                && end == e.end;
     }
 
     @Override

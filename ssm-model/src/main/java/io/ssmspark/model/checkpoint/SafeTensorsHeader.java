@@ -6,7 +6,6 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -31,7 +30,8 @@ final class SafeTensorsHeader {
     static final String METADATA_KEY = "__metadata__";
     private static final Set<String> ENTRY_KEYS = Set.of("dtype", "shape", "data_offsets");
     private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
+                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                    .build())
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final Map<String, SafeTensorEntry> entries;
@@ -55,29 +55,35 @@ final class SafeTensorsHeader {
      * Parses header bytes. {@code file} names the file in errors; {@code bufferLength} is the number of
      * data bytes after the header.
      */
-    static SafeTensorsHeader parse(String file, ByteBuffer headerBytes, long bufferLength) throws SafeTensorsFormatException {
+    static SafeTensorsHeader parse(String file, ByteBuffer headerBytes, long bufferLength)
+            throws SafeTensorsFormatException {
         String json;
         try {
-            json = StandardCharsets.UTF_8.newDecoder()
+            json = StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(headerBytes.duplicate())
                     .toString();
         } catch (CharacterCodingException e) {
-            throw new SafeTensorsFormatException(file + ": the header (bytes 8 to " + (8 + headerBytes.remaining())
-                    + ") is not valid UTF-8", e);
+            throw new SafeTensorsFormatException(
+                    file + ": the header (bytes 8 to " + (8 + headerBytes.remaining()) + ") is not valid UTF-8", e);
         }
         JsonNode root;
         try {
             root = MAPPER.readTree(json);
         } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? "" : " at header character " + e.getLocation().getCharOffset();
-            throw new SafeTensorsFormatException(file + ": the header is not valid JSON" + where + ": "
-                    + e.getOriginalMessage(), e);
+            String where = e.getLocation() == null
+                    ? ""
+                    : " at header character " + e.getLocation().getCharOffset();
+            throw new SafeTensorsFormatException(
+                    file + ": the header is not valid JSON" + where + ": " + e.getOriginalMessage(), e);
         }
         if (root == null || !root.isObject()) {
             throw new SafeTensorsFormatException(file + ": the header must be a JSON object, found "
-                    + (root == null || root.isMissingNode() ? "nothing" : root.getNodeType().toString().toLowerCase()));
+                    + (root == null || root.isMissingNode()
+                            ? "nothing"
+                            : root.getNodeType().toString().toLowerCase()));
         }
         Map<String, String> metadata = new LinkedHashMap<>();
         Map<String, SafeTensorEntry> entries = new TreeMap<>();
@@ -102,8 +108,8 @@ final class SafeTensorsHeader {
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (!e.getValue().isTextual()) {
-                throw new SafeTensorsFormatException(file + ": \"__metadata__\" value '" + e.getKey()
-                        + "' must be a string, found " + e.getValue());
+                throw new SafeTensorsFormatException(
+                        file + ": \"__metadata__\" value '" + e.getKey() + "' must be a string, found " + e.getValue());
             }
             out.put(e.getKey(), e.getValue().textValue());
         }
@@ -119,8 +125,8 @@ final class SafeTensorsHeader {
         for (Iterator<String> keys = node.fieldNames(); keys.hasNext(); ) {
             String key = keys.next();
             if (!ENTRY_KEYS.contains(key)) {
-                throw new SafeTensorsFormatException(where + ": unknown key '" + key
-                        + "' (expected exactly dtype, shape, data_offsets)");
+                throw new SafeTensorsFormatException(
+                        where + ": unknown key '" + key + "' (expected exactly dtype, shape, data_offsets)");
             }
         }
         for (String key : ENTRY_KEYS) {
@@ -134,8 +140,8 @@ final class SafeTensorsHeader {
         }
         SafeTensorsDType dtype = SafeTensorsDType.byName(dtypeNode.textValue());
         if (dtype == null) {
-            throw new SafeTensorsFormatException(where + ": unsupported dtype '" + dtypeNode.textValue()
-                    + "' (readable: F64, F32, F16, BF16)");
+            throw new SafeTensorsFormatException(
+                    where + ": unsupported dtype '" + dtypeNode.textValue() + "' (readable: F64, F32, F16, BF16)");
         }
         long[] shape = nonNegativeLongs(where, "shape", node.get("shape"), -1);
         long[] offsets = nonNegativeLongs(where, "data_offsets", node.get("data_offsets"), 2);
@@ -168,7 +174,8 @@ final class SafeTensorsHeader {
 
     private static long[] nonNegativeLongs(String where, String key, JsonNode node, int requiredLength)
             throws SafeTensorsFormatException {
-        String expected = requiredLength < 0 ? "an array of non-negative integers"
+        String expected = requiredLength < 0
+                ? "an array of non-negative integers"
                 : "an array of " + requiredLength + " non-negative integers";
         if (!node.isArray() || (requiredLength >= 0 && node.size() != requiredLength)) {
             throw new SafeTensorsFormatException(where + ": " + key + " must be " + expected + ", found " + node);

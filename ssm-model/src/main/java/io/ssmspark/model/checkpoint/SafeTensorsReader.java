@@ -1,9 +1,5 @@
 package io.ssmspark.model.checkpoint;
 
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,6 +15,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Reads a safetensors file: the header is read and validated on {@link #open}, tensors are read on
@@ -53,16 +52,17 @@ public final class SafeTensorsReader implements TensorFile {
         try {
             long size = channel.size();
             if (size < 8) {
-                throw new SafeTensorsFormatException(file + ": file is " + size
-                        + " bytes, too short for the 8-byte header length");
+                throw new SafeTensorsFormatException(
+                        file + ": file is " + size + " bytes, too short for the 8-byte header length");
             }
             ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(channel, lengthBytes, 0, file);
             long headerLength = lengthBytes.getLong(0);
             if (headerLength < 2 || headerLength > size - 8 || headerLength > MAX_HEADER_BYTES) {
-                throw new SafeTensorsFormatException(file + ": byte offset 0: header length " + Long.toUnsignedString(headerLength)
-                        + " is invalid (must be >= 2, <= " + Math.min(size - 8, MAX_HEADER_BYTES)
-                        + " for this " + size + "-byte file)");
+                throw new SafeTensorsFormatException(
+                        file + ": byte offset 0: header length " + Long.toUnsignedString(headerLength)
+                                + " is invalid (must be >= 2, <= " + Math.min(size - 8, MAX_HEADER_BYTES)
+                                + " for this " + size + "-byte file)");
             }
             ByteBuffer headerBytes = ByteBuffer.allocate((int) headerLength);
             readFully(channel, headerBytes, 8, file);
@@ -117,8 +117,8 @@ public final class SafeTensorsReader implements TensorFile {
         }
         long count = e.elementCount();
         if (count > Integer.MAX_VALUE - 8) {
-            throw new SafeTensorsFormatException(file + ": tensor '" + name + "' has " + count
-                    + " elements, more than one Java array can hold");
+            throw new SafeTensorsFormatException(
+                    file + ": tensor '" + name + "' has " + count + " elements, more than one Java array can hold");
         }
         long[] shape = e.shape();
         if (count == 0) {

@@ -4,10 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -17,6 +13,9 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
 
 /**
  * Writes safetensors files: an 8-byte little-endian header length, the JSON header padded with spaces so
@@ -26,24 +25,26 @@ public final class SafeTensorsWriter {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final int CHUNK_ELEMENTS = 1 << 20;
 
-    private SafeTensorsWriter() {
-    }
+    private SafeTensorsWriter() {}
 
     /** Writes {@code file} atomically (temporary file beside it, then rename). */
-    public static void write(Path file, Map<String, INDArray> tensors, Map<String, String> metadata,
-                             SafeTensorsDType dtype) throws IOException {
+    public static void write(
+            Path file, Map<String, INDArray> tensors, Map<String, String> metadata, SafeTensorsDType dtype)
+            throws IOException {
         AtomicFiles.write(file, out -> write(out, tensors, metadata, dtype));
     }
 
     /** Writes the whole safetensors byte stream to {@code out}. */
-    public static void write(OutputStream out, Map<String, INDArray> tensors, Map<String, String> metadata,
-                             SafeTensorsDType dtype) throws IOException {
+    public static void write(
+            OutputStream out, Map<String, INDArray> tensors, Map<String, String> metadata, SafeTensorsDType dtype)
+            throws IOException {
         if (dtype != SafeTensorsDType.F32 && dtype != SafeTensorsDType.F64) {
             throw new IllegalArgumentException("safetensors are written as F32 or F64, not " + dtype);
         }
         Map<String, INDArray> sorted = new TreeMap<>(tensors);
         byte[] header = header(sorted, metadata, dtype);
-        ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+        ByteBuffer length =
+                ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
         out.write(length.array());
         out.write(header);
         for (INDArray t : sorted.values()) {
@@ -93,11 +94,15 @@ public final class SafeTensorsWriter {
         DataType type = dtype == SafeTensorsDType.F32 ? DataType.FLOAT : DataType.DOUBLE;
         // The elements in c order, of the right type, in a buffer holding exactly them: the array itself
         // when it already is one, else a fresh copy.
-        boolean direct = t.dataType() == type && t.ordering() == 'c' && Shape.hasDefaultStridesForShape(t)
-                && t.offset() == 0 && t.data().length() == t.length();
+        boolean direct = t.dataType() == type
+                && t.ordering() == 'c'
+                && Shape.hasDefaultStridesForShape(t)
+                && t.offset() == 0
+                && t.data().length() == t.length();
         INDArray c = direct ? t : t.castTo(type).dup('c');
         int n = (int) c.length();
-        ByteBuffer buf = ByteBuffer.allocate(Math.min(n, CHUNK_ELEMENTS) * dtype.itemSize()).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buf = ByteBuffer.allocate(Math.min(n, CHUNK_ELEMENTS) * dtype.itemSize())
+                .order(ByteOrder.LITTLE_ENDIAN);
         if (type == DataType.FLOAT) {
             float[] values = c.data().asFloat();
             for (int at = 0; at < n; at += CHUNK_ELEMENTS) {

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,7 +25,8 @@ import java.util.TreeMap;
  */
 final class ShardIndex {
     private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
+                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                    .build())
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final Path file;
@@ -52,25 +52,28 @@ final class ShardIndex {
         for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
             String key = it.next();
             if (!key.equals("metadata") && !key.equals("weight_map")) {
-                throw new SafeTensorsFormatException(file + ": unknown field '" + key
-                        + "' (a shard index has \"metadata\" and \"weight_map\")");
+                throw new SafeTensorsFormatException(
+                        file + ": unknown field '" + key + "' (a shard index has \"metadata\" and \"weight_map\")");
             }
         }
         JsonNode map = root.get("weight_map");
         if (map == null || !map.isObject() || map.isEmpty()) {
-            throw new SafeTensorsFormatException(file + ": field 'weight_map' must be a non-empty object of tensor"
-                    + " names to shard file names");
+            throw new SafeTensorsFormatException(
+                    file + ": field 'weight_map' must be a non-empty object of tensor" + " names to shard file names");
         }
         Map<String, String> weightMap = new LinkedHashMap<>();
         Map<String, List<String>> byShard = new TreeMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (!e.getValue().isTextual()) {
-                throw new SafeTensorsFormatException(file + ": weight_map entry '" + e.getKey()
-                        + "' must name a shard file, found " + e.getValue());
+                throw new SafeTensorsFormatException(
+                        file + ": weight_map entry '" + e.getKey() + "' must name a shard file, found " + e.getValue());
             }
             String shard = e.getValue().textValue();
-            if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals(".")
+            if (shard.isEmpty()
+                    || shard.contains("/")
+                    || shard.contains("\\")
+                    || shard.equals(".")
                     || shard.equals("..")) {
                 throw new SafeTensorsFormatException(file + ": weight_map entry '" + e.getKey() + "' names shard '"
                         + shard + "'; shards are plain file names in the index's directory");

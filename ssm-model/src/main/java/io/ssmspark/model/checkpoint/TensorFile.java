@@ -1,11 +1,10 @@
 package io.ssmspark.model.checkpoint;
 
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * One open weight file (a safetensors file, a safetensors shard, or a torch.save {@code pytorch_model.bin}): the

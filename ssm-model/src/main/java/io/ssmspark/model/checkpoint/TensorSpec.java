@@ -54,8 +54,11 @@ public final class TensorSpec {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof TensorSpec t && name.equals(t.name) && Arrays.equals(shape, t.shape)
-                && offset == t.offset && weightDecay == t.weightDecay;
+        return o instanceof TensorSpec t
+                && name.equals(t.name)
+                && Arrays.equals(shape, t.shape)
+                && offset == t.offset
+                && weightDecay == t.weightDecay;
     }
 
     @Override

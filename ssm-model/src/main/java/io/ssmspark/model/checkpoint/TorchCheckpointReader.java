@@ -1,9 +1,5 @@
 package io.ssmspark.model.checkpoint;
 
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,6 +21,9 @@ import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Reads a state dict saved by {@code torch.save} in its zip format (the default since torch 1.6; torch/serialization.py
@@ -40,13 +39,16 @@ public final class TorchCheckpointReader implements TensorFile {
     static final int MAX_PICKLE_BYTES = 1 << 30;
     /** Bytes per bulk read; a multiple of every item size. */
     private static final int CHUNK_BYTES = 1 << 22;
+
     private static final byte[] ZIP_MAGIC = {'P', 'K', 3, 4};
     /**
      * torch.serialization.MAGIC_NUMBER 0x1950a86a20f9469cfc6c, the first object of the legacy format, as pickle
      * protocol 2 writes it: LONG1 with 10 little-endian bytes.
      */
-    private static final byte[] LEGACY_MAGIC = {(byte) 0x8a, 0x0a, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9,
-        0x20, 0x6a, (byte) 0xa8, 0x50, 0x19};
+    private static final byte[] LEGACY_MAGIC = {
+        (byte) 0x8a, 0x0a, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20, 0x6a, (byte) 0xa8, 0x50, 0x19
+    };
+
     private static final Pattern DATA_PKL = Pattern.compile("([^/]+)/data\\.pkl");
     static final String LEGACY_ADVICE = "ssm-spark reads only torch.save's zip format (the default since torch 1.6)."
             + " Convert it with torch: sd = torch.load(f, map_location=\"cpu\", weights_only=True); then"
@@ -60,8 +62,13 @@ public final class TorchCheckpointReader implements TensorFile {
     private final Map<String, TorchPickle.Tensor> tensors;
     private final Map<String, ZipEntry> storageRecords;
 
-    private TorchCheckpointReader(Path file, ZipFile zip, String folder, ByteOrder order,
-                                  Map<String, TorchPickle.Tensor> tensors, Map<String, ZipEntry> storageRecords) {
+    private TorchCheckpointReader(
+            Path file,
+            ZipFile zip,
+            String folder,
+            ByteOrder order,
+            Map<String, TorchPickle.Tensor> tensors,
+            Map<String, ZipEntry> storageRecords) {
         this.file = file;
         this.zip = zip;
         this.folder = folder;
@@ -83,8 +90,10 @@ public final class TorchCheckpointReader implements TensorFile {
         try {
             zip = new ZipFile(file.toFile());
         } catch (ZipException e) {
-            throw new TorchFormatException(file + ": not a complete zip archive (" + e.getMessage()
-                    + "): the file is truncated or damaged; download or save it again", e);
+            throw new TorchFormatException(
+                    file + ": not a complete zip archive (" + e.getMessage()
+                            + "): the file is truncated or damaged; download or save it again",
+                    e);
         }
         try {
             return read(file, zip);
@@ -103,8 +112,8 @@ public final class TorchCheckpointReader implements TensorFile {
         if (startsWith(head, ZIP_MAGIC, 0)) {
             return;
         }
-        boolean legacyPickle = head.length >= 2 + LEGACY_MAGIC.length && (head[0] & 0xFF) == 0x80
-                && startsWith(head, LEGACY_MAGIC, 2);
+        boolean legacyPickle =
+                head.length >= 2 + LEGACY_MAGIC.length && (head[0] & 0xFF) == 0x80 && startsWith(head, LEGACY_MAGIC, 2);
         boolean legacyTar = head.length >= 262 && new String(head, 257, 5, StandardCharsets.US_ASCII).equals("ustar");
         if (legacyPickle || legacyTar) {
             throw new TorchFormatException(file + ": written by torch.save in the legacy "
@@ -142,9 +151,11 @@ public final class TorchCheckpointReader implements TensorFile {
                     + " by torch.save; save model.state_dict() with torch.save instead");
         }
         if (pickles.size() != 1) {
-            throw new TorchFormatException(file + ": " + (pickles.isEmpty() ? "the zip archive has no <folder>/data.pkl"
-                    + " record: not written by torch.save" : "the zip archive has " + pickles.size()
-                    + " data.pkl records " + pickles + "; torch.save writes one"));
+            throw new TorchFormatException(file + ": "
+                    + (pickles.isEmpty()
+                            ? "the zip archive has no <folder>/data.pkl" + " record: not written by torch.save"
+                            : "the zip archive has " + pickles.size() + " data.pkl records " + pickles
+                                    + "; torch.save writes one"));
         }
         Matcher m = DATA_PKL.matcher(pickles.get(0));
         m.matches();
@@ -178,15 +189,16 @@ public final class TorchCheckpointReader implements TensorFile {
             }
             long end = t.storageOffset() + t.extent();
             if (t.numel() > 0 && end > s.numel()) {
-                throw new TorchFormatException(file + ": tensor '" + t.name() + "' (" + s.dtype().torchName()
+                throw new TorchFormatException(file + ": tensor '" + t.name() + "' ("
+                        + s.dtype().torchName()
                         + ", size " + Arrays.toString(t.shape()) + ", stride " + Arrays.toString(t.stride())
                         + ", storage offset " + t.storageOffset() + ") needs elements [" + t.storageOffset() + ", "
                         + end + ") of storage '" + s.key() + "', which holds only " + s.numel() + " elements");
             }
             tensors.put(t.name(), t);
         }
-        return new TorchCheckpointReader(file, zip, folder, order, Collections.unmodifiableMap(tensors),
-                storageRecords);
+        return new TorchCheckpointReader(
+                file, zip, folder, order, Collections.unmodifiableMap(tensors), storageRecords);
     }
 
     private static ByteOrder byteOrder(Path file, ZipFile zip, String folder) throws IOException {
@@ -202,8 +214,9 @@ public final class TorchCheckpointReader implements TensorFile {
         return switch (v) {
             case "little" -> ByteOrder.LITTLE_ENDIAN;
             case "big" -> ByteOrder.BIG_ENDIAN;
-            default -> throw new TorchFormatException(file + ": record '" + e.getName() + "' says \"" + v
-                    + "\"; expected \"little\" or \"big\"");
+            default ->
+                throw new TorchFormatException(
+                        file + ": record '" + e.getName() + "' says \"" + v + "\"; expected \"little\" or \"big\"");
         };
     }
 
@@ -220,8 +233,10 @@ public final class TorchCheckpointReader implements TensorFile {
             }
             return b;
         } catch (ZipException | EOFException ex) {
-            throw new TorchFormatException(file + ": record '" + e.getName() + "' cannot be read (" + ex.getMessage()
-                    + "): the file is truncated or damaged", ex);
+            throw new TorchFormatException(
+                    file + ": record '" + e.getName() + "' cannot be read (" + ex.getMessage()
+                            + "): the file is truncated or damaged",
+                    ex);
         }
     }
 
@@ -245,8 +260,8 @@ public final class TorchCheckpointReader implements TensorFile {
         List<StoredTensor> out = new ArrayList<>();
         for (TorchPickle.Tensor t : tensors.values()) {
             TorchDType d = t.storage().dtype();
-            out.add(new StoredTensor(t.name(), d.readAs() != null ? d.readAs().name() : d.torchName(), t.shape(),
-                    d.readAs() != null));
+            out.add(new StoredTensor(
+                    t.name(), d.readAs() != null ? d.readAs().name() : d.torchName(), t.shape(), d.readAs() != null));
         }
         return out;
     }
@@ -284,14 +299,22 @@ public final class TorchCheckpointReader implements TensorFile {
         long skip = t.storageOffset() * dtype.itemSize();
         if (type == DataType.FLOAT) {
             float[] values = new float[(int) span];
-            readElements(record, skip, span, encoding, (buf, at, n) -> SafeTensorsReader.decodeFloats(encoding, buf,
-                    values, at, n));
+            readElements(
+                    record,
+                    skip,
+                    span,
+                    encoding,
+                    (buf, at, n) -> SafeTensorsReader.decodeFloats(encoding, buf, values, at, n));
             float[] out = t.contiguous() ? values : gather(values, t);
             return shape.length == 0 ? Nd4j.scalar(out[0]) : Nd4j.create(out, shape, DataType.FLOAT);
         }
         double[] values = new double[(int) span];
-        readElements(record, skip, span, encoding, (buf, at, n) -> SafeTensorsReader.decodeDoubles(encoding, buf,
-                values, at, n));
+        readElements(
+                record,
+                skip,
+                span,
+                encoding,
+                (buf, at, n) -> SafeTensorsReader.decodeDoubles(encoding, buf, values, at, n));
         double[] out = t.contiguous() ? values : gather(values, t);
         return shape.length == 0 ? Nd4j.scalar(out[0]) : Nd4j.create(out, shape, DataType.DOUBLE);
     }
@@ -325,8 +348,10 @@ public final class TorchCheckpointReader implements TensorFile {
                 done += want;
             }
         } catch (ZipException | EOFException e) {
-            throw new TorchFormatException(file + ": record '" + record.getName() + "' cannot be read ("
-                    + e.getMessage() + "): the file is truncated or damaged", e);
+            throw new TorchFormatException(
+                    file + ": record '" + record.getName() + "' cannot be read (" + e.getMessage()
+                            + "): the file is truncated or damaged",
+                    e);
         }
     }
 

@@ -42,8 +42,7 @@ final class TorchPickle {
     private static final int MAX_GLOBAL_NAME = 1024;
 
     /** One storage (one {@code data/<key>} record), as its persistent id names it. */
-    record Storage(String key, TorchDType dtype, String location, long numel) {
-    }
+    record Storage(String key, TorchDType dtype, String location, long numel) {}
 
     /** One tensor of the state dict: {@code _rebuild_tensor_v2}'s storage, offset, size and stride (in elements). */
     record Tensor(String name, Storage storage, long storageOffset, long[] shape, long[] stride) {
@@ -85,12 +84,14 @@ final class TorchPickle {
     }
 
     /** The state dict: its tensors in the pickle's order. */
-    record StateDict(List<Tensor> tensors) {
-    }
+    record StateDict(List<Tensor> tensors) {}
 
     // ---- the values the unpickler builds: plain data only --------------------------------------------------
 
-    private enum Marker { MARK, NONE }
+    private enum Marker {
+        MARK,
+        NONE
+    }
 
     private enum Callable {
         ORDERED_DICT("collections.OrderedDict"),
@@ -104,11 +105,9 @@ final class TorchPickle {
         }
     }
 
-    private record StorageType(TorchDType dtype) {
-    }
+    private record StorageType(TorchDType dtype) {}
 
-    private record Tuple(List<Object> items) {
-    }
+    private record Tuple(List<Object> items) {}
 
     /** A dict or OrderedDict (identity semantics, as Python's). */
     private static final class Dict {
@@ -120,8 +119,7 @@ final class TorchPickle {
     }
 
     /** A tensor before it has a name. */
-    private record TensorValue(Storage storage, long offset, long[] shape, long[] stride) {
-    }
+    private record TensorValue(Storage storage, long offset, long[] shape, long[] stride) {}
 
     // ---- the machine ---------------------------------------------------------------------------------------
 
@@ -203,7 +201,8 @@ final class TorchPickle {
             case 'M' -> push((long) u2());
             case 0x8a -> push(longBytes(u1()));
             case 0x8b -> push(longBytes(checkedLength(u4(), "LONG4")));
-            case 'G' -> push(ByteBuffer.wrap(bytes(8)).order(ByteOrder.BIG_ENDIAN).getDouble());
+            case 'G' ->
+                push(ByteBuffer.wrap(bytes(8)).order(ByteOrder.BIG_ENDIAN).getDouble());
             case 'X' -> push(utf8(checkedLength(u4(), "BINUNICODE")));
             case 0x8c -> push(utf8(u1()));
             case 0x8d -> push(utf8(checkedLength(u8("BINUNICODE8"), "BINUNICODE8")));
@@ -274,19 +273,25 @@ final class TorchPickle {
             }
         }
         String qualified = module + "." + name;
-        throw new RefusedPickleException(where + ": byte offset " + opAt + ": refused global '" + qualified
-                + "': a tensor state dict needs only collections.OrderedDict, torch._utils._rebuild_tensor_v2,"
-                + " torch._utils._rebuild_parameter and torch.<Type>Storage; nothing from this file was executed",
-                qualified, opAt);
+        throw new RefusedPickleException(
+                where + ": byte offset " + opAt + ": refused global '" + qualified
+                        + "': a tensor state dict needs only collections.OrderedDict, torch._utils._rebuild_tensor_v2,"
+                        + " torch._utils._rebuild_parameter and torch.<Type>Storage; nothing from this file was executed",
+                qualified,
+                opAt);
     }
 
     private void reduce() throws TorchFormatException {
         Object args = popValue("REDUCE");
         Object callable = popValue("REDUCE");
         if (callable instanceof StorageType s) {
-            throw new RefusedPickleException(where + ": byte offset " + opAt + ": the pickle calls torch."
-                    + s.dtype().storageName() + "(...), which a state dict only names in a persistent id; refused,"
-                    + " nothing from this file was executed", "torch." + s.dtype().storageName(), opAt);
+            throw new RefusedPickleException(
+                    where + ": byte offset " + opAt + ": the pickle calls torch."
+                            + s.dtype().storageName()
+                            + "(...), which a state dict only names in a persistent id; refused,"
+                            + " nothing from this file was executed",
+                    "torch." + s.dtype().storageName(),
+                    opAt);
         }
         if (!(callable instanceof Callable c)) {
             throw fail("REDUCE calls " + describe(callable) + ", which is not callable");
@@ -305,7 +310,9 @@ final class TorchPickle {
             }
             case REBUILD_TENSOR_V2 -> push(rebuildTensor(a));
             case REBUILD_PARAMETER -> {
-                if (a.size() != 3 || !(a.get(0) instanceof TensorValue tensor) || !(a.get(1) instanceof Boolean)
+                if (a.size() != 3
+                        || !(a.get(0) instanceof TensorValue tensor)
+                        || !(a.get(1) instanceof Boolean)
                         || !(a.get(2) instanceof Dict)) {
                     throw fail("torch._utils._rebuild_parameter expects (tensor, requires_grad, backward_hooks), found "
                             + describeTuple(a));
@@ -369,7 +376,9 @@ final class TorchPickle {
 
     /** A persistent id ('storage', torch.<Type>Storage, key, location, numel): one storage record of the zip. */
     private Storage persistentLoad(Object pid) throws TorchFormatException {
-        if (!(pid instanceof Tuple t) || t.items().size() != 5 || !"storage".equals(t.items().get(0))) {
+        if (!(pid instanceof Tuple t)
+                || t.items().size() != 5
+                || !"storage".equals(t.items().get(0))) {
             throw fail("persistent id " + describe(pid) + " is not ('storage', torch.<Type>Storage, key, location,"
                     + " numel) as torch.save's zip format writes it");
         }
@@ -385,8 +394,9 @@ final class TorchPickle {
         Storage s = new Storage(key, type.dtype(), location, numel);
         Storage seen = storages.putIfAbsent(key, s);
         if (seen != null && (seen.dtype() != s.dtype() || seen.numel() != s.numel())) {
-            throw fail("storage '" + key + "' is named as " + seen.numel() + " " + seen.dtype().torchName()
-                    + " elements and as " + numel + " " + s.dtype().torchName() + " elements");
+            throw fail("storage '" + key + "' is named as " + seen.numel() + " "
+                    + seen.dtype().torchName() + " elements and as " + numel + " "
+                    + s.dtype().torchName() + " elements");
         }
         return seen != null ? seen : s;
     }
@@ -417,14 +427,15 @@ final class TorchPickle {
         List<Tensor> tensors = new ArrayList<>();
         for (Map.Entry<Object, Object> e : d.map.entrySet()) {
             if (!(e.getKey() instanceof String name)) {
-                throw new TorchFormatException(where + ": the state dict has a key " + describe(e.getKey())
-                        + "; tensor names are strings");
+                throw new TorchFormatException(
+                        where + ": the state dict has a key " + describe(e.getKey()) + "; tensor names are strings");
             }
             if (!(e.getValue() instanceof TensorValue t)) {
                 String hint = e.getValue() instanceof Dict
-                        ? " (a training checkpoint that nests the state dict? save model.state_dict() itself)" : "";
-                throw new TorchFormatException(where + ": entry '" + name + "' is " + describe(e.getValue())
-                        + ", not a tensor" + hint);
+                        ? " (a training checkpoint that nests the state dict? save model.state_dict() itself)"
+                        : "";
+                throw new TorchFormatException(
+                        where + ": entry '" + name + "' is " + describe(e.getValue()) + ", not a tensor" + hint);
             }
             tensors.add(new Tensor(name, t.storage(), t.offset(), t.shape(), t.stride()));
         }
@@ -480,7 +491,10 @@ final class TorchPickle {
     }
 
     private void setItem(Dict d, Object key, Object value) throws TorchFormatException {
-        if (!(key instanceof String || key instanceof Long || key instanceof Boolean || key instanceof Tuple
+        if (!(key instanceof String
+                || key instanceof Long
+                || key instanceof Boolean
+                || key instanceof Tuple
                 || key == Marker.NONE)) {
             throw fail("dict key " + describe(key) + " is not one a state dict uses");
         }
@@ -510,7 +524,8 @@ final class TorchPickle {
     private void need(long n) throws TorchFormatException {
         if (n > data.length - pos) {
             throw new TorchFormatException(where + ": byte offset " + opAt + ": the opcode needs " + n
-                    + " more bytes but the pickle ends at byte " + data.length + ": the record is truncated or damaged");
+                    + " more bytes but the pickle ends at byte " + data.length
+                    + ": the record is truncated or damaged");
         }
     }
 
@@ -578,8 +593,12 @@ final class TorchPickle {
     private String utf8(int n) throws TorchFormatException {
         byte[] b = bytes(n);
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString();
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(b))
+                    .toString();
         } catch (CharacterCodingException e) {
             throw fail("a string of " + n + " bytes that is not valid UTF-8");
         }
@@ -611,23 +630,47 @@ final class TorchPickle {
 
     private RefusedPickleException refuseOpcode(int op) {
         String name = OPCODE_NAMES.getOrDefault(op, "no pickle opcode");
-        return new RefusedPickleException(where + ": byte offset " + opAt + ": refused opcode "
-                + String.format(Locale.ROOT, "0x%02x", op) + " (" + name + "), which a tensor state dict written by"
-                + " torch.save does not use; nothing from this file was executed", name, opAt);
+        return new RefusedPickleException(
+                where + ": byte offset " + opAt + ": refused opcode "
+                        + String.format(Locale.ROOT, "0x%02x", op) + " (" + name
+                        + "), which a tensor state dict written by"
+                        + " torch.save does not use; nothing from this file was executed",
+                name,
+                opAt);
     }
 
     /** Names of the opcodes this unpickler refuses (Lib/pickletools.py), for the message. */
     private static final Map<Integer, String> OPCODE_NAMES = Map.ofEntries(
-            Map.entry((int) 'I', "INT"), Map.entry((int) 'L', "LONG"), Map.entry((int) 'S', "STRING"),
-            Map.entry((int) 'T', "BINSTRING"), Map.entry((int) 'U', "SHORT_BINSTRING"),
-            Map.entry((int) 'B', "BINBYTES"), Map.entry((int) 'C', "SHORT_BINBYTES"), Map.entry(0x8e, "BINBYTES8"),
-            Map.entry(0x96, "BYTEARRAY8"), Map.entry(0x97, "NEXT_BUFFER"), Map.entry(0x98, "READONLY_BUFFER"),
-            Map.entry((int) 'V', "UNICODE"), Map.entry((int) 'F', "FLOAT"), Map.entry((int) 'l', "LIST"),
-            Map.entry((int) 'd', "DICT"), Map.entry(0x8f, "EMPTY_SET"), Map.entry(0x90, "ADDITEMS"),
-            Map.entry(0x91, "FROZENSET"), Map.entry((int) '0', "POP"), Map.entry((int) '2', "DUP"),
-            Map.entry((int) '1', "POP_MARK"), Map.entry((int) 'g', "GET"), Map.entry((int) 'p', "PUT"),
-            Map.entry(0x82, "EXT1"), Map.entry(0x83, "EXT2"), Map.entry(0x84, "EXT4"), Map.entry((int) 'i', "INST"),
-            Map.entry((int) 'o', "OBJ"), Map.entry(0x81, "NEWOBJ"), Map.entry(0x92, "NEWOBJ_EX"),
+            Map.entry((int) 'I', "INT"),
+            Map.entry((int) 'L', "LONG"),
+            Map.entry((int) 'S', "STRING"),
+            Map.entry((int) 'T', "BINSTRING"),
+            Map.entry((int) 'U', "SHORT_BINSTRING"),
+            Map.entry((int) 'B', "BINBYTES"),
+            Map.entry((int) 'C', "SHORT_BINBYTES"),
+            Map.entry(0x8e, "BINBYTES8"),
+            Map.entry(0x96, "BYTEARRAY8"),
+            Map.entry(0x97, "NEXT_BUFFER"),
+            Map.entry(0x98, "READONLY_BUFFER"),
+            Map.entry((int) 'V', "UNICODE"),
+            Map.entry((int) 'F', "FLOAT"),
+            Map.entry((int) 'l', "LIST"),
+            Map.entry((int) 'd', "DICT"),
+            Map.entry(0x8f, "EMPTY_SET"),
+            Map.entry(0x90, "ADDITEMS"),
+            Map.entry(0x91, "FROZENSET"),
+            Map.entry((int) '0', "POP"),
+            Map.entry((int) '2', "DUP"),
+            Map.entry((int) '1', "POP_MARK"),
+            Map.entry((int) 'g', "GET"),
+            Map.entry((int) 'p', "PUT"),
+            Map.entry(0x82, "EXT1"),
+            Map.entry(0x83, "EXT2"),
+            Map.entry(0x84, "EXT4"),
+            Map.entry((int) 'i', "INST"),
+            Map.entry((int) 'o', "OBJ"),
+            Map.entry(0x81, "NEWOBJ"),
+            Map.entry(0x92, "NEWOBJ_EX"),
             Map.entry((int) 'P', "PERSID"));
 
     private static String describeTuple(List<Object> items) {

@@ -25,8 +25,7 @@ final class WeightPlan {
     }
 
     /** One stored tensor: its file, its name there, and what the file says of it. */
-    record Source(Path file, String storedName, StoredTensor stored) {
-    }
+    record Source(Path file, String storedName, StoredTensor stored) {}
 
     private final CheckpointLayout layout;
     private final Map<String, Source> parameters;
@@ -34,8 +33,12 @@ final class WeightPlan {
     private final List<String> problems;
     private final Map<Path, List<StoredTensor>> listings;
 
-    private WeightPlan(CheckpointLayout layout, Map<String, Source> parameters, Source tiedHead, List<String> problems,
-                       Map<Path, List<StoredTensor>> listings) {
+    private WeightPlan(
+            CheckpointLayout layout,
+            Map<String, Source> parameters,
+            Source tiedHead,
+            List<String> problems,
+            Map<Path, List<StoredTensor>> listings) {
         this.layout = layout;
         this.parameters = Collections.unmodifiableMap(parameters);
         this.tiedHead = tiedHead;
@@ -63,8 +66,8 @@ final class WeightPlan {
                 Source seen = bySchemaName.putIfAbsent(schemaName, s);
                 if (seen != null) {
                     problems.add(e.getKey() + ": tensor '" + t.name() + "' is also stored as '" + seen.storedName()
-                            + "' in " + seen.file() + (schemaName.equals(t.name()) ? "" : " (both are '" + schemaName
-                            + "')"));
+                            + "' in " + seen.file()
+                            + (schemaName.equals(t.name()) ? "" : " (both are '" + schemaName + "')"));
                 }
             }
         }
@@ -72,13 +75,14 @@ final class WeightPlan {
         for (TensorSpec t : schema.tensors()) {
             Source s = bySchemaName.get(t.name());
             if (s == null) {
-                problems.add(layout.tensorsSource() + ": tensor '" + layout.toStoredName(t.name()) + "' (expected shape "
-                        + Arrays.toString(t.shape()) + ") is missing");
+                problems.add(layout.tensorsSource() + ": tensor '" + layout.toStoredName(t.name())
+                        + "' (expected shape " + Arrays.toString(t.shape()) + ") is missing");
                 continue;
             }
             if (!t.hasShape(s.stored().shape())) {
                 problems.add(s.file() + ": tensor '" + s.storedName() + "' has shape "
-                        + Arrays.toString(s.stored().shape()) + " but the config expects " + Arrays.toString(t.shape()));
+                        + Arrays.toString(s.stored().shape()) + " but the config expects "
+                        + Arrays.toString(t.shape()));
             } else if (!s.stored().readable()) {
                 problems.add(unreadable(s));
             }
@@ -89,7 +93,9 @@ final class WeightPlan {
             for (StoredTensor t : e.getValue()) {
                 String schemaName = layout.toSchemaName(t.name());
                 Source s = bySchemaName.get(schemaName);
-                if (schema.contains(schemaName) || s == null || !s.storedName().equals(t.name())
+                if (schema.contains(schemaName)
+                        || s == null
+                        || !s.storedName().equals(t.name())
                         || !s.file().equals(e.getKey())) {
                     continue; // a parameter, or a duplicate already reported
                 }
@@ -115,13 +121,13 @@ final class WeightPlan {
     }
 
     private static String unreadable(Source s) {
-        return s.file() + ": tensor '" + s.storedName() + "' has dtype " + s.stored().dtype()
-                + "; ssm-spark reads float32, float16, bfloat16 and float64 weights";
+        return s.file() + ": tensor '" + s.storedName() + "' has dtype "
+                + s.stored().dtype() + "; ssm-spark reads float32, float16, bfloat16 and float64 weights";
     }
 
     /** Every tensor of a shard is listed for that shard in the index, and every listed tensor is in its shard. */
-    private static void checkAgainstIndex(CheckpointLayout layout, Map<Path, List<StoredTensor>> listings,
-                                          List<String> problems) {
+    private static void checkAgainstIndex(
+            CheckpointLayout layout, Map<Path, List<StoredTensor>> listings, List<String> problems) {
         Map<String, String> weightMap = layout.weightMap();
         if (weightMap == null) {
             return;

@@ -30,10 +30,12 @@ public record AttnConfig(
             throw new IllegalArgumentException("attn_cfg.rotary_emb_dim must be even and >= 0, found " + rotaryEmbDim);
         }
         if (!(rotaryEmbBase > 0) || !Double.isFinite(rotaryEmbBase)) {
-            throw new IllegalArgumentException("attn_cfg.rotary_emb_base must be a finite number > 0, found " + rotaryEmbBase);
+            throw new IllegalArgumentException(
+                    "attn_cfg.rotary_emb_base must be a finite number > 0, found " + rotaryEmbBase);
         }
         if (softmaxScale != null && (!(softmaxScale > 0) || !Double.isFinite(softmaxScale))) {
-            throw new IllegalArgumentException("attn_cfg.softmax_scale must be null or a finite number > 0, found " + softmaxScale);
+            throw new IllegalArgumentException(
+                    "attn_cfg.softmax_scale must be null or a finite number > 0, found " + softmaxScale);
         }
     }
 
@@ -48,9 +50,16 @@ public record AttnConfig(
     }
 
     public Builder toBuilder() {
-        return new Builder().numHeads(numHeads).numHeadsKv(numHeadsKv).headDim(headDim)
-                .rotaryEmbDim(rotaryEmbDim).rotaryEmbBase(rotaryEmbBase).qkvProjBias(qkvProjBias)
-                .outProjBias(outProjBias).softmaxScale(softmaxScale).windowSize(windowSize);
+        return new Builder()
+                .numHeads(numHeads)
+                .numHeadsKv(numHeadsKv)
+                .headDim(headDim)
+                .rotaryEmbDim(rotaryEmbDim)
+                .rotaryEmbBase(rotaryEmbBase)
+                .qkvProjBias(qkvProjBias)
+                .outProjBias(outProjBias)
+                .softmaxScale(softmaxScale)
+                .windowSize(windowSize);
     }
 
     /** Builder starting from mamba_ssm's MHA defaults. */
@@ -65,22 +74,64 @@ public record AttnConfig(
         private Double softmaxScale = null;
         private Integer windowSize = null;
 
-        private Builder() {
+        private Builder() {}
+
+        public Builder numHeads(Integer v) {
+            numHeads = v;
+            return this;
         }
 
-        public Builder numHeads(Integer v) { numHeads = v; return this; }
-        public Builder numHeadsKv(Integer v) { numHeadsKv = v; return this; }
-        public Builder headDim(Integer v) { headDim = v; return this; }
-        public Builder rotaryEmbDim(int v) { rotaryEmbDim = v; return this; }
-        public Builder rotaryEmbBase(double v) { rotaryEmbBase = v; return this; }
-        public Builder qkvProjBias(boolean v) { qkvProjBias = v; return this; }
-        public Builder outProjBias(boolean v) { outProjBias = v; return this; }
-        public Builder softmaxScale(Double v) { softmaxScale = v; return this; }
-        public Builder windowSize(Integer v) { windowSize = v; return this; }
+        public Builder numHeadsKv(Integer v) {
+            numHeadsKv = v;
+            return this;
+        }
+
+        public Builder headDim(Integer v) {
+            headDim = v;
+            return this;
+        }
+
+        public Builder rotaryEmbDim(int v) {
+            rotaryEmbDim = v;
+            return this;
+        }
+
+        public Builder rotaryEmbBase(double v) {
+            rotaryEmbBase = v;
+            return this;
+        }
+
+        public Builder qkvProjBias(boolean v) {
+            qkvProjBias = v;
+            return this;
+        }
+
+        public Builder outProjBias(boolean v) {
+            outProjBias = v;
+            return this;
+        }
+
+        public Builder softmaxScale(Double v) {
+            softmaxScale = v;
+            return this;
+        }
+
+        public Builder windowSize(Integer v) {
+            windowSize = v;
+            return this;
+        }
 
         public AttnConfig build() {
-            return new AttnConfig(numHeads, numHeadsKv, headDim, rotaryEmbDim, rotaryEmbBase, qkvProjBias,
-                    outProjBias, softmaxScale, windowSize);
+            return new AttnConfig(
+                    numHeads,
+                    numHeadsKv,
+                    headDim,
+                    rotaryEmbDim,
+                    rotaryEmbBase,
+                    qkvProjBias,
+                    outProjBias,
+                    softmaxScale,
+                    windowSize);
         }
     }
 }

@@ -2,7 +2,6 @@ package io.ssmspark.model.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -141,8 +140,8 @@ final class JsonFields {
     }
 
     MalformedConfigException unsupported(String key, Object found, String supported) {
-        return new MalformedConfigException(source + ": field '" + path(key) + "' = " + found
-                + " is not supported; " + supported);
+        return new MalformedConfigException(
+                source + ": field '" + path(key) + "' = " + found + " is not supported; " + supported);
     }
 
     MalformedConfigException invalid(String key, String message) {
@@ -168,7 +167,7 @@ final class JsonFields {
         if (text.length() > 60) {
             text = text.substring(0, 57) + "...";
         }
-        return new MalformedConfigException(source + ": field '" + path(key) + "' must be " + expected
-                + ", found " + text);
+        return new MalformedConfigException(
+                source + ": field '" + path(key) + "' must be " + expected + ", found " + text);
     }
 }

@@ -60,7 +60,8 @@ public record MambaConfig(
         Set<Integer> seen = new HashSet<>();
         for (Integer i : idx) {
             if (i == null || i < 0 || i >= nLayer) {
-                throw new IllegalArgumentException("attn_layer_idx: layer " + i + " is outside [0, n_layer = " + nLayer + ")");
+                throw new IllegalArgumentException(
+                        "attn_layer_idx: layer " + i + " is outside [0, n_layer = " + nLayer + ")");
             }
             if (!seen.add(i)) {
                 throw new IllegalArgumentException("attn_layer_idx: layer " + i + " is listed twice");
@@ -78,7 +79,8 @@ public record MambaConfig(
         }
         long dInner = (long) ssm.expand() * dModel;
         if (dInner > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("ssm_cfg.expand: d_inner = expand * d_model = " + dInner + " is too large");
+            throw new IllegalArgumentException(
+                    "ssm_cfg.expand: d_inner = expand * d_model = " + dInner + " is too large");
         }
         if (ssm.isMamba1()) {
             checkMamba1(ssm);
@@ -117,15 +119,16 @@ public record MambaConfig(
     private static AttnConfig resolveAttn(int dModel, AttnConfig attn, boolean used) {
         if (attn.numHeads() == null) {
             if (used) {
-                throw new IllegalArgumentException("attn_cfg.num_heads is required because attn_layer_idx is not empty");
+                throw new IllegalArgumentException(
+                        "attn_cfg.num_heads is required because attn_layer_idx is not empty");
             }
             return attn;
         }
         int numHeads = attn.numHeads();
         int numHeadsKv = attn.numHeadsKv() != null ? attn.numHeadsKv() : numHeads;
         if (attn.headDim() == null && dModel % numHeads != 0) {
-            throw new IllegalArgumentException("attn_cfg.num_heads: d_model = " + dModel + " is not divisible by num_heads = "
-                    + numHeads + " (needed when head_dim is not given)");
+            throw new IllegalArgumentException("attn_cfg.num_heads: d_model = " + dModel
+                    + " is not divisible by num_heads = " + numHeads + " (needed when head_dim is not given)");
         }
         int headDim = attn.headDim() != null ? attn.headDim() : dModel / numHeads;
         if (numHeads % numHeadsKv != 0) {
@@ -133,8 +136,8 @@ public record MambaConfig(
                     + " is not divisible by num_heads_kv = " + numHeadsKv);
         }
         if (attn.rotaryEmbDim() > headDim) {
-            throw new IllegalArgumentException("attn_cfg.rotary_emb_dim = " + attn.rotaryEmbDim()
-                    + " exceeds head_dim = " + headDim);
+            throw new IllegalArgumentException(
+                    "attn_cfg.rotary_emb_dim = " + attn.rotaryEmbDim() + " exceeds head_dim = " + headDim);
         }
         return attn.toBuilder().numHeadsKv(numHeadsKv).headDim(headDim).build();
     }
@@ -246,7 +249,6 @@ public record MambaConfig(
         return MambaConfigJson.toJson(this);
     }
 
-
     // ---- builder ----------------------------------------------------------------------------
 
     public static Builder builder() {
@@ -254,10 +256,20 @@ public record MambaConfig(
     }
 
     public Builder toBuilder() {
-        return new Builder().dModel(dModel).dIntermediate(dIntermediate).nLayer(nLayer).vocabSize(vocabSize)
-                .ssm(ssm).attnLayerIdx(attnLayerIdx).attn(attn).rmsNorm(rmsNorm).normEpsilon(normEpsilon)
-                .residualInFp32(residualInFp32).fusedAddNorm(fusedAddNorm)
-                .padVocabSizeMultiple(padVocabSizeMultiple).tieEmbeddings(tieEmbeddings);
+        return new Builder()
+                .dModel(dModel)
+                .dIntermediate(dIntermediate)
+                .nLayer(nLayer)
+                .vocabSize(vocabSize)
+                .ssm(ssm)
+                .attnLayerIdx(attnLayerIdx)
+                .attn(attn)
+                .rmsNorm(rmsNorm)
+                .normEpsilon(normEpsilon)
+                .residualInFp32(residualInFp32)
+                .fusedAddNorm(fusedAddNorm)
+                .padVocabSizeMultiple(padVocabSizeMultiple)
+                .tieEmbeddings(tieEmbeddings);
     }
 
     /** Builder starting from mamba_ssm's MambaConfig defaults. */
@@ -276,26 +288,88 @@ public record MambaConfig(
         private int padVocabSizeMultiple = 8;
         private boolean tieEmbeddings = true;
 
-        private Builder() {
+        private Builder() {}
+
+        public Builder dModel(int v) {
+            dModel = v;
+            return this;
         }
 
-        public Builder dModel(int v) { dModel = v; return this; }
-        public Builder dIntermediate(int v) { dIntermediate = v; return this; }
-        public Builder nLayer(int v) { nLayer = v; return this; }
-        public Builder vocabSize(int v) { vocabSize = v; return this; }
-        public Builder ssm(SsmConfig v) { ssm = v; return this; }
-        public Builder attnLayerIdx(List<Integer> v) { attnLayerIdx = v; return this; }
-        public Builder attn(AttnConfig v) { attn = v; return this; }
-        public Builder rmsNorm(boolean v) { rmsNorm = v; return this; }
-        public Builder normEpsilon(double v) { normEpsilon = v; return this; }
-        public Builder residualInFp32(boolean v) { residualInFp32 = v; return this; }
-        public Builder fusedAddNorm(boolean v) { fusedAddNorm = v; return this; }
-        public Builder padVocabSizeMultiple(int v) { padVocabSizeMultiple = v; return this; }
-        public Builder tieEmbeddings(boolean v) { tieEmbeddings = v; return this; }
+        public Builder dIntermediate(int v) {
+            dIntermediate = v;
+            return this;
+        }
+
+        public Builder nLayer(int v) {
+            nLayer = v;
+            return this;
+        }
+
+        public Builder vocabSize(int v) {
+            vocabSize = v;
+            return this;
+        }
+
+        public Builder ssm(SsmConfig v) {
+            ssm = v;
+            return this;
+        }
+
+        public Builder attnLayerIdx(List<Integer> v) {
+            attnLayerIdx = v;
+            return this;
+        }
+
+        public Builder attn(AttnConfig v) {
+            attn = v;
+            return this;
+        }
+
+        public Builder rmsNorm(boolean v) {
+            rmsNorm = v;
+            return this;
+        }
+
+        public Builder normEpsilon(double v) {
+            normEpsilon = v;
+            return this;
+        }
+
+        public Builder residualInFp32(boolean v) {
+            residualInFp32 = v;
+            return this;
+        }
+
+        public Builder fusedAddNorm(boolean v) {
+            fusedAddNorm = v;
+            return this;
+        }
+
+        public Builder padVocabSizeMultiple(int v) {
+            padVocabSizeMultiple = v;
+            return this;
+        }
+
+        public Builder tieEmbeddings(boolean v) {
+            tieEmbeddings = v;
+            return this;
+        }
 
         public MambaConfig build() {
-            return new MambaConfig(dModel, dIntermediate, nLayer, vocabSize, ssm, attnLayerIdx, attn, rmsNorm,
-                    normEpsilon, residualInFp32, fusedAddNorm, padVocabSizeMultiple, tieEmbeddings);
+            return new MambaConfig(
+                    dModel,
+                    dIntermediate,
+                    nLayer,
+                    vocabSize,
+                    ssm,
+                    attnLayerIdx,
+                    attn,
+                    rmsNorm,
+                    normEpsilon,
+                    residualInFp32,
+                    fusedAddNorm,
+                    padVocabSizeMultiple,
+                    tieEmbeddings);
         }
     }
 }

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,13 +20,12 @@ import java.util.List;
 final class MambaConfigJson {
     /** Python's json module writes float('inf') as Infinity (mamba_ssm's dt_limit default), so accept it. */
     private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
-            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build())
+                    .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                    .build())
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-    private MambaConfigJson() {
-    }
+    private MambaConfigJson() {}
 
     static MambaConfig read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
@@ -41,13 +39,17 @@ final class MambaConfigJson {
         try {
             root = MAPPER.readTree(json);
         } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? ""
-                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            String where = e.getLocation() == null
+                    ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr();
             throw new MalformedConfigException(source + ": not valid JSON" + where + ": " + e.getOriginalMessage(), e);
         }
         if (root == null || !root.isObject()) {
             throw new MalformedConfigException(source + ": expected a JSON object at the top level, found "
-                    + (root == null || root.isMissingNode() ? "nothing" : root.getNodeType().toString().toLowerCase()));
+                    + (root == null || root.isMissingNode()
+                            ? "nothing"
+                            : root.getNodeType().toString().toLowerCase()));
         }
         JsonFields top = new JsonFields(source, "", (ObjectNode) root);
         try {
@@ -88,11 +90,15 @@ final class MambaConfigJson {
             return parseS4d(s);
         }
         if (!layer.equals("Mamba2")) {
-            throw s.unsupported("layer", "\"" + layer + "\"", "the supported layers are \"Mamba1\" (also when none"
-                    + " is named), \"Mamba2\", \"" + RetNetConfig.LAYER + "\" and \"" + S4dConfig.LAYER + "\"");
+            throw s.unsupported(
+                    "layer",
+                    "\"" + layer + "\"",
+                    "the supported layers are \"Mamba1\" (also when none" + " is named), \"Mamba2\", \""
+                            + RetNetConfig.LAYER + "\" and \"" + S4dConfig.LAYER + "\"");
         }
         SsmConfig d = SsmConfig.DEFAULTS;
-        SsmConfig.Builder b = SsmConfig.builder().layer(layer)
+        SsmConfig.Builder b = SsmConfig.builder()
+                .layer(layer)
                 .dState(s.integer("d_state", d.dState()))
                 .dConv(s.integer("d_conv", d.dConv()))
                 .headdim(s.integer("headdim", d.headdim()))
@@ -112,26 +118,36 @@ final class MambaConfigJson {
         b.aInitRange(aRange[0], aRange[1]);
 
         if (s.bool("bias", false)) {
-            throw s.unsupported("bias", true, "ssm-spark's Mamba2 has no in_proj/out_proj bias (mamba_ssm's default false)");
+            throw s.unsupported(
+                    "bias", true, "ssm-spark's Mamba2 has no in_proj/out_proj bias (mamba_ssm's default false)");
         }
         if (!s.bool("conv_bias", true)) {
-            throw s.unsupported("conv_bias", false, "ssm-spark's Mamba2 conv1d always has a bias (mamba_ssm's default true)");
+            throw s.unsupported(
+                    "conv_bias", false, "ssm-spark's Mamba2 conv1d always has a bias (mamba_ssm's default true)");
         }
         Integer dSsm = s.nullableInteger("d_ssm");
         long dInner = (long) expand * dModel;
         if (dSsm != null && dSsm != dInner) {
-            throw s.unsupported("d_ssm", dSsm, "only null or d_inner = expand * d_model = " + dInner
-                    + " is supported (no extra MLP channels in in_proj)");
+            throw s.unsupported(
+                    "d_ssm",
+                    dSsm,
+                    "only null or d_inner = expand * d_model = " + dInner
+                            + " is supported (no extra MLP channels in in_proj)");
         }
         double[] dtLimit = s.numberArray("dt_limit", 2, new double[] {0.0, Double.POSITIVE_INFINITY});
         if (dtLimit[0] != 0.0 || dtLimit[1] != Double.POSITIVE_INFINITY) {
-            throw s.unsupported("dt_limit", "[" + dtLimit[0] + ", " + dtLimit[1] + "]",
+            throw s.unsupported(
+                    "dt_limit",
+                    "[" + dtLimit[0] + ", " + dtLimit[1] + "]",
                     "only the default [0.0, Infinity] (no clamping of dt) is supported");
         }
         // Older mamba_ssm versions took an activation argument; "silu" and "swish" are both SiLU.
         String activation = s.string("activation", "swish");
         if (!activation.equals("swish") && !activation.equals("silu")) {
-            throw s.unsupported("activation", "\"" + activation + "\"", "only \"swish\" or \"silu\" (the same function) is supported");
+            throw s.unsupported(
+                    "activation",
+                    "\"" + activation + "\"",
+                    "only \"swish\" or \"silu\" (the same function) is supported");
         }
         s.rejectUnknown();
         return b.build();
@@ -144,8 +160,9 @@ final class MambaConfigJson {
     private static SsmConfig parseRetNet(JsonFields s) throws MalformedConfigException {
         Integer heads = s.nullableInteger("num_heads");
         if (heads == null) {
-            throw s.invalid("num_heads", "is missing: a \"" + RetNetConfig.LAYER + "\" layer needs its number of"
-                    + " retention heads");
+            throw s.invalid(
+                    "num_heads",
+                    "is missing: a \"" + RetNetConfig.LAYER + "\" layer needs its number of" + " retention heads");
         }
         RetNetConfig r = RetNetConfig.of(heads);
         r = r.withValueFactor(s.integer("value_factor", r.valueFactor()))
@@ -182,7 +199,8 @@ final class MambaConfigJson {
         } catch (IllegalArgumentException e) {
             throw s.unsupported("init", "\"" + init + "\"", "expected one of " + S4dConfig.Init.names());
         }
-        SsmConfig.Builder b = SsmConfig.builder().layer(S4dConfig.LAYER)
+        SsmConfig.Builder b = SsmConfig.builder()
+                .layer(S4dConfig.LAYER)
                 .dState(s.integer("d_state", 64))
                 .dtMin(s.number("dt_min", d.dtMin()))
                 .dtMax(s.number("dt_max", d.dtMax()))
@@ -196,15 +214,28 @@ final class MambaConfigJson {
      * ssm_cfg are the keyword arguments of mamba_ssm's Mamba (modules/mamba_simple.py, Mamba.__init__), which takes
      * them as **ssm_cfg: a Mamba2 argument there is an unexpected keyword (a TypeError), so it is refused by name.
      */
-    private static final List<String> MAMBA2_ONLY = List.of("headdim", "d_ssm", "ngroups", "A_init_range",
-            "D_has_hdim", "rmsnorm", "norm_before_gate", "dt_limit", "chunk_size", "use_mem_eff_path", "conv_init",
-            "activation", "sequence_parallel");
+    private static final List<String> MAMBA2_ONLY = List.of(
+            "headdim",
+            "d_ssm",
+            "ngroups",
+            "A_init_range",
+            "D_has_hdim",
+            "rmsnorm",
+            "norm_before_gate",
+            "dt_limit",
+            "chunk_size",
+            "use_mem_eff_path",
+            "conv_init",
+            "activation",
+            "sequence_parallel");
 
     private static SsmConfig parseMamba1(JsonFields s) throws MalformedConfigException {
         for (String key : MAMBA2_ONLY) {
             if (s.raw(key) != null) {
-                throw s.invalid(key, "is an argument of mamba_ssm's Mamba2 only; mamba_ssm's Mamba (ssm_cfg.layer"
-                        + " \"Mamba1\", also when no layer is named) has no such argument and refuses it");
+                throw s.invalid(
+                        key,
+                        "is an argument of mamba_ssm's Mamba2 only; mamba_ssm's Mamba (ssm_cfg.layer"
+                                + " \"Mamba1\", also when no layer is named) has no such argument and refuses it");
             }
         }
         SsmConfig d = SsmConfig.MAMBA1_DEFAULTS;
@@ -276,7 +307,10 @@ final class MambaConfigJson {
             throw a.unsupported("causal", false, "only causal attention is supported");
         }
         if (a.bool("rotary_emb_interleaved", false)) {
-            throw a.unsupported("rotary_emb_interleaved", true, "only the non-interleaved (half-split) rotary embedding is supported");
+            throw a.unsupported(
+                    "rotary_emb_interleaved",
+                    true,
+                    "only the non-interleaved (half-split) rotary embedding is supported");
         }
         a.rejectUnknown();
         return b.build();
@@ -403,7 +437,6 @@ final class MambaConfigJson {
         ssm.put("dt_max", s.dtMax());
         ssm.put("chunk_size", s.chunkSize());
     }
-
 
     private static void putNullable(ObjectNode node, String key, Integer value) {
         if (value == null) {

@@ -20,6 +20,7 @@ public record RetNetConfig(int numHeads, int valueFactor, boolean groupNorm, boo
 
     /** ssm_cfg.layer of a RetNet retention layer. */
     public static final String LAYER = "RetNet";
+
     public static final int DEFAULT_VALUE_FACTOR = 2;
     public static final double DEFAULT_GROUP_NORM_EPS = 1e-6;
 
@@ -27,8 +28,8 @@ public record RetNetConfig(int numHeads, int valueFactor, boolean groupNorm, boo
         SsmConfig.requireAtLeast("ssm_cfg.num_heads", numHeads, 1);
         SsmConfig.requireAtLeast("ssm_cfg.value_factor", valueFactor, 1);
         if (!(groupNormEps > 0) || !Double.isFinite(groupNormEps)) {
-            throw new IllegalArgumentException("ssm_cfg.group_norm_eps must be a finite number > 0, found "
-                    + groupNormEps);
+            throw new IllegalArgumentException(
+                    "ssm_cfg.group_norm_eps must be a finite number > 0, found " + groupNormEps);
         }
     }
 
@@ -66,13 +67,13 @@ public record RetNetConfig(int numHeads, int valueFactor, boolean groupNorm, boo
     /** Checks the sizes against d_model: H must divide it. */
     void check(int dModel) {
         if (dModel % numHeads != 0) {
-            throw new IllegalArgumentException("ssm_cfg.num_heads: d_model = " + dModel
-                    + " is not divisible by num_heads = " + numHeads);
+            throw new IllegalArgumentException(
+                    "ssm_cfg.num_heads: d_model = " + dModel + " is not divisible by num_heads = " + numHeads);
         }
         long values = (long) valueFactor * dModel;
         if (values > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("ssm_cfg.value_factor: value_factor * d_model = " + values
-                    + " is too large");
+            throw new IllegalArgumentException(
+                    "ssm_cfg.value_factor: value_factor * d_model = " + values + " is too large");
         }
     }
 }

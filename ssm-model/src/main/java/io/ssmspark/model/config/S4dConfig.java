@@ -54,8 +54,8 @@ public record S4dConfig(Init init) {
                     return i;
                 }
             }
-            throw new IllegalArgumentException("ssm_cfg.init = \"" + name + "\" is not an S4D initialisation; expected "
-                    + "one of " + names());
+            throw new IllegalArgumentException(
+                    "ssm_cfg.init = \"" + name + "\" is not an S4D initialisation; expected " + "one of " + names());
         }
 
         /** The names in config.json, quoted: "lin", "inv", "real", "legs". */

@@ -51,7 +51,8 @@ public record SsmConfig(
 
     public SsmConfig {
         if (layer == null || layer.isBlank()) {
-            throw new IllegalArgumentException("ssm_cfg.layer must name a layer, found " + (layer == null ? "null" : "\"\""));
+            throw new IllegalArgumentException(
+                    "ssm_cfg.layer must name a layer, found " + (layer == null ? "null" : "\"\""));
         }
         // S4D: its own settings, and the Mamba2-only fields at their defaults (they do not apply), so that two S4D
         // configs are equal exactly when they mean the same layer and config.json round-trips.
@@ -86,10 +87,12 @@ public record SsmConfig(
             throw new IllegalArgumentException("ssm_cfg.dt_min must be a finite number > 0, found " + dtMin);
         }
         if (!(dtMax >= dtMin) || !Double.isFinite(dtMax)) {
-            throw new IllegalArgumentException("ssm_cfg.dt_max must be finite and >= dt_min = " + dtMin + ", found " + dtMax);
+            throw new IllegalArgumentException(
+                    "ssm_cfg.dt_max must be finite and >= dt_min = " + dtMin + ", found " + dtMax);
         }
         if (!(dtInitFloor >= 0) || !Double.isFinite(dtInitFloor)) {
-            throw new IllegalArgumentException("ssm_cfg.dt_init_floor must be a finite number >= 0, found " + dtInitFloor);
+            throw new IllegalArgumentException(
+                    "ssm_cfg.dt_init_floor must be a finite number >= 0, found " + dtInitFloor);
         }
         // A is drawn uniformly from A_init_range and stored as A_log = log(A), so the range must be positive.
         if (!(aInitMin > 0) || !(aInitMax >= aInitMin) || !Double.isFinite(aInitMax)) {
@@ -97,7 +100,8 @@ public record SsmConfig(
                     + aInitMin + ", " + aInitMax + "]");
         }
         if (convInit != null && (!(convInit > 0) || !Double.isFinite(convInit))) {
-            throw new IllegalArgumentException("ssm_cfg.conv_init must be null or a finite number > 0, found " + convInit);
+            throw new IllegalArgumentException(
+                    "ssm_cfg.conv_init must be null or a finite number > 0, found " + convInit);
         }
         checkRetNet(layer, retNet);
         checkMamba1(dtRank, dtInit, dtScale);
@@ -107,12 +111,12 @@ public record SsmConfig(
     private static void checkRetNet(String layer, RetNetConfig retNet) {
         boolean isRetNet = RetNetConfig.LAYER.equals(layer);
         if (isRetNet && retNet == null) {
-            throw new IllegalArgumentException("ssm_cfg: layer \"" + layer + "\" needs its retention settings"
-                    + " (ssm_cfg.num_heads)");
+            throw new IllegalArgumentException(
+                    "ssm_cfg: layer \"" + layer + "\" needs its retention settings" + " (ssm_cfg.num_heads)");
         }
         if (!isRetNet && retNet != null) {
-            throw new IllegalArgumentException("ssm_cfg: retention settings are given but ssm_cfg.layer is \""
-                    + layer + "\", not \"" + RetNetConfig.LAYER + "\"");
+            throw new IllegalArgumentException("ssm_cfg: retention settings are given but ssm_cfg.layer is \"" + layer
+                    + "\", not \"" + RetNetConfig.LAYER + "\"");
         }
     }
 
@@ -150,13 +154,31 @@ public record SsmConfig(
     }
 
     public Builder toBuilder() {
-        return new Builder().layer(layer)
-                .dState(dState).dConv(dConv).expand(expand).headdim(headdim).ngroups(ngroups)
-                .chunkSize(chunkSize).dHasHdim(dHasHdim).rmsnorm(rmsnorm).normBeforeGate(normBeforeGate)
-                .dtMin(dtMin).dtMax(dtMax).dtInitFloor(dtInitFloor).aInitRange(aInitMin, aInitMax)
-                .convInit(convInit).useMemEffPath(useMemEffPath)
-                .dtRank(dtRank).dtInit(dtInit).dtScale(dtScale).convBias(convBias).bias(bias).useFastPath(useFastPath)
-                .retNet(retNet).s4d(s4d);
+        return new Builder()
+                .layer(layer)
+                .dState(dState)
+                .dConv(dConv)
+                .expand(expand)
+                .headdim(headdim)
+                .ngroups(ngroups)
+                .chunkSize(chunkSize)
+                .dHasHdim(dHasHdim)
+                .rmsnorm(rmsnorm)
+                .normBeforeGate(normBeforeGate)
+                .dtMin(dtMin)
+                .dtMax(dtMax)
+                .dtInitFloor(dtInitFloor)
+                .aInitRange(aInitMin, aInitMax)
+                .convInit(convInit)
+                .useMemEffPath(useMemEffPath)
+                .dtRank(dtRank)
+                .dtInit(dtInit)
+                .dtScale(dtScale)
+                .convBias(convBias)
+                .bias(bias)
+                .useFastPath(useFastPath)
+                .retNet(retNet)
+                .s4d(s4d);
     }
 
     /** Builder starting from mamba_ssm's Mamba (Mamba1) defaults: layer "Mamba1", d_state 16. */
@@ -192,35 +214,124 @@ public record SsmConfig(
         private RetNetConfig retNet = null;
         private S4dConfig s4d = null;
 
-        private Builder() {
+        private Builder() {}
+
+        public Builder layer(String v) {
+            layer = v;
+            return this;
         }
 
-        public Builder layer(String v) { layer = v; return this; }
-        public Builder dState(int v) { dState = v; return this; }
-        public Builder dConv(int v) { dConv = v; return this; }
-        public Builder expand(int v) { expand = v; return this; }
-        public Builder headdim(int v) { headdim = v; return this; }
-        public Builder ngroups(int v) { ngroups = v; return this; }
-        public Builder chunkSize(int v) { chunkSize = v; return this; }
-        public Builder dHasHdim(boolean v) { dHasHdim = v; return this; }
-        public Builder rmsnorm(boolean v) { rmsnorm = v; return this; }
-        public Builder normBeforeGate(boolean v) { normBeforeGate = v; return this; }
-        public Builder dtMin(double v) { dtMin = v; return this; }
-        public Builder dtMax(double v) { dtMax = v; return this; }
-        public Builder dtInitFloor(double v) { dtInitFloor = v; return this; }
-        public Builder aInitRange(double lo, double hi) { aInitMin = lo; aInitMax = hi; return this; }
-        public Builder convInit(Double v) { convInit = v; return this; }
-        public Builder useMemEffPath(boolean v) { useMemEffPath = v; return this; }
+        public Builder dState(int v) {
+            dState = v;
+            return this;
+        }
+
+        public Builder dConv(int v) {
+            dConv = v;
+            return this;
+        }
+
+        public Builder expand(int v) {
+            expand = v;
+            return this;
+        }
+
+        public Builder headdim(int v) {
+            headdim = v;
+            return this;
+        }
+
+        public Builder ngroups(int v) {
+            ngroups = v;
+            return this;
+        }
+
+        public Builder chunkSize(int v) {
+            chunkSize = v;
+            return this;
+        }
+
+        public Builder dHasHdim(boolean v) {
+            dHasHdim = v;
+            return this;
+        }
+
+        public Builder rmsnorm(boolean v) {
+            rmsnorm = v;
+            return this;
+        }
+
+        public Builder normBeforeGate(boolean v) {
+            normBeforeGate = v;
+            return this;
+        }
+
+        public Builder dtMin(double v) {
+            dtMin = v;
+            return this;
+        }
+
+        public Builder dtMax(double v) {
+            dtMax = v;
+            return this;
+        }
+
+        public Builder dtInitFloor(double v) {
+            dtInitFloor = v;
+            return this;
+        }
+
+        public Builder aInitRange(double lo, double hi) {
+            aInitMin = lo;
+            aInitMax = hi;
+            return this;
+        }
+
+        public Builder convInit(Double v) {
+            convInit = v;
+            return this;
+        }
+
+        public Builder useMemEffPath(boolean v) {
+            useMemEffPath = v;
+            return this;
+        }
         /** Mamba1's dt_rank; null is "auto". */
-        public Builder dtRank(Integer v) { dtRank = v; return this; }
-        public Builder dtInit(String v) { dtInit = v; return this; }
-        public Builder dtScale(double v) { dtScale = v; return this; }
-        public Builder convBias(boolean v) { convBias = v; return this; }
-        public Builder bias(boolean v) { bias = v; return this; }
-        public Builder useFastPath(boolean v) { useFastPath = v; return this; }
+        public Builder dtRank(Integer v) {
+            dtRank = v;
+            return this;
+        }
+
+        public Builder dtInit(String v) {
+            dtInit = v;
+            return this;
+        }
+
+        public Builder dtScale(double v) {
+            dtScale = v;
+            return this;
+        }
+
+        public Builder convBias(boolean v) {
+            convBias = v;
+            return this;
+        }
+
+        public Builder bias(boolean v) {
+            bias = v;
+            return this;
+        }
+
+        public Builder useFastPath(boolean v) {
+            useFastPath = v;
+            return this;
+        }
 
         /** S4D's own settings; an S4D layer without them gets {@link S4dConfig#DEFAULTS}. */
-        public Builder s4d(S4dConfig v) { s4d = v; return this; }
+        public Builder s4d(S4dConfig v) {
+            s4d = v;
+            return this;
+        }
 
         /** A RetNet layer: sets layer "RetNet" and its settings (the Mamba2 fields are then unused). */
         public Builder retNet(RetNetConfig v) {
@@ -232,9 +343,31 @@ public record SsmConfig(
         }
 
         public SsmConfig build() {
-            return new SsmConfig(layer, dState, dConv, expand, headdim, ngroups, chunkSize, dHasHdim, rmsnorm,
-                    normBeforeGate, dtMin, dtMax, dtInitFloor, aInitMin, aInitMax, convInit, useMemEffPath,
-                    dtRank, dtInit, dtScale, convBias, bias, useFastPath, retNet,
+            return new SsmConfig(
+                    layer,
+                    dState,
+                    dConv,
+                    expand,
+                    headdim,
+                    ngroups,
+                    chunkSize,
+                    dHasHdim,
+                    rmsnorm,
+                    normBeforeGate,
+                    dtMin,
+                    dtMax,
+                    dtInitFloor,
+                    aInitMin,
+                    aInitMax,
+                    convInit,
+                    useMemEffPath,
+                    dtRank,
+                    dtInit,
+                    dtScale,
+                    convBias,
+                    bias,
+                    useFastPath,
+                    retNet,
                     s4d == null && S4dConfig.LAYER.equals(layer) ? S4dConfig.DEFAULTS : s4d);
         }
     }

@@ -1,7 +1,6 @@
 package io.ssmspark.model.layers;
 
 import io.ssmspark.model.tensor.Shapes;
-
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Erf;
 import org.nd4j.linalg.factory.Nd4j;
@@ -16,8 +15,7 @@ public final class Activations {
     /** torch.nn.functional.softplus's default threshold: above it softplus(v) returns v itself. */
     public static final double SOFTPLUS_THRESHOLD = 20.0;
 
-    private Activations() {
-    }
+    private Activations() {}
 
     /** σ(v) = 1 / (1 + e^−v). */
     public static INDArray sigmoid(INDArray v) {
@@ -40,8 +38,7 @@ public final class Activations {
     }
 
     /** silu(v) and silu'(v) from one sigmoid, for backwards that need both. */
-    public record Silu(INDArray value, INDArray grad) {
-    }
+    public record Silu(INDArray value, INDArray grad) {}
 
     /** {@link #silu} and {@link #siluGrad} together: with s = σ(v), silu = s·v and silu' = s + silu·(1 − s). */
     public static Silu siluWithGrad(INDArray v) {
@@ -58,7 +55,8 @@ public final class Activations {
      */
     public static INDArray softplus(INDArray v) {
         Shapes.requireFloating("v", v);
-        INDArray stable = Transforms.log1p(Transforms.exp(Transforms.abs(v, true).negi(), false), false)
+        INDArray stable = Transforms.log1p(
+                        Transforms.exp(Transforms.abs(v, true).negi(), false), false)
                 .addi(Transforms.relu(v, true));
         // Select v where v > threshold: mask·v + (1 − mask)·stable is exact for a 0/1 mask.
         INDArray above = aboveThreshold(v);

@@ -33,8 +33,16 @@ final class AttentionKernel {
     static final long DEFAULT_BLOCK_ELEMENTS = 1L << 21;
 
     /** The problem's sizes: B, Hkv, G, T query tokens, Tpast keys before them, the window W (0 = none). */
-    record Geometry(long batch, int kvHeads, int group, long tokens, long past, int window, int headDim,
-            double scale, DataType dtype) {
+    record Geometry(
+            long batch,
+            int kvHeads,
+            int group,
+            long tokens,
+            long past,
+            int window,
+            int headDim,
+            double scale,
+            DataType dtype) {
 
         long keys() {
             return past + tokens;
@@ -74,14 +82,12 @@ final class AttentionKernel {
      * The forward's output O [B, Hkv, T·G, hd], and each block's probabilities [B, Hkv, rows, keys] when they fit
      * in {@link #KEPT_PROBABILITY_ELEMENTS} (null otherwise: the backward then recomputes them).
      */
-    record Result(INDArray out, List<INDArray> probabilities, long blockTokens) {
-    }
+    record Result(INDArray out, List<INDArray> probabilities, long blockTokens) {}
 
     /** The most probability elements a forward keeps for its backward (2^25: 128 MB in fp32). */
     static final long KEPT_PROBABILITY_ELEMENTS = 1L << 25;
 
-    private AttentionKernel() {
-    }
+    private AttentionKernel() {}
 
     static Result forward(INDArray queries, INDArray keys, INDArray values, Geometry geo, long blockElements) {
         int hd = geo.headDim();
@@ -179,8 +185,17 @@ final class AttentionKernel {
      * Writes dQueries and adds into dKeys and dValues (all zero-initialised by the caller or holding sums to add
      * to), given dOut [B, Hkv, T·G, hd] and the forward's result.
      */
-    static void backward(INDArray queries, INDArray keys, INDArray values, Result fwd, INDArray dOut, Geometry geo,
-            long blockElements, INDArray dQueries, INDArray dKeys, INDArray dValues) {
+    static void backward(
+            INDArray queries,
+            INDArray keys,
+            INDArray values,
+            Result fwd,
+            INDArray dOut,
+            Geometry geo,
+            long blockElements,
+            INDArray dQueries,
+            INDArray dKeys,
+            INDArray dValues) {
         int hd = geo.headDim();
         // D_i = Σ_j P_ij dP_ij = dO_i · O_i
         INDArray rowDot = Ops.mul(dOut, fwd.out()).sum(true, 3);
@@ -193,9 +208,10 @@ final class AttentionKernel {
             long r0 = blk.i0() * geo.group();
             INDArray q = rowsOf(s.q, queries, blk, geo, hd);
             INDArray k = keysOf(s.k, keys, blk, hd);
-            INDArray p = reuse ? fwd.probabilities().get(index)
-                    : probabilities(q, k, blk, geo,
-                            Layouts.view(s.scores, 0, geo.batch(), geo.kvHeads(), rows, blk.keys()));
+            INDArray p = reuse
+                    ? fwd.probabilities().get(index)
+                    : probabilities(
+                            q, k, blk, geo, Layouts.view(s.scores, 0, geo.batch(), geo.kvHeads(), rows, blk.keys()));
             INDArray v = keysOf(s.v, values, blk, hd);
             INDArray dO = rowsOf(s.dO, dOut, blk, geo, hd);
 
@@ -302,7 +318,6 @@ final class AttentionKernel {
             dk = backward ? Nd4j.createUninitialized(dt, keyElems) : null;
             dp = backward ? Nd4j.createUninitialized(dt, scores.length()) : null;
         }
-
     }
 
     /** A dense copy of the block's query rows of {@code src} [B, Hkv, T·G, hd] in {@code buffer}. */

@@ -1,12 +1,11 @@
 package io.ssmspark.model.layers;
 
-import io.ssmspark.model.tensor.Shapes;
-
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import io.ssmspark.model.tensor.Layouts;
 import io.ssmspark.model.tensor.Ops;
+import io.ssmspark.model.tensor.Shapes;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -26,11 +25,9 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class CausalDepthwiseConv1d {
 
     /** dx [batch, T, C] and dprev [batch, K−1, C] (the gradient of the prev rows, or of the zero padding). */
-    public record Gradients(INDArray dx, INDArray dPrev) {
-    }
+    public record Gradients(INDArray dx, INDArray dPrev) {}
 
-    private CausalDepthwiseConv1d() {
-    }
+    private CausalDepthwiseConv1d() {}
 
     /** Returns y [batch, T, C]. {@code bias} and {@code prev} may be null. */
     public static INDArray forward(INDArray x, INDArray weight, INDArray bias, INDArray prev) {
@@ -54,8 +51,8 @@ public final class CausalDepthwiseConv1d {
      * Returns dx and dprev, and accumulates dw[c, k] += Σ_{b,t} dy ∘ xpad[b, t+k, c] and dbias += Σ_{b,t} dy
      * (either accumulator may be null).
      */
-    public static Gradients backward(INDArray x, INDArray weight, INDArray prev, INDArray dy, INDArray dWeight,
-            INDArray dBias) {
+    public static Gradients backward(
+            INDArray x, INDArray weight, INDArray prev, INDArray dy, INDArray dWeight, INDArray dBias) {
         long[] xs = check(x, weight, prev);
         DataType dt = x.dataType();
         int k = (int) weight.size(1);
@@ -146,8 +143,11 @@ public final class CausalDepthwiseConv1d {
         long[] xs = Shapes.requireRank("x", x, 3);
         long[] ws = Shapes.requireRank("weight", weight, 2);
         Shapes.requireShape("weight", weight, x.dataType(), xs[2], ws[1]);
-        Shapes.require(ws[1] >= 2, "tensor 'weight': expected a kernel size of at least 2 but found shape [%d, %d]",
-                ws[0], ws[1]);
+        Shapes.require(
+                ws[1] >= 2,
+                "tensor 'weight': expected a kernel size of at least 2 but found shape [%d, %d]",
+                ws[0],
+                ws[1]);
         checkPrev(prev, x, (int) ws[1]);
         return xs;
     }

@@ -1,9 +1,7 @@
 package io.ssmspark.model.layers;
 
 import io.ssmspark.model.tensor.Ops;
-
 import io.ssmspark.model.tensor.Shapes;
-
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.shape.OneHot;
@@ -18,11 +16,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 public final class CrossEntropy {
 
     /** Per-row NLL [rows] (unweighted, for every row) and Σ_r weight[r]·nll[r] (Σ nll without weights). */
-    public record Result(INDArray rowLoss, double weightedSum) {
-    }
+    public record Result(INDArray rowLoss, double weightedSum) {}
 
-    private CrossEntropy() {
-    }
+    private CrossEntropy() {}
 
     /** {@code weights} may be null (every row counts 1). */
     public static Result forward(INDArray logits, int[] targets, INDArray weights) {
@@ -31,7 +27,8 @@ public final class CrossEntropy {
         INDArray logSumExp = Transforms.log(Transforms.exp(shifted, true).sum(1), false);
         INDArray targetLogit = shifted.muli(oneHot(targets, logits)).sum(1);
         INDArray rowLoss = logSumExp.subi(targetLogit);
-        double sum = weights == null ? rowLoss.sumNumber().doubleValue()
+        double sum = weights == null
+                ? rowLoss.sumNumber().doubleValue()
                 : rowLoss.mul(weights).sumNumber().doubleValue();
         return new Result(rowLoss, sum);
     }
@@ -75,8 +72,10 @@ public final class CrossEntropy {
 
     private static int[] toTargets(INDArray targets) {
         Shapes.require(targets != null, "tensor 'targets' is required but was null");
-        Shapes.require(targets.dataType().isIntType() && targets.rank() == 1,
-                "tensor 'targets': expected an integer vector but found %s %s", targets.dataType(),
+        Shapes.require(
+                targets.dataType().isIntType() && targets.rank() == 1,
+                "tensor 'targets': expected an integer vector but found %s %s",
+                targets.dataType(),
                 java.util.Arrays.toString(targets.shape()));
         return targets.toIntVector();
     }
@@ -84,11 +83,18 @@ public final class CrossEntropy {
     private static void check(INDArray logits, int[] targets, INDArray weights) {
         long[] ls = Shapes.requireRank("logits", logits, 2);
         Shapes.require(targets != null, "cross-entropy targets are required but were null");
-        Shapes.require(targets.length == ls[0], "cross-entropy targets: expected %d (one per logits row) but found %d",
-                ls[0], targets.length);
+        Shapes.require(
+                targets.length == ls[0],
+                "cross-entropy targets: expected %d (one per logits row) but found %d",
+                ls[0],
+                targets.length);
         for (int r = 0; r < targets.length; r++) {
-            Shapes.require(targets[r] >= 0 && targets[r] < ls[1],
-                    "cross-entropy target %d at row %d is outside the vocabulary [0, %d)", targets[r], r, ls[1]);
+            Shapes.require(
+                    targets[r] >= 0 && targets[r] < ls[1],
+                    "cross-entropy target %d at row %d is outside the vocabulary [0, %d)",
+                    targets[r],
+                    r,
+                    ls[1]);
         }
         DataType dt = logits.dataType();
         Shapes.requireShapeIfPresent("weights", weights, dt, ls[0]);

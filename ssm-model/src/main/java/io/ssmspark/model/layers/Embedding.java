@@ -1,7 +1,6 @@
 package io.ssmspark.model.layers;
 
 import io.ssmspark.model.tensor.Shapes;
-
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.scatter.ScatterAdd;
@@ -13,8 +12,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class Embedding {
 
-    private Embedding() {
-    }
+    private Embedding() {}
 
     /** Returns [ids.length, d]: the rows of {@code weight} for the token ids. */
     public static INDArray forward(INDArray weight, int[] ids) {
@@ -57,8 +55,8 @@ public final class Embedding {
 
     private static int[] toIds(INDArray ids) {
         Shapes.require(ids != null, "tensor 'ids' is required but was null");
-        Shapes.require(ids.dataType().isIntType(), "tensor 'ids': expected an integer dtype but found %s",
-                ids.dataType());
+        Shapes.require(
+                ids.dataType().isIntType(), "tensor 'ids': expected an integer dtype but found %s", ids.dataType());
         return ids.ravel().toIntVector();
     }
 
@@ -66,8 +64,12 @@ public final class Embedding {
         Shapes.require(ids != null, "token ids are required but were null");
         for (int r = 0; r < ids.length; r++) {
             int id = ids[r];
-            Shapes.require(id >= 0 && id < vocab,
-                    "token id %d at position %d is outside the embedding's vocabulary [0, %d)", id, r, vocab);
+            Shapes.require(
+                    id >= 0 && id < vocab,
+                    "token id %d at position %d is outside the embedding's vocabulary [0, %d)",
+                    id,
+                    r,
+                    vocab);
         }
     }
 }

@@ -1,10 +1,9 @@
 package io.ssmspark.model.layers;
 
-import io.ssmspark.model.tensor.Shapes;
-
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
+import io.ssmspark.model.tensor.Shapes;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -19,11 +18,9 @@ public final class GatedMlp {
      * The forward's output and what its backward reuses: fc1Out [rows, 2·hidden] (y and gate) and the gated
      * activation y·silu(gate) [rows, hidden].
      */
-    public record Output(INDArray out, INDArray fc1Out, INDArray gated) {
-    }
+    public record Output(INDArray out, INDArray fc1Out, INDArray gated) {}
 
-    private GatedMlp() {
-    }
+    private GatedMlp() {}
 
     public static Output forward(INDArray x, INDArray fc1Weight, INDArray fc2Weight) {
         long hidden = check(x, fc1Weight, fc2Weight);
@@ -33,8 +30,14 @@ public final class GatedMlp {
     }
 
     /** Returns dx and adds into dFc1 and dFc2 (either may be null). */
-    public static INDArray backward(INDArray x, INDArray fc1Weight, INDArray fc2Weight, Output forward,
-            INDArray dOut, INDArray dFc1Weight, INDArray dFc2Weight) {
+    public static INDArray backward(
+            INDArray x,
+            INDArray fc1Weight,
+            INDArray fc2Weight,
+            Output forward,
+            INDArray dOut,
+            INDArray dFc1Weight,
+            INDArray dFc2Weight) {
         long hidden = check(x, fc1Weight, fc2Weight);
         DataType dt = x.dataType();
         Shapes.requireShape("dOut", dOut, dt, x.size(0), x.size(1));
@@ -60,8 +63,8 @@ public final class GatedMlp {
     private static long check(INDArray x, INDArray fc1Weight, INDArray fc2Weight) {
         long[] xs = Shapes.requireRank("x", x, 2);
         long[] f1 = Shapes.requireRank("fc1.weight", fc1Weight, 2);
-        Shapes.require(f1[0] % 2 == 0, "tensor 'fc1.weight': expected an even number of rows (2·hidden) but found %d",
-                f1[0]);
+        Shapes.require(
+                f1[0] % 2 == 0, "tensor 'fc1.weight': expected an even number of rows (2·hidden) but found %d", f1[0]);
         long hidden = f1[0] / 2;
         Shapes.requireShape("fc1.weight", fc1Weight, x.dataType(), 2 * hidden, xs[1]);
         Shapes.requireShape("fc2.weight", fc2Weight, x.dataType(), xs[1], hidden);

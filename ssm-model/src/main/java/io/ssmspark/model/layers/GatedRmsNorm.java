@@ -1,9 +1,7 @@
 package io.ssmspark.model.layers;
 
 import io.ssmspark.model.tensor.Ops;
-
 import io.ssmspark.model.tensor.Shapes;
-
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -22,14 +20,12 @@ public final class GatedRmsNorm {
     public static final double MAMBA2_EPS = 1e-5;
 
     /** dx and dz (dz is null when z was null). */
-    public record Gradients(INDArray dx, INDArray dz) {
-    }
+    public record Gradients(INDArray dx, INDArray dz) {}
 
-    private GatedRmsNorm() {
-    }
+    private GatedRmsNorm() {}
 
-    public static INDArray forward(INDArray x, INDArray z, INDArray weight, int groupSize, double eps,
-            boolean normBeforeGate) {
+    public static INDArray forward(
+            INDArray x, INDArray z, INDArray weight, int groupSize, double eps, boolean normBeforeGate) {
         check(x, z, weight, groupSize, eps);
         if (z == null || normBeforeGate) {
             INDArray y = Ops.mul(grouped(x, groupSize, eps)[0], weight);
@@ -43,8 +39,15 @@ public final class GatedRmsNorm {
      * Backward of {@link #forward}; adds into dWeight (which may be null). With u the normalized input (x, or
      * x·silu(z)), û = u·r per group and g = ∂L/∂û: du = r · (g − û · mean_group(g ∘ û)).
      */
-    public static Gradients backward(INDArray x, INDArray z, INDArray weight, int groupSize, double eps,
-            boolean normBeforeGate, INDArray dy, INDArray dWeight) {
+    public static Gradients backward(
+            INDArray x,
+            INDArray z,
+            INDArray weight,
+            int groupSize,
+            double eps,
+            boolean normBeforeGate,
+            INDArray dy,
+            INDArray dWeight) {
         check(x, z, weight, groupSize, eps);
         DataType dt = x.dataType();
         Shapes.requireShape("dy", dy, dt, x.shape());
@@ -108,8 +111,10 @@ public final class GatedRmsNorm {
         long[] xs = Shapes.requireRank("x", x, 2);
         Shapes.requireShapeIfPresent("z", z, x.dataType(), xs);
         Shapes.requireShape("weight", weight, x.dataType(), xs[1]);
-        Shapes.require(groupSize > 0 && xs[1] % groupSize == 0,
-                "gated norm groupSize: expected a positive divisor of the channel count %d but found %d", xs[1],
+        Shapes.require(
+                groupSize > 0 && xs[1] % groupSize == 0,
+                "gated norm groupSize: expected a positive divisor of the channel count %d but found %d",
+                xs[1],
                 groupSize);
         Shapes.require(eps > 0 && Double.isFinite(eps), "norm eps: expected a finite value > 0 but found %s", eps);
     }

@@ -1,9 +1,7 @@
 package io.ssmspark.model.layers;
 
 import io.ssmspark.model.tensor.Ops;
-
 import io.ssmspark.model.tensor.Shapes;
-
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -14,8 +12,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  */
 public final class LayerNorm {
 
-    private LayerNorm() {
-    }
+    private LayerNorm() {}
 
     public static INDArray forward(INDArray x, INDArray weight, INDArray bias, double eps) {
         check(x, weight, bias, eps);
@@ -27,8 +24,8 @@ public final class LayerNorm {
      * With x̂ the normalized input, r = rsqrt(var + eps) and g = dy·w:
      * dx = r · (g − mean(g) − x̂ · mean(g ∘ x̂)), dw += Σ_rows dy ∘ x̂, db += Σ_rows dy.
      */
-    public static INDArray backward(INDArray x, INDArray weight, INDArray bias, double eps, INDArray dy,
-            INDArray dWeight, INDArray dBias) {
+    public static INDArray backward(
+            INDArray x, INDArray weight, INDArray bias, double eps, INDArray dy, INDArray dWeight, INDArray dBias) {
         check(x, weight, bias, eps);
         DataType dt = x.dataType();
         Shapes.requireShape("dy", dy, dt, x.shape());

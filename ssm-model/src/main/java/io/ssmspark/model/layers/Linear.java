@@ -1,9 +1,7 @@
 package io.ssmspark.model.layers;
 
 import io.ssmspark.model.tensor.Ops;
-
 import io.ssmspark.model.tensor.Shapes;
-
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -18,8 +16,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class Linear {
 
-    private Linear() {
-    }
+    private Linear() {}
 
     /** y = x Wᵀ (+ b). {@code bias} may be null. */
     public static INDArray forward(INDArray x, INDArray weight, INDArray bias) {

@@ -1,9 +1,7 @@
 package io.ssmspark.model.layers;
 
 import io.ssmspark.model.tensor.Ops;
-
 import io.ssmspark.model.tensor.Shapes;
-
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -14,8 +12,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  */
 public final class RmsNorm {
 
-    private RmsNorm() {
-    }
+    private RmsNorm() {}
 
     public static INDArray forward(INDArray x, INDArray weight, double eps) {
         check(x, weight, eps);

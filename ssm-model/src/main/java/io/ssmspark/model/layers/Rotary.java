@@ -1,12 +1,10 @@
 package io.ssmspark.model.layers;
 
-import io.ssmspark.model.tensor.Ops;
-
-import io.ssmspark.model.tensor.Shapes;
-
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
+import io.ssmspark.model.tensor.Ops;
+import io.ssmspark.model.tensor.Shapes;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -29,24 +27,25 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 public final class Rotary {
 
     /** cos and sin of the angles for positions offset .. offset+T−1, each [1, T, 1, rd/2] in the input dtype. */
-    public record Table(INDArray cos, INDArray sin, int rotaryDim) {
-    }
+    public record Table(INDArray cos, INDArray sin, int rotaryDim) {}
 
-    private Rotary() {
-    }
+    private Rotary() {}
 
     public static Table table(long positionOffset, long length, int rotaryDim, double base, DataType dtype) {
-        Shapes.require(rotaryDim > 0 && rotaryDim % 2 == 0, "rotary_emb_dim: expected a positive even number but found %d",
+        Shapes.require(
+                rotaryDim > 0 && rotaryDim % 2 == 0,
+                "rotary_emb_dim: expected a positive even number but found %d",
                 rotaryDim);
-        Shapes.require(base > 0 && Double.isFinite(base), "rotary_emb_base: expected a finite value > 0 but found %s",
-                base);
+        Shapes.require(
+                base > 0 && Double.isFinite(base), "rotary_emb_base: expected a finite value > 0 but found %s", base);
         Shapes.require(positionOffset >= 0, "rotary position offset: expected >= 0 but found %d", positionOffset);
         int half = rotaryDim / 2;
         double[] invFreq = new double[half];
         for (int i = 0; i < half; i++) {
             invFreq[i] = Math.pow(base, -2.0 * i / rotaryDim);
         }
-        INDArray positions = Nd4j.linspace(DataType.DOUBLE, positionOffset, 1.0, length).reshape(length, 1);
+        INDArray positions =
+                Nd4j.linspace(DataType.DOUBLE, positionOffset, 1.0, length).reshape(length, 1);
         INDArray angles = Nd4j.zeros(DataType.DOUBLE, length, half);
         Ops.add(angles, positions, angles);
         Ops.mul(angles, Nd4j.createFromArray(invFreq), angles);
@@ -68,9 +67,13 @@ public final class Rotary {
     private static INDArray rotate(INDArray x, INDArray cos, INDArray sin, int rotaryDim) {
         long[] xs = Shapes.requireRank("x", x, 4);
         Shapes.require(rotaryDim <= xs[3], "rotary_emb_dim %d exceeds the head dimension %d", rotaryDim, xs[3]);
-        Shapes.require(cos.size(1) == xs[1] && cos.dataType() == x.dataType(),
-                "rotary table: expected %d positions of dtype %s but found %d of %s", xs[1], x.dataType(),
-                cos.size(1), cos.dataType());
+        Shapes.require(
+                cos.size(1) == xs[1] && cos.dataType() == x.dataType(),
+                "rotary table: expected %d positions of dtype %s but found %d of %s",
+                xs[1],
+                x.dataType(),
+                cos.size(1),
+                cos.dataType());
         int half = rotaryDim / 2;
         INDArray out = x.dup('c');
         INDArray x1 = x.get(all(), all(), all(), interval(0, half));

@@ -1,10 +1,9 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.mixer.Mixer;
-
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
+import io.ssmspark.model.mixer.Mixer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -74,8 +73,11 @@ public final class Decoder {
             reset(tokens.length);
         }
         long at = position;
-        INDArray stream = model.blocks(model.embedIds(ids), new long[] {batch, model.config().dModel()},
-                (i, mixer, x) -> mixer.step(x, at, carries[i]), carries);
+        INDArray stream = model.blocks(
+                model.embedIds(ids),
+                new long[] {batch, model.config().dModel()},
+                (i, mixer, x) -> mixer.step(x, at, carries[i]),
+                carries);
         position++;
         return model.head(model.finalNormed(stream));
     }

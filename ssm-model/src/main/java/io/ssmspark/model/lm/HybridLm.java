@@ -1,15 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.mixer.LayerTimings;
-
-import io.ssmspark.model.mixer.AttentionMixer;
-
-import io.ssmspark.model.mixer.Mamba2Mixer;
-
-import io.ssmspark.model.mixer.Mixer;
-
-import io.ssmspark.model.tensor.Shapes;
-
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.layers.Attention;
@@ -19,7 +9,12 @@ import io.ssmspark.model.layers.GatedMlp;
 import io.ssmspark.model.layers.LayerNorm;
 import io.ssmspark.model.layers.Linear;
 import io.ssmspark.model.layers.RmsNorm;
+import io.ssmspark.model.mixer.AttentionMixer;
+import io.ssmspark.model.mixer.LayerTimings;
+import io.ssmspark.model.mixer.Mamba2Mixer;
+import io.ssmspark.model.mixer.Mixer;
 import io.ssmspark.model.tensor.Scratch;
+import io.ssmspark.model.tensor.Shapes;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -109,9 +104,13 @@ public final class HybridLm {
     // ---- forward ---------------------------------------------------------------------------------
 
     /** What one block's forward keeps for the backward. */
-    record BlockActivations(INDArray residual, INDArray normed, Mixer.Window mixer, INDArray residual2, INDArray normed2,
-            GatedMlp.Output mlp) {
-    }
+    record BlockActivations(
+            INDArray residual,
+            INDArray normed,
+            Mixer.Window mixer,
+            INDArray residual2,
+            INDArray normed2,
+            GatedMlp.Output mlp) {}
 
     /** The result of {@link #forward}: logits [batch·T, padded vocab] (row = b·T + t) and the state out. */
     public static final class Forward {
@@ -123,8 +122,14 @@ public final class HybridLm {
         final INDArray finalResidual;
         final INDArray finalNormed;
 
-        private Forward(INDArray logits, LmState stateOut, int[][] tokens, int[] ids,
-                BlockActivations[] blocks, INDArray finalResidual, INDArray finalNormed) {
+        private Forward(
+                INDArray logits,
+                LmState stateOut,
+                int[][] tokens,
+                int[] ids,
+                BlockActivations[] blocks,
+                INDArray finalResidual,
+                INDArray finalNormed) {
             this.logits = logits;
             this.stateOut = stateOut;
             this.tokens = tokens;
@@ -172,16 +177,19 @@ public final class HybridLm {
         long clock = now();
         INDArray embedded = Embedding.forward(weights.embedding, ids);
         forwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
-        INDArray finalResidual = walk(embedded, new long[] {b, t, config.dModel()},
-                (i, mixer, x) -> mixer.forward(x, position, state == null ? null : state.carry(i), timings), carries,
-                caches, false);
+        INDArray finalResidual = walk(
+                embedded,
+                new long[] {b, t, config.dModel()},
+                (i, mixer, x) -> mixer.forward(x, position, state == null ? null : state.carry(i), timings),
+                carries,
+                caches,
+                false);
         clock = now();
         INDArray finalNormed = norm(finalResidual, weights.normF);
         clock = forwardSpan(LayerTimings.Part.NORMS, clock);
         INDArray logits = Linear.forward(finalNormed, weights.head, null);
         forwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
-        return new Forward(logits, new LmState(position + t, carries), tokens, ids, caches, finalResidual,
-                finalNormed);
+        return new Forward(logits, new LmState(position + t, carries), tokens, ids, caches, finalResidual, finalNormed);
     }
 
     /**
@@ -204,11 +212,12 @@ public final class HybridLm {
      * data-parallel batch (see {@link #meanScale}).
      */
     public void backward(Forward f, int[][] targets, INDArray lossMask, double scale, INDArray flatGradient) {
-        if (flatGradient == null || flatGradient.length() != schema.totalParameters()
+        if (flatGradient == null
+                || flatGradient.length() != schema.totalParameters()
                 || flatGradient.dataType() != parameters.dataType()) {
             throw new IllegalArgumentException("flat gradient: expected " + schema.totalParameters() + " entries of "
-                    + parameters.dataType() + " but found " + (flatGradient == null ? "null"
-                            : flatGradient.length() + " of " + flatGradient.dataType()));
+                    + parameters.dataType() + " but found "
+                    + (flatGradient == null ? "null" : flatGradient.length() + " of " + flatGradient.dataType()));
         }
         LayerTensors g = new LayerTensors(config, schema, flatGradient);
         long clock = now();
@@ -238,15 +247,15 @@ public final class HybridLm {
         LayerTensors.Block gw = g.blocks[i];
         BlockActivations c = f.blocks[i];
         if (c.mlp() != null) {
-            INDArray dNormed2 = GatedMlp.backward(c.normed2(), w.fc1(), w.fc2(), c.mlp(), dStream, gw.fc1(),
-                    gw.fc2());
+            INDArray dNormed2 = GatedMlp.backward(c.normed2(), w.fc1(), w.fc2(), c.mlp(), dStream, gw.fc1(), gw.fc2());
             clock = backwardSpan(LayerTimings.Part.MLP, clock);
             // residual2 = mixer out + residual1: the mixer's output gradient is the stream's after this add
             dStream.addi(normBackward(c.residual2(), w.norm2(), dNormed2, gw.norm2()));
             clock = backwardSpan(LayerTimings.Part.NORMS, clock);
         }
-        INDArray dNormedIn = w.mixer().backward(c.normed().reshape(b, t, d), c.mixer(), dStream.reshape(b, t, d),
-                null, gw.mixer(), timings).dx();
+        INDArray dNormedIn = w.mixer()
+                .backward(c.normed().reshape(b, t, d), c.mixer(), dStream.reshape(b, t, d), null, gw.mixer(), timings)
+                .dx();
         clock = backwardSpan(w.mixer().timingPart(), clock);
         // residual1 = previous hidden + previous residual (or the embedding for layer 0)
         dStream.addi(normBackward(c.residual(), w.norm(), dNormedIn.reshape(rows, d), gw.norm()));
@@ -279,7 +288,12 @@ public final class HybridLm {
      * stream and the carries (copied out of the scope) outlive a block, the walk owns {@code stream} and closes it,
      * and the stream returned is the caller's to close.
      */
-    INDArray walk(INDArray stream, long[] mixerShape, MixerRun run, Mixer.Carry[] carries, BlockActivations[] caches,
+    INDArray walk(
+            INDArray stream,
+            long[] mixerShape,
+            MixerRun run,
+            Mixer.Carry[] carries,
+            BlockActivations[] caches,
             boolean layerScopes) {
         for (int i = 0; i < config.nLayer(); i++) {
             if (!layerScopes) {
@@ -308,7 +322,12 @@ public final class HybridLm {
         return block(layer, stream, mixerShape, run, carries, null);
     }
 
-    private INDArray block(int layer, INDArray stream, long[] mixerShape, MixerRun run, Mixer.Carry[] carries,
+    private INDArray block(
+            int layer,
+            INDArray stream,
+            long[] mixerShape,
+            MixerRun run,
+            Mixer.Carry[] carries,
             BlockActivations[] caches) {
         LayerTensors.Block w = weights.blocks[layer];
         long clock = now();
@@ -319,8 +338,13 @@ public final class HybridLm {
         if (carries != null) {
             carries[layer] = mixed.carryOut();
         }
-        return finish(layer, stream, mixed.out(), caches == null ? null : (r2, n2, mlp) -> caches[layer] =
-                new BlockActivations(stream, normed, mixed, r2, n2, mlp));
+        return finish(
+                layer,
+                stream,
+                mixed.out(),
+                caches == null
+                        ? null
+                        : (r2, n2, mlp) -> caches[layer] = new BlockActivations(stream, normed, mixed, r2, n2, mlp));
     }
 
     /** Receives what a block's norm2 + MLP keep for the backward (nulls without an MLP). */
@@ -443,12 +467,14 @@ public final class HybridLm {
     }
 
     INDArray norm(INDArray x, LayerTensors.Norm w) {
-        return config.rmsNorm() ? RmsNorm.forward(x, w.weight(), config.normEpsilon())
+        return config.rmsNorm()
+                ? RmsNorm.forward(x, w.weight(), config.normEpsilon())
                 : LayerNorm.forward(x, w.weight(), w.bias(), config.normEpsilon());
     }
 
     private INDArray normBackward(INDArray x, LayerTensors.Norm w, INDArray dy, LayerTensors.Norm g) {
-        return config.rmsNorm() ? RmsNorm.backward(x, w.weight(), config.normEpsilon(), dy, g.weight())
+        return config.rmsNorm()
+                ? RmsNorm.backward(x, w.weight(), config.normEpsilon(), dy, g.weight())
                 : LayerNorm.backward(x, w.weight(), w.bias(), config.normEpsilon(), dy, g.weight(), g.bias());
     }
 
@@ -457,14 +483,14 @@ public final class HybridLm {
             return;
         }
         if (state.layers() != config.nLayer()) {
-            throw new IllegalArgumentException("LM state: expected " + config.nLayer() + " layers but found "
-                    + state.layers());
+            throw new IllegalArgumentException(
+                    "LM state: expected " + config.nLayer() + " layers but found " + state.layers());
         }
         for (int i = 0; i < config.nLayer(); i++) {
             Mixer.Carry carry = state.carry(i);
             if (carry != null && carry.batch() >= 0 && carry.batch() != batch) {
-                throw new IllegalArgumentException("LM state: layer " + i + " holds " + carry.batch()
-                        + " sequences but the tokens have " + batch);
+                throw new IllegalArgumentException(
+                        "LM state: layer " + i + " holds " + carry.batch() + " sequences but the tokens have " + batch);
             }
         }
     }
@@ -510,7 +536,7 @@ public final class HybridLm {
     }
 
     private IllegalArgumentException outsideVocabulary(String where, int id) {
-        return new IllegalArgumentException(where + " = " + id + " is outside the (padded) vocabulary [0, "
-                + config.paddedVocabSize() + ")");
+        return new IllegalArgumentException(
+                where + " = " + id + " is outside the (padded) vocabulary [0, " + config.paddedVocabSize() + ")");
     }
 }

@@ -1,11 +1,9 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.mixer.Mixers;
-
-import io.ssmspark.model.mixer.Mixer;
-
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.mixer.Mixer;
+import io.ssmspark.model.mixer.Mixers;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -17,12 +15,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 final class LayerTensors {
 
     /** A norm's weight and (LayerNorm only) bias. */
-    record Norm(INDArray weight, INDArray bias) {
-    }
+    record Norm(INDArray weight, INDArray bias) {}
 
     /** One block: norm, mixer (built by {@link Mixers} over the layer's tensors), and the optional norm2 + MLP. */
-    record Block(Norm norm, Mixer mixer, Norm norm2, INDArray fc1, INDArray fc2) {
-    }
+    record Block(Norm norm, Mixer mixer, Norm norm2, INDArray fc1, INDArray fc2) {}
 
     final INDArray embedding;
     final Block[] blocks;
@@ -39,8 +35,7 @@ final class LayerTensors {
             Norm norm = new Norm(t.get(p + "norm.weight"), t.get(p + "norm.bias"));
             Mixer mixer = Mixers.create(c, i, name -> t.get(p + "mixer." + name));
             Norm norm2 = c.hasMlp() ? new Norm(t.get(p + "norm2.weight"), t.get(p + "norm2.bias")) : null;
-            blocks[i] = new Block(norm, mixer, norm2, t.get(p + "mlp.fc1.weight"),
-                    t.get(p + "mlp.fc2.weight"));
+            blocks[i] = new Block(norm, mixer, norm2, t.get(p + "mlp.fc1.weight"), t.get(p + "mlp.fc2.weight"));
         }
         normF = new Norm(t.get("backbone.norm_f.weight"), t.get("backbone.norm_f.bias"));
         head = c.tieEmbeddings() ? embedding : t.get(CheckpointSchema.LM_HEAD);

@@ -1,8 +1,7 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.mixer.Mixer;
-
 import io.ssmspark.model.layers.CrossEntropy;
+import io.ssmspark.model.mixer.Mixer;
 import io.ssmspark.model.tensor.Scratch;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -19,11 +18,9 @@ public final class LayerwiseWindow {
      * The NLL of each input's target (natural log), the state after the window (owned, outside workspaces) and,
      * when asked for, the last hidden state (norm_f output) of each input, [T][d].
      */
-    public record Result(double[] nll, LmState stateOut, float[][] hidden) {
-    }
+    public record Result(double[] nll, LmState stateOut, float[][] hidden) {}
 
-    private LayerwiseWindow() {
-    }
+    private LayerwiseWindow() {}
 
     /** Scores {@code inputs} → {@code targets} continuing {@code state} (null: the sequence start). */
     static Result score(HybridLm model, int[] inputs, int[] targets, LmState state) {
@@ -38,19 +35,28 @@ public final class LayerwiseWindow {
         int t = inputs.length;
         int[] targetIds = model.flatIds(new int[][] {targets}, "targets");
         if (targetIds.length != t) {
-            throw new IllegalArgumentException("targets: expected " + t + " (one per input) but found " + targets.length);
+            throw new IllegalArgumentException(
+                    "targets: expected " + t + " (one per input) but found " + targets.length);
         }
         long position = state == null ? 0 : state.position();
         Mixer.Carry[] carries = new Mixer.Carry[model.config().nLayer()];
         INDArray embedded = Scratch.callStep(() -> Scratch.keep(model.embed(inputs)));
-        INDArray stream = model.walk(embedded, new long[] {1, t, model.config().dModel()},
-                (i, mixer, x) -> mixer.infer(x, position, state == null ? null : state.carry(i)), carries, null, true);
+        INDArray stream = model.walk(
+                embedded,
+                new long[] {1, t, model.config().dModel()},
+                (i, mixer, x) -> mixer.infer(x, position, state == null ? null : state.carry(i)),
+                carries,
+                null,
+                true);
         double[] nll;
         float[][] hidden = null;
         try (Scratch head = Scratch.openStep()) {
             INDArray normed = model.finalNormed(stream);
             INDArray logits = model.head(normed);
-            nll = CrossEntropy.forward(logits, targetIds, null).rowLoss().castTo(DataType.DOUBLE).toDoubleVector();
+            nll = CrossEntropy.forward(logits, targetIds, null)
+                    .rowLoss()
+                    .castTo(DataType.DOUBLE)
+                    .toDoubleVector();
             if (withHidden) {
                 hidden = normed.castTo(DataType.FLOAT).toFloatMatrix();
             }

@@ -1,11 +1,8 @@
 package io.ssmspark.model.lm;
 
 import io.ssmspark.model.mixer.AttentionMixer;
-
 import io.ssmspark.model.mixer.Mamba2Mixer;
-
 import io.ssmspark.model.mixer.Mixer;
-
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**

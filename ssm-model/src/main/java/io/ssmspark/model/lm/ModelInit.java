@@ -32,8 +32,7 @@ public final class ModelInit {
     /** mamba_ssm's initializer_range for the embedding. */
     public static final double EMBEDDING_STD = 0.02;
 
-    private ModelInit() {
-    }
+    private ModelInit() {}
 
     /** A new flat parameter vector of {@code dtype} (FLOAT or DOUBLE). */
     public static INDArray initialize(MambaConfig config, long seed, DataType dtype) {
@@ -55,7 +54,8 @@ public final class ModelInit {
             int n = Math.toIntExact(t.size());
             ParameterInit init = mixerInits.containsKey(t.name()) ? mixerInits.get(t.name()) : blockInit(t);
             flat.get(NDArrayIndex.interval(t.offset(), t.offset() + t.size()))
-                    .assign(Nd4j.createFromArray(init.values(n, rnd, residualScale)).castTo(dtype));
+                    .assign(Nd4j.createFromArray(init.values(n, rnd, residualScale))
+                            .castTo(dtype));
         }
         return flat;
     }

@@ -33,8 +33,7 @@ public final class SequenceScorer {
         void accept(long position, double nll) throws IOException;
 
         /** Called after each window, once its positions are accepted: {@code positions} are scored so far. */
-        default void windowScored(long positions) throws IOException {
-        }
+        default void windowScored(long positions) throws IOException {}
     }
 
     /** Totals over the scored positions: Σ nll and their count (length − 1). */
@@ -51,8 +50,7 @@ public final class SequenceScorer {
     /** Bound on the attention score entries of one window (64 Mi: 256 MiB in fp32). */
     public static final long MAX_SCORE_ELEMENTS = 64L << 20;
 
-    private SequenceScorer() {
-    }
+    private SequenceScorer() {}
 
     /** Scores positions 1..length−1 of {@code source}; needs at least 2 tokens. */
     public static Summary score(HybridLm model, TokenSource source, int window, Sink sink) throws IOException {
@@ -69,8 +67,8 @@ public final class SequenceScorer {
         for (long start = 0; start < n - 1; ) {
             int count = windowAt(model, start, (int) Math.min(window, n - 1 - start));
             int[] tokens = source.read(start, count + 1);
-            LayerwiseWindow.Result w = LayerwiseWindow.score(model, Arrays.copyOfRange(tokens, 0, count),
-                    Arrays.copyOfRange(tokens, 1, count + 1), state);
+            LayerwiseWindow.Result w = LayerwiseWindow.score(
+                    model, Arrays.copyOfRange(tokens, 0, count), Arrays.copyOfRange(tokens, 1, count + 1), state);
             if (state != null) {
                 state.free(); // made by the previous window, read by no one else
             }

@@ -30,7 +30,9 @@ public final class TokenSampler {
 
     /** The next token from {@code logits} ([V] or [1, V], V ≥ vocabSize), among ids below {@code vocabSize}. */
     public int next(INDArray logits, int vocabSize) {
-        if (logits == null || logits.length() < vocabSize || (logits.rank() == 2 && logits.size(0) != 1)
+        if (logits == null
+                || logits.length() < vocabSize
+                || (logits.rank() == 2 && logits.size(0) != 1)
                 || logits.rank() > 2) {
             throw new IllegalArgumentException("sampler logits: expected one row of at least " + vocabSize
                     + " entries but found " + (logits == null ? "null" : Arrays.toString(logits.shape())));

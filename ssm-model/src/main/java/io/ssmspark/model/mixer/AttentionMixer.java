@@ -1,13 +1,12 @@
 package io.ssmspark.model.mixer;
 
-import io.ssmspark.model.tensor.Shapes;
-
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.layers.Attention;
+import io.ssmspark.model.tensor.Shapes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -43,16 +42,27 @@ public final class AttentionMixer implements Mixer {
 
         @Override
         public Mixer create(MambaConfig c, Function<String, INDArray> t) {
-            return new AttentionMixer(new Attention.Weights(t.apply("in_proj.weight"), t.apply("in_proj.bias"),
-                    t.apply("out_proj.weight"), t.apply("out_proj.bias")), spec(c));
+            return new AttentionMixer(
+                    new Attention.Weights(
+                            t.apply("in_proj.weight"),
+                            t.apply("in_proj.bias"),
+                            t.apply("out_proj.weight"),
+                            t.apply("out_proj.bias")),
+                    spec(c));
         }
     };
 
     /** The attention block's spec from attn_cfg. */
     public static Attention.Spec spec(MambaConfig c) {
         AttnConfig a = c.attn();
-        return new Attention.Spec(c.attnNumHeads(), c.attnNumHeadsKv(), c.attnHeadDim(), a.rotaryEmbDim(),
-                a.rotaryEmbBase(), a.softmaxScale(), a.windowSize() == null ? 0 : a.windowSize());
+        return new Attention.Spec(
+                c.attnNumHeads(),
+                c.attnNumHeadsKv(),
+                c.attnHeadDim(),
+                a.rotaryEmbDim(),
+                a.rotaryEmbBase(),
+                a.softmaxScale(),
+                a.windowSize() == null ? 0 : a.windowSize());
     }
 
     /** Rotated past keys and values [batch, Tpast, Hkv, hd]; both null when none are needed. */
@@ -127,14 +137,19 @@ public final class AttentionMixer implements Mixer {
 
     /** dCarryIn holds the past keys/values' gradients. A gradient reaching the kept keys is not supported yet. */
     @Override
-    public Mixer.Gradients backward(INDArray x, Mixer.Window forward, INDArray dOut, Mixer.Carry dCarryOut,
-            Mixer gradients, LayerTimings timings) {
+    public Mixer.Gradients backward(
+            INDArray x,
+            Mixer.Window forward,
+            INDArray dOut,
+            Mixer.Carry dCarryOut,
+            Mixer gradients,
+            LayerTimings timings) {
         if (dCarryOut != null) {
-            throw new UnsupportedOperationException("attention backward: a gradient of the kept keys/values is not"
-                    + " supported");
+            throw new UnsupportedOperationException(
+                    "attention backward: a gradient of the kept keys/values is not" + " supported");
         }
-        Attention.Gradients g = Attention.backward(x, weights, spec, ((TrainingWindow) forward).output(), dOut,
-                ((AttentionMixer) gradients).weights);
+        Attention.Gradients g = Attention.backward(
+                x, weights, spec, ((TrainingWindow) forward).output(), dOut, ((AttentionMixer) gradients).weights);
         return new Mixer.Gradients(g.dx(), g.dPastKey() == null ? null : new KeyValues(g.dPastKey(), g.dPastValue()));
     }
 
@@ -168,9 +183,9 @@ public final class AttentionMixer implements Mixer {
     /** Attends to the halo's keys and values (the tokens just before {@code position}) and its own. */
     @Override
     public Mixer.Segment fromZeroState(INDArray x, long position, INDArray[] halo) {
-        KeyValues past = halo == null ? new KeyValues(null, null)
-                : new KeyValues(heads(halo[0]), heads(halo[1]));
-        return new Attended(Attention.infer(x, weights, spec, position, past.keys(), past.values()).out());
+        KeyValues past = halo == null ? new KeyValues(null, null) : new KeyValues(heads(halo[0]), heads(halo[1]));
+        return new Attended(Attention.infer(x, weights, spec, position, past.keys(), past.values())
+                .out());
     }
 
     @Override
@@ -210,7 +225,8 @@ public final class AttentionMixer implements Mixer {
         if (keep == total) {
             return new KeyValues(keys, values);
         }
-        return new KeyValues(keys.get(all(), interval(total - keep, total), all(), all()).dup('c'),
+        return new KeyValues(
+                keys.get(all(), interval(total - keep, total), all(), all()).dup('c'),
                 values.get(all(), interval(total - keep, total), all(), all()).dup('c'));
     }
 }

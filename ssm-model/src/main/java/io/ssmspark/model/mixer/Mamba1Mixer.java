@@ -76,17 +76,24 @@ public final class Mamba1Mixer implements Mixer {
                 p.add(MixerParameter.plain("conv1d.bias", ParameterInit.uniform(convBound), di));
             }
             p.add(MixerParameter.weight("x_proj.weight", ParameterInit.linear(di), rank + 2L * n, di));
-            p.add(MixerParameter.weight("dt_proj.weight", "constant".equals(s.dtInit())
-                    ? ParameterInit.constant(dtStd) : ParameterInit.uniform(dtStd), di, rank));
-            p.add(MixerParameter.plain("dt_proj.bias",
-                    ParameterInit.inverseSoftplusDt(s.dtMin(), s.dtMax(), s.dtInitFloor()), di));
-            p.add(MixerParameter.plain("A_log", (count, rnd, scale) -> {
-                double[] v = new double[count];
-                for (int i = 0; i < count; i++) {
-                    v[i] = Math.log(1 + i % n); // A[d, j] = j + 1 on every row d
-                }
-                return v;
-            }, di, n));
+            p.add(MixerParameter.weight(
+                    "dt_proj.weight",
+                    "constant".equals(s.dtInit()) ? ParameterInit.constant(dtStd) : ParameterInit.uniform(dtStd),
+                    di,
+                    rank));
+            p.add(MixerParameter.plain(
+                    "dt_proj.bias", ParameterInit.inverseSoftplusDt(s.dtMin(), s.dtMax(), s.dtInitFloor()), di));
+            p.add(MixerParameter.plain(
+                    "A_log",
+                    (count, rnd, scale) -> {
+                        double[] v = new double[count];
+                        for (int i = 0; i < count; i++) {
+                            v[i] = Math.log(1 + i % n); // A[d, j] = j + 1 on every row d
+                        }
+                        return v;
+                    },
+                    di,
+                    n));
             p.add(MixerParameter.plain("D", ParameterInit.constant(1.0), di));
             p.add(MixerParameter.weight("out_proj.weight", ParameterInit.residualLinear(di), c.dModel(), di));
             if (s.bias()) {
@@ -98,17 +105,26 @@ public final class Mamba1Mixer implements Mixer {
         @Override
         public Mixer create(MambaConfig c, Function<String, INDArray> t) {
             INDArray conv = t.apply("conv1d.weight");
-            return new Mamba1Mixer(new Weights(t.apply("in_proj.weight"), t.apply("in_proj.bias"),
-                    conv.reshape('c', conv.size(0), conv.size(2)), // (d_inner, 1, K) viewed as [d_inner, K]
-                    t.apply("conv1d.bias"), t.apply("x_proj.weight"), t.apply("dt_proj.weight"),
-                    t.apply("dt_proj.bias"), t.apply("A_log"), t.apply("D"), t.apply("out_proj.weight"),
-                    t.apply("out_proj.bias")), Spec.of(c));
+            return new Mamba1Mixer(
+                    new Weights(
+                            t.apply("in_proj.weight"),
+                            t.apply("in_proj.bias"),
+                            conv.reshape('c', conv.size(0), conv.size(2)), // (d_inner, 1, K) viewed as [d_inner, K]
+                            t.apply("conv1d.bias"),
+                            t.apply("x_proj.weight"),
+                            t.apply("dt_proj.weight"),
+                            t.apply("dt_proj.bias"),
+                            t.apply("A_log"),
+                            t.apply("D"),
+                            t.apply("out_proj.weight"),
+                            t.apply("out_proj.bias")),
+                    Spec.of(c));
         }
     };
 
     /** The mixer's sizes; {@code chunk} is the scan's chunk length (a speed setting, not a config field). */
-    public record Spec(int dModel, int dInner, int dtRank, int dState, int convKernel, boolean convBias,
-            boolean bias, int chunk) {
+    public record Spec(
+            int dModel, int dInner, int dtRank, int dState, int convKernel, boolean convBias, boolean bias, int chunk) {
 
         public Spec {
             if (convKernel < 2) {
@@ -118,7 +134,14 @@ public final class Mamba1Mixer implements Mixer {
 
         public static Spec of(MambaConfig c) {
             SsmConfig s = c.ssm();
-            return new Spec(c.dModel(), c.dInner(), c.dtRank(), s.dState(), s.dConv(), s.convBias(), s.bias(),
+            return new Spec(
+                    c.dModel(),
+                    c.dInner(),
+                    c.dtRank(),
+                    s.dState(),
+                    s.dConv(),
+                    s.convBias(),
+                    s.bias(),
                     ChunkedScan.DEFAULT_CHUNK);
         }
 
@@ -135,10 +158,18 @@ public final class Mamba1Mixer implements Mixer {
      * and bias [d_inner], A_log [d_inner, N], D [d_inner], out_proj [d, d_inner] and its bias [d] (null without
      * bias). In backward any accumulator may be null (skipped).
      */
-    public record Weights(INDArray inProj, INDArray inProjBias, INDArray convWeight, INDArray convBias,
-            INDArray xProj, INDArray dtProjWeight, INDArray dtProjBias, INDArray aLog, INDArray d, INDArray outProj,
-            INDArray outProjBias) {
-    }
+    public record Weights(
+            INDArray inProj,
+            INDArray inProjBias,
+            INDArray convWeight,
+            INDArray convBias,
+            INDArray xProj,
+            INDArray dtProjWeight,
+            INDArray dtProjBias,
+            INDArray aLog,
+            INDArray d,
+            INDArray outProj,
+            INDArray outProjBias) {}
 
     /**
      * The continuation state between calls: convRows [batch, K−1, d_inner] (the last pre-conv x rows) and ssmState
@@ -158,8 +189,7 @@ public final class Mamba1Mixer implements Mixer {
     }
 
     /** dx [batch, T, d] and the gradients of the carry-in (convRows, ssmState). */
-    public record Gradients(INDArray dx, Carry dCarryIn) {
-    }
+    public record Gradients(INDArray dx, Carry dCarryIn) {}
 
     /** The forward's result: out [batch, T, d], the carry-out, and what the backward reuses. */
     public static final class Output implements Mixer.Window {
@@ -167,8 +197,8 @@ public final class Mamba1Mixer implements Mixer {
         private final Carry carryOut;
         final Carry carryIn;
         final Front front;
-        final INDArray y;      // [rows, d_inner] scan output incl. D·x
-        final INDArray gated;  // [rows, d_inner] input of out_proj
+        final INDArray y; // [rows, d_inner] scan output incl. D·x
+        final INDArray gated; // [rows, d_inner] input of out_proj
 
         private Output(INDArray out, Carry carryOut, Carry carryIn, Front front, INDArray y, INDArray gated) {
             this.out = out;
@@ -227,8 +257,8 @@ public final class Mamba1Mixer implements Mixer {
         INDArray y = Shapes.contiguous(r.y()).reshape(rows, s.dInner());
         INDArray gated = y.mul(Activations.silu(f.z()));
         INDArray out = Linear.forward(gated, w.outProj(), w.outProjBias()).reshape(xs[0], xs[1], s.dModel());
-        Carry carryOut = new Carry(CausalDepthwiseConv1d.carryRows(in.convRows(), f.xIn(), s.convKernel()),
-                r.finalState());
+        Carry carryOut =
+                new Carry(CausalDepthwiseConv1d.carryRows(in.convRows(), f.xIn(), s.convKernel()), r.finalState());
         return new Output(out, carryOut, in, f, y, gated);
     }
 
@@ -237,9 +267,8 @@ public final class Mamba1Mixer implements Mixer {
      * d_inner], the conv output before SiLU [b, T, d_inner], dt_low [rows, dt_rank], dt_proj's output before the
      * softplus [rows, d_inner], and the scan's inputs.
      */
-    record Front(INDArray x2, INDArray xIn, INDArray z, INDArray convOut, INDArray dtLow, INDArray dtPre,
-            ScanInputs scan) {
-    }
+    record Front(
+            INDArray x2, INDArray xIn, INDArray z, INDArray convOut, INDArray dtLow, INDArray dtPre, ScanInputs scan) {}
 
     private static Front front(INDArray x, Weights w, Spec s, INDArray convRows) {
         long b = x.size(0);
@@ -253,14 +282,24 @@ public final class Mamba1Mixer implements Mixer {
         INDArray convOut = CausalDepthwiseConv1d.forward(xIn, w.convWeight(), w.convBias(), convRows);
         INDArray act = Activations.silu(convOut); // [b, T, d_inner]
         Tail tail = tail(act.reshape(rows, di), w, s);
-        return new Front(x2, xIn, z, convOut, tail.dtLow(), tail.dtPre(), new ScanInputs(act,
-                tail.dt().reshape(b, t, di), negExp(w.aLog()), tail.b().reshape(b, t, s.dState()),
-                tail.c().reshape(b, t, s.dState()), w.d()));
+        return new Front(
+                x2,
+                xIn,
+                z,
+                convOut,
+                tail.dtLow(),
+                tail.dtPre(),
+                new ScanInputs(
+                        act,
+                        tail.dt().reshape(b, t, di),
+                        negExp(w.aLog()),
+                        tail.b().reshape(b, t, s.dState()),
+                        tail.c().reshape(b, t, s.dState()),
+                        w.d()));
     }
 
     /** x_proj split into dt_low, B, C (mamba_ssm's torch.split(x_dbl, [dt_rank, d_state, d_state])), then dt. */
-    private record Tail(INDArray dtLow, INDArray b, INDArray c, INDArray dtPre, INDArray dt) {
-    }
+    private record Tail(INDArray dtLow, INDArray b, INDArray c, INDArray dtPre, INDArray dt) {}
 
     /** One gemm per x_proj block, so each lands dense; dt = softplus(dt_low · dt_projᵀ + dt_proj.bias). */
     private static Tail tail(INDArray act2, Weights w, Spec s) {
@@ -283,13 +322,20 @@ public final class Mamba1Mixer implements Mixer {
      * returns dx and the carry-in gradients; {@code dCarryOut} (may be null, or have null parts) is the gradient
      * reaching the carry-out from a later window.
      */
-    public static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
-            Weights grads) {
+    public static Gradients backward(
+            INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut, Weights grads) {
         return backward(x, w, s, fwd, dOut, dCarryOut, grads, null);
     }
 
-    static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
-            Weights grads, LayerTimings timings) {
+    static Gradients backward(
+            INDArray x,
+            Weights w,
+            Spec s,
+            Output fwd,
+            INDArray dOut,
+            Carry dCarryOut,
+            Weights grads,
+            LayerTimings timings) {
         long[] xs = check(x, w, s, fwd.carryIn);
         Shapes.requireShape("dOut", dOut, x.dataType(), xs);
         long b = xs[0];
@@ -302,34 +348,46 @@ public final class Mamba1Mixer implements Mixer {
         Front f = fwd.front;
         Carry dCarry = dCarryOut == null ? new Carry(null, null) : dCarryOut;
 
-        INDArray dGated = Linear.backward(fwd.gated, w.outProj(), Shapes.contiguous(dOut).reshape(rows, s.dModel()),
-                grads.outProj(), grads.outProjBias());
+        INDArray dGated = Linear.backward(
+                fwd.gated,
+                w.outProj(),
+                Shapes.contiguous(dOut).reshape(rows, s.dModel()),
+                grads.outProj(),
+                grads.outProjBias());
         Activations.Silu gate = Activations.siluWithGrad(f.z()); // out = y·silu(z)
         INDArray dy = dGated.mul(gate.value());
         INDArray dz = dGated.mul(fwd.y).muli(gate.grad());
 
         long start = timings == null ? 0 : System.nanoTime();
-        ScanGradients sg = ChunkedScan.backward(f.scan(), s.chunk(), fwd.carryIn.ssmState(), dy.reshape(b, t, di),
-                dCarry.ssmState());
+        ScanGradients sg = ChunkedScan.backward(
+                f.scan(), s.chunk(), fwd.carryIn.ssmState(), dy.reshape(b, t, di), dCarry.ssmState());
         if (timings != null) {
             timings.addBackward(LayerTimings.Part.SSD, start);
         }
         addInto(grads.aLog(), sg.dA().mul(f.scan().A())); // A = −exp(A_log) ⇒ dA_log = dA·A
         addInto(grads.d(), sg.dD());
         INDArray dDtPre = Shapes.contiguous(sg.ddt()).reshape(rows, di).muli(Activations.softplusGrad(f.dtPre()));
-        INDArray dDtLow = Linear.backward(f.dtLow(), w.dtProjWeight(), dDtPre, grads.dtProjWeight(),
-                grads.dtProjBias());
+        INDArray dDtLow =
+                Linear.backward(f.dtLow(), w.dtProjWeight(), dDtPre, grads.dtProjWeight(), grads.dtProjBias());
         // x_proj backward block by block: the conv activations' gradient sums the scan's and the three blocks'
         INDArray act2 = f.scan().x().reshape(rows, di);
         INDArray dAct = Shapes.contiguous(sg.dx()).reshape(rows, di);
         dAct.addi(Linear.backward(act2, rowsOf(w.xProj(), 0, r), dDtLow, rowsOf(grads.xProj(), 0, r), null));
-        dAct.addi(Linear.backward(act2, rowsOf(w.xProj(), r, n), Shapes.contiguous(sg.dB()).reshape(rows, n),
-                rowsOf(grads.xProj(), r, n), null));
-        dAct.addi(Linear.backward(act2, rowsOf(w.xProj(), r + n, n), Shapes.contiguous(sg.dC()).reshape(rows, n),
-                rowsOf(grads.xProj(), r + n, n), null));
+        dAct.addi(Linear.backward(
+                act2,
+                rowsOf(w.xProj(), r, n),
+                Shapes.contiguous(sg.dB()).reshape(rows, n),
+                rowsOf(grads.xProj(), r, n),
+                null));
+        dAct.addi(Linear.backward(
+                act2,
+                rowsOf(w.xProj(), r + n, n),
+                Shapes.contiguous(sg.dC()).reshape(rows, n),
+                rowsOf(grads.xProj(), r + n, n),
+                null));
         INDArray dConvOut = dAct.reshape(b, t, di).muli(Activations.siluGrad(f.convOut()));
-        CausalDepthwiseConv1d.Gradients cg = CausalDepthwiseConv1d.backward(f.xIn(), w.convWeight(),
-                fwd.carryIn.convRows(), dConvOut, grads.convWeight(), grads.convBias());
+        CausalDepthwiseConv1d.Gradients cg = CausalDepthwiseConv1d.backward(
+                f.xIn(), w.convWeight(), fwd.carryIn.convRows(), dConvOut, grads.convWeight(), grads.convBias());
         INDArray dXIn = cg.dx();
         INDArray dPrev = cg.dPrev();
         if (dCarry.convRows() != null) {
@@ -342,9 +400,17 @@ public final class Mamba1Mixer implements Mixer {
             dXIn = padded.get(all(), interval(k - 1, total), all()).dup('c');
         }
         // in_proj backward block by block: dx sums the x and z blocks' contributions
-        INDArray dx = Linear.backward(f.x2(), rowsOf(w.inProj(), 0, di), Shapes.contiguous(dXIn).reshape(rows, di),
-                rowsOf(grads.inProj(), 0, di), rowsOf(grads.inProjBias(), 0, di));
-        dx.addi(Linear.backward(f.x2(), rowsOf(w.inProj(), di, di), dz, rowsOf(grads.inProj(), di, di),
+        INDArray dx = Linear.backward(
+                f.x2(),
+                rowsOf(w.inProj(), 0, di),
+                Shapes.contiguous(dXIn).reshape(rows, di),
+                rowsOf(grads.inProj(), 0, di),
+                rowsOf(grads.inProjBias(), 0, di));
+        dx.addi(Linear.backward(
+                f.x2(),
+                rowsOf(w.inProj(), di, di),
+                dz,
+                rowsOf(grads.inProj(), di, di),
                 rowsOf(grads.inProjBias(), di, di)));
         return new Gradients(dx.reshape(b, t, s.dModel()), new Carry(dPrev, sg.dInitialState()));
     }
@@ -377,15 +443,17 @@ public final class Mamba1Mixer implements Mixer {
      * What a segment's mixer holds at the scan when it ran from a zero state: y0 [b, T, d_inner] (scan output with
      * D·x), z [b·T, d_inner], the steps dt and C [b, T, ·] (all the initial-state term reads) and the summary.
      */
-    public record ZeroStatePart(INDArray y0, INDArray z, INDArray dt, INDArray c, ScanSummary summary) {
-    }
+    public record ZeroStatePart(INDArray y0, INDArray z, INDArray dt, INDArray c, ScanSummary summary) {}
 
     /** The pre-conv x rows of x [b, T, d] (in_proj's x block): what later segments' convs read. [b, T, d_inner]. */
     public static INDArray preConvRows(INDArray x, Weights w, Spec s) {
         check(x, w, s, null);
         long rows = x.size(0) * x.size(1);
-        return Linear.forward(Shapes.contiguous(x).reshape(rows, s.dModel()), rowsOf(w.inProj(), 0, s.dInner()),
-                rowsOf(w.inProjBias(), 0, s.dInner())).reshape(x.size(0), x.size(1), s.dInner());
+        return Linear.forward(
+                        Shapes.contiguous(x).reshape(rows, s.dModel()),
+                        rowsOf(w.inProj(), 0, s.dInner()),
+                        rowsOf(w.inProjBias(), 0, s.dInner()))
+                .reshape(x.size(0), x.size(1), s.dInner());
     }
 
     /** The mixer on x [b, T, d] up to and including the scan from a zero state; the conv continues convRows. */
@@ -393,7 +461,8 @@ public final class Mamba1Mixer implements Mixer {
         check(x, w, s, new Carry(convRows, null));
         Front f = front(x, w, s, convRows);
         ScanResult r = ChunkedScan.forward(f.scan(), s.chunk(), null);
-        return new ZeroStatePart(r.y(), f.z(), f.scan().dt(), f.scan().C(), r.summary(f.scan().A()));
+        return new ZeroStatePart(
+                r.y(), f.z(), f.scan().dt(), f.scan().C(), r.summary(f.scan().A()));
     }
 
     /** Finishes a segment's mixer from its true initial state [b, d_inner, N] (null: zeros): out [b, T, d]. */
@@ -434,10 +503,22 @@ public final class Mamba1Mixer implements Mixer {
     }
 
     @Override
-    public Mixer.Gradients backward(INDArray x, Mixer.Window forward, INDArray dOut, Mixer.Carry dCarryOut,
-            Mixer gradients, LayerTimings timings) {
-        Gradients g = backward(x, weights, spec, (Output) forward, dOut, (Carry) dCarryOut,
-                ((Mamba1Mixer) gradients).weights, timings);
+    public Mixer.Gradients backward(
+            INDArray x,
+            Mixer.Window forward,
+            INDArray dOut,
+            Mixer.Carry dCarryOut,
+            Mixer gradients,
+            LayerTimings timings) {
+        Gradients g = backward(
+                x,
+                weights,
+                spec,
+                (Output) forward,
+                dOut,
+                (Carry) dCarryOut,
+                ((Mamba1Mixer) gradients).weights,
+                timings);
         return new Mixer.Gradients(g.dx(), g.dCarryIn());
     }
 
@@ -447,9 +528,11 @@ public final class Mamba1Mixer implements Mixer {
         Carry c = (Carry) carry;
         long b = x.size(0);
         INDArray rows = c == null || c.convRows() == null
-                ? Nd4j.zeros(x.dataType(), b, spec.convKernel() - 1, spec.dInner()) : c.convRows();
+                ? Nd4j.zeros(x.dataType(), b, spec.convKernel() - 1, spec.dInner())
+                : c.convRows();
         INDArray state = c == null || c.ssmState() == null
-                ? Nd4j.zeros(x.dataType(), b, spec.dInner(), spec.dState()) : c.ssmState();
+                ? Nd4j.zeros(x.dataType(), b, spec.dInner(), spec.dState())
+                : c.ssmState();
         return new Mixer.Result(step(x, weights, spec, rows, state), new Carry(rows, state));
     }
 
@@ -476,7 +559,8 @@ public final class Mamba1Mixer implements Mixer {
         if (halo != null) {
             int k1 = spec.convKernel() - 1;
             INDArray given = halo[0];
-            rows = given.rows() == k1 ? given
+            rows = given.rows() == k1
+                    ? given
                     : Nd4j.concat(0, Nd4j.zeros(given.dataType(), k1 - given.rows(), spec.dInner()), given);
             rows = Shapes.contiguous(rows).reshape(1, k1, spec.dInner());
         }
@@ -491,14 +575,18 @@ public final class Mamba1Mixer implements Mixer {
             return e;
         }
         long[] shape = {1, spec.dInner(), spec.dState()};
-        return new ScanSummary(summary[0].reshape(shape), e.reshape(shape)).apply(state.reshape(shape))
+        return new ScanSummary(summary[0].reshape(shape), e.reshape(shape))
+                .apply(state.reshape(shape))
                 .reshape(1, e.length());
     }
 
     @Override
     public INDArray finish(Mixer.Segment part, INDArray initialState) {
-        return finish(((SegmentPart) part).part(), weights, spec, initialState == null ? null
-                : initialState.reshape(1, spec.dInner(), spec.dState()));
+        return finish(
+                ((SegmentPart) part).part(),
+                weights,
+                spec,
+                initialState == null ? null : initialState.reshape(1, spec.dInner(), spec.dState()));
     }
 
     /** A segment's zero-state part with its summary as flat blocks α, E [1, d_inner·N]. */
@@ -521,7 +609,8 @@ public final class Mamba1Mixer implements Mixer {
             return Layouts.isDense(a) ? Layouts.view(a, first, count) : a.get(interval(first, first + count));
         }
         long cols = a.size(1);
-        return Layouts.isDense(a) ? Layouts.view(a, first * cols, count, cols)
+        return Layouts.isDense(a)
+                ? Layouts.view(a, first * cols, count, cols)
                 : a.get(interval(first, first + count), all());
     }
 

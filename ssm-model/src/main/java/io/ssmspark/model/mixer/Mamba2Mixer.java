@@ -1,7 +1,5 @@
 package io.ssmspark.model.mixer;
 
-import io.ssmspark.model.tensor.Shapes;
-
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
@@ -18,6 +16,7 @@ import io.ssmspark.model.ssd.SsdInputs;
 import io.ssmspark.model.ssd.SsdResult;
 import io.ssmspark.model.ssd.SsdStep;
 import io.ssmspark.model.tensor.Layouts;
+import io.ssmspark.model.tensor.Shapes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -73,15 +72,18 @@ public final class Mamba2Mixer implements Mixer {
             p.add(MixerParameter.weight("in_proj.weight", ParameterInit.linear(d), 2 * inner + bc + heads, d));
             p.add(MixerParameter.weight("conv1d.weight", ParameterInit.uniform(convBound), inner + bc, 1, k));
             p.add(MixerParameter.plain("conv1d.bias", ParameterInit.uniform(1.0 / Math.sqrt(k)), inner + bc));
-            p.add(MixerParameter.plain("dt_bias",
-                    ParameterInit.inverseSoftplusDt(s.dtMin(), s.dtMax(), s.dtInitFloor()), heads));
-            p.add(MixerParameter.plain("A_log", (n, rnd, scale) -> {
-                double[] v = new double[n];
-                for (int i = 0; i < n; i++) {
-                    v[i] = Math.log(s.aInitMin() + (s.aInitMax() - s.aInitMin()) * rnd.nextDouble());
-                }
-                return v;
-            }, heads));
+            p.add(MixerParameter.plain(
+                    "dt_bias", ParameterInit.inverseSoftplusDt(s.dtMin(), s.dtMax(), s.dtInitFloor()), heads));
+            p.add(MixerParameter.plain(
+                    "A_log",
+                    (n, rnd, scale) -> {
+                        double[] v = new double[n];
+                        for (int i = 0; i < n; i++) {
+                            v[i] = Math.log(s.aInitMin() + (s.aInitMax() - s.aInitMin()) * rnd.nextDouble());
+                        }
+                        return v;
+                    },
+                    heads));
             p.add(MixerParameter.plain("D", ParameterInit.constant(1.0), s.dHasHdim() ? inner : heads));
             if (s.rmsnorm()) {
                 p.add(MixerParameter.plain("norm.weight", ParameterInit.constant(1.0), inner));
@@ -93,16 +95,32 @@ public final class Mamba2Mixer implements Mixer {
         @Override
         public Mixer create(MambaConfig c, Function<String, INDArray> t) {
             INDArray conv = t.apply("conv1d.weight");
-            return new Mamba2Mixer(new Weights(t.apply("in_proj.weight"),
-                    conv.reshape('c', conv.size(0), conv.size(2)), // (C, 1, K) viewed as [C, K]
-                    t.apply("conv1d.bias"), t.apply("dt_bias"), t.apply("A_log"), t.apply("D"),
-                    t.apply("norm.weight"), t.apply("out_proj.weight")), Spec.of(c));
+            return new Mamba2Mixer(
+                    new Weights(
+                            t.apply("in_proj.weight"),
+                            conv.reshape('c', conv.size(0), conv.size(2)), // (C, 1, K) viewed as [C, K]
+                            t.apply("conv1d.bias"),
+                            t.apply("dt_bias"),
+                            t.apply("A_log"),
+                            t.apply("D"),
+                            t.apply("norm.weight"),
+                            t.apply("out_proj.weight")),
+                    Spec.of(c));
         }
     };
 
     /** The mixer's sizes, from a {@link MambaConfig}. */
-    public record Spec(int dModel, int dInner, int heads, int headDim, int groups, int dState, int convKernel,
-            int chunkSize, boolean rmsnorm, boolean normBeforeGate) {
+    public record Spec(
+            int dModel,
+            int dInner,
+            int heads,
+            int headDim,
+            int groups,
+            int dState,
+            int convKernel,
+            int chunkSize,
+            boolean rmsnorm,
+            boolean normBeforeGate) {
 
         public Spec {
             if (convKernel < 2) {
@@ -117,9 +135,17 @@ public final class Mamba2Mixer implements Mixer {
          * "Measured design choices").
          */
         public static Spec of(MambaConfig c) {
-            return new Spec(c.dModel(), c.dInner(), c.nHeads(), c.ssm().headdim(), c.ssm().ngroups(),
-                    c.ssm().dState(), c.ssm().dConv(), Math.min(c.ssm().chunkSize(), KERNEL_CHUNK_CAP),
-                    c.ssm().rmsnorm(), c.ssm().normBeforeGate());
+            return new Spec(
+                    c.dModel(),
+                    c.dInner(),
+                    c.nHeads(),
+                    c.ssm().headdim(),
+                    c.ssm().ngroups(),
+                    c.ssm().dState(),
+                    c.ssm().dConv(),
+                    Math.min(c.ssm().chunkSize(), KERNEL_CHUNK_CAP),
+                    c.ssm().rmsnorm(),
+                    c.ssm().normBeforeGate());
         }
 
         /** Longest chunk the CPU kernel uses; see {@link #of(MambaConfig)}. */
@@ -142,9 +168,15 @@ public final class Mamba2Mixer implements Mixer {
      * [d_inner], norm weight [d_inner] (null when rmsnorm is false), out_proj [d, d_inner]. In backward any
      * accumulator may be null (skipped).
      */
-    public record Weights(INDArray inProj, INDArray convWeight, INDArray convBias, INDArray dtBias, INDArray aLog,
-            INDArray d, INDArray normWeight, INDArray outProj) {
-    }
+    public record Weights(
+            INDArray inProj,
+            INDArray convWeight,
+            INDArray convBias,
+            INDArray dtBias,
+            INDArray aLog,
+            INDArray d,
+            INDArray normWeight,
+            INDArray outProj) {}
 
     /**
      * The continuation state between calls: convRows [batch, K−1, convDim] (the last pre-conv xBC rows) and
@@ -164,24 +196,32 @@ public final class Mamba2Mixer implements Mixer {
     }
 
     /** dx [batch, T, d] and the gradients of the carry-in (convRows, ssmState). */
-    public record Gradients(INDArray dx, Carry dCarryIn) {
-    }
+    public record Gradients(INDArray dx, Carry dCarryIn) {}
 
     /** The forward's result: out [batch, T, d], the carry-out, and what the backward reuses. */
     public static final class Output implements Mixer.Window {
         private final INDArray out;
         private final Carry carryOut;
         final Carry carryIn;
-        final INDArray xbc;         // [b, T, C] pre-conv
-        final INDArray convOut;     // [b, T, C] conv + bias, before silu
+        final INDArray xbc; // [b, T, C] pre-conv
+        final INDArray convOut; // [b, T, C] conv + bias, before silu
         final SsdInputs ssdInputs;
-        final INDArray dtPre;       // [b, T, H] dt + dt_bias, before softplus
-        final INDArray y;           // [rows, d_inner] SSD output incl. D·x
-        final INDArray z;           // [rows, d_inner]
-        final INDArray gated;       // [rows, d_inner] input of out_proj
+        final INDArray dtPre; // [b, T, H] dt + dt_bias, before softplus
+        final INDArray y; // [rows, d_inner] SSD output incl. D·x
+        final INDArray z; // [rows, d_inner]
+        final INDArray gated; // [rows, d_inner] input of out_proj
 
-        private Output(INDArray out, Carry carryOut, Carry carryIn, INDArray xbc,
-                INDArray convOut, SsdInputs ssdInputs, INDArray dtPre, INDArray y, INDArray z, INDArray gated) {
+        private Output(
+                INDArray out,
+                Carry carryOut,
+                Carry carryIn,
+                INDArray xbc,
+                INDArray convOut,
+                SsdInputs ssdInputs,
+                INDArray dtPre,
+                INDArray y,
+                INDArray z,
+                INDArray gated) {
             this.out = out;
             this.carryOut = carryOut;
             this.carryIn = carryIn;
@@ -251,15 +291,12 @@ public final class Mamba2Mixer implements Mixer {
         INDArray y = Shapes.contiguous(r.y()).reshape(rows, di);
         INDArray gated = gate(y, z, w.normWeight(), s);
         INDArray out = Linear.forward(gated, w.outProj(), null).reshape(b, t, s.dModel());
-        Carry carryOut = new Carry(CausalDepthwiseConv1d.carryRows(in.convRows(), xbc, s.convKernel()),
-                r.finalState());
+        Carry carryOut = new Carry(CausalDepthwiseConv1d.carryRows(in.convRows(), xbc, s.convKernel()), r.finalState());
         return new Output(out, carryOut, in, xbc, convOut, ssd, dtPre, y, z, gated);
     }
 
     /** The mixer up to the SSD call: in_proj split into z, xBC, dt; the conv continuing {@code convRows}; SiLU. */
-    private record Stage(INDArray z, INDArray xbc, INDArray dtPre, INDArray convOut,
-            SsdInputs ssd) {
-    }
+    private record Stage(INDArray z, INDArray xbc, INDArray dtPre, INDArray convOut, SsdInputs ssd) {}
 
     private static Stage stage(INDArray x, Weights w, Spec s, INDArray convRows) {
         long b = x.size(0);
@@ -272,8 +309,7 @@ public final class Mamba2Mixer implements Mixer {
     }
 
     /** The in_proj blocks of rows x: z [rows, d_inner], xBC [rows, convDim] and dt + dt_bias [rows, H]. */
-    private record Projected(INDArray z, INDArray xbc, INDArray dtPre) {
-    }
+    private record Projected(INDArray z, INDArray xbc, INDArray dtPre) {}
 
     /** in_proj as one gemm per output block (z | xBC | dt), so each lands dense without a split copy. */
     private static Projected project(INDArray x2, Weights w, Spec s) {
@@ -315,9 +351,15 @@ public final class Mamba2Mixer implements Mixer {
         Projected p = project(x, w, s);
         INDArray conv = CausalDepthwiseConv1d.step(p.xbc(), w.convWeight(), w.convBias(), convRows);
         SsdInputs in = ssdInputs(conv, p.dtPre(), w, s, b, 1);
-        INDArray y = SsdStep.step(in.x().reshape(b, s.heads(), s.headDim()), in.dt().reshape(b, s.heads()), in.A(),
-                in.B().reshape(b, s.groups(), s.dState()), in.C().reshape(b, s.groups(), s.dState()), in.D(),
-                ssmState).reshape(b, s.dInner());
+        INDArray y = SsdStep.step(
+                        in.x().reshape(b, s.heads(), s.headDim()),
+                        in.dt().reshape(b, s.heads()),
+                        in.A(),
+                        in.B().reshape(b, s.groups(), s.dState()),
+                        in.C().reshape(b, s.groups(), s.dState()),
+                        in.D(),
+                        ssmState)
+                .reshape(b, s.dInner());
         return Linear.forward(gate(y, p.z(), w.normWeight(), s), w.outProj(), null);
     }
 
@@ -344,10 +386,22 @@ public final class Mamba2Mixer implements Mixer {
     }
 
     @Override
-    public Mixer.Gradients backward(INDArray x, Mixer.Window forward, INDArray dOut, Mixer.Carry dCarryOut,
-            Mixer gradients, LayerTimings timings) {
-        Gradients g = backward(x, weights, spec, (Output) forward, dOut, (Carry) dCarryOut,
-                ((Mamba2Mixer) gradients).weights, timings);
+    public Mixer.Gradients backward(
+            INDArray x,
+            Mixer.Window forward,
+            INDArray dOut,
+            Mixer.Carry dCarryOut,
+            Mixer gradients,
+            LayerTimings timings) {
+        Gradients g = backward(
+                x,
+                weights,
+                spec,
+                (Output) forward,
+                dOut,
+                (Carry) dCarryOut,
+                ((Mamba2Mixer) gradients).weights,
+                timings);
         return new Mixer.Gradients(g.dx(), g.dCarryIn());
     }
 
@@ -357,9 +411,11 @@ public final class Mamba2Mixer implements Mixer {
         Carry c = (Carry) carry;
         long b = x.size(0);
         INDArray rows = c == null || c.convRows() == null
-                ? Nd4j.zeros(x.dataType(), b, spec.convKernel() - 1, spec.convDim()) : c.convRows();
+                ? Nd4j.zeros(x.dataType(), b, spec.convKernel() - 1, spec.convDim())
+                : c.convRows();
         INDArray state = c == null || c.ssmState() == null
-                ? Nd4j.zeros(x.dataType(), b, spec.heads(), spec.headDim(), spec.dState()) : c.ssmState();
+                ? Nd4j.zeros(x.dataType(), b, spec.heads(), spec.headDim(), spec.dState())
+                : c.ssmState();
         return new Mixer.Result(step(x, weights, spec, rows, state), new Carry(rows, state));
     }
 
@@ -386,7 +442,8 @@ public final class Mamba2Mixer implements Mixer {
         if (halo != null) {
             int k1 = spec.convKernel() - 1;
             INDArray given = halo[0];
-            rows = given.rows() == k1 ? given
+            rows = given.rows() == k1
+                    ? given
                     : Nd4j.concat(0, Nd4j.zeros(given.dataType(), k1 - given.rows(), spec.convDim()), given);
             rows = Shapes.contiguous(rows).reshape(1, k1, spec.convDim());
         }
@@ -402,13 +459,17 @@ public final class Mamba2Mixer implements Mixer {
         }
         long[] heads = {1, spec.heads(), spec.headDim(), spec.dState()};
         return new SegmentSummary(summary[0].reshape(1, spec.heads()), e.reshape(heads))
-                .apply(state.reshape(heads)).reshape(1, e.length());
+                .apply(state.reshape(heads))
+                .reshape(1, e.length());
     }
 
     @Override
     public INDArray finish(Mixer.Segment part, INDArray initialState) {
-        return finish(((SegmentPart) part).part(), weights, spec, initialState == null ? null
-                : initialState.reshape(1, spec.heads(), spec.headDim(), spec.dState()));
+        return finish(
+                ((SegmentPart) part).part(),
+                weights,
+                spec,
+                initialState == null ? null : initialState.reshape(1, spec.heads(), spec.headDim(), spec.dState()));
     }
 
     /** A segment's zero-state part with its summary as flat blocks α [1, H], E [1, H·P·N]. */
@@ -432,8 +493,7 @@ public final class Mamba2Mixer implements Mixer {
      * including D·x), z [b·T, d_inner], the SSD steps dt [b, T, H] and C [b, T, G, N] (all that the initial-state
      * term reads), and the summary (α, E).
      */
-    public record ZeroStatePart(INDArray y0, INDArray z, INDArray dt, INDArray c, SegmentSummary summary) {
-    }
+    public record ZeroStatePart(INDArray y0, INDArray z, INDArray dt, INDArray c, SegmentSummary summary) {}
 
     /**
      * The last rows of the pre-conv xBC of x [b, T, d] (in_proj's xBC rows only): what the next segment's conv
@@ -483,14 +543,21 @@ public final class Mamba2Mixer implements Mixer {
      * and returns dx and the carry-in gradients. {@code dCarryOut} (may be null, or have null parts) is the
      * gradient reaching the carry-out from a later segment.
      */
-    public static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
-            Weights grads) {
+    public static Gradients backward(
+            INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut, Weights grads) {
         return backward(x, w, s, fwd, dOut, dCarryOut, grads, null);
     }
 
     /** {@link #backward(INDArray, Weights, Spec, Output, INDArray, Carry, Weights)}, timing the SSD backward. */
-    static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
-            Weights grads, LayerTimings timings) {
+    static Gradients backward(
+            INDArray x,
+            Weights w,
+            Spec s,
+            Output fwd,
+            INDArray dOut,
+            Carry dCarryOut,
+            Weights grads,
+            LayerTimings timings) {
         long[] xs = check(x, w, s, fwd.carryIn);
         Shapes.requireShape("dOut", dOut, x.dataType(), xs);
         DataType dt = x.dataType();
@@ -503,13 +570,20 @@ public final class Mamba2Mixer implements Mixer {
         int k = s.convKernel();
         Carry dCarry = dCarryOut == null ? new Carry(null, null) : dCarryOut;
 
-        INDArray dGated = Linear.backward(fwd.gated, w.outProj(), Shapes.contiguous(dOut).reshape(rows, s.dModel()),
-                grads.outProj(), null);
+        INDArray dGated = Linear.backward(
+                fwd.gated, w.outProj(), Shapes.contiguous(dOut).reshape(rows, s.dModel()), grads.outProj(), null);
         INDArray dy;
         INDArray dz;
         if (s.rmsnorm()) {
-            GatedRmsNorm.Gradients g = GatedRmsNorm.backward(fwd.y, fwd.z, w.normWeight(), di / s.groups(),
-                    GatedRmsNorm.MAMBA2_EPS, s.normBeforeGate(), dGated, grads.normWeight());
+            GatedRmsNorm.Gradients g = GatedRmsNorm.backward(
+                    fwd.y,
+                    fwd.z,
+                    w.normWeight(),
+                    di / s.groups(),
+                    GatedRmsNorm.MAMBA2_EPS,
+                    s.normBeforeGate(),
+                    dGated,
+                    grads.normWeight());
             dy = g.dx();
             dz = g.dz();
         } else {
@@ -520,8 +594,12 @@ public final class Mamba2Mixer implements Mixer {
         }
 
         long start = timings == null ? 0 : System.nanoTime();
-        SsdGradients sg = ChunkedSsd.backward(fwd.ssdInputs, s.chunkSize(), fwd.carryIn.ssmState(),
-                Shapes.contiguous(dy).reshape(b, t, s.heads(), s.headDim()), dCarry.ssmState());
+        SsdGradients sg = ChunkedSsd.backward(
+                fwd.ssdInputs,
+                s.chunkSize(),
+                fwd.carryIn.ssmState(),
+                Shapes.contiguous(dy).reshape(b, t, s.heads(), s.headDim()),
+                dCarry.ssmState());
         if (timings != null) {
             timings.addBackward(LayerTimings.Part.SSD, start);
         }
@@ -537,8 +615,8 @@ public final class Mamba2Mixer implements Mixer {
         dAct.get(all(), interval(di + gn, cd)).assign(Shapes.contiguous(sg.dC()).reshape(rows, gn));
         Nd4j.exec(new MulOp(dAct, Activations.siluGrad(fwd.convOut).reshape(rows, cd), dAct));
         dAct = dAct.reshape(b, t, cd);
-        CausalDepthwiseConv1d.Gradients cg = CausalDepthwiseConv1d.backward(fwd.xbc, w.convWeight(),
-                fwd.carryIn.convRows(), dAct, grads.convWeight(), grads.convBias());
+        CausalDepthwiseConv1d.Gradients cg = CausalDepthwiseConv1d.backward(
+                fwd.xbc, w.convWeight(), fwd.carryIn.convRows(), dAct, grads.convWeight(), grads.convBias());
         INDArray dXbc = cg.dx();
         INDArray dPrev = cg.dPrev();
         if (dCarry.convRows() != null) {
@@ -553,12 +631,20 @@ public final class Mamba2Mixer implements Mixer {
 
         // in_proj backward block by block: dx sums the three blocks' contributions
         INDArray x2 = Shapes.contiguous(x).reshape(rows, s.dModel());
-        INDArray dx = Linear.backward(x2, inProjRows(w.inProj(), 0, di), Shapes.contiguous(dz),
-                inProjRows(grads.inProj(), 0, di), null);
-        dx.addi(Linear.backward(x2, inProjRows(w.inProj(), di, cd), Shapes.contiguous(dXbc).reshape(rows, cd),
-                inProjRows(grads.inProj(), di, cd), null));
-        dx.addi(Linear.backward(x2, inProjRows(w.inProj(), di + cd, s.heads()),
-                Shapes.contiguous(dDtPre).reshape(rows, s.heads()), inProjRows(grads.inProj(), di + cd, s.heads()), null));
+        INDArray dx = Linear.backward(
+                x2, inProjRows(w.inProj(), 0, di), Shapes.contiguous(dz), inProjRows(grads.inProj(), 0, di), null);
+        dx.addi(Linear.backward(
+                x2,
+                inProjRows(w.inProj(), di, cd),
+                Shapes.contiguous(dXbc).reshape(rows, cd),
+                inProjRows(grads.inProj(), di, cd),
+                null));
+        dx.addi(Linear.backward(
+                x2,
+                inProjRows(w.inProj(), di + cd, s.heads()),
+                Shapes.contiguous(dDtPre).reshape(rows, s.heads()),
+                inProjRows(grads.inProj(), di + cd, s.heads()),
+                null));
         dx = dx.reshape(b, t, s.dModel());
         return new Gradients(dx, new Carry(dPrev, sg.dInitialState()));
     }
@@ -569,15 +655,16 @@ public final class Mamba2Mixer implements Mixer {
             return null;
         }
         long d = inProj.size(1);
-        return Layouts.isDense(inProj) ? Layouts.view(inProj, first * d, count, d)
+        return Layouts.isDense(inProj)
+                ? Layouts.view(inProj, first * d, count, d)
                 : inProj.get(interval(first, first + count), all());
     }
 
     /** The gated norm: rmsnorm_g with the gate, or y·silu(z) when the config has no norm. */
     static INDArray gate(INDArray y, INDArray z, INDArray normWeight, Spec s) {
         if (s.rmsnorm()) {
-            return GatedRmsNorm.forward(y, z, normWeight, s.dInner() / s.groups(), GatedRmsNorm.MAMBA2_EPS,
-                    s.normBeforeGate());
+            return GatedRmsNorm.forward(
+                    y, z, normWeight, s.dInner() / s.groups(), GatedRmsNorm.MAMBA2_EPS, s.normBeforeGate());
         }
         return y.mul(Activations.silu(z));
     }
@@ -587,7 +674,6 @@ public final class Mamba2Mixer implements Mixer {
             accumulator.addi(value.reshape(accumulator.shape()));
         }
     }
-
 
     private static long[] check(INDArray x, Weights w, Spec s, Carry carryIn) {
         if (x == null || x.rank() != 3 || x.size(2) != s.dModel()) {
@@ -617,13 +703,14 @@ public final class Mamba2Mixer implements Mixer {
         Shapes.requireShape("out_proj.weight", w.outProj(), dt, s.dModel(), di);
         if (carryIn != null) {
             if (carryIn.convRows() != null) {
-                Shapes.requireShape("carry convRows", carryIn.convRows(), dt, x.size(0), s.convKernel() - 1, s.convDim());
+                Shapes.requireShape(
+                        "carry convRows", carryIn.convRows(), dt, x.size(0), s.convKernel() - 1, s.convDim());
             }
             if (carryIn.ssmState() != null) {
-                Shapes.requireShape("carry ssmState", carryIn.ssmState(), dt, x.size(0), s.heads(), s.headDim(), s.dState());
+                Shapes.requireShape(
+                        "carry ssmState", carryIn.ssmState(), dt, x.size(0), s.heads(), s.headDim(), s.dState());
             }
         }
         return x.shape();
     }
-
 }

@@ -43,12 +43,10 @@ public interface Mixer {
     }
 
     /** A window or step result that keeps nothing else. */
-    record Result(INDArray out, Carry carryOut) implements Window {
-    }
+    record Result(INDArray out, Carry carryOut) implements Window {}
 
     /** dx [batch, T, d] and the gradient of the carry-in (null when none reaches it). */
-    record Gradients(INDArray dx, Carry dCarryIn) {
-    }
+    record Gradients(INDArray dx, Carry dCarryIn) {}
 
     /** A segment's mixer run from a zero state, waiting for its true initial state (see {@link #fromZeroState}). */
     interface Segment {
@@ -74,8 +72,8 @@ public interface Mixer {
      * Backward of {@link #forward}: adds the parameter gradients into {@code gradients} (this mixer's kind, bound to
      * the gradient accumulators) and returns dx and dCarryIn. {@code dCarryOut} may be null.
      */
-    Gradients backward(INDArray x, Window forward, INDArray dOut, Carry dCarryOut, Mixer gradients,
-            LayerTimings timings);
+    Gradients backward(
+            INDArray x, Window forward, INDArray dOut, Carry dCarryOut, Mixer gradients, LayerTimings timings);
 
     // ---- one token, for decoding ------------------------------------------------------------------------------
 

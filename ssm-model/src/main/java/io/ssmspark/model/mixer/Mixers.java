@@ -31,8 +31,7 @@ public final class Mixers {
             ATTENTION, AttentionMixer.FAMILY,
             S4D, S4dMixer.FAMILY);
 
-    private Mixers() {
-    }
+    private Mixers() {}
 
     /** The layer name of layer {@code i}: MHA for the layers of attn_layer_idx, else ssm_cfg.layer. */
     public static String layerName(MambaConfig c, int i) {

@@ -68,8 +68,14 @@ public final class RetentionMixer implements Mixer {
 
         @Override
         public Mixer create(MambaConfig c, Function<String, INDArray> t) {
-            return new RetentionMixer(new Weights(t.apply("q_proj.weight"), t.apply("k_proj.weight"),
-                    t.apply("v_proj.weight"), t.apply("g_proj.weight"), t.apply("out_proj.weight")), Spec.of(c));
+            return new RetentionMixer(
+                    new Weights(
+                            t.apply("q_proj.weight"),
+                            t.apply("k_proj.weight"),
+                            t.apply("v_proj.weight"),
+                            t.apply("g_proj.weight"),
+                            t.apply("out_proj.weight")),
+                    Spec.of(c));
         }
     };
 
@@ -85,26 +91,46 @@ public final class RetentionMixer implements Mixer {
      * The mixer's sizes: H heads of key dimension d_k and value dimension d_v, the chunk length of the kernel, and
      * whether it has the group norm (with its eps) and the gate.
      */
-    public record Spec(int dModel, int heads, int keyDim, int valueDim, int chunkSize, boolean groupNorm,
-            boolean gate, double groupNormEps) {
+    public record Spec(
+            int dModel,
+            int heads,
+            int keyDim,
+            int valueDim,
+            int chunkSize,
+            boolean groupNorm,
+            boolean gate,
+            double groupNormEps) {
 
         public Spec {
-            Shapes.require(dModel >= 1 && heads >= 1 && keyDim >= 1 && valueDim >= 1 && chunkSize >= 1,
+            Shapes.require(
+                    dModel >= 1 && heads >= 1 && keyDim >= 1 && valueDim >= 1 && chunkSize >= 1,
                     "retention sizes: expected d_model, heads, d_k, d_v and chunk >= 1 but found %d, %d, %d, %d, %d",
-                    dModel, heads, keyDim, valueDim, chunkSize);
-            Shapes.require(groupNormEps > 0 && Double.isFinite(groupNormEps),
-                    "retention group_norm_eps: expected a finite value > 0 but found %s", groupNormEps);
+                    dModel,
+                    heads,
+                    keyDim,
+                    valueDim,
+                    chunkSize);
+            Shapes.require(
+                    groupNormEps > 0 && Double.isFinite(groupNormEps),
+                    "retention group_norm_eps: expected a finite value > 0 but found %s",
+                    groupNormEps);
         }
 
         /** The sizes of a RetNet config; the chunk is capped as Mamba2's ({@link Mamba2Mixer.Spec#of}). */
         public static Spec of(MambaConfig c) {
             RetNetConfig r = c.ssm().retNet();
             if (r == null) {
-                throw new IllegalArgumentException("ssm_cfg.layer is \"" + c.ssm().layer() + "\", not \""
-                        + RetNetConfig.LAYER + "\": no retention settings");
+                throw new IllegalArgumentException("ssm_cfg.layer is \""
+                        + c.ssm().layer() + "\", not \"" + RetNetConfig.LAYER + "\": no retention settings");
             }
-            return new Spec(c.dModel(), r.numHeads(), r.keyDim(c.dModel()), r.valueDim(c.dModel()),
-                    Math.min(c.ssm().chunkSize(), Mamba2Mixer.Spec.KERNEL_CHUNK_CAP), r.groupNorm(), r.gate(),
+            return new Spec(
+                    c.dModel(),
+                    r.numHeads(),
+                    r.keyDim(c.dModel()),
+                    r.valueDim(c.dModel()),
+                    Math.min(c.ssm().chunkSize(), Mamba2Mixer.Spec.KERNEL_CHUNK_CAP),
+                    r.groupNorm(),
+                    r.gate(),
                     r.groupNormEps());
         }
 
@@ -129,8 +155,7 @@ public final class RetentionMixer implements Mixer {
      * v_proj [H·d_v, d], g_proj [H·d_v, d] (null without the gate), out_proj [d, H·d_v]. In backward any
      * accumulator may be null (skipped).
      */
-    public record Weights(INDArray qProj, INDArray kProj, INDArray vProj, INDArray gProj, INDArray outProj) {
-    }
+    public record Weights(INDArray qProj, INDArray kProj, INDArray vProj, INDArray gProj, INDArray outProj) {}
 
     /** The retention state between calls, [batch, H, d_v, d_k]; null on input: zeros, the sequence start. */
     public record Carry(INDArray state) implements Mixer.Carry {
@@ -149,13 +174,19 @@ public final class RetentionMixer implements Mixer {
     public static final class Output implements Mixer.Window {
         private final INDArray out;
         private final Carry carryOut;
-        final INDArray stateIn;      // [b, H, d_v, d_k] or null
-        final SsdInputs ssdInputs;   // v, dt = 1, ln γ, k (scaled), q
-        final INDArray y;            // [rows, H·d_v] retention output
-        final INDArray g;            // [rows, H·d_v] gate before swish, null without the gate
-        final INDArray gated;        // [rows, H·d_v] input of out_proj
+        final INDArray stateIn; // [b, H, d_v, d_k] or null
+        final SsdInputs ssdInputs; // v, dt = 1, ln γ, k (scaled), q
+        final INDArray y; // [rows, H·d_v] retention output
+        final INDArray g; // [rows, H·d_v] gate before swish, null without the gate
+        final INDArray gated; // [rows, H·d_v] input of out_proj
 
-        private Output(INDArray out, Carry carryOut, INDArray stateIn, SsdInputs ssdInputs, INDArray y, INDArray g,
+        private Output(
+                INDArray out,
+                Carry carryOut,
+                INDArray stateIn,
+                SsdInputs ssdInputs,
+                INDArray y,
+                INDArray g,
                 INDArray gated) {
             this.out = out;
             this.carryOut = carryOut;
@@ -179,8 +210,7 @@ public final class RetentionMixer implements Mixer {
     }
 
     /** dx [batch, T, d] and the gradient of the carry-in state. */
-    public record Gradients(INDArray dx, Carry dCarryIn) {
-    }
+    public record Gradients(INDArray dx, Carry dCarryIn) {}
 
     private final Weights weights;
     private final Spec spec;
@@ -245,15 +275,14 @@ public final class RetentionMixer implements Mixer {
      */
     public static INDArray retentionStep(INDArray q, INDArray k, INDArray v, INDArray state) {
         int heads = (int) v.size(1);
-        return SsdStep.step(v, Nd4j.ones(v.dataType(), v.size(0), heads), logDecays(heads, v.dataType()), k, q,
-                null, state);
+        return SsdStep.step(
+                v, Nd4j.ones(v.dataType(), v.size(0), heads), logDecays(heads, v.dataType()), k, q, null, state);
     }
 
     // ---- the mixer on explicit weights -----------------------------------------------------------------------
 
     /** q, k (scaled by d_k^−1/2) [b, T, H, d_k], v [b, T, H, d_v] and the gate's pre-activation [rows, H·d_v]. */
-    private record Projected(INDArray q, INDArray k, INDArray v, INDArray g) {
-    }
+    private record Projected(INDArray q, INDArray k, INDArray v, INDArray g) {}
 
     private static Projected project(INDArray x2, Weights w, Spec s, long b, long t) {
         INDArray q = Linear.forward(x2, w.qProj(), null).reshape(b, t, s.heads(), s.keyDim());
@@ -310,13 +339,20 @@ public final class RetentionMixer implements Mixer {
      * and returns dx and the carry-in state's gradient. {@code dCarryOut} (may be null) is the gradient reaching the
      * carry-out state.
      */
-    public static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
-            Weights grads) {
+    public static Gradients backward(
+            INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut, Weights grads) {
         return backward(x, w, s, fwd, dOut, dCarryOut, grads, null);
     }
 
-    static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
-            Weights grads, LayerTimings timings) {
+    static Gradients backward(
+            INDArray x,
+            Weights w,
+            Spec s,
+            Output fwd,
+            INDArray dOut,
+            Carry dCarryOut,
+            Weights grads,
+            LayerTimings timings) {
         long[] xs = check(x, w, s, fwd.stateIn);
         Shapes.requireShape("dOut", dOut, x.dataType(), xs);
         long b = xs[0];
@@ -327,13 +363,13 @@ public final class RetentionMixer implements Mixer {
             Shapes.requireShape("dCarryOut.state", dStateOut, x.dataType(), s.stateShape(b));
         }
 
-        INDArray dGated = Linear.backward(fwd.gated, w.outProj(), Shapes.contiguous(dOut).reshape(rows, s.dModel()),
-                grads.outProj(), null);
+        INDArray dGated = Linear.backward(
+                fwd.gated, w.outProj(), Shapes.contiguous(dOut).reshape(rows, s.dModel()), grads.outProj(), null);
         INDArray dy;
         INDArray dg = null;
         if (s.groupNorm()) {
-            GatedRmsNorm.Gradients n = GatedRmsNorm.backward(fwd.y, fwd.g, ones(s, x.dataType()), s.valueDim(),
-                    s.groupNormEps(), true, dGated, null);
+            GatedRmsNorm.Gradients n = GatedRmsNorm.backward(
+                    fwd.y, fwd.g, ones(s, x.dataType()), s.valueDim(), s.groupNormEps(), true, dGated, null);
             dy = n.dx();
             dg = n.dz();
         } else if (s.gate()) {
@@ -345,8 +381,12 @@ public final class RetentionMixer implements Mixer {
         }
 
         long start = timings == null ? 0 : System.nanoTime();
-        SsdGradients sg = ChunkedSsd.backward(fwd.ssdInputs, s.chunkSize(), fwd.stateIn,
-                Shapes.contiguous(dy).reshape(b, t, s.heads(), s.valueDim()), dStateOut);
+        SsdGradients sg = ChunkedSsd.backward(
+                fwd.ssdInputs,
+                s.chunkSize(),
+                fwd.stateIn,
+                Shapes.contiguous(dy).reshape(b, t, s.heads(), s.valueDim()),
+                dStateOut);
         if (timings != null) {
             timings.addBackward(LayerTimings.Part.SSD, start);
         }
@@ -369,13 +409,19 @@ public final class RetentionMixer implements Mixer {
      * {@code state} [batch, H, d_v, d_k] (dense) advances in place.
      */
     public static INDArray step(INDArray x, Weights w, Spec s, INDArray state) {
-        Shapes.require(x != null && x.rank() == 2 && x.size(1) == s.dModel(),
-                "retention step input x: expected shape [batch, %d] but found %s", s.dModel(),
+        Shapes.require(
+                x != null && x.rank() == 2 && x.size(1) == s.dModel(),
+                "retention step input x: expected shape [batch, %d] but found %s",
+                s.dModel(),
                 x == null ? "null" : Arrays.toString(x.shape()));
         long b = x.size(0);
         Projected p = project(x, w, s, b, 1);
-        INDArray o = retentionStep(p.q().reshape(b, s.heads(), s.keyDim()), p.k().reshape(b, s.heads(), s.keyDim()),
-                p.v().reshape(b, s.heads(), s.valueDim()), state).reshape(b, s.vWidth());
+        INDArray o = retentionStep(
+                        p.q().reshape(b, s.heads(), s.keyDim()),
+                        p.k().reshape(b, s.heads(), s.keyDim()),
+                        p.v().reshape(b, s.heads(), s.valueDim()),
+                        state)
+                .reshape(b, s.vWidth());
         return Linear.forward(gate(o, p.g(), s), w.outProj(), null);
     }
 
@@ -389,8 +435,7 @@ public final class RetentionMixer implements Mixer {
      * A segment's mixer at the kernel call, run from a zero state: o0 [b, T, H, d_v], the gate's pre-activation
      * [b·T, H·d_v] (null without the gate), q [b, T, H, d_k] (all the initial-state term reads) and the summary.
      */
-    public record ZeroStatePart(INDArray o0, INDArray g, INDArray q, SegmentSummary summary) {
-    }
+    public record ZeroStatePart(INDArray o0, INDArray g, INDArray q, SegmentSummary summary) {}
 
     /** Runs the mixer on x [b, T, d] up to and including the retention from a zero state. */
     public static ZeroStatePart fromZeroState(INDArray x, Weights w, Spec s) {
@@ -442,10 +487,22 @@ public final class RetentionMixer implements Mixer {
     }
 
     @Override
-    public Mixer.Gradients backward(INDArray x, Mixer.Window forward, INDArray dOut, Mixer.Carry dCarryOut,
-            Mixer gradients, LayerTimings timings) {
-        Gradients g = backward(x, weights, spec, (Output) forward, dOut, (Carry) dCarryOut,
-                ((RetentionMixer) gradients).weights, timings);
+    public Mixer.Gradients backward(
+            INDArray x,
+            Mixer.Window forward,
+            INDArray dOut,
+            Mixer.Carry dCarryOut,
+            Mixer gradients,
+            LayerTimings timings) {
+        Gradients g = backward(
+                x,
+                weights,
+                spec,
+                (Output) forward,
+                dOut,
+                (Carry) dCarryOut,
+                ((RetentionMixer) gradients).weights,
+                timings);
         return new Mixer.Gradients(g.dx(), g.dCarryIn());
     }
 
@@ -453,8 +510,8 @@ public final class RetentionMixer implements Mixer {
     @Override
     public Mixer.Result step(INDArray x, long position, Mixer.Carry carry) {
         Carry c = (Carry) carry;
-        INDArray state = c == null || c.state() == null ? Nd4j.zeros(x.dataType(), spec.stateShape(x.size(0)))
-                : c.state();
+        INDArray state =
+                c == null || c.state() == null ? Nd4j.zeros(x.dataType(), spec.stateShape(x.size(0))) : c.state();
         return new Mixer.Result(step(x, weights, spec, state), new Carry(state));
     }
 
@@ -476,8 +533,10 @@ public final class RetentionMixer implements Mixer {
 
     @Override
     public Mixer.Segment fromZeroState(INDArray x, long position, INDArray[] halo) {
-        Shapes.require(halo == null || halo.length == 0, "retention segment: expected no halo (haloRows is 0) but"
-                + " found %d blocks", halo == null ? 0 : halo.length);
+        Shapes.require(
+                halo == null || halo.length == 0,
+                "retention segment: expected no halo (haloRows is 0) but" + " found %d blocks",
+                halo == null ? 0 : halo.length);
         return new SegmentPart(fromZeroState(x, weights, spec));
     }
 
@@ -490,12 +549,16 @@ public final class RetentionMixer implements Mixer {
         }
         long[] shape = spec.stateShape(1);
         return new SegmentSummary(summary[0].reshape(1, spec.heads()), e.reshape(shape))
-                .apply(state.reshape(shape)).reshape(1, e.length());
+                .apply(state.reshape(shape))
+                .reshape(1, e.length());
     }
 
     @Override
     public INDArray finish(Mixer.Segment part, INDArray initialState) {
-        return finish(((SegmentPart) part).part(), weights, spec,
+        return finish(
+                ((SegmentPart) part).part(),
+                weights,
+                spec,
                 initialState == null ? null : initialState.reshape(spec.stateShape(1)));
     }
 
@@ -515,8 +578,8 @@ public final class RetentionMixer implements Mixer {
         }
         DataType dt = x.dataType();
         if (dt != DataType.FLOAT && dt != DataType.DOUBLE) {
-            throw new IllegalArgumentException("retention mixer input x: expected dtype FLOAT or DOUBLE but found "
-                    + dt);
+            throw new IllegalArgumentException(
+                    "retention mixer input x: expected dtype FLOAT or DOUBLE but found " + dt);
         }
         if (w == null) {
             throw new IllegalArgumentException("retention mixer weights are required but were null");

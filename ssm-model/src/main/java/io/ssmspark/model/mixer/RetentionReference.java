@@ -20,11 +20,9 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class RetentionReference {
 
     /** o [b, T, H, d_v] and the state after the last token [b, H, d_v, d_k]. */
-    public record Result(INDArray o, INDArray finalState) {
-    }
+    public record Result(INDArray o, INDArray finalState) {}
 
-    private RetentionReference() {
-    }
+    private RetentionReference() {}
 
     /** The parallel form. {@code initialState} may be null (zeros). */
     public static Result parallel(INDArray q, INDArray k, INDArray v, double[] gamma, INDArray initialState) {
@@ -70,7 +68,8 @@ public final class RetentionReference {
                 }
             }
         }
-        return new Result(Nd4j.create(o, new long[] {d.b, d.t, d.h, d.dv}, 'c'),
+        return new Result(
+                Nd4j.create(o, new long[] {d.b, d.t, d.h, d.dv}, 'c'),
                 Nd4j.create(last, new long[] {d.b, d.h, d.dv, d.dk}, 'c'));
     }
 
@@ -106,16 +105,23 @@ public final class RetentionReference {
                 }
             }
         }
-        return new Result(Nd4j.create(o, new long[] {d.b, d.t, d.h, d.dv}, 'c'),
+        return new Result(
+                Nd4j.create(o, new long[] {d.b, d.t, d.h, d.dv}, 'c'),
                 Nd4j.create(last, new long[] {d.b, d.h, d.dv, d.dk}, 'c'));
     }
 
     private record Dims(int b, int t, int h, int dk, int dv) {
         static Dims of(INDArray q, INDArray k, INDArray v, double[] gamma) {
-            if (q.rank() != 4 || !Arrays.equals(q.shape(), k.shape()) || v.rank() != 4 || v.size(0) != q.size(0)
-                    || v.size(1) != q.size(1) || v.size(2) != q.size(2) || gamma.length != q.size(2)) {
+            if (q.rank() != 4
+                    || !Arrays.equals(q.shape(), k.shape())
+                    || v.rank() != 4
+                    || v.size(0) != q.size(0)
+                    || v.size(1) != q.size(1)
+                    || v.size(2) != q.size(2)
+                    || gamma.length != q.size(2)) {
                 throw new IllegalArgumentException("retention reference: expected q, k [b, T, H, d_k], v [b, T, H, d_v]"
-                        + " and H decays but found q " + Arrays.toString(q.shape()) + ", k " + Arrays.toString(k.shape())
+                        + " and H decays but found q " + Arrays.toString(q.shape()) + ", k "
+                        + Arrays.toString(k.shape())
                         + ", v " + Arrays.toString(v.shape()) + " and " + gamma.length + " decays");
             }
             return new Dims((int) q.size(0), (int) q.size(1), (int) q.size(2), (int) q.size(3), (int) v.size(3));

@@ -69,13 +69,16 @@ public final class S4dMixer implements Mixer {
             p.add(MixerParameter.plain("kernel.C", gaussian(s.complex() ? Math.sqrt(0.5) : 1.0), s.cShape()));
             double logMin = Math.log(ssm.dtMin());
             double logMax = Math.log(ssm.dtMax());
-            p.add(MixerParameter.plain("kernel.log_dt", (n, rnd, scale) -> {
-                double[] v = new double[n];
-                for (int i = 0; i < n; i++) {
-                    v[i] = logMin + rnd.nextDouble() * (logMax - logMin);
-                }
-                return v;
-            }, h));
+            p.add(MixerParameter.plain(
+                    "kernel.log_dt",
+                    (n, rnd, scale) -> {
+                        double[] v = new double[n];
+                        for (int i = 0; i < n; i++) {
+                            v[i] = logMin + rnd.nextDouble() * (logMax - logMin);
+                        }
+                        return v;
+                    },
+                    h));
             p.add(MixerParameter.plain("kernel.log_A_real", perMode(re, v -> Math.log(-v)), h, m));
             if (s.complex()) {
                 p.add(MixerParameter.plain("kernel.A_imag", perMode(im, v -> v), h, m));
@@ -88,10 +91,16 @@ public final class S4dMixer implements Mixer {
         @Override
         public Mixer create(MambaConfig c, Function<String, INDArray> t) {
             INDArray w = t.apply("output_linear.0.weight");
-            return new S4dMixer(new Weights(t.apply("D"), t.apply("kernel.C"), t.apply("kernel.log_dt"),
-                    t.apply("kernel.log_A_real"), t.apply("kernel.A_imag"),
-                    w == null ? null : w.reshape('c', w.size(0), w.size(1)), // (2H, H, 1) viewed as [2H, H]
-                    t.apply("output_linear.0.bias")), Spec.of(c));
+            return new S4dMixer(
+                    new Weights(
+                            t.apply("D"),
+                            t.apply("kernel.C"),
+                            t.apply("kernel.log_dt"),
+                            t.apply("kernel.log_A_real"),
+                            t.apply("kernel.A_imag"),
+                            w == null ? null : w.reshape('c', w.size(0), w.size(1)), // (2H, H, 1) viewed as [2H, H]
+                            t.apply("output_linear.0.bias")),
+                    Spec.of(c));
         }
     };
 
@@ -161,9 +170,14 @@ public final class S4dMixer implements Mixer {
      * D [H], C [H, M, 2] or [H, M], log_dt [H], log_A_real [H, M], A_imag [H, M] (null for real modes),
      * outWeight [2H, H] (the checkpoint's (2H, H, 1) viewed), outBias [2H].
      */
-    public record Weights(INDArray d, INDArray c, INDArray logDt, INDArray logAReal, INDArray aImag,
-            INDArray outWeight, INDArray outBias) {
-    }
+    public record Weights(
+            INDArray d,
+            INDArray c,
+            INDArray logDt,
+            INDArray logAReal,
+            INDArray aImag,
+            INDArray outWeight,
+            INDArray outBias) {}
 
     /** The SSM state [batch, H, M, 2] (real and imaginary parts); null means zeros (the sequence start). */
     public record Carry(INDArray state) implements Mixer.Carry {
@@ -182,14 +196,20 @@ public final class S4dMixer implements Mixer {
     public static final class Output implements Mixer.Window {
         private final INDArray out;
         private final Carry carryOut;
-        final INDArray u;                 // [H, B, T] the input, channel-major
-        final S4dKernel.Forward core;     // y before the activation, block states
-        final INDArray yPre;              // [rows, H] SSM output with D·u
-        final INDArray act;               // [rows, H] gelu(yPre)
-        final INDArray z;                 // [rows, 2H] output_linear's output
+        final INDArray u; // [H, B, T] the input, channel-major
+        final S4dKernel.Forward core; // y before the activation, block states
+        final INDArray yPre; // [rows, H] SSM output with D·u
+        final INDArray act; // [rows, H] gelu(yPre)
+        final INDArray z; // [rows, 2H] output_linear's output
 
-        private Output(INDArray out, Carry carryOut, INDArray u, S4dKernel.Forward core, INDArray yPre,
-                INDArray act, INDArray z) {
+        private Output(
+                INDArray out,
+                Carry carryOut,
+                INDArray u,
+                S4dKernel.Forward core,
+                INDArray yPre,
+                INDArray act,
+                INDArray z) {
             this.out = out;
             this.carryOut = carryOut;
             this.u = u;
@@ -211,8 +231,7 @@ public final class S4dMixer implements Mixer {
     }
 
     /** dx [batch, T, d] and the carry-in's gradient (null without a carry-in state). */
-    public record Gradients(INDArray dx, Carry dCarryIn) {
-    }
+    public record Gradients(INDArray dx, Carry dCarryIn) {}
 
     private final Weights weights;
     private final Spec spec;
@@ -236,7 +255,10 @@ public final class S4dMixer implements Mixer {
     /** The SSM's parameters as the kernel reads them (C as a complex [H, M]). */
     static S4dKernel.Params params(Weights w, Spec s) {
         INDArray c = w.c();
-        Cx cx = s.complex() ? new Cx(c.get(all(), all(), point(0)).dup('c'), c.get(all(), all(), point(1)).dup('c'))
+        Cx cx = s.complex()
+                ? new Cx(
+                        c.get(all(), all(), point(0)).dup('c'),
+                        c.get(all(), all(), point(1)).dup('c'))
                 : Cx.real(c.dup('c'));
         return new S4dKernel.Params(w.logDt(), w.logAReal(), s.complex() ? w.aImag() : null, cx, w.d());
     }
@@ -251,13 +273,18 @@ public final class S4dMixer implements Mixer {
         Cx state0 = carryIn == null || carryIn.state() == null ? null : stateCx(carryIn.state());
         S4dKernel.Forward core = S4dKernel.forward(u, params(w, s), s.dims(), state0, keep);
         Post post = post(core.y(), w, s);
-        return new Output(post.out(), new Carry(stateArray(core.finalState())), keep ? u : null, keep ? core : null,
-                post.yPre(), post.act(), post.z());
+        return new Output(
+                post.out(),
+                new Carry(stateArray(core.finalState())),
+                keep ? u : null,
+                keep ? core : null,
+                post.yPre(),
+                post.act(),
+                post.z());
     }
 
     /** What follows the SSM, on y [H, B, T]: gelu, output_linear, GLU. */
-    private record Post(INDArray out, INDArray yPre, INDArray act, INDArray z) {
-    }
+    private record Post(INDArray out, INDArray yPre, INDArray act, INDArray z) {}
 
     private static Post post(INDArray y, Weights w, Spec s) {
         long h = y.size(0);
@@ -276,8 +303,8 @@ public final class S4dMixer implements Mixer {
      * {@code grads} and returns dx and the carry-in's gradient. {@code dCarryOut} (may be null) is the gradient
      * reaching the carry-out from later windows.
      */
-    public static Gradients backward(INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut,
-            Weights grads) {
+    public static Gradients backward(
+            INDArray x, Weights w, Spec s, Output fwd, INDArray dOut, Carry dCarryOut, Weights grads) {
         long[] xs = x.shape();
         Shapes.requireShape("dOut", dOut, x.dataType(), xs);
         if (fwd.core == null) {
@@ -294,7 +321,10 @@ public final class S4dMixer implements Mixer {
         dz.get(all(), interval(0, h)).assign(d2.mul(gate));
         dz.get(all(), interval(h, 2 * h)).assign(d2.mul(p).muli(gate).muli(gate.rsub(1.0)));
         INDArray dAct = Linear.backward(fwd.act, w.outWeight(), dz, grads.outWeight(), grads.outBias());
-        INDArray dy = dAct.muli(Activations.geluGrad(fwd.yPre)).reshape(b, t, h).permute(2, 0, 1).dup('c');
+        INDArray dy = dAct.muli(Activations.geluGrad(fwd.yPre))
+                .reshape(b, t, h)
+                .permute(2, 0, 1)
+                .dup('c');
 
         Cx dStateOut = dCarryOut == null || dCarryOut.state() == null ? null : stateCx(dCarryOut.state());
         S4dKernel.Gradients g = S4dKernel.backward(fwd.u, dy, params(w, s), s.dims(), fwd.core, dStateOut);
@@ -329,8 +359,13 @@ public final class S4dMixer implements Mixer {
         S4dKernel.Discrete d = S4dKernel.zoh(p.logDt(), p.logAReal(), p.aImag());
         Cx st = new Cx(state.get(all(), all(), all(), point(0)), state.get(all(), all(), all(), point(1)));
         INDArray u = x.reshape(b, h, 1);
-        Cx next = d.aBar().reshape(1, h, m).mul(st).addi(d.bBar().reshape(1, h, m).mul(u));
-        INDArray y = p.c().reshape(1, h, m).mul(next).re().sum(2).muli(s.dims().pairFactor())
+        Cx next =
+                d.aBar().reshape(1, h, m).mul(st).addi(d.bBar().reshape(1, h, m).mul(u));
+        INDArray y = p.c().reshape(1, h, m)
+                .mul(next)
+                .re()
+                .sum(2)
+                .muli(s.dims().pairFactor())
                 .addi(x.mul(p.d().reshape(1, h)));
         state.get(all(), all(), all(), point(0)).assign(next.re());
         state.get(all(), all(), all(), point(1)).assign(next.im());
@@ -361,10 +396,15 @@ public final class S4dMixer implements Mixer {
     }
 
     @Override
-    public Mixer.Gradients backward(INDArray x, Mixer.Window forward, INDArray dOut, Mixer.Carry dCarryOut,
-            Mixer gradients, LayerTimings timings) {
-        Gradients g = backward(x, weights, spec, (Output) forward, dOut, (Carry) dCarryOut,
-                ((S4dMixer) gradients).weights);
+    public Mixer.Gradients backward(
+            INDArray x,
+            Mixer.Window forward,
+            INDArray dOut,
+            Mixer.Carry dCarryOut,
+            Mixer gradients,
+            LayerTimings timings) {
+        Gradients g =
+                backward(x, weights, spec, (Output) forward, dOut, (Carry) dCarryOut, ((S4dMixer) gradients).weights);
         return new Mixer.Gradients(g.dx(), g.dCarryIn());
     }
 
@@ -373,7 +413,8 @@ public final class S4dMixer implements Mixer {
     public Mixer.Result step(INDArray x, long position, Mixer.Carry carry) {
         Carry c = (Carry) carry;
         INDArray state = c == null || c.state() == null
-                ? Nd4j.zeros(x.dataType(), x.size(0), spec.dModel(), spec.modes(), 2) : c.state();
+                ? Nd4j.zeros(x.dataType(), x.size(0), spec.dModel(), spec.modes(), 2)
+                : c.state();
         return new Mixer.Result(step(x, weights, spec, state), new Carry(state));
     }
 
@@ -401,8 +442,8 @@ public final class S4dMixer implements Mixer {
         S4dKernel.Forward core = S4dKernel.forward(channelMajor(x), p, spec.dims(), null, false);
         S4dKernel.Discrete d = S4dKernel.zoh(p.logDt(), p.logAReal(), p.aImag());
         Cx alpha = S4dKernel.power(d.dtA(), x.size(1));
-        return new ZeroStatePart(core.y(), flat(alpha.reshape(spec.dModel(), spec.modes(), 1)),
-                flat(core.finalState()));
+        return new ZeroStatePart(
+                core.y(), flat(alpha.reshape(spec.dModel(), spec.modes(), 1)), flat(core.finalState()));
     }
 
     /** S_out = α·S_in + E per (channel, mode), in complex arithmetic on the [1, H·M·2] (re, im) layout. */
@@ -429,9 +470,11 @@ public final class S4dMixer implements Mixer {
         ZeroStatePart z = (ZeroStatePart) part;
         INDArray y = z.y();
         if (initialState != null) {
-            Shapes.requireShape("initial S4D state", initialState, y.dataType(), 1,
-                    2L * spec.dModel() * spec.modes());
-            S4dKernel.addInitialState(y, params(weights, spec), spec.dims(),
+            Shapes.requireShape("initial S4D state", initialState, y.dataType(), 1, 2L * spec.dModel() * spec.modes());
+            S4dKernel.addInitialState(
+                    y,
+                    params(weights, spec),
+                    spec.dims(),
                     stateCx(initialState.reshape(1, spec.dModel(), spec.modes(), 2)));
         }
         return post(y, weights, spec).out();
@@ -454,7 +497,8 @@ public final class S4dMixer implements Mixer {
 
     /** A carry state [B, H, M, 2] as a complex [H, M, B]. */
     private static Cx stateCx(INDArray state) {
-        return new Cx(state.get(all(), all(), all(), point(0)).permute(1, 2, 0).dup('c'),
+        return new Cx(
+                state.get(all(), all(), all(), point(0)).permute(1, 2, 0).dup('c'),
                 state.get(all(), all(), all(), point(1)).permute(1, 2, 0).dup('c'));
     }
 

@@ -1,13 +1,12 @@
 package io.ssmspark.model.optim;
 
 import io.ssmspark.model.checkpoint.CheckpointSchema;
+import java.util.Arrays;
+import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.floating.Sqrt;
 import org.nd4j.linalg.factory.Nd4j;
-
-import java.util.Arrays;
-import java.util.Map;
 
 /**
  * AdamW (Loshchilov &amp; Hutter, decoupled weight decay) over the model's one flat parameter vector,
@@ -66,8 +65,8 @@ public final class AdamW {
         INDArray mask = flatView(decayMask, "weight-decay mask");
         double notBinary = mask.mul(mask.rsub(1.0)).amaxNumber().doubleValue(); // w * (1 - w) is 0 iff w in {0, 1}
         if (!(notBinary == 0.0)) {
-            throw new IllegalArgumentException("weight-decay mask must hold only 0 and 1, found an entry w with |w * (1 - w)| = "
-                    + notBinary);
+            throw new IllegalArgumentException(
+                    "weight-decay mask must hold only 0 and 1, found an entry w with |w * (1 - w)| = " + notBinary);
         }
         this.settings = settings;
         this.type = mask.dataType();
@@ -120,8 +119,8 @@ public final class AdamW {
 
         double decay = lr * settings.weightDecay();
         if (decay != 0.0) {
-            decayMask.mul(-decay, scratch);   // -lr*wd*w (w = 0 gives -0)
-            scratch.addi(1.0);                // 1 - lr*wd*w: exactly 1 where w = 0
+            decayMask.mul(-decay, scratch); // -lr*wd*w (w = 0 gives -0)
+            scratch.addi(1.0); // 1 - lr*wd*w: exactly 1 where w = 0
             p.muli(scratch);
         }
 
@@ -139,7 +138,7 @@ public final class AdamW {
         Nd4j.exec(new Sqrt(v, scratch));
         scratch.divi(StrictMath.sqrt(bc2));
         scratch.addi(settings.eps());
-        m.div(scratch, scratch);             // m / denom
+        m.div(scratch, scratch); // m / denom
         scratch.muli(lr / bc1);
         p.subi(scratch);
 
@@ -180,8 +179,8 @@ public final class AdamW {
                     + " but this optimizer works in " + type);
         }
         if (a.rank() != 1 || a.length() != size) {
-            throw new IllegalArgumentException("AdamW state tensor '" + name + "' has shape " + Arrays.toString(a.shape())
-                    + " but this optimizer expects [" + size + "]");
+            throw new IllegalArgumentException("AdamW state tensor '" + name + "' has shape "
+                    + Arrays.toString(a.shape()) + " but this optimizer expects [" + size + "]");
         }
     }
 
@@ -194,7 +193,8 @@ public final class AdamW {
     private INDArray checkVector(INDArray a, String what) {
         INDArray flat = flatView(a, what);
         if (flat.dataType() != type) {
-            throw new IllegalArgumentException(what + " has type " + flat.dataType() + " but this optimizer works in " + type);
+            throw new IllegalArgumentException(
+                    what + " has type " + flat.dataType() + " but this optimizer works in " + type);
         }
         if (flat.length() != size) {
             throw new IllegalArgumentException(what + " has " + flat.length() + " elements but this optimizer expects "
@@ -210,13 +210,15 @@ public final class AdamW {
         }
         checkFloatingType(a.dataType(), what);
         if (a.length() == 0) {
-            throw new IllegalArgumentException(what + " must have at least one element, found shape " + Arrays.toString(a.shape()));
+            throw new IllegalArgumentException(
+                    what + " must have at least one element, found shape " + Arrays.toString(a.shape()));
         }
         if (!a.isVector() && a.length() != 1) {
             throw new IllegalArgumentException(what + " must be a vector, found shape " + Arrays.toString(a.shape()));
         }
         if (a.length() > 1 && a.elementWiseStride() != 1) {
-            throw new IllegalArgumentException(what + " must be contiguous, found stride " + Arrays.toString(a.stride()));
+            throw new IllegalArgumentException(
+                    what + " must be contiguous, found stride " + Arrays.toString(a.stride()));
         }
         return a.rank() == 1 ? a : a.reshape(a.length());
     }

@@ -5,15 +5,14 @@ import io.ssmspark.model.checkpoint.SafeTensors;
 import io.ssmspark.model.checkpoint.SafeTensorsDType;
 import io.ssmspark.model.checkpoint.SafeTensorsFormatException;
 import io.ssmspark.model.checkpoint.SafeTensorsReader;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * What {@link AdamW} needs to resume bit for bit: the first and second moments as two rank-1 tensors
@@ -34,8 +33,9 @@ public record AdamWState(long step, INDArray m, INDArray v) {
         checkTensor(M, m);
         checkTensor(V, v);
         if (m.dataType() != v.dataType() || m.length() != v.length()) {
-            throw new IllegalArgumentException("AdamW state tensors disagree: '" + M + "' is " + m.dataType() + " "
-                    + Arrays.toString(m.shape()) + " but '" + V + "' is " + v.dataType() + " " + Arrays.toString(v.shape()));
+            throw new IllegalArgumentException(
+                    "AdamW state tensors disagree: '" + M + "' is " + m.dataType() + " " + Arrays.toString(m.shape())
+                            + " but '" + V + "' is " + v.dataType() + " " + Arrays.toString(v.shape()));
         }
     }
 
@@ -101,14 +101,14 @@ public record AdamWState(long step, INDArray m, INDArray v) {
         }
         for (String name : List.of(M, V)) {
             if (!tensors.containsKey(name)) {
-                throw new IllegalArgumentException(source + ": AdamW state tensor '" + name + "' is missing (found "
-                        + tensors.keySet() + ")");
+                throw new IllegalArgumentException(
+                        source + ": AdamW state tensor '" + name + "' is missing (found " + tensors.keySet() + ")");
             }
         }
         for (String name : tensors.keySet()) {
             if (!name.equals(M) && !name.equals(V)) {
-                throw new IllegalArgumentException(source + ": unexpected tensor '" + name + "' in AdamW state (expected only '"
-                        + M + "' and '" + V + "')");
+                throw new IllegalArgumentException(source + ": unexpected tensor '" + name
+                        + "' in AdamW state (expected only '" + M + "' and '" + V + "')");
             }
         }
         String stepText = metadata.get(STEP);
@@ -134,11 +134,12 @@ public record AdamWState(long step, INDArray m, INDArray v) {
             throw new IllegalArgumentException("AdamW state tensor '" + name + "' is null");
         }
         if (a.dataType() != DataType.FLOAT && a.dataType() != DataType.DOUBLE) {
-            throw new IllegalArgumentException("AdamW state tensor '" + name + "' must be FLOAT or DOUBLE, found " + a.dataType());
+            throw new IllegalArgumentException(
+                    "AdamW state tensor '" + name + "' must be FLOAT or DOUBLE, found " + a.dataType());
         }
         if (a.rank() != 1 || a.length() == 0) {
-            throw new IllegalArgumentException("AdamW state tensor '" + name + "' must have shape [n] with n >= 1, found "
-                    + Arrays.toString(a.shape()));
+            throw new IllegalArgumentException("AdamW state tensor '" + name
+                    + "' must have shape [n] with n >= 1, found " + Arrays.toString(a.shape()));
         }
     }
 }

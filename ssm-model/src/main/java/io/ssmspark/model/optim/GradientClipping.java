@@ -19,10 +19,10 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 public final class GradientClipping {
     /** Added to the norm before dividing, as in torch. */
     public static final double NORM_EPS = 1e-6;
+
     static final long BLOCK = 1L << 20;
 
-    private GradientClipping() {
-    }
+    private GradientClipping() {}
 
     /** The L2 norm of a contiguous FLOAT or DOUBLE vector, accumulated in double. */
     public static double globalNorm(INDArray gradient) {

@@ -27,8 +27,8 @@ public record LearningRateSchedule(double maxLr, double minLr, long warmupSteps,
             throw new IllegalArgumentException("learning-rate schedule maxLr must be finite and >= 0, found " + maxLr);
         }
         if (!(minLr >= 0 && minLr <= maxLr)) {
-            throw new IllegalArgumentException("learning-rate schedule minLr must be in [0, maxLr = " + maxLr
-                    + "], found " + minLr);
+            throw new IllegalArgumentException(
+                    "learning-rate schedule minLr must be in [0, maxLr = " + maxLr + "], found " + minLr);
         }
         if (warmupSteps < 0) {
             throw new IllegalArgumentException("learning-rate schedule warmupSteps must be >= 0, found " + warmupSteps);

@@ -9,5 +9,4 @@ package io.ssmspark.model.optim;
  * @param applied false when the gradient norm was not finite: parameters and optimizer state are
  *                untouched, and the trainer must stop or skip the batch
  */
-public record StepReport(long step, double lr, ClipResult clip, boolean applied) {
-}
+public record StepReport(long step, double lr, ClipResult clip, boolean applied) {}

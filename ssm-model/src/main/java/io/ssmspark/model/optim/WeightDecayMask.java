@@ -13,8 +13,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * conv weights), 0 on A_log, D, dt_bias, norm weights and all biases, as in mamba_ssm's grouping.
  */
 public final class WeightDecayMask {
-    private WeightDecayMask() {
-    }
+    private WeightDecayMask() {}
 
     /** A new rank-1 mask of length {@code schema.totalParameters()} and type FLOAT or DOUBLE. */
     public static INDArray of(CheckpointSchema schema, DataType type) {
@@ -22,7 +21,8 @@ public final class WeightDecayMask {
         INDArray mask = Nd4j.zeros(type, schema.totalParameters());
         for (TensorSpec t : schema.tensors()) {
             if (t.weightDecay() && t.size() > 0) {
-                mask.get(NDArrayIndex.interval(t.offset(), t.offset() + t.size())).assign(1.0);
+                mask.get(NDArrayIndex.interval(t.offset(), t.offset() + t.size()))
+                        .assign(1.0);
             }
         }
         return mask;

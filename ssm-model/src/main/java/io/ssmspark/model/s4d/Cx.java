@@ -48,7 +48,9 @@ public record Cx(INDArray re, INDArray im) {
     /** this / o. */
     public Cx div(Cx o) {
         INDArray norm = o.re.mul(o.re).addi(o.im.mul(o.im));
-        return new Cx(re.mul(o.re).addi(im.mul(o.im)).divi(norm), im.mul(o.re).subi(re.mul(o.im)).divi(norm));
+        return new Cx(
+                re.mul(o.re).addi(im.mul(o.im)).divi(norm),
+                im.mul(o.re).subi(re.mul(o.im)).divi(norm));
     }
 
     public Cx add(Cx o) {
@@ -80,7 +82,8 @@ public record Cx(INDArray re, INDArray im) {
     /** e^z = e^Re z · (cos Im z + i sin Im z). */
     public static Cx exp(Cx z) {
         INDArray mag = Transforms.exp(z.re, true);
-        return new Cx(Transforms.cos(z.im, true).muli(mag), Transforms.sin(z.im, true).muli(mag));
+        return new Cx(
+                Transforms.cos(z.im, true).muli(mag), Transforms.sin(z.im, true).muli(mag));
     }
 
     /**
@@ -88,7 +91,9 @@ public record Cx(INDArray re, INDArray im) {
      */
     public static Cx expm1(Cx z) {
         INDArray half = Transforms.sin(z.im.mul(0.5), false);
-        INDArray re = Transforms.expm1(z.re, true).muli(Transforms.cos(z.im, true)).subi(half.muli(half).muli(2));
+        INDArray re = Transforms.expm1(z.re, true)
+                .muli(Transforms.cos(z.im, true))
+                .subi(half.muli(half).muli(2));
         INDArray im = Transforms.sin(z.im, true).muli(Transforms.exp(z.re, true));
         return new Cx(re, im);
     }

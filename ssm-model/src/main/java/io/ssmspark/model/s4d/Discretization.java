@@ -7,12 +7,10 @@ package io.ssmspark.model.s4d;
  */
 public final class Discretization {
 
-    private Discretization() {
-    }
+    private Discretization() {}
 
     /** Ā and B̄ of one mode: {re(Ā), im(Ā), re(B̄), im(B̄)}. */
-    public record Mode(double aRe, double aIm, double bRe, double bIm) {
-    }
+    public record Mode(double aRe, double aIm, double bRe, double bIm) {}
 
     /** Zero-order hold with B = 1: Ā = exp(Δa), B̄ = a⁻¹(Ā − 1) (a ≠ 0). */
     public static Mode zoh(double aRe, double aIm, double dt) {

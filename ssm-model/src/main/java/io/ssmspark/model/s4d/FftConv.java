@@ -26,8 +26,8 @@ public final class FftConv {
             size <<= 1;
         }
         if (size > Integer.MAX_VALUE / 2) {
-            throw new IllegalArgumentException("FFT length " + size + " for a product of length " + minLength
-                    + " is too large");
+            throw new IllegalArgumentException(
+                    "FFT length " + size + " for a product of length " + minLength + " is too large");
         }
         this.n = (int) size;
         this.fft = new DoubleFFT_1D(n);

@@ -16,8 +16,7 @@ import io.ssmspark.model.config.S4dConfig;
  */
 public final class S4dInit {
 
-    private S4dInit() {
-    }
+    private S4dInit() {}
 
     /** Re A_n of every mode. */
     public static double[] real(S4dConfig.Init init, int dState) {

@@ -38,8 +38,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  */
 public final class S4dKernel {
 
-    private S4dKernel() {
-    }
+    private S4dKernel() {}
 
     /** Sizes: H channels of M modes, complex (conjugate pairs, f = 2) or real (f = 1), blocks of {@code chunk}. */
     public record Dims(int channels, int modes, boolean complex, int chunk) {
@@ -60,12 +59,10 @@ public final class S4dKernel {
      * The parameters (or, in a backward, nothing else is read from them): log_dt [H], log_A_real [H, M], A_imag
      * [H, M] (null for real modes), C [H, M] complex (imaginary part zero for real modes), D [H].
      */
-    public record Params(INDArray logDt, INDArray logAReal, INDArray aImag, Cx c, INDArray d) {
-    }
+    public record Params(INDArray logDt, INDArray logAReal, INDArray aImag, Cx c, INDArray d) {}
 
     /** The discretised modes: A, ΔA, Ā, B̄ [H, M] and Δ [H, 1]. */
-    public record Discrete(Cx a, Cx dtA, Cx aBar, Cx bBar, INDArray dt) {
-    }
+    public record Discrete(Cx a, Cx dtA, Cx aBar, Cx bBar, INDArray dt) {}
 
     /** ZOH of every mode (B = 1): Ā = exp(ΔA), B̄ = A⁻¹(Ā − 1), with Ā − 1 from expm1. */
     public static Discrete zoh(INDArray logDt, INDArray logAReal, INDArray aImag) {
@@ -109,18 +106,15 @@ public final class S4dKernel {
     }
 
     /** What a forward keeps: y [H, B, T] (including D·u), the final state, and the state entering each block. */
-    public record Forward(INDArray y, Cx finalState, List<Cx> blockStates) {
-    }
+    public record Forward(INDArray y, Cx finalState, List<Cx> blockStates) {}
 
     /** The gradients of a backward: du [H, B, T], the initial state's (null without one) and the parameters'. */
-    public record Gradients(INDArray du, Cx dState0, INDArray dLogDt, INDArray dLogAReal, INDArray dAImag, Cx dC,
-            INDArray dD) {
-    }
+    public record Gradients(
+            INDArray du, Cx dState0, INDArray dLogDt, INDArray dLogAReal, INDArray dAImag, Cx dC, INDArray dD) {}
 
     /** The parts every pass over a window shares: the discretisation, W for one block and the kernel's spectra. */
-    private record Setup(Discrete disc, Cx w, INDArray kIndex, FftConv fft, double[][] kernelSpectra, int block,
-            Cx cAbar) {
-    }
+    private record Setup(
+            Discrete disc, Cx w, INDArray kIndex, FftConv fft, double[][] kernelSpectra, int block, Cx cAbar) {}
 
     private static Setup setup(Params p, Dims dims, long t, boolean withKernel) {
         int q = (int) Math.min(dims.chunk(), t);
@@ -135,7 +129,8 @@ public final class S4dKernel {
         }
         long h = dims.channels();
         long m = dims.modes();
-        return new Setup(disc, w, kIndex, fft, spectra, q, p.c().mul(disc.aBar()).reshape(h, m, 1));
+        return new Setup(
+                disc, w, kIndex, fft, spectra, q, p.c().mul(disc.aBar()).reshape(h, m, 1));
     }
 
     /**
@@ -167,7 +162,8 @@ public final class S4dKernel {
             }
             Cx next = project(w, reverse(uc)).mul(bBar);
             if (state != null) {
-                Cx step = len == s.block() ? (fullStep == null ? fullStep = step(s, len, dims) : fullStep)
+                Cx step = len == s.block()
+                        ? (fullStep == null ? fullStep = step(s, len, dims) : fullStep)
                         : step(s, len, dims);
                 next.addi(step.mul(state));
             }
@@ -189,10 +185,12 @@ public final class S4dKernel {
         Cx fullStep = null;
         for (long t0 = 0; t0 < t; t0 += s.block()) {
             int len = (int) Math.min(s.block(), t - t0);
-            INDArray term = expand(s.cAbar().mul(state), prefix(s.w(), len), false).muli(dims.pairFactor());
+            INDArray term =
+                    expand(s.cAbar().mul(state), prefix(s.w(), len), false).muli(dims.pairFactor());
             y.get(all(), all(), interval(t0, t0 + len)).addi(term);
             if (t0 + len < t) {
-                Cx step = len == s.block() ? (fullStep == null ? fullStep = step(s, len, dims) : fullStep)
+                Cx step = len == s.block()
+                        ? (fullStep == null ? fullStep = step(s, len, dims) : fullStep)
                         : step(s, len, dims);
                 state = step.mul(state);
             }
@@ -217,7 +215,7 @@ public final class S4dKernel {
         INDArray d = p.d().reshape(h, 1, 1);
 
         double[][] kernelGrad = s.fft().zeroSpectra(h);
-        Cx gDtA = zeros(dtype, h, m, 1);   // ∂L/∂(ΔA) through W, Ā^L and the kernel
+        Cx gDtA = zeros(dtype, h, m, 1); // ∂L/∂(ΔA) through W, Ā^L and the kernel
         Cx gBbar = zeros(dtype, h, m, 1);
         Cx gAbar = zeros(dtype, h, m, 1);
         Cx gC = zeros(dtype, h, m, 1);
@@ -231,7 +229,9 @@ public final class S4dKernel {
             long t0 = (long) c * s.block();
             int len = (int) Math.min(s.block(), t - t0);
             Cx w = prefix(s.w(), len);
-            INDArray k = len == s.block() ? s.kIndex() : s.kIndex().get(all(), all(), interval(0, len)).dup('c');
+            INDArray k = len == s.block()
+                    ? s.kIndex()
+                    : s.kIndex().get(all(), all(), interval(0, len)).dup('c');
             INDArray uc = block(u, t0, len);
             INDArray dyc = block(dy, t0, len);
             Cx state = fwd.blockStates().get(c);
@@ -245,13 +245,14 @@ public final class S4dKernel {
                 // next = Ā^L·state + B̄·V with V = Σ_j W_{L−1−j} u_j
                 INDArray ur = reverse(uc);
                 Cx v = project(w, ur);
-                Cx v1 = project(w, ur.mul(k));       // Σ_k k·W_k u_{L−1−k}
+                Cx v1 = project(w, ur.mul(k)); // Σ_k k·W_k u_{L−1−k}
                 gBbar.addi(v.conjMul(gState).sum(2));
                 Cx gV = bBar.conjMul(gState);
                 duc.addi(reverse(expand(gV, w, true)));
                 gDtA.addi(v1.conjMul(gV).sum(2));
                 if (state != null) {
-                    Cx pl = len == s.block() ? (fullStep == null ? fullStep = step(s, len, dims) : fullStep)
+                    Cx pl = len == s.block()
+                            ? (fullStep == null ? fullStep = step(s, len, dims) : fullStep)
                             : step(s, len, dims);
                     gDtA.addi(pl.conjMul(state.conjMul(gState).sum(2)).mul((double) len));
                     gPrev = pl.conjMul(gState);
@@ -290,7 +291,8 @@ public final class S4dKernel {
         Cx gA = bBar.div(a).conjMul(gBbar).mul(-1.0);
         INDArray dt = disc.dt().reshape(h, 1, 1);
         gA.addi(gDtA.mul(dt));
-        INDArray gDt = gDtA.re().mul(a.re()).addi(gDtA.im().mul(a.im())).sum(1, 2).reshape(h);
+        INDArray gDt =
+                gDtA.re().mul(a.re()).addi(gDtA.im().mul(a.im())).sum(1, 2).reshape(h);
         INDArray dLogDt = gDt.muli(disc.dt().reshape(h));
         INDArray dLogAReal = gA.re().mul(a.re()).reshape(h, m);
         INDArray dAImag = p.aImag() == null ? null : gA.im().reshape(h, m).dup('c');
@@ -332,7 +334,8 @@ public final class S4dKernel {
         if (w.re().size(2) == len) {
             return w;
         }
-        return new Cx(w.re().get(all(), all(), interval(0, len)).dup('c'),
+        return new Cx(
+                w.re().get(all(), all(), interval(0, len)).dup('c'),
                 w.im().get(all(), all(), interval(0, len)).dup('c'));
     }
 
@@ -357,8 +360,12 @@ public final class S4dKernel {
 
     private static long[] checkSignal(String name, INDArray x, Dims dims) {
         long[] s = Shapes.requireRank(name, x, 3);
-        Shapes.require(s[0] == dims.channels() && s[2] >= 1, "tensor '%s': expected shape [%d, batch, T >= 1] but found %s",
-                name, dims.channels(), java.util.Arrays.toString(s));
+        Shapes.require(
+                s[0] == dims.channels() && s[2] >= 1,
+                "tensor '%s': expected shape [%d, batch, T >= 1] but found %s",
+                name,
+                dims.channels(),
+                java.util.Arrays.toString(s));
         return s;
     }
 }

@@ -25,42 +25,42 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public record ScanInputs(INDArray x, INDArray dt, INDArray A, INDArray B, INDArray C, INDArray D) {
 
-  public ScanInputs {
-    long[] xs = Shapes.requireRank("x", x, 3);
-    DataType type = x.dataType();
-    Shapes.requireShape("dt", dt, type, xs);
-    long[] as = Shapes.requireRank("A", A, 2);
-    Shapes.require(as[0] == xs[2], "tensor 'A': expected shape [%d, N] but found [%d, %d]", xs[2], as[0], as[1]);
-    Shapes.requireShape("A", A, type, as);
-    Shapes.requireShape("B", B, type, xs[0], xs[1], as[1]);
-    Shapes.requireShape("C", C, type, xs[0], xs[1], as[1]);
-    Shapes.requireShapeIfPresent("D", D, type, xs[2]);
-  }
+    public ScanInputs {
+        long[] xs = Shapes.requireRank("x", x, 3);
+        DataType type = x.dataType();
+        Shapes.requireShape("dt", dt, type, xs);
+        long[] as = Shapes.requireRank("A", A, 2);
+        Shapes.require(as[0] == xs[2], "tensor 'A': expected shape [%d, N] but found [%d, %d]", xs[2], as[0], as[1]);
+        Shapes.requireShape("A", A, type, as);
+        Shapes.requireShape("B", B, type, xs[0], xs[1], as[1]);
+        Shapes.requireShape("C", C, type, xs[0], xs[1], as[1]);
+        Shapes.requireShapeIfPresent("D", D, type, xs[2]);
+    }
 
-  public int batch() {
-    return (int) x.size(0);
-  }
+    public int batch() {
+        return (int) x.size(0);
+    }
 
-  public int seqLen() {
-    return (int) x.size(1);
-  }
+    public int seqLen() {
+        return (int) x.size(1);
+    }
 
-  /** Channels D (d_inner). */
-  public int channels() {
-    return (int) x.size(2);
-  }
+    /** Channels D (d_inner). */
+    public int channels() {
+        return (int) x.size(2);
+    }
 
-  /** State size N (d_state). */
-  public int dState() {
-    return (int) A.size(1);
-  }
+    /** State size N (d_state). */
+    public int dState() {
+        return (int) A.size(1);
+    }
 
-  public DataType dtype() {
-    return x.dataType();
-  }
+    public DataType dtype() {
+        return x.dataType();
+    }
 
-  /** (batch, D, N): the shape of a state. */
-  public long[] stateShape() {
-    return new long[] {batch(), channels(), dState()};
-  }
+    /** (batch, D, N): the shape of a state. */
+    public long[] stateShape() {
+        return new long[] {batch(), channels(), dState()};
+    }
 }

@@ -14,34 +14,38 @@ import org.nd4j.linalg.api.buffer.DataType;
  * caller may run the SSD inside a {@link Scratch} scope, and buffers allocated there would be freed with it.
  */
 final class ChunkBufferPool {
-  private static final int MAX_ENTRIES = 4;
+    private static final int MAX_ENTRIES = 4;
 
-  /** What a block's buffers depend on (not the batch size or sequence length). */
-  private record Key(int heads, int headDim, int groups, int dState, DataType dtype, int chunk, int nb, boolean backward) {
-    Key(SsdDims d, int chunk, int nb, boolean backward) {
-      this(d.heads(), d.headDim(), d.groups(), d.dState(), d.dtype(), chunk, nb, backward);
-    }
-  }
-
-  private static final ThreadLocal<Map<Key, Object>> CACHE =
-      ThreadLocal.withInitial(() -> new LinkedHashMap<>(8, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Key, Object> eldest) {
-          return size() > MAX_ENTRIES;
+    /** What a block's buffers depend on (not the batch size or sequence length). */
+    private record Key(
+            int heads, int headDim, int groups, int dState, DataType dtype, int chunk, int nb, boolean backward) {
+        Key(SsdDims d, int chunk, int nb, boolean backward) {
+            this(d.heads(), d.headDim(), d.groups(), d.dState(), d.dtype(), chunk, nb, backward);
         }
-      });
+    }
 
-  private ChunkBufferPool() {}
+    private static final ThreadLocal<Map<Key, Object>> CACHE =
+            ThreadLocal.withInitial(() -> new LinkedHashMap<>(8, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<Key, Object> eldest) {
+                    return size() > MAX_ENTRIES;
+                }
+            });
 
-  /** A forward-only block (M shares L's buffer). */
-  static ChunkBlock forward(SsdDims d, int chunk, int nb) {
-    return (ChunkBlock) CACHE.get().computeIfAbsent(
-        new Key(d, chunk, nb, false), k -> Scratch.outside(() -> new ChunkBlock(d, chunk, nb, false)));
-  }
+    private ChunkBufferPool() {}
 
-  /** A backward block with its own forward block (separate M buffer). */
-  static ChunkBlockBackward backward(SsdDims d, int chunk, int nb) {
-    return (ChunkBlockBackward) CACHE.get().computeIfAbsent(new Key(d, chunk, nb, true),
-        k -> Scratch.outside(() -> new ChunkBlockBackward(new ChunkBlock(d, chunk, nb, true))));
-  }
+    /** A forward-only block (M shares L's buffer). */
+    static ChunkBlock forward(SsdDims d, int chunk, int nb) {
+        return (ChunkBlock) CACHE.get()
+                .computeIfAbsent(
+                        new Key(d, chunk, nb, false), k -> Scratch.outside(() -> new ChunkBlock(d, chunk, nb, false)));
+    }
+
+    /** A backward block with its own forward block (separate M buffer). */
+    static ChunkBlockBackward backward(SsdDims d, int chunk, int nb) {
+        return (ChunkBlockBackward) CACHE.get()
+                .computeIfAbsent(
+                        new Key(d, chunk, nb, true),
+                        k -> Scratch.outside(() -> new ChunkBlockBackward(new ChunkBlock(d, chunk, nb, true))));
+    }
 }

@@ -20,60 +20,59 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public record SegmentSummary(INDArray alpha, INDArray E) {
 
-  public SegmentSummary {
-    if (alpha.rank() != 2 || E.rank() != 4 || alpha.size(0) != E.size(0) || alpha.size(1) != E.size(1)) {
-      throw new IllegalArgumentException(
-          "alpha must have shape (batch, H) and E (batch, H, P, N) with the same batch and H, but alpha has "
-              + SsdInputs.shape(alpha) + " and E has " + SsdInputs.shape(E));
+    public SegmentSummary {
+        if (alpha.rank() != 2 || E.rank() != 4 || alpha.size(0) != E.size(0) || alpha.size(1) != E.size(1)) {
+            throw new IllegalArgumentException(
+                    "alpha must have shape (batch, H) and E (batch, H, P, N) with the same batch and H, but alpha has "
+                            + SsdInputs.shape(alpha) + " and E has " + SsdInputs.shape(E));
+        }
     }
-  }
 
-  /** The identity (1, 0) for states of the given shape (batch, H, P, N). */
-  public static SegmentSummary identity(DataType dtype, long... stateShape) {
-    return new SegmentSummary(
-        Nd4j.ones(dtype, stateShape[0], stateShape[1]), Nd4j.zeros(dtype, stateShape));
-  }
-
-  /** This segment followed by {@code next}: (α1·α2, α2·E1 + E2). */
-  public SegmentSummary then(SegmentSummary next) {
-    INDArray alpha = this.alpha.mul(next.alpha);
-    INDArray e = E.mul(broadcastable(next.alpha)).addi(next.E);
-    return new SegmentSummary(alpha, e);
-  }
-
-  /** The state after this segment when it starts from {@code initialState}: α·S_in + E. */
-  public INDArray apply(INDArray initialState) {
-    return initialState.mul(broadcastable(alpha)).addi(E);
-  }
-
-  /**
-   * Exclusive scan in sequence order: element k combines summaries 0..k−1 (element 0 is the
-   * identity). Applied to the sequence's initial state it gives segment k's true initial state.
-   */
-  public static List<SegmentSummary> exclusiveScan(List<SegmentSummary> segments) {
-    if (segments.isEmpty()) {
-      return List.of();
+    /** The identity (1, 0) for states of the given shape (batch, H, P, N). */
+    public static SegmentSummary identity(DataType dtype, long... stateShape) {
+        return new SegmentSummary(Nd4j.ones(dtype, stateShape[0], stateShape[1]), Nd4j.zeros(dtype, stateShape));
     }
-    SegmentSummary first = segments.get(0);
-    List<SegmentSummary> prefixes = new ArrayList<>(segments.size());
-    SegmentSummary running = identity(first.E.dataType(), first.E.shape());
-    for (SegmentSummary s : segments) {
-      prefixes.add(running);
-      running = running.then(s);
-    }
-    return prefixes;
-  }
 
-  /** The initial state of each segment, from the sequence's initial state (null: zeros). */
-  public static List<INDArray> initialStates(List<SegmentSummary> segments, INDArray sequenceInitialState) {
-    List<INDArray> states = new ArrayList<>(segments.size());
-    for (SegmentSummary prefix : exclusiveScan(segments)) {
-      states.add(sequenceInitialState == null ? prefix.E.dup() : prefix.apply(sequenceInitialState));
+    /** This segment followed by {@code next}: (α1·α2, α2·E1 + E2). */
+    public SegmentSummary then(SegmentSummary next) {
+        INDArray alpha = this.alpha.mul(next.alpha);
+        INDArray e = E.mul(broadcastable(next.alpha)).addi(next.E);
+        return new SegmentSummary(alpha, e);
     }
-    return states;
-  }
 
-  private static INDArray broadcastable(INDArray alpha) {
-    return alpha.reshape(alpha.size(0), alpha.size(1), 1, 1);
-  }
+    /** The state after this segment when it starts from {@code initialState}: α·S_in + E. */
+    public INDArray apply(INDArray initialState) {
+        return initialState.mul(broadcastable(alpha)).addi(E);
+    }
+
+    /**
+     * Exclusive scan in sequence order: element k combines summaries 0..k−1 (element 0 is the
+     * identity). Applied to the sequence's initial state it gives segment k's true initial state.
+     */
+    public static List<SegmentSummary> exclusiveScan(List<SegmentSummary> segments) {
+        if (segments.isEmpty()) {
+            return List.of();
+        }
+        SegmentSummary first = segments.get(0);
+        List<SegmentSummary> prefixes = new ArrayList<>(segments.size());
+        SegmentSummary running = identity(first.E.dataType(), first.E.shape());
+        for (SegmentSummary s : segments) {
+            prefixes.add(running);
+            running = running.then(s);
+        }
+        return prefixes;
+    }
+
+    /** The initial state of each segment, from the sequence's initial state (null: zeros). */
+    public static List<INDArray> initialStates(List<SegmentSummary> segments, INDArray sequenceInitialState) {
+        List<INDArray> states = new ArrayList<>(segments.size());
+        for (SegmentSummary prefix : exclusiveScan(segments)) {
+            states.add(sequenceInitialState == null ? prefix.E.dup() : prefix.apply(sequenceInitialState));
+        }
+        return states;
+    }
+
+    private static INDArray broadcastable(INDArray alpha) {
+        return alpha.reshape(alpha.size(0), alpha.size(1), 1, 1);
+    }
 }

@@ -8,21 +8,20 @@ import org.nd4j.linalg.api.buffer.DataType;
  * entries) rather than per head.
  */
 public record SsdDims(
-    int batch, int seqLen, int heads, int headDim, int groups, int dState, boolean dPerChannel,
-    DataType dtype) {
+        int batch, int seqLen, int heads, int headDim, int groups, int dState, boolean dPerChannel, DataType dtype) {
 
-  /** Heads that share one group's B and C. */
-  public int headsPerGroup() {
-    return heads / groups;
-  }
+    /** Heads that share one group's B and C. */
+    public int headsPerGroup() {
+        return heads / groups;
+    }
 
-  /** The group of head h: g(h) = h / (H / G). */
-  public int groupOf(int head) {
-    return head / headsPerGroup();
-  }
+    /** The group of head h: g(h) = h / (H / G). */
+    public int groupOf(int head) {
+        return head / headsPerGroup();
+    }
 
-  /** Shape of the state S: (batch, H, P, N). */
-  public long[] stateShape() {
-    return new long[] {batch, heads, headDim, dState};
-  }
+    /** Shape of the state S: (batch, H, P, N). */
+    public long[] stateShape() {
+        return new long[] {batch, heads, headDim, dState};
+    }
 }

@@ -7,5 +7,4 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * when the inputs had no D; dInitialState is always present (zeros-initial-state gradient too).
  */
 public record SsdGradients(
-    INDArray dx, INDArray ddt, INDArray dA, INDArray dB, INDArray dC, INDArray dD,
-    INDArray dInitialState) {}
+        INDArray dx, INDArray ddt, INDArray dA, INDArray dB, INDArray dC, INDArray dD, INDArray dInitialState) {}

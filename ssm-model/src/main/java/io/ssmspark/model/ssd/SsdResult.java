@@ -8,11 +8,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public record SsdResult(INDArray y, INDArray finalState, INDArray logDecay) {
 
-  /**
-   * The segment summary (α, E) of DESIGN.md, valid when this result was computed from a zero initial
-   * state: S_out = α·S_in + E.
-   */
-  public SegmentSummary summary() {
-    return new SegmentSummary(org.nd4j.linalg.ops.transforms.Transforms.exp(logDecay, true), finalState);
-  }
+    /**
+     * The segment summary (α, E) of DESIGN.md, valid when this result was computed from a zero initial
+     * state: S_out = α·S_in + E.
+     */
+    public SegmentSummary summary() {
+        return new SegmentSummary(org.nd4j.linalg.ops.transforms.Transforms.exp(logDecay, true), finalState);
+    }
 }

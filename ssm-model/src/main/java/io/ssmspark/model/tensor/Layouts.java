@@ -13,161 +13,161 @@ import org.nd4j.linalg.factory.Nd4j;
  * these helpers drop unit axes and merge axes that stay adjacent before handing arrays to ND4J.
  */
 public final class Layouts {
-  private Layouts() {}
+    private Layouts() {}
 
-  /**
-   * True when {@code a}'s elements are contiguous in c order (strides of unit axes, which ND4J sets
-   * freely, are ignored), so {@link #reshapeView} can give any shape of the same length.
-   */
-  public static boolean isDense(INDArray a) {
-    long[] shape = a.shape(), stride = a.stride();
-    long expected = 1;
-    for (int i = shape.length - 1; i >= 0; i--) {
-      if (shape[i] != 1 && stride[i] != expected) {
-        return false;
-      }
-      expected *= shape[i];
+    /**
+     * True when {@code a}'s elements are contiguous in c order (strides of unit axes, which ND4J sets
+     * freely, are ignored), so {@link #reshapeView} can give any shape of the same length.
+     */
+    public static boolean isDense(INDArray a) {
+        long[] shape = a.shape(), stride = a.stride();
+        long expected = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] != 1 && stride[i] != expected) {
+                return false;
+            }
+            expected *= shape[i];
+        }
+        return true;
     }
-    return true;
-  }
 
-  /** A view of dense {@code a} with another shape of the same length (never a copy). */
-  public static INDArray reshapeView(INDArray a, long... shape) {
-    return view(a, 0, shape);
-  }
+    /** A view of dense {@code a} with another shape of the same length (never a copy). */
+    public static INDArray reshapeView(INDArray a, long... shape) {
+        return view(a, 0, shape);
+    }
 
-  /**
-   * A dense c-order view of {@code shape} over {@code base}'s buffer, starting {@code offset}
-   * elements after {@code base}'s own start. {@code base} must be dense.
-   */
-  public static INDArray view(INDArray base, long offset, long... shape) {
-    if (!isDense(base)) {
-      throw new IllegalArgumentException("view needs a dense c-order base array, got strides "
-          + Arrays.toString(base.stride()) + " for shape " + Arrays.toString(base.shape()));
+    /**
+     * A dense c-order view of {@code shape} over {@code base}'s buffer, starting {@code offset}
+     * elements after {@code base}'s own start. {@code base} must be dense.
+     */
+    public static INDArray view(INDArray base, long offset, long... shape) {
+        if (!isDense(base)) {
+            throw new IllegalArgumentException("view needs a dense c-order base array, got strides "
+                    + Arrays.toString(base.stride()) + " for shape " + Arrays.toString(base.shape()));
+        }
+        long length = 1;
+        for (long s : shape) {
+            length *= s;
+        }
+        if (offset < 0 || offset + length > base.length() && !(base.length() == 0 && length == 0)) {
+            throw new IllegalArgumentException("view of " + length + " elements at offset " + offset
+                    + " does not fit in an array of " + base.length());
+        }
+        long[] stride = new long[shape.length];
+        long s = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            stride[i] = s;
+            s *= shape[i];
+        }
+        return Nd4j.create(base.data(), shape, stride, base.offset() + offset, 'c');
     }
-    long length = 1;
-    for (long s : shape) {
-      length *= s;
-    }
-    if (offset < 0 || offset + length > base.length() && !(base.length() == 0 && length == 0)) {
-      throw new IllegalArgumentException("view of " + length + " elements at offset " + offset
-          + " does not fit in an array of " + base.length());
-    }
-    long[] stride = new long[shape.length];
-    long s = 1;
-    for (int i = shape.length - 1; i >= 0; i--) {
-      stride[i] = s;
-      s *= shape[i];
-    }
-    return Nd4j.create(base.data(), shape, stride, base.offset() + offset, 'c');
-  }
 
-  /**
-   * dst = src.permute(perm), for dense src and dst, with unit axes dropped and axes that stay
-   * adjacent merged first, so the copy runs at low rank.
-   */
-  public static void assignPermuted(INDArray dst, INDArray src, int... perm) {
-    long[] shape = src.shape();
-    if (!isDense(src) || !isDense(dst) || perm.length != shape.length) {
-      dst.assign(src.permute(perm));
-      return;
+    /**
+     * dst = src.permute(perm), for dense src and dst, with unit axes dropped and axes that stay
+     * adjacent merged first, so the copy runs at low rank.
+     */
+    public static void assignPermuted(INDArray dst, INDArray src, int... perm) {
+        long[] shape = src.shape();
+        if (!isDense(src) || !isDense(dst) || perm.length != shape.length) {
+            dst.assign(src.permute(perm));
+            return;
+        }
+        // keep the non-unit source axes, renumbered in source order
+        int[] newIndex = new int[shape.length];
+        List<Long> kept = new ArrayList<>();
+        for (int i = 0; i < shape.length; i++) {
+            newIndex[i] = shape[i] == 1 ? -1 : kept.size();
+            if (shape[i] != 1) {
+                kept.add(shape[i]);
+            }
+        }
+        List<Integer> order = new ArrayList<>(); // the permutation over kept axes
+        for (int p : perm) {
+            if (newIndex[p] >= 0) {
+                order.add(newIndex[p]);
+            }
+        }
+        // merge runs of consecutive source axes that also appear consecutively in the permutation
+        List<List<Integer>> groups = new ArrayList<>();
+        for (int axis : order) {
+            List<Integer> last = groups.isEmpty() ? null : groups.get(groups.size() - 1);
+            if (last != null && last.get(last.size() - 1) + 1 == axis) {
+                last.add(axis);
+            } else {
+                groups.add(new ArrayList<>(List.of(axis)));
+            }
+        }
+        List<List<Integer>> bySource = new ArrayList<>(groups);
+        bySource.sort((x, y) -> Integer.compare(x.get(0), y.get(0)));
+        long[] srcShape = new long[bySource.size()];
+        for (int i = 0; i < bySource.size(); i++) {
+            long n = 1;
+            for (int axis : bySource.get(i)) {
+                n *= kept.get(axis);
+            }
+            srcShape[i] = n;
+        }
+        int[] groupPerm = new int[groups.size()];
+        long[] dstShape = new long[groups.size()];
+        for (int i = 0; i < groups.size(); i++) {
+            groupPerm[i] = bySource.indexOf(groups.get(i));
+            dstShape[i] = srcShape[groupPerm[i]];
+        }
+        if (srcShape.length == 0) {
+            dst.assign(src);
+            return;
+        }
+        reshapeView(dst, dstShape).assign(reshapeView(src, srcShape).permute(groupPerm));
     }
-    // keep the non-unit source axes, renumbered in source order
-    int[] newIndex = new int[shape.length];
-    List<Long> kept = new ArrayList<>();
-    for (int i = 0; i < shape.length; i++) {
-      newIndex[i] = shape[i] == 1 ? -1 : kept.size();
-      if (shape[i] != 1) {
-        kept.add(shape[i]);
-      }
-    }
-    List<Integer> order = new ArrayList<>(); // the permutation over kept axes
-    for (int p : perm) {
-      if (newIndex[p] >= 0) {
-        order.add(newIndex[p]);
-      }
-    }
-    // merge runs of consecutive source axes that also appear consecutively in the permutation
-    List<List<Integer>> groups = new ArrayList<>();
-    for (int axis : order) {
-      List<Integer> last = groups.isEmpty() ? null : groups.get(groups.size() - 1);
-      if (last != null && last.get(last.size() - 1) + 1 == axis) {
-        last.add(axis);
-      } else {
-        groups.add(new ArrayList<>(List.of(axis)));
-      }
-    }
-    List<List<Integer>> bySource = new ArrayList<>(groups);
-    bySource.sort((x, y) -> Integer.compare(x.get(0), y.get(0)));
-    long[] srcShape = new long[bySource.size()];
-    for (int i = 0; i < bySource.size(); i++) {
-      long n = 1;
-      for (int axis : bySource.get(i)) {
-        n *= kept.get(axis);
-      }
-      srcShape[i] = n;
-    }
-    int[] groupPerm = new int[groups.size()];
-    long[] dstShape = new long[groups.size()];
-    for (int i = 0; i < groups.size(); i++) {
-      groupPerm[i] = bySource.indexOf(groups.get(i));
-      dstShape[i] = srcShape[groupPerm[i]];
-    }
-    if (srcShape.length == 0) {
-      dst.assign(src);
-      return;
-    }
-    reshapeView(dst, dstShape).assign(reshapeView(src, srcShape).permute(groupPerm));
-  }
 
-  /**
-   * Shapes for an elementwise op out = f(a, b) with numpy broadcasting, reduced to the lowest rank:
-   * axes where out has size 1 are dropped, and neighbouring axes merged when each input is either
-   * full on both or broadcast (size 1) on both. Returns null when an array is not dense.
-   */
-  static long[][] coalescedShapes(INDArray out, INDArray a, INDArray b) {
-    if (!isDense(out) || !isDense(a) || !isDense(b)) {
-      return null;
+    /**
+     * Shapes for an elementwise op out = f(a, b) with numpy broadcasting, reduced to the lowest rank:
+     * axes where out has size 1 are dropped, and neighbouring axes merged when each input is either
+     * full on both or broadcast (size 1) on both. Returns null when an array is not dense.
+     */
+    static long[][] coalescedShapes(INDArray out, INDArray a, INDArray b) {
+        if (!isDense(out) || !isDense(a) || !isDense(b)) {
+            return null;
+        }
+        int r = out.rank();
+        long[] so = out.shape(), sa = padLeft(a.shape(), r), sb = padLeft(b.shape(), r);
+        if (sa == null || sb == null) {
+            return null;
+        }
+        List<long[]> dims = new ArrayList<>(); // {out, a, b} sizes per merged axis
+        for (int d = 0; d < r; d++) {
+            if (so[d] == 1) {
+                continue;
+            }
+            long[] cur = {so[d], sa[d], sb[d]};
+            long[] prev = dims.isEmpty() ? null : dims.get(dims.size() - 1);
+            if (prev != null && (prev[1] == 1) == (cur[1] == 1) && (prev[2] == 1) == (cur[2] == 1)) {
+                prev[0] *= cur[0];
+                prev[1] *= cur[1];
+                prev[2] *= cur[2];
+            } else {
+                dims.add(cur);
+            }
+        }
+        if (dims.isEmpty()) {
+            dims.add(new long[] {1, 1, 1});
+        }
+        long[][] shapes = new long[3][dims.size()];
+        for (int i = 0; i < dims.size(); i++) {
+            for (int k = 0; k < 3; k++) {
+                shapes[k][i] = dims.get(i)[k];
+            }
+        }
+        return shapes;
     }
-    int r = out.rank();
-    long[] so = out.shape(), sa = padLeft(a.shape(), r), sb = padLeft(b.shape(), r);
-    if (sa == null || sb == null) {
-      return null;
-    }
-    List<long[]> dims = new ArrayList<>(); // {out, a, b} sizes per merged axis
-    for (int d = 0; d < r; d++) {
-      if (so[d] == 1) {
-        continue;
-      }
-      long[] cur = {so[d], sa[d], sb[d]};
-      long[] prev = dims.isEmpty() ? null : dims.get(dims.size() - 1);
-      if (prev != null && (prev[1] == 1) == (cur[1] == 1) && (prev[2] == 1) == (cur[2] == 1)) {
-        prev[0] *= cur[0];
-        prev[1] *= cur[1];
-        prev[2] *= cur[2];
-      } else {
-        dims.add(cur);
-      }
-    }
-    if (dims.isEmpty()) {
-      dims.add(new long[] {1, 1, 1});
-    }
-    long[][] shapes = new long[3][dims.size()];
-    for (int i = 0; i < dims.size(); i++) {
-      for (int k = 0; k < 3; k++) {
-        shapes[k][i] = dims.get(i)[k];
-      }
-    }
-    return shapes;
-  }
 
-  private static long[] padLeft(long[] shape, int rank) {
-    if (shape.length > rank) {
-      return null;
+    private static long[] padLeft(long[] shape, int rank) {
+        if (shape.length > rank) {
+            return null;
+        }
+        long[] out = new long[rank];
+        Arrays.fill(out, 1);
+        System.arraycopy(shape, 0, out, rank - shape.length, shape.length);
+        return out;
     }
-    long[] out = new long[rank];
-    Arrays.fill(out, 1);
-    System.arraycopy(shape, 0, out, rank - shape.length, shape.length);
-    return out;
-  }
 }

@@ -9,26 +9,26 @@ import org.bytedeco.javacpp.Pointer;
  */
 public record MemoryLimits(long maxHeapBytes, long maxPhysicalBytes, long physicalMemoryBytes) {
 
-  /** The limits of this JVM now. */
-  public static MemoryLimits ofThisJvm() {
-    long physical;
-    try {
-      physical = Pointer.totalPhysicalBytes();
-    } catch (UnsatisfiedLinkError e) {
-      physical = 0; // JavaCPP's native library is missing: unknown
+    /** The limits of this JVM now. */
+    public static MemoryLimits ofThisJvm() {
+        long physical;
+        try {
+            physical = Pointer.totalPhysicalBytes();
+        } catch (UnsatisfiedLinkError e) {
+            physical = 0; // JavaCPP's native library is missing: unknown
+        }
+        return new MemoryLimits(Runtime.getRuntime().maxMemory(), Pointer.maxPhysicalBytes(), physical);
     }
-    return new MemoryLimits(Runtime.getRuntime().maxMemory(), Pointer.maxPhysicalBytes(), physical);
-  }
 
-  /** What the process may hold in all: the smaller of JavaCPP's limit and the physical memory, where known. */
-  public long processBytes() {
-    long limit = Long.MAX_VALUE;
-    if (maxPhysicalBytes > 0) {
-      limit = maxPhysicalBytes;
+    /** What the process may hold in all: the smaller of JavaCPP's limit and the physical memory, where known. */
+    public long processBytes() {
+        long limit = Long.MAX_VALUE;
+        if (maxPhysicalBytes > 0) {
+            limit = maxPhysicalBytes;
+        }
+        if (physicalMemoryBytes > 0) {
+            limit = Math.min(limit, physicalMemoryBytes);
+        }
+        return limit;
     }
-    if (physicalMemoryBytes > 0) {
-      limit = Math.min(limit, physicalMemoryBytes);
-    }
-    return limit;
-  }
 }

@@ -33,135 +33,136 @@ import org.nd4j.linalg.factory.Nd4j;
  * scope frees only its own arrays and may read the outer ones. A scope belongs to the thread that opened it.
  */
 public final class Scratch implements AutoCloseable {
-  private static final WorkspaceConfiguration CONFIG = WorkspaceConfiguration.builder()
-      .initialSize(0)
-      .policyLearning(LearningPolicy.NONE) // never grow a block of its own: each allocation spills
-      .policySpill(SpillPolicy.EXTERNAL)
-      .policyAllocation(AllocationPolicy.STRICT)
-      .policyReset(ResetPolicy.BLOCK_LEFT)
-      .build();
-  /** Reused blocks: the first scope measures, later scopes reuse that size (a larger one grows the block). */
-  private static final WorkspaceConfiguration REUSED = WorkspaceConfiguration.builder()
-      .initialSize(0)
-      .policyLearning(LearningPolicy.FIRST_LOOP)
-      .policyAllocation(AllocationPolicy.OVERALLOCATE)
-      .overallocationLimit(0.05)
-      .policySpill(SpillPolicy.REALLOCATE)
-      .policyReset(ResetPolicy.BLOCK_LEFT)
-      .build();
-  private static final String STEP_ID = "ssm-step";
-  private static final String LAYER_ID = "ssm-layer";
-  private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+    private static final WorkspaceConfiguration CONFIG = WorkspaceConfiguration.builder()
+            .initialSize(0)
+            .policyLearning(LearningPolicy.NONE) // never grow a block of its own: each allocation spills
+            .policySpill(SpillPolicy.EXTERNAL)
+            .policyAllocation(AllocationPolicy.STRICT)
+            .policyReset(ResetPolicy.BLOCK_LEFT)
+            .build();
+    /** Reused blocks: the first scope measures, later scopes reuse that size (a larger one grows the block). */
+    private static final WorkspaceConfiguration REUSED = WorkspaceConfiguration.builder()
+            .initialSize(0)
+            .policyLearning(LearningPolicy.FIRST_LOOP)
+            .policyAllocation(AllocationPolicy.OVERALLOCATE)
+            .overallocationLimit(0.05)
+            .policySpill(SpillPolicy.REALLOCATE)
+            .policyReset(ResetPolicy.BLOCK_LEFT)
+            .build();
 
-  private final MemoryWorkspace workspace;
-  private final int depth;
-  private final Thread owner;
-  private boolean closed;
+    private static final String STEP_ID = "ssm-step";
+    private static final String LAYER_ID = "ssm-layer";
+    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
 
-  private Scratch(int depth) {
-    this.depth = depth;
-    this.owner = Thread.currentThread();
-    this.workspace = Nd4j.getWorkspaceManager().getAndActivateWorkspace(CONFIG, id(depth));
-  }
+    private final MemoryWorkspace workspace;
+    private final int depth;
+    private final Thread owner;
+    private boolean closed;
 
-  /** A scope over this thread's reused block {@code id} (depth 0: outside the one-off scopes' nesting). */
-  private Scratch(String id) {
-    this.depth = 0;
-    this.owner = Thread.currentThread();
-    this.workspace = Nd4j.getWorkspaceManager().getAndActivateWorkspace(REUSED, id);
-  }
-
-  /**
-   * Opens a scope over this thread's reused step block, for one step of repeated work of about the same size: a
-   * training step's forward and backward (or one micro-batch), one scoring segment's layer. Its arrays are
-   * overwritten by the next step's, so the gradient accumulators and anything kept are made before it. Opened
-   * while this thread's step block is already open, it is a one-off scope ({@link #open()}) instead.
-   */
-  public static Scratch openStep() {
-    if (Nd4j.getWorkspaceManager().checkIfWorkspaceExistsAndActive(STEP_ID)) {
-      return open();
+    private Scratch(int depth) {
+        this.depth = depth;
+        this.owner = Thread.currentThread();
+        this.workspace = Nd4j.getWorkspaceManager().getAndActivateWorkspace(CONFIG, id(depth));
     }
-    return new Scratch(STEP_ID);
-  }
 
-  /** Runs {@code work} in a step scope ({@link #openStep()}); its result must not hold arrays made inside. */
-  public static <T> T callStep(Supplier<T> work) {
-    try (Scratch ignored = openStep()) {
-      return work.get();
+    /** A scope over this thread's reused block {@code id} (depth 0: outside the one-off scopes' nesting). */
+    private Scratch(String id) {
+        this.depth = 0;
+        this.owner = Thread.currentThread();
+        this.workspace = Nd4j.getWorkspaceManager().getAndActivateWorkspace(REUSED, id);
     }
-  }
 
-  /**
-   * Opens a scope over this thread's reused layer block, for the temporaries of one block's backward: a model's
-   * backward reuses it from block to block, so the step's block holds the forward's activations and not every
-   * block's backward temporaries too. Results go into arrays made before the scope (in place).
-   */
-  public static Scratch openLayer() {
-    return new Scratch(LAYER_ID);
-  }
-
-  /** Opens a scope on this thread: ND4J arrays made until {@link #close()} are freed by it. */
-  public static Scratch open() {
-    int[] d = DEPTH.get();
-    Scratch s = new Scratch(d[0] + 1);
-    d[0]++;
-    return s;
-  }
-
-  /** Runs {@code work} in a scope; its result must not hold arrays made inside (see the class comment). */
-  public static <T> T call(Supplier<T> work) {
-    try (Scratch ignored = open()) {
-      return work.get();
+    /**
+     * Opens a scope over this thread's reused step block, for one step of repeated work of about the same size: a
+     * training step's forward and backward (or one micro-batch), one scoring segment's layer. Its arrays are
+     * overwritten by the next step's, so the gradient accumulators and anything kept are made before it. Opened
+     * while this thread's step block is already open, it is a one-off scope ({@link #open()}) instead.
+     */
+    public static Scratch openStep() {
+        if (Nd4j.getWorkspaceManager().checkIfWorkspaceExistsAndActive(STEP_ID)) {
+            return open();
+        }
+        return new Scratch(STEP_ID);
     }
-  }
 
-  /** Runs {@code make} outside any workspace: for arrays that outlive the scopes it may be called from. */
-  public static <T> T outside(Supplier<T> make) {
-    try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-      return make.get();
+    /** Runs {@code work} in a step scope ({@link #openStep()}); its result must not hold arrays made inside. */
+    public static <T> T callStep(Supplier<T> work) {
+        try (Scratch ignored = openStep()) {
+            return work.get();
+        }
     }
-  }
 
-  /**
-   * A copy of {@code a} (same shape, order and dtype) allocated outside any workspace, owned by the caller: it
-   * survives the scope and is freed by GC or by its {@code close()}. Null stays null.
-   */
-  public static INDArray keep(INDArray a) {
-    return a == null ? null : outside(() -> a.dup(a.ordering()));
-  }
+    /**
+     * Opens a scope over this thread's reused layer block, for the temporaries of one block's backward: a model's
+     * backward reuses it from block to block, so the step's block holds the forward's activations and not every
+     * block's backward temporaries too. Results go into arrays made before the scope (in place).
+     */
+    public static Scratch openLayer() {
+        return new Scratch(LAYER_ID);
+    }
 
-  /** Bytes allocated in this scope so far (not counting inner scopes). */
-  public long bytesAllocated() {
-    return workspace.getThisCycleAllocations();
-  }
+    /** Opens a scope on this thread: ND4J arrays made until {@link #close()} are freed by it. */
+    public static Scratch open() {
+        int[] d = DEPTH.get();
+        Scratch s = new Scratch(d[0] + 1);
+        d[0]++;
+        return s;
+    }
 
-  /** Frees every array made in this scope. Scopes must close in the reverse order of opening. */
-  @Override
-  public void close() {
-    if (closed) {
-      return;
+    /** Runs {@code work} in a scope; its result must not hold arrays made inside (see the class comment). */
+    public static <T> T call(Supplier<T> work) {
+        try (Scratch ignored = open()) {
+            return work.get();
+        }
     }
-    if (Thread.currentThread() != owner) {
-      throw new IllegalStateException("scratch scope opened by thread " + owner.getName()
-          + " cannot be closed by " + Thread.currentThread().getName());
-    }
-    if (depth == 0) {
-      closed = true;
-      workspace.close(); // a reused block: kept for this thread's next scope of its kind
-      return;
-    }
-    int[] d = DEPTH.get();
-    if (d[0] != depth) {
-      throw new IllegalStateException("scratch scopes must close innermost first: closing depth " + depth
-          + " while depth " + d[0] + " is open");
-    }
-    closed = true;
-    d[0]--;
-    workspace.close();
-    Nd4j.getWorkspaceManager().destroyWorkspace(workspace);
-  }
 
-  private static String id(int depth) {
-    return "ssm-scratch-" + depth;
-  }
+    /** Runs {@code make} outside any workspace: for arrays that outlive the scopes it may be called from. */
+    public static <T> T outside(Supplier<T> make) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return make.get();
+        }
+    }
+
+    /**
+     * A copy of {@code a} (same shape, order and dtype) allocated outside any workspace, owned by the caller: it
+     * survives the scope and is freed by GC or by its {@code close()}. Null stays null.
+     */
+    public static INDArray keep(INDArray a) {
+        return a == null ? null : outside(() -> a.dup(a.ordering()));
+    }
+
+    /** Bytes allocated in this scope so far (not counting inner scopes). */
+    public long bytesAllocated() {
+        return workspace.getThisCycleAllocations();
+    }
+
+    /** Frees every array made in this scope. Scopes must close in the reverse order of opening. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException("scratch scope opened by thread " + owner.getName()
+                    + " cannot be closed by " + Thread.currentThread().getName());
+        }
+        if (depth == 0) {
+            closed = true;
+            workspace.close(); // a reused block: kept for this thread's next scope of its kind
+            return;
+        }
+        int[] d = DEPTH.get();
+        if (d[0] != depth) {
+            throw new IllegalStateException("scratch scopes must close innermost first: closing depth " + depth
+                    + " while depth " + d[0] + " is open");
+        }
+        closed = true;
+        d[0]--;
+        workspace.close();
+        Nd4j.getWorkspaceManager().destroyWorkspace(workspace);
+    }
+
+    private static String id(int depth) {
+        return "ssm-scratch-" + depth;
+    }
 }

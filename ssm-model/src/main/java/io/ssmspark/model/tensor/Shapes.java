@@ -10,8 +10,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public final class Shapes {
 
-    private Shapes() {
-    }
+    private Shapes() {}
 
     /** Throws one IllegalArgumentException with the formatted message when {@code condition} is false. */
     public static void require(boolean condition, String format, Object... args) {
@@ -24,17 +23,27 @@ public final class Shapes {
     public static void requireFloating(String name, INDArray a) {
         require(a != null, "tensor '%s' is required but was null", name);
         DataType t = a.dataType();
-        require(t == DataType.FLOAT || t == DataType.DOUBLE,
-                "tensor '%s': expected dtype FLOAT or DOUBLE but found %s", name, t);
+        require(
+                t == DataType.FLOAT || t == DataType.DOUBLE,
+                "tensor '%s': expected dtype FLOAT or DOUBLE but found %s",
+                name,
+                t);
     }
 
     /** Requires {@code a} to have exactly the given shape and the dtype {@code dtype}. */
     public static void requireShape(String name, INDArray a, DataType dtype, long... expected) {
-        require(a != null, "tensor '%s' is required but was null (expected shape %s)", name,
-                Arrays.toString(expected));
-        require(Arrays.equals(a.shape(), expected), "tensor '%s': expected shape %s but found %s", name,
-                Arrays.toString(expected), Arrays.toString(a.shape()));
-        require(a.dataType() == dtype, "tensor '%s': expected dtype %s (the input's) but found %s", name, dtype,
+        require(a != null, "tensor '%s' is required but was null (expected shape %s)", name, Arrays.toString(expected));
+        require(
+                Arrays.equals(a.shape(), expected),
+                "tensor '%s': expected shape %s but found %s",
+                name,
+                Arrays.toString(expected),
+                Arrays.toString(a.shape()));
+        require(
+                a.dataType() == dtype,
+                "tensor '%s': expected dtype %s (the input's) but found %s",
+                name,
+                dtype,
                 a.dataType());
     }
 
@@ -48,7 +57,11 @@ public final class Shapes {
     /** Requires a FLOAT or DOUBLE tensor of the given rank and returns its shape. */
     public static long[] requireRank(String name, INDArray a, int rank) {
         requireFloating(name, a);
-        require(a.rank() == rank, "tensor '%s': expected rank %d but found shape %s", name, rank,
+        require(
+                a.rank() == rank,
+                "tensor '%s': expected rank %d but found shape %s",
+                name,
+                rank,
                 Arrays.toString(a.shape()));
         return a.shape();
     }

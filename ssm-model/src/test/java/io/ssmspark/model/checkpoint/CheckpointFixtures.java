@@ -3,10 +3,6 @@ package io.ssmspark.model.checkpoint;
 import io.ssmspark.model.checkpoint.hf.HfMamba2Names;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.ModelInit;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -21,6 +17,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Checkpoint directories in the layouts users hold, written by test code: mamba_ssm's {@code save_pretrained}
@@ -28,8 +27,7 @@ import java.util.TreeMap;
  * in transformers' field names + model.safetensors or shards + model.safetensors.index.json), in F32, F16 or BF16.
  */
 public final class CheckpointFixtures {
-    private CheckpointFixtures() {
-    }
+    private CheckpointFixtures() {}
 
     /** mamba_ssm's initialisation plus N(0, 0.2²) noise, every value rounded to the nearest bfloat16. */
     public static Map<String, INDArray> bf16ExactWeights(MambaConfig c, long seed) {
@@ -41,7 +39,8 @@ public final class CheckpointFixtures {
         return rounded(c, seed, v -> TestEncodings.roundToF16(v));
     }
 
-    private static Map<String, INDArray> rounded(MambaConfig c, long seed, java.util.function.DoubleUnaryOperator round) {
+    private static Map<String, INDArray> rounded(
+            MambaConfig c, long seed, java.util.function.DoubleUnaryOperator round) {
         INDArray flat = ModelInit.initialize(c, seed, DataType.DOUBLE);
         Random rnd = new Random(seed + 1);
         double[] v = flat.toDoubleVector();
@@ -82,8 +81,8 @@ public final class CheckpointFixtures {
             throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(Checkpoint.CONFIG_FILE), c.toJson());
-        TorchZipWriter.write(dir.resolve(CheckpointLayout.BIN_FILE), stateDict(c, tensors, dtype),
-                TorchZipWriter.Options.DEFAULT);
+        TorchZipWriter.write(
+                dir.resolve(CheckpointLayout.BIN_FILE), stateDict(c, tensors, dtype), TorchZipWriter.Options.DEFAULT);
     }
 
     /** The state-dict entries of {@link #writeMambaSsmBin}. */
@@ -92,7 +91,9 @@ public final class CheckpointFixtures {
         TorchZipWriter.Storage embedding = null;
         int key = 0;
         for (TensorSpec t : CheckpointSchema.of(c).tensors()) {
-            TorchZipWriter.Storage s = TorchZipWriter.Storage.of(String.valueOf(key++), torchDtype(dtype),
+            TorchZipWriter.Storage s = TorchZipWriter.Storage.of(
+                    String.valueOf(key++),
+                    torchDtype(dtype),
                     TestEncodings.encode(tensors.get(t.name()), dtype, ByteOrder.LITTLE_ENDIAN));
             out.add(TorchZipWriter.Tensor.contiguous(t.name(), s, t.shape()));
             if (t.name().equals(CheckpointSchema.EMBEDDING)) {
@@ -100,7 +101,9 @@ public final class CheckpointFixtures {
             }
         }
         if (c.tieEmbeddings()) {
-            out.add(TorchZipWriter.Tensor.contiguous(CheckpointSchema.LM_HEAD, embedding,
+            out.add(TorchZipWriter.Tensor.contiguous(
+                    CheckpointSchema.LM_HEAD,
+                    embedding,
                     CheckpointSchema.of(c).get(CheckpointSchema.EMBEDDING).shape()));
         }
         return out;
@@ -115,9 +118,16 @@ public final class CheckpointFixtures {
         ByteArrayOutputStream data = new ByteArrayOutputStream();
         for (Map.Entry<String, INDArray> e : sorted.entrySet()) {
             byte[] b = TestEncodings.encode(e.getValue(), dtype, ByteOrder.LITTLE_ENDIAN);
-            header.append(",\"").append(e.getKey()).append("\":{\"dtype\":\"").append(dtype).append("\",\"shape\":")
+            header.append(",\"")
+                    .append(e.getKey())
+                    .append("\":{\"dtype\":\"")
+                    .append(dtype)
+                    .append("\",\"shape\":")
                     .append(java.util.Arrays.toString(e.getValue().shape()).replace(" ", ""))
-                    .append(",\"data_offsets\":[").append(data.size()).append(',').append(data.size() + b.length)
+                    .append(",\"data_offsets\":[")
+                    .append(data.size())
+                    .append(',')
+                    .append(data.size() + b.length)
                     .append("]}");
             data.write(b, 0, b.length);
         }
@@ -182,7 +192,10 @@ public final class CheckpointFixtures {
         StringBuilder b = new StringBuilder("{\n");
         int i = 0;
         for (Map.Entry<String, String> e : f.entrySet()) {
-            b.append("  \"").append(e.getKey()).append("\": ").append(e.getValue())
+            b.append("  \"")
+                    .append(e.getKey())
+                    .append("\": ")
+                    .append(e.getValue())
                     .append(++i < f.size() ? ",\n" : "\n");
         }
         return b.append("}\n").toString();
@@ -194,8 +207,14 @@ public final class CheckpointFixtures {
      * 1, else in {@code shards} files model-0000k-of-0000n.safetensors (schema order, split evenly) with
      * model.safetensors.index.json.
      */
-    public static void writeTransformersMamba2(Path dir, MambaConfig c, Map<String, INDArray> tensors, String dtype,
-                                               int shards, Map<String, String> configOverrides) throws IOException {
+    public static void writeTransformersMamba2(
+            Path dir,
+            MambaConfig c,
+            Map<String, INDArray> tensors,
+            String dtype,
+            int shards,
+            Map<String, String> configOverrides)
+            throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(Checkpoint.CONFIG_FILE), transformersConfigJson(c, configOverrides));
         List<String> names = new ArrayList<>();
@@ -217,13 +236,20 @@ public final class CheckpointFixtures {
             for (int i = s * per; i < Math.min(names.size(), (s + 1) * per); i++) {
                 String hfName = HfMamba2Names.toTransformers(names.get(i));
                 part.put(hfName, tensors.get(names.get(i)));
-                weightMap.append(weightMap.length() > 0 ? ",\n" : "").append("    \"").append(hfName)
-                        .append("\": \"").append(file).append('"');
+                weightMap
+                        .append(weightMap.length() > 0 ? ",\n" : "")
+                        .append("    \"")
+                        .append(hfName)
+                        .append("\": \"")
+                        .append(file)
+                        .append('"');
                 totalBytes += tensors.get(names.get(i)).length() * (dtype.equals("F32") ? 4 : 2);
             }
             writeSafetensors(dir.resolve(file), part, dtype);
         }
-        Files.writeString(dir.resolve(CheckpointLayout.SAFETENSORS_INDEX), "{\n  \"metadata\": {\n    \"total_size\": "
-                + totalBytes + "\n  },\n  \"weight_map\": {\n" + weightMap + "\n  }\n}\n");
+        Files.writeString(
+                dir.resolve(CheckpointLayout.SAFETENSORS_INDEX),
+                "{\n  \"metadata\": {\n    \"total_size\": " + totalBytes + "\n  },\n  \"weight_map\": {\n" + weightMap
+                        + "\n  }\n}\n");
     }
 }

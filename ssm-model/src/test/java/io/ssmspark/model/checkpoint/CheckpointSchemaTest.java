@@ -1,30 +1,39 @@
 package io.ssmspark.model.checkpoint;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-
 class CheckpointSchemaTest {
     /** d_model 32, 3 layers (layer 1 attention), MLP 40 -> 128, ngroups 2, untied, vocab 250 -> 256. */
     static MambaConfig hybrid() {
-        return MambaConfig.builder().dModel(32).nLayer(3).vocabSize(250).dIntermediate(40)
-                .ssm(SsmConfig.builder().dState(4).dConv(4).headdim(16).ngroups(2).build())
+        return MambaConfig.builder()
+                .dModel(32)
+                .nLayer(3)
+                .vocabSize(250)
+                .dIntermediate(40)
+                .ssm(SsmConfig.builder()
+                        .dState(4)
+                        .dConv(4)
+                        .headdim(16)
+                        .ngroups(2)
+                        .build())
                 .attnLayerIdx(List.of(1))
                 .attn(AttnConfig.builder().numHeads(4).numHeadsKv(2).build())
-                .tieEmbeddings(false).build();
+                .tieEmbeddings(false)
+                .build();
     }
 
     @Test
@@ -60,7 +69,8 @@ class CheckpointSchemaTest {
 
         CheckpointSchema schema = CheckpointSchema.of(hybrid());
         List<String> actual = schema.tensors().stream()
-                .map(t -> t.name() + " " + java.util.Arrays.toString(t.shape())).toList();
+                .map(t -> t.name() + " " + java.util.Arrays.toString(t.shape()))
+                .toList();
         assertEquals(expected, actual);
     }
 
@@ -78,44 +88,96 @@ class CheckpointSchemaTest {
         assertEquals(8192 + 19612, schema.get("backbone.layers.1.norm.weight").offset());
         assertEquals(71160 - 8192, schema.get("lm_head.weight").offset());
 
-        List<String> noDecay = schema.tensors().stream().filter(t -> !t.weightDecay())
-                .map(TensorSpec::name).filter(n -> n.startsWith("backbone.layers.1.") || n.startsWith("backbone.layers.0.")
-                        || !n.startsWith("backbone.layers.")).toList();
-        assertEquals(List.of(
-                "backbone.layers.0.norm.weight", "backbone.layers.0.mixer.conv1d.bias", "backbone.layers.0.mixer.dt_bias",
-                "backbone.layers.0.mixer.A_log", "backbone.layers.0.mixer.D", "backbone.layers.0.mixer.norm.weight",
-                "backbone.layers.0.norm2.weight",
-                "backbone.layers.1.norm.weight", "backbone.layers.1.mixer.in_proj.bias",
-                "backbone.layers.1.mixer.out_proj.bias", "backbone.layers.1.norm2.weight",
-                "backbone.norm_f.weight"), noDecay);
-        List<String> decay = schema.tensors().stream().filter(TensorSpec::weightDecay).map(TensorSpec::name)
-                .filter(n -> !n.startsWith("backbone.layers.2.")).toList();
-        assertEquals(List.of("backbone.embedding.weight",
-                "backbone.layers.0.mixer.in_proj.weight", "backbone.layers.0.mixer.conv1d.weight",
-                "backbone.layers.0.mixer.out_proj.weight", "backbone.layers.0.mlp.fc1.weight", "backbone.layers.0.mlp.fc2.weight",
-                "backbone.layers.1.mixer.in_proj.weight", "backbone.layers.1.mixer.out_proj.weight",
-                "backbone.layers.1.mlp.fc1.weight", "backbone.layers.1.mlp.fc2.weight", "lm_head.weight"), decay);
+        List<String> noDecay = schema.tensors().stream()
+                .filter(t -> !t.weightDecay())
+                .map(TensorSpec::name)
+                .filter(n -> n.startsWith("backbone.layers.1.")
+                        || n.startsWith("backbone.layers.0.")
+                        || !n.startsWith("backbone.layers."))
+                .toList();
+        assertEquals(
+                List.of(
+                        "backbone.layers.0.norm.weight",
+                        "backbone.layers.0.mixer.conv1d.bias",
+                        "backbone.layers.0.mixer.dt_bias",
+                        "backbone.layers.0.mixer.A_log",
+                        "backbone.layers.0.mixer.D",
+                        "backbone.layers.0.mixer.norm.weight",
+                        "backbone.layers.0.norm2.weight",
+                        "backbone.layers.1.norm.weight",
+                        "backbone.layers.1.mixer.in_proj.bias",
+                        "backbone.layers.1.mixer.out_proj.bias",
+                        "backbone.layers.1.norm2.weight",
+                        "backbone.norm_f.weight"),
+                noDecay);
+        List<String> decay = schema.tensors().stream()
+                .filter(TensorSpec::weightDecay)
+                .map(TensorSpec::name)
+                .filter(n -> !n.startsWith("backbone.layers.2."))
+                .toList();
+        assertEquals(
+                List.of(
+                        "backbone.embedding.weight",
+                        "backbone.layers.0.mixer.in_proj.weight",
+                        "backbone.layers.0.mixer.conv1d.weight",
+                        "backbone.layers.0.mixer.out_proj.weight",
+                        "backbone.layers.0.mlp.fc1.weight",
+                        "backbone.layers.0.mlp.fc2.weight",
+                        "backbone.layers.1.mixer.in_proj.weight",
+                        "backbone.layers.1.mixer.out_proj.weight",
+                        "backbone.layers.1.mlp.fc1.weight",
+                        "backbone.layers.1.mlp.fc2.weight",
+                        "lm_head.weight"),
+                decay);
     }
 
     @Test
     void layerNormTiedConfigHasBiasesNoGateNormAndNoHead() {
         // d_model 16, LayerNorm, tied, D per channel, no gated RMSNorm; vocab 10 -> 16;
         // d_inner 32, nheads 4, conv_dim 32 + 2*2 = 36, in_proj 64 + 4 + 4 = 72.
-        MambaConfig c = MambaConfig.builder().dModel(16).nLayer(2).vocabSize(10).rmsNorm(false)
-                .ssm(SsmConfig.builder().dState(2).dConv(3).headdim(8).dHasHdim(true).rmsnorm(false).build()).build();
+        MambaConfig c = MambaConfig.builder()
+                .dModel(16)
+                .nLayer(2)
+                .vocabSize(10)
+                .rmsNorm(false)
+                .ssm(SsmConfig.builder()
+                        .dState(2)
+                        .dConv(3)
+                        .headdim(8)
+                        .dHasHdim(true)
+                        .rmsnorm(false)
+                        .build())
+                .build();
         CheckpointSchema schema = CheckpointSchema.of(c);
-        assertEquals(List.of("backbone.embedding.weight",
-                "backbone.layers.0.norm.weight", "backbone.layers.0.norm.bias", "backbone.layers.0.mixer.in_proj.weight",
-                "backbone.layers.0.mixer.conv1d.weight", "backbone.layers.0.mixer.conv1d.bias",
-                "backbone.layers.0.mixer.dt_bias", "backbone.layers.0.mixer.A_log", "backbone.layers.0.mixer.D",
-                "backbone.layers.0.mixer.out_proj.weight",
-                "backbone.layers.1.norm.weight", "backbone.layers.1.norm.bias", "backbone.layers.1.mixer.in_proj.weight",
-                "backbone.layers.1.mixer.conv1d.weight", "backbone.layers.1.mixer.conv1d.bias",
-                "backbone.layers.1.mixer.dt_bias", "backbone.layers.1.mixer.A_log", "backbone.layers.1.mixer.D",
-                "backbone.layers.1.mixer.out_proj.weight",
-                "backbone.norm_f.weight", "backbone.norm_f.bias"), schema.names());
-        assertArrayEquals(new long[] {32}, schema.get("backbone.layers.1.mixer.D").shape());
-        assertArrayEquals(new long[] {36, 1, 3}, schema.get("backbone.layers.0.mixer.conv1d.weight").shape());
+        assertEquals(
+                List.of(
+                        "backbone.embedding.weight",
+                        "backbone.layers.0.norm.weight",
+                        "backbone.layers.0.norm.bias",
+                        "backbone.layers.0.mixer.in_proj.weight",
+                        "backbone.layers.0.mixer.conv1d.weight",
+                        "backbone.layers.0.mixer.conv1d.bias",
+                        "backbone.layers.0.mixer.dt_bias",
+                        "backbone.layers.0.mixer.A_log",
+                        "backbone.layers.0.mixer.D",
+                        "backbone.layers.0.mixer.out_proj.weight",
+                        "backbone.layers.1.norm.weight",
+                        "backbone.layers.1.norm.bias",
+                        "backbone.layers.1.mixer.in_proj.weight",
+                        "backbone.layers.1.mixer.conv1d.weight",
+                        "backbone.layers.1.mixer.conv1d.bias",
+                        "backbone.layers.1.mixer.dt_bias",
+                        "backbone.layers.1.mixer.A_log",
+                        "backbone.layers.1.mixer.D",
+                        "backbone.layers.1.mixer.out_proj.weight",
+                        "backbone.norm_f.weight",
+                        "backbone.norm_f.bias"),
+                schema.names());
+        assertArrayEquals(
+                new long[] {32}, schema.get("backbone.layers.1.mixer.D").shape());
+        assertArrayEquals(
+                new long[] {36, 1, 3},
+                schema.get("backbone.layers.0.mixer.conv1d.weight").shape());
         // per layer: 16 + 16 + 72*16 + 36*3 + 36 + 4 + 4 + 32 + 16*32 = 1880; total 16*16 + 2*1880 + 32 = 4048
         assertEquals(4048, schema.totalParameters());
     }
@@ -141,7 +203,11 @@ class CheckpointSchemaTest {
             assertEquals(tensors.get(t.name()).castTo(DataType.DOUBLE), views.get(t.name()), t.name());
         }
         views.get("backbone.layers.1.mixer.out_proj.bias").putScalar(2, 42.0);
-        assertEquals(42.0, flat.getDouble(schema.get("backbone.layers.1.mixer.out_proj.bias").offset() + 2), 0.0);
+        assertEquals(
+                42.0,
+                flat.getDouble(
+                        schema.get("backbone.layers.1.mixer.out_proj.bias").offset() + 2),
+                0.0);
     }
 
     @Test
@@ -157,7 +223,8 @@ class CheckpointSchemaTest {
         tensors.put("backbone.layers.0.mixer.A_log", Nd4j.zeros(DataType.FLOAT, 4));
         tensors.put("backbone.layers.0.mixer.bogus", Nd4j.zeros(DataType.FLOAT, 2));
         e = assertThrows(IllegalArgumentException.class, () -> schema.checkTensors(tensors));
-        assertEquals("unexpected tensor 'backbone.layers.0.mixer.bogus' with shape [2]: the config has no such parameter",
+        assertEquals(
+                "unexpected tensor 'backbone.layers.0.mixer.bogus' with shape [2]: the config has no such parameter",
                 e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> schema.unflatten(Nd4j.zeros(DataType.FLOAT, 71159)));
     }

@@ -1,14 +1,14 @@
 package io.ssmspark.model.checkpoint;
 
-import io.ssmspark.model.config.MambaConfig;
-import io.ssmspark.model.config.MalformedConfigException;
-import io.ssmspark.model.config.SsmConfig;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ssmspark.model.config.MalformedConfigException;
+import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.config.SsmConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -20,12 +20,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 class CheckpointTest {
     @TempDir
@@ -33,8 +32,12 @@ class CheckpointTest {
 
     /** 4 Mamba2 layers with 16 heads each (d_inner 128, headdim 8), tied head, vocab 20 -> 24. */
     private static MambaConfig tied() {
-        return MambaConfig.builder().dModel(64).nLayer(4).vocabSize(20)
-                .ssm(SsmConfig.builder().dState(4).headdim(8).chunkSize(16).build()).build();
+        return MambaConfig.builder()
+                .dModel(64)
+                .nLayer(4)
+                .vocabSize(20)
+                .ssm(SsmConfig.builder().dState(4).headdim(8).chunkSize(16).build())
+                .build();
     }
 
     /** Every parameter filled with values exact in F16 and BF16: (k mod 17 - 8) / 4. */
@@ -67,15 +70,22 @@ class CheckpointTest {
         Checkpoint.save(ckpt, config, flat);
         assertEquals(List.of("config.json", "model.safetensors"), filesIn(ckpt));
         if (Files.getFileStore(ckpt).supportsFileAttributeView(java.nio.file.attribute.PosixFileAttributeView.class)) {
-            assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
-                    Files.getPosixFilePermissions(ckpt.resolve("model.safetensors"))));
+            assertEquals(
+                    "rw-r--r--",
+                    java.nio.file.attribute.PosixFilePermissions.toString(
+                            Files.getPosixFilePermissions(ckpt.resolve("model.safetensors"))));
         }
 
         LoadedCheckpoint loaded = Checkpoint.load(ckpt, DataType.FLOAT);
         assertEquals(config, loaded.config());
         assertEquals(schema.names(), List.copyOf(loaded.tensors().keySet()));
-        assertArrayEquals(flat.data().asFloat(), loaded.flatParameters(DataType.FLOAT).data().asFloat(), 0f);
-        assertArrayEquals(new long[] {80, 1, 4}, loaded.tensor("backbone.layers.2.mixer.conv1d.weight").shape());
+        assertArrayEquals(
+                flat.data().asFloat(),
+                loaded.flatParameters(DataType.FLOAT).data().asFloat(),
+                0f);
+        assertArrayEquals(
+                new long[] {80, 1, 4},
+                loaded.tensor("backbone.layers.2.mixer.conv1d.weight").shape());
 
         INDArray wide = Checkpoint.load(ckpt, DataType.DOUBLE).flatParameters(DataType.DOUBLE);
         assertEquals(DataType.DOUBLE, wide.dataType());
@@ -109,17 +119,23 @@ class CheckpointTest {
 
         withHead.put("lm_head.weight", tensors.get("backbone.embedding.weight").add(0.5));
         SafeTensors.write(ckpt.resolve("model.safetensors"), withHead, Map.of());
-        assertLoadError(ckpt, "model.safetensors: config.json says tie_embeddings = true but tensor 'lm_head.weight'"
-                + " differs from 'backbone.embedding.weight' (max |difference| = 0.5)");
+        assertLoadError(
+                ckpt,
+                "model.safetensors: config.json says tie_embeddings = true but tensor 'lm_head.weight'"
+                        + " differs from 'backbone.embedding.weight' (max |difference| = 0.5)");
 
         withHead.put("lm_head.weight", Nd4j.zeros(DataType.FLOAT, 20, 64));
         SafeTensors.write(ckpt.resolve("model.safetensors"), withHead, Map.of());
-        assertLoadError(ckpt, "model.safetensors: tensor 'lm_head.weight' has shape [20, 64] but the config expects [24, 64]"
-                + " (tied to the embedding)");
+        assertLoadError(
+                ckpt,
+                "model.safetensors: tensor 'lm_head.weight' has shape [20, 64] but the config expects [24, 64]"
+                        + " (tied to the embedding)");
 
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> Checkpoint.save(dir.resolve("x"), config, Map.of("lm_head.weight", Nd4j.zeros(1))));
-        assertTrue(e.getMessage().startsWith("tensor 'backbone.embedding.weight' (expected shape [24, 64]) is missing"),
+        assertTrue(
+                e.getMessage().startsWith("tensor 'backbone.embedding.weight' (expected shape [24, 64]) is missing"),
                 e.getMessage());
     }
 
@@ -131,7 +147,9 @@ class CheckpointTest {
         Checkpoint.save(ckpt, config, tensors);
         tensors.put("backbone.layers.3.mixer.A_log", Nd4j.zeros(DataType.FLOAT, 8));
         SafeTensors.write(ckpt.resolve("model.safetensors"), tensors, Map.of());
-        assertLoadError(ckpt, "model.safetensors: tensor 'backbone.layers.3.mixer.A_log' has shape [8] but the config expects [16]");
+        assertLoadError(
+                ckpt,
+                "model.safetensors: tensor 'backbone.layers.3.mixer.A_log' has shape [8] but the config expects [16]");
     }
 
     @Test
@@ -149,8 +167,10 @@ class CheckpointTest {
         Map<String, INDArray> extra = new LinkedHashMap<>(tensors);
         extra.put("backbone.layers.2.mixer.init_states", Nd4j.zeros(DataType.FLOAT, 16, 8, 4));
         SafeTensors.write(ckpt.resolve("model.safetensors"), extra, Map.of());
-        assertLoadError(ckpt, "model.safetensors: unexpected tensor 'backbone.layers.2.mixer.init_states' with shape"
-                + " [16, 8, 4]: the config has no such parameter");
+        assertLoadError(
+                ckpt,
+                "model.safetensors: unexpected tensor 'backbone.layers.2.mixer.init_states' with shape"
+                        + " [16, 8, 4]: the config has no such parameter");
     }
 
     @Test
@@ -170,7 +190,7 @@ class CheckpointTest {
                 assertEquals(tensors.get(t.name()), loaded.tensor(t.name()), dtype + " " + t.name());
             }
             assertEquals(-2.0, loaded.tensor("backbone.embedding.weight").getDouble(0, 0), 0.0); // (0 - 8) / 4
-            assertEquals(0.25, loaded.tensor("backbone.embedding.weight").getDouble(0, 9), 0.0);  // (9 - 8) / 4
+            assertEquals(0.25, loaded.tensor("backbone.embedding.weight").getDouble(0, 9), 0.0); // (9 - 8) / 4
         }
     }
 
@@ -179,7 +199,10 @@ class CheckpointTest {
         MambaConfig config = tied();
         Map<String, INDArray> tensors = exactTensors(CheckpointSchema.of(config));
         Path ckpt = dir.resolve("extra");
-        Checkpoint.save(ckpt, config, tensors,
+        Checkpoint.save(
+                ckpt,
+                config,
+                tensors,
                 Map.of("training_state.json", out -> out.write("{\"step\": 7}".getBytes(StandardCharsets.UTF_8))));
         assertEquals(List.of("config.json", "model.safetensors", "training_state.json"), filesIn(ckpt));
         assertEquals("{\"step\": 7}", Files.readString(ckpt.resolve("training_state.json")));
@@ -187,18 +210,21 @@ class CheckpointTest {
 
         Map<String, INDArray> changed = new LinkedHashMap<>(tensors);
         changed.put("backbone.norm_f.weight", Nd4j.ones(DataType.FLOAT, 64));
-        IOException e = assertThrows(IOException.class, () -> Checkpoint.save(ckpt, config, changed,
-                Map.of("optimizer.safetensors", out -> {
+        IOException e = assertThrows(
+                IOException.class,
+                () -> Checkpoint.save(ckpt, config, changed, Map.of("optimizer.safetensors", out -> {
                     throw new IOException("disk full");
                 })));
         assertEquals("disk full", e.getMessage());
         assertEquals(List.of("config.json", "model.safetensors", "training_state.json"), filesIn(ckpt));
         assertArrayEquals(before, Files.readAllBytes(ckpt.resolve("model.safetensors")));
 
-        assertThrows(IllegalArgumentException.class, () -> Checkpoint.save(ckpt, config, tensors,
-                Map.of("config.json", out -> { })));
-        assertThrows(IllegalArgumentException.class, () -> Checkpoint.save(ckpt, config, tensors,
-                Map.of("../escape.bin", out -> { })));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Checkpoint.save(ckpt, config, tensors, Map.of("config.json", out -> {})));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Checkpoint.save(ckpt, config, tensors, Map.of("../escape.bin", out -> {})));
     }
 
     @Test
@@ -213,18 +239,24 @@ class CheckpointTest {
 
         Files.writeString(empty.resolve("config.json"), tied().toJson());
         e = assertThrows(NoSuchFileException.class, () -> Checkpoint.load(empty, DataType.FLOAT));
-        assertEquals(empty.resolve("model.safetensors") + ": checkpoint directory has no model.safetensors"
-                + " (nor pytorch_model.bin)", e.getMessage());
+        assertEquals(
+                empty.resolve("model.safetensors") + ": checkpoint directory has no model.safetensors"
+                        + " (nor pytorch_model.bin)",
+                e.getMessage());
 
         Files.writeString(empty.resolve("config.json"), "{\"ssm_cfg\": {\"layer\": \"Mamba2\", \"foo\": 1}}");
-        MalformedConfigException bad = assertThrows(MalformedConfigException.class, () -> Checkpoint.load(empty, DataType.FLOAT));
+        MalformedConfigException bad =
+                assertThrows(MalformedConfigException.class, () -> Checkpoint.load(empty, DataType.FLOAT));
         assertEquals(empty.resolve("config.json") + ": unknown field 'ssm_cfg.foo'", bad.getMessage());
     }
 
     private static void assertLoadError(Path ckpt, String expectedPart) {
-        SafeTensorsFormatException e = assertThrows(SafeTensorsFormatException.class, () -> Checkpoint.load(ckpt, DataType.FLOAT));
+        SafeTensorsFormatException e =
+                assertThrows(SafeTensorsFormatException.class, () -> Checkpoint.load(ckpt, DataType.FLOAT));
         assertTrue(e.getMessage().startsWith(ckpt.resolve("model.safetensors").toString()), e.getMessage());
-        assertTrue(e.getMessage().endsWith(expectedPart), "expected '" + expectedPart + "' at the end of: " + e.getMessage());
+        assertTrue(
+                e.getMessage().endsWith(expectedPart),
+                "expected '" + expectedPart + "' at the end of: " + e.getMessage());
     }
 
     /** Writes a safetensors file by hand in BF16 or F16 (values must be exact in the format). */
@@ -234,9 +266,18 @@ class CheckpointTest {
         long offset = 0;
         for (Map.Entry<String, INDArray> e : sorted.entrySet()) {
             long bytes = e.getValue().length() * 2;
-            header.append(header.length() > 1 ? "," : "").append('"').append(e.getKey()).append("\":{\"dtype\":\"")
-                    .append(dtype).append("\",\"shape\":").append(java.util.Arrays.toString(e.getValue().shape()).replace(" ", ""))
-                    .append(",\"data_offsets\":[").append(offset).append(',').append(offset + bytes).append("]}");
+            header.append(header.length() > 1 ? "," : "")
+                    .append('"')
+                    .append(e.getKey())
+                    .append("\":{\"dtype\":\"")
+                    .append(dtype)
+                    .append("\",\"shape\":")
+                    .append(java.util.Arrays.toString(e.getValue().shape()).replace(" ", ""))
+                    .append(",\"data_offsets\":[")
+                    .append(offset)
+                    .append(',')
+                    .append(offset + bytes)
+                    .append("]}");
             offset += bytes;
         }
         byte[] json = header.append('}').toString().getBytes(StandardCharsets.UTF_8);
@@ -277,17 +318,23 @@ class CheckpointTest {
             Path ckpt = dir.resolve("bad" + c);
             Checkpoint.save(ckpt, config, tensors);
             long index = t.length() - 3;
-            SafeTensorsFormatException e = assertThrows(SafeTensorsFormatException.class,
-                    () -> Checkpoint.load(ckpt, DataType.FLOAT));
-            assertTrue(e.getMessage().contains("tensor '" + names[c] + "' holds " + (double) bad[c]
-                    + " at flat index " + index), e.getMessage());
+            SafeTensorsFormatException e =
+                    assertThrows(SafeTensorsFormatException.class, () -> Checkpoint.load(ckpt, DataType.FLOAT));
+            assertTrue(
+                    e.getMessage()
+                            .contains("tensor '" + names[c] + "' holds " + (double) bad[c] + " at flat index " + index),
+                    e.getMessage());
         }
         // huge but finite weights whose sum overflows are accepted
         Map<String, INDArray> tensors = exactTensors(schema);
         tensors.get("backbone.embedding.weight").assign(3e38f);
         Path ckpt = dir.resolve("huge");
         Checkpoint.save(ckpt, config, tensors);
-        assertEquals(3e38f, Checkpoint.load(ckpt, DataType.FLOAT).tensor("backbone.embedding.weight").getFloat(7));
+        assertEquals(
+                3e38f,
+                Checkpoint.load(ckpt, DataType.FLOAT)
+                        .tensor("backbone.embedding.weight")
+                        .getFloat(7));
     }
 
     /** d_model 65,536 with 64 layers (3.2e11 parameters) is refused from config.json alone, before any tensor. */
@@ -297,11 +344,16 @@ class CheckpointTest {
         MambaConfig absurd = tied().toBuilder().dModel(65_536).nLayer(64).build();
         Files.writeString(ckpt.resolve(Checkpoint.CONFIG_FILE), absurd.toJson());
         Files.write(ckpt.resolve(Checkpoint.MODEL_FILE), new byte[8]); // never read
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Checkpoint.load(ckpt, DataType.FLOAT));
-        assertTrue(e.getMessage().startsWith(String.format(java.util.Locale.ROOT, "%s: the model has %,d parameters"
-                + " (d_model 65536, n_layer 64, padded vocabulary 24); loading it as float32",
-                ckpt.resolve(Checkpoint.CONFIG_FILE), io.ssmspark.model.checkpoint.ModelSize.parameters(absurd))),
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Checkpoint.load(ckpt, DataType.FLOAT));
+        assertTrue(
+                e.getMessage()
+                        .startsWith(String.format(
+                                java.util.Locale.ROOT,
+                                "%s: the model has %,d parameters"
+                                        + " (d_model 65536, n_layer 64, padded vocabulary 24); loading it as float32",
+                                ckpt.resolve(Checkpoint.CONFIG_FILE),
+                                io.ssmspark.model.checkpoint.ModelSize.parameters(absurd))),
                 e.getMessage());
     }
 }

@@ -1,13 +1,12 @@
 package io.ssmspark.model.checkpoint;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.function.IntFunction;
 import java.util.zip.CRC32;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
 
 /**
  * Exhaustive check of the F16 and BF16 decoders: the CRC-32 of the float32 bits (little-endian, NaNs

@@ -12,19 +12,18 @@ import java.util.List;
  * {@code target} when unpickled naively.
  */
 public final class HostilePickles {
-    private HostilePickles() {
-    }
+    private HostilePickles() {}
 
     /** A named attack: what it calls and its data.pkl bytes. */
-    public record Attack(String global, byte[] pickle) {
-    }
+    public record Attack(String global, byte[] pickle) {}
 
     public static List<Attack> all(String target) {
         return List.of(
                 new Attack("os.system", globalCall(2, "os", "system", "touch " + target)),
                 new Attack("posix.system", globalCall(2, "posix", "system", "touch " + target)),
-                new Attack("builtins.exec", stackGlobalCall("builtins", "exec",
-                        "open('" + target + "', 'w').write('pwned')")),
+                new Attack(
+                        "builtins.exec",
+                        stackGlobalCall("builtins", "exec", "open('" + target + "', 'w').write('pwned')")),
                 new Attack("subprocess.Popen", popen(target)),
                 new Attack("os.system", hiddenInStateDict(target)));
     }
@@ -33,7 +32,10 @@ public final class HostilePickles {
     static byte[] globalCall(int protocol, String module, String name, String arg) {
         Out o = new Out();
         o.op(0x80).op(protocol);
-        o.op('c').raw((module + "\n" + name + "\n").getBytes(StandardCharsets.US_ASCII)).op('q').op(0);
+        o.op('c')
+                .raw((module + "\n" + name + "\n").getBytes(StandardCharsets.US_ASCII))
+                .op('q')
+                .op(0);
         o.unicode(arg).op('q').op(1);
         o.op(0x85).op('q').op(2).op('R').op('q').op(3).op('.');
         return o.bytes();
@@ -46,7 +48,13 @@ public final class HostilePickles {
         body.unicode(arg).op(0x94).op(0x85).op(0x94).op('R').op(0x94).op('.');
         byte[] b = body.bytes();
         Out o = new Out();
-        o.op(0x80).op(4).op(0x95).raw(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(b.length).array());
+        o.op(0x80)
+                .op(4)
+                .op(0x95)
+                .raw(ByteBuffer.allocate(8)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(b.length)
+                        .array());
         o.raw(b);
         return o.bytes();
     }
@@ -54,8 +62,23 @@ public final class HostilePickles {
     /** {@code subprocess.Popen(['touch', target])}: GLOBAL, EMPTY_LIST, MARK, strings, APPENDS, TUPLE1, REDUCE. */
     static byte[] popen(String target) {
         Out o = new Out();
-        o.op(0x80).op(2).op('c').raw("subprocess\nPopen\n".getBytes(StandardCharsets.US_ASCII)).op('q').op(0);
-        o.op(']').op('q').op(1).op('(').unicode("touch").op('q').op(2).unicode(target).op('q').op(3).op('e');
+        o.op(0x80)
+                .op(2)
+                .op('c')
+                .raw("subprocess\nPopen\n".getBytes(StandardCharsets.US_ASCII))
+                .op('q')
+                .op(0);
+        o.op(']')
+                .op('q')
+                .op(1)
+                .op('(')
+                .unicode("touch")
+                .op('q')
+                .op(2)
+                .unicode(target)
+                .op('q')
+                .op(3)
+                .op('e');
         o.op(0x85).op('q').op(4).op('R').op('q').op(5).op('.');
         return o.bytes();
     }
@@ -91,7 +114,10 @@ public final class HostilePickles {
 
         Out unicode(String s) {
             byte[] u = s.getBytes(StandardCharsets.UTF_8);
-            op('X').raw(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(u.length).array());
+            op('X').raw(ByteBuffer.allocate(4)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putInt(u.length)
+                    .array());
             return raw(u);
         }
 

@@ -1,10 +1,9 @@
 package io.ssmspark.model.checkpoint;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,11 +16,11 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 class SafeTensorsTest {
     @TempDir
@@ -42,9 +41,9 @@ class SafeTensorsTest {
         ByteArrayOutputStream expected = new ByteArrayOutputStream();
         expected.write(new byte[] {(byte) 144, 0, 0, 0, 0, 0, 0, 0});
         expected.write(json.getBytes(StandardCharsets.US_ASCII));
-        expected.write(new byte[] {0, 0, 0, (byte) 0xC0});  // a[0] = -2.0f = 0xC0000000
-        expected.write(new byte[] {0, 0, 0, 0x3F});         // b[0][0] = 0.5f = 0x3F000000
-        expected.write(new byte[] {0, 0, 0x40, 0x40});      // b[0][1] = 3.0f = 0x40400000
+        expected.write(new byte[] {0, 0, 0, (byte) 0xC0}); // a[0] = -2.0f = 0xC0000000
+        expected.write(new byte[] {0, 0, 0, 0x3F}); // b[0][0] = 0.5f = 0x3F000000
+        expected.write(new byte[] {0, 0, 0x40, 0x40}); // b[0][1] = 3.0f = 0x40400000
         assertArrayEquals(expected.toByteArray(), out.toByteArray());
     }
 
@@ -85,7 +84,8 @@ class SafeTensorsTest {
             assertEquals(SafeTensorsDType.F64, r.entry("x").dtype());
             assertEquals(32, r.entry("x").end());
             INDArray back = r.read("x", DataType.DOUBLE);
-            assertArrayEquals(new double[] {Math.PI, -Math.E, 1e-300, 7}, back.data().asDouble(), 0.0);
+            assertArrayEquals(
+                    new double[] {Math.PI, -Math.E, 1e-300, 7}, back.data().asDouble(), 0.0);
             assertEquals((float) Math.PI, r.read("x", DataType.FLOAT).getFloat(0), 0f);
         }
     }
@@ -95,14 +95,15 @@ class SafeTensorsTest {
         short[] bits = {0x3C00, (short) 0xC000, 0x0001, 0x7C00, 0x3555, 0x7BFF, (short) 0x8000, 0x0400};
         Path file = writeRaw("h.safetensors", "F16", bits);
         float[] expected = {
-                1.0f,                 // 0x3C00: exponent 15 - 15 = 0, mantissa 0
-                -2.0f,                // 0xC000: sign, exponent 16 - 15 = 1
-                5.9604645e-8f,        // 0x0001: smallest subnormal, 2^-24
-                Float.POSITIVE_INFINITY,
-                0.333251953125f,      // 0x3555: 2^-2 * (1 + 341/1024)
-                65504f,               // 0x7BFF: largest finite half
-                -0.0f,
-                6.1035156e-5f};       // 0x0400: smallest normal, 2^-14
+            1.0f, // 0x3C00: exponent 15 - 15 = 0, mantissa 0
+            -2.0f, // 0xC000: sign, exponent 16 - 15 = 1
+            5.9604645e-8f, // 0x0001: smallest subnormal, 2^-24
+            Float.POSITIVE_INFINITY,
+            0.333251953125f, // 0x3555: 2^-2 * (1 + 341/1024)
+            65504f, // 0x7BFF: largest finite half
+            -0.0f,
+            6.1035156e-5f
+        }; // 0x0400: smallest normal, 2^-14
         INDArray f = SafeTensors.read(file, DataType.FLOAT).get("t");
         float[] actual = f.data().asFloat();
         for (int i = 0; i < expected.length; i++) {
@@ -118,11 +119,12 @@ class SafeTensorsTest {
         short[] bits = {0x3F80, (short) 0xC040, 0x0001, (short) 0xFF80, 0x3EAB};
         Path file = writeRaw("b.safetensors", "BF16", bits);
         float[] expected = {
-                1.0f,                     // 0x3F80 -> 0x3F800000
-                -3.0f,                    // 0xC040 -> 0xC0400000
-                Math.scalb(1f, -133),     // 0x0001 -> float subnormal 2^-149 * 2^16
-                Float.NEGATIVE_INFINITY,  // 0xFF80
-                0.333984375f};            // 0x3EAB: 2^-2 * (1 + 43/128)
+            1.0f, // 0x3F80 -> 0x3F800000
+            -3.0f, // 0xC040 -> 0xC0400000
+            Math.scalb(1f, -133), // 0x0001 -> float subnormal 2^-149 * 2^16
+            Float.NEGATIVE_INFINITY, // 0xFF80
+            0.333984375f
+        }; // 0x3EAB: 2^-2 * (1 + 43/128)
         float[] actual = SafeTensors.read(file, DataType.FLOAT).get("t").data().asFloat();
         for (int i = 0; i < expected.length; i++) {
             assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]), "element " + i);
@@ -194,7 +196,8 @@ class SafeTensorsTest {
     void refusesAHoleBetweenTensors() throws IOException {
         String h = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
                 + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}";
-        assertError(withHeader(h, new byte[12]), "data buffer bytes [4, 8) belong to no tensor (hole before tensor 'b')");
+        assertError(
+                withHeader(h, new byte[12]), "data buffer bytes [4, 8) belong to no tensor (hole before tensor 'b')");
     }
 
     @Test
@@ -206,14 +209,16 @@ class SafeTensorsTest {
     @Test
     void refusesAByteCountThatDoesNotMatchTheShape() throws IOException {
         String h = "{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}";
-        assertError(withHeader(h, new byte[8]),
+        assertError(
+                withHeader(h, new byte[8]),
                 "tensor 'w': data_offsets [0, 8] hold 8 bytes but shape [3] of F32 needs 12");
     }
 
     @Test
     void refusesATruncatedDataBuffer() throws IOException {
         String h = "{\"w\":{\"dtype\":\"BF16\",\"shape\":[2,2],\"data_offsets\":[0,8]}}";
-        assertError(withHeader(h, new byte[5]),
+        assertError(
+                withHeader(h, new byte[5]),
                 "tensor 'w': data_offsets end 8 is past the end of the data buffer (5 bytes)");
     }
 
@@ -234,18 +239,24 @@ class SafeTensorsTest {
     @Test
     void refusesNegativeOrNonIntegerShapesAndReversedOffsets() throws IOException {
         String negative = "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}";
-        assertError(withHeader(negative, new byte[4]), "tensor 'w': shape must be an array of non-negative integers, found [-1]");
+        assertError(
+                withHeader(negative, new byte[4]),
+                "tensor 'w': shape must be an array of non-negative integers, found [-1]");
         String fractional = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}}";
         assertError(withHeader(fractional, new byte[4]), "tensor 'w': shape must be an array of non-negative integers");
         String reversed = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}";
         assertError(withHeader(reversed, new byte[4]), "tensor 'w': data_offsets [4, 0] begin after end");
         String oneOffset = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4]}}";
-        assertError(withHeader(oneOffset, new byte[4]), "tensor 'w': data_offsets must be an array of 2 non-negative integers");
+        assertError(
+                withHeader(oneOffset, new byte[4]),
+                "tensor 'w': data_offsets must be an array of 2 non-negative integers");
     }
 
     @Test
     void refusesNonStringMetadata() throws IOException {
-        assertError(withHeader("{\"__metadata__\":{\"step\":3}}", new byte[0]), "\"__metadata__\" value 'step' must be a string");
+        assertError(
+                withHeader("{\"__metadata__\":{\"step\":3}}", new byte[0]),
+                "\"__metadata__\" value 'step' must be a string");
     }
 
     @Test
@@ -291,7 +302,8 @@ class SafeTensorsTest {
     }
 
     private static void assertError(Path file, String expectedPart) {
-        SafeTensorsFormatException e = assertThrows(SafeTensorsFormatException.class, () -> SafeTensors.read(file, DataType.FLOAT));
+        SafeTensorsFormatException e =
+                assertThrows(SafeTensorsFormatException.class, () -> SafeTensors.read(file, DataType.FLOAT));
         assertTrue(e.getMessage().startsWith(file + ": "), e.getMessage());
         assertTrue(e.getMessage().contains(expectedPart), "expected '" + expectedPart + "' in: " + e.getMessage());
     }

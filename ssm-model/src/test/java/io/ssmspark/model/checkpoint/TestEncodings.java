@@ -1,15 +1,13 @@
 package io.ssmspark.model.checkpoint;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-
 /** Element encodings for test fixtures: F64, F32, and F16 / BF16 of values exact in them. */
 public final class TestEncodings {
-    private TestEncodings() {
-    }
+    private TestEncodings() {}
 
     /** The nearest float16 value (ties to even). */
     static float roundToF16(double value) {
@@ -82,5 +80,4 @@ public final class TestEncodings {
         }
         return b.array();
     }
-
 }

@@ -39,7 +39,10 @@ import java.util.zip.ZipOutputStream;
 public final class TorchZipWriter {
     /** Storage element types, by the class name the pickle uses. */
     public enum Dtype {
-        F64("DoubleStorage", 8), F32("FloatStorage", 4), F16("HalfStorage", 2), BF16("BFloat16Storage", 2),
+        F64("DoubleStorage", 8),
+        F32("FloatStorage", 4),
+        F16("HalfStorage", 2),
+        BF16("BFloat16Storage", 2),
         I64("LongStorage", 8);
 
         final String storageClass;
@@ -85,8 +88,7 @@ public final class TorchZipWriter {
         }
     }
 
-    private TorchZipWriter() {
-    }
+    private TorchZipWriter() {}
 
     /** Writes {@code tensors} (a state dict, in order) as torch.save would. */
     public static void write(Path file, List<Tensor> tensors, Options options) throws IOException {
@@ -103,15 +105,16 @@ public final class TorchZipWriter {
             records.put("data/" + s.key(), s.bytes());
         }
         records.put("version", "3\n".getBytes(StandardCharsets.US_ASCII));
-        records.put(".data/serialization_id", "1234567890123456789012345678901234567890"
-                .getBytes(StandardCharsets.US_ASCII));
+        records.put(
+                ".data/serialization_id",
+                "1234567890123456789012345678901234567890".getBytes(StandardCharsets.US_ASCII));
         writeZip(file, options.folder(), records);
     }
 
     /** Stored (uncompressed) zip records under {@code folder}/, each record's data aligned to 64 bytes. */
     public static void writeZip(Path file, String folder, Map<String, byte[]> records) throws IOException {
         try (CountingStream counting = new CountingStream(Files.newOutputStream(file));
-             ZipOutputStream zip = new ZipOutputStream(counting)) {
+                ZipOutputStream zip = new ZipOutputStream(counting)) {
             zip.setMethod(ZipOutputStream.STORED);
             for (Map.Entry<String, byte[]> r : records.entrySet()) {
                 String name = folder + "/" + r.getKey();
@@ -225,6 +228,7 @@ public final class TorchZipWriter {
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         /** Objects that are one Python object in torch's pickling, by a key of ours, to their memo index. */
         final Map<String, Integer> shared = new HashMap<>();
+
         int memoSize;
 
         Pickler op(int b) {
@@ -243,7 +247,10 @@ public final class TorchZipWriter {
                 op('q').op(idx);
             } else {
                 op('r');
-                raw(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(idx).array());
+                raw(ByteBuffer.allocate(4)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putInt(idx)
+                        .array());
             }
             return idx;
         }
@@ -258,7 +265,10 @@ public final class TorchZipWriter {
                 op('h').op(idx);
             } else {
                 op('j');
-                raw(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(idx).array());
+                raw(ByteBuffer.allocate(4)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putInt(idx)
+                        .array());
             }
             return true;
         }
@@ -275,7 +285,10 @@ public final class TorchZipWriter {
             }
             byte[] b = s.getBytes(StandardCharsets.UTF_8);
             op('X');
-            raw(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(b.length).array());
+            raw(ByteBuffer.allocate(4)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putInt(b.length)
+                    .array());
             raw(b);
             remember(identity == null ? null : "str:" + identity, put());
         }
@@ -298,13 +311,20 @@ public final class TorchZipWriter {
                 op('M').op((int) (v & 0xFF)).op((int) (v >> 8));
             } else if (v >= Integer.MIN_VALUE && v <= Integer.MAX_VALUE) {
                 op('J');
-                raw(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) v).array());
+                raw(ByteBuffer.allocate(4)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putInt((int) v)
+                        .array());
             } else {
                 // LONG1: the shortest little-endian two's-complement encoding (pickle.encode_long)
-                byte[] le = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array();
+                byte[] le = ByteBuffer.allocate(8)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(v)
+                        .array();
                 int n = 8;
-                while (n > 1 && ((le[n - 1] == 0 && (le[n - 2] & 0x80) == 0)
-                        || (le[n - 1] == (byte) 0xFF && (le[n - 2] & 0x80) != 0))) {
+                while (n > 1
+                        && ((le[n - 1] == 0 && (le[n - 2] & 0x80) == 0)
+                                || (le[n - 1] == (byte) 0xFF && (le[n - 2] & 0x80) != 0))) {
                     n--;
                 }
                 op(0x8a).op(n);

@@ -1,13 +1,14 @@
 package io.ssmspark.model.checkpoint;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.ssmspark.model.config.MalformedConfigException;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,12 +17,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * transformers' Mamba2ForCausalLM layout (transformers' config fields and tensor names, one file or shards with an
@@ -34,20 +33,36 @@ class TransformersMamba2CheckpointTest {
 
     /** 2 Mamba-2 layers, 2 groups of 2 heads, RMSNorm, untied head, vocab 13 padded to 16 (transformers: 16). */
     static MambaConfig original(boolean tied) {
-        return MambaConfig.builder().dModel(8).nLayer(2).vocabSize(13).padVocabSizeMultiple(8)
-                .ssm(SsmConfig.builder().dState(4).dConv(4).expand(2).headdim(4).ngroups(2).chunkSize(4).build())
-                .tieEmbeddings(tied).build();
+        return MambaConfig.builder()
+                .dModel(8)
+                .nLayer(2)
+                .vocabSize(13)
+                .padVocabSizeMultiple(8)
+                .ssm(SsmConfig.builder()
+                        .dState(4)
+                        .dConv(4)
+                        .expand(2)
+                        .headdim(4)
+                        .ngroups(2)
+                        .chunkSize(4)
+                        .build())
+                .tieEmbeddings(tied)
+                .build();
     }
 
     private static void assertSameModel(LoadedCheckpoint mambaSsm, LoadedCheckpoint transformers) {
         assertEquals(mambaSsm.config().paddedVocabSize(), transformers.config().paddedVocabSize());
         for (DataType type : List.of(DataType.FLOAT, DataType.DOUBLE)) {
-            assertArrayEquals(mambaSsm.flatParameters(type).toDoubleVector(),
-                    transformers.flatParameters(type).toDoubleVector(), 0.0, type + " parameters");
+            assertArrayEquals(
+                    mambaSsm.flatParameters(type).toDoubleVector(),
+                    transformers.flatParameters(type).toDoubleVector(),
+                    0.0,
+                    type + " parameters");
             int vocab = mambaSsm.config().vocabSize(); // ids valid in both (transformers' vocab_size is the padded one)
             float[] expected = MambaSsmBinCheckpointTest.logits(mambaSsm, type, vocab);
             assertEquals(2 * 11 * 16, expected.length);
-            assertArrayEquals(expected, MambaSsmBinCheckpointTest.logits(transformers, type, vocab), 0f, type + " logits");
+            assertArrayEquals(
+                    expected, MambaSsmBinCheckpointTest.logits(transformers, type, vocab), 0f, type + " logits");
         }
     }
 
@@ -63,7 +78,8 @@ class TransformersMamba2CheckpointTest {
         CheckpointLayout layout = CheckpointLayout.detect(hf);
         assertEquals(CheckpointLayout.Kind.TRANSFORMERS, layout.kind());
         assertEquals(hf.resolve(CheckpointLayout.SAFETENSORS_INDEX), layout.indexFile());
-        assertEquals(List.of(hf.resolve("model-00001-of-00002.safetensors"), hf.resolve("model-00002-of-00002.safetensors")),
+        assertEquals(
+                List.of(hf.resolve("model-00001-of-00002.safetensors"), hf.resolve("model-00002-of-00002.safetensors")),
                 layout.weightFiles());
         assertEquals("bfloat16", layout.transformers().declaredDtype());
         assertEquals("4.44.0", layout.transformers().transformersVersion());
@@ -108,10 +124,12 @@ class TransformersMamba2CheckpointTest {
         }
         withHead.put("lm_head.weight", w.get(CheckpointSchema.EMBEDDING).add(0.25));
         CheckpointFixtures.writeSafetensors(hf.resolve(Checkpoint.MODEL_FILE), withHead, "F32");
-        SafeTensorsFormatException e = assertThrows(SafeTensorsFormatException.class,
-                () -> Checkpoint.load(hf, DataType.FLOAT));
-        assertEquals(hf.resolve(Checkpoint.MODEL_FILE) + ": config.json says tie_word_embeddings = true but tensor"
-                + " 'lm_head.weight' differs from 'backbone.embeddings.weight' (max |difference| = 0.25)", e.getMessage());
+        SafeTensorsFormatException e =
+                assertThrows(SafeTensorsFormatException.class, () -> Checkpoint.load(hf, DataType.FLOAT));
+        assertEquals(
+                hf.resolve(Checkpoint.MODEL_FILE) + ": config.json says tie_word_embeddings = true but tensor"
+                        + " 'lm_head.weight' differs from 'backbone.embeddings.weight' (max |difference| = 0.25)",
+                e.getMessage());
     }
 
     /** An unpadded vocabulary (13 rows) is kept as it is: transformers uses vocab_size rows and logits. */
@@ -123,19 +141,23 @@ class TransformersMamba2CheckpointTest {
         CheckpointFixtures.writeTransformersMamba2(hf, c, w, "F32", 1, Map.of());
         LoadedCheckpoint loaded = Checkpoint.load(hf, DataType.FLOAT);
         assertEquals(13, loaded.config().paddedVocabSize());
-        assertArrayEquals(new long[] {13, 8}, loaded.tensor(CheckpointSchema.EMBEDDING).shape());
+        assertArrayEquals(
+                new long[] {13, 8}, loaded.tensor(CheckpointSchema.EMBEDDING).shape());
     }
 
     @Test
     void aMissingShardIsNamed() throws IOException {
         MambaConfig c = original(false);
         Path hf = dir.resolve("hf");
-        CheckpointFixtures.writeTransformersMamba2(hf, c, CheckpointFixtures.bf16ExactWeights(c, 24), "BF16", 2, Map.of());
+        CheckpointFixtures.writeTransformersMamba2(
+                hf, c, CheckpointFixtures.bf16ExactWeights(c, 24), "BF16", 2, Map.of());
         Files.delete(hf.resolve("model-00002-of-00002.safetensors"));
-        SafeTensorsFormatException e = assertThrows(SafeTensorsFormatException.class,
-                () -> Checkpoint.load(hf, DataType.FLOAT));
-        assertEquals(hf.resolve(CheckpointLayout.SAFETENSORS_INDEX) + ": shard 'model-00002-of-00002.safetensors' (named"
-                + " for 10 tensors, e.g. 'backbone.layers.1.mixer.in_proj.weight') is missing from " + hf, e.getMessage());
+        SafeTensorsFormatException e =
+                assertThrows(SafeTensorsFormatException.class, () -> Checkpoint.load(hf, DataType.FLOAT));
+        assertEquals(
+                hf.resolve(CheckpointLayout.SAFETENSORS_INDEX) + ": shard 'model-00002-of-00002.safetensors' (named"
+                        + " for 10 tensors, e.g. 'backbone.layers.1.mixer.in_proj.weight') is missing from " + hf,
+                e.getMessage());
     }
 
     /** A shard holding a tensor its index does not list there, or an index listing a tensor its shard lacks. */
@@ -147,12 +169,17 @@ class TransformersMamba2CheckpointTest {
         CheckpointFixtures.writeTransformersMamba2(hf, c, w, "BF16", 2, Map.of());
         Path index = hf.resolve(CheckpointLayout.SAFETENSORS_INDEX);
         String original = Files.readString(index);
-        Files.writeString(index, original.replace("\"backbone.norm_f.weight\": \"model-00002-of-00002.safetensors\"",
-                "\"backbone.norm_f.weight\": \"model-00001-of-00002.safetensors\""));
-        SafeTensorsFormatException e = assertThrows(SafeTensorsFormatException.class,
-                () -> Checkpoint.load(hf, DataType.FLOAT));
-        assertEquals(hf.resolve("model-00002-of-00002.safetensors") + ": holds tensor 'backbone.norm_f.weight', which "
-                + index + " lists in shard 'model-00001-of-00002.safetensors'", e.getMessage());
+        Files.writeString(
+                index,
+                original.replace(
+                        "\"backbone.norm_f.weight\": \"model-00002-of-00002.safetensors\"",
+                        "\"backbone.norm_f.weight\": \"model-00001-of-00002.safetensors\""));
+        SafeTensorsFormatException e =
+                assertThrows(SafeTensorsFormatException.class, () -> Checkpoint.load(hf, DataType.FLOAT));
+        assertEquals(
+                hf.resolve("model-00002-of-00002.safetensors") + ": holds tensor 'backbone.norm_f.weight', which "
+                        + index + " lists in shard 'model-00001-of-00002.safetensors'",
+                e.getMessage());
     }
 
     /** Config values ssm-spark would not compute as transformers does are refused by field name. */
@@ -161,36 +188,55 @@ class TransformersMamba2CheckpointTest {
         MambaConfig c = original(false);
         Map<String, INDArray> w = CheckpointFixtures.bf16ExactWeights(c, 26);
         Map<String, String> cases = new LinkedHashMap<>();
-        cases.put("\"time_step_limit\": [0.0, 10.0]", "field 'time_step_limit' = [0.0, 10.0] is not supported; only"
-                + " [0.0, Infinity] (no clamping of the time step) is supported");
-        cases.put("\"use_bias\": true", "field 'use_bias' = true is not supported; in_proj and out_proj biases are not"
-                + " supported (ssm-spark's Mamba2 has none, as mamba_ssm's default)");
-        cases.put("\"num_experts\": 8", "unknown field 'num_experts': mixture-of-experts layers are not part of"
-                + " Mamba2ForCausalLM and ssm-spark has none");
-        cases.put("\"architectures\": [\"MambaForCausalLM\"]", "field 'architectures' = [\"MambaForCausalLM\"] is not"
-                + " supported; only Mamba2ForCausalLM (model_type \"mamba2\") is read from a transformers config (Mamba-1"
-                + " layers need the mapping of x_proj and dt_proj onto ssm-spark's Mamba1 mixer, not done yet)");
-        cases.put("\"model_type\": \"bamba\"", "field 'model_type' = \"bamba\" is not supported; only"
-                + " Mamba2ForCausalLM (model_type \"mamba2\") is read from a transformers config (hybrid models need the"
-                + " mapping of their attention and MLP layers, not done yet)");
-        cases.put("\"layer_norm_epsilon\": 1e-06", "field 'layer_norm_epsilon' = 1.0E-6 is not supported; transformers"
-                + " also uses it in each mixer's gated RMSNorm, where ssm-spark uses mamba_ssm's fixed 1.0E-5; only"
-                + " 1e-05 is supported");
-        cases.put("\"num_heads\": 8", "field 'num_heads' = 8 with head_dim = 4 gives 32 channels, but expand *"
-                + " hidden_size = 2 * 8 = 16; they must be equal");
-        cases.put("\"rms_norm\": false", "field 'rms_norm' = false is not supported; transformers' Mamba2 always uses"
-                + " RMSNorm (Mamba2RMSNorm, MambaRMSNormGated), so the config contradicts the model it describes");
-        cases.put("\"layer_types\": [\"mamba\", \"attention\"]", "field 'layer_types[1]' = \"attention\" is not"
-                + " supported; Mamba2ForCausalLM has only \"mamba\" layers");
-        cases.put("\"residual_scale\": 2", "unknown field 'residual_scale': it is not a field of transformers'"
-                + " Mamba2Config, and ssm-spark does not guess what it means");
+        cases.put(
+                "\"time_step_limit\": [0.0, 10.0]",
+                "field 'time_step_limit' = [0.0, 10.0] is not supported; only"
+                        + " [0.0, Infinity] (no clamping of the time step) is supported");
+        cases.put(
+                "\"use_bias\": true",
+                "field 'use_bias' = true is not supported; in_proj and out_proj biases are not"
+                        + " supported (ssm-spark's Mamba2 has none, as mamba_ssm's default)");
+        cases.put(
+                "\"num_experts\": 8",
+                "unknown field 'num_experts': mixture-of-experts layers are not part of"
+                        + " Mamba2ForCausalLM and ssm-spark has none");
+        cases.put(
+                "\"architectures\": [\"MambaForCausalLM\"]",
+                "field 'architectures' = [\"MambaForCausalLM\"] is not"
+                        + " supported; only Mamba2ForCausalLM (model_type \"mamba2\") is read from a transformers config (Mamba-1"
+                        + " layers need the mapping of x_proj and dt_proj onto ssm-spark's Mamba1 mixer, not done yet)");
+        cases.put(
+                "\"model_type\": \"bamba\"",
+                "field 'model_type' = \"bamba\" is not supported; only"
+                        + " Mamba2ForCausalLM (model_type \"mamba2\") is read from a transformers config (hybrid models need the"
+                        + " mapping of their attention and MLP layers, not done yet)");
+        cases.put(
+                "\"layer_norm_epsilon\": 1e-06",
+                "field 'layer_norm_epsilon' = 1.0E-6 is not supported; transformers"
+                        + " also uses it in each mixer's gated RMSNorm, where ssm-spark uses mamba_ssm's fixed 1.0E-5; only"
+                        + " 1e-05 is supported");
+        cases.put(
+                "\"num_heads\": 8",
+                "field 'num_heads' = 8 with head_dim = 4 gives 32 channels, but expand *"
+                        + " hidden_size = 2 * 8 = 16; they must be equal");
+        cases.put(
+                "\"rms_norm\": false",
+                "field 'rms_norm' = false is not supported; transformers' Mamba2 always uses"
+                        + " RMSNorm (Mamba2RMSNorm, MambaRMSNormGated), so the config contradicts the model it describes");
+        cases.put(
+                "\"layer_types\": [\"mamba\", \"attention\"]",
+                "field 'layer_types[1]' = \"attention\" is not"
+                        + " supported; Mamba2ForCausalLM has only \"mamba\" layers");
+        cases.put(
+                "\"residual_scale\": 2",
+                "unknown field 'residual_scale': it is not a field of transformers'"
+                        + " Mamba2Config, and ssm-spark does not guess what it means");
         for (Map.Entry<String, String> e : cases.entrySet()) {
             String[] kv = e.getKey().split(": ", 2);
             Path hf = dir.resolve("case" + Math.abs(e.getKey().hashCode()));
-            CheckpointFixtures.writeTransformersMamba2(hf, c, w, "BF16", 1,
-                    Map.of(kv[0].replace("\"", ""), kv[1]));
-            MalformedConfigException x = assertThrows(MalformedConfigException.class,
-                    () -> Checkpoint.load(hf, DataType.FLOAT), e.getKey());
+            CheckpointFixtures.writeTransformersMamba2(hf, c, w, "BF16", 1, Map.of(kv[0].replace("\"", ""), kv[1]));
+            MalformedConfigException x =
+                    assertThrows(MalformedConfigException.class, () -> Checkpoint.load(hf, DataType.FLOAT), e.getKey());
             assertEquals(hf.resolve(Checkpoint.CONFIG_FILE) + ": " + e.getValue(), x.getMessage());
         }
     }
@@ -248,17 +294,34 @@ class TransformersMamba2CheckpointTest {
         assertEquals(1, open[1], "weight files open at once");
         assertEquals(0, open[0]);
         List<String> opens = events.stream().filter(s -> s.startsWith("open")).toList();
-        assertEquals(List.of("open 00001", "open 00002", "open 00003", "open 00001", "open 00002", "open 00003"), opens);
+        assertEquals(
+                List.of("open 00001", "open 00002", "open 00003", "open 00001", "open 00002", "open 00003"), opens);
         List<String> compact = new ArrayList<>();
         for (String s : events) {
             if (compact.isEmpty() || !compact.get(compact.size() - 1).equals(s)) {
                 compact.add(s);
             }
         }
-        assertEquals(List.of("open 00001", "close 00001", "open 00002", "close 00002", "open 00003", "close 00003",
-                "open 00001", "read 00001", "close 00001", "open 00002", "read 00002", "close 00002",
-                "open 00003", "read 00003", "close 00003"), compact);
-        assertEquals(CheckpointSchema.of(loaded.config()).tensors().size(),
+        assertEquals(
+                List.of(
+                        "open 00001",
+                        "close 00001",
+                        "open 00002",
+                        "close 00002",
+                        "open 00003",
+                        "close 00003",
+                        "open 00001",
+                        "read 00001",
+                        "close 00001",
+                        "open 00002",
+                        "read 00002",
+                        "close 00002",
+                        "open 00003",
+                        "read 00003",
+                        "close 00003"),
+                compact);
+        assertEquals(
+                CheckpointSchema.of(loaded.config()).tensors().size(),
                 events.stream().filter(s -> s.startsWith("read")).count());
         Path mambaSsm = dir.resolve("mamba_ssm");
         CheckpointFixtures.writeMambaSsmBin(mambaSsm, c, w, "BF16");

@@ -31,9 +31,12 @@ class Mamba1ConfigTest {
 
     @Test
     void emptySsmCfgIsMamba1WithMambaSsmDefaults() throws IOException {
-        for (String json : new String[] {MAMBA_130M, MAMBA_130M.replace("\"ssm_cfg\": {},", ""),
-                MAMBA_130M.replace("\"ssm_cfg\": {}", "\"ssm_cfg\": null"),
-                MAMBA_130M.replace("\"ssm_cfg\": {}", "\"ssm_cfg\": {\"layer\": \"Mamba1\"}")}) {
+        for (String json : new String[] {
+            MAMBA_130M,
+            MAMBA_130M.replace("\"ssm_cfg\": {},", ""),
+            MAMBA_130M.replace("\"ssm_cfg\": {}", "\"ssm_cfg\": null"),
+            MAMBA_130M.replace("\"ssm_cfg\": {}", "\"ssm_cfg\": {\"layer\": \"Mamba1\"}")
+        }) {
             MambaConfig c = parse(json);
             SsmConfig s = c.ssm();
             assertEquals("Mamba1", s.layer(), json);
@@ -66,7 +69,8 @@ class Mamba1ConfigTest {
         assertEquals(1, parse("{\"d_model\": 16, \"n_layer\": 1}").dtRank());
         assertEquals(2, parse("{\"d_model\": 17, \"n_layer\": 1}").dtRank());
         for (String bad : new String[] {"\"big\"", "0", "-2", "2.5", "null", "[4]"}) {
-            assertMessage(String.format(json, bad),
+            assertMessage(
+                    String.format(json, bad),
                     "config.json: field 'ssm_cfg.dt_rank' must be \"auto\" or an integer >= 1, found " + bad);
         }
     }
@@ -76,77 +80,136 @@ class Mamba1ConfigTest {
         // d_inner 2 · 24 = 48 is not divisible by Mamba2's default headdim 64
         MambaConfig c = parse("{\"d_model\": 24, \"n_layer\": 1, \"ssm_cfg\": {}}");
         assertEquals(48, c.dInner());
-        assertThrows(IllegalArgumentException.class, () -> MambaConfig.builder().dModel(24).nLayer(1).build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> MambaConfig.builder().dModel(24).nLayer(1).build());
     }
 
     @Test
     void writtenJsonHasEveryMamba1ArgumentAndReadsBackEqual() throws IOException {
-        MambaConfig c = MambaConfig.builder().dModel(48).nLayer(3).vocabSize(1000).dIntermediate(64)
-                .attnLayerIdx(List.of(1)).attn(AttnConfig.builder().numHeads(4).build())
-                .ssm(SsmConfig.mamba1Builder().dState(8).dConv(3).expand(3).dtRank(5).dtMin(0.002).dtMax(0.2)
-                        .dtInit("constant").dtScale(0.5).dtInitFloor(1e-3).convBias(false).bias(true)
-                        .useFastPath(false).build())
-                .tieEmbeddings(false).build();
+        MambaConfig c = MambaConfig.builder()
+                .dModel(48)
+                .nLayer(3)
+                .vocabSize(1000)
+                .dIntermediate(64)
+                .attnLayerIdx(List.of(1))
+                .attn(AttnConfig.builder().numHeads(4).build())
+                .ssm(SsmConfig.mamba1Builder()
+                        .dState(8)
+                        .dConv(3)
+                        .expand(3)
+                        .dtRank(5)
+                        .dtMin(0.002)
+                        .dtMax(0.2)
+                        .dtInit("constant")
+                        .dtScale(0.5)
+                        .dtInitFloor(1e-3)
+                        .convBias(false)
+                        .bias(true)
+                        .useFastPath(false)
+                        .build())
+                .tieEmbeddings(false)
+                .build();
         String json = c.toJson();
         assertEquals(c, parse(json));
         JsonNode ssm = new ObjectMapper().readTree(json).get("ssm_cfg");
         List<String> names = new ArrayList<>();
         ssm.fieldNames().forEachRemaining(names::add);
-        assertEquals(List.of("layer", "d_state", "d_conv", "expand", "dt_rank", "dt_min", "dt_max", "dt_init",
-                "dt_scale", "dt_init_floor", "conv_bias", "bias", "use_fast_path"), names);
+        assertEquals(
+                List.of(
+                        "layer",
+                        "d_state",
+                        "d_conv",
+                        "expand",
+                        "dt_rank",
+                        "dt_min",
+                        "dt_max",
+                        "dt_init",
+                        "dt_scale",
+                        "dt_init_floor",
+                        "conv_bias",
+                        "bias",
+                        "use_fast_path"),
+                names);
         assertEquals("Mamba1", ssm.get("layer").textValue());
         assertEquals(5, ssm.get("dt_rank").intValue());
 
         MambaConfig auto = parse(MAMBA_130M);
         String written = auto.toJson();
-        assertEquals("auto", new ObjectMapper().readTree(written).get("ssm_cfg").get("dt_rank").textValue());
+        assertEquals(
+                "auto",
+                new ObjectMapper()
+                        .readTree(written)
+                        .get("ssm_cfg")
+                        .get("dt_rank")
+                        .textValue());
         assertEquals(auto, parse(written));
     }
 
     @Test
     void refusesBadValuesAndMamba2ArgumentsByName() {
         String ssm = "{\"d_model\": 64, \"n_layer\": 2, \"ssm_cfg\": {%s}}";
-        assertMessage(String.format(ssm, "\"dt_init\": \"xavier\""),
+        assertMessage(
+                String.format(ssm, "\"dt_init\": \"xavier\""),
                 "config.json: field 'ssm_cfg.dt_init' = \"xavier\" is not supported; only \"random\" or \"constant\"");
-        assertMessage(String.format(ssm, "\"dt_scale\": -1"),
+        assertMessage(
+                String.format(ssm, "\"dt_scale\": -1"),
                 "config.json: field 'ssm_cfg.dt_scale' = -1.0 is not supported; only a finite number >= 0");
-        assertMessage(String.format(ssm, "\"d_conv\": 1"),
+        assertMessage(
+                String.format(ssm, "\"d_conv\": 1"),
                 "config.json: field 'ssm_cfg.d_conv' = 1 is not supported; ssm-spark's causal conv needs a kernel of"
                         + " at least 2");
         assertMessage(String.format(ssm, "\"dt_min\": 0"), "config.json: ssm_cfg.dt_min must be a finite number > 0");
-        assertMessage(String.format(ssm, "\"dt_max\": 0.0001"), "config.json: ssm_cfg.dt_max must be finite and >= dt_min");
+        assertMessage(
+                String.format(ssm, "\"dt_max\": 0.0001"), "config.json: ssm_cfg.dt_max must be finite and >= dt_min");
         assertMessage(String.format(ssm, "\"d_state\": 0"), "config.json: ssm_cfg.d_state must be >= 1, found 0");
-        assertMessage(String.format(ssm, "\"conv_bias\": \"yes\""),
+        assertMessage(
+                String.format(ssm, "\"conv_bias\": \"yes\""),
                 "config.json: field 'ssm_cfg.conv_bias' must be true or false, found \"yes\"");
-        assertMessage(String.format(ssm, "\"expand\": 1.5"),
+        assertMessage(
+                String.format(ssm, "\"expand\": 1.5"),
                 "config.json: field 'ssm_cfg.expand' must be an integer, found 1.5");
-        for (String key : new String[] {"headdim", "ngroups", "chunk_size", "D_has_hdim", "rmsnorm", "A_init_range",
-                "use_mem_eff_path"}) {
-            assertMessage(String.format(ssm, "\"" + key + "\": 1"), "config.json: field 'ssm_cfg." + key
-                    + "' is an argument of mamba_ssm's Mamba2 only; mamba_ssm's Mamba (ssm_cfg.layer \"Mamba1\", also"
-                    + " when no layer is named) has no such argument and refuses it");
+        for (String key : new String[] {
+            "headdim", "ngroups", "chunk_size", "D_has_hdim", "rmsnorm", "A_init_range", "use_mem_eff_path"
+        }) {
+            assertMessage(
+                    String.format(ssm, "\"" + key + "\": 1"),
+                    "config.json: field 'ssm_cfg." + key
+                            + "' is an argument of mamba_ssm's Mamba2 only; mamba_ssm's Mamba (ssm_cfg.layer \"Mamba1\", also"
+                            + " when no layer is named) has no such argument and refuses it");
         }
-        assertMessage(String.format(ssm, "\"layer\": \"Mamba1\", \"headdim\": 64"),
+        assertMessage(
+                String.format(ssm, "\"layer\": \"Mamba1\", \"headdim\": 64"),
                 "field 'ssm_cfg.headdim' is an argument of mamba_ssm's Mamba2 only");
         assertMessage(String.format(ssm, "\"layer_idx\": 0"), "config.json: unknown field 'ssm_cfg.layer_idx'");
         assertMessage(String.format(ssm, "\"foo\": 0"), "config.json: unknown field 'ssm_cfg.foo'");
         // and the other way round: Mamba1's arguments are not Mamba2's (mamba_ssm's Mamba2 refuses them)
-        assertMessage("{\"ssm_cfg\": {\"layer\": \"Mamba2\", \"dt_rank\": 4}}",
+        assertMessage(
+                "{\"ssm_cfg\": {\"layer\": \"Mamba2\", \"dt_rank\": 4}}",
                 "config.json: unknown field 'ssm_cfg.dt_rank'");
-        assertMessage("{\"ssm_cfg\": {\"layer\": \"Mamba2\", \"dt_init\": \"random\"}}",
+        assertMessage(
+                "{\"ssm_cfg\": {\"layer\": \"Mamba2\", \"dt_init\": \"random\"}}",
                 "config.json: unknown field 'ssm_cfg.dt_init'");
     }
 
     @Test
     void builderRefusesBadMamba1Values() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> SsmConfig.mamba1Builder().dtRank(0).build());
         assertEquals("ssm_cfg.dt_rank must be >= 1, found 0", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> SsmConfig.mamba1Builder().dtInit("orthogonal").build());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> SsmConfig.mamba1Builder().dtInit("orthogonal").build());
         assertEquals("ssm_cfg.dt_init must be \"random\" or \"constant\", found \"orthogonal\"", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> MambaConfig.builder().dModel(64)
-                .ssm(SsmConfig.builder().bias(true).build()).build());
-        assertTrue(e.getMessage().startsWith("ssm_cfg: ssm-spark's Mamba2 has conv_bias = true and bias = false only"),
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> MambaConfig.builder()
+                        .dModel(64)
+                        .ssm(SsmConfig.builder().bias(true).build())
+                        .build());
+        assertTrue(
+                e.getMessage().startsWith("ssm_cfg: ssm-spark's Mamba2 has conv_bias = true and bias = false only"),
                 e.getMessage());
     }
 

@@ -1,6 +1,5 @@
 package io.ssmspark.model.config;
 
-import io.ssmspark.model.checkpoint.ModelSize;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -10,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ssmspark.model.checkpoint.CheckpointSchema;
+import io.ssmspark.model.checkpoint.ModelSize;
 import io.ssmspark.model.lm.ModelInit;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -26,8 +26,13 @@ class RetNetConfigTest {
     }
 
     private static MambaConfig.Builder model(RetNetConfig r) {
-        return MambaConfig.builder().dModel(48).nLayer(3).vocabSize(250).dIntermediate(40)
-                .ssm(SsmConfig.builder().retNet(r).chunkSize(32).build()).tieEmbeddings(false);
+        return MambaConfig.builder()
+                .dModel(48)
+                .nLayer(3)
+                .vocabSize(250)
+                .dIntermediate(40)
+                .ssm(SsmConfig.builder().retNet(r).chunkSize(32).build())
+                .tieEmbeddings(false);
     }
 
     @Test
@@ -42,27 +47,33 @@ class RetNetConfigTest {
         // take a d_model whose Mamba2 defaults fail (2·40 = 80 is not a multiple of headdim 64)
         MambaConfig odd = parse("{\"d_model\": 40, \"ssm_cfg\": {\"layer\": \"RetNet\", \"num_heads\": 5}}");
         assertEquals(8, odd.ssm().retNet().keyDim(40));
-        assertThrows(MalformedConfigException.class,
-                () -> parse("{\"d_model\": 40, \"ssm_cfg\": {\"layer\": \"Mamba2\"}}"));
+        assertThrows(
+                MalformedConfigException.class, () -> parse("{\"d_model\": 40, \"ssm_cfg\": {\"layer\": \"Mamba2\"}}"));
     }
 
     @Test
     void writtenJsonHasEveryFieldAndReadsBackEqual() throws IOException {
-        MambaConfig c = model(RetNetConfig.of(3).withValueFactor(1).withGate(false).withGroupNormEps(1e-5))
-                .attnLayerIdx(List.of(1)).attn(AttnConfig.builder().numHeads(4).build()).build();
+        MambaConfig c = model(
+                        RetNetConfig.of(3).withValueFactor(1).withGate(false).withGroupNormEps(1e-5))
+                .attnLayerIdx(List.of(1))
+                .attn(AttnConfig.builder().numHeads(4).build())
+                .build();
         String json = c.toJson();
         assertEquals(c, parse(json));
         JsonNode ssm = new ObjectMapper().readTree(json).get("ssm_cfg");
         List<String> names = new ArrayList<>();
         ssm.fieldNames().forEachRemaining(names::add);
-        assertEquals(List.of("layer", "num_heads", "value_factor", "group_norm", "gate", "group_norm_eps",
-                "chunk_size"), names);
+        assertEquals(
+                List.of("layer", "num_heads", "value_factor", "group_norm", "gate", "group_norm_eps", "chunk_size"),
+                names);
         assertEquals("RetNet", ssm.get("layer").textValue());
         assertEquals(3, ssm.get("num_heads").intValue());
         assertFalse(ssm.get("gate").booleanValue());
         assertEquals(32, ssm.get("chunk_size").intValue());
         // and a Mamba2 config still writes no RetNet field
-        assertFalse(new ObjectMapper().readTree(MambaConfig.builder().build().toJson()).get("ssm_cfg")
+        assertFalse(new ObjectMapper()
+                .readTree(MambaConfig.builder().build().toJson())
+                .get("ssm_cfg")
                 .has("num_heads"));
         assertNull(MambaConfig.builder().build().ssm().retNet());
     }
@@ -72,41 +83,58 @@ class RetNetConfigTest {
         String retnet = "{\"d_model\": 64, \"ssm_cfg\": {\"layer\": \"RetNet\"%s}}";
         assertMessage(String.format(retnet, ""), "config.json: field 'ssm_cfg.num_heads' is missing");
         assertMessage(String.format(retnet, ", \"num_heads\": null"), "field 'ssm_cfg.num_heads' is missing");
-        assertMessage(String.format(retnet, ", \"num_heads\": 5"),
+        assertMessage(
+                String.format(retnet, ", \"num_heads\": 5"),
                 "config.json: ssm_cfg.num_heads: d_model = 64 is not divisible by num_heads = 5");
         assertMessage(String.format(retnet, ", \"num_heads\": 0"), "ssm_cfg.num_heads must be >= 1, found 0");
-        assertMessage(String.format(retnet, ", \"num_heads\": 4, \"value_factor\": 0"),
+        assertMessage(
+                String.format(retnet, ", \"num_heads\": 4, \"value_factor\": 0"),
                 "ssm_cfg.value_factor must be >= 1, found 0");
-        assertMessage(String.format(retnet, ", \"num_heads\": 4, \"value_factor\": 1.5"),
+        assertMessage(
+                String.format(retnet, ", \"num_heads\": 4, \"value_factor\": 1.5"),
                 "field 'ssm_cfg.value_factor' must be an integer, found 1.5");
-        assertMessage(String.format(retnet, ", \"num_heads\": 4, \"gate\": \"yes\""),
+        assertMessage(
+                String.format(retnet, ", \"num_heads\": 4, \"gate\": \"yes\""),
                 "field 'ssm_cfg.gate' must be true or false");
-        assertMessage(String.format(retnet, ", \"num_heads\": 4, \"group_norm\": 1"),
+        assertMessage(
+                String.format(retnet, ", \"num_heads\": 4, \"group_norm\": 1"),
                 "field 'ssm_cfg.group_norm' must be true or false");
-        assertMessage(String.format(retnet, ", \"num_heads\": 4, \"group_norm_eps\": 0"),
+        assertMessage(
+                String.format(retnet, ", \"num_heads\": 4, \"group_norm_eps\": 0"),
                 "ssm_cfg.group_norm_eps must be a finite number > 0, found 0.0");
-        assertMessage(String.format(retnet, ", \"num_heads\": 4, \"chunk_size\": 0"),
+        assertMessage(
+                String.format(retnet, ", \"num_heads\": 4, \"chunk_size\": 0"),
                 "ssm_cfg.chunk_size must be >= 1, found 0");
         // Mamba2's fields mean nothing to a RetNet layer: refused, not dropped
-        assertMessage(String.format(retnet, ", \"num_heads\": 4, \"d_state\": 16"),
+        assertMessage(
+                String.format(retnet, ", \"num_heads\": 4, \"d_state\": 16"),
                 "config.json: unknown field 'ssm_cfg.d_state'");
-        assertMessage(String.format(retnet, ", \"num_heads\": 4, \"headdim\": 16"),
+        assertMessage(
+                String.format(retnet, ", \"num_heads\": 4, \"headdim\": 16"),
                 "config.json: unknown field 'ssm_cfg.headdim'");
         // and RetNet's mean nothing to a Mamba2 layer
-        assertMessage("{\"ssm_cfg\": {\"layer\": \"Mamba2\", \"num_heads\": 4}}",
+        assertMessage(
+                "{\"ssm_cfg\": {\"layer\": \"Mamba2\", \"num_heads\": 4}}",
                 "config.json: unknown field 'ssm_cfg.num_heads'");
     }
 
     @Test
     void builderKeepsLayerAndSettingsTogether() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> SsmConfig.builder().layer("RetNet").build());
         assertEquals("ssm_cfg: layer \"RetNet\" needs its retention settings (ssm_cfg.num_heads)", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
-                () -> SsmConfig.builder().retNet(RetNetConfig.of(2)).layer("Mamba2").build());
-        assertEquals("ssm_cfg: retention settings are given but ssm_cfg.layer is \"Mamba2\", not \"RetNet\"",
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> SsmConfig.builder()
+                        .retNet(RetNetConfig.of(2))
+                        .layer("Mamba2")
+                        .build());
+        assertEquals(
+                "ssm_cfg: retention settings are given but ssm_cfg.layer is \"Mamba2\", not \"RetNet\"",
                 e.getMessage());
-        assertEquals("RetNet", SsmConfig.builder().retNet(RetNetConfig.of(2)).build().layer());
+        assertEquals(
+                "RetNet", SsmConfig.builder().retNet(RetNetConfig.of(2)).build().layer());
     }
 
     @Test
@@ -114,10 +142,17 @@ class RetNetConfigTest {
         List<MambaConfig> configs = List.of(
                 model(RetNetConfig.of(4)).build(),
                 model(RetNetConfig.of(4).withGate(false)).build(),
-                model(RetNetConfig.of(3).withValueFactor(3).withGroupNorm(false)).tieEmbeddings(true).build(),
-                model(RetNetConfig.of(1).withValueFactor(1)).dIntermediate(0).rmsNorm(false).build(),
-                model(RetNetConfig.of(6)).attnLayerIdx(List.of(0, 2)).attn(AttnConfig.builder().numHeads(4)
-                        .numHeadsKv(2).build()).build());
+                model(RetNetConfig.of(3).withValueFactor(3).withGroupNorm(false))
+                        .tieEmbeddings(true)
+                        .build(),
+                model(RetNetConfig.of(1).withValueFactor(1))
+                        .dIntermediate(0)
+                        .rmsNorm(false)
+                        .build(),
+                model(RetNetConfig.of(6))
+                        .attnLayerIdx(List.of(0, 2))
+                        .attn(AttnConfig.builder().numHeads(4).numHeadsKv(2).build())
+                        .build());
         for (MambaConfig c : configs) {
             assertEquals(CheckpointSchema.of(c).totalParameters(), ModelSize.parameters(c), c.toJson());
         }

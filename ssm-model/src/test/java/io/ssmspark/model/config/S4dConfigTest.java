@@ -45,10 +45,21 @@ class S4dConfigTest {
     @Test
     void toJsonRoundTripsAndWritesOnlyS4dFields() throws IOException {
         for (S4dConfig.Init init : S4dConfig.Init.values()) {
-            MambaConfig c = MambaConfig.builder().dModel(24).nLayer(3).vocabSize(100).attnLayerIdx(List.of(1))
+            MambaConfig c = MambaConfig.builder()
+                    .dModel(24)
+                    .nLayer(3)
+                    .vocabSize(100)
+                    .attnLayerIdx(List.of(1))
                     .attn(AttnConfig.builder().numHeads(4).build())
-                    .ssm(SsmConfig.builder().layer(S4dConfig.LAYER).dState(8).dtMin(0.002).dtMax(0.05).chunkSize(16)
-                            .s4d(new S4dConfig(init)).build()).build();
+                    .ssm(SsmConfig.builder()
+                            .layer(S4dConfig.LAYER)
+                            .dState(8)
+                            .dtMin(0.002)
+                            .dtMax(0.05)
+                            .chunkSize(16)
+                            .s4d(new S4dConfig(init))
+                            .build())
+                    .build();
             String json = c.toJson();
             assertEquals(c, parse(json), json);
             JsonNode ssm = new ObjectMapper().readTree(json).get("ssm_cfg");
@@ -58,8 +69,17 @@ class S4dConfigTest {
             assertEquals(init.jsonName(), ssm.get("init").textValue());
         }
         // the Mamba2-only fields do not apply: a builder value there is dropped, so the config still round-trips
-        MambaConfig odd = MambaConfig.builder().dModel(24).nLayer(1).vocabSize(100)
-                .ssm(SsmConfig.builder().layer(S4dConfig.LAYER).dState(8).dConv(2).headdim(7).build()).build();
+        MambaConfig odd = MambaConfig.builder()
+                .dModel(24)
+                .nLayer(1)
+                .vocabSize(100)
+                .ssm(SsmConfig.builder()
+                        .layer(S4dConfig.LAYER)
+                        .dState(8)
+                        .dConv(2)
+                        .headdim(7)
+                        .build())
+                .build();
         assertEquals(SsmConfig.DEFAULTS.dConv(), odd.ssm().dConv());
         assertEquals(odd, parse(odd.toJson()));
         assertEquals(S4dConfig.DEFAULTS, odd.ssm().s4d());
@@ -70,7 +90,9 @@ class S4dConfigTest {
     void mamba2SizeRulesDoNotApply() throws MalformedConfigException {
         MambaConfig c = parse("{\"d_model\": 10, \"n_layer\": 1, \"ssm_cfg\": {\"layer\": \"S4D\", \"d_state\": 4}}");
         assertEquals(10, c.dModel());
-        assertThrows(IllegalArgumentException.class, () -> MambaConfig.builder().dModel(10).nLayer(1).build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> MambaConfig.builder().dModel(10).nLayer(1).build());
     }
 
     @Test
@@ -78,23 +100,32 @@ class S4dConfigTest {
         String base = "{\"d_model\": 16, \"n_layer\": 2, \"ssm_cfg\": {\"layer\": \"S4D\"%s}}";
         assertMessage(String.format(base, ", \"d_conv\": 4"), "config.json: unknown field 'ssm_cfg.d_conv'");
         assertMessage(String.format(base, ", \"headdim\": 4"), "config.json: unknown field 'ssm_cfg.headdim'");
-        assertMessage(String.format(base, ", \"init\": \"diag-lin\""), "config.json: field 'ssm_cfg.init' ="
-                + " \"diag-lin\" is not supported; expected one of \"lin\", \"inv\", \"real\", \"legs\"");
+        assertMessage(
+                String.format(base, ", \"init\": \"diag-lin\""),
+                "config.json: field 'ssm_cfg.init' ="
+                        + " \"diag-lin\" is not supported; expected one of \"lin\", \"inv\", \"real\", \"legs\"");
         assertMessage(String.format(base, ", \"init\": 3"), "field 'ssm_cfg.init' must be a string, found 3");
-        assertMessage(String.format(base, ", \"d_state\": 7"), "config.json: ssm_cfg.d_state must be even for the S4D"
-                + " init \"lin\" (N/2 complex conjugate pairs), found 7");
-        assertMessage(String.format(base, ", \"d_state\": 7, \"init\": \"inv\""), "must be even for the S4D init \"inv\"");
+        assertMessage(
+                String.format(base, ", \"d_state\": 7"),
+                "config.json: ssm_cfg.d_state must be even for the S4D"
+                        + " init \"lin\" (N/2 complex conjugate pairs), found 7");
+        assertMessage(
+                String.format(base, ", \"d_state\": 7, \"init\": \"inv\""), "must be even for the S4D init \"inv\"");
         assertMessage(String.format(base, ", \"d_state\": 0"), "ssm_cfg.d_state must be >= 1, found 0");
-        assertMessage(String.format(base, ", \"dt_min\": 0.5, \"dt_max\": 0.1"), "ssm_cfg.dt_max must be finite and"
-                + " >= dt_min = 0.5, found 0.1");
+        assertMessage(
+                String.format(base, ", \"dt_min\": 0.5, \"dt_max\": 0.1"),
+                "ssm_cfg.dt_max must be finite and" + " >= dt_min = 0.5, found 0.1");
         assertMessage(String.format(base, ", \"chunk_size\": 0"), "ssm_cfg.chunk_size must be >= 1, found 0");
-        assertMessage("{\"ssm_cfg\": {\"layer\": \"S4\"}}", "field 'ssm_cfg.layer' = \"S4\" is not supported;"
-                + " the supported layers are \"Mamba1\" (also when none is named), \"Mamba2\", \"RetNet\" and \"S4D\"");
+        assertMessage(
+                "{\"ssm_cfg\": {\"layer\": \"S4\"}}",
+                "field 'ssm_cfg.layer' = \"S4\" is not supported;"
+                        + " the supported layers are \"Mamba1\" (also when none is named), \"Mamba2\", \"RetNet\" and \"S4D\"");
     }
 
     @Test
     void builderRefusesS4dSettingsOnAnotherLayer() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> SsmConfig.builder().s4d(S4dConfig.DEFAULTS).build());
         assertEquals("ssm_cfg: S4D settings given for layer \"Mamba2\"", e.getMessage());
     }

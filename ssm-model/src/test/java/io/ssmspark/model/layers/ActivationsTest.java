@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Random;
 import java.util.function.UnaryOperator;
-
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -19,29 +18,55 @@ class ActivationsTest {
 
     @Test
     void softplusFollowsTorchIncludingTheThreshold() {
-        double[] expected = {9.357622968839737e-14, 0.31326168751822286, 0.6931471805599453, 1.3132616875182228,
-            19.500000003398267, 20.000000002061153, 20.5, 100};
+        double[] expected = {
+            9.357622968839737e-14,
+            0.31326168751822286,
+            0.6931471805599453,
+            1.3132616875182228,
+            19.500000003398267,
+            20.000000002061153,
+            20.5,
+            100
+        };
         assertValues(expected, Activations.softplus(of(V, V.length)), 1e-15 * 100, "softplus");
         INDArray sp = Activations.softplus(of(V, V.length));
         assertEquals(20.5, sp.getDouble(6), 0.0, "above 20 softplus returns v exactly");
         assertEquals(20.000000002061153, sp.getDouble(5), 1e-13, "at 20 softplus is still log1p(exp(v))");
-        double[] grad = {9.357622968839299e-14, 0.2689414213699951, 0.5, 0.7310585786300049, 0.9999999966017321,
-            0.9999999979388463, 1.0, 1.0};
+        double[] grad = {
+            9.357622968839299e-14,
+            0.2689414213699951,
+            0.5,
+            0.7310585786300049,
+            0.9999999966017321,
+            0.9999999979388463,
+            1.0,
+            1.0
+        };
         assertValues(grad, Activations.softplusGrad(of(V, V.length)), 1e-15, "softplus'");
         assertValues(new double[] {1000}, Activations.softplus(of(new double[] {1000}, 1)), 0, "no overflow");
     }
 
     @Test
     void siluMatchesHandValues() {
-        double[] expected = {-2.8072868906517896e-12, -0.2689414213699951, 0, 0.7310585786300049, 19.499999933733775,
-            19.999999958776925, 20.499999974371867, 100};
+        double[] expected = {
+            -2.8072868906517896e-12,
+            -0.2689414213699951,
+            0,
+            0.7310585786300049,
+            19.499999933733775,
+            19.999999958776925,
+            20.499999974371867,
+            100
+        };
         assertValues(expected, Activations.silu(of(V, V.length)), 1e-13, "silu");
     }
 
     @Test
     void derivativesMatchCentralDifferences() {
         checkDerivative(Activations::silu, Activations::siluGrad);
-        checkDerivative(v -> Activations.siluWithGrad(v).value(), v -> Activations.siluWithGrad(v).grad());
+        checkDerivative(
+                v -> Activations.siluWithGrad(v).value(),
+                v -> Activations.siluWithGrad(v).grad());
         checkDerivative(Activations::softplus, Activations::softplusGrad);
     }
 

@@ -14,7 +14,6 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import java.util.Random;
 import java.util.function.DoubleSupplier;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -32,13 +31,19 @@ class AttentionTest {
         double c2 = Math.cos(0.01);
         double s2 = Math.sin(0.01);
         INDArray full = Rotary.apply(x, Rotary.table(1, 1, 4, 10000, DataType.DOUBLE));
-        assertValues(new double[] {1 * c1 - 3 * s1, 2 * c2 - 4 * s2, 3 * c1 + 1 * s1, 4 * c2 + 2 * s2}, full, 1e-15,
+        assertValues(
+                new double[] {1 * c1 - 3 * s1, 2 * c2 - 4 * s2, 3 * c1 + 1 * s1, 4 * c2 + 2 * s2},
+                full,
+                1e-15,
                 "rd = 4");
         // rd = 2 < hd: only dims 0 and 1 rotate (angle 1), dims 2 and 3 pass through
         INDArray partial = Rotary.apply(x, Rotary.table(1, 1, 2, 10000, DataType.DOUBLE));
         assertValues(new double[] {1 * c1 - 2 * s1, 2 * c1 + 1 * s1, 3, 4}, partial, 1e-15, "rd = 2");
         // position 0 is the identity; the transposed rotation undoes the rotation
-        assertValues(new double[] {1, 2, 3, 4}, Rotary.apply(x, Rotary.table(0, 1, 4, 10000, DataType.DOUBLE)), 0,
+        assertValues(
+                new double[] {1, 2, 3, 4},
+                Rotary.apply(x, Rotary.table(0, 1, 4, 10000, DataType.DOUBLE)),
+                0,
                 "position 0");
         Rotary.Table far = Rotary.table(123_456, 1, 4, 500, DataType.DOUBLE);
         assertClose(x, Rotary.applyTransposed(Rotary.apply(x, far), far), 1e-15, "inverse");
@@ -51,7 +56,8 @@ class AttentionTest {
         double inf = Double.NEGATIVE_INFINITY;
         assertArrayEquals(new double[] {0, 0, inf, inf, 0, 0}, m.ravel().toDoubleVector());
         INDArray full = AttentionKernel.mask(0, 3, 0, 3, 0, DataType.DOUBLE);
-        assertArrayEquals(new double[] {0, inf, inf, 0, 0, inf, 0, 0, 0}, full.ravel().toDoubleVector());
+        assertArrayEquals(
+                new double[] {0, inf, inf, 0, 0, inf, 0, 0, 0}, full.ravel().toDoubleVector());
         assertNull(AttentionKernel.mask(5, 2, 0, 5, 0, DataType.DOUBLE), "keys all before the queries: no mask");
     }
 
@@ -63,7 +69,8 @@ class AttentionTest {
         INDArray inW = of(new double[] {0, 0, 0, 0, 1, 3, -2, 1, 1, 0, 0, 1}, 6, 2);
         INDArray outW = of(new double[] {1, 0, 0, 1}, 2, 2);
         Attention.Weights w = new Attention.Weights(inW, null, outW, null);
-        INDArray full = Attention.forward(x, w, new Attention.Spec(1, 1, 2, 0, 10000, null, 0), 0, null, null).out();
+        INDArray full = Attention.forward(x, w, new Attention.Spec(1, 1, 2, 0, 10000, null, 0), 0, null, null)
+                .out();
         assertValues(new double[] {1, 0, 0.5, 1, 5.0 / 3, 2.0 / 3, 1.25, 2.5}, full, 1e-15, "causal means");
         INDArray windowed = Attention.forward(x, w, new Attention.Spec(1, 1, 2, 0, 10000, null, 2), 0, null, null)
                 .out();
@@ -78,7 +85,8 @@ class AttentionTest {
         INDArray inW = of(new double[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1}, 8, 2);
         INDArray outW = of(new double[] {1, 2, 0, 0, 0, 0, 10, 20}, 2, 4);
         Attention.Weights w = new Attention.Weights(inW, null, outW, null);
-        INDArray out = Attention.forward(x, w, new Attention.Spec(4, 2, 1, 0, 10000, null, 0), 0, null, null).out();
+        INDArray out = Attention.forward(x, w, new Attention.Spec(4, 2, 1, 0, 10000, null, 0), 0, null, null)
+                .out();
         // out0 = ctx0 + 2·ctx1 = 3·mean(x[0]); out1 = 10·ctx2 + 20·ctx3 = 30·mean(x[1])
         assertValues(new double[] {3 * 1, 30 * 10, 3 * 2, 30 * 15}, out, 1e-12, "GQA mapping");
     }
@@ -88,9 +96,10 @@ class AttentionTest {
         "4, 2, 4, 4, 0, true, 0, 0",
         "4, 2, 4, 2, 3, false, 2, 5",
         "2, 2, 6, 4, 2, true, 3, 3",
-        "3, 1, 4, 0, 0, false, 1, 7"})
-    void forwardMatchesTheLoopReference(int h, int hkv, int hd, int rd, int window, boolean bias, int past,
-            int offset) {
+        "3, 1, 4, 0, 0, false, 1, 7"
+    })
+    void forwardMatchesTheLoopReference(
+            int h, int hkv, int hd, int rd, int window, boolean bias, int past, int offset) {
         Random rnd = new Random(71 + h + 10L * past);
         Case c = new Case(rnd, 2, 5, 6, new Attention.Spec(h, hkv, hd, rd, 10000, null, window), bias, past);
         Attention.Output o = Attention.forward(c.x, c.w, c.spec, offset, c.pastK, c.pastV);
@@ -103,8 +112,11 @@ class AttentionTest {
     void customSoftmaxScaleAndRotaryBaseReachTheMath() {
         Random rnd = new Random(72);
         Case c = new Case(rnd, 1, 4, 8, new Attention.Spec(2, 1, 4, 4, 500, 0.9, 0), true, 0);
-        assertClose(NaiveAttention.forward(c.x, c.w, c.spec, 3, null, null),
-                Attention.forward(c.x, c.w, c.spec, 3, null, null).out(), 1e-13, "out");
+        assertClose(
+                NaiveAttention.forward(c.x, c.w, c.spec, 3, null, null),
+                Attention.forward(c.x, c.w, c.spec, 3, null, null).out(),
+                1e-13,
+                "out");
     }
 
     @ParameterizedTest(name = "window={0} split={1}")
@@ -124,8 +136,12 @@ class AttentionTest {
         if (window > 0) {
             // a halo of the last W−1 keys is enough
             int keep = Math.min(window - 1, split);
-            INDArray haloK = first.key().get(all(), interval(split - keep, split), all(), all()).dup();
-            INDArray haloV = first.value().get(all(), interval(split - keep, split), all(), all()).dup();
+            INDArray haloK = first.key()
+                    .get(all(), interval(split - keep, split), all(), all())
+                    .dup();
+            INDArray haloV = first.value()
+                    .get(all(), interval(split - keep, split), all(), all())
+                    .dup();
             if (keep > 0) {
                 Attention.Output halo = Attention.forward(x2, c.w, c.spec, split, haloK, haloV);
                 assertClose(whole.get(all(), interval(split, t), all()), halo.out(), 1e-13, "halo");
@@ -134,30 +150,35 @@ class AttentionTest {
     }
 
     @ParameterizedTest(name = "batch={0} H={1} Hkv={2} rd={3} window={4} bias={5} past={6}")
-    @CsvSource({
-        "2, 4, 2, 2, 3, true, 2",
-        "1, 2, 1, 4, 0, false, 0",
-        "1, 2, 2, 4, 2, true, 3",
-        "2, 2, 2, 0, 0, true, 2"})
+    @CsvSource({"2, 4, 2, 2, 3, true, 2", "1, 2, 1, 4, 0, false, 0", "1, 2, 2, 4, 2, true, 3", "2, 2, 2, 0, 0, true, 2"
+    })
     void gradientsMatchFiniteDifferences(int batch, int h, int hkv, int rd, int window, boolean bias, int past) {
         Random rnd = new Random(74 + h + past);
         Case c = new Case(rnd, batch, 4, 5, new Attention.Spec(h, hkv, 4, rd, 10000, null, window), bias, past);
         long offset = past + 2;
         INDArray r = randn(rnd, batch, 4, 5);
-        Attention.Weights start = new Attention.Weights(randn(rnd, c.w.inProjWeight().shape()),
-                bias ? randn(rnd, c.w.inProjBias().shape()) : null, randn(rnd, c.w.outProjWeight().shape()),
+        Attention.Weights start = new Attention.Weights(
+                randn(rnd, c.w.inProjWeight().shape()),
+                bias ? randn(rnd, c.w.inProjBias().shape()) : null,
+                randn(rnd, c.w.outProjWeight().shape()),
                 bias ? randn(rnd, c.w.outProjBias().shape()) : null);
-        Attention.Weights acc = new Attention.Weights(start.inProjWeight().dup(),
-                bias ? start.inProjBias().dup() : null, start.outProjWeight().dup(), bias ? start.outProjBias().dup() : null);
+        Attention.Weights acc = new Attention.Weights(
+                start.inProjWeight().dup(),
+                bias ? start.inProjBias().dup() : null,
+                start.outProjWeight().dup(),
+                bias ? start.outProjBias().dup() : null);
         Attention.Output fwd = Attention.forward(c.x, c.w, c.spec, offset, c.pastK, c.pastV);
         Attention.Gradients g = Attention.backward(c.x, c.w, c.spec, fwd, r, acc);
-        DoubleSupplier loss = () -> GradCheck.dot(Attention.forward(c.x, c.w, c.spec, offset, c.pastK, c.pastV).out(), r);
+        DoubleSupplier loss = () -> GradCheck.dot(
+                Attention.forward(c.x, c.w, c.spec, offset, c.pastK, c.pastV).out(), r);
         GradCheck.check("x", c.x, g.dx(), loss, 1);
         GradCheck.check("in_proj.weight", c.w.inProjWeight(), acc.inProjWeight().sub(start.inProjWeight()), loss, 2);
-        GradCheck.check("out_proj.weight", c.w.outProjWeight(), acc.outProjWeight().sub(start.outProjWeight()), loss, 3);
+        GradCheck.check(
+                "out_proj.weight", c.w.outProjWeight(), acc.outProjWeight().sub(start.outProjWeight()), loss, 3);
         if (bias) {
             GradCheck.check("in_proj.bias", c.w.inProjBias(), acc.inProjBias().sub(start.inProjBias()), loss, 4);
-            GradCheck.check("out_proj.bias", c.w.outProjBias(), acc.outProjBias().sub(start.outProjBias()), loss, 5);
+            GradCheck.check(
+                    "out_proj.bias", c.w.outProjBias(), acc.outProjBias().sub(start.outProjBias()), loss, 5);
         }
         if (past > 0) {
             GradCheck.check("past key", c.pastK, g.dPastKey(), loss, 6);
@@ -186,7 +207,9 @@ class AttentionTest {
         Attention.Weights acc = zerosLike(c.w);
         Attention.Gradients g = Attention.backward(c.x, c.w, c.spec, fwd, r, acc, backwardBlockElements);
         DoubleSupplier loss = () -> GradCheck.dot(
-                Attention.forward(c.x, c.w, c.spec, offset, c.pastK, c.pastV, blockElements).out(), r);
+                Attention.forward(c.x, c.w, c.spec, offset, c.pastK, c.pastV, blockElements)
+                        .out(),
+                r);
         GradCheck.check("x", c.x, g.dx(), loss, 1);
         GradCheck.check("in_proj.weight", c.w.inProjWeight(), acc.inProjWeight(), loss, 2);
         GradCheck.check("past key", c.pastK, g.dPastKey(), loss, 6);
@@ -200,8 +223,17 @@ class AttentionTest {
      */
     @ParameterizedTest(name = "T={0} window={1} past={2} block elements={3}")
     @CsvSource({
-        "7, 0, 2, 1", "7, 0, 2, 40", "7, 0, 2, 1000000", "7, 3, 2, 1", "7, 3, 2, 40", "7, 3, 9, 150",
-        "1, 0, 12, 8", "1, 4, 12, 8", "12, 5, 0, 24", "12, 1, 3, 24"})
+        "7, 0, 2, 1",
+        "7, 0, 2, 40",
+        "7, 0, 2, 1000000",
+        "7, 3, 2, 1",
+        "7, 3, 2, 40",
+        "7, 3, 9, 150",
+        "1, 0, 12, 8",
+        "1, 4, 12, 8",
+        "12, 5, 0, 24",
+        "12, 1, 3, 24"
+    })
     void inferenceMatchesTheLoopReferenceForAnyBlocking(int t, int window, int past, long blockElements) {
         Random rnd = new Random(79 + t + window + past);
         Case c = new Case(rnd, 2, t, 6, new Attention.Spec(4, 2, 4, 4, 10000, null, window), true, past);
@@ -226,8 +258,8 @@ class AttentionTest {
         long[] training = new long[2];
         int[] pasts = {30, 3000};
         for (int i = 0; i < pasts.length; i++) {
-            AttentionKernel.Geometry geo = new AttentionKernel.Geometry(1, 2, 2, 64, pasts[i], 0, 8, 0.3,
-                    DataType.FLOAT);
+            AttentionKernel.Geometry geo =
+                    new AttentionKernel.Geometry(1, 2, 2, 64, pasts[i], 0, 8, 0.3, DataType.FLOAT);
             Random rnd = new Random(80);
             INDArray q = toFloat(randn(rnd, 1, 2, 128, 8));
             INDArray k = toFloat(randn(rnd, 1, 2, pasts[i] + 64, 8));
@@ -241,7 +273,8 @@ class AttentionTest {
                 training[i] = scope.bytesAllocated();
             }
         }
-        assertTrue(inference[0] > 0 && inference[1] == inference[0],
+        assertTrue(
+                inference[0] > 0 && inference[1] == inference[0],
                 "inference bytes with 30 and 3000 past keys: " + inference[0] + ", " + inference[1]);
         assertTrue(training[1] > 10 * training[0], "training bytes: " + training[0] + ", " + training[1]);
     }
@@ -262,8 +295,11 @@ class AttentionTest {
         Random rnd = new Random(75);
         Case c = new Case(rnd, 2, 12, 16, new Attention.Spec(4, 2, 8, 4, 10000, null, 5), true, 3);
         INDArray dy = randn(rnd, 2, 12, 16);
-        Attention.Weights w32 = new Attention.Weights(toFloat(c.w.inProjWeight()), toFloat(c.w.inProjBias()),
-                toFloat(c.w.outProjWeight()), toFloat(c.w.outProjBias()));
+        Attention.Weights w32 = new Attention.Weights(
+                toFloat(c.w.inProjWeight()),
+                toFloat(c.w.inProjBias()),
+                toFloat(c.w.outProjWeight()),
+                toFloat(c.w.outProjBias()));
         Attention.Output o64 = Attention.forward(c.x, c.w, c.spec, 40, c.pastK, c.pastV);
         Attention.Output o32 = Attention.forward(toFloat(c.x), w32, c.spec, 40, toFloat(c.pastK), toFloat(c.pastV));
         assertTrue(o32.out().dataType() == DataType.FLOAT);
@@ -286,8 +322,8 @@ class AttentionTest {
     void rejectsBadShapesAndPastLongerThanTheOffset() {
         Random rnd = new Random(76);
         Case c = new Case(rnd, 1, 3, 4, new Attention.Spec(2, 1, 2, 2, 10000, null, 0), false, 2);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Attention.forward(c.x, c.w, c.spec, 1, c.pastK, c.pastV));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> Attention.forward(c.x, c.w, c.spec, 1, c.pastK, c.pastV));
         assertTrue(e.getMessage().contains("2 past rows") && e.getMessage().contains("position 1"), e.getMessage());
         Attention.Weights bad = new Attention.Weights(c.w.inProjWeight(), null, randn(rnd, 4, 3), null);
         e = assertThrows(IllegalArgumentException.class, () -> Attention.forward(c.x, bad, c.spec, 0, null, null));
@@ -298,8 +334,11 @@ class AttentionTest {
     }
 
     private static Attention.Weights zerosLike(Attention.Weights w) {
-        return new Attention.Weights(w.inProjWeight().like(), w.inProjBias() == null ? null : w.inProjBias().like(),
-                w.outProjWeight().like(), w.outProjBias() == null ? null : w.outProjBias().like());
+        return new Attention.Weights(
+                w.inProjWeight().like(),
+                w.inProjBias() == null ? null : w.inProjBias().like(),
+                w.outProjWeight().like(),
+                w.outProjBias() == null ? null : w.outProjBias().like());
     }
 
     /** Random fp64 inputs, weights and past keys/values for one configuration. */
@@ -314,12 +353,13 @@ class AttentionTest {
             this.spec = spec;
             this.x = randn(rnd, batch, t, d);
             double inScale = 1.0 / Math.sqrt(d);
-            this.w = new Attention.Weights(randn(rnd, inScale, spec.qkvDim(), d),
-                    bias ? randn(rnd, 0.5, spec.qkvDim()) : null, randn(rnd, inScale, d, spec.contextDim()),
+            this.w = new Attention.Weights(
+                    randn(rnd, inScale, spec.qkvDim(), d),
+                    bias ? randn(rnd, 0.5, spec.qkvDim()) : null,
+                    randn(rnd, inScale, d, spec.contextDim()),
                     bias ? randn(rnd, 0.5, d) : null);
             this.pastK = past > 0 ? randn(rnd, batch, past, spec.numHeadsKv(), spec.headDim()) : null;
             this.pastV = past > 0 ? randn(rnd, batch, past, spec.numHeadsKv(), spec.headDim()) : null;
         }
     }
-
 }

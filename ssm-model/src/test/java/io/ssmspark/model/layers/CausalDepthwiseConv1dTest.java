@@ -5,15 +5,14 @@ import static io.ssmspark.model.layers.TestArrays.assertValues;
 import static io.ssmspark.model.layers.TestArrays.of;
 import static io.ssmspark.model.layers.TestArrays.randn;
 import static io.ssmspark.model.layers.TestArrays.toFloat;
-import static org.nd4j.linalg.indexing.NDArrayIndex.all;
-import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.nd4j.linalg.indexing.NDArrayIndex.all;
+import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import java.util.Random;
 import java.util.function.DoubleSupplier;
-
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -31,7 +30,10 @@ class CausalDepthwiseConv1dTest {
         // channel 1: x[t−1] − x[t] over x = −1, 0, 1 -> 1, −1, −1
         assertValues(new double[] {3, 1, 5.5, -1, 8, -1}, CausalDepthwiseConv1d.forward(X, W, BIAS, null), 0, "y");
         INDArray prev = of(new double[] {10, 4}, 1, 1, 2);
-        assertValues(new double[] {8, 5, 5.5, -1, 8, -1}, CausalDepthwiseConv1d.forward(X, W, BIAS, prev), 0,
+        assertValues(
+                new double[] {8, 5, 5.5, -1, 8, -1},
+                CausalDepthwiseConv1d.forward(X, W, BIAS, prev),
+                0,
                 "y with prev rows");
     }
 
@@ -86,7 +88,10 @@ class CausalDepthwiseConv1dTest {
             for (int end : cuts) {
                 INDArray part = x.get(all(), interval(start, end), all()).dup();
                 INDArray y = CausalDepthwiseConv1d.forward(part, w, bias, prev);
-                assertClose(whole.get(all(), interval(start, end), all()), y, 1e-15,
+                assertClose(
+                        whole.get(all(), interval(start, end), all()),
+                        y,
+                        1e-15,
                         "segment [" + start + ", " + end + ")");
                 prev = CausalDepthwiseConv1d.carryRows(prev, part, k);
                 start = end;
@@ -106,13 +111,19 @@ class CausalDepthwiseConv1dTest {
         INDArray dW = grads.get(interval(20, 32)).reshape(3, 4);
         INDArray x = randn(rnd, 2, 6, 3);
         INDArray dy = randn(rnd, 2, 6, 3);
-        assertClose(CausalDepthwiseConv1d.forward(x, w.dup(), null, null), CausalDepthwiseConv1d.forward(x, w, null, null),
-                0, "y");
+        assertClose(
+                CausalDepthwiseConv1d.forward(x, w.dup(), null, null),
+                CausalDepthwiseConv1d.forward(x, w, null, null),
+                0,
+                "y");
         INDArray expected = Nd4j.zeros(flat.dataType(), 3, 4);
         CausalDepthwiseConv1d.backward(x, w.dup(), null, dy, expected, null);
         CausalDepthwiseConv1d.backward(x, w, null, dy, dW, null);
         assertClose(expected, grads.get(interval(20, 32)).reshape(3, 4), 0, "dw in the flat buffer");
-        assertEquals(expected.norm2Number().doubleValue(), grads.norm2Number().doubleValue(), 1e-12,
+        assertEquals(
+                expected.norm2Number().doubleValue(),
+                grads.norm2Number().doubleValue(),
+                1e-12,
                 "nothing written outside the view");
     }
 
@@ -132,13 +143,16 @@ class CausalDepthwiseConv1dTest {
         INDArray bias = randn(rnd, 6);
         INDArray prev = randn(rnd, 2, 3, 6);
         INDArray dy = randn(rnd, 2, 11, 6);
-        assertClose(CausalDepthwiseConv1d.forward(x, w, bias, prev),
-                CausalDepthwiseConv1d.forward(toFloat(x), toFloat(w), toFloat(bias), toFloat(prev)), 1e-6, "y");
+        assertClose(
+                CausalDepthwiseConv1d.forward(x, w, bias, prev),
+                CausalDepthwiseConv1d.forward(toFloat(x), toFloat(w), toFloat(bias), toFloat(prev)),
+                1e-6,
+                "y");
         INDArray dW64 = w.like();
         INDArray dW32 = toFloat(w.like());
         CausalDepthwiseConv1d.Gradients g64 = CausalDepthwiseConv1d.backward(x, w, prev, dy, dW64, null);
-        CausalDepthwiseConv1d.Gradients g32 = CausalDepthwiseConv1d.backward(toFloat(x), toFloat(w), toFloat(prev),
-                toFloat(dy), dW32, null);
+        CausalDepthwiseConv1d.Gradients g32 =
+                CausalDepthwiseConv1d.backward(toFloat(x), toFloat(w), toFloat(prev), toFloat(dy), dW32, null);
         assertClose(g64.dx(), g32.dx(), 1e-6, "dx");
         assertClose(g64.dPrev(), g32.dPrev(), 1e-6, "dprev");
         assertClose(dW64, dW32, 1e-6, "dw");
@@ -147,8 +161,8 @@ class CausalDepthwiseConv1dTest {
     @Test
     void rejectsPrevWithWrongRowCount() {
         INDArray prev = of(new double[] {1, 2, 3, 4}, 1, 2, 2);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> CausalDepthwiseConv1d.forward(X, W, BIAS, prev));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> CausalDepthwiseConv1d.forward(X, W, BIAS, prev));
         assertTrue(e.getMessage().contains("'prev'") && e.getMessage().contains("[1, 1, 2]"), e.getMessage());
     }
 }

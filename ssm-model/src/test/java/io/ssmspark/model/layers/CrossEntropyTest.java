@@ -10,17 +10,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
-
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 class CrossEntropyTest {
 
-    private static final INDArray LOGITS = of(new double[] {
-        0, 0, 0, 0,
-        0, Math.log(2), Math.log(3), Math.log(4),
-        1000, 0, 0, 0}, 3, 4);
+    private static final INDArray LOGITS = of(
+            new double[] {
+                0, 0, 0, 0,
+                0, Math.log(2), Math.log(3), Math.log(4),
+                1000, 0, 0, 0
+            },
+            3,
+            4);
     private static final int[] TARGETS = {2, 3, 1};
 
     @Test
@@ -38,10 +41,7 @@ class CrossEntropyTest {
     void backwardIsSoftmaxMinusOneHotTimesWeightAndScale() {
         INDArray weights = of(new double[] {1, 2, 0}, 3);
         INDArray d = CrossEntropy.backward(LOGITS, TARGETS, weights, 0.5);
-        assertValues(new double[] {
-            0.125, 0.125, -0.375, 0.125,
-            0.1, 0.2, 0.3, -0.6,
-            0, 0, 0, 0}, d, 1e-15, "dlogits");
+        assertValues(new double[] {0.125, 0.125, -0.375, 0.125, 0.1, 0.2, 0.3, -0.6, 0, 0, 0, 0}, d, 1e-15, "dlogits");
     }
 
     @Test
@@ -52,8 +52,12 @@ class CrossEntropyTest {
         INDArray weights = of(new double[] {1, 0, 0.5, 2, 1}, 5);
         double scale = 0.3;
         INDArray d = CrossEntropy.backward(logits, targets, weights, scale);
-        GradCheck.check("logits", logits, d,
-                () -> scale * CrossEntropy.forward(logits, targets, weights).weightedSum(), 1);
+        GradCheck.check(
+                "logits",
+                logits,
+                d,
+                () -> scale * CrossEntropy.forward(logits, targets, weights).weightedSum(),
+                1);
     }
 
     @Test
@@ -66,15 +70,19 @@ class CrossEntropyTest {
         CrossEntropy.Result r32 = CrossEntropy.forward(toFloat(logits), targets, toFloat(w));
         assertClose(r64.rowLoss(), r32.rowLoss(), 1e-6, "nll");
         assertEquals(r64.weightedSum(), r32.weightedSum(), 1e-5 * Math.abs(r64.weightedSum()));
-        assertClose(CrossEntropy.backward(logits, targets, w, 0.125),
-                CrossEntropy.backward(toFloat(logits), targets, toFloat(w), 0.125), 1e-6, "dlogits");
+        assertClose(
+                CrossEntropy.backward(logits, targets, w, 0.125),
+                CrossEntropy.backward(toFloat(logits), targets, toFloat(w), 0.125),
+                1e-6,
+                "dlogits");
     }
 
     @Test
     void rejectsTargetsOutsideTheVocabulary() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> CrossEntropy.forward(LOGITS, new int[] {0, 4, 1}, null));
-        assertTrue(e.getMessage().contains("target 4 at row 1") && e.getMessage().contains("[0, 4)"), e.getMessage());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> CrossEntropy.forward(LOGITS, new int[] {0, 4, 1}, null));
+        assertTrue(
+                e.getMessage().contains("target 4 at row 1") && e.getMessage().contains("[0, 4)"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> CrossEntropy.forward(LOGITS, new int[] {0, 1}, null));
     }
 }

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
-
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -46,8 +45,8 @@ class EmbeddingTest {
         }
         INDArray dW = Nd4j.zeros(DataType.DOUBLE, 3, 4);
         Embedding.backward(ids, Nd4j.ones(DataType.DOUBLE, n, 4), dW);
-        assertValues(new double[] {25_000, 25_000, 25_000, 25_000, 25_000, 25_000, 25_000, 25_000, 0, 0, 0, 0}, dW, 0,
-                "dW");
+        assertValues(
+                new double[] {25_000, 25_000, 25_000, 25_000, 25_000, 25_000, 25_000, 25_000, 0, 0, 0, 0}, dW, 0, "dW");
     }
 
     @Test
@@ -61,8 +60,8 @@ class EmbeddingTest {
         INDArray dW = Nd4j.zeros(DataType.DOUBLE, 6, 3);
         INDArray dh = Linear.backward(h, w, r, dW, null);
         Embedding.backward(ids, dh, dW);
-        GradCheck.check("tied weight", w, dW,
-                () -> GradCheck.dot(Linear.forward(Embedding.forward(w, ids), w, null), r), 1);
+        GradCheck.check(
+                "tied weight", w, dW, () -> GradCheck.dot(Linear.forward(Embedding.forward(w, ids), w, null), r), 1);
     }
 
     @Test
@@ -79,11 +78,14 @@ class EmbeddingTest {
 
     @Test
     void rejectsOutOfRangeIdsNamingThePosition() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Embedding.forward(W, new int[] {1, 4}));
-        assertTrue(e.getMessage().contains("token id 4 at position 1") && e.getMessage().contains("[0, 4)"),
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Embedding.forward(W, new int[] {1, 4}));
+        assertTrue(
+                e.getMessage().contains("token id 4 at position 1")
+                        && e.getMessage().contains("[0, 4)"),
                 e.getMessage());
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> Embedding.backward(new int[] {-1}, of(new double[] {1, 1}, 1, 2), W.like()));
     }
 }

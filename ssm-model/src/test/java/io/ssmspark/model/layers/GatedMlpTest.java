@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 import java.util.function.DoubleSupplier;
-
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -21,7 +20,8 @@ class GatedMlpTest {
         // hidden = 1: fc1 rows give y = 2x (first half) and gate = x (second half); fc2 = 3
         INDArray fc1 = of(new double[] {2, 1}, 2, 1);
         INDArray fc2 = of(new double[] {3}, 1, 1);
-        INDArray out = GatedMlp.forward(of(new double[] {1, -2}, 2, 1), fc1, fc2).out();
+        INDArray out =
+                GatedMlp.forward(of(new double[] {1, -2}, 2, 1), fc1, fc2).out();
         // 3 · 2x · silu(x): x = 1 -> 6 · 0.7310585786300049; x = −2 -> −12 · silu(−2)
         assertValues(new double[] {6 * 0.7310585786300049, -12 * -0.2384058440442351}, out, 1e-14, "out");
     }
@@ -67,9 +67,10 @@ class GatedMlpTest {
 
     @Test
     void rejectsFc2OfTheWrongWidth() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> GatedMlp.forward(of(new double[] {1}, 1, 1), of(new double[] {1, 1, 1, 1}, 4, 1),
-                        of(new double[] {1}, 1, 1)));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> GatedMlp.forward(
+                        of(new double[] {1}, 1, 1), of(new double[] {1, 1, 1, 1}, 4, 1), of(new double[] {1}, 1, 1)));
         assertTrue(e.getMessage().contains("fc2.weight") && e.getMessage().contains("[1, 2]"), e.getMessage());
     }
 }

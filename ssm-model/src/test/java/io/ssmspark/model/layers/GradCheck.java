@@ -3,7 +3,6 @@ package io.ssmspark.model.layers;
 import io.ssmspark.model.testing.FiniteDifferenceCheck;
 import java.util.Random;
 import java.util.function.DoubleSupplier;
-
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -26,8 +25,7 @@ final class GradCheck {
     static final int ALL_ENTRIES_UP_TO = 36;
     static final int SUBSET = 30;
 
-    private GradCheck() {
-    }
+    private GradCheck() {}
 
     /** Σ out ∘ r, in double. */
     static double dot(INDArray out, INDArray r) {
@@ -42,8 +40,8 @@ final class GradCheck {
     static double check(String name, INDArray param, INDArray analytic, DoubleSupplier loss, long seed) {
         long n = param.length();
         long[] entries = n <= ALL_ENTRIES_UP_TO
-            ? FiniteDifferenceCheck.entries(n, ALL_ENTRIES_UP_TO, new Random(seed))
-            : new Random(seed).longs(SUBSET, 0, n).toArray();
+                ? FiniteDifferenceCheck.entries(n, ALL_ENTRIES_UP_TO, new Random(seed))
+                : new Random(seed).longs(SUBSET, 0, n).toArray();
         return FiniteDifferenceCheck.check(name, param, analytic, entries, loss, H, TOLERANCE);
     }
 }

@@ -8,15 +8,13 @@ import static io.ssmspark.model.layers.TestArrays.toFloat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.nd4j.linalg.indexing.NDArrayIndex.all;
+import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import java.util.Random;
-
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-
-import static org.nd4j.linalg.indexing.NDArrayIndex.all;
-import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 class LinearTest {
 
@@ -93,7 +91,8 @@ class LinearTest {
         assertClose(dy.mmul(w.dup()), dx, 1e-15, "dx on views");
         assertClose(expectedDw, grads.get(interval(7, 19)).reshape(3, 4), 1e-15, "dW lands in the flat buffer");
         assertEquals(gradsBefore.get(interval(0, 7)), grads.get(interval(0, 7)), "entries before the view untouched");
-        assertEquals(gradsBefore.get(interval(19, 40)), grads.get(interval(19, 40)), "entries after the view untouched");
+        assertEquals(
+                gradsBefore.get(interval(19, 40)), grads.get(interval(19, 40)), "entries after the view untouched");
     }
 
     @Test
@@ -101,8 +100,11 @@ class LinearTest {
         INDArray x = of(new double[] {1, 2, 3, 4, 5, 6}, 2, 3);
         INDArray w = of(new double[] {1, 2, 3, 4}, 2, 2);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Linear.forward(x, w, null));
-        assertTrue(e.getMessage().contains("'weight'") && e.getMessage().contains("[2, 3]")
-                && e.getMessage().contains("[2, 2]"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("'weight'")
+                        && e.getMessage().contains("[2, 3]")
+                        && e.getMessage().contains("[2, 2]"),
+                e.getMessage());
         INDArray w23 = of(new double[] {1, 2, 3, 4, 5, 6}, 2, 3);
         assertThrows(IllegalArgumentException.class, () -> Linear.forward(x, w23, toFloat(of(new double[] {1, 2}, 2))));
     }

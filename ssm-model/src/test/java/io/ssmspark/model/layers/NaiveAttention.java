@@ -11,11 +11,10 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 final class NaiveAttention {
 
-    private NaiveAttention() {
-    }
+    private NaiveAttention() {}
 
-    static INDArray forward(INDArray xArr, Attention.Weights w, Attention.Spec s, long offset, INDArray pastK,
-            INDArray pastV) {
+    static INDArray forward(
+            INDArray xArr, Attention.Weights w, Attention.Spec s, long offset, INDArray pastK, INDArray pastV) {
         int b = (int) xArr.size(0);
         int t = (int) xArr.size(1);
         int d = (int) xArr.size(2);
@@ -25,8 +24,12 @@ final class NaiveAttention {
         int past = pastK == null ? 0 : (int) pastK.size(1);
         double[][] inW = w.inProjWeight().castTo(DataType.DOUBLE).toDoubleMatrix();
         double[][] outW = w.outProjWeight().castTo(DataType.DOUBLE).toDoubleMatrix();
-        double[] inB = w.inProjBias() == null ? null : w.inProjBias().castTo(DataType.DOUBLE).toDoubleVector();
-        double[] outB = w.outProjBias() == null ? null : w.outProjBias().castTo(DataType.DOUBLE).toDoubleVector();
+        double[] inB = w.inProjBias() == null
+                ? null
+                : w.inProjBias().castTo(DataType.DOUBLE).toDoubleVector();
+        double[] outB = w.outProjBias() == null
+                ? null
+                : w.outProjBias().castTo(DataType.DOUBLE).toDoubleVector();
         INDArray out = Nd4j.zeros(DataType.DOUBLE, b, t, d);
         for (int bi = 0; bi < b; bi++) {
             double[][] qkv = new double[t][inW.length];

@@ -11,7 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 import java.util.function.DoubleSupplier;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -31,11 +30,17 @@ class NormsTest {
 
     @Test
     void layerNormOfOneToFour() {
-        INDArray y = LayerNorm.forward(of(new double[] {1, 2, 3, 4}, 1, 4), of(new double[] {1, 1, 1, 1}, 4),
-                of(new double[] {0, 0, 0, 1}, 4), EPS);
+        INDArray y = LayerNorm.forward(
+                of(new double[] {1, 2, 3, 4}, 1, 4),
+                of(new double[] {1, 1, 1, 1}, 4),
+                of(new double[] {0, 0, 0, 1}, 4),
+                EPS);
         // mean 2.5, biased variance 1.25
-        assertValues(new double[] {-1.3416354199689269, -0.447211806656309, 0.447211806656309, 2.3416354199689269},
-                y, 1e-15, "layernorm");
+        assertValues(
+                new double[] {-1.3416354199689269, -0.447211806656309, 0.447211806656309, 2.3416354199689269},
+                y,
+                1e-15,
+                "layernorm");
     }
 
     @Test
@@ -44,10 +49,16 @@ class NormsTest {
         INDArray z = of(new double[] {1, -1, 2, 0.5}, 1, 4);
         INDArray w = of(new double[] {1, 1, 2, 2}, 4);
         // groups of 2 channels: [1, 2] and [3, 4] are normalized separately
-        assertValues(new double[] {1.1390960389203364, -0.8381000284772336, 2.7530711979701747, 0.6485318429127953},
-                GatedRmsNorm.forward(x, z, w, 2, EPS, false), 1e-14, "norm(x·silu(z))·w");
-        assertValues(new double[] {0.4623611175739122, -0.34018629910498865, 2.989523220290744, 0.7042320608763113},
-                GatedRmsNorm.forward(x, z, w, 2, EPS, true), 1e-14, "norm(x)·w·silu(z)");
+        assertValues(
+                new double[] {1.1390960389203364, -0.8381000284772336, 2.7530711979701747, 0.6485318429127953},
+                GatedRmsNorm.forward(x, z, w, 2, EPS, false),
+                1e-14,
+                "norm(x·silu(z))·w");
+        assertValues(
+                new double[] {0.4623611175739122, -0.34018629910498865, 2.989523220290744, 0.7042320608763113},
+                GatedRmsNorm.forward(x, z, w, 2, EPS, true),
+                1e-14,
+                "norm(x)·w·silu(z)");
     }
 
     @Test
@@ -132,14 +143,23 @@ class NormsTest {
         INDArray x32 = toFloat(x);
         INDArray w32 = toFloat(w);
         assertClose(RmsNorm.forward(x, w, EPS), RmsNorm.forward(x32, w32, EPS), 1e-6, "rms y");
-        assertClose(RmsNorm.backward(x, w, EPS, dy, null), RmsNorm.backward(x32, w32, EPS, toFloat(dy), null), 1e-5,
+        assertClose(
+                RmsNorm.backward(x, w, EPS, dy, null),
+                RmsNorm.backward(x32, w32, EPS, toFloat(dy), null),
+                1e-5,
                 "rms dx");
         assertClose(LayerNorm.forward(x, w, b, EPS), LayerNorm.forward(x32, w32, toFloat(b), EPS), 1e-6, "ln y");
-        assertClose(LayerNorm.backward(x, w, b, EPS, dy, null, null),
-                LayerNorm.backward(x32, w32, toFloat(b), EPS, toFloat(dy), null, null), 1e-5, "ln dx");
+        assertClose(
+                LayerNorm.backward(x, w, b, EPS, dy, null, null),
+                LayerNorm.backward(x32, w32, toFloat(b), EPS, toFloat(dy), null, null),
+                1e-5,
+                "ln dx");
         for (boolean before : new boolean[] {false, true}) {
-            assertClose(GatedRmsNorm.forward(x, z, w, 4, EPS, before),
-                    GatedRmsNorm.forward(x32, toFloat(z), w32, 4, EPS, before), 1e-6, "gated y");
+            assertClose(
+                    GatedRmsNorm.forward(x, z, w, 4, EPS, before),
+                    GatedRmsNorm.forward(x32, toFloat(z), w32, 4, EPS, before),
+                    1e-6,
+                    "gated y");
             INDArray dW64 = w.like();
             INDArray dW32 = toFloat(w.like());
             GatedRmsNorm.Gradients g64 = GatedRmsNorm.backward(x, z, w, 4, EPS, before, dy, dW64);
@@ -153,7 +173,8 @@ class NormsTest {
     @Test
     void rejectsBadGroupSizeAndWeightShape() {
         INDArray x = of(new double[] {1, 2, 3, 4, 5, 6}, 1, 6);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> GatedRmsNorm.forward(x, null, of(new double[] {1, 1, 1, 1, 1, 1}, 6), 4, EPS, false));
         assertTrue(e.getMessage().contains("groupSize") && e.getMessage().contains("6"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> RmsNorm.forward(x, of(new double[] {1, 1}, 2), EPS));

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
-
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -12,8 +11,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /** Test helpers: seeded random tensors and norm-wise comparisons. */
 final class TestArrays {
 
-    private TestArrays() {
-    }
+    private TestArrays() {}
 
     /** Standard-normal entries times {@code scale}, from a seeded java.util.Random (reproducible). */
     static INDArray randn(Random rnd, double scale, long... shape) {
@@ -45,16 +43,19 @@ final class TestArrays {
         assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
         INDArray e = expected.castTo(DataType.DOUBLE);
         INDArray a = actual.castTo(DataType.DOUBLE);
-        double err = e.sub(a).norm2Number().doubleValue() / Math.max(e.norm2Number().doubleValue(), 1e-30);
+        double err =
+                e.sub(a).norm2Number().doubleValue() / Math.max(e.norm2Number().doubleValue(), 1e-30);
         assertTrue(err <= relTol, what + ": relative error " + err + " > " + relTol);
     }
 
     /** Element-wise |expected − actual| ≤ tol. */
     static void assertValues(double[] expected, INDArray actual, double tol, String what) {
         double[] got = actual.castTo(DataType.DOUBLE).ravel().toDoubleVector();
-        assertTrue(expected.length == got.length, what + ": expected " + expected.length + " values, got " + got.length);
+        assertTrue(
+                expected.length == got.length, what + ": expected " + expected.length + " values, got " + got.length);
         for (int i = 0; i < got.length; i++) {
-            assertTrue(Math.abs(expected[i] - got[i]) <= tol,
+            assertTrue(
+                    Math.abs(expected[i] - got[i]) <= tol,
                     what + "[" + i + "]: expected " + expected[i] + " but found " + got[i]);
         }
     }

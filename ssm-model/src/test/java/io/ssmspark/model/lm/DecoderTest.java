@@ -1,6 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,6 +7,7 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.testing.TinyModels;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -50,7 +50,10 @@ class DecoderTest {
 
     private static double maxAbsDiff(INDArray a, INDArray b) {
         assertEquals(Arrays.toString(b.shape()), Arrays.toString(a.shape()));
-        return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+        return a.castTo(DataType.DOUBLE)
+                .sub(b.castTo(DataType.DOUBLE))
+                .amaxNumber()
+                .doubleValue();
     }
 
     private static void checkAllPrompts(MambaConfig c) {
@@ -114,13 +117,16 @@ class DecoderTest {
         MambaConfig c = TinyModels.pureMamba();
         Decoder decoder = new Decoder(TinyModels.randomModel(c, 1, 0.1, DataType.DOUBLE));
         decoder.prefill(new int[][] {{1, 2}, {3, 4}});
-        IllegalArgumentException wrongBatch = assertThrows(IllegalArgumentException.class,
-                () -> decoder.step(new int[] {1}));
-        assertTrue(wrongBatch.getMessage().contains("expected 2") && wrongBatch.getMessage().contains("found 1"),
+        IllegalArgumentException wrongBatch =
+                assertThrows(IllegalArgumentException.class, () -> decoder.step(new int[] {1}));
+        assertTrue(
+                wrongBatch.getMessage().contains("expected 2")
+                        && wrongBatch.getMessage().contains("found 1"),
                 wrongBatch.getMessage());
-        IllegalArgumentException outside = assertThrows(IllegalArgumentException.class,
-                () -> decoder.step(new int[] {1, 16}));
-        assertTrue(outside.getMessage().contains("= 16") && outside.getMessage().contains("[0, 16)"),
+        IllegalArgumentException outside =
+                assertThrows(IllegalArgumentException.class, () -> decoder.step(new int[] {1, 16}));
+        assertTrue(
+                outside.getMessage().contains("= 16") && outside.getMessage().contains("[0, 16)"),
                 outside.getMessage());
         assertEquals(2, decoder.position()); // a refused step changes nothing
     }

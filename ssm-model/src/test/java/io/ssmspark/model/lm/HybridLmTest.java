@@ -1,9 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.testing.FiniteDifferences;
-import io.ssmspark.model.testing.TinyModels;
-import io.ssmspark.model.mixer.Mamba2Mixer;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,6 +10,9 @@ import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.checkpoint.LoadedCheckpoint;
 import io.ssmspark.model.checkpoint.TensorSpec;
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.mixer.Mamba2Mixer;
+import io.ssmspark.model.testing.FiniteDifferences;
+import io.ssmspark.model.testing.TinyModels;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -56,12 +55,21 @@ class HybridLmTest {
             long[] local = FiniteDifferences.entries(t.size(), 4, pick);
             if (t.name().equals(CheckpointSchema.EMBEDDING)) {
                 // only the rows of input tokens get a gradient (untied head): pick entries of two of them
-                local = new long[] {tokens[0][0] * (long) c.dModel() + 1, tokens[1][3] * (long) c.dModel() + 6,
-                    tokens[0][5] * (long) c.dModel(), tokens[1][1] * (long) c.dModel() + 3};
+                local = new long[] {
+                    tokens[0][0] * (long) c.dModel() + 1,
+                    tokens[1][3] * (long) c.dModel() + 6,
+                    tokens[0][5] * (long) c.dModel(),
+                    tokens[1][1] * (long) c.dModel() + 3
+                };
             }
             long[] global = Arrays.stream(local).map(i -> i + t.offset()).toArray();
-            FiniteDifferences.check(t.name(), flat, grad, global,
-                    () -> model.nll(model.forward(tokens), targets, mask).sum(), 1e-5);
+            FiniteDifferences.check(
+                    t.name(),
+                    flat,
+                    grad,
+                    global,
+                    () -> model.nll(model.forward(tokens), targets, mask).sum(),
+                    1e-5);
             checked++;
         }
         assertEquals(model.schema().tensors().size(), checked);
@@ -88,7 +96,10 @@ class HybridLmTest {
         model.backward(f, targets, mask, 1.0, g1);
         INDArray gMean = model.newGradient();
         model.backward(f, targets, mask, HybridLm.meanScale(nll.count()), gMean);
-        assertEquals(0, g1.div(7.0).sub(gMean).amaxNumber().doubleValue(), 1e-12 * g1.amaxNumber().doubleValue());
+        assertEquals(
+                0,
+                g1.div(7.0).sub(gMean).amaxNumber().doubleValue(),
+                1e-12 * g1.amaxNumber().doubleValue());
         assertTrue(g1.amaxNumber().doubleValue() > 1e-3);
     }
 
@@ -102,9 +113,11 @@ class HybridLmTest {
             for (int i = 0; i < c.nLayer(); i++) {
                 INDArray x = model.normed(i, stream).reshape(1, tokens.length, c.dModel());
                 INDArray out = c.isAttentionLayer(i)
-                        ? io.ssmspark.model.layers.Attention.forward(x, model.attentionWeights(i),
-                                model.attentionSpec(), 0, null, null).out()
-                        : Mamba2Mixer.forward(x, model.mambaWeights(i), model.mixerSpec(), null).out();
+                        ? io.ssmspark.model.layers.Attention.forward(
+                                        x, model.attentionWeights(i), model.attentionSpec(), 0, null, null)
+                                .out()
+                        : Mamba2Mixer.forward(x, model.mambaWeights(i), model.mixerSpec(), null)
+                                .out();
                 stream = model.finishBlock(i, stream, out);
             }
             INDArray logits = model.head(model.finalNormed(stream));
@@ -115,7 +128,8 @@ class HybridLmTest {
 
     @Test
     void windowsWithCarriedStateEqualOneRun() {
-        for (MambaConfig c : new MambaConfig[] {TinyModels.pureMamba(), TinyModels.hybrid(null), TinyModels.hybrid(3)}) {
+        for (MambaConfig c :
+                new MambaConfig[] {TinyModels.pureMamba(), TinyModels.hybrid(null), TinyModels.hybrid(3)}) {
             HybridLm model = TinyModels.randomModel(c, 9, 0.1, DataType.DOUBLE);
             int[][] tokens = TinyModels.tokens(new Random(4), 2, 11, c.vocabSize());
             INDArray whole = model.forward(tokens).logits().reshape(2, 11, c.paddedVocabSize());
@@ -127,9 +141,11 @@ class HybridLmTest {
                     part[b] = Arrays.copyOfRange(tokens[b], start, start + len);
                 }
                 HybridLm.Forward f = model.forward(part, state);
-                INDArray expected = whole.get(NDArrayIndex.all(), NDArrayIndex.interval(start, start + len),
-                        NDArrayIndex.all());
-                double err = expected.sub(f.logits().reshape(2, len, c.paddedVocabSize())).amaxNumber().doubleValue();
+                INDArray expected =
+                        whole.get(NDArrayIndex.all(), NDArrayIndex.interval(start, start + len), NDArrayIndex.all());
+                double err = expected.sub(f.logits().reshape(2, len, c.paddedVocabSize()))
+                        .amaxNumber()
+                        .doubleValue();
                 assertTrue(err < 1e-12, "window at " + start + " differs by " + err + " for " + c.attn());
                 state = f.stateOut();
                 start += len;
@@ -153,23 +169,34 @@ class HybridLmTest {
         HybridLm.Forward f64 = m64.forward(tokens);
         HybridLm.Forward f32 = m32.forward(tokens);
         assertEquals(DataType.FLOAT, f32.logits().dataType());
-        double logitErr = f64.logits().sub(f32.logits().castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+        double logitErr = f64.logits()
+                .sub(f32.logits().castTo(DataType.DOUBLE))
+                .amaxNumber()
+                .doubleValue();
         assertTrue(logitErr < 1e-5, "logits differ by " + logitErr);
-        INDArray nllErr = m64.nll(f64, targets, null).perToken()
+        INDArray nllErr = m64.nll(f64, targets, null)
+                .perToken()
                 .sub(m32.nll(f32, targets, null).perToken().castTo(DataType.DOUBLE));
         assertTrue(nllErr.amaxNumber().doubleValue() < 1e-5);
         INDArray g64 = m64.newGradient();
         m64.backward(f64, targets, null, 1.0, g64);
         INDArray g32 = m32.newGradient();
         m32.backward(f32, targets, null, 1.0, g32);
-        double rel = g64.sub(g32.castTo(DataType.DOUBLE)).norm2Number().doubleValue() / g64.norm2Number().doubleValue();
+        double rel = g64.sub(g32.castTo(DataType.DOUBLE)).norm2Number().doubleValue()
+                / g64.norm2Number().doubleValue();
         assertTrue(rel < 1e-5, "gradients differ by " + rel);
     }
 
     @Test
     void saveLoadGivesIdenticalLogits() throws IOException {
-        MambaConfig[] configs = {TinyModels.pureMamba(), TinyModels.hybrid(null),
-                TinyModels.hybrid(null).toBuilder().tieEmbeddings(true).padVocabSizeMultiple(1).build()};
+        MambaConfig[] configs = {
+            TinyModels.pureMamba(),
+            TinyModels.hybrid(null),
+            TinyModels.hybrid(null).toBuilder()
+                    .tieEmbeddings(true)
+                    .padVocabSizeMultiple(1)
+                    .build()
+        };
         int k = 0;
         for (MambaConfig c : configs) {
             HybridLm model = TinyModels.randomModel(c, 30 + k, 0.1, DataType.FLOAT);
@@ -194,11 +221,15 @@ class HybridLmTest {
         int[][] tokens = {{1, 2, 3}};
         INDArray before = model.forward(tokens).logits();
         // scaling the embedding's row 5 changes only logit column 5 at positions whose inputs do not use token 5
-        INDArray row = model.schema().unflatten(model.parameters()).get(CheckpointSchema.EMBEDDING).getRow(5);
+        INDArray row = model.schema()
+                .unflatten(model.parameters())
+                .get(CheckpointSchema.EMBEDDING)
+                .getRow(5);
         row.muli(2.0);
         INDArray after = model.forward(tokens).logits();
         for (int v = 0; v < 16; v++) {
-            double diff = before.getColumn(v).sub(after.getColumn(v)).amaxNumber().doubleValue();
+            double diff =
+                    before.getColumn(v).sub(after.getColumn(v)).amaxNumber().doubleValue();
             assertEquals(v == 5, diff > 1e-9, "column " + v);
         }
     }
@@ -207,17 +238,19 @@ class HybridLmTest {
     void refusesBadTokensAndShapes() {
         MambaConfig c = TinyModels.pureMamba();
         HybridLm model = TinyModels.randomModel(c, 2, 0.1, DataType.DOUBLE);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> model.forward(new int[][] {{1, 16}}));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> model.forward(new int[][] {{1, 16}}));
         assertEquals("tokens[0][1] = 16 is outside the (padded) vocabulary [0, 16)", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> model.forward(new int[][] {{1, 2}, {3}}));
         assertEquals("tokens: row 1 has length 1 but row 0 has 2", e.getMessage());
         HybridLm.Forward f = model.forward(new int[][] {{1, 2}});
         e = assertThrows(IllegalArgumentException.class, () -> model.nll(f, new int[][] {{1, 2, 3}}, null));
         assertEquals("targets: expected shape [1][2] (the forward's tokens) but found [1][3]", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> model.backward(f, new int[][] {{1, 2}}, null, 1.0, Nd4j.zeros(DataType.FLOAT, 3)));
-        assertTrue(e.getMessage().startsWith("flat gradient: expected " + model.schema().totalParameters()));
+        assertTrue(e.getMessage()
+                .startsWith("flat gradient: expected " + model.schema().totalParameters()));
         LmState twoSequences = model.forward(new int[][] {{1, 2}, {3, 4}}).stateOut();
         e = assertThrows(IllegalArgumentException.class, () -> model.forward(new int[][] {{1}}, twoSequences));
         assertEquals("LM state: layer 0 holds 2 sequences but the tokens have 1", e.getMessage());

@@ -1,14 +1,13 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.testing.TinyModels;
-import io.ssmspark.model.mixer.LayerTimings;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.S4dConfig;
+import io.ssmspark.model.mixer.LayerTimings;
 import io.ssmspark.model.mixer.LayerTimings.Part;
+import io.ssmspark.model.testing.TinyModels;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -45,21 +44,29 @@ class LayerTimingsTest {
         assertTrue(t.backwardSeconds(Part.SSD) < t.backwardSeconds(Part.MAMBA_MIXER));
 
         MambaConfig pure = TinyModels.pureMamba(); // no attention, no MLP
-        LayerTimings p = trainStep(TinyModels.randomModel(pure, 3, 0.1, DataType.DOUBLE), pure, new LayerTimings(),
-                new INDArray[2]);
-        assertEquals(0.0, p.forwardSeconds(Part.ATTENTION) + p.backwardSeconds(Part.ATTENTION)
-                + p.forwardSeconds(Part.MLP) + p.backwardSeconds(Part.MLP));
+        LayerTimings p = trainStep(
+                TinyModels.randomModel(pure, 3, 0.1, DataType.DOUBLE), pure, new LayerTimings(), new INDArray[2]);
+        assertEquals(
+                0.0,
+                p.forwardSeconds(Part.ATTENTION)
+                        + p.backwardSeconds(Part.ATTENTION)
+                        + p.forwardSeconds(Part.MLP)
+                        + p.backwardSeconds(Part.MLP));
         assertTrue(p.forwardSeconds(Part.SSD) > 0);
         p.reset();
         assertEquals(0.0, p.forwardSeconds(Part.SSD) + p.backwardSeconds(Part.MAMBA_MIXER));
 
         MambaConfig s4d = TinyModels.hybridS4d(S4dConfig.Init.LIN, null); // S4D layers instead of Mamba2
-        LayerTimings q = trainStep(TinyModels.randomModel(s4d, 3, 0.1, DataType.DOUBLE), s4d, new LayerTimings(),
-                new INDArray[2]);
+        LayerTimings q = trainStep(
+                TinyModels.randomModel(s4d, 3, 0.1, DataType.DOUBLE), s4d, new LayerTimings(), new INDArray[2]);
         assertTrue(q.forwardSeconds(Part.S4D_MIXER) > 0 && q.backwardSeconds(Part.S4D_MIXER) > 0);
         assertTrue(q.forwardSeconds(Part.ATTENTION) > 0);
-        assertEquals(0.0, q.forwardSeconds(Part.MAMBA_MIXER) + q.backwardSeconds(Part.MAMBA_MIXER)
-                + q.forwardSeconds(Part.SSD) + q.backwardSeconds(Part.SSD));
+        assertEquals(
+                0.0,
+                q.forwardSeconds(Part.MAMBA_MIXER)
+                        + q.backwardSeconds(Part.MAMBA_MIXER)
+                        + q.forwardSeconds(Part.SSD)
+                        + q.backwardSeconds(Part.SSD));
     }
 
     @Test

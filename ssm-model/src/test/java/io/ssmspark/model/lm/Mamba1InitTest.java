@@ -22,13 +22,25 @@ class Mamba1InitTest {
 
     /** 3 layers (layer 1 attention), d_model 64, d_inner 128, d_state 16, d_conv 4, dt_rank 4 (auto), MLP. */
     private static MambaConfig config(SsmConfig ssm) {
-        return MambaConfig.builder().dModel(64).nLayer(3).vocabSize(1000).dIntermediate(100).ssm(ssm)
-                .attnLayerIdx(List.of(1)).attn(AttnConfig.builder().numHeads(4).build()).tieEmbeddings(false).build();
+        return MambaConfig.builder()
+                .dModel(64)
+                .nLayer(3)
+                .vocabSize(1000)
+                .dIntermediate(100)
+                .ssm(ssm)
+                .attnLayerIdx(List.of(1))
+                .attn(AttnConfig.builder().numHeads(4).build())
+                .tieEmbeddings(false)
+                .build();
     }
 
     @Test
     void everyMamba1TensorFollowsMambaSsmsInitialisation() {
-        MambaConfig c = config(SsmConfig.mamba1Builder().dtMin(1e-5).dtMax(0.1).dtInitFloor(1e-4).build());
+        MambaConfig c = config(SsmConfig.mamba1Builder()
+                .dtMin(1e-5)
+                .dtMax(0.1)
+                .dtInitFloor(1e-4)
+                .build());
         Map<String, INDArray> t = CheckpointSchema.of(c).unflatten(ModelInit.initialize(c, 7, DataType.DOUBLE));
         double residual = Math.sqrt(2.0 * 3); // n_residuals_per_layer = 2 (MLP), n_layer = 3
         for (int i : new int[] {0, 2}) {
@@ -48,7 +60,8 @@ class Mamba1InitTest {
             }
             assertConstant(t.get(p + "D"), 1.0);
             // softplus(dt_proj.bias) recovers dt: log-uniform in [1e-5, 0.1], floored at 1e-4
-            INDArray dt = Transforms.log(Transforms.exp(t.get(p + "dt_proj.bias"), true).addi(1.0), false);
+            INDArray dt = Transforms.log(
+                    Transforms.exp(t.get(p + "dt_proj.bias"), true).addi(1.0), false);
             int atFloor = 0;
             int belowHundredth = 0;
             for (double v : dt.toDoubleVector()) {
@@ -67,7 +80,11 @@ class Mamba1InitTest {
 
     @Test
     void constantDtInitBiasesAndDtScale() {
-        MambaConfig c = config(SsmConfig.mamba1Builder().dtInit("constant").dtScale(2.0).dtRank(16).bias(true)
+        MambaConfig c = config(SsmConfig.mamba1Builder()
+                .dtInit("constant")
+                .dtScale(2.0)
+                .dtRank(16)
+                .bias(true)
                 .build());
         Map<String, INDArray> t = CheckpointSchema.of(c).unflatten(ModelInit.initialize(c, 3, DataType.DOUBLE));
         String p = "backbone.layers.0.mixer.";
@@ -76,8 +93,11 @@ class Mamba1InitTest {
         assertConstant(t.get(p + "out_proj.bias"), 0.0);
         // random init with dt_scale 2: U(±0.5) for dt_rank 16
         MambaConfig r = config(SsmConfig.mamba1Builder().dtScale(2.0).dtRank(16).build());
-        assertUniform(CheckpointSchema.of(r).unflatten(ModelInit.initialize(r, 3, DataType.DOUBLE))
-                .get(p + "dt_proj.weight"), 0.5);
+        assertUniform(
+                CheckpointSchema.of(r)
+                        .unflatten(ModelInit.initialize(r, 3, DataType.DOUBLE))
+                        .get(p + "dt_proj.weight"),
+                0.5);
     }
 
     /** Within ±bound, spread over it (max |v| above 0.9·bound), with the uniform's std bound/√3 (±15%). */

@@ -1,6 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.testing.FiniteDifferences;
 import static io.ssmspark.model.testing.FiniteDifferences.dot;
 import static io.ssmspark.model.testing.FiniteDifferences.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,6 +12,7 @@ import io.ssmspark.model.layers.CausalDepthwiseConv1d;
 import io.ssmspark.model.mixer.Mamba1Mixer;
 import io.ssmspark.model.scan.ScanInputs;
 import io.ssmspark.model.scan.ScanReference;
+import io.ssmspark.model.testing.FiniteDifferences;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
@@ -35,17 +35,33 @@ class Mamba1MixerTest {
         int di = s.dInner();
         // A_log spread so that the decays differ per (channel, state); dt_proj.bias around softplus⁻¹(0.3)
         INDArray aLog = randn(rnd, 0.6, di, s.dState());
-        return new Mamba1Mixer.Weights(randn(rnd, 0.4, 2 * di, s.dModel()),
-                s.bias() ? randn(rnd, 0.2, 2 * di) : null, randn(rnd, 0.5, di, s.convKernel()),
-                s.convBias() ? randn(rnd, 0.2, di) : null, randn(rnd, 0.4, s.xProjDim(), di),
-                randn(rnd, 0.5, di, s.dtRank()), randn(rnd, 0.5, di).subi(1.0), aLog, randn(rnd, 0.5, di),
-                randn(rnd, 0.4, s.dModel(), di), s.bias() ? randn(rnd, 0.2, s.dModel()) : null);
+        return new Mamba1Mixer.Weights(
+                randn(rnd, 0.4, 2 * di, s.dModel()),
+                s.bias() ? randn(rnd, 0.2, 2 * di) : null,
+                randn(rnd, 0.5, di, s.convKernel()),
+                s.convBias() ? randn(rnd, 0.2, di) : null,
+                randn(rnd, 0.4, s.xProjDim(), di),
+                randn(rnd, 0.5, di, s.dtRank()),
+                randn(rnd, 0.5, di).subi(1.0),
+                aLog,
+                randn(rnd, 0.5, di),
+                randn(rnd, 0.4, s.dModel(), di),
+                s.bias() ? randn(rnd, 0.2, s.dModel()) : null);
     }
 
     static Mamba1Mixer.Weights zerosLike(Mamba1Mixer.Weights w) {
-        return new Mamba1Mixer.Weights(zeros(w.inProj()), zeros(w.inProjBias()), zeros(w.convWeight()),
-                zeros(w.convBias()), zeros(w.xProj()), zeros(w.dtProjWeight()), zeros(w.dtProjBias()),
-                zeros(w.aLog()), zeros(w.d()), zeros(w.outProj()), zeros(w.outProjBias()));
+        return new Mamba1Mixer.Weights(
+                zeros(w.inProj()),
+                zeros(w.inProjBias()),
+                zeros(w.convWeight()),
+                zeros(w.convBias()),
+                zeros(w.xProj()),
+                zeros(w.dtProjWeight()),
+                zeros(w.dtProjBias()),
+                zeros(w.aLog()),
+                zeros(w.d()),
+                zeros(w.outProj()),
+                zeros(w.outProjBias()));
     }
 
     private static INDArray zeros(INDArray a) {
@@ -71,7 +87,9 @@ class Mamba1MixerTest {
         INDArray rs = randn(rnd, 1.0, b, s.dInner(), s.dState());
         java.util.function.DoubleSupplier loss = () -> {
             Mamba1Mixer.Output o = Mamba1Mixer.forward(x, w, s, carryIn);
-            return dot(o.out(), r) + dot(o.carryOut().convRows(), rc) + dot(o.carryOut().ssmState(), rs);
+            return dot(o.out(), r)
+                    + dot(o.carryOut().convRows(), rc)
+                    + dot(o.carryOut().ssmState(), rs);
         };
         Mamba1Mixer.Output fwd = Mamba1Mixer.forward(x, w, s, carryIn);
         Mamba1Mixer.Weights g = zerosLike(w);
@@ -99,8 +117,8 @@ class Mamba1MixerTest {
         Random pick = new Random(3);
         for (Map.Entry<String, INDArray[]> e : checks.entrySet()) {
             INDArray p = e.getValue()[0];
-            FiniteDifferences.check(e.getKey(), p, e.getValue()[1], FiniteDifferences.entries(p.length(), 24, pick),
-                    loss, 1e-6);
+            FiniteDifferences.check(
+                    e.getKey(), p, e.getValue()[1], FiniteDifferences.entries(p.length(), 24, pick), loss, 1e-6);
         }
     }
 
@@ -146,12 +164,18 @@ class Mamba1MixerTest {
         INDArray bs = xdbl.get(all(), interval(r, r + n)).dup().reshape(b, t, n);
         INDArray cs = xdbl.get(all(), interval(r + n, r + 2 * n)).dup().reshape(b, t, n);
         INDArray dtPre = dtLow.mmul(w.dtProjWeight().transpose()).addRowVector(w.dtProjBias());
-        INDArray dt = Transforms.log(Transforms.exp(dtPre, true).addi(1.0), false).reshape(b, t, di);
+        INDArray dt =
+                Transforms.log(Transforms.exp(dtPre, true).addi(1.0), false).reshape(b, t, di);
         INDArray a = Transforms.exp(w.aLog(), true).negi();
-        INDArray y = ScanReference.forward(new ScanInputs(act, dt, a, bs, cs, w.d()), null).y().reshape(b * t, di);
-        INDArray expected = y.mul(Transforms.sigmoid(z, true).muli(z)).mmul(w.outProj().transpose())
-                .addRowVector(w.outProjBias()).reshape(b, t, s.dModel());
-        double err = expected.sub(out).norm2Number().doubleValue() / expected.norm2Number().doubleValue();
+        INDArray y = ScanReference.forward(new ScanInputs(act, dt, a, bs, cs, w.d()), null)
+                .y()
+                .reshape(b * t, di);
+        INDArray expected = y.mul(Transforms.sigmoid(z, true).muli(z))
+                .mmul(w.outProj().transpose())
+                .addRowVector(w.outProjBias())
+                .reshape(b, t, s.dModel());
+        double err = expected.sub(out).norm2Number().doubleValue()
+                / expected.norm2Number().doubleValue();
         assertTrue(err < 1e-12, "relative error " + err);
     }
 
@@ -163,14 +187,27 @@ class Mamba1MixerTest {
         INDArray x = randn(rnd, 1.0, 2, 8, s.dModel());
         Mamba1Mixer.Output whole = Mamba1Mixer.forward(x, w, s, null);
         for (int split : new int[] {1, 4, 7}) {
-            Mamba1Mixer.Output first = Mamba1Mixer.forward(x.get(all(), interval(0, split), all()).dup(), w, s, null);
-            Mamba1Mixer.Output second = Mamba1Mixer.forward(x.get(all(), interval(split, 8), all()).dup(), w, s,
-                    first.carryOut());
+            Mamba1Mixer.Output first =
+                    Mamba1Mixer.forward(x.get(all(), interval(0, split), all()).dup(), w, s, null);
+            Mamba1Mixer.Output second =
+                    Mamba1Mixer.forward(x.get(all(), interval(split, 8), all()).dup(), w, s, first.carryOut());
             INDArray joined = Nd4j.concat(1, first.out(), second.out());
             assertEquals(0, whole.out().sub(joined).amaxNumber().doubleValue(), 1e-12, "split at " + split);
-            assertEquals(0, whole.carryOut().ssmState().sub(second.carryOut().ssmState()).amaxNumber().doubleValue(),
+            assertEquals(
+                    0,
+                    whole.carryOut()
+                            .ssmState()
+                            .sub(second.carryOut().ssmState())
+                            .amaxNumber()
+                            .doubleValue(),
                     1e-12);
-            assertEquals(0, whole.carryOut().convRows().sub(second.carryOut().convRows()).amaxNumber().doubleValue(),
+            assertEquals(
+                    0,
+                    whole.carryOut()
+                            .convRows()
+                            .sub(second.carryOut().convRows())
+                            .amaxNumber()
+                            .doubleValue(),
                     0.0);
         }
     }
@@ -197,7 +234,13 @@ class Mamba1MixerTest {
             Mamba1Mixer.ZeroStatePart part = Mamba1Mixer.fromZeroState(tail, w, s, rows);
             INDArray moved = part.summary().apply(first.carryOut().ssmState());
             INDArray out = Mamba1Mixer.finish(part, w, s, first.carryOut().ssmState());
-            assertEquals(0, whole.out().sub(Nd4j.concat(1, first.out(), out)).amaxNumber().doubleValue(), 1e-12,
+            assertEquals(
+                    0,
+                    whole.out()
+                            .sub(Nd4j.concat(1, first.out(), out))
+                            .amaxNumber()
+                            .doubleValue(),
+                    1e-12,
                     "split at " + split);
             assertEquals(0, whole.carryOut().ssmState().sub(moved).amaxNumber().doubleValue(), 1e-12);
             INDArray uncorrected = Mamba1Mixer.finish(Mamba1Mixer.fromZeroState(tail, w, s, rows), w, s, null);
@@ -215,9 +258,10 @@ class Mamba1MixerTest {
         INDArray rows = Nd4j.zeros(DataType.DOUBLE, 2, s.convKernel() - 1, s.dInner());
         INDArray state = Nd4j.zeros(DataType.DOUBLE, 2, s.dInner(), s.dState());
         for (int t = 0; t < 6; t++) {
-            INDArray o = Mamba1Mixer.step(x.get(all(), interval(t, t + 1), all()).dup().reshape(2, s.dModel()), w, s,
-                    rows, state);
-            INDArray expected = whole.out().get(all(), interval(t, t + 1), all()).reshape(2, s.dModel());
+            INDArray o = Mamba1Mixer.step(
+                    x.get(all(), interval(t, t + 1), all()).dup().reshape(2, s.dModel()), w, s, rows, state);
+            INDArray expected =
+                    whole.out().get(all(), interval(t, t + 1), all()).reshape(2, s.dModel());
             assertEquals(0, expected.sub(o).amaxNumber().doubleValue(), 1e-12, "token " + t);
         }
         assertEquals(0, whole.carryOut().ssmState().sub(state).amaxNumber().doubleValue(), 1e-12);
@@ -229,15 +273,35 @@ class Mamba1MixerTest {
         Random rnd = new Random(1);
         Mamba1Mixer.Spec s = spec(true, false);
         Mamba1Mixer.Weights w = weights(s, rnd);
-        Mamba1Mixer.Weights bad = new Mamba1Mixer.Weights(w.inProj(), null, w.convWeight(), w.convBias(), w.xProj(),
-                randn(rnd, 1, 8, 2), w.dtProjBias(), w.aLog(), w.d(), w.outProj(), null);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Mamba1Mixer.forward(randn(rnd, 1, 1, 2, 6), bad, s, null));
+        Mamba1Mixer.Weights bad = new Mamba1Mixer.Weights(
+                w.inProj(),
+                null,
+                w.convWeight(),
+                w.convBias(),
+                w.xProj(),
+                randn(rnd, 1, 8, 2),
+                w.dtProjBias(),
+                w.aLog(),
+                w.d(),
+                w.outProj(),
+                null);
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> Mamba1Mixer.forward(randn(rnd, 1, 1, 2, 6), bad, s, null));
         assertEquals("tensor 'dt_proj.weight': expected shape [8, 3] but found [8, 2]", e.getMessage());
-        Mamba1Mixer.Weights noConvBias = new Mamba1Mixer.Weights(w.inProj(), null, w.convWeight(), null, w.xProj(),
-                w.dtProjWeight(), w.dtProjBias(), w.aLog(), w.d(), w.outProj(), null);
-        e = assertThrows(IllegalArgumentException.class,
-                () -> Mamba1Mixer.forward(randn(rnd, 1, 1, 2, 6), noConvBias, s, null));
+        Mamba1Mixer.Weights noConvBias = new Mamba1Mixer.Weights(
+                w.inProj(),
+                null,
+                w.convWeight(),
+                null,
+                w.xProj(),
+                w.dtProjWeight(),
+                w.dtProjBias(),
+                w.aLog(),
+                w.d(),
+                w.outProj(),
+                null);
+        e = assertThrows(
+                IllegalArgumentException.class, () -> Mamba1Mixer.forward(randn(rnd, 1, 1, 2, 6), noConvBias, s, null));
         assertEquals("tensor 'conv1d.bias' is required but was null (expected shape [8])", e.getMessage());
     }
 }

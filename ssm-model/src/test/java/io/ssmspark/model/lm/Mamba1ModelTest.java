@@ -1,7 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.testing.FiniteDifferences;
-import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
@@ -13,6 +11,8 @@ import io.ssmspark.model.checkpoint.LoadedCheckpoint;
 import io.ssmspark.model.checkpoint.TensorSpec;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.mixer.Mamba1Mixer;
+import io.ssmspark.model.testing.FiniteDifferences;
+import io.ssmspark.model.testing.TinyModels;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -54,8 +54,13 @@ class Mamba1ModelTest {
                     local = new long[] {tokens[0][0] * (long) c.dModel() + 1, tokens[1][3] * (long) c.dModel() + 6};
                 }
                 long[] global = Arrays.stream(local).map(i -> i + t.offset()).toArray();
-                FiniteDifferences.check(t.name(), model.parameters(), grad, global,
-                        () -> model.nll(model.forward(tokens), targets, mask).sum(), 1e-5);
+                FiniteDifferences.check(
+                        t.name(),
+                        model.parameters(),
+                        grad,
+                        global,
+                        () -> model.nll(model.forward(tokens), targets, mask).sum(),
+                        1e-5);
             }
         }
     }
@@ -69,13 +74,17 @@ class Mamba1ModelTest {
         int[][] targets = TinyModels.tokens(new Random(9), 2, 40, c.vocabSize());
         HybridLm.Forward f64 = m64.forward(tokens);
         HybridLm.Forward f32 = m32.forward(tokens);
-        double logitErr = f64.logits().sub(f32.logits().castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+        double logitErr = f64.logits()
+                .sub(f32.logits().castTo(DataType.DOUBLE))
+                .amaxNumber()
+                .doubleValue();
         assertTrue(logitErr < 1e-5, "logits differ by " + logitErr);
         INDArray g64 = m64.newGradient();
         m64.backward(f64, targets, null, 1.0, g64);
         INDArray g32 = m32.newGradient();
         m32.backward(f32, targets, null, 1.0, g32);
-        double rel = g64.sub(g32.castTo(DataType.DOUBLE)).norm2Number().doubleValue() / g64.norm2Number().doubleValue();
+        double rel = g64.sub(g32.castTo(DataType.DOUBLE)).norm2Number().doubleValue()
+                / g64.norm2Number().doubleValue();
         assertTrue(rel < 1e-5, "gradients differ by " + rel);
     }
 
@@ -93,8 +102,11 @@ class Mamba1ModelTest {
                     int[][] head = {Arrays.copyOf(tokens[0], prompt), Arrays.copyOf(tokens[1], prompt)};
                     double worst = diff(decoder.prefill(head), full.get(all(), point(prompt - 1), all()));
                     for (int t = prompt; t < length; t++) {
-                        worst = Math.max(worst, diff(decoder.step(new int[] {tokens[0][t], tokens[1][t]}),
-                                full.get(all(), point(t), all())));
+                        worst = Math.max(
+                                worst,
+                                diff(
+                                        decoder.step(new int[] {tokens[0][t], tokens[1][t]}),
+                                        full.get(all(), point(t), all())));
                     }
                     double tol = dtype == DataType.DOUBLE ? 1e-10 : 1e-4;
                     assertTrue(worst < tol, dtype + " prompt " + prompt + ": max |Δlogit| " + worst);
@@ -116,6 +128,9 @@ class Mamba1ModelTest {
     }
 
     private static double diff(INDArray a, INDArray b) {
-        return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+        return a.castTo(DataType.DOUBLE)
+                .sub(b.castTo(DataType.DOUBLE))
+                .amaxNumber()
+                .doubleValue();
     }
 }

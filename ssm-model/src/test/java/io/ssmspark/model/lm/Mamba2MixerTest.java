@@ -1,8 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.testing.FiniteDifferences;
-import io.ssmspark.model.mixer.Mamba2Mixer;
-
 import static io.ssmspark.model.testing.FiniteDifferences.dot;
 import static io.ssmspark.model.testing.FiniteDifferences.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,15 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
-import io.ssmspark.model.layers.Activations;
 import io.ssmspark.model.layers.CausalDepthwiseConv1d;
+import io.ssmspark.model.mixer.Mamba2Mixer;
 import io.ssmspark.model.ssd.SsdReference;
+import io.ssmspark.model.testing.FiniteDifferences;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -35,16 +33,26 @@ class Mamba2MixerTest {
     static Mamba2Mixer.Weights weights(Mamba2Mixer.Spec s, boolean dPerChannel, Random rnd) {
         INDArray aLog = Nd4j.create(new double[] {0.1, 0.6, 1.0, 1.3}).reshape(s.heads());
         INDArray dtBias = randn(rnd, 0.5, s.heads()).subi(1.0);
-        return new Mamba2Mixer.Weights(randn(rnd, 0.4, s.inProjDim(), s.dModel()),
-                randn(rnd, 0.5, s.convDim(), s.convKernel()), randn(rnd, 0.2, s.convDim()), dtBias, aLog,
+        return new Mamba2Mixer.Weights(
+                randn(rnd, 0.4, s.inProjDim(), s.dModel()),
+                randn(rnd, 0.5, s.convDim(), s.convKernel()),
+                randn(rnd, 0.2, s.convDim()),
+                dtBias,
+                aLog,
                 randn(rnd, 0.5, dPerChannel ? s.dInner() : s.heads()),
-                s.rmsnorm() ? randn(rnd, 0.3, s.dInner()).addi(1.0) : null, randn(rnd, 0.4, s.dModel(), s.dInner()));
+                s.rmsnorm() ? randn(rnd, 0.3, s.dInner()).addi(1.0) : null,
+                randn(rnd, 0.4, s.dModel(), s.dInner()));
     }
 
     static Mamba2Mixer.Weights zerosLike(Mamba2Mixer.Weights w) {
-        return new Mamba2Mixer.Weights(w.inProj().ulike().assign(0), w.convWeight().ulike().assign(0),
-                w.convBias().ulike().assign(0), w.dtBias().ulike().assign(0), w.aLog().ulike().assign(0),
-                w.d().ulike().assign(0), w.normWeight() == null ? null : w.normWeight().ulike().assign(0),
+        return new Mamba2Mixer.Weights(
+                w.inProj().ulike().assign(0),
+                w.convWeight().ulike().assign(0),
+                w.convBias().ulike().assign(0),
+                w.dtBias().ulike().assign(0),
+                w.aLog().ulike().assign(0),
+                w.d().ulike().assign(0),
+                w.normWeight() == null ? null : w.normWeight().ulike().assign(0),
                 w.outProj().ulike().assign(0));
     }
 
@@ -66,7 +74,9 @@ class Mamba2MixerTest {
         INDArray rs = randn(rnd, 1.0, b, s.heads(), s.headDim(), s.dState());
         java.util.function.DoubleSupplier loss = () -> {
             Mamba2Mixer.Output o = Mamba2Mixer.forward(x, w, s, carryIn);
-            return dot(o.out(), r) + dot(o.carryOut().convRows(), rc) + dot(o.carryOut().ssmState(), rs);
+            return dot(o.out(), r)
+                    + dot(o.carryOut().convRows(), rc)
+                    + dot(o.carryOut().ssmState(), rs);
         };
         Mamba2Mixer.Output fwd = Mamba2Mixer.forward(x, w, s, carryIn);
         Mamba2Mixer.Weights g = zerosLike(w);
@@ -89,8 +99,8 @@ class Mamba2MixerTest {
         Random pick = new Random(3);
         for (Map.Entry<String, INDArray[]> e : checks.entrySet()) {
             INDArray p = e.getValue()[0];
-            FiniteDifferences.check(e.getKey(), p, e.getValue()[1], FiniteDifferences.entries(p.length(), 16, pick),
-                    loss, 1e-6);
+            FiniteDifferences.check(
+                    e.getKey(), p, e.getValue()[1], FiniteDifferences.entries(p.length(), 16, pick), loss, 1e-6);
         }
     }
 
@@ -110,7 +120,8 @@ class Mamba2MixerTest {
         int cd = s.convDim();
         INDArray z = proj.get(all(), interval(0, di));
         INDArray xbc = proj.get(all(), interval(di, di + cd)).dup().reshape(b, t, cd);
-        INDArray dtRaw = proj.get(all(), interval(di + cd, di + cd + s.heads())).dup().reshape(b, t, s.heads());
+        INDArray dtRaw =
+                proj.get(all(), interval(di + cd, di + cd + s.heads())).dup().reshape(b, t, s.heads());
         INDArray conv = Nd4j.zeros(DataType.DOUBLE, b, t, cd);
         for (int bi = 0; bi < b; bi++) {
             for (int ti = 0; ti < t; ti++) {
@@ -131,9 +142,17 @@ class Mamba2MixerTest {
         INDArray xs = act.get(all(), all(), interval(0, di)).dup().reshape(b, t, s.heads(), s.headDim());
         INDArray bs = act.get(all(), all(), interval(di, di + gn)).dup().reshape(b, t, s.groups(), s.dState());
         INDArray cs = act.get(all(), all(), interval(di + gn, cd)).dup().reshape(b, t, s.groups(), s.dState());
-        INDArray dt = Transforms.log(Transforms.exp(dtRaw.reshape(b * t, s.heads()).addRowVector(w.dtBias()).reshape(b, t, s.heads()), true).addi(1.0), false);
+        INDArray dt = Transforms.log(
+                Transforms.exp(
+                                dtRaw.reshape(b * t, s.heads())
+                                        .addRowVector(w.dtBias())
+                                        .reshape(b, t, s.heads()),
+                                true)
+                        .addi(1.0),
+                false);
         INDArray a = Transforms.exp(w.aLog(), true).negi();
-        INDArray y = SsdReference.recurrence(new io.ssmspark.model.ssd.SsdInputs(xs, dt, a, bs, cs, w.d()), null).y()
+        INDArray y = SsdReference.recurrence(new io.ssmspark.model.ssd.SsdInputs(xs, dt, a, bs, cs, w.d()), null)
+                .y()
                 .reshape(b * t, di);
         // gated group RMSNorm: u = y·silu(z), normalised per group of d_inner/G = 6 channels, eps 1e-5
         INDArray u = y.mul(Transforms.sigmoid(z, true).muli(z));
@@ -144,8 +163,11 @@ class Mamba2MixerTest {
             INDArray rstd = Transforms.pow(part.mul(part).mean(true, 1).addi(1e-5), -0.5, false);
             normed.get(all(), interval(g * gs, (g + 1) * gs)).assign(part.mulColumnVector(rstd));
         }
-        INDArray expected = normed.mulRowVector(w.normWeight()).mmul(w.outProj().transpose()).reshape(b, t, s.dModel());
-        double err = expected.sub(out).norm2Number().doubleValue() / expected.norm2Number().doubleValue();
+        INDArray expected = normed.mulRowVector(w.normWeight())
+                .mmul(w.outProj().transpose())
+                .reshape(b, t, s.dModel());
+        double err = expected.sub(out).norm2Number().doubleValue()
+                / expected.norm2Number().doubleValue();
         assertTrue(err < 1e-12, "relative error " + err);
     }
 
@@ -157,14 +179,27 @@ class Mamba2MixerTest {
         INDArray x = randn(rnd, 1.0, 2, 8, s.dModel());
         Mamba2Mixer.Output whole = Mamba2Mixer.forward(x, w, s, null);
         for (int split : new int[] {1, 4, 7}) {
-            Mamba2Mixer.Output first = Mamba2Mixer.forward(x.get(all(), interval(0, split), all()).dup(), w, s, null);
-            Mamba2Mixer.Output second = Mamba2Mixer.forward(x.get(all(), interval(split, 8), all()).dup(), w, s,
-                    first.carryOut());
+            Mamba2Mixer.Output first =
+                    Mamba2Mixer.forward(x.get(all(), interval(0, split), all()).dup(), w, s, null);
+            Mamba2Mixer.Output second =
+                    Mamba2Mixer.forward(x.get(all(), interval(split, 8), all()).dup(), w, s, first.carryOut());
             INDArray joined = Nd4j.concat(1, first.out(), second.out());
             assertEquals(0, whole.out().sub(joined).amaxNumber().doubleValue(), 1e-12, "split at " + split);
-            assertEquals(0, whole.carryOut().ssmState().sub(second.carryOut().ssmState()).amaxNumber().doubleValue(),
+            assertEquals(
+                    0,
+                    whole.carryOut()
+                            .ssmState()
+                            .sub(second.carryOut().ssmState())
+                            .amaxNumber()
+                            .doubleValue(),
                     1e-12);
-            assertEquals(0, whole.carryOut().convRows().sub(second.carryOut().convRows()).amaxNumber().doubleValue(),
+            assertEquals(
+                    0,
+                    whole.carryOut()
+                            .convRows()
+                            .sub(second.carryOut().convRows())
+                            .amaxNumber()
+                            .doubleValue(),
                     0.0);
         }
     }
@@ -208,10 +243,17 @@ class Mamba2MixerTest {
         Random rnd = new Random(1);
         Mamba2Mixer.Spec s = spec(true, false);
         Mamba2Mixer.Weights w = weights(s, false, rnd);
-        Mamba2Mixer.Weights bad = new Mamba2Mixer.Weights(w.inProj(), w.convWeight(), w.convBias(),
-                randn(rnd, 1, 5), w.aLog(), w.d(), w.normWeight(), w.outProj());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Mamba2Mixer.forward(randn(rnd, 1, 1, 2, 6), bad, s, null));
+        Mamba2Mixer.Weights bad = new Mamba2Mixer.Weights(
+                w.inProj(),
+                w.convWeight(),
+                w.convBias(),
+                randn(rnd, 1, 5),
+                w.aLog(),
+                w.d(),
+                w.normWeight(),
+                w.outProj());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> Mamba2Mixer.forward(randn(rnd, 1, 1, 2, 6), bad, s, null));
         assertEquals("tensor 'dt_bias': expected shape [4] but found [5]", e.getMessage());
     }
 }

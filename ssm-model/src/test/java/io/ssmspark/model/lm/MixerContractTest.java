@@ -1,11 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.testing.FiniteDifferences;
-import io.ssmspark.model.testing.TinyModels;
-import io.ssmspark.model.config.RetNetConfig;
-import io.ssmspark.model.config.S4dConfig;
-import io.ssmspark.model.mixer.Mixer;
-
 import static io.ssmspark.model.testing.FiniteDifferences.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +7,10 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
+import io.ssmspark.model.config.RetNetConfig;
+import io.ssmspark.model.config.S4dConfig;
+import io.ssmspark.model.mixer.Mixer;
+import io.ssmspark.model.testing.TinyModels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -39,21 +37,26 @@ class MixerContractTest {
     @ParameterizedTest(name = "attention window {0} (0: full)")
     @ValueSource(ints = {0, 3, 1})
     void everyPathOfEveryMixerGivesTheWholeWindow(int window) {
-        HybridLm model = TinyModels.randomModel(TinyModels.hybrid(window == 0 ? null : window), 21, 0.1,
-                DataType.DOUBLE);
+        HybridLm model =
+                TinyModels.randomModel(TinyModels.hybrid(window == 0 ? null : window), 21, 0.1, DataType.DOUBLE);
         everyPathGivesTheWholeWindow(model);
     }
 
     /** RetNet, pure and with attention (full, window 3), with and without its group norm and gate. */
     @ParameterizedTest(name = "RetNet attention={0} window={1} groupNorm={2} gate={3} value_factor={4}")
-    @CsvSource({"false,0,true,true,2", "false,0,false,false,1", "true,0,true,true,2", "true,3,false,true,2",
-        "true,0,true,false,1"})
-    void everyPathOfARetNetModelGivesTheWholeWindow(boolean attention, int window, boolean groupNorm, boolean gate,
-            int valueFactor) {
-        RetNetConfig retention = RetNetConfig.of(2).withGroupNorm(groupNorm).withGate(gate)
-                .withValueFactor(valueFactor);
-        HybridLm model = TinyModels.randomModel(TinyModels.retNet(attention, window == 0 ? null : window, retention),
-                23, 0.1, DataType.DOUBLE);
+    @CsvSource({
+        "false,0,true,true,2",
+        "false,0,false,false,1",
+        "true,0,true,true,2",
+        "true,3,false,true,2",
+        "true,0,true,false,1"
+    })
+    void everyPathOfARetNetModelGivesTheWholeWindow(
+            boolean attention, int window, boolean groupNorm, boolean gate, int valueFactor) {
+        RetNetConfig retention =
+                RetNetConfig.of(2).withGroupNorm(groupNorm).withGate(gate).withValueFactor(valueFactor);
+        HybridLm model = TinyModels.randomModel(
+                TinyModels.retNet(attention, window == 0 ? null : window, retention), 23, 0.1, DataType.DOUBLE);
         assertEquals("retnet", model.mixer(0).kind());
         everyPathGivesTheWholeWindow(model);
     }
@@ -64,7 +67,8 @@ class MixerContractTest {
     void everyPathOfS4dModelsGivesTheWholeWindow(S4dConfig.Init init) {
         everyPathGivesTheWholeWindow(TinyModels.randomModel(TinyModels.pureS4d(init, 4), 31, 0.1, DataType.DOUBLE));
         everyPathGivesTheWholeWindow(TinyModels.randomModel(TinyModels.pureS4d(init, 1), 32, 0.1, DataType.DOUBLE));
-        everyPathGivesTheWholeWindow(TinyModels.randomModel(TinyModels.hybridS4d(init, null), 33, 0.1, DataType.DOUBLE));
+        everyPathGivesTheWholeWindow(
+                TinyModels.randomModel(TinyModels.hybridS4d(init, null), 33, 0.1, DataType.DOUBLE));
         everyPathGivesTheWholeWindow(TinyModels.randomModel(TinyModels.hybridS4d(init, 3), 34, 0.1, DataType.DOUBLE));
     }
 
@@ -75,8 +79,11 @@ class MixerContractTest {
     @ParameterizedTest(name = "Mamba-1, attention window {0} (0: full, -1: no attention)")
     @ValueSource(ints = {-1, 0, 3})
     void everyPathOfEveryMamba1ModelGivesTheWholeWindow(int window) {
-        everyPathGivesTheWholeWindow(TinyModels.randomModel(window < 0 ? TinyModels.pureMamba1()
-                : TinyModels.mamba1Hybrid(window == 0 ? null : window), 23, 0.3, DataType.DOUBLE));
+        everyPathGivesTheWholeWindow(TinyModels.randomModel(
+                window < 0 ? TinyModels.pureMamba1() : TinyModels.mamba1Hybrid(window == 0 ? null : window),
+                23,
+                0.3,
+                DataType.DOUBLE));
     }
 
     private static void everyPathGivesTheWholeWindow(HybridLm model) {

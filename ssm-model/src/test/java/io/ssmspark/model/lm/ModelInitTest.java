@@ -20,11 +20,27 @@ class ModelInitTest {
 
     /** 4 layers (layer 2 attention), d_model 64, d_inner 128, 32 heads per Mamba2 layer, MLP, untied head. */
     private static MambaConfig config() {
-        return MambaConfig.builder().dModel(64).nLayer(4).vocabSize(1000).dIntermediate(100)
-                .ssm(SsmConfig.builder().dState(16).dConv(4).expand(2).headdim(4).ngroups(2).chunkSize(16)
-                        .dtMin(1e-5).dtMax(0.1).dtInitFloor(1e-4).aInitRange(1, 16).build())
-                .attnLayerIdx(List.of(2)).attn(AttnConfig.builder().numHeads(4).build())
-                .tieEmbeddings(false).build();
+        return MambaConfig.builder()
+                .dModel(64)
+                .nLayer(4)
+                .vocabSize(1000)
+                .dIntermediate(100)
+                .ssm(SsmConfig.builder()
+                        .dState(16)
+                        .dConv(4)
+                        .expand(2)
+                        .headdim(4)
+                        .ngroups(2)
+                        .chunkSize(16)
+                        .dtMin(1e-5)
+                        .dtMax(0.1)
+                        .dtInitFloor(1e-4)
+                        .aInitRange(1, 16)
+                        .build())
+                .attnLayerIdx(List.of(2))
+                .attn(AttnConfig.builder().numHeads(4).build())
+                .tieEmbeddings(false)
+                .build();
     }
 
     private static double max(INDArray a) {
@@ -44,7 +60,13 @@ class ModelInitTest {
             assertEquals(dt, a.dataType());
             assertEquals(CheckpointSchema.of(c).totalParameters(), a.length());
             assertTrue(a.equals(b), "same seed must give the same vector");
-            assertEquals(0.0, a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue(), 0.0);
+            assertEquals(
+                    0.0,
+                    a.castTo(DataType.DOUBLE)
+                            .sub(b.castTo(DataType.DOUBLE))
+                            .amaxNumber()
+                            .doubleValue(),
+                    0.0);
             assertNotEquals(a, ModelInit.initialize(c, 43, dt));
         }
     }
@@ -79,7 +101,8 @@ class ModelInitTest {
             INDArray a = Transforms.exp(t.get(p + "mixer.A_log"), true);
             assertTrue(min(a) >= 1 && max(a) <= 16 && max(a) - min(a) > 10, "A in [1, 16]: " + a);
             // softplus(dt_bias) recovers dt: log-uniform in [1e-5, 0.1], floored at 1e-4
-            INDArray dt = Transforms.log(Transforms.exp(t.get(p + "mixer.dt_bias"), true).addi(1.0), false);
+            INDArray dt = Transforms.log(
+                    Transforms.exp(t.get(p + "mixer.dt_bias"), true).addi(1.0), false);
             double floor = 1e-4;
             int atFloor = 0;
             for (double v : dt.toDoubleVector()) {
@@ -98,8 +121,10 @@ class ModelInitTest {
 
     @Test
     void convInitAndLayerNormBias() {
-        MambaConfig c = config().toBuilder().rmsNorm(false)
-                .ssm(config().ssm().toBuilder().convInit(0.05).build()).build();
+        MambaConfig c = config().toBuilder()
+                .rmsNorm(false)
+                .ssm(config().ssm().toBuilder().convInit(0.05).build())
+                .build();
         Map<String, INDArray> t = CheckpointSchema.of(c).unflatten(ModelInit.initialize(c, 1, DataType.FLOAT));
         assertUniform(t.get("backbone.layers.0.mixer.conv1d.weight").castTo(DataType.DOUBLE), 0.05);
         assertUniform(t.get("backbone.layers.0.mixer.conv1d.bias").castTo(DataType.DOUBLE), 0.5);

@@ -1,7 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.testing.FiniteDifferences;
-import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +7,8 @@ import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.checkpoint.TensorSpec;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.RetNetConfig;
+import io.ssmspark.model.testing.FiniteDifferences;
+import io.ssmspark.model.testing.TinyModels;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,7 +28,8 @@ class RetNetModelTest {
     @ParameterizedTest(name = "attention={0} groupNorm={1} gate={2}")
     @CsvSource({"false,true,true", "true,true,true", "false,false,false"})
     void gradientMatchesFiniteDifferencesOnEveryTensor(boolean attention, boolean groupNorm, boolean gate) {
-        MambaConfig c = TinyModels.retNet(attention, null, RetNetConfig.of(2).withGroupNorm(groupNorm).withGate(gate));
+        MambaConfig c = TinyModels.retNet(
+                attention, null, RetNetConfig.of(2).withGroupNorm(groupNorm).withGate(gate));
         long seed = 31;
         HybridLm model = TinyModels.randomModel(c, seed, 0.1, DataType.DOUBLE);
         Random rnd = new Random(seed);
@@ -44,12 +45,21 @@ class RetNetModelTest {
             long[] local = FiniteDifferences.entries(t.size(), 4, pick);
             if (t.name().equals(CheckpointSchema.EMBEDDING)) {
                 // only the rows of input tokens get a gradient (untied head)
-                local = new long[] {tokens[0][0] * (long) c.dModel() + 1, tokens[1][3] * (long) c.dModel() + 6,
-                    tokens[0][5] * (long) c.dModel(), tokens[1][1] * (long) c.dModel() + 3};
+                local = new long[] {
+                    tokens[0][0] * (long) c.dModel() + 1,
+                    tokens[1][3] * (long) c.dModel() + 6,
+                    tokens[0][5] * (long) c.dModel(),
+                    tokens[1][1] * (long) c.dModel() + 3
+                };
             }
             long[] global = Arrays.stream(local).map(i -> i + t.offset()).toArray();
-            FiniteDifferences.check(t.name(), flat, grad, global,
-                    () -> model.nll(model.forward(tokens), targets, mask).sum(), 1e-5);
+            FiniteDifferences.check(
+                    t.name(),
+                    flat,
+                    grad,
+                    global,
+                    () -> model.nll(model.forward(tokens), targets, mask).sum(),
+                    1e-5);
             if (t.name().matches("backbone\\.layers\\.0\\.mixer\\.[qkvgo].*")) {
                 retention++;
             }
@@ -72,9 +82,11 @@ class RetNetModelTest {
                 part[b] = Arrays.copyOfRange(tokens[b], start, start + len);
             }
             HybridLm.Forward f = model.forward(part, state);
-            INDArray expected = whole.get(NDArrayIndex.all(), NDArrayIndex.interval(start, start + len),
-                    NDArrayIndex.all());
-            double err = expected.sub(f.logits().reshape(2, len, c.paddedVocabSize())).amaxNumber().doubleValue();
+            INDArray expected =
+                    whole.get(NDArrayIndex.all(), NDArrayIndex.interval(start, start + len), NDArrayIndex.all());
+            double err = expected.sub(f.logits().reshape(2, len, c.paddedVocabSize()))
+                    .amaxNumber()
+                    .doubleValue();
             assertTrue(err < 1e-12, "window at " + start + " differs by " + err);
             state = f.stateOut();
             start += len;
@@ -97,13 +109,16 @@ class RetNetModelTest {
                 double worst = 0;
                 if (prompt > 0) {
                     int[][] head = {Arrays.copyOf(tokens[0], prompt), Arrays.copyOf(tokens[1], prompt)};
-                    worst = maxAbsDiff(decoder.prefill(head), full.get(NDArrayIndex.all(),
-                            NDArrayIndex.point(prompt - 1), NDArrayIndex.all()));
+                    worst = maxAbsDiff(
+                            decoder.prefill(head),
+                            full.get(NDArrayIndex.all(), NDArrayIndex.point(prompt - 1), NDArrayIndex.all()));
                 }
                 for (int t = prompt; t < length; t++) {
                     INDArray logits = decoder.step(new int[] {tokens[0][t], tokens[1][t]});
-                    worst = Math.max(worst, maxAbsDiff(logits, full.get(NDArrayIndex.all(), NDArrayIndex.point(t),
-                            NDArrayIndex.all())));
+                    worst = Math.max(
+                            worst,
+                            maxAbsDiff(
+                                    logits, full.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all())));
                 }
                 double tolerance = dtype == DataType.DOUBLE ? 1e-10 : 1e-4;
                 assertTrue(worst < tolerance, dtype + ", prompt " + prompt + ": max |dlogit| " + worst);
@@ -113,6 +128,9 @@ class RetNetModelTest {
 
     private static double maxAbsDiff(INDArray a, INDArray b) {
         assertEquals(Arrays.toString(b.shape()), Arrays.toString(a.shape()));
-        return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+        return a.castTo(DataType.DOUBLE)
+                .sub(b.castTo(DataType.DOUBLE))
+                .amaxNumber()
+                .doubleValue();
     }
 }

@@ -1,6 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.testing.FiniteDifferences;
 import static io.ssmspark.model.testing.FiniteDifferences.dot;
 import static io.ssmspark.model.testing.FiniteDifferences.randn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -19,6 +18,7 @@ import io.ssmspark.model.mixer.Mixers;
 import io.ssmspark.model.mixer.RetentionMixer;
 import io.ssmspark.model.mixer.RetentionReference;
 import io.ssmspark.model.ssd.SsdResult;
+import io.ssmspark.model.testing.FiniteDifferences;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -53,14 +53,20 @@ class RetentionMixerTest {
     }
 
     static RetentionMixer.Weights weights(RetentionMixer.Spec s, Random rnd) {
-        return new RetentionMixer.Weights(randn(rnd, 0.5, s.qkWidth(), s.dModel()),
-                randn(rnd, 0.5, s.qkWidth(), s.dModel()), randn(rnd, 0.5, s.vWidth(), s.dModel()),
-                s.gate() ? randn(rnd, 0.5, s.vWidth(), s.dModel()) : null, randn(rnd, 0.4, s.dModel(), s.vWidth()));
+        return new RetentionMixer.Weights(
+                randn(rnd, 0.5, s.qkWidth(), s.dModel()),
+                randn(rnd, 0.5, s.qkWidth(), s.dModel()),
+                randn(rnd, 0.5, s.vWidth(), s.dModel()),
+                s.gate() ? randn(rnd, 0.5, s.vWidth(), s.dModel()) : null,
+                randn(rnd, 0.4, s.dModel(), s.vWidth()));
     }
 
     static RetentionMixer.Weights zerosLike(RetentionMixer.Weights w) {
-        return new RetentionMixer.Weights(w.qProj().ulike().assign(0), w.kProj().ulike().assign(0),
-                w.vProj().ulike().assign(0), w.gProj() == null ? null : w.gProj().ulike().assign(0),
+        return new RetentionMixer.Weights(
+                w.qProj().ulike().assign(0),
+                w.kProj().ulike().assign(0),
+                w.vProj().ulike().assign(0),
+                w.gProj() == null ? null : w.gProj().ulike().assign(0),
                 w.outProj().ulike().assign(0));
     }
 
@@ -68,8 +74,16 @@ class RetentionMixerTest {
 
     @Test
     void decaysAreOneMinusTwoToTheMinusFiveMinusTheHead() {
-        double[] expected = {1 - 1 / 32.0, 1 - 1 / 64.0, 1 - 1 / 128.0, 1 - 1 / 256.0, 1 - 1 / 512.0,
-            1 - 1 / 1024.0, 1 - 1 / 2048.0, 1 - 1 / 4096.0};
+        double[] expected = {
+            1 - 1 / 32.0,
+            1 - 1 / 64.0,
+            1 - 1 / 128.0,
+            1 - 1 / 256.0,
+            1 - 1 / 512.0,
+            1 - 1 / 1024.0,
+            1 - 1 / 2048.0,
+            1 - 1 / 4096.0
+        };
         assertArrayEquals(expected, RetentionMixer.decays(8), 0.0);
         assertEquals(0.96875, RetentionMixer.decays(1)[0], 0.0);
         INDArray logs = RetentionMixer.logDecays(8, DataType.DOUBLE);
@@ -82,7 +96,8 @@ class RetentionMixerTest {
         // a segment of T tokens moves the state by α_h = γ_h^T
         RetentionMixer.Spec s = spec(true, true);
         RetentionMixer mixer = new RetentionMixer(weights(s, new Random(1)), s);
-        INDArray[] summary = mixer.fromZeroState(randn(new Random(2), 1.0, 1, 7, s.dModel()), 0, null).summary();
+        INDArray[] summary = mixer.fromZeroState(randn(new Random(2), 1.0, 1, 7, s.dModel()), 0, null)
+                .summary();
         for (int h = 0; h < s.heads(); h++) {
             assertEquals(Math.pow(expected[h], 7), summary[0].getDouble(0, h), 1e-15, "α of head " + h);
         }
@@ -147,11 +162,13 @@ class RetentionMixerTest {
         // not vacuous: the decay (vs γ = 1) and the initial state change the result
         double[] ones = {1, 1, 1, 1};
         if (t > 1) {
-            assertTrue(maxAbsDiff(RetentionReference.parallel(q, k, v, ones, s0).o(), par.o()) > 1e-3,
+            assertTrue(
+                    maxAbsDiff(RetentionReference.parallel(q, k, v, ones, s0).o(), par.o()) > 1e-3,
                     "the decay matters");
         }
         if (withState) {
-            assertTrue(maxAbsDiff(RetentionReference.parallel(q, k, v, gamma, null).o(), par.o()) > 1e-3,
+            assertTrue(
+                    maxAbsDiff(RetentionReference.parallel(q, k, v, gamma, null).o(), par.o()) > 1e-3,
                     "the initial state matters");
         }
     }
@@ -182,7 +199,8 @@ class RetentionMixerTest {
             for (int h = 0; h < s.heads(); h++) {
                 INDArray part = o.get(all(), interval(h * s.valueDim(), (h + 1) * s.valueDim()));
                 INDArray rstd = Transforms.pow(part.mul(part).mean(true, 1).addi(1e-6), -0.5, false);
-                normed.get(all(), interval(h * s.valueDim(), (h + 1) * s.valueDim())).assign(part.mulColumnVector(rstd));
+                normed.get(all(), interval(h * s.valueDim(), (h + 1) * s.valueDim()))
+                        .assign(part.mulColumnVector(rstd));
             }
             o = normed;
         }
@@ -191,7 +209,8 @@ class RetentionMixerTest {
             o = o.mul(Transforms.sigmoid(g, true).muli(g));
         }
         INDArray expected = o.mmul(w.outProj().transpose()).reshape(b, t, s.dModel());
-        double err = expected.sub(fwd.out()).norm2Number().doubleValue() / expected.norm2Number().doubleValue();
+        double err = expected.sub(fwd.out()).norm2Number().doubleValue()
+                / expected.norm2Number().doubleValue();
         assertTrue(err < 1e-12, "relative error " + err);
         assertClose("carry-out state", fwd.carryOut().state(), ret.finalState(), 1e-12);
     }
@@ -231,18 +250,29 @@ class RetentionMixerTest {
         Random pick = new Random(3);
         for (Map.Entry<String, INDArray[]> e : checks.entrySet()) {
             INDArray p = e.getValue()[0];
-            FiniteDifferences.check(e.getKey(), p, e.getValue()[1], FiniteDifferences.entries(p.length(), 24, pick),
-                    loss, 1e-6);
+            FiniteDifferences.check(
+                    e.getKey(), p, e.getValue()[1], FiniteDifferences.entries(p.length(), 24, pick), loss, 1e-6);
         }
 
         // the carry-out gradient alone (dOut = 0) reaches the input and the carry-in: the state path is checked
-        RetentionMixer.Gradients stateOnly = RetentionMixer.backward(x, w, s, fwd, r.mul(0), new RetentionMixer.Carry(rs),
-                zerosLike(w));
-        DoubleSupplier stateLoss = () -> dot(RetentionMixer.forward(x, w, s, carryIn).carryOut().state(), rs);
-        FiniteDifferences.check("x through the state", x, stateOnly.dx(),
-                FiniteDifferences.entries(x.length(), 24, pick), stateLoss, 1e-6);
-        FiniteDifferences.check("carry state through the state", state, stateOnly.dCarryIn().state(),
-                FiniteDifferences.entries(state.length(), 24, pick), stateLoss, 1e-6);
+        RetentionMixer.Gradients stateOnly =
+                RetentionMixer.backward(x, w, s, fwd, r.mul(0), new RetentionMixer.Carry(rs), zerosLike(w));
+        DoubleSupplier stateLoss =
+                () -> dot(RetentionMixer.forward(x, w, s, carryIn).carryOut().state(), rs);
+        FiniteDifferences.check(
+                "x through the state",
+                x,
+                stateOnly.dx(),
+                FiniteDifferences.entries(x.length(), 24, pick),
+                stateLoss,
+                1e-6);
+        FiniteDifferences.check(
+                "carry state through the state",
+                state,
+                stateOnly.dCarryIn().state(),
+                FiniteDifferences.entries(state.length(), 24, pick),
+                stateLoss,
+                1e-6);
     }
 
     /** Windows continued through carries and one-token steps give the whole window (both parts of the carry). */
@@ -254,18 +284,20 @@ class RetentionMixerTest {
         INDArray x = randn(rnd, 1.0, 2, 8, s.dModel());
         RetentionMixer.Output whole = RetentionMixer.forward(x, w, s, null);
         for (int split : new int[] {1, 4, 7}) {
-            RetentionMixer.Output first = RetentionMixer.forward(x.get(all(), interval(0, split), all()).dup(), w, s,
-                    null);
-            RetentionMixer.Output second = RetentionMixer.forward(x.get(all(), interval(split, 8), all()).dup(), w, s,
-                    first.carryOut());
-            assertEquals(0, maxAbsDiff(whole.out(), Nd4j.concat(1, first.out(), second.out())), 1e-12,
-                    "split at " + split);
-            assertEquals(0, maxAbsDiff(whole.carryOut().state(), second.carryOut().state()), 1e-12);
+            RetentionMixer.Output first = RetentionMixer.forward(
+                    x.get(all(), interval(0, split), all()).dup(), w, s, null);
+            RetentionMixer.Output second = RetentionMixer.forward(
+                    x.get(all(), interval(split, 8), all()).dup(), w, s, first.carryOut());
+            assertEquals(
+                    0, maxAbsDiff(whole.out(), Nd4j.concat(1, first.out(), second.out())), 1e-12, "split at " + split);
+            assertEquals(
+                    0, maxAbsDiff(whole.carryOut().state(), second.carryOut().state()), 1e-12);
         }
         INDArray state = Nd4j.zeros(DataType.DOUBLE, s.stateShape(2));
         List<INDArray> outs = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
-            outs.add(RetentionMixer.step(x.get(all(), point(i), all()).dup('c'), w, s, state).reshape(2, 1, s.dModel()));
+            outs.add(RetentionMixer.step(x.get(all(), point(i), all()).dup('c'), w, s, state)
+                    .reshape(2, 1, s.dModel()));
         }
         assertEquals(0, maxAbsDiff(whole.out(), Nd4j.concat(1, outs.toArray(new INDArray[0]))), 1e-12, "steps");
         assertEquals(0, maxAbsDiff(whole.carryOut().state(), state), 1e-12, "stepped state");
@@ -299,21 +331,41 @@ class RetentionMixerTest {
     /** Names and shapes (torchscale's), seeded init within the xavier bound, and the mixer the registry builds. */
     @Test
     void familyDeclaresTorchscaleNamesAndInitialises() {
-        MambaConfig c = MambaConfig.builder().dModel(16).nLayer(2).vocabSize(32)
-                .ssm(SsmConfig.builder().retNet(RetNetConfig.of(4)).chunkSize(8).build()).build();
+        MambaConfig c = MambaConfig.builder()
+                .dModel(16)
+                .nLayer(2)
+                .vocabSize(32)
+                .ssm(SsmConfig.builder().retNet(RetNetConfig.of(4)).chunkSize(8).build())
+                .build();
         List<String> names = new ArrayList<>();
         for (MixerParameter p : Mixers.family(c, 0).parameters(c)) {
             names.add(p + (p.weightDecay() ? " decayed" : ""));
         }
-        assertEquals(List.of("q_proj.weight[16, 16] decayed", "k_proj.weight[16, 16] decayed",
-                "v_proj.weight[32, 16] decayed", "g_proj.weight[32, 16] decayed", "out_proj.weight[16, 32] decayed"),
+        assertEquals(
+                List.of(
+                        "q_proj.weight[16, 16] decayed",
+                        "k_proj.weight[16, 16] decayed",
+                        "v_proj.weight[32, 16] decayed",
+                        "g_proj.weight[32, 16] decayed",
+                        "out_proj.weight[16, 32] decayed"),
                 names);
-        MambaConfig plain = c.toBuilder().ssm(SsmConfig.builder()
-                .retNet(RetNetConfig.of(2).withGate(false).withGroupNorm(false).withValueFactor(1)).build()).build();
+        MambaConfig plain = c.toBuilder()
+                .ssm(SsmConfig.builder()
+                        .retNet(RetNetConfig.of(2)
+                                .withGate(false)
+                                .withGroupNorm(false)
+                                .withValueFactor(1))
+                        .build())
+                .build();
         List<String> plainNames = new ArrayList<>();
         Mixers.family(plain, 1).parameters(plain).forEach(p -> plainNames.add(p.toString()));
-        assertEquals(List.of("q_proj.weight[16, 16]", "k_proj.weight[16, 16]", "v_proj.weight[16, 16]",
-                "out_proj.weight[16, 16]"), plainNames);
+        assertEquals(
+                List.of(
+                        "q_proj.weight[16, 16]",
+                        "k_proj.weight[16, 16]",
+                        "v_proj.weight[16, 16]",
+                        "out_proj.weight[16, 16]"),
+                plainNames);
 
         MixerParameter q = Mixers.family(c, 0).parameters(c).get(0);
         double bound = Math.pow(2, -2.5) * Math.sqrt(6.0 / 32);
@@ -339,11 +391,13 @@ class RetentionMixerTest {
         RetentionMixer.Spec s = spec(true, true);
         RetentionMixer.Weights w = weights(s, rnd);
         RetentionMixer.Weights noGate = new RetentionMixer.Weights(w.qProj(), w.kProj(), w.vProj(), null, w.outProj());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> RetentionMixer.forward(randn(rnd, 1, 1, 2, 6), noGate, s, null));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> RetentionMixer.forward(randn(rnd, 1, 1, 2, 6), noGate, s, null));
         assertEquals("tensor 'g_proj.weight' is required but was null (expected shape [12, 6])", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> RetentionMixer.forward(randn(rnd, 1, 1, 2, 6), w, s,
-                new RetentionMixer.Carry(randn(rnd, 1, 1, 3, 2, 4))));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> RetentionMixer.forward(
+                        randn(rnd, 1, 1, 2, 6), w, s, new RetentionMixer.Carry(randn(rnd, 1, 1, 3, 2, 4))));
         assertEquals("tensor 'carry state': expected shape [1, 3, 4, 2] but found [1, 3, 2, 4]", e.getMessage());
     }
 
@@ -365,7 +419,10 @@ class RetentionMixerTest {
 
     private static double maxAbsDiff(INDArray a, INDArray b) {
         assertEquals(a.length(), b.length());
-        return a.castTo(DataType.DOUBLE).reshape(a.length()).sub(b.castTo(DataType.DOUBLE).reshape(b.length()))
-                .amaxNumber().doubleValue();
+        return a.castTo(DataType.DOUBLE)
+                .reshape(a.length())
+                .sub(b.castTo(DataType.DOUBLE).reshape(b.length()))
+                .amaxNumber()
+                .doubleValue();
     }
 }

@@ -1,7 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.testing.FiniteDifferences;
-import io.ssmspark.model.testing.TinyModels;
 import static io.ssmspark.model.testing.FiniteDifferences.dot;
 import static io.ssmspark.model.testing.FiniteDifferences.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,6 +19,8 @@ import io.ssmspark.model.s4d.Discretization;
 import io.ssmspark.model.s4d.FftConv;
 import io.ssmspark.model.s4d.S4dInit;
 import io.ssmspark.model.s4d.S4dKernel;
+import io.ssmspark.model.testing.FiniteDifferences;
+import io.ssmspark.model.testing.TinyModels;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,8 +61,8 @@ class S4dMixerTest {
     @Test
     void zohOfADiagonalMatrixGivesItsEigenvalues() {
         INDArray logAReal = Nd4j.create(new double[] {Math.log(0.5), Math.log(0.3)}, new long[] {1, 2}, 'c');
-        S4dKernel.Discrete d = S4dKernel.zoh(Nd4j.create(new double[] {Math.log(0.1)}, new long[] {1}, 'c'),
-                logAReal, null);
+        S4dKernel.Discrete d =
+                S4dKernel.zoh(Nd4j.create(new double[] {Math.log(0.1)}, new long[] {1}, 'c'), logAReal, null);
         assertEquals(0.951229, d.aBar().re().getDouble(0, 0), 1e-6);
         assertEquals(0.970446, d.aBar().re().getDouble(0, 1), 1e-6);
         assertEquals(0.0, d.aBar().im().amaxNumber().doubleValue(), 0.0);
@@ -77,7 +77,8 @@ class S4dMixerTest {
         double[][] modes = {{-0.5, 3.0, 0.1}, {-2.0, -7.5, 0.03}, {-0.5, 100.0, 1e-4}, {-1e-3, 1e-3, 1e-5}};
         for (double[] md : modes) {
             Discretization.Mode expect = Discretization.zoh(md[0], md[1], md[2]);
-            S4dKernel.Discrete d = S4dKernel.zoh(Nd4j.create(new double[] {Math.log(md[2])}, new long[] {1}, 'c'),
+            S4dKernel.Discrete d = S4dKernel.zoh(
+                    Nd4j.create(new double[] {Math.log(md[2])}, new long[] {1}, 'c'),
                     Nd4j.create(new double[] {Math.log(-md[0])}, new long[] {1, 1}, 'c'),
                     Nd4j.create(new double[] {md[1]}, new long[] {1, 1}, 'c'));
             assertEquals(expect.aRe(), d.aBar().re().getDouble(0, 0), 1e-14);
@@ -118,7 +119,7 @@ class S4dMixerTest {
         }
         double[][] legs = S4dInit.hippoLegS(4);
         assertEquals(-Math.sqrt(5) * Math.sqrt(3), legs[2][1], 1e-15); // below the diagonal
-        assertEquals(0.0, legs[1][2], 0.0);                              // above it
+        assertEquals(0.0, legs[1][2], 0.0); // above it
         assertEquals(-3.0, legs[2][2], 0.0);
     }
 
@@ -146,8 +147,10 @@ class S4dMixerTest {
         INDArray logDt = t.get(p + "kernel.log_dt");
         assertTrue(logDt.minNumber().doubleValue() >= Math.log(c.ssm().dtMin()));
         assertTrue(logDt.maxNumber().doubleValue() <= Math.log(c.ssm().dtMax()));
-        List<String> decayed = Mixers.family(c, 1).parameters(c).stream().filter(MixerParameter::weightDecay)
-                .map(MixerParameter::name).toList();
+        List<String> decayed = Mixers.family(c, 1).parameters(c).stream()
+                .filter(MixerParameter::weightDecay)
+                .map(MixerParameter::name)
+                .toList();
         assertEquals(List.of("output_linear.0.weight"), decayed);
     }
 
@@ -156,7 +159,8 @@ class S4dMixerTest {
     /** H = 3 channels of 4 modes, random parameters with varied decay and frequency. */
     static S4dKernel.Params randomParams(Random rnd, int h, int m, boolean complex) {
         INDArray logDt = Nd4j.create(new double[] {Math.log(0.05), Math.log(0.2), Math.log(0.6)}, new long[] {3}, 'c')
-                .get(interval(0, h)).dup();
+                .get(interval(0, h))
+                .dup();
         INDArray logAReal = randn(rnd, 0.5, h, m).addi(Math.log(0.5));
         INDArray aImag = complex ? randn(rnd, 2.0, h, m) : null;
         Cx c = complex ? new Cx(randn(rnd, 0.7, h, m), randn(rnd, 0.7, h, m)) : Cx.real(randn(rnd, 0.7, h, m));
@@ -164,8 +168,8 @@ class S4dMixerTest {
     }
 
     /** The recurrence h_t = Ā h_{t−1} + B̄ u_t, y_t = f·Re(C h_t) + D u_t, token by token in plain doubles. */
-    static double[][][] recurrence(S4dKernel.Params p, boolean complex, double[][][] u, double[][][][] h0,
-            double[][][][] finalState) {
+    static double[][][] recurrence(
+            S4dKernel.Params p, boolean complex, double[][][] u, double[][][][] h0, double[][][][] finalState) {
         S4dKernel.Discrete d = S4dKernel.zoh(p.logDt(), p.logAReal(), p.aImag());
         int hs = u.length;
         int bs = u[0].length;
@@ -220,8 +224,11 @@ class S4dMixerTest {
         S4dKernel.Dims dims = new S4dKernel.Dims(h, m, complex, block);
         INDArray u = randn(rnd, 1.0, h, b, t);
         for (boolean fromState : new boolean[] {false, true}) {
-            Cx s0 = fromState ? new Cx(randn(rnd, 1.0, h, m, b), complex ? randn(rnd, 1.0, h, m, b)
-                    : Nd4j.zeros(DataType.DOUBLE, h, m, b)) : null;
+            Cx s0 = fromState
+                    ? new Cx(
+                            randn(rnd, 1.0, h, m, b),
+                            complex ? randn(rnd, 1.0, h, m, b) : Nd4j.zeros(DataType.DOUBLE, h, m, b))
+                    : null;
             double[][][][] expectState = new double[h][m][b][2];
             double[][][] expect = recurrence(p, complex, toArray3(u), s0 == null ? null : toState(s0), expectState);
             S4dKernel.Forward f = S4dKernel.forward(u, p, dims, s0, false);
@@ -276,8 +283,9 @@ class S4dMixerTest {
                             double ni = ar * si + ai * sr + bi * ut - pi * old;
                             sr = nr;
                             si = ni;
-                            expect[hh][bb][t] += f * (p.c().re().getDouble(hh, mm) * sr
-                                    - p.c().im().getDouble(hh, mm) * si);
+                            expect[hh][bb][t] += f
+                                    * (p.c().re().getDouble(hh, mm) * sr
+                                            - p.c().im().getDouble(hh, mm) * si);
                         }
                     }
                 }
@@ -287,13 +295,18 @@ class S4dMixerTest {
         // the truncation matters: a 5-tap kernel differs from the full one
         INDArray k5 = S4dKernel.kernel(p.c(), d, S4dKernel.powers(d.dtA(), 5), f);
         INDArray k19 = S4dKernel.kernel(p.c(), d, S4dKernel.powers(d.dtA(), 19), f);
-        assertTrue(FftConv.causalConvolution(k5, u).sub(FftConv.causalConvolution(k19, u)).amaxNumber()
-                .doubleValue() > 1e-3);
+        assertTrue(FftConv.causalConvolution(k5, u)
+                        .sub(FftConv.causalConvolution(k19, u))
+                        .amaxNumber()
+                        .doubleValue()
+                > 1e-3);
     }
 
     /** A window continued from the state after its first part equals the whole window (mixer level, blocks of 3). */
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = S4dConfig.Init.class, names = {"LIN", "REAL"})
+    @EnumSource(
+            value = S4dConfig.Init.class,
+            names = {"LIN", "REAL"})
     void twoPartsThroughTheCarryEqualOneWindow(S4dConfig.Init init) {
         Random rnd = new Random(5);
         S4dMixer.Spec s = new S4dMixer.Spec(4, 6, init, 3);
@@ -301,15 +314,23 @@ class S4dMixerTest {
         INDArray x = randn(rnd, 1.0, 2, 11, s.dModel());
         S4dMixer.Output whole = S4dMixer.forward(x, w, s, null, false);
         for (int split : new int[] {1, 3, 7, 10}) {
-            S4dMixer.Output first = S4dMixer.forward(x.get(all(), interval(0, split), all()).dup(), w, s, null, false);
-            S4dMixer.Output second = S4dMixer.forward(x.get(all(), interval(split, 11), all()).dup(), w, s,
-                    first.carryOut(), false);
+            S4dMixer.Output first =
+                    S4dMixer.forward(x.get(all(), interval(0, split), all()).dup(), w, s, null, false);
+            S4dMixer.Output second =
+                    S4dMixer.forward(x.get(all(), interval(split, 11), all()).dup(), w, s, first.carryOut(), false);
             INDArray joined = Nd4j.concat(1, first.out(), second.out());
             assertEquals(0, whole.out().sub(joined).amaxNumber().doubleValue(), 1e-12, "split at " + split);
-            assertEquals(0, whole.carryOut().state().sub(second.carryOut().state()).amaxNumber().doubleValue(),
+            assertEquals(
+                    0,
+                    whole.carryOut()
+                            .state()
+                            .sub(second.carryOut().state())
+                            .amaxNumber()
+                            .doubleValue(),
                     1e-12);
             // the carry matters
-            S4dMixer.Output cold = S4dMixer.forward(x.get(all(), interval(split, 11), all()).dup(), w, s, null, false);
+            S4dMixer.Output cold =
+                    S4dMixer.forward(x.get(all(), interval(split, 11), all()).dup(), w, s, null, false);
             assertTrue(cold.out().sub(second.out()).amaxNumber().doubleValue() > 1e-3);
         }
     }
@@ -332,15 +353,25 @@ class S4dMixerTest {
                 }
             }
         }
-        return new S4dMixer.Weights(randn(rnd, 0.5, h), randn(rnd, 0.6, s.cShape()),
-                Nd4j.create(dts, new long[] {h}, 'c'), randn(rnd, 0.4, h, m).addi(Math.log(0.5)), aImag,
-                randn(rnd, 0.5, 2L * h, h), randn(rnd, 0.2, 2L * h));
+        return new S4dMixer.Weights(
+                randn(rnd, 0.5, h),
+                randn(rnd, 0.6, s.cShape()),
+                Nd4j.create(dts, new long[] {h}, 'c'),
+                randn(rnd, 0.4, h, m).addi(Math.log(0.5)),
+                aImag,
+                randn(rnd, 0.5, 2L * h, h),
+                randn(rnd, 0.2, 2L * h));
     }
 
     static S4dMixer.Weights zerosLike(S4dMixer.Weights w) {
-        return new S4dMixer.Weights(w.d().ulike().assign(0), w.c().ulike().assign(0), w.logDt().ulike().assign(0),
-                w.logAReal().ulike().assign(0), w.aImag() == null ? null : w.aImag().ulike().assign(0),
-                w.outWeight().ulike().assign(0), w.outBias().ulike().assign(0));
+        return new S4dMixer.Weights(
+                w.d().ulike().assign(0),
+                w.c().ulike().assign(0),
+                w.logDt().ulike().assign(0),
+                w.logAReal().ulike().assign(0),
+                w.aImag() == null ? null : w.aImag().ulike().assign(0),
+                w.outWeight().ulike().assign(0),
+                w.outBias().ulike().assign(0));
     }
 
     /**
@@ -383,8 +414,8 @@ class S4dMixerTest {
         Random pick = new Random(3);
         for (Map.Entry<String, INDArray[]> e : checks.entrySet()) {
             INDArray p = e.getValue()[0];
-            FiniteDifferences.check(e.getKey(), p, e.getValue()[1], FiniteDifferences.entries(p.length(), 24, pick),
-                    loss, 1e-6);
+            FiniteDifferences.check(
+                    e.getKey(), p, e.getValue()[1], FiniteDifferences.entries(p.length(), 24, pick), loss, 1e-6);
         }
     }
 
@@ -402,8 +433,13 @@ class S4dMixerTest {
         assertEquals(null, grads.dCarryIn());
         Random pick = new Random(4);
         FiniteDifferences.check("x", x, grads.dx(), FiniteDifferences.entries(x.length(), 20, pick), loss, 1e-6);
-        FiniteDifferences.check("A_imag", w.aImag(), g.aImag(), FiniteDifferences.entries(w.aImag().length(), 12,
-                pick), loss, 1e-6);
+        FiniteDifferences.check(
+                "A_imag",
+                w.aImag(),
+                g.aImag(),
+                FiniteDifferences.entries(w.aImag().length(), 12, pick),
+                loss,
+                1e-6);
         FiniteDifferences.check("log_dt", w.logDt(), g.logDt(), FiniteDifferences.entries(3, 3, pick), loss, 1e-6);
     }
 
@@ -419,8 +455,12 @@ class S4dMixerTest {
         S4dMixer.Output whole = S4dMixer.forward(x, w, s, null, false);
         INDArray state = Nd4j.zeros(DataType.DOUBLE, 2, s.dModel(), s.modes(), 2);
         for (int t = 0; t < 10; t++) {
-            INDArray out = S4dMixer.step(x.get(all(), org.nd4j.linalg.indexing.NDArrayIndex.point(t), all()).dup(),
-                    w, s, state);
+            INDArray out = S4dMixer.step(
+                    x.get(all(), org.nd4j.linalg.indexing.NDArrayIndex.point(t), all())
+                            .dup(),
+                    w,
+                    s,
+                    state);
             INDArray expect = whole.out().get(all(), org.nd4j.linalg.indexing.NDArrayIndex.point(t), all());
             assertEquals(0, expect.sub(out).amaxNumber().doubleValue(), 1e-10, "token " + t);
         }
@@ -432,10 +472,10 @@ class S4dMixerTest {
         Random rnd = new Random(1);
         S4dMixer.Spec s = new S4dMixer.Spec(4, 6, S4dConfig.Init.LIN, 3);
         S4dMixer.Weights w = weights(s, rnd);
-        S4dMixer.Weights bad = new S4dMixer.Weights(w.d(), randn(rnd, 1, 4, 6), w.logDt(), w.logAReal(), w.aImag(),
-                w.outWeight(), w.outBias());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> S4dMixer.forward(randn(rnd, 1, 1, 2, 4), bad, s, null, false));
+        S4dMixer.Weights bad = new S4dMixer.Weights(
+                w.d(), randn(rnd, 1, 4, 6), w.logDt(), w.logAReal(), w.aImag(), w.outWeight(), w.outBias());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> S4dMixer.forward(randn(rnd, 1, 1, 2, 4), bad, s, null, false));
         assertEquals("tensor 'kernel.C': expected shape [4, 3, 2] but found [4, 6]", e.getMessage());
     }
 
@@ -489,8 +529,10 @@ class S4dMixerTest {
         for (int i = 0; i < expect.length; i++) {
             for (int j = 0; j < expect[i].length; j++) {
                 for (int k = 0; k < expect[i][j].length; k++) {
-                    worst = Math.max(worst, Math.abs(expect[i][j][k][0] - got.re().getDouble(i, j, k)));
-                    worst = Math.max(worst, Math.abs(expect[i][j][k][1] - got.im().getDouble(i, j, k)));
+                    worst = Math.max(
+                            worst, Math.abs(expect[i][j][k][0] - got.re().getDouble(i, j, k)));
+                    worst = Math.max(
+                            worst, Math.abs(expect[i][j][k][1] - got.im().getDouble(i, j, k)));
                 }
             }
         }
@@ -498,7 +540,9 @@ class S4dMixerTest {
     }
 
     private static double[] flatten(double[][][] a) {
-        return java.util.Arrays.stream(a).flatMap(java.util.Arrays::stream).flatMapToDouble(java.util.Arrays::stream)
+        return java.util.Arrays.stream(a)
+                .flatMap(java.util.Arrays::stream)
+                .flatMapToDouble(java.util.Arrays::stream)
                 .toArray();
     }
 }

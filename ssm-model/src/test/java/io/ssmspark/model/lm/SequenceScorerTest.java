@@ -1,6 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.tensor.NativeResident;
+import io.ssmspark.model.testing.TinyModels;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -34,13 +34,17 @@ class SequenceScorerTest {
 
     @Test
     void everyWindowSizeGivesTheWholeSequenceNll() throws IOException {
-        for (MambaConfig c : new MambaConfig[] {TinyModels.pureMamba(), TinyModels.hybrid(null), TinyModels.hybrid(4)}) {
+        for (MambaConfig c :
+                new MambaConfig[] {TinyModels.pureMamba(), TinyModels.hybrid(null), TinyModels.hybrid(4)}) {
             HybridLm model = TinyModels.randomModel(c, 12, 0.2, DataType.DOUBLE);
             int n = 23;
             int[] tokens = TinyModels.tokens(new Random(3), 1, n, c.vocabSize())[0];
             int[][] inputs = {Arrays.copyOfRange(tokens, 0, n - 1)};
             int[][] targets = {Arrays.copyOfRange(tokens, 1, n)};
-            double[] whole = model.nll(model.forward(inputs), targets, null).perToken().ravel().toDoubleVector();
+            double[] whole = model.nll(model.forward(inputs), targets, null)
+                    .perToken()
+                    .ravel()
+                    .toDoubleVector();
             for (int window : new int[] {1, 3, 5, 22, 100}) {
                 List<Long> positions = new ArrayList<>();
                 List<Double> values = new ArrayList<>();
@@ -90,15 +94,17 @@ class SequenceScorerTest {
         // full attention halves its windows far into a sequence (4 heads · T · (position + T) ≤ 64 Mi), and the
         // count follows: 200,000 positions take more than 196 windows of 1024
         assertTrue(SequenceScorer.windowCount(model, 200_001, 1024) > 196);
-        assertEquals(196, SequenceScorer.windowCount(
-            TinyModels.randomModel(TinyModels.hybrid(4), 2, 0.1, DataType.DOUBLE), 200_001, 1024));
+        assertEquals(
+                196,
+                SequenceScorer.windowCount(
+                        TinyModels.randomModel(TinyModels.hybrid(4), 2, 0.1, DataType.DOUBLE), 200_001, 1024));
     }
 
     @Test
     void fullAttentionWindowsShrinkAsThePastGrows() {
         HybridLm full = TinyModels.randomModel(TinyModels.hybrid(null), 1, 0.1, DataType.DOUBLE); // 4 heads
-        assertEquals(1024, SequenceScorer.windowAt(full, 0, 1024));             // 4·1024·1024 = 4 Mi
-        assertEquals(128, SequenceScorer.windowAt(full, 100_000, 1024));        // 4·128·100128 ≈ 51 M ≤ 64 Mi
+        assertEquals(1024, SequenceScorer.windowAt(full, 0, 1024)); // 4·1024·1024 = 4 Mi
+        assertEquals(128, SequenceScorer.windowAt(full, 100_000, 1024)); // 4·128·100128 ≈ 51 M ≤ 64 Mi
         assertEquals(1, SequenceScorer.windowAt(full, 10_000_000, 1024));
         HybridLm sliding = TinyModels.randomModel(TinyModels.hybrid(3), 1, 0.1, DataType.DOUBLE);
         assertEquals(1024, SequenceScorer.windowAt(sliding, 10_000_000, 1024));
@@ -113,8 +119,14 @@ class SequenceScorerTest {
      */
     @Test
     void nativeMemoryStaysFlatAcrossWindows() throws IOException {
-        MambaConfig c = MambaConfig.builder().dModel(256).nLayer(1).vocabSize(256).padVocabSizeMultiple(8)
-                .dIntermediate(0).ssm(SsmConfig.builder().dState(64).headdim(32).chunkSize(64).build()).build();
+        MambaConfig c = MambaConfig.builder()
+                .dModel(256)
+                .nLayer(1)
+                .vocabSize(256)
+                .padVocabSizeMultiple(8)
+                .dIntermediate(0)
+                .ssm(SsmConfig.builder().dState(64).headdim(32).chunkSize(64).build())
+                .build();
         HybridLm model = ModelInit.newModel(c, 3, DataType.FLOAT);
         int window = 8192;
         int[] tokens = new Random(5).ints(8 * window + 1, 0, 256).toArray();
@@ -127,7 +139,8 @@ class SequenceScorerTest {
         assertEquals(8, rss.size());
         long peak = rss.subList(2, 8).stream().mapToLong(Long::longValue).max().orElseThrow();
         long growth = peak - rss.get(1);
-        System.out.printf("scoring windows: resident set %d MiB after window 2, peak %d MiB over windows 3-8%n",
+        System.out.printf(
+                "scoring windows: resident set %d MiB after window 2, peak %d MiB over windows 3-8%n",
                 rss.get(1) >> 20, peak >> 20);
         assertTrue(growth < 256L << 20, "native resident set grew by " + (growth >> 20) + " MiB over windows 3-8");
     }
@@ -135,8 +148,9 @@ class SequenceScorerTest {
     @Test
     void refusesSequencesTooShortToScore() {
         HybridLm model = TinyModels.randomModel(TinyModels.pureMamba(), 1, 0.1, DataType.DOUBLE);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> SequenceScorer.score(model, source(new int[] {3}), 4, (p, v) -> { }));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> SequenceScorer.score(model, source(new int[] {3}), 4, (p, v) -> {}));
         assertEquals("sequence: expected at least 2 tokens to score but found 1", e.getMessage());
     }
 }

@@ -1,6 +1,5 @@
 package io.ssmspark.model.lm;
 
-import io.ssmspark.model.testing.TinyModels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.tensor.Scratch;
+import io.ssmspark.model.testing.TinyModels;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -20,8 +20,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 class StepScopesTest {
 
-    private record Step(double loss, double[] gradient) {
-    }
+    private record Step(double loss, double[] gradient) {}
 
     private static Step step(HybridLm model, int[][] tokens, int[][] targets, boolean inWorkspace) {
         INDArray gradient = model.newGradient();

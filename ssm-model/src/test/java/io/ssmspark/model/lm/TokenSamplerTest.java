@@ -68,11 +68,14 @@ class TokenSamplerTest {
 
     @Test
     void badSettingsAreRefused() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new TokenSampler(-0.5, 0, 1)).getMessage()
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new TokenSampler(-0.5, 0, 1))
+                .getMessage()
                 .contains("temperature: expected a finite value >= 0 but found -0.5"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new TokenSampler(1, -2, 1)).getMessage()
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new TokenSampler(1, -2, 1))
+                .getMessage()
                 .contains("top-k: expected 0 (all tokens) or a positive count but found -2"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> new TokenSampler(1, 0, 1).next(LOGITS, 9))
-                .getMessage().contains("at least 9 entries but found [8]"));
+                .getMessage()
+                .contains("at least 9 entries but found [8]"));
     }
 }

@@ -1,25 +1,24 @@
 package io.ssmspark.model.optim;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.checkpoint.SafeTensors;
 import io.ssmspark.model.checkpoint.SafeTensorsDType;
 import io.ssmspark.model.checkpoint.SafeTensorsFormatException;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 class AdamWStateTest {
     private static final int STEPS = 7;
@@ -52,8 +51,8 @@ class AdamWStateTest {
     }
 
     private static Optimizer optimizer(DataType type) {
-        return new Optimizer(new AdamW(schema(), type, AdamWSettings.defaults()),
-                new LearningRateSchedule(1e-2, 1e-3, 2, 6), 1.0);
+        return new Optimizer(
+                new AdamW(schema(), type, AdamWSettings.defaults()), new LearningRateSchedule(1e-2, 1e-3, 2, 6), 1.0);
     }
 
     @Test
@@ -89,8 +88,11 @@ class AdamWStateTest {
     /** Same type and the same bits (FLOAT to double is exact; delta 0 compares exactly). */
     static void assertBitwiseEqual(INDArray expected, INDArray actual, String what) {
         assertEquals(expected.dataType(), actual.dataType(), what);
-        assertArrayEquals(expected.castTo(DataType.DOUBLE).toDoubleVector(), actual.castTo(DataType.DOUBLE).toDoubleVector(),
-                0.0, what);
+        assertArrayEquals(
+                expected.castTo(DataType.DOUBLE).toDoubleVector(),
+                actual.castTo(DataType.DOUBLE).toDoubleVector(),
+                0.0,
+                what);
     }
 
     private static AdamWState optimizerStateAfter(DataType type, int steps) {
@@ -109,7 +111,8 @@ class AdamWStateTest {
             assertEquals(SafeTensorsDType.F64, reader.entry(AdamWState.M).dtype());
             assertEquals(SafeTensorsDType.F64, reader.entry(AdamWState.V).dtype());
         }
-        assertEquals(SafeTensorsDType.F32, optimizerStateAfter(DataType.FLOAT, 1).fileType());
+        assertEquals(
+                SafeTensorsDType.F32, optimizerStateAfter(DataType.FLOAT, 1).fileType());
         AdamWState back = AdamWState.read(file);
         assertBitwiseEqual(state.m(), back.m(), "m");
         assertBitwiseEqual(state.v(), back.v(), "v");
@@ -123,41 +126,49 @@ class AdamWStateTest {
         INDArray m = Nd4j.zeros(DataType.FLOAT, n);
         Map<String, String> meta = Map.of(AdamWState.STEP, "5");
 
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> adamw.restore(Map.of(AdamWState.M, m), meta));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> adamw.restore(Map.of(AdamWState.M, m), meta));
         assertEquals("AdamW state: AdamW state tensor 'adamw.v' is missing (found [adamw.m])", e.getMessage());
 
         Map<String, INDArray> extra = new LinkedHashMap<>(Map.of(AdamWState.M, m, AdamWState.V, m));
         extra.put("adamw.u", m);
         e = assertThrows(IllegalArgumentException.class, () -> adamw.restore(extra, meta));
-        assertEquals("AdamW state: unexpected tensor 'adamw.u' in AdamW state (expected only 'adamw.m' and 'adamw.v')",
+        assertEquals(
+                "AdamW state: unexpected tensor 'adamw.u' in AdamW state (expected only 'adamw.m' and 'adamw.v')",
                 e.getMessage());
 
         INDArray shorter = Nd4j.zeros(DataType.FLOAT, n - 1);
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> adamw.restore(Map.of(AdamWState.M, shorter, AdamWState.V, shorter), meta));
-        assertEquals("AdamW state tensor 'adamw.m' has shape [71159] but this optimizer expects [71160]", e.getMessage());
+        assertEquals(
+                "AdamW state tensor 'adamw.m' has shape [71159] but this optimizer expects [71160]", e.getMessage());
 
         INDArray dbl = Nd4j.zeros(DataType.DOUBLE, n);
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> adamw.restore(Map.of(AdamWState.M, dbl, AdamWState.V, dbl), meta));
         assertEquals("AdamW state tensor 'adamw.m' has type DOUBLE but this optimizer works in FLOAT", e.getMessage());
 
-        e = assertThrows(IllegalArgumentException.class,
-                () -> adamw.restore(Map.of(AdamWState.M, m, AdamWState.V, dbl), meta));
-        assertEquals("AdamW state: AdamW state tensors disagree: 'adamw.m' is FLOAT [71160] but 'adamw.v' is DOUBLE [71160]",
+        e = assertThrows(
+                IllegalArgumentException.class, () -> adamw.restore(Map.of(AdamWState.M, m, AdamWState.V, dbl), meta));
+        assertEquals(
+                "AdamW state: AdamW state tensors disagree: 'adamw.m' is FLOAT [71160] but 'adamw.v' is DOUBLE [71160]",
                 e.getMessage());
 
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> adamw.restore(Map.of(AdamWState.M, m.reshape(1, n), AdamWState.V, m), meta));
-        assertEquals("AdamW state: AdamW state tensor 'adamw.m' must have shape [n] with n >= 1, found [1, 71160]",
+        assertEquals(
+                "AdamW state: AdamW state tensor 'adamw.m' must have shape [n] with n >= 1, found [1, 71160]",
                 e.getMessage());
 
         Map<String, INDArray> good = Map.of(AdamWState.M, m, AdamWState.V, m);
         e = assertThrows(IllegalArgumentException.class, () -> adamw.restore(good, Map.of()));
         assertEquals("AdamW state: AdamW state metadata 'adamw.step' is missing", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> adamw.restore(good, Map.of(AdamWState.STEP, "3.5")));
-        assertEquals("AdamW state: AdamW state metadata 'adamw.step' must be a non-negative integer, found '3.5'",
+        assertEquals(
+                "AdamW state: AdamW state metadata 'adamw.step' must be a non-negative integer, found '3.5'",
                 e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> adamw.restore(good, Map.of(AdamWState.STEP, "-1")));
         assertEquals("AdamW state: AdamW state 'adamw.step' must be >= 0, found -1", e.getMessage());
@@ -172,6 +183,7 @@ class AdamWStateTest {
         Path file = tmp.resolve("model.safetensors");
         SafeTensors.write(file, Map.of("backbone.norm_f.weight", Nd4j.ones(DataType.FLOAT, 4)), Map.of());
         SafeTensorsFormatException e = assertThrows(SafeTensorsFormatException.class, () -> AdamWState.read(file));
-        assertEquals(file + ": AdamW state tensor 'adamw.m' is missing (found [backbone.norm_f.weight])", e.getMessage());
+        assertEquals(
+                file + ": AdamW state tensor 'adamw.m' is missing (found [backbone.norm_f.weight])", e.getMessage());
     }
 }

@@ -1,16 +1,15 @@
 package io.ssmspark.model.optim;
 
-import org.junit.jupiter.api.Test;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-
-import java.util.Random;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 class AdamWTest {
     static final int N = 11;
@@ -106,7 +105,8 @@ class AdamWTest {
         // p_k = p_0 * (1 - lr * wd)^k where the mask is 1, and p_k = p_0 bit for bit where it is 0.
         for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
             AdamW adamw = new AdamW(vector(MASK, type), AdamWSettings.defaults());
-            double[] p0 = vector(initialParameters(), type).castTo(DataType.DOUBLE).toDoubleVector();
+            double[] p0 =
+                    vector(initialParameters(), type).castTo(DataType.DOUBLE).toDoubleVector();
             INDArray p = vector(p0, type);
             INDArray zero = Nd4j.zeros(type, N);
             for (int k = 0; k < 3; k++) {
@@ -130,7 +130,8 @@ class AdamWTest {
         INDArray row = vector(initialParameters(), DataType.DOUBLE).reshape(1, N);
         INDArray flat = vector(initialParameters(), DataType.DOUBLE);
         adamw.step(row, vector(gradient(0), DataType.DOUBLE).reshape(1, N), 0.01);
-        new AdamW(vector(MASK, DataType.DOUBLE), AdamWSettings.defaults()).step(flat, vector(gradient(0), DataType.DOUBLE), 0.01);
+        new AdamW(vector(MASK, DataType.DOUBLE), AdamWSettings.defaults())
+                .step(flat, vector(gradient(0), DataType.DOUBLE), 0.01);
         assertArrayEquals(flat.toDoubleVector(), row.reshape(N).toDoubleVector(), 0.0);
         assertTrue(flat.getDouble(0) != initialParameters()[0]);
     }
@@ -139,8 +140,8 @@ class AdamWTest {
     void refusesBadInputsNamingThem() {
         AdamW adamw = new AdamW(vector(MASK, DataType.FLOAT), AdamWSettings.defaults());
         INDArray p = Nd4j.zeros(DataType.FLOAT, N);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> adamw.step(p, Nd4j.zeros(DataType.FLOAT, N + 1), 0.1));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> adamw.step(p, Nd4j.zeros(DataType.FLOAT, N + 1), 0.1));
         assertEquals("gradient has 12 elements but this optimizer expects 11 (shape found [12])", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> adamw.step(Nd4j.zeros(DataType.DOUBLE, N), p, 0.1));
         assertEquals("parameter vector has type DOUBLE but this optimizer works in FLOAT", e.getMessage());
@@ -148,10 +149,12 @@ class AdamWTest {
         assertEquals("AdamW learning rate must be finite and >= 0, found NaN", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> adamw.step(Nd4j.zeros(DataType.FLOAT, 2, N), p, 0.1));
         assertEquals("parameter vector must be a vector, found shape [2, 11]", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> new AdamW(vector(new double[] {0, 1, 0.5}, DataType.DOUBLE), AdamWSettings.defaults()));
         assertTrue(e.getMessage().startsWith("weight-decay mask must hold only 0 and 1"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new AdamW(Nd4j.zeros(DataType.INT, 3), AdamWSettings.defaults()));
+        e = assertThrows(
+                IllegalArgumentException.class, () -> new AdamW(Nd4j.zeros(DataType.INT, 3), AdamWSettings.defaults()));
         assertEquals("weight-decay mask must be FLOAT or DOUBLE, found INT", e.getMessage());
         assertEquals(0, adamw.step(), "no failed call advanced the step");
     }
@@ -160,12 +163,18 @@ class AdamWTest {
     void settingsAreValidated() {
         AdamWSettings d = AdamWSettings.defaults();
         assertEquals(new AdamWSettings(0.9, 0.95, 1e-8, 0.1), d);
-        assertEquals("AdamW beta2 must be in [0, 1), found 1.0",
-                assertThrows(IllegalArgumentException.class, () -> d.withBetas(0.9, 1.0)).getMessage());
-        assertEquals("AdamW eps must be finite and > 0, found 0.0",
-                assertThrows(IllegalArgumentException.class, () -> d.withEps(0.0)).getMessage());
-        assertEquals("AdamW weightDecay must be finite and >= 0, found -0.1",
-                assertThrows(IllegalArgumentException.class, () -> d.withWeightDecay(-0.1)).getMessage());
+        assertEquals(
+                "AdamW beta2 must be in [0, 1), found 1.0",
+                assertThrows(IllegalArgumentException.class, () -> d.withBetas(0.9, 1.0))
+                        .getMessage());
+        assertEquals(
+                "AdamW eps must be finite and > 0, found 0.0",
+                assertThrows(IllegalArgumentException.class, () -> d.withEps(0.0))
+                        .getMessage());
+        assertEquals(
+                "AdamW weightDecay must be finite and >= 0, found -0.1",
+                assertThrows(IllegalArgumentException.class, () -> d.withWeightDecay(-0.1))
+                        .getMessage());
     }
 
     static double[] ones() {

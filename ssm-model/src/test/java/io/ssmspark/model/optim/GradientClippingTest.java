@@ -1,15 +1,15 @@
 package io.ssmspark.model.optim;
 
-import org.junit.jupiter.api.Test;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 class GradientClippingTest {
     private static final DataType[] TYPES = {DataType.DOUBLE, DataType.FLOAT};
@@ -25,7 +25,8 @@ class GradientClippingTest {
             assertEquals(scale, r.scale(), 0.0);
             assertTrue(r.finite() && r.clipped());
             double[] expected = {3 * scale, 0, -4 * scale, 12 * scale};
-            assertArrayEquals(expected, g.castTo(DataType.DOUBLE).toDoubleVector(), type == DataType.DOUBLE ? 1e-16 : 1e-7);
+            assertArrayEquals(
+                    expected, g.castTo(DataType.DOUBLE).toDoubleVector(), type == DataType.DOUBLE ? 1e-16 : 1e-7);
             // afterwards the norm is 13 * scale = 2 * 13 / (13 + 1e-6), just under maxNorm
             assertEquals(13 * scale, GradientClipping.globalNorm(g), type == DataType.DOUBLE ? 1e-15 : 1e-6);
         }
@@ -89,12 +90,20 @@ class GradientClippingTest {
     @Test
     void badArgumentsAreRefused() {
         INDArray g = Nd4j.createFromArray(1.0, 2.0);
-        assertEquals("maxNorm for gradient clipping must be > 0, found 0.0",
-                assertThrows(IllegalArgumentException.class, () -> GradientClipping.clipGlobalNorm(g, 0.0)).getMessage());
-        assertEquals("gradient must be FLOAT or DOUBLE, found HALF",
-                assertThrows(IllegalArgumentException.class, () -> GradientClipping.globalNorm(g.castTo(DataType.HALF))).getMessage());
-        assertEquals("gradient must be contiguous, found stride [3]",
-                assertThrows(IllegalArgumentException.class,
-                        () -> GradientClipping.globalNorm(Nd4j.zeros(DataType.DOUBLE, 2, 3).getColumn(0))).getMessage());
+        assertEquals(
+                "maxNorm for gradient clipping must be > 0, found 0.0",
+                assertThrows(IllegalArgumentException.class, () -> GradientClipping.clipGlobalNorm(g, 0.0))
+                        .getMessage());
+        assertEquals(
+                "gradient must be FLOAT or DOUBLE, found HALF",
+                assertThrows(IllegalArgumentException.class, () -> GradientClipping.globalNorm(g.castTo(DataType.HALF)))
+                        .getMessage());
+        assertEquals(
+                "gradient must be contiguous, found stride [3]",
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> GradientClipping.globalNorm(
+                                        Nd4j.zeros(DataType.DOUBLE, 2, 3).getColumn(0)))
+                        .getMessage());
     }
 }

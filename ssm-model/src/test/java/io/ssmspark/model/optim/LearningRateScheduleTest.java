@@ -1,10 +1,10 @@
 package io.ssmspark.model.optim;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
 
 class LearningRateScheduleTest {
     // maxLr 1e-3, minLr 1e-4, warmup W = 10, total T = 110: the cosine runs over 100 steps.
@@ -14,8 +14,8 @@ class LearningRateScheduleTest {
     void warmupIsLinearFromZero() {
         assertEquals(0.0, schedule.lr(0), 0.0);
         assertEquals(1e-4, schedule.lr(1), 1e-18);
-        assertEquals(9e-4, schedule.lr(9), 1e-18);   // W - 1
-        assertEquals(1e-3, schedule.lr(10), 0.0);    // W: the peak, cos(0) = 1
+        assertEquals(9e-4, schedule.lr(9), 1e-18); // W - 1
+        assertEquals(1e-3, schedule.lr(10), 0.0); // W: the peak, cos(0) = 1
     }
 
     @Test
@@ -26,7 +26,7 @@ class LearningRateScheduleTest {
         assertEquals(5.5e-4, schedule.lr(60), 1e-18);
         // s = 109: 1e-4 + 4.5e-4 * (1 - cos(pi/100)) = 1e-4 + 4.5e-4 * 4.934396342684e-4
         assertEquals(1.0022204783542e-4, schedule.lr(109), 1e-17);
-        assertEquals(1e-4, schedule.lr(110), 0.0);            // T
+        assertEquals(1e-4, schedule.lr(110), 0.0); // T
         assertEquals(1e-4, schedule.lr(1_000_000_000L), 0.0); // beyond T
         for (long s = 10; s < 110; s++) {
             assertTrue(schedule.lr(s + 1) < schedule.lr(s), "strictly decreasing at step " + s);
@@ -55,15 +55,25 @@ class LearningRateScheduleTest {
 
     @Test
     void badArgumentsAreRefused() {
-        assertEquals("learning-rate schedule totalSteps must be >= warmupSteps = 10, found 9",
-                assertThrows(IllegalArgumentException.class, () -> new LearningRateSchedule(1e-3, 0, 10, 9)).getMessage());
-        assertEquals("learning-rate schedule minLr must be in [0, maxLr = 0.001], found 0.002",
-                assertThrows(IllegalArgumentException.class, () -> new LearningRateSchedule(1e-3, 2e-3, 0, 9)).getMessage());
-        assertEquals("learning-rate schedule warmupSteps must be >= 0, found -1",
-                assertThrows(IllegalArgumentException.class, () -> new LearningRateSchedule(1e-3, 0, -1, 9)).getMessage());
-        assertEquals("learning-rate schedule maxLr must be finite and >= 0, found NaN",
-                assertThrows(IllegalArgumentException.class, () -> new LearningRateSchedule(Double.NaN, 0, 0, 9)).getMessage());
-        assertEquals("learning-rate schedule step must be >= 0, found -1",
-                assertThrows(IllegalArgumentException.class, () -> schedule.lr(-1)).getMessage());
+        assertEquals(
+                "learning-rate schedule totalSteps must be >= warmupSteps = 10, found 9",
+                assertThrows(IllegalArgumentException.class, () -> new LearningRateSchedule(1e-3, 0, 10, 9))
+                        .getMessage());
+        assertEquals(
+                "learning-rate schedule minLr must be in [0, maxLr = 0.001], found 0.002",
+                assertThrows(IllegalArgumentException.class, () -> new LearningRateSchedule(1e-3, 2e-3, 0, 9))
+                        .getMessage());
+        assertEquals(
+                "learning-rate schedule warmupSteps must be >= 0, found -1",
+                assertThrows(IllegalArgumentException.class, () -> new LearningRateSchedule(1e-3, 0, -1, 9))
+                        .getMessage());
+        assertEquals(
+                "learning-rate schedule maxLr must be finite and >= 0, found NaN",
+                assertThrows(IllegalArgumentException.class, () -> new LearningRateSchedule(Double.NaN, 0, 0, 9))
+                        .getMessage());
+        assertEquals(
+                "learning-rate schedule step must be >= 0, found -1",
+                assertThrows(IllegalArgumentException.class, () -> schedule.lr(-1))
+                        .getMessage());
     }
 }

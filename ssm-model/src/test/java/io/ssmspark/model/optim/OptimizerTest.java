@@ -1,10 +1,5 @@
 package io.ssmspark.model.optim;
 
-import org.junit.jupiter.api.Test;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-
 import static io.ssmspark.model.optim.AdamWTest.MASK;
 import static io.ssmspark.model.optim.AdamWTest.N;
 import static io.ssmspark.model.optim.AdamWTest.gradient;
@@ -16,6 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
 class OptimizerTest {
     private static final LearningRateSchedule SCHEDULE = new LearningRateSchedule(2e-2, 2e-3, 2, 5);
     private static final double MAX_NORM = 1.5;
@@ -23,7 +23,8 @@ class OptimizerTest {
 
     /** Clip + schedule + AdamW against the fp64 reference; most steps are clipped (asserted below). */
     private static void matchesReference(DataType type, double tolerance) {
-        Optimizer optimizer = new Optimizer(new AdamW(vector(MASK, type), AdamWSettings.defaults()), SCHEDULE, MAX_NORM);
+        Optimizer optimizer =
+                new Optimizer(new AdamW(vector(MASK, type), AdamWSettings.defaults()), SCHEDULE, MAX_NORM);
         ReferenceAdamW reference = new ReferenceAdamW(AdamWSettings.defaults(), MASK);
         double[] expected = initialParameters();
         INDArray params = vector(expected, type);
@@ -43,7 +44,8 @@ class OptimizerTest {
         assertTrue(clippedSteps >= 5, "the test exercises clipping, clipped " + clippedSteps);
         double[] actual = params.castTo(DataType.DOUBLE).toDoubleVector();
         for (int i = 0; i < N; i++) {
-            assertEquals(expected[i], actual[i], tolerance * Math.max(1, Math.abs(expected[i])), type + " element " + i);
+            assertEquals(
+                    expected[i], actual[i], tolerance * Math.max(1, Math.abs(expected[i])), type + " element " + i);
         }
     }
 
@@ -90,14 +92,21 @@ class OptimizerTest {
 
     @Test
     void wrongGradientIsRefusedBeforeClippingTouchesIt() {
-        Optimizer optimizer = new Optimizer(new AdamW(vector(MASK, DataType.DOUBLE), AdamWSettings.defaults()), SCHEDULE, 1e-3);
+        Optimizer optimizer =
+                new Optimizer(new AdamW(vector(MASK, DataType.DOUBLE), AdamWSettings.defaults()), SCHEDULE, 1e-3);
         INDArray params = vector(initialParameters(), DataType.DOUBLE);
         INDArray longer = Nd4j.ones(DataType.DOUBLE, N + 1);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> optimizer.step(params, longer));
         assertEquals("gradient has 12 elements but this optimizer expects 11 (shape found [12])", e.getMessage());
         assertArrayEquals(Nd4j.ones(DataType.DOUBLE, N + 1).toDoubleVector(), longer.toDoubleVector(), 0.0);
-        assertEquals("maxGradNorm must be > 0, found NaN", assertThrows(IllegalArgumentException.class,
-                () -> new Optimizer(new AdamW(vector(MASK, DataType.DOUBLE), AdamWSettings.defaults()), SCHEDULE, Double.NaN))
-                .getMessage());
+        assertEquals(
+                "maxGradNorm must be > 0, found NaN",
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> new Optimizer(
+                                        new AdamW(vector(MASK, DataType.DOUBLE), AdamWSettings.defaults()),
+                                        SCHEDULE,
+                                        Double.NaN))
+                        .getMessage());
     }
 }

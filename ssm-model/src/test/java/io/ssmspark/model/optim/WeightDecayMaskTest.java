@@ -1,33 +1,48 @@
 package io.ssmspark.model.optim;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.checkpoint.TensorSpec;
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
-import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 class WeightDecayMaskTest {
     /** d_model 32, 3 layers (layer 1 attention with q/kv and out biases), MLP 128, vocab 256, untied. */
     static MambaConfig hybrid(boolean rmsNorm) {
-        return MambaConfig.builder().dModel(32).nLayer(3).vocabSize(250).dIntermediate(40)
-                .ssm(SsmConfig.builder().dState(4).dConv(4).headdim(16).ngroups(2).build())
+        return MambaConfig.builder()
+                .dModel(32)
+                .nLayer(3)
+                .vocabSize(250)
+                .dIntermediate(40)
+                .ssm(SsmConfig.builder()
+                        .dState(4)
+                        .dConv(4)
+                        .headdim(16)
+                        .ngroups(2)
+                        .build())
                 .attnLayerIdx(List.of(1))
                 .attn(AttnConfig.builder().numHeads(4).numHeadsKv(2).build())
-                .rmsNorm(rmsNorm).tieEmbeddings(false).build();
+                .rmsNorm(rmsNorm)
+                .tieEmbeddings(false)
+                .build();
     }
 
     /** By name alone, independent of the schema's flags: mamba_ssm's no-decay group. */
     static boolean decays(String name) {
-        return !(name.endsWith(".bias") || name.endsWith(".A_log") || name.endsWith(".D") || name.endsWith(".dt_bias")
-                || name.endsWith("norm.weight") || name.endsWith("norm2.weight") || name.endsWith("norm_f.weight"));
+        return !(name.endsWith(".bias")
+                || name.endsWith(".A_log")
+                || name.endsWith(".D")
+                || name.endsWith(".dt_bias")
+                || name.endsWith("norm.weight")
+                || name.endsWith("norm2.weight")
+                || name.endsWith("norm_f.weight"));
     }
 
     @Test

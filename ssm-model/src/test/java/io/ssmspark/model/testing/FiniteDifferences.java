@@ -1,6 +1,5 @@
 package io.ssmspark.model.testing;
 
-import io.ssmspark.model.testing.FiniteDifferenceCheck;
 import java.util.Random;
 import java.util.function.DoubleSupplier;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -14,8 +13,7 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class FiniteDifferences {
     public static final double H = 1e-5;
 
-    private FiniteDifferences() {
-    }
+    private FiniteDifferences() {}
 
     /** Standard-normal entries times scale from a seeded Random, as a DOUBLE c-order array. */
     public static INDArray randn(Random rnd, double scale, long... shape) {
@@ -36,8 +34,8 @@ public final class FiniteDifferences {
     }
 
     /** Checks {@code analytic} against central differences of {@code loss} at the given flat entries. */
-    public static double check(String name, INDArray param, INDArray analytic, long[] entries, DoubleSupplier loss,
-            double tolerance) {
+    public static double check(
+            String name, INDArray param, INDArray analytic, long[] entries, DoubleSupplier loss, double tolerance) {
         return FiniteDifferenceCheck.check(name, param, analytic, entries, loss, H, tolerance);
     }
 

@@ -19,8 +19,7 @@ import java.util.stream.Stream;
  * graph free of cycles.
  */
 public final class PackageGraph {
-    private PackageGraph() {
-    }
+    private PackageGraph() {}
 
     /**
      * The graph of {@code sources} (the directory of package {@code root}): for each subpackage path relative to
@@ -34,11 +33,15 @@ public final class PackageGraph {
                 Path dir = sources.relativize(f.getParent());
                 String from = dir.toString().replace('/', '.');
                 uses.computeIfAbsent(from, k -> new TreeSet<>());
-                String code = Files.readString(f).replaceAll("(?s)/\\*.*?\\*/", "").replaceAll("//[^\\n]*", "")
+                String code = Files.readString(f)
+                        .replaceAll("(?s)/\\*.*?\\*/", "")
+                        .replaceAll("//[^\\n]*", "")
                         .replaceAll("\"(\\\\.|[^\"\\\\])*\"", "\"\"");
                 Matcher m = reference.matcher(code);
                 while (m.find()) {
-                    String to = m.group(1).isEmpty() ? "" : m.group(1).substring(0, m.group(1).length() - 1);
+                    String to = m.group(1).isEmpty()
+                            ? ""
+                            : m.group(1).substring(0, m.group(1).length() - 1);
                     if (!to.equals(from)) {
                         uses.get(from).add(to);
                     }
@@ -59,8 +62,8 @@ public final class PackageGraph {
         return List.of();
     }
 
-    private static boolean cycleFrom(String start, String at, Map<String, Set<String>> uses, List<String> path,
-            List<String> cycle) {
+    private static boolean cycleFrom(
+            String start, String at, Map<String, Set<String>> uses, List<String> path, List<String> cycle) {
         path.add(at);
         for (String next : uses.getOrDefault(at, Set.of())) {
             if (next.equals(start)) {

@@ -3,7 +3,6 @@ package io.ssmspark.model.checkpoint.hf;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ssmspark.model.config.MalformedConfigException;
-
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Set;
@@ -50,7 +49,8 @@ final class HfFields {
         if (v == null) {
             return defaultValue;
         }
-        if (v.isFloatingPointNumber() && v.doubleValue() == Math.rint(v.doubleValue())
+        if (v.isFloatingPointNumber()
+                && v.doubleValue() == Math.rint(v.doubleValue())
                 && Math.abs(v.doubleValue()) <= Integer.MAX_VALUE) {
             return (int) v.doubleValue();
         }
@@ -115,7 +115,10 @@ final class HfFields {
         if (v.isNumber()) {
             return v.doubleValue();
         }
-        if (v.isObject() && v.size() == 1 && v.has("__float__") && v.get("__float__").isTextual()) {
+        if (v.isObject()
+                && v.size() == 1
+                && v.has("__float__")
+                && v.get("__float__").isTextual()) {
             switch (v.get("__float__").textValue()) {
                 case "Infinity", "inf" -> {
                     return Double.POSITIVE_INFINITY;

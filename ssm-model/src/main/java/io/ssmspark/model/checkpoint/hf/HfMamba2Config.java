@@ -1,14 +1,11 @@
 package io.ssmspark.model.checkpoint.hf;
 
-import io.ssmspark.model.mixer.Mamba2Mixer;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ssmspark.model.config.MalformedConfigException;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.layers.GatedRmsNorm;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -26,8 +23,8 @@ import java.util.Set;
  * used only to initialise a model, and transformers' generic fields (token ids, generation settings, dtype), are
  * accepted; any other field is refused as unknown, as in ssm-spark's own config.json.
  */
-public record HfMamba2Config(MambaConfig config, String architecture, String declaredDtype,
-                             String transformersVersion, List<String> notes) {
+public record HfMamba2Config(
+        MambaConfig config, String architecture, String declaredDtype, String transformersVersion, List<String> notes) {
     public static final String ARCHITECTURE = "Mamba2ForCausalLM";
     public static final String MODEL_TYPE = "mamba2";
 
@@ -36,18 +33,67 @@ public record HfMamba2Config(MambaConfig config, String architecture, String dec
      * bookkeeping, token ids, output switches and the retired generation settings it still accepts.
      */
     private static final Set<String> GENERIC = Set.of(
-            "architectures", "model_type", "transformers_version", "_name_or_path", "_commit_hash",
-            "_attn_implementation", "_attn_implementation_autoset", "attn_implementation", "torch_dtype", "dtype",
-            "bos_token_id", "eos_token_id", "pad_token_id", "sep_token_id", "decoder_start_token_id", "use_cache",
-            "return_dict", "output_hidden_states", "output_attentions", "torchscript", "use_bfloat16",
-            "tf_legacy_loss", "pruned_heads", "chunk_size_feed_forward", "is_decoder", "cross_attention_hidden_size",
-            "add_cross_attention", "tie_encoder_decoder", "finetuning_task", "id2label", "label2id", "num_labels",
-            "problem_type", "tokenizer_class", "prefix", "task_specific_params", "max_length", "min_length",
-            "do_sample", "early_stopping", "num_beams", "num_beam_groups", "diversity_penalty", "temperature",
-            "top_k", "top_p", "typical_p", "repetition_penalty", "length_penalty", "no_repeat_ngram_size",
-            "encoder_no_repeat_ngram_size", "bad_words_ids", "num_return_sequences", "output_scores",
-            "return_dict_in_generate", "forced_bos_token_id", "forced_eos_token_id", "remove_invalid_values",
-            "exponential_decay_length_penalty", "suppress_tokens", "begin_suppress_tokens");
+            "architectures",
+            "model_type",
+            "transformers_version",
+            "_name_or_path",
+            "_commit_hash",
+            "_attn_implementation",
+            "_attn_implementation_autoset",
+            "attn_implementation",
+            "torch_dtype",
+            "dtype",
+            "bos_token_id",
+            "eos_token_id",
+            "pad_token_id",
+            "sep_token_id",
+            "decoder_start_token_id",
+            "use_cache",
+            "return_dict",
+            "output_hidden_states",
+            "output_attentions",
+            "torchscript",
+            "use_bfloat16",
+            "tf_legacy_loss",
+            "pruned_heads",
+            "chunk_size_feed_forward",
+            "is_decoder",
+            "cross_attention_hidden_size",
+            "add_cross_attention",
+            "tie_encoder_decoder",
+            "finetuning_task",
+            "id2label",
+            "label2id",
+            "num_labels",
+            "problem_type",
+            "tokenizer_class",
+            "prefix",
+            "task_specific_params",
+            "max_length",
+            "min_length",
+            "do_sample",
+            "early_stopping",
+            "num_beams",
+            "num_beam_groups",
+            "diversity_penalty",
+            "temperature",
+            "top_k",
+            "top_p",
+            "typical_p",
+            "repetition_penalty",
+            "length_penalty",
+            "no_repeat_ngram_size",
+            "encoder_no_repeat_ngram_size",
+            "bad_words_ids",
+            "num_return_sequences",
+            "output_scores",
+            "return_dict_in_generate",
+            "forced_bos_token_id",
+            "forced_eos_token_id",
+            "remove_invalid_values",
+            "exponential_decay_length_penalty",
+            "suppress_tokens",
+            "begin_suppress_tokens");
 
     public HfMamba2Config {
         notes = Collections.unmodifiableList(new ArrayList<>(notes));
@@ -85,8 +131,18 @@ public record HfMamba2Config(MambaConfig config, String architecture, String dec
         double dtMax = f.number("time_step_max", 0.1);
         double dtFloor = f.number("time_step_floor", 1e-4);
 
-        for (String field : new String[] {"hidden_size", "num_hidden_layers", "vocab_size", "state_size", "expand",
-            "head_dim", "num_heads", "n_groups", "conv_kernel", "chunk_size"}) {
+        for (String field : new String[] {
+            "hidden_size",
+            "num_hidden_layers",
+            "vocab_size",
+            "state_size",
+            "expand",
+            "head_dim",
+            "num_heads",
+            "n_groups",
+            "conv_kernel",
+            "chunk_size"
+        }) {
             JsonNode v = root.get(field);
             if (v != null && v.isNumber() && v.doubleValue() < 1) {
                 throw f.invalid(field, "must be >= 1, found " + v);
@@ -95,9 +151,11 @@ public record HfMamba2Config(MambaConfig config, String architecture, String dec
         long inner = (long) expand * hidden;
         if (inner != (long) heads * headDim) {
             // Mamba2Config (5.x) raises on this; 4.x sizes dt, A_log and D by num_heads but reshapes by head_dim.
-            throw f.invalid("num_heads", "= " + heads + " with head_dim = " + headDim + " gives " + (long) heads * headDim
-                    + " channels, but expand * hidden_size = " + expand + " * " + hidden + " = " + inner
-                    + "; they must be equal");
+            throw f.invalid(
+                    "num_heads",
+                    "= " + heads + " with head_dim = " + headDim + " gives " + (long) heads * headDim
+                            + " channels, but expand * hidden_size = " + expand + " * " + hidden + " = " + inner
+                            + "; they must be equal");
         }
         if (heads % groups != 0) {
             throw f.invalid("n_groups", "= " + groups + " does not divide num_heads = " + heads);
@@ -108,26 +166,38 @@ public record HfMamba2Config(MambaConfig config, String architecture, String dec
         if (eps != GatedRmsNorm.MAMBA2_EPS) {
             // modeling_mamba2.py: Mamba2Mixer builds MambaRMSNormGated(intermediate_size, eps=layer_norm_epsilon), so
             // the epsilon is also the mixer's gated norm's, which ssm-spark fixes at mamba_ssm's 1e-5.
-            throw f.unsupported("layer_norm_epsilon", eps, "transformers also uses it in each mixer's gated RMSNorm,"
-                    + " where ssm-spark uses mamba_ssm's fixed " + GatedRmsNorm.MAMBA2_EPS + "; only 1e-05 is supported");
+            throw f.unsupported(
+                    "layer_norm_epsilon",
+                    eps,
+                    "transformers also uses it in each mixer's gated RMSNorm,"
+                            + " where ssm-spark uses mamba_ssm's fixed " + GatedRmsNorm.MAMBA2_EPS
+                            + "; only 1e-05 is supported");
         }
         if (f.bool("use_bias", false)) {
-            throw f.unsupported("use_bias", true, "in_proj and out_proj biases are not supported (ssm-spark's Mamba2"
-                    + " has none, as mamba_ssm's default)");
+            throw f.unsupported(
+                    "use_bias",
+                    true,
+                    "in_proj and out_proj biases are not supported (ssm-spark's Mamba2"
+                            + " has none, as mamba_ssm's default)");
         }
         if (!f.bool("use_conv_bias", true)) {
             throw f.unsupported("use_conv_bias", false, "ssm-spark's Mamba2 conv1d always has a bias");
         }
         String act = f.string("hidden_act");
         if (act != null && !act.equals("silu") && !act.equals("swish")) {
-            throw f.unsupported("hidden_act", "\"" + act + "\"", "only \"silu\" (or \"swish\", the same function) is"
-                    + " supported");
+            throw f.unsupported(
+                    "hidden_act",
+                    "\"" + act + "\"",
+                    "only \"silu\" (or \"swish\", the same function) is" + " supported");
         }
         if (!f.bool("rms_norm", true)) {
             // modeling_mamba2.py uses Mamba2RMSNorm and MambaRMSNormGated whatever rms_norm says, so false would
             // describe a model transformers does not build.
-            throw f.unsupported("rms_norm", false, "transformers' Mamba2 always uses RMSNorm (Mamba2RMSNorm,"
-                    + " MambaRMSNormGated), so the config contradicts the model it describes");
+            throw f.unsupported(
+                    "rms_norm",
+                    false,
+                    "transformers' Mamba2 always uses RMSNorm (Mamba2RMSNorm,"
+                            + " MambaRMSNormGated), so the config contradicts the model it describes");
         }
         timeStepLimit(f);
         // modeling_mamba2.py passes norm_before_gate=False to mamba_ssm's kernels and MambaRMSNormGated gates before
@@ -147,14 +217,22 @@ public record HfMamba2Config(MambaConfig config, String architecture, String dec
         f.raw("initializer_range");
         f.raw("rescale_prenorm_residual");
         if (!(dtMin > 0) || !(dtMax >= dtMin) || !(dtFloor >= 0) || !Double.isFinite(dtMax)) {
-            throw f.invalid("time_step_min", "time_step_min, time_step_max and time_step_floor must satisfy"
-                    + " 0 < min <= max (finite) and floor >= 0, found " + dtMin + ", " + dtMax + ", " + dtFloor);
+            throw f.invalid(
+                    "time_step_min",
+                    "time_step_min, time_step_max and time_step_floor must satisfy"
+                            + " 0 < min <= max (finite) and floor >= 0, found " + dtMin + ", " + dtMax + ", "
+                            + dtFloor);
         }
         if (groups > 1) {
-            notes.add(String.format(Locale.ROOT, "n_groups = %d: the gated RMSNorm is taken over each group of"
-                    + " d_inner / n_groups = %d channels, as mamba_ssm computes it (and transformers' CUDA training"
-                    + " kernel); transformers' own MambaRMSNormGated normalises all %d channels at once, so its"
-                    + " logits differ from these", groups, inner / groups, inner));
+            notes.add(String.format(
+                    Locale.ROOT,
+                    "n_groups = %d: the gated RMSNorm is taken over each group of"
+                            + " d_inner / n_groups = %d channels, as mamba_ssm computes it (and transformers' CUDA training"
+                            + " kernel); transformers' own MambaRMSNormGated normalises all %d channels at once, so its"
+                            + " logits differ from these",
+                    groups,
+                    inner / groups,
+                    inner));
         }
 
         String declared = declaredDtype(f);
@@ -171,11 +249,30 @@ public record HfMamba2Config(MambaConfig config, String architecture, String dec
         }
         try {
             MambaConfig config = MambaConfig.builder()
-                    .dModel(hidden).nLayer(layers).vocabSize(vocab).padVocabSizeMultiple(1).dIntermediate(0)
-                    .rmsNorm(true).normEpsilon(eps).residualInFp32(residualInFp32).tieEmbeddings(tied)
-                    .ssm(SsmConfig.builder().layer("Mamba2").dState(state).dConv(convKernel).expand(expand)
-                            .headdim(headDim).ngroups(groups).chunkSize(chunk).dHasHdim(false).rmsnorm(true)
-                            .normBeforeGate(false).dtMin(dtMin).dtMax(dtMax).dtInitFloor(dtFloor).build())
+                    .dModel(hidden)
+                    .nLayer(layers)
+                    .vocabSize(vocab)
+                    .padVocabSizeMultiple(1)
+                    .dIntermediate(0)
+                    .rmsNorm(true)
+                    .normEpsilon(eps)
+                    .residualInFp32(residualInFp32)
+                    .tieEmbeddings(tied)
+                    .ssm(SsmConfig.builder()
+                            .layer("Mamba2")
+                            .dState(state)
+                            .dConv(convKernel)
+                            .expand(expand)
+                            .headdim(headDim)
+                            .ngroups(groups)
+                            .chunkSize(chunk)
+                            .dHasHdim(false)
+                            .rmsnorm(true)
+                            .normBeforeGate(false)
+                            .dtMin(dtMin)
+                            .dtMax(dtMax)
+                            .dtInitFloor(dtFloor)
+                            .build())
                     .build();
             return new HfMamba2Config(config, architecture, declared, version, notes);
         } catch (IllegalArgumentException e) {
@@ -202,8 +299,10 @@ public record HfMamba2Config(MambaConfig config, String architecture, String dec
             throw f.unsupported("model_type", "\"" + modelType + "\"", unsupportedArchitecture(modelType));
         }
         if (architecture == null && modelType == null) {
-            throw f.invalid("model_type", "is missing, and so is architectures: a transformers config names its"
-                    + " model (\"model_type\": \"mamba2\" or \"architectures\": [\"Mamba2ForCausalLM\"])");
+            throw f.invalid(
+                    "model_type",
+                    "is missing, and so is architectures: a transformers config names its"
+                            + " model (\"model_type\": \"mamba2\" or \"architectures\": [\"Mamba2ForCausalLM\"])");
         }
         return architecture != null ? architecture : ARCHITECTURE + " (from model_type \"mamba2\")";
     }
@@ -211,14 +310,21 @@ public record HfMamba2Config(MambaConfig config, String architecture, String dec
     private static String unsupportedArchitecture(String name) {
         String why = switch (name) {
             case "MambaForCausalLM", "mamba", "FalconMambaForCausalLM", "falcon_mamba" ->
-                    " (Mamba-1 layers need the mapping of x_proj and dt_proj onto ssm-spark's Mamba1 mixer, not done yet)";
-            case "BambaForCausalLM", "bamba", "Zamba2ForCausalLM", "zamba2", "FalconH1ForCausalLM", "falcon_h1",
-                 "NemotronHForCausalLM", "nemotron_h", "GraniteMoeHybridForCausalLM", "granitemoehybrid" ->
-                    " (hybrid models need the mapping of their attention and MLP layers, not done yet)";
+                " (Mamba-1 layers need the mapping of x_proj and dt_proj onto ssm-spark's Mamba1 mixer, not done yet)";
+            case "BambaForCausalLM",
+                    "bamba",
+                    "Zamba2ForCausalLM",
+                    "zamba2",
+                    "FalconH1ForCausalLM",
+                    "falcon_h1",
+                    "NemotronHForCausalLM",
+                    "nemotron_h",
+                    "GraniteMoeHybridForCausalLM",
+                    "granitemoehybrid" ->
+                " (hybrid models need the mapping of their attention and MLP layers, not done yet)";
             default -> "";
         };
-        return "only " + ARCHITECTURE + " (model_type \"" + MODEL_TYPE + "\") is read from a transformers config"
-                + why;
+        return "only " + ARCHITECTURE + " (model_type \"" + MODEL_TYPE + "\") is read from a transformers config" + why;
     }
 
     /** time_step_limit must be (0, inf): transformers then leaves dt unclamped, which is what ssm-spark computes. */
@@ -235,8 +341,10 @@ public record HfMamba2Config(MambaConfig config, String architecture, String dec
         if (lo != 0.0 || hi != Double.POSITIVE_INFINITY) {
             // modeling_mamba2.py clamps softplus(dt + dt_bias) into [min, max] (torch_forward's torch.clamp, the
             // kernels' dt_limit); ssm-spark does not clamp.
-            throw f.unsupported("time_step_limit", "[" + lo + ", " + hi + "]", "only [0.0, Infinity] (no clamping of"
-                    + " the time step) is supported");
+            throw f.unsupported(
+                    "time_step_limit",
+                    "[" + lo + ", " + hi + "]",
+                    "only [0.0, Infinity] (no clamping of" + " the time step) is supported");
         }
     }
 
@@ -271,7 +379,9 @@ public record HfMamba2Config(MambaConfig config, String architecture, String dec
         String why;
         if (lower.contains("expert") || lower.startsWith("moe") || lower.contains("router")) {
             why = "mixture-of-experts layers are not part of Mamba2ForCausalLM and ssm-spark has none";
-        } else if (lower.contains("attention") || lower.contains("attn") || lower.contains("rope")
+        } else if (lower.contains("attention")
+                || lower.contains("attn")
+                || lower.contains("rope")
                 || lower.equals("layers_block_type")) {
             why = "attention layers are not part of Mamba2ForCausalLM (hybrid architectures are not read yet)";
         } else if (lower.contains("mlp") || lower.equals("intermediate_size")) {

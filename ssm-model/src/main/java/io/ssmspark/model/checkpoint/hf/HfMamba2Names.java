@@ -12,8 +12,7 @@ public final class HfMamba2Names {
     /** mamba_ssm's name of it (CheckpointSchema.EMBEDDING; spelled here so that hf does not depend on checkpoint). */
     static final String MAMBA_SSM_EMBEDDING = "backbone.embedding.weight";
 
-    private HfMamba2Names() {
-    }
+    private HfMamba2Names() {}
 
     /**
      * The mamba_ssm name of a tensor of a transformers checkpoint. mamba_ssm's own {@code backbone.embedding.weight}
