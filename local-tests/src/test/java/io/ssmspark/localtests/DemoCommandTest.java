@@ -34,22 +34,22 @@ class DemoCommandTest {
         String text = stdout.toString(StandardCharsets.UTF_8);
         assertEquals(0, code, text);
         assertTrue(text.contains("after 3 steps, validation split ("), text);
-        assertTrue(text.contains("  unigram loss    3.4638 nats/token (counting tokens)\n"), text);
-        assertTrue(text.contains("  ideal loss      1.4678 nats/token (the generator itself)\n"), text);
+        assertTrue(text.contains("  unigram loss    3.5100 nats/token (counting tokens)\n"), text);
+        assertTrue(text.contains("  ideal loss      1.6309 nats/token (the generator itself)\n"), text);
         Matcher model =
                 Pattern.compile("  model loss      (\\d+\\.\\d+) nats/token").matcher(text);
         assertTrue(model.find(), text);
         double loss = Double.parseDouble(model.group(1));
-        assertTrue(loss > 1.4678 && loss < Math.log(40) + 0.5, "3 steps from initialisation: " + loss);
-        Matcher accuracy = Pattern.compile("  answer accuracy (\\d\\.\\d{4}) \\(chance 1/16 = 0\\.0625\\)\n")
+        assertTrue(loss > 1.6309 && loss < Math.log(34) + 0.5, "3 steps from initialisation: " + loss);
+        Matcher accuracy = Pattern.compile("  answer accuracy (\\d\\.\\d{4}) \\(chance 1/32 = 0\\.0313\\)\n")
                 .matcher(text);
         assertTrue(accuracy.find(), text);
         double recalled = Double.parseDouble(accuracy.group(1));
-        assertTrue(recalled < 0.3, "3 steps from initialisation recall little: " + recalled);
+        assertTrue(recalled < 0.3, "3 steps from initialisation copy little: " + recalled);
         assertTrue(
                 text.contains(String.format(
                         java.util.Locale.ROOT,
-                        "The model names the right value at %.0f%% of the answer positions (chance: 1/16).",
+                        "The model writes the right symbol at %.0f%% of the positions of the copy (chance: 1/32):",
                         100 * recalled)),
                 text);
         for (String file : new String[] {
