@@ -315,12 +315,42 @@ public final class Attention {
      * accumulators of {@code grads}.
      */
     public static Gradients backward(INDArray x, Weights w, Spec spec, Output fwd, INDArray dOut, Weights grads) {
-        return backward(x, w, spec, fwd, dOut, grads, AttentionKernel.DEFAULT_BLOCK_ELEMENTS);
+        return backward(x, w, spec, fwd, dOut, grads, null, null, AttentionKernel.DEFAULT_BLOCK_ELEMENTS);
+    }
+
+    /**
+     * {@link #backward} when the last {@code r} rotated keys and values of [past, this window] are also used later
+     * (a carry to the next window): {@code dKeptKey}/{@code dKeptValue} [batch, r, Hkv, hd] (both null, or both
+     * given) are their gradients, added to those the window's own queries give.
+     */
+    public static Gradients backward(
+            INDArray x,
+            Weights w,
+            Spec spec,
+            Output fwd,
+            INDArray dOut,
+            Weights grads,
+            INDArray dKeptKey,
+            INDArray dKeptValue) {
+        return backward(x, w, spec, fwd, dOut, grads, dKeptKey, dKeptValue, AttentionKernel.DEFAULT_BLOCK_ELEMENTS);
     }
 
     /** {@link #backward} with the kernel's score block size given (tests use small blocks). */
     static Gradients backward(
             INDArray x, Weights w, Spec spec, Output fwd, INDArray dOut, Weights grads, long blockElements) {
+        return backward(x, w, spec, fwd, dOut, grads, null, null, blockElements);
+    }
+
+    private static Gradients backward(
+            INDArray x,
+            Weights w,
+            Spec spec,
+            Output fwd,
+            INDArray dOut,
+            Weights grads,
+            INDArray dKeptKey,
+            INDArray dKeptValue,
+            long blockElements) {
         long[] xs = Shapes.requireRank("x", x, 3);
         DataType dt = x.dataType();
         long b = xs[0];
@@ -369,6 +399,17 @@ public final class Attention {
         INDArray dq = dQueries.permute(0, 2, 1, 3, 4).reshape(b, t, h, hd);
         INDArray dkAll = dKeys.permute(0, 2, 1, 3);
         INDArray dvAll = dValues.permute(0, 2, 1, 3);
+        Shapes.require(
+                (dKeptKey == null) == (dKeptValue == null),
+                "attention backward: the kept keys' and values' gradients are both given or both null");
+        if (dKeptKey != null) {
+            long kept = dKeptKey.size(1);
+            Shapes.require(kept <= tk, "attention backward: %d kept rows but the window saw %d keys", kept, tk);
+            Shapes.requireShape("d kept keys", dKeptKey, dt, b, kept, hkv, hd);
+            Shapes.requireShape("d kept values", dKeptValue, dt, b, kept, hkv, hd);
+            dkAll.get(all(), interval(tk - kept, tk), all(), all()).addi(dKeptKey);
+            dvAll.get(all(), interval(tk - kept, tk), all(), all()).addi(dKeptValue);
+        }
         INDArray dqkv = Nd4j.createUninitialized(dt, b, t, h + 2L * hkv, hd);
         dqkv.get(all(), all(), interval(0, h), all()).assign(unrotated(dq, fwd.rotary));
         dqkv.get(all(), all(), interval(h, h + hkv), all())

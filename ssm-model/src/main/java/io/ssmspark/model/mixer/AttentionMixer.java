@@ -135,7 +135,10 @@ public final class AttentionMixer implements Mixer {
         return new Mixer.Result(o.out(), kept(past, o.key(), o.value()));
     }
 
-    /** dCarryIn holds the past keys/values' gradients. A gradient reaching the kept keys is not supported yet. */
+    /**
+     * dCarryIn holds the past keys/values' gradients; {@code dCarryOut}, the gradients of the kept keys/values (the
+     * carry to the next window), adds into those of the rows it kept.
+     */
     @Override
     public Mixer.Gradients backward(
             INDArray x,
@@ -144,12 +147,16 @@ public final class AttentionMixer implements Mixer {
             Mixer.Carry dCarryOut,
             Mixer gradients,
             LayerTimings timings) {
-        if (dCarryOut != null) {
-            throw new UnsupportedOperationException(
-                    "attention backward: a gradient of the kept keys/values is not" + " supported");
-        }
+        KeyValues dKept = (KeyValues) dCarryOut;
         Attention.Gradients g = Attention.backward(
-                x, weights, spec, ((TrainingWindow) forward).output(), dOut, ((AttentionMixer) gradients).weights);
+                x,
+                weights,
+                spec,
+                ((TrainingWindow) forward).output(),
+                dOut,
+                ((AttentionMixer) gradients).weights,
+                dKept == null ? null : dKept.keys(),
+                dKept == null ? null : dKept.values());
         return new Mixer.Gradients(g.dx(), g.dPastKey() == null ? null : new KeyValues(g.dPastKey(), g.dPastValue()));
     }
 
