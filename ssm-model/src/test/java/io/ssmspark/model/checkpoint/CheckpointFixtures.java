@@ -215,8 +215,79 @@ public final class CheckpointFixtures {
             int shards,
             Map<String, String> configOverrides)
             throws IOException {
+        writeTransformers(dir, transformersConfigJson(c, configOverrides), c, tensors, dtype, shards);
+    }
+
+    /**
+     * config.json of transformers' MambaForCausalLM (Mamba-1) for a pure Mamba1 config with RMSNorm, as
+     * transformers 4.x save_pretrained writes mamba-130m-hf's (every MambaConfig attribute, intermediate_size and
+     * the resolved time_step_rank included); vocab_size is the config's padded vocabulary. Overrides as {@link
+     * #transformersConfigJson}.
+     */
+    public static String transformersMambaConfigJson(MambaConfig c, Map<String, String> overrides) {
+        Map<String, String> f = new LinkedHashMap<>();
+        f.put("architectures", "[\"MambaForCausalLM\"]");
+        f.put("bos_token_id", "0");
+        f.put("conv_kernel", String.valueOf(c.ssm().dConv()));
+        f.put("eos_token_id", "0");
+        f.put("expand", String.valueOf(c.ssm().expand()));
+        f.put("hidden_act", "\"silu\"");
+        f.put("hidden_size", String.valueOf(c.dModel()));
+        f.put("initializer_range", "0.1");
+        f.put("intermediate_size", String.valueOf(c.dInner()));
+        f.put("layer_norm_epsilon", String.valueOf(c.normEpsilon()));
+        f.put("model_type", "\"mamba\"");
+        f.put("num_hidden_layers", String.valueOf(c.nLayer()));
+        f.put("pad_token_id", "0");
+        f.put("rescale_prenorm_residual", "false");
+        f.put("residual_in_fp32", String.valueOf(c.residualInFp32()));
+        f.put("state_size", String.valueOf(c.ssm().dState()));
+        f.put("tie_word_embeddings", String.valueOf(c.tieEmbeddings()));
+        f.put("time_step_floor", "0.0001");
+        f.put("time_step_init_scheme", "\"random\"");
+        f.put("time_step_max", "0.1");
+        f.put("time_step_min", "0.001");
+        f.put("time_step_rank", String.valueOf(c.ssm().dtRankFor(c.dModel())));
+        f.put("time_step_scale", "1.0");
+        f.put("torch_dtype", "\"bfloat16\"");
+        f.put("transformers_version", "\"4.39.0.dev0\"");
+        f.put("use_bias", String.valueOf(c.ssm().bias()));
+        f.put("use_cache", "true");
+        f.put("use_conv_bias", String.valueOf(c.ssm().convBias()));
+        f.put("use_mambapy", "false");
+        f.put("vocab_size", String.valueOf(c.paddedVocabSize()));
+        return json(f, overrides);
+    }
+
+    private static String json(Map<String, String> f, Map<String, String> overrides) {
+        overrides.forEach((k, v) -> {
+            if (v == null) {
+                f.remove(k);
+            } else {
+                f.put(k, v);
+            }
+        });
+        StringBuilder b = new StringBuilder("{\n");
+        int i = 0;
+        for (Map.Entry<String, String> e : f.entrySet()) {
+            b.append("  \"")
+                    .append(e.getKey())
+                    .append("\": ")
+                    .append(e.getValue())
+                    .append(++i < f.size() ? ",\n" : "\n");
+        }
+        return b.append("}\n").toString();
+    }
+
+    /**
+     * A transformers directory: the given config.json and the config's tensors under transformers' names (as
+     * {@link #writeTransformersMamba2}).
+     */
+    public static void writeTransformers(
+            Path dir, String configJson, MambaConfig c, Map<String, INDArray> tensors, String dtype, int shards)
+            throws IOException {
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve(Checkpoint.CONFIG_FILE), transformersConfigJson(c, configOverrides));
+        Files.writeString(dir.resolve(Checkpoint.CONFIG_FILE), configJson);
         List<String> names = new ArrayList<>();
         for (TensorSpec t : CheckpointSchema.of(c).tensors()) {
             names.add(t.name());
