@@ -114,6 +114,59 @@ class ExportCommandTest {
         assertFalse(Files.exists(dir.resolve("x")));
     }
 
+    /** A transformers Bamba hybrid (q/k/v and up/gate stored apart) exported to mamba_ssm's layout scores the same. */
+    @Test
+    void bambaToMambaSsmScoresTheSame() throws IOException {
+        MambaConfig c = MambaConfig.builder()
+                .dModel(8)
+                .nLayer(3)
+                .vocabSize(16)
+                .padVocabSizeMultiple(1)
+                .dIntermediate(128)
+                .ssm(SsmConfig.builder()
+                        .dState(4)
+                        .expand(2)
+                        .headdim(4)
+                        .ngroups(1)
+                        .chunkSize(4)
+                        .build())
+                .attnLayerIdx(java.util.List.of(1))
+                .attn(io.ssmspark.model.config.AttnConfig.builder()
+                        .numHeads(2)
+                        .numHeadsKv(1)
+                        .headDim(4)
+                        .rotaryEmbDim(2)
+                        .rotaryEmbBase(10000.0)
+                        .qkvProjBias(false)
+                        .outProjBias(false)
+                        .build())
+                .tieEmbeddings(false)
+                .build();
+        Path bamba = dir.resolve("bamba");
+        CheckpointFixtures.writeTransformersBamba(
+                bamba, c, CheckpointFixtures.bf16ExactWeights(c, 64), "BF16", 2, Map.of());
+        Path ms = dir.resolve("ms");
+        CliRun r = CliRun.of("export", "--model", bamba.toString(), "--to", "mamba_ssm", "--out", ms.toString());
+        assertEquals(0, r.code(), r.err());
+        r = CliRun.of(
+                "export",
+                "--model",
+                bamba.toString(),
+                "--to",
+                "hf",
+                "--out",
+                dir.resolve("no").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("cannot export to transformers: attn_layer_idx = [1]"), r.err());
+        Random rnd = new Random(10);
+        int[] t = new int[40];
+        for (int i = 0; i < t.length; i++) {
+            t[i] = rnd.nextInt(16);
+        }
+        Path tokens = CliRun.writeInt32Tokens(dir.resolve("tokens16.bin"), t);
+        assertEquals(nll(bamba, tokens), nll(ms, tokens));
+    }
+
     /** Falcon-Mamba is refused by name, with the reason, by inspect as by every load. */
     @Test
     void falconMambaIsRefusedByName() throws IOException {

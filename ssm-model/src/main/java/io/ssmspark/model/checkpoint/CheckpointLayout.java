@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ssmspark.model.checkpoint.hf.HfBambaNames;
 import io.ssmspark.model.checkpoint.hf.HfConfig;
 import io.ssmspark.model.checkpoint.hf.HfMamba2Names;
 import io.ssmspark.model.config.MambaConfig;
@@ -27,7 +28,8 @@ import java.util.Map;
  * <li>ssm-spark's own layout, which is mamba_ssm's: config.json (MambaConfig fields) and model.safetensors;</li>
  * <li>mamba_ssm's {@code save_pretrained}: the same config.json and {@code pytorch_model.bin} (torch.save of the
  * state dict, mamba_ssm's tensor names, the tied lm_head.weight included);</li>
- * <li>transformers' {@code Mamba2ForCausalLM} or {@code MambaForCausalLM} ({@code save_pretrained}): config.json
+ * <li>transformers' {@code Mamba2ForCausalLM}, {@code MambaForCausalLM} or {@code BambaForCausalLM} (names as
+ * {@link HfBambaNames}, some tensors stored in parts) ({@code save_pretrained}): config.json
  * with transformers' field names ({@link HfConfig}) and model.safetensors, or shards listed by model.safetensors.index.json (or, saved with
  * safe_serialization=False, pytorch_model.bin and its index); tensor names as {@link HfMamba2Names}.</li>
  * </ul>
@@ -219,14 +221,32 @@ public final class CheckpointLayout {
         return index != null ? index.file() : weightFiles.get(0);
     }
 
-    /** The mamba_ssm (schema) name of a tensor stored under {@code storedName}. */
+    /**
+     * The mamba_ssm (schema) name of a tensor stored under {@code storedName}; for a tensor stored in parts
+     * ({@link #partRows}), the part key {@code name#k}.
+     */
     public String toSchemaName(String storedName) {
+        if (isBamba()) {
+            return HfBambaNames.toSchemaKey(storedName);
+        }
         return kind == Kind.TRANSFORMERS ? HfMamba2Names.toMambaSsm(storedName) : storedName;
     }
 
-    /** The name a schema tensor has in this layout's files. */
+    /** The name a schema tensor (or part key) has in this layout's files. */
     public String toStoredName(String schemaName) {
+        if (isBamba()) {
+            return HfBambaNames.toStored(schemaName, config);
+        }
         return kind == Kind.TRANSFORMERS ? HfMamba2Names.toTransformers(schemaName) : schemaName;
+    }
+
+    /** The rows of each stored part of a schema tensor this layout stores in parts (along dim 0), or null. */
+    List<Long> partRows(String schemaName) {
+        return isBamba() ? HfBambaNames.partRows(schemaName, config) : null;
+    }
+
+    private boolean isBamba() {
+        return transformers != null && transformers.bamba();
     }
 
     /** The config field that ties the head to the embedding, as this layout's config.json spells it. */

@@ -205,10 +205,10 @@ class TransformersMamba2CheckpointTest {
                 "field 'model_type' = \"mamba2\" contradicts architectures = [\"MambaForCausalLM\"]"
                         + " (MambaForCausalLM has model_type \"mamba\")");
         cases.put(
-                "\"model_type\": \"bamba\"",
-                "field 'model_type' = \"bamba\" is not supported; only Mamba2ForCausalLM (model_type"
-                        + " \"mamba2\") and MambaForCausalLM (model_type \"mamba\") are read from a transformers config"
-                        + " (hybrid models need the mapping of their attention and MLP layers, not done yet)");
+                "\"model_type\": \"zamba2\"",
+                "field 'model_type' = \"zamba2\" is not supported; only Mamba2ForCausalLM (model_type"
+                        + " \"mamba2\"), MambaForCausalLM (model_type \"mamba\") and BambaForCausalLM (model_type"
+                        + " \"bamba\") are read from a transformers config (hybrid models need the mapping of their attention and MLP layers, not done yet)");
         cases.put(
                 "\"layer_norm_epsilon\": 1e-06",
                 "field 'layer_norm_epsilon' = 1.0E-6 is not supported; transformers"

@@ -197,8 +197,8 @@ class TransformersMambaCheckpointTest {
     void unsupportedConfigValuesAreRefusedByField() throws IOException {
         MambaConfig c = original(false, false);
         Map<String, INDArray> w = CheckpointFixtures.bf16ExactWeights(c, 35);
-        String only = "only Mamba2ForCausalLM (model_type \"mamba2\") and MambaForCausalLM (model_type \"mamba\") are"
-                + " read from a transformers config";
+        String only = "only Mamba2ForCausalLM (model_type \"mamba2\"), MambaForCausalLM (model_type \"mamba\") and"
+                + " BambaForCausalLM (model_type \"bamba\") are read from a transformers config";
         String falcon = " (Falcon-Mamba's mixer RMS-normalises B, C and dt inside every layer (transformers"
                 + " models/falcon_mamba/modeling_falcon_mamba.py, rms_forward with mixer_rms_eps), which ssm-spark's"
                 + " Mamba1 mixer does not compute)";

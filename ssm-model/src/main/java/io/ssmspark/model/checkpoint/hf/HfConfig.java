@@ -109,8 +109,7 @@ public record HfConfig(
             }
             for (JsonNode a : archs) {
                 String name = a.asText();
-                if (!a.isTextual()
-                        || !(name.equals(HfMamba2Config.ARCHITECTURE) || name.equals(HfMambaConfig.ARCHITECTURE))) {
+                if (!a.isTextual() || modelTypeOf(name) == null) {
                     throw f.unsupported("architectures", archs, unsupportedArchitecture(name));
                 }
                 if (fromArchs != null && !fromArchs.equals(name)) {
@@ -124,6 +123,7 @@ public record HfConfig(
             fromType = switch (modelType) {
                 case HfMamba2Config.MODEL_TYPE -> HfMamba2Config.ARCHITECTURE;
                 case HfMambaConfig.MODEL_TYPE -> HfMambaConfig.ARCHITECTURE;
+                case HfBambaConfig.MODEL_TYPE -> HfBambaConfig.ARCHITECTURE;
                 default ->
                     throw f.unsupported("model_type", "\"" + modelType + "\"", unsupportedArchitecture(modelType));
             };
@@ -139,15 +139,30 @@ public record HfConfig(
             throw f.invalid(
                     "model_type",
                     "= \"" + modelType + "\" contradicts architectures = " + archs + " (" + fromArchs + " has"
-                            + " model_type \""
-                            + (fromArchs.equals(HfMambaConfig.ARCHITECTURE)
-                                    ? HfMambaConfig.MODEL_TYPE
-                                    : HfMamba2Config.MODEL_TYPE)
-                            + "\")");
+                            + " model_type \"" + modelTypeOf(fromArchs) + "\")");
         }
         String arch = fromArchs != null ? fromArchs : fromType;
         String shown = fromArchs != null ? arch : arch + " (from model_type \"" + modelType + "\")";
-        return arch.equals(HfMambaConfig.ARCHITECTURE) ? HfMambaConfig.parse(f, shown) : HfMamba2Config.parse(f, shown);
+        return switch (arch) {
+            case HfMambaConfig.ARCHITECTURE -> HfMambaConfig.parse(f, shown);
+            case HfBambaConfig.ARCHITECTURE -> HfBambaConfig.parse(f, shown);
+            default -> HfMamba2Config.parse(f, shown);
+        };
+    }
+
+    /** The model_type of an architecture ssm-spark reads, or null. */
+    private static String modelTypeOf(String architecture) {
+        return switch (architecture) {
+            case HfMamba2Config.ARCHITECTURE -> HfMamba2Config.MODEL_TYPE;
+            case HfMambaConfig.ARCHITECTURE -> HfMambaConfig.MODEL_TYPE;
+            case HfBambaConfig.ARCHITECTURE -> HfBambaConfig.MODEL_TYPE;
+            default -> null;
+        };
+    }
+
+    /** Whether the architecture is BambaForCausalLM (its tensor names are {@link HfBambaNames}). */
+    public boolean bamba() {
+        return architecture.startsWith(HfBambaConfig.ARCHITECTURE);
     }
 
     private static String unsupportedArchitecture(String name) {
@@ -156,9 +171,7 @@ public record HfConfig(
                 " (Falcon-Mamba's mixer RMS-normalises B, C and dt inside every layer (transformers"
                         + " models/falcon_mamba/modeling_falcon_mamba.py, rms_forward with mixer_rms_eps), which"
                         + " ssm-spark's Mamba1 mixer does not compute)";
-            case "BambaForCausalLM",
-                    "bamba",
-                    "Zamba2ForCausalLM",
+            case "Zamba2ForCausalLM",
                     "zamba2",
                     "FalconH1ForCausalLM",
                     "falcon_h1",
@@ -169,8 +182,9 @@ public record HfConfig(
                 " (hybrid models need the mapping of their attention and MLP layers, not done yet)";
             default -> "";
         };
-        return "only " + HfMamba2Config.ARCHITECTURE + " (model_type \"" + HfMamba2Config.MODEL_TYPE + "\") and "
-                + HfMambaConfig.ARCHITECTURE + " (model_type \"" + HfMambaConfig.MODEL_TYPE
+        return "only " + HfMamba2Config.ARCHITECTURE + " (model_type \"" + HfMamba2Config.MODEL_TYPE + "\"), "
+                + HfMambaConfig.ARCHITECTURE + " (model_type \"" + HfMambaConfig.MODEL_TYPE + "\") and "
+                + HfBambaConfig.ARCHITECTURE + " (model_type \"" + HfBambaConfig.MODEL_TYPE
                 + "\") are read from a transformers config" + why;
     }
 
