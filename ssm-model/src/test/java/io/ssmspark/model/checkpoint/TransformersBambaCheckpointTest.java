@@ -162,8 +162,12 @@ class TransformersBambaCheckpointTest {
                         + " embedding (no scaling) is supported");
         cases.put(
                 "\"partial_rotary_factor\": 0.25",
-                "field 'partial_rotary_factor' = 0.25 is not supported; head_dim * partial_rotary_factor = 1.0 must be"
-                        + " an even number of rotated dimensions");
+                "field 'partial_rotary_factor' = 0.25 is not supported; transformers' BambaConfig always uses 0.5 (it"
+                        + " overrides the field), so only 0.5 is supported");
+        cases.put(
+                "\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 10000.0, \"partial_rotary_factor\": 1.0}",
+                "field 'partial_rotary_factor' = 1.0 is not supported; transformers' BambaConfig always uses 0.5 (it"
+                        + " overrides the field), so only 0.5 is supported");
         cases.put(
                 "\"time_step_limit\": [0.0, 10.0]",
                 "field 'time_step_limit' = [0.0, 10.0] is not supported; only [0.0, Infinity] (no clamping) is"

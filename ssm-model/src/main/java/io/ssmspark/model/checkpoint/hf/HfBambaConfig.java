@@ -144,13 +144,22 @@ public final class HfBambaConfig {
         double[] rope = rope(f);
         double theta = rope[0];
         double partial = rope[1];
+        if (partial != 0.5) {
+            // configuration_bamba.py: BambaConfig.__init__ sets kwargs["partial_rotary_factor"] = 0.5 ("hardcode for
+            // BC") whatever config.json says, so another value describes a model transformers does not build.
+            throw f.unsupported(
+                    "partial_rotary_factor",
+                    partial,
+                    "transformers' BambaConfig always uses 0.5 (it overrides the field), so only 0.5 is supported");
+        }
         double rot = headDim * partial;
         int rotary = (int) rot;
         if (rotary % 2 != 0 || rotary == 0) {
             throw f.unsupported(
-                    "partial_rotary_factor",
-                    partial,
-                    "head_dim * partial_rotary_factor = " + rot + " must be an even number of rotated dimensions");
+                    "head_dim",
+                    headDim,
+                    "head_dim * partial_rotary_factor (0.5) = " + rot
+                            + " must be an even number of rotated dimensions");
         }
         List<Integer> attn = attnLayers(f, layers);
         layerTypes(f, layers, attn);
