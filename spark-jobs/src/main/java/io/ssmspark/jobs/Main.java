@@ -1,6 +1,7 @@
 package io.ssmspark.jobs;
 
 import io.ssmspark.jobs.cli.BenchCommand;
+import io.ssmspark.jobs.cli.ExportCommand;
 import io.ssmspark.jobs.cli.GenerateCommand;
 import io.ssmspark.jobs.cli.InspectCommand;
 import io.ssmspark.jobs.cli.NllCommand;
@@ -25,6 +26,7 @@ import picocli.CommandLine.Command;
             NllCommand.class,
             GenerateCommand.class,
             InspectCommand.class,
+            ExportCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class
         })

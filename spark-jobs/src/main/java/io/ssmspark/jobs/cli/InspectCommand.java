@@ -20,8 +20,8 @@ import picocli.CommandLine.Parameters;
         description = {
             "Describe a checkpoint directory without loading its weights.",
             "Reads ssm-spark's and mamba_ssm's model.safetensors, mamba_ssm's pytorch_model.bin and transformers'",
-            "Mamba2ForCausalLM (one file or shards). Prints the layout and architecture, the layers and their pattern,",
-            "the parameter count, the stored dtypes, the vocabulary (padded or not), and every tensor the model would",
+            "Mamba2ForCausalLM, MambaForCausalLM and BambaForCausalLM (one file or shards). Prints the layout and",
+            "architecture, the layers and their pattern, the parameter count, the stored dtypes, the vocabulary (padded or not), and every tensor the model would",
             "ignore or refuse. Exits 2 when loading the directory would be refused."
         })
 public final class InspectCommand implements Callable<Integer> {

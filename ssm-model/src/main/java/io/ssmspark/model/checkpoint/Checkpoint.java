@@ -17,7 +17,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * A checkpoint directory, readable by mamba_ssm: {@code config.json} (MambaConfig fields) and
  * {@code model.safetensors} (mamba_ssm's tensor names and PyTorch layouts, written as F32). Extra files
  * (optimizer and training state) can be written beside them in the same atomic step. {@link #load} also reads the
- * layouts users hold from elsewhere: mamba_ssm's pytorch_model.bin and transformers' Mamba2ForCausalLM
+ * layouts users hold from elsewhere: mamba_ssm's pytorch_model.bin and transformers' Mamba2ForCausalLM, MambaForCausalLM or BambaForCausalLM
  * ({@link CheckpointLayout}).
  */
 public final class Checkpoint {
@@ -113,7 +113,7 @@ public final class Checkpoint {
 
     /**
      * Loads a checkpoint directory in any {@link CheckpointLayout} (ssm-spark's and mamba_ssm's model.safetensors,
-     * mamba_ssm's pytorch_model.bin, transformers' Mamba2ForCausalLM with one file or shards), reading F32, F16, BF16
+     * mamba_ssm's pytorch_model.bin, transformers' Mamba2ForCausalLM, MambaForCausalLM or BambaForCausalLM with one file or shards), reading F32, F16, BF16
      * or F64 tensors as {@code type} (FLOAT or DOUBLE). Every tensor the config expects must be present with its
      * shape; anything else is refused by name, except a tied {@code lm_head.weight}, which must have the embedding's
      * shape and values. A config whose model cannot fit in this JVM is refused before any tensor is read

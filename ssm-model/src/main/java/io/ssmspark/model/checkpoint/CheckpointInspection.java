@@ -1,6 +1,6 @@
 package io.ssmspark.model.checkpoint;
 
-import io.ssmspark.model.checkpoint.hf.HfMamba2Config;
+import io.ssmspark.model.checkpoint.hf.HfConfig;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.mixer.Mixers;
 import java.io.IOException;
@@ -60,7 +60,7 @@ public final class CheckpointInspection {
         return plan.dtypeCounts();
     }
 
-    /** One letter per layer: the first letter of its mixer's name (M = Mamba2, A = attention, R = RetNet). */
+    /** One letter per layer: the first letter of its mixer's name (M = Mamba2 or Mamba1, A = attention, R = RetNet). */
     public String layerPattern() {
         MambaConfig c = layout.config();
         StringBuilder b = new StringBuilder();
@@ -76,7 +76,7 @@ public final class CheckpointInspection {
         MambaConfig c = layout.config();
         List<String> out = new ArrayList<>();
         out.add("checkpoint: " + layout.dir());
-        HfMamba2Config hf = layout.transformers();
+        HfConfig hf = layout.transformers();
         String layoutLine = "layout: " + layout.kind().description();
         if (hf != null) {
             layoutLine += ", " + hf.architecture()
@@ -122,6 +122,19 @@ public final class CheckpointInspection {
                     c.ssm().ngroups(),
                     c.ssm().dConv(),
                     c.ssm().chunkSize()));
+        }
+        if (kinds.containsKey(Mixers.MAMBA1)) {
+            out.add(String.format(
+                    Locale.ROOT,
+                    "  Mamba1: d_model %d, d_inner %d, d_state %d, d_conv %d, dt_rank %d, in/out_proj bias %s,"
+                            + " conv1d bias %s",
+                    c.dModel(),
+                    c.dInner(),
+                    c.ssm().dState(),
+                    c.ssm().dConv(),
+                    c.ssm().dtRankFor(c.dModel()),
+                    c.ssm().bias() ? "yes" : "no",
+                    c.ssm().convBias() ? "yes" : "no"));
         }
         if (kinds.containsKey(Mixers.ATTENTION)) {
             out.add(String.format(

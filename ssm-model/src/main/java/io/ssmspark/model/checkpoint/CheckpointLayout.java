@@ -8,7 +8,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.ssmspark.model.checkpoint.hf.HfMamba2Config;
+import io.ssmspark.model.checkpoint.hf.HfBambaNames;
+import io.ssmspark.model.checkpoint.hf.HfConfig;
 import io.ssmspark.model.checkpoint.hf.HfMamba2Names;
 import io.ssmspark.model.config.MambaConfig;
 import java.io.IOException;
@@ -27,8 +28,9 @@ import java.util.Map;
  * <li>ssm-spark's own layout, which is mamba_ssm's: config.json (MambaConfig fields) and model.safetensors;</li>
  * <li>mamba_ssm's {@code save_pretrained}: the same config.json and {@code pytorch_model.bin} (torch.save of the
  * state dict, mamba_ssm's tensor names, the tied lm_head.weight included);</li>
- * <li>transformers' {@code Mamba2ForCausalLM} ({@code save_pretrained}): config.json with transformers' field names
- * ({@link HfMamba2Config}) and model.safetensors, or shards listed by model.safetensors.index.json (or, saved with
+ * <li>transformers' {@code Mamba2ForCausalLM}, {@code MambaForCausalLM} or {@code BambaForCausalLM} (names as
+ * {@link HfBambaNames}, some tensors stored in parts) ({@code save_pretrained}): config.json
+ * with transformers' field names ({@link HfConfig}) and model.safetensors, or shards listed by model.safetensors.index.json (or, saved with
  * safe_serialization=False, pytorch_model.bin and its index); tensor names as {@link HfMamba2Names}.</li>
  * </ul>
  * As transformers does, model.safetensors is read when a directory also holds pytorch_model.bin.
@@ -66,7 +68,7 @@ public final class CheckpointLayout {
     private final Path configFile;
     private final Kind kind;
     private final MambaConfig config;
-    private final HfMamba2Config transformers;
+    private final HfConfig transformers;
     private final List<Path> weightFiles;
     private final ShardIndex index;
     private final List<String> unreadFiles;
@@ -76,7 +78,7 @@ public final class CheckpointLayout {
             Path configFile,
             Kind kind,
             MambaConfig config,
-            HfMamba2Config transformers,
+            HfConfig transformers,
             List<Path> weightFiles,
             ShardIndex index,
             List<String> unreadFiles) {
@@ -93,14 +95,14 @@ public final class CheckpointLayout {
     /** The config of a checkpoint directory, in either config.json dialect; reads no weight file. */
     public static MambaConfig readConfig(Path dir) throws IOException {
         Path configFile = requireFile(dir, Checkpoint.CONFIG_FILE);
-        HfMamba2Config hf = transformersConfig(configFile);
+        HfConfig hf = transformersConfig(configFile);
         return hf != null ? hf.config() : MambaConfig.read(configFile);
     }
 
     /** Reads config.json and finds the weight files (and reads a shard index); opens no weight file. */
     public static CheckpointLayout detect(Path dir) throws IOException {
         Path configFile = requireFile(dir, Checkpoint.CONFIG_FILE);
-        HfMamba2Config hf = transformersConfig(configFile);
+        HfConfig hf = transformersConfig(configFile);
         List<String> unread = new ArrayList<>();
         Path safetensors = dir.resolve(Checkpoint.MODEL_FILE);
         Path bin = dir.resolve(BIN_FILE);
@@ -149,15 +151,15 @@ public final class CheckpointLayout {
     }
 
     /** The transformers config of the file, or null when config.json is not a transformers config. */
-    private static HfMamba2Config transformersConfig(Path configFile) throws IOException {
+    private static HfConfig transformersConfig(Path configFile) throws IOException {
         JsonNode root;
         try {
             root = MAPPER.readTree(Files.readString(configFile, StandardCharsets.UTF_8));
         } catch (JsonProcessingException e) {
             return null; // MambaConfig.read reports it
         }
-        if (root instanceof ObjectNode o && HfMamba2Config.isTransformersConfig(o)) {
-            return HfMamba2Config.parse(o, configFile.toString());
+        if (root instanceof ObjectNode o && HfConfig.isTransformersConfig(o)) {
+            return HfConfig.parse(o, configFile.toString());
         }
         return null;
     }
@@ -190,7 +192,7 @@ public final class CheckpointLayout {
     }
 
     /** The transformers config, or null for mamba_ssm / ssm-spark directories. */
-    public HfMamba2Config transformers() {
+    public HfConfig transformers() {
         return transformers;
     }
 
@@ -219,14 +221,32 @@ public final class CheckpointLayout {
         return index != null ? index.file() : weightFiles.get(0);
     }
 
-    /** The mamba_ssm (schema) name of a tensor stored under {@code storedName}. */
+    /**
+     * The mamba_ssm (schema) name of a tensor stored under {@code storedName}; for a tensor stored in parts
+     * ({@link #partRows}), the part key {@code name#k}.
+     */
     public String toSchemaName(String storedName) {
+        if (isBamba()) {
+            return HfBambaNames.toSchemaKey(storedName);
+        }
         return kind == Kind.TRANSFORMERS ? HfMamba2Names.toMambaSsm(storedName) : storedName;
     }
 
-    /** The name a schema tensor has in this layout's files. */
+    /** The name a schema tensor (or part key) has in this layout's files. */
     public String toStoredName(String schemaName) {
+        if (isBamba()) {
+            return HfBambaNames.toStored(schemaName, config);
+        }
         return kind == Kind.TRANSFORMERS ? HfMamba2Names.toTransformers(schemaName) : schemaName;
+    }
+
+    /** The rows of each stored part of a schema tensor this layout stores in parts (along dim 0), or null. */
+    List<Long> partRows(String schemaName) {
+        return isBamba() ? HfBambaNames.partRows(schemaName, config) : null;
+    }
+
+    private boolean isBamba() {
+        return transformers != null && transformers.bamba();
     }
 
     /** The config field that ties the head to the embedding, as this layout's config.json spells it. */

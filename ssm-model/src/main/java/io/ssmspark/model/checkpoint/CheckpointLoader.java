@@ -11,6 +11,7 @@ import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Loads any {@link CheckpointLayout} into one flat parameter vector: config.json first (and a config too large for
@@ -39,23 +40,29 @@ final class CheckpointLoader {
         INDArray flat = Nd4j.create(type, schema.totalParameters());
         Map<String, INDArray> views = schema.unflatten(flat);
 
-        Map<Path, List<Map.Entry<String, WeightPlan.Source>>> byFile = new LinkedHashMap<>();
+        Map<Path, List<WeightPlan.Placement>> byFile = new LinkedHashMap<>();
         for (Path file : layout.weightFiles()) {
             byFile.put(file, new ArrayList<>());
         }
-        for (Map.Entry<String, WeightPlan.Source> e : plan.parameters().entrySet()) {
-            byFile.get(e.getValue().file()).add(e);
+        for (WeightPlan.Placement p : plan.parameters()) {
+            byFile.get(p.source().file()).add(p);
         }
-        for (Map.Entry<Path, List<Map.Entry<String, WeightPlan.Source>>> e : byFile.entrySet()) {
+        for (Map.Entry<Path, List<WeightPlan.Placement>> e : byFile.entrySet()) {
             if (e.getValue().isEmpty()) {
                 continue;
             }
             try (TensorFile f = opener.open(e.getKey())) {
-                for (Map.Entry<String, WeightPlan.Source> p : e.getValue()) {
-                    String stored = p.getValue().storedName();
+                for (WeightPlan.Placement p : e.getValue()) {
+                    String stored = p.source().storedName();
                     INDArray tensor = f.read(stored, type);
                     Checkpoint.requireFinite(e.getKey(), stored, tensor);
-                    views.get(p.getKey()).assign(tensor);
+                    INDArray view = views.get(p.schemaName());
+                    if (p.rows() < 0) {
+                        view.assign(tensor);
+                    } else {
+                        view.get(NDArrayIndex.interval(p.rowOffset(), p.rowOffset() + p.rows()), NDArrayIndex.all())
+                                .assign(tensor);
+                    }
                 }
             }
         }

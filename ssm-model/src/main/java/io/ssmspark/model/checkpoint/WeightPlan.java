@@ -6,9 +6,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -27,20 +29,26 @@ final class WeightPlan {
     /** One stored tensor: its file, its name there, and what the file says of it. */
     record Source(Path file, String storedName, StoredTensor stored) {}
 
+    /**
+     * Where a stored tensor goes: the whole schema tensor ({@code rows} -1), or rows [rowOffset, rowOffset + rows)
+     * of it, for a schema tensor the layout stores in parts (transformers' Bamba: q/k/v_proj, up/gate_proj).
+     */
+    record Placement(String schemaName, long rowOffset, long rows, Source source) {}
+
     private final CheckpointLayout layout;
-    private final Map<String, Source> parameters;
+    private final List<Placement> parameters;
     private final Source tiedHead;
     private final List<String> problems;
     private final Map<Path, List<StoredTensor>> listings;
 
     private WeightPlan(
             CheckpointLayout layout,
-            Map<String, Source> parameters,
+            List<Placement> parameters,
             Source tiedHead,
             List<String> problems,
             Map<Path, List<StoredTensor>> listings) {
         this.layout = layout;
-        this.parameters = Collections.unmodifiableMap(parameters);
+        this.parameters = Collections.unmodifiableList(parameters);
         this.tiedHead = tiedHead;
         this.problems = Collections.unmodifiableList(problems);
         this.listings = Collections.unmodifiableMap(listings);
@@ -71,29 +79,56 @@ final class WeightPlan {
                 }
             }
         }
-        Map<String, Source> parameters = new LinkedHashMap<>();
+        List<Placement> parameters = new ArrayList<>();
+        Set<String> knownKeys = new HashSet<>();
         for (TensorSpec t : schema.tensors()) {
-            Source s = bySchemaName.get(t.name());
-            if (s == null) {
-                problems.add(layout.tensorsSource() + ": tensor '" + layout.toStoredName(t.name())
-                        + "' (expected shape " + Arrays.toString(t.shape()) + ") is missing");
+            List<Long> parts = layout.partRows(t.name());
+            if (parts == null) {
+                knownKeys.add(t.name());
+                Source s = bySchemaName.get(t.name());
+                if (s == null) {
+                    problems.add(layout.tensorsSource() + ": tensor '" + layout.toStoredName(t.name())
+                            + "' (expected shape " + Arrays.toString(t.shape()) + ") is missing");
+                    continue;
+                }
+                if (!t.hasShape(s.stored().shape())) {
+                    problems.add(s.file() + ": tensor '" + s.storedName() + "' has shape "
+                            + Arrays.toString(s.stored().shape()) + " but the config expects "
+                            + Arrays.toString(t.shape()));
+                } else if (!s.stored().readable()) {
+                    problems.add(unreadable(s));
+                }
+                parameters.add(new Placement(t.name(), 0, -1, s));
                 continue;
             }
-            if (!t.hasShape(s.stored().shape())) {
-                problems.add(s.file() + ": tensor '" + s.storedName() + "' has shape "
-                        + Arrays.toString(s.stored().shape()) + " but the config expects "
-                        + Arrays.toString(t.shape()));
-            } else if (!s.stored().readable()) {
-                problems.add(unreadable(s));
+            long offset = 0;
+            for (int k = 0; k < parts.size(); k++) {
+                String key = t.name() + "#" + k;
+                knownKeys.add(key);
+                long[] shape = t.shape().clone();
+                shape[0] = parts.get(k);
+                Source s = bySchemaName.get(key);
+                if (s == null) {
+                    problems.add(layout.tensorsSource() + ": tensor '" + layout.toStoredName(key) + "' (expected shape "
+                            + Arrays.toString(shape) + ") is missing");
+                } else if (!Arrays.equals(shape, s.stored().shape())) {
+                    problems.add(s.file() + ": tensor '" + s.storedName() + "' has shape "
+                            + Arrays.toString(s.stored().shape()) + " but the config expects "
+                            + Arrays.toString(shape));
+                } else if (!s.stored().readable()) {
+                    problems.add(unreadable(s));
+                } else {
+                    parameters.add(new Placement(t.name(), offset, parts.get(k), s));
+                }
+                offset += parts.get(k);
             }
-            parameters.put(t.name(), s);
         }
         Source tiedHead = null;
         for (Map.Entry<Path, List<StoredTensor>> e : listings.entrySet()) {
             for (StoredTensor t : e.getValue()) {
                 String schemaName = layout.toSchemaName(t.name());
                 Source s = bySchemaName.get(schemaName);
-                if (schema.contains(schemaName)
+                if (knownKeys.contains(schemaName)
                         || s == null
                         || !s.storedName().equals(t.name())
                         || !s.file().equals(e.getKey())) {
@@ -159,8 +194,8 @@ final class WeightPlan {
         return layout;
     }
 
-    /** The stored source of each schema tensor found, in schema order. */
-    Map<String, Source> parameters() {
+    /** Where each stored tensor found goes, in schema order. */
+    List<Placement> parameters() {
         return parameters;
     }
 

@@ -215,16 +215,174 @@ public final class CheckpointFixtures {
             int shards,
             Map<String, String> configOverrides)
             throws IOException {
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve(Checkpoint.CONFIG_FILE), transformersConfigJson(c, configOverrides));
-        List<String> names = new ArrayList<>();
-        for (TensorSpec t : CheckpointSchema.of(c).tensors()) {
-            names.add(t.name());
+        writeTransformers(dir, transformersConfigJson(c, configOverrides), c, tensors, dtype, shards);
+    }
+
+    /**
+     * config.json of transformers' MambaForCausalLM (Mamba-1) for a pure Mamba1 config with RMSNorm, as
+     * transformers 4.x save_pretrained writes mamba-130m-hf's (every MambaConfig attribute, intermediate_size and
+     * the resolved time_step_rank included); vocab_size is the config's padded vocabulary. Overrides as {@link
+     * #transformersConfigJson}.
+     */
+    public static String transformersMambaConfigJson(MambaConfig c, Map<String, String> overrides) {
+        Map<String, String> f = new LinkedHashMap<>();
+        f.put("architectures", "[\"MambaForCausalLM\"]");
+        f.put("bos_token_id", "0");
+        f.put("conv_kernel", String.valueOf(c.ssm().dConv()));
+        f.put("eos_token_id", "0");
+        f.put("expand", String.valueOf(c.ssm().expand()));
+        f.put("hidden_act", "\"silu\"");
+        f.put("hidden_size", String.valueOf(c.dModel()));
+        f.put("initializer_range", "0.1");
+        f.put("intermediate_size", String.valueOf(c.dInner()));
+        f.put("layer_norm_epsilon", String.valueOf(c.normEpsilon()));
+        f.put("model_type", "\"mamba\"");
+        f.put("num_hidden_layers", String.valueOf(c.nLayer()));
+        f.put("pad_token_id", "0");
+        f.put("rescale_prenorm_residual", "false");
+        f.put("residual_in_fp32", String.valueOf(c.residualInFp32()));
+        f.put("state_size", String.valueOf(c.ssm().dState()));
+        f.put("tie_word_embeddings", String.valueOf(c.tieEmbeddings()));
+        f.put("time_step_floor", "0.0001");
+        f.put("time_step_init_scheme", "\"random\"");
+        f.put("time_step_max", "0.1");
+        f.put("time_step_min", "0.001");
+        f.put("time_step_rank", String.valueOf(c.ssm().dtRankFor(c.dModel())));
+        f.put("time_step_scale", "1.0");
+        f.put("torch_dtype", "\"bfloat16\"");
+        f.put("transformers_version", "\"4.39.0.dev0\"");
+        f.put("use_bias", String.valueOf(c.ssm().bias()));
+        f.put("use_cache", "true");
+        f.put("use_conv_bias", String.valueOf(c.ssm().convBias()));
+        f.put("use_mambapy", "false");
+        f.put("vocab_size", String.valueOf(c.paddedVocabSize()));
+        return json(f, overrides);
+    }
+
+    private static String json(Map<String, String> f, Map<String, String> overrides) {
+        overrides.forEach((k, v) -> {
+            if (v == null) {
+                f.remove(k);
+            } else {
+                f.put(k, v);
+            }
+        });
+        StringBuilder b = new StringBuilder("{\n");
+        int i = 0;
+        for (Map.Entry<String, String> e : f.entrySet()) {
+            b.append("  \"")
+                    .append(e.getKey())
+                    .append("\": ")
+                    .append(e.getValue())
+                    .append(++i < f.size() ? ",\n" : "\n");
         }
+        return b.append("}\n").toString();
+    }
+
+    /**
+     * A transformers directory: the given config.json and the config's tensors under transformers' names (as
+     * {@link #writeTransformersMamba2}).
+     */
+    public static void writeTransformers(
+            Path dir, String configJson, MambaConfig c, Map<String, INDArray> tensors, String dtype, int shards)
+            throws IOException {
+        Map<String, INDArray> stored = new LinkedHashMap<>();
+        for (TensorSpec t : CheckpointSchema.of(c).tensors()) {
+            stored.put(HfMamba2Names.toTransformers(t.name()), tensors.get(t.name()));
+        }
+        writeStored(dir, configJson, stored, dtype, shards);
+    }
+
+    /**
+     * config.json of transformers' BambaForCausalLM (configuration_bamba.py, as 4.x writes it) for a hybrid of
+     * Mamba2 and attention layers, each with a GatedMLP; overrides as {@link #transformersConfigJson}.
+     */
+    public static String transformersBambaConfigJson(MambaConfig c, Map<String, String> overrides) {
+        Map<String, String> f = new LinkedHashMap<>();
+        f.put("architectures", "[\"BambaForCausalLM\"]");
+        f.put("attention_bias", "false");
+        f.put("attention_dropout", "0.0");
+        f.put("attn_layer_indices", c.attnLayerIdx().toString().replace(" ", ""));
+        f.put("bos_token_id", "1");
+        f.put("eos_token_id", "2");
+        f.put("hidden_act", "\"silu\"");
+        f.put("hidden_size", String.valueOf(c.dModel()));
+        f.put("initializer_range", "0.02");
+        f.put("intermediate_size", String.valueOf(c.mlpHidden()));
+        f.put("mamba_chunk_size", String.valueOf(c.ssm().chunkSize()));
+        f.put("mamba_conv_bias", "true");
+        f.put("mamba_d_conv", String.valueOf(c.ssm().dConv()));
+        f.put("mamba_d_head", String.valueOf(c.ssm().headdim()));
+        f.put("mamba_d_state", String.valueOf(c.ssm().dState()));
+        f.put("mamba_expand", String.valueOf(c.ssm().expand()));
+        f.put("mamba_n_groups", String.valueOf(c.ssm().ngroups()));
+        f.put("mamba_n_heads", String.valueOf(c.nHeads()));
+        f.put("mamba_proj_bias", "false");
+        f.put("max_position_embeddings", "262144");
+        f.put("mlp_bias", "false");
+        f.put("model_type", "\"bamba\"");
+        f.put("num_attention_heads", String.valueOf(c.attnNumHeads()));
+        f.put("num_hidden_layers", String.valueOf(c.nLayer()));
+        f.put("num_key_value_heads", String.valueOf(c.attnNumHeadsKv()));
+        f.put("num_logits_to_keep", "1");
+        f.put("pad_token_id", "0");
+        f.put("partial_rotary_factor", String.valueOf((double) c.attn().rotaryEmbDim() / c.attnHeadDim()));
+        f.put("rms_norm_eps", "1e-05");
+        f.put("rope_scaling", "null");
+        f.put("rope_theta", String.valueOf(c.attn().rotaryEmbBase()));
+        f.put("tie_word_embeddings", String.valueOf(c.tieEmbeddings()));
+        f.put("time_step_limit", "[0.0, Infinity]");
+        f.put("time_step_max", "0.1");
+        f.put("time_step_min", "0.001");
+        f.put("torch_dtype", "\"bfloat16\"");
+        f.put("transformers_version", "\"4.48.0\"");
+        f.put("use_cache", "true");
+        f.put("vocab_size", String.valueOf(c.paddedVocabSize()));
+        f.put("z_loss_coefficient", "0.0");
+        return json(f, overrides);
+    }
+
+    /**
+     * A transformers BambaForCausalLM directory: the config's tensors under Bamba's names, an attention layer's
+     * in_proj split into q/k/v_proj and every fc1 into up_proj (its first half of rows) and gate_proj.
+     */
+    public static void writeTransformersBamba(
+            Path dir,
+            MambaConfig c,
+            Map<String, INDArray> tensors,
+            String dtype,
+            int shards,
+            Map<String, String> overrides)
+            throws IOException {
+        Map<String, INDArray> stored = new LinkedHashMap<>();
+        for (TensorSpec t : CheckpointSchema.of(c).tensors()) {
+            INDArray w = tensors.get(t.name());
+            List<Long> parts = io.ssmspark.model.checkpoint.hf.HfBambaNames.partRows(t.name(), c);
+            if (parts == null) {
+                stored.put(io.ssmspark.model.checkpoint.hf.HfBambaNames.toStored(t.name(), c), w);
+                continue;
+            }
+            long offset = 0;
+            for (int k = 0; k < parts.size(); k++) {
+                INDArray part = w.get(
+                                org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + parts.get(k)),
+                                org.nd4j.linalg.indexing.NDArrayIndex.all())
+                        .dup('c');
+                stored.put(io.ssmspark.model.checkpoint.hf.HfBambaNames.toStored(t.name() + "#" + k, c), part);
+                offset += parts.get(k);
+            }
+        }
+        writeStored(dir, transformersBambaConfigJson(c, overrides), stored, dtype, shards);
+    }
+
+    /** config.json and the stored tensors (in order) in one model.safetensors, or in shards with an index. */
+    public static void writeStored(Path dir, String configJson, Map<String, INDArray> stored, String dtype, int shards)
+            throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(Checkpoint.CONFIG_FILE), configJson);
+        List<String> names = new ArrayList<>(stored.keySet());
         if (shards == 1) {
-            Map<String, INDArray> hf = new LinkedHashMap<>();
-            names.forEach(n -> hf.put(HfMamba2Names.toTransformers(n), tensors.get(n)));
-            writeSafetensors(dir.resolve(Checkpoint.MODEL_FILE), hf, dtype);
+            writeSafetensors(dir.resolve(Checkpoint.MODEL_FILE), stored, dtype);
             return;
         }
         StringBuilder weightMap = new StringBuilder();
@@ -234,8 +392,8 @@ public final class CheckpointFixtures {
             String file = String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", s + 1, shards);
             Map<String, INDArray> part = new LinkedHashMap<>();
             for (int i = s * per; i < Math.min(names.size(), (s + 1) * per); i++) {
-                String hfName = HfMamba2Names.toTransformers(names.get(i));
-                part.put(hfName, tensors.get(names.get(i)));
+                String hfName = names.get(i);
+                part.put(hfName, stored.get(hfName));
                 weightMap
                         .append(weightMap.length() > 0 ? ",\n" : "")
                         .append("    \"")
@@ -243,7 +401,7 @@ public final class CheckpointFixtures {
                         .append("\": \"")
                         .append(file)
                         .append('"');
-                totalBytes += tensors.get(names.get(i)).length() * (dtype.equals("F32") ? 4 : 2);
+                totalBytes += stored.get(hfName).length() * (dtype.equals("F32") ? 4 : 2);
             }
             writeSafetensors(dir.resolve(file), part, dtype);
         }

@@ -202,14 +202,13 @@ class TransformersMamba2CheckpointTest {
                         + " Mamba2ForCausalLM and ssm-spark has none");
         cases.put(
                 "\"architectures\": [\"MambaForCausalLM\"]",
-                "field 'architectures' = [\"MambaForCausalLM\"] is not"
-                        + " supported; only Mamba2ForCausalLM (model_type \"mamba2\") is read from a transformers config (Mamba-1"
-                        + " layers need the mapping of x_proj and dt_proj onto ssm-spark's Mamba1 mixer, not done yet)");
+                "field 'model_type' = \"mamba2\" contradicts architectures = [\"MambaForCausalLM\"]"
+                        + " (MambaForCausalLM has model_type \"mamba\")");
         cases.put(
-                "\"model_type\": \"bamba\"",
-                "field 'model_type' = \"bamba\" is not supported; only"
-                        + " Mamba2ForCausalLM (model_type \"mamba2\") is read from a transformers config (hybrid models need the"
-                        + " mapping of their attention and MLP layers, not done yet)");
+                "\"model_type\": \"zamba2\"",
+                "field 'model_type' = \"zamba2\" is not supported; only Mamba2ForCausalLM (model_type"
+                        + " \"mamba2\"), MambaForCausalLM (model_type \"mamba\") and BambaForCausalLM (model_type"
+                        + " \"bamba\") are read from a transformers config (hybrid models need the mapping of their attention and MLP layers, not done yet)");
         cases.put(
                 "\"layer_norm_epsilon\": 1e-06",
                 "field 'layer_norm_epsilon' = 1.0E-6 is not supported; transformers"

@@ -25,6 +25,10 @@ final class HfFields {
         return source;
     }
 
+    ObjectNode node() {
+        return node;
+    }
+
     /** The raw value, or null when absent; marks the field known. */
     JsonNode raw(String key) {
         known.add(key);

@@ -7,10 +7,8 @@ import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
 import io.ssmspark.model.layers.GatedRmsNorm;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
 /**
  * A transformers {@code Mamba2ForCausalLM} config.json (transformers' configuration_mamba2.py, {@code Mamba2Config}, in
@@ -23,94 +21,19 @@ import java.util.Set;
  * used only to initialise a model, and transformers' generic fields (token ids, generation settings, dtype), are
  * accepted; any other field is refused as unknown, as in ssm-spark's own config.json.
  */
-public record HfMamba2Config(
-        MambaConfig config, String architecture, String declaredDtype, String transformersVersion, List<String> notes) {
+public final class HfMamba2Config {
     public static final String ARCHITECTURE = "Mamba2ForCausalLM";
     public static final String MODEL_TYPE = "mamba2";
 
-    /**
-     * PretrainedConfig's own fields (transformers configuration_utils.py) that do not change the model's forward:
-     * bookkeeping, token ids, output switches and the retired generation settings it still accepts.
-     */
-    private static final Set<String> GENERIC = Set.of(
-            "architectures",
-            "model_type",
-            "transformers_version",
-            "_name_or_path",
-            "_commit_hash",
-            "_attn_implementation",
-            "_attn_implementation_autoset",
-            "attn_implementation",
-            "torch_dtype",
-            "dtype",
-            "bos_token_id",
-            "eos_token_id",
-            "pad_token_id",
-            "sep_token_id",
-            "decoder_start_token_id",
-            "use_cache",
-            "return_dict",
-            "output_hidden_states",
-            "output_attentions",
-            "torchscript",
-            "use_bfloat16",
-            "tf_legacy_loss",
-            "pruned_heads",
-            "chunk_size_feed_forward",
-            "is_decoder",
-            "cross_attention_hidden_size",
-            "add_cross_attention",
-            "tie_encoder_decoder",
-            "finetuning_task",
-            "id2label",
-            "label2id",
-            "num_labels",
-            "problem_type",
-            "tokenizer_class",
-            "prefix",
-            "task_specific_params",
-            "max_length",
-            "min_length",
-            "do_sample",
-            "early_stopping",
-            "num_beams",
-            "num_beam_groups",
-            "diversity_penalty",
-            "temperature",
-            "top_k",
-            "top_p",
-            "typical_p",
-            "repetition_penalty",
-            "length_penalty",
-            "no_repeat_ngram_size",
-            "encoder_no_repeat_ngram_size",
-            "bad_words_ids",
-            "num_return_sequences",
-            "output_scores",
-            "return_dict_in_generate",
-            "forced_bos_token_id",
-            "forced_eos_token_id",
-            "remove_invalid_values",
-            "exponential_decay_length_penalty",
-            "suppress_tokens",
-            "begin_suppress_tokens");
-
-    public HfMamba2Config {
-        notes = Collections.unmodifiableList(new ArrayList<>(notes));
-    }
-
-    /** Whether a config.json was written by transformers: it names architectures, model_type or its version. */
-    public static boolean isTransformersConfig(JsonNode root) {
-        return root.has("architectures") || root.has("model_type") || root.has("transformers_version");
-    }
+    private HfMamba2Config() {}
 
     /**
      * Maps a transformers config.json (already parsed, {@code source} naming the file) onto a MambaConfig, refusing
      * any architecture but Mamba2ForCausalLM and any value ssm-spark would not compute as transformers does.
      */
-    public static HfMamba2Config parse(ObjectNode root, String source) throws MalformedConfigException {
-        HfFields f = new HfFields(source, root);
-        String architecture = architecture(f);
+    static HfConfig parse(HfFields f, String architecture) throws MalformedConfigException {
+        ObjectNode root = f.node();
+        String source = f.source();
         List<String> notes = new ArrayList<>();
 
         int hidden = f.integer("hidden_size", 4096);
@@ -235,14 +158,8 @@ public record HfMamba2Config(
                     inner));
         }
 
-        String declared = declaredDtype(f);
-        String version = f.string("transformers_version");
-        for (String generic : GENERIC) {
-            f.raw(generic);
-        }
-        if (f.bool("is_encoder_decoder", false)) {
-            throw f.unsupported("is_encoder_decoder", true, "Mamba2ForCausalLM is a decoder only");
-        }
+        String declared = HfConfig.declaredDtype(f);
+        String version = HfConfig.generic(f, ARCHITECTURE);
         String unknown = f.unknown();
         if (unknown != null) {
             throw unknownField(f, unknown);
@@ -274,57 +191,10 @@ public record HfMamba2Config(
                             .dtInitFloor(dtFloor)
                             .build())
                     .build();
-            return new HfMamba2Config(config, architecture, declared, version, notes);
+            return new HfConfig(config, architecture, declared, version, notes);
         } catch (IllegalArgumentException e) {
             throw new MalformedConfigException(source + ": " + e.getMessage(), e);
         }
-    }
-
-    private static String architecture(HfFields f) throws MalformedConfigException {
-        JsonNode archs = f.raw("architectures");
-        String modelType = f.string("model_type");
-        String architecture = null;
-        if (archs != null && !archs.isNull()) {
-            if (!archs.isArray() || archs.isEmpty() || !archs.get(0).isTextual()) {
-                throw f.wrongType("architectures", "an array of class names", archs);
-            }
-            for (JsonNode a : archs) {
-                if (!a.isTextual() || !a.textValue().equals(ARCHITECTURE)) {
-                    throw f.unsupported("architectures", archs, unsupportedArchitecture(a.asText()));
-                }
-            }
-            architecture = ARCHITECTURE;
-        }
-        if (modelType != null && !modelType.equals(MODEL_TYPE)) {
-            throw f.unsupported("model_type", "\"" + modelType + "\"", unsupportedArchitecture(modelType));
-        }
-        if (architecture == null && modelType == null) {
-            throw f.invalid(
-                    "model_type",
-                    "is missing, and so is architectures: a transformers config names its"
-                            + " model (\"model_type\": \"mamba2\" or \"architectures\": [\"Mamba2ForCausalLM\"])");
-        }
-        return architecture != null ? architecture : ARCHITECTURE + " (from model_type \"mamba2\")";
-    }
-
-    private static String unsupportedArchitecture(String name) {
-        String why = switch (name) {
-            case "MambaForCausalLM", "mamba", "FalconMambaForCausalLM", "falcon_mamba" ->
-                " (Mamba-1 layers need the mapping of x_proj and dt_proj onto ssm-spark's Mamba1 mixer, not done yet)";
-            case "BambaForCausalLM",
-                    "bamba",
-                    "Zamba2ForCausalLM",
-                    "zamba2",
-                    "FalconH1ForCausalLM",
-                    "falcon_h1",
-                    "NemotronHForCausalLM",
-                    "nemotron_h",
-                    "GraniteMoeHybridForCausalLM",
-                    "granitemoehybrid" ->
-                " (hybrid models need the mapping of their attention and MLP layers, not done yet)";
-            default -> "";
-        };
-        return "only " + ARCHITECTURE + " (model_type \"" + MODEL_TYPE + "\") is read from a transformers config" + why;
     }
 
     /** time_step_limit must be (0, inf): transformers then leaves dt unclamped, which is what ssm-spark computes. */
@@ -362,16 +232,6 @@ public record HfMamba2Config(
                 throw f.unsupported("layer_types[" + i + "]", v.get(i), "Mamba2ForCausalLM has only \"mamba\" layers");
             }
         }
-    }
-
-    /** torch_dtype (transformers 4.x) or dtype (5.x): the dtype the weights were saved in, for information. */
-    private static String declaredDtype(HfFields f) throws MalformedConfigException {
-        String old = f.string("torch_dtype");
-        String now = f.string("dtype");
-        if (old != null && now != null && !old.equals(now)) {
-            throw f.invalid("dtype", "= \"" + now + "\" contradicts torch_dtype = \"" + old + "\"");
-        }
-        return now != null ? now : old;
     }
 
     private static MalformedConfigException unknownField(HfFields f, String name) {
