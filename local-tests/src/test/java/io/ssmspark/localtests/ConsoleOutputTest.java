@@ -287,6 +287,32 @@ class ConsoleOutputTest {
         }
     }
 
+    /** SIGTERM while generate is making tokens: one line saying nothing was printed, no stack frame. */
+    @Test
+    void sigtermDuringGenerateSaysNothingWasPrinted() throws Exception {
+        try (SsmSparkProcess p = SsmSparkProcess.start(
+                dir,
+                NO_ENV,
+                "generate",
+                "--model",
+                model.toString(),
+                "--prompt-tokens",
+                "1,2,3",
+                "--max-new",
+                "2000000")) {
+            p.awaitErrLine(l -> l.contains("GenerateCommand: generating 2000000 tokens"), 120);
+            p.terminate();
+            SsmSparkProcess.Output r = p.waitFor(60);
+            assertEquals(143, r.code(), r.errText());
+            assertNoStackFrames(r.err());
+            assertEquals(
+                    "ssm-spark generate: interrupted (SIGINT or SIGTERM); nothing was printed (generate prints the"
+                            + " tokens once all 2000000 are made)",
+                    r.err().get(r.err().size() - 1),
+                    r.errText());
+        }
+    }
+
     /**
      * SIGTERM once score (2000 tokens, 40 segments) and nll (20,000 positions in windows of 16) have logged progress:
      * each ends in exactly one line saying that nothing was written, with no stack frame, and leaves no file.

@@ -61,7 +61,14 @@ public final class Main implements Runnable {
     private static int execute(CommandLine.ParseResult parsed) {
         List<CommandLine> chosen = parsed.asCommandLineList();
         CommandLine command = chosen.get(chosen.size() - 1);
-        Interruption.started(command.getCommandName());
+        // a subcommand is named with its parent ("bench train", not "train")
+        Interruption.started(
+                chosen.size() > 2
+                        ? chosen.get(chosen.size() - 2).getCommandName() + " " + command.getCommandName()
+                        : command.getCommandName());
+        if (chosen.size() > 2 && chosen.get(1).getCommand() instanceof BenchCommand) {
+            Interruption.leaves("a bench writes no file; the JSON lines it printed are complete");
+        }
         try {
             return new CommandLine.RunLast().execute(parsed);
         } catch (OutOfMemoryError e) {

@@ -2,6 +2,7 @@ package io.ssmspark.jobs.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ssmspark.jobs.spark.Interruption;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.jobs.train.TrainConfig;
 import io.ssmspark.jobs.train.Trainer;
@@ -66,6 +67,8 @@ public final class TrainBench implements Callable<Integer> {
         MambaConfig model = new TrainStepBench().config();
         TrainingMemory.of(DataType.FLOAT).require(model, TrainStepBench.OPTIONS, MemoryLimits.ofThisJvm());
         Path work = Files.createTempDirectory("ssm-spark-bench-train");
+        Interruption.leaves(
+                "its scratch directory " + work + " may be left behind; the JSON lines it printed are" + " complete");
         Path modelConfig = work.resolve("config.json");
         Files.writeString(modelConfig, model.toJson());
         SparkSession spark =

@@ -1,6 +1,7 @@
 package io.ssmspark.jobs.cli;
 
 import io.ssmspark.data.Vocabulary;
+import io.ssmspark.jobs.spark.Interruption;
 import io.ssmspark.model.checkpoint.Checkpoint;
 import io.ssmspark.model.checkpoint.LoadedCheckpoint;
 import io.ssmspark.model.lm.Decoder;
@@ -8,6 +9,7 @@ import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.lm.TokenSampler;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,6 +20,8 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,6 +39,8 @@ import picocli.CommandLine.Option;
             "vocab.json, their text ('text: ...'; ids 256+ are shown by their special-token name)."
         })
 public final class GenerateCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(GenerateCommand.class);
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -97,8 +103,13 @@ public final class GenerateCommand implements Callable<Integer> {
 
         Decoder decoder = new Decoder(new HybridLm(checkpoint.config(), checkpoint.flatParameters(type)));
         int[] generated = new int[maxNew];
+        Interruption.leaves("nothing was printed (generate prints the tokens once all " + maxNew + " are made)");
+        LOG.info("generating {} tokens after a prompt of {}", maxNew, prompt.length);
         INDArray logits = decoder.prefill(new int[][] {prompt});
         for (int i = 0; i < maxNew; i++) {
+            if (Interruption.requested()) {
+                throw new InterruptedIOException("stopped after " + i + " of " + maxNew + " tokens");
+            }
             generated[i] = sampler.next(logits, vocab);
             if (i + 1 < maxNew) {
                 logits = decoder.step(new int[] {generated[i]});
