@@ -70,7 +70,11 @@ class StandaloneClusterTest {
         SparkSessions builder = SparkSessions.builder("cluster-test")
                 .master(cluster.masterUrl())
                 .forTests();
-        cluster.executorConf(EXECUTORS).forEach(builder::conf);
+        Map<String, String> executors = cluster.executorConf(EXECUTORS);
+        // no spark.cores.max: the two Workers' cores are all the slots, which only Spark's slot check can find out
+        // (with it set, the scorer refuses a wider stage before Spark checks; ApplicationSlotsTest)
+        executors.remove("spark.cores.max");
+        executors.forEach(builder::conf);
         // the barrier slot check gives up after one retry a second later (the launcher's default bound is 8 × 15 s)
         builder.conf(SparkSessions.BARRIER_CHECK_FAILURES, "1");
         builder.conf("spark.scheduler.barrier.maxConcurrentTasksCheck.interval", "1s");

@@ -127,13 +127,15 @@ public final class SequenceParallelScorer {
 
     /**
      * A barrier stage needs all its tasks running at once. In local mode the slots are known up front, so too many
-     * tasks are refused at once with the numbers (Spark itself would retry the stage check 40 times, 15 s apart).
-     * On a cluster executors may still be arriving, so Spark's own check waits for them
+     * tasks are refused at once with the numbers (Spark itself would retry the stage check 40 times, 15 s apart);
+     * on a cluster too where the application's settings bound its slots ({@link ApplicationSlots}). Otherwise
+     * executors may still be arriving, so Spark's own check waits for them
      * ({@code spark.scheduler.barrier.maxConcurrentTasksCheck.*}, bounded by {@link SparkSessions}), and giving up
      * is reported by {@link #tooFewSlots}.
      */
     private void requireSlots(int tasks) {
         if (!jsc.sc().isLocal()) {
+            ApplicationSlots.require(tasks, jsc.getConf()); // where the settings bound the slots
             return;
         }
         int slots =
