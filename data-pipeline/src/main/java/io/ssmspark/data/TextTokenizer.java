@@ -22,13 +22,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>It is serializable: what travels (in a Spark closure or broadcast) is the file's bytes; each JVM builds its
  * native tokenizer once per distinct file at first use and keeps it until the JVM exits (DJL tokenizers are native
  * objects and not serializable). Ids are exactly what the library's {@code encode(text)} returns, special tokens
- * included where the file's post-processor adds them.
+ * included where the file's post-processor adds them, never truncated nor padded.
  */
 public final class TextTokenizer implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** The file looked for inside a model directory. */
     public static final String FILE_NAME = "tokenizer.json";
+
+    /**
+     * DJL's own defaults truncate to 512 ids and pad; a language model scores whole documents, so neither, as the
+     * tokenizers library itself does for a file without truncation or padding.
+     */
+    private static final Map<String, String> OPTIONS = Map.of("truncation", "false", "padding", "false");
 
     private static final Map<String, HuggingFaceTokenizer> LOADED = new ConcurrentHashMap<>();
 
@@ -122,7 +128,7 @@ public final class TextTokenizer implements Serializable {
     private HuggingFaceTokenizer native_() {
         return LOADED.computeIfAbsent(digest, d -> {
             try {
-                return HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), Map.of());
+                return HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), OPTIONS);
             } catch (IOException | RuntimeException e) {
                 throw new IllegalArgumentException("tokenizer " + source + ": cannot load: " + e.getMessage(), e);
             }

@@ -14,6 +14,7 @@ import java.io.ObjectOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +31,8 @@ class TextTokenizerTest {
         java.nio.file.Path file = TokenizerFixture.write(dir);
         TextTokenizer t = TextTokenizer.load(dir);
         assertEquals(TokenizerFixture.vocabSize(), t.vocabSize());
-        try (HuggingFaceTokenizer lib = HuggingFaceTokenizer.newInstance(file)) {
+        try (HuggingFaceTokenizer lib =
+                HuggingFaceTokenizer.newInstance(file, Map.of("truncation", "false", "padding", "false"))) {
             for (String s : TEXTS) {
                 long[] want = lib.encode(s).getIds();
                 int[] got = t.encode(s);
@@ -47,6 +49,15 @@ class TextTokenizerTest {
         assertArrayEquals(new int[] {256 + 1, theId}, ids);
         assertEquals(" the", t.tokenText(theId));
         assertArrayEquals(new int[] {TokenizerFixture.vocabSize() - 1}, t.encode(TokenizerFixture.END_OF_TEXT));
+    }
+
+    @Test
+    void longTextIsNotTruncated() throws IOException {
+        TextTokenizer t = TextTokenizer.load(TokenizerFixture.write(dir));
+        String text = "the cat sat ".repeat(1000);
+        int[] ids = t.encode(text);
+        assertTrue(ids.length >= 3000, "only " + ids.length + " ids"); // DJL's default would stop at 512
+        assertEquals(text, t.decode(ids));
     }
 
     @Test
