@@ -23,6 +23,7 @@ public final class ReadOptions implements Serializable {
     private int maxBadExamples = 5;
     private int partitions = 0;
     private int maxChunkTokens = 1 << 16;
+    private TextTokenizer tokenizer = null;
 
     public static ReadOptions defaults() {
         return new ReadOptions();
@@ -42,6 +43,7 @@ public final class ReadOptions implements Serializable {
         o.maxBadExamples = maxBadExamples;
         o.partitions = partitions;
         o.maxChunkTokens = maxChunkTokens;
+        o.tokenizer = tokenizer;
         return o;
     }
 
@@ -148,6 +150,18 @@ public final class ReadOptions implements Serializable {
         return o;
     }
 
+    /** Text is encoded by {@code t} ({@code --tokenizer}) instead of a token per byte; null: bytes. */
+    public ReadOptions withTokenizer(TextTokenizer t) {
+        ReadOptions o = copy();
+        o.tokenizer = t;
+        return o;
+    }
+
+    /** The tokenizer of text input, or null for byte tokens. */
+    public TextTokenizer tokenizer() {
+        return tokenizer;
+    }
+
     private static String requireName(String what, String name) {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException(what + " name must not be blank");
@@ -203,7 +217,7 @@ public final class ReadOptions implements Serializable {
     public Vocabulary fileVocabulary() {
         switch (format) {
             case TEXT:
-                return Vocabulary.bytes();
+                return tokenizer != null ? tokenizer.vocabulary() : Vocabulary.bytes();
             case FASTA:
                 return Vocabulary.dna();
             default:

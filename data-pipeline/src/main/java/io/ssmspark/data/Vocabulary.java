@@ -29,6 +29,8 @@ import org.apache.hadoop.fs.Path;
  *   <li><b>tokens</b>: pre-tokenized data; the size is given by the user, with an optional separator
  *       id inside it ({@code -1} when documents are concatenated without one).
  *   <li><b>synthetic</b>: a built-in synthetic corpus; at most 256 ids, separator included.
+ *   <li><b>tokenizer</b>: text encoded by a Hugging Face {@code tokenizer.json} ({@link TextTokenizer}); its ids,
+ *       documents concatenated without a separator.
  * </ul>
  */
 public final class Vocabulary implements Serializable {
@@ -45,7 +47,8 @@ public final class Vocabulary implements Serializable {
         BYTE,
         DNA,
         TOKENS,
-        SYNTHETIC;
+        SYNTHETIC,
+        TOKENIZER;
 
         String jsonName() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -136,6 +139,11 @@ public final class Vocabulary implements Serializable {
         return new Vocabulary(Kind.SYNTHETIC, name, size, separatorId, special, description);
     }
 
+    /** Text encoded by the tokenizer {@code source}, which has {@code size} ids. */
+    public static Vocabulary tokenizer(int size, String source) {
+        return new Vocabulary(Kind.TOKENIZER, "tokenizer", size, -1, Map.of(), "ids of the tokenizer " + source);
+    }
+
     public Kind kind() {
         return kind;
     }
@@ -211,7 +219,8 @@ public final class Vocabulary implements Serializable {
             kind = Kind.valueOf(kindName.toUpperCase(java.util.Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new IOException(
-                    source + ": field 'kind' must be one of byte, dna, tokens, synthetic; found '" + kindName + "'");
+                    source + ": field 'kind' must be one of byte, dna, tokens, synthetic, tokenizer; found '" + kindName
+                            + "'");
         }
         Map<String, Integer> special = new LinkedHashMap<>();
         JsonNode sp = root.path("special_tokens");

@@ -69,7 +69,8 @@ class VocabularyAndSpecTest {
                 e.getMessage().contains("vocab.json: field 'size' must be an integer, found \"lots\""), e.getMessage());
         Files.writeString(d.resolve("vocab.json"), "{\"kind\":\"words\",\"name\":\"x\",\"size\":3,\"separator_id\":1}");
         e = assertThrows(IOException.class, () -> Vocabulary.readFrom(new Path(d.toString()), new Configuration()));
-        assertTrue(e.getMessage().contains("field 'kind' must be one of byte, dna, tokens, synthetic; found 'words'"));
+        assertTrue(e.getMessage()
+                .contains("field 'kind' must be one of byte, dna, tokens, synthetic, tokenizer; found 'words'"));
         Files.writeString(
                 d.resolve("vocab.json"), "{\"kind\":\"tokens\",\"name\":\"x\",\"size\":3,\"separator_id\":3}");
         e = assertThrows(IOException.class, () -> Vocabulary.readFrom(new Path(d.toString()), new Configuration()));

@@ -34,6 +34,8 @@ final class DelimitedReader extends SplitReader {
     private long recordStartIndex;
     private long recordOrdinal;
     private boolean sawAnyRecord;
+    /** The record's bytes when text is encoded by a tokenizer (it needs the whole record). */
+    private final java.io.ByteArrayOutputStream textBytes;
 
     private DelimitedReader(ReadPlan plan, FileSplit split, int width, int delimiter, boolean text, boolean wholeFile) {
         super(plan.options.skipBadRecords());
@@ -46,6 +48,7 @@ final class DelimitedReader extends SplitReader {
         this.compressed = ReadPlan.isGzip(split.path);
         this.offsetUnit = compressed ? "decompressed byte" : "byte";
         this.builder = new ChunkBuilder(plan.options.maxChunkTokens(), this::emit);
+        this.textBytes = text && plan.options.tokenizer() != null ? new java.io.ByteArrayOutputStream() : null;
     }
 
     static DelimitedReader lines(ReadPlan plan, FileSplit split) {
@@ -130,6 +133,9 @@ final class DelimitedReader extends SplitReader {
         recordBad = false;
         pendingCr = false;
         utf8.reset();
+        if (textBytes != null) {
+            textBytes.reset();
+        }
         recordStartIndex = input.index();
         long startByte = recordStartIndex * width;
         recordOrdinal = Ordinals.of(split.fileIndex, startByte);
@@ -143,7 +149,11 @@ final class DelimitedReader extends SplitReader {
             markBad(index, problem);
             return;
         }
-        builder.add(element);
+        if (textBytes != null) {
+            textBytes.write(element);
+        } else {
+            builder.add(element);
+        }
     }
 
     private String outsideVocabulary(int token) {
@@ -170,6 +180,13 @@ final class DelimitedReader extends SplitReader {
         if (problem != null) {
             markBad(index, problem);
             return;
+        }
+        if (textBytes != null) {
+            for (int id :
+                    plan.options.tokenizer().encode(textBytes.toString(java.nio.charset.StandardCharsets.UTF_8))) {
+                builder.add(id);
+            }
+            textBytes.reset();
         }
         builder.end(true);
     }

@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.cli;
 
+import io.ssmspark.data.TextTokenizer;
 import io.ssmspark.data.Vocabulary;
 import io.ssmspark.jobs.spark.Interruption;
 import io.ssmspark.model.checkpoint.Checkpoint;
@@ -35,8 +36,8 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {
             "Generate tokens after a prompt with a checkpoint, by recurrent decoding.",
-            "Prints the generated ids ('generated: a,b,c') and, when the checkpoint directory holds a byte-kind",
-            "vocab.json, their text ('text: ...'; ids 256+ are shown by their special-token name)."
+            "Prints the generated ids ('generated: a,b,c') and their text ('text: ...'): decoded by --tokenizer,",
+            "or else when the checkpoint directory holds a byte-kind vocab.json (ids 256+ by special-token name)."
         })
 public final class GenerateCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(GenerateCommand.class);
@@ -53,10 +54,22 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Option(
             names = "--prompt-tokens",
-            required = true,
             paramLabel = "ID,ID,...",
             description = "Comma-separated prompt token ids, each in [0, vocab_size).")
     String promptTokens;
+
+    @Option(
+            names = "--prompt",
+            paramLabel = "TEXT",
+            description = "Prompt text, encoded by --tokenizer (instead of --prompt-tokens).")
+    String promptText;
+
+    @Option(
+            names = "--tokenizer",
+            paramLabel = "PATH",
+            description = "Hugging Face tokenizer.json (or a model directory holding one): encodes --prompt and"
+                    + " decodes the generated ids ('text: ...').")
+    Path tokenizer;
 
     @Option(names = "--max-new", required = true, paramLabel = "N", description = "Tokens to generate (>= 1).")
     int maxNew;
@@ -98,7 +111,21 @@ public final class GenerateCommand implements Callable<Integer> {
         TokenSampler sampler = new TokenSampler(temperature, topK, seed);
         LoadedCheckpoint checkpoint = Checkpoint.load(model, type);
         int vocab = checkpoint.config().vocabSize();
-        int[] prompt = parsePrompt(promptTokens, vocab);
+        if ((promptTokens == null) == (promptText == null)) {
+            throw new IllegalArgumentException("give exactly one of --prompt-tokens ID,... and --prompt TEXT");
+        }
+        if (promptText != null && tokenizer == null) {
+            throw new IllegalArgumentException("--prompt: needs --tokenizer");
+        }
+        TextTokenizer tok = null;
+        if (tokenizer != null) {
+            tok = TextTokenizer.load(tokenizer);
+            tok.requireFitsModel(vocab);
+        }
+        int[] prompt = promptText != null ? tok.encode(promptText) : parsePrompt(promptTokens, vocab);
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("--prompt: the tokenizer encodes it to no token");
+        }
         Vocabulary vocabulary = readVocabulary(model);
 
         Decoder decoder = new Decoder(new HybridLm(checkpoint.config(), checkpoint.flatParameters(type)));
@@ -119,7 +146,9 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.println("generated: "
                 + IntStream.of(generated).mapToObj(Integer::toString).collect(Collectors.joining(",")));
-        if (vocabulary != null && vocabulary.kind() == Vocabulary.Kind.BYTE) {
+        if (tok != null) {
+            out.println("text: " + tok.decode(generated));
+        } else if (vocabulary != null && vocabulary.kind() == Vocabulary.Kind.BYTE) {
             out.println("text: " + byteText(generated, vocabulary));
         }
         out.flush();

@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.cli;
 
+import io.ssmspark.data.TextTokenizer;
 import io.ssmspark.jobs.nll.Int32TokenFile;
 import io.ssmspark.jobs.spark.Interruption;
 import io.ssmspark.jobs.spark.Precision;
@@ -54,10 +55,21 @@ public final class NllCommand implements Callable<Integer> {
 
     @Option(
             names = "--tokens",
-            required = true,
             paramLabel = "FILE",
-            description = "Raw little-endian int32 token ids.")
+            description = "Raw little-endian int32 token ids (or --text with --tokenizer).")
     Path tokens;
+
+    @Option(
+            names = "--text",
+            paramLabel = "FILE",
+            description = "A UTF-8 text file, encoded by --tokenizer (instead of --tokens).")
+    Path text;
+
+    @Option(
+            names = "--tokenizer",
+            paramLabel = "PATH",
+            description = "Hugging Face tokenizer.json (or a model directory holding one) that encodes --text.")
+    Path tokenizer;
 
     @Option(names = "--out", required = true, paramLabel = "FILE.csv", description = "Output CSV.")
     Path out;
@@ -87,16 +99,38 @@ public final class NllCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--window: expected at least 1 token but found " + window);
         }
         progressNanos = Progress.intervalNanos(System.getProperty(Progress.INTERVAL_PROPERTY));
+        if ((tokens == null) == (text == null)) {
+            throw new IllegalArgumentException("give exactly one of --tokens FILE and --text FILE");
+        }
+        if ((text == null) != (tokenizer == null)) {
+            throw new IllegalArgumentException(
+                    text == null ? "--tokenizer: encodes --text, but --tokens was given" : "--text: needs --tokenizer");
+        }
         LoadedCheckpoint checkpoint = Checkpoint.load(model, type);
+        SequenceScorer.TokenSource source;
+        Path input = tokens;
+        Int32TokenFile file = null;
+        if (text != null) {
+            TextTokenizer tok = TextTokenizer.load(tokenizer);
+            tok.requireFitsModel(checkpoint.config().vocabSize());
+            source = new Encoded(tok.encode(Files.readString(text, StandardCharsets.UTF_8)));
+            input = text;
+        } else {
+            file = Int32TokenFile.open(tokens, checkpoint.config().vocabSize());
+            source = file;
+        }
         HybridLm lm = new HybridLm(checkpoint.config(), checkpoint.flatParameters(type));
         SequenceScorer.Summary summary;
-        try (Int32TokenFile source =
-                Int32TokenFile.open(tokens, checkpoint.config().vocabSize())) {
+        try {
             if (source.length() < 2) {
-                throw new IllegalArgumentException(tokens + ": holds " + source.length()
+                throw new IllegalArgumentException(input + ": holds " + source.length()
                         + " token; scoring needs at least 2 (position i >= 1 is scored given tokens 0..i-1)");
             }
             summary = writeCsv(lm, source);
+        } finally {
+            if (file != null) {
+                file.close();
+            }
         }
         PrintWriter stdout = spec.commandLine().getOut();
         stdout.printf(Locale.ROOT, "positions: %d%n", summary.positions());
@@ -107,7 +141,7 @@ public final class NllCommand implements Callable<Integer> {
     }
 
     /** Writes the CSV under a temporary name beside {@code out}, then renames it into place. */
-    private SequenceScorer.Summary writeCsv(HybridLm lm, Int32TokenFile source) throws IOException {
+    private SequenceScorer.Summary writeCsv(HybridLm lm, SequenceScorer.TokenSource source) throws IOException {
         Path target = out.toAbsolutePath();
         Path dir = target.getParent();
         if (dir == null || !Files.isDirectory(dir)) {
@@ -172,6 +206,25 @@ public final class NllCommand implements Callable<Integer> {
                         positions,
                         (now - start) / 1e9));
             }
+        }
+    }
+
+    /** The ids of an encoded text, held in memory. */
+    private static final class Encoded implements SequenceScorer.TokenSource {
+        private final int[] ids;
+
+        Encoded(int[] ids) {
+            this.ids = ids;
+        }
+
+        @Override
+        public long length() {
+            return ids.length;
+        }
+
+        @Override
+        public int[] read(long start, int count) {
+            return java.util.Arrays.copyOfRange(ids, Math.toIntExact(start), Math.toIntExact(start + count));
         }
     }
 

@@ -6,6 +6,7 @@ import io.ssmspark.data.Segments;
 import io.ssmspark.data.SourceData;
 import io.ssmspark.data.Sources;
 import io.ssmspark.data.TextMode;
+import io.ssmspark.data.TextTokenizer;
 import io.ssmspark.jobs.score.ScoreTables;
 import io.ssmspark.jobs.score.SequenceParallelScorer;
 import io.ssmspark.jobs.score.SequenceSummary;
@@ -76,7 +77,8 @@ public final class ScoreCommand implements Callable<Integer> {
             names = "--format",
             defaultValue = "parquet",
             paramLabel = "parquet|csv",
-            description = "Output format (default: ${DEFAULT-VALUE}); csv has exactly sequence_id,position,token,nll.")
+            description = "Output format (default: ${DEFAULT-VALUE}); csv has exactly sequence_id,position,token,nll"
+                    + " (then token_text with --token-text).")
     String format;
 
     @Option(
@@ -140,6 +142,19 @@ public final class ScoreCommand implements Callable<Integer> {
                     + "(default: Spark's default parallelism, the slots of local mode and of a standalone cluster).")
     int parallelSegments;
 
+    @Option(
+            names = "--tokenizer",
+            paramLabel = "PATH",
+            description = "Encode text input with this Hugging Face tokenizer.json (or a model directory holding one)"
+                    + " instead of a token per byte.")
+    Path tokenizer;
+
+    @Option(
+            names = "--token-text",
+            description = "Add a token_text column: each token's text under --tokenizer (a part of a multi-byte"
+                    + " character shows as U+FFFD).")
+    boolean tokenText;
+
     @Override
     public Integer call() throws IOException {
         if (segmentLength < 1) {
@@ -178,6 +193,18 @@ public final class ScoreCommand implements Callable<Integer> {
         ModelBlob blob = ModelBlob.load(model, NllCommand.dataType(dtype));
         MambaConfig config = blob.config();
         read = read.withFallbackVocabSize(config.vocabSize());
+        TextTokenizer tok = null;
+        if (tokenizer != null) {
+            if (read.format() != InputFormat.TEXT) {
+                throw new IllegalArgumentException(
+                        "--tokenizer: encodes text input, but --input-format is " + inputFormat);
+            }
+            tok = TextTokenizer.load(tokenizer);
+            tok.requireFitsModel(config.vocabSize());
+            read = read.withTokenizer(tok);
+        } else if (tokenText) {
+            throw new IllegalArgumentException("--token-text: needs --tokenizer");
+        }
 
         SparkSession spark =
                 SparkSessions.builder("ssm-spark score").master(master).build();
@@ -199,7 +226,12 @@ public final class ScoreCommand implements Callable<Integer> {
             try {
                 LOG.info("writing {}/tokens and {}/summary", output, output);
                 Interruption.leaves("the output " + output + " was being written and may be incomplete");
-                write(ScoreTables.tokens(spark, r.scored(), withEmbeddings, topK > 0), output + "/tokens", csv);
+                org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> tokens =
+                        ScoreTables.tokens(spark, r.scored(), withEmbeddings, topK > 0);
+                if (tokenText) {
+                    tokens = ScoreTables.withTokenText(tokens, tok);
+                }
+                write(tokens, output + "/tokens", csv);
                 write(ScoreTables.summary(spark, r.summaries()), output + "/summary", csv);
                 Interruption.leaves("the output " + output + " is complete");
                 report(data, segments, r);

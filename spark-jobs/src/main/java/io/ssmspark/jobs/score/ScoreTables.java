@@ -65,6 +65,16 @@ public final class ScoreTables {
         return RowFactory.create(v.toArray());
     }
 
+    /**
+     * {@code tokens} with a {@code token_text} column after the others: each token id's text under {@code
+     * tokenizer} (which travels to the executors with the function).
+     */
+    public static Dataset<Row> withTokenText(Dataset<Row> tokens, io.ssmspark.data.TextTokenizer tokenizer) {
+        org.apache.spark.sql.expressions.UserDefinedFunction text = org.apache.spark.sql.functions.udf(
+                (org.apache.spark.sql.api.java.UDF1<Integer, String>) tokenizer::tokenText, DataTypes.StringType);
+        return tokens.withColumn("token_text", text.apply(tokens.col("token")));
+    }
+
     public static Dataset<Row> summary(SparkSession spark, List<SequenceSummary> summaries) {
         StructType schema = DataTypes.createStructType(List.of(
                 DataTypes.createStructField("sequence_id", DataTypes.StringType, false),

@@ -39,6 +39,14 @@ public final class TrainConfig {
     @Option(names = "--input-format", paramLabel = "FMT", description = "text, fasta, tokens-u16, tokens-i32, parquet.")
     public String inputFormat;
 
+    @JsonProperty("tokenizer")
+    @Option(
+            names = "--tokenizer",
+            paramLabel = "PATH",
+            description = "Encode text data with this Hugging Face tokenizer.json (or a model directory holding one)"
+                    + " instead of a token per byte.")
+    public String tokenizer;
+
     @JsonProperty("seq-len")
     @Option(
             names = "--seq-len",
@@ -193,6 +201,7 @@ public final class TrainConfig {
             "model-config",
             "data",
             "input-format",
+            "tokenizer",
             "seq-len",
             "global-batch",
             "grad-accum",

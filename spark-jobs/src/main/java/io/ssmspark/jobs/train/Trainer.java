@@ -239,6 +239,18 @@ public final class Trainer {
             if (config.inputFormat != null) {
                 read = read.withFormat(InputFormat.parse(config.inputFormat));
             }
+            if (config.tokenizer != null) {
+                if (read.format() != InputFormat.TEXT || config.data.startsWith("synthetic:")) {
+                    throw new IllegalArgumentException("--tokenizer: encodes text data, but the data is "
+                            + (config.data.startsWith("synthetic:")
+                                    ? config.data
+                                    : read.format().cliName()));
+                }
+                io.ssmspark.data.TextTokenizer tok =
+                        io.ssmspark.data.TextTokenizer.load(java.nio.file.Path.of(config.tokenizer));
+                tok.requireFitsModel(model.vocabSize());
+                read = read.withTokenizer(tok);
+            }
             data = Sources.read(spark, config.data, read);
             data.vocabulary().requireFitsModel(model.vocabSize());
             windowOptions = WindowOptions.of(config.seqLen)

@@ -35,6 +35,10 @@ class CommandLineErrorsTest {
         CliRun r = CliRun.of(
                 "score", "--model", "m", "--input", "in", "--input-format", "text", "--output", "out", "--top-kk", "3");
         assertEquals(2, r.code(), r.err());
-        assertTrue(r.err().startsWith("Unknown options: '--top-kk', '3'\nPossible solutions: --top-k\n"), r.err());
+        assertTrue(
+                r.err()
+                        .startsWith(
+                                "Unknown options: '--top-kk', '3'\nPossible solutions: --top-k, --tokenizer, --token-text\n"),
+                r.err());
     }
 }
