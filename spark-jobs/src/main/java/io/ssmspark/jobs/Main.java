@@ -66,8 +66,10 @@ public final class Main implements Runnable {
                 chosen.size() > 2
                         ? chosen.get(chosen.size() - 2).getCommandName() + " " + command.getCommandName()
                         : command.getCommandName());
-        if (chosen.size() > 2 && chosen.get(1).getCommand() instanceof BenchCommand) {
-            Interruption.leaves("a bench writes no file; the JSON lines it printed are complete");
+        for (CommandLine c : chosen) { // the innermost command that says so wins
+            if (c.getCommand() instanceof Interruption.Leaves l) {
+                Interruption.leaves(l.leavesWhenInterrupted());
+            }
         }
         try {
             return new CommandLine.RunLast().execute(parsed);

@@ -6,6 +6,7 @@ import io.ssmspark.jobs.bench.ScoreBench;
 import io.ssmspark.jobs.bench.SsdBench;
 import io.ssmspark.jobs.bench.TrainBench;
 import io.ssmspark.jobs.bench.TrainStepBench;
+import io.ssmspark.jobs.spark.Interruption;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -22,7 +23,13 @@ import picocli.CommandLine.Command;
             ScoreBench.class,
             Dl4jBaselineBench.class
         })
-public final class BenchCommand implements Runnable {
+public final class BenchCommand implements Runnable, Interruption.Leaves {
+    /** Every bench prints its figures as JSON lines and writes no file (bench train cleans its scratch up). */
+    @Override
+    public String leavesWhenInterrupted() {
+        return "a bench writes no file; the JSON lines it printed are complete";
+    }
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -29,6 +29,8 @@ final class RowScore implements UDF1<Seq<Integer>, Row> {
     private final Broadcast<ModelBlob> model;
     private final String column;
     private final boolean withEmbeddings;
+    /** This copy's model: a task deserializes its own copy of the UDF, so the task binds its GPU once, not per row. */
+    private transient HybridLm lm;
 
     RowScore(Broadcast<ModelBlob> model, String column, boolean withEmbeddings) {
         this.model = model;
@@ -66,7 +68,9 @@ final class RowScore implements UDF1<Seq<Integer>, Row> {
         try {
             // Spark's optimizer runs a UDF over a local relation on the driver (ConvertToLocalRelation), outside any
             // task
-            HybridLm lm = TaskContext.get() != null ? ExecutorModels.forTask(model) : ExecutorModels.of(model);
+            if (lm == null) {
+                lm = TaskContext.get() != null ? ExecutorModels.forTask(model) : ExecutorModels.of(model);
+            }
             s = WholeSequenceScore.of(lm, tokens, withEmbeddings);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("column '" + column + "': " + e.getMessage(), e);

@@ -43,6 +43,14 @@ public final class Interruption {
         }
     }
 
+    /**
+     * A command, or a parent of subcommands, that says what an interrupt leaves before it has run far enough to say
+     * more through {@link #leaves}.
+     */
+    public interface Leaves {
+        String leavesWhenInterrupted();
+    }
+
     /** Whether the JVM is shutting down, as it does on SIGINT or SIGTERM. */
     public static boolean requested() {
         return ShutdownHookManager.get().isShutdownInProgress();

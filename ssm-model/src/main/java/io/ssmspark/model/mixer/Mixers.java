@@ -45,12 +45,7 @@ public final class Mixers {
 
     /** The family of layer {@code i}'s mixer. */
     public static MixerFamily family(MambaConfig c, int i) {
-        String name = layerName(c, i);
-        MixerFamily f = BY_NAME.get(name);
-        if (f == null) {
-            throw new IllegalArgumentException("layer " + i + ": no mixer is registered for layer name '" + name + "'");
-        }
-        return f;
+        return family(layerName(c, i));
     }
 
     /** The family registered under {@code layerName}. */
