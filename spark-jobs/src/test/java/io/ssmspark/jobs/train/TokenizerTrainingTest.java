@@ -32,9 +32,11 @@ class TokenizerTrainingTest {
         Path data = Files.createDirectories(dir.resolve("text"));
         String[] words = {"the", "cat", "sat", "and", "on", "mat", "in", "end", "Grüße"};
         java.util.Random rnd = new java.util.Random(3);
-        for (int f = 0; f < 12; f++) {
+        // 120 short documents: the validation split takes a document by the hash of its path, which holds this run's
+        // temporary directory, so with 12 documents it was empty in about 1 run in 4 (0.9^12); now 0.9^120
+        for (int f = 0; f < 120; f++) {
             StringBuilder b = new StringBuilder();
-            for (int w = 0; w < 120; w++) {
+            for (int w = 0; w < 12; w++) {
                 b.append(words[rnd.nextInt(words.length)]).append(w % 17 == 16 ? "\n" : " ");
             }
             Files.writeString(data.resolve("doc" + f + ".txt"), b, StandardCharsets.UTF_8);
@@ -69,7 +71,7 @@ class TokenizerTrainingTest {
             }
         }
         long windows = r.trainWindows() + r.validationWindows();
-        assertTrue(windows <= ids / 32 + 12, windows + " windows for " + ids + " ids");
+        assertTrue(windows <= ids / 32, windows + " windows for " + ids + " ids");
         assertTrue(windows < bytes / 32 - 12, windows + " windows for " + bytes + " bytes");
     }
 
