@@ -10,6 +10,7 @@ import io.ssmspark.data.Window;
 import io.ssmspark.data.WindowOptions;
 import io.ssmspark.data.synthetic.SyntheticCorpora;
 import io.ssmspark.jobs.bench.BenchTiming;
+import io.ssmspark.jobs.spark.SparkCleanup;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.jobs.spark.ThreadBudget;
 import java.io.IOException;
@@ -120,7 +121,7 @@ public final class Dl4jLstmBaseline {
                     threads,
                     exportBytes);
         } finally {
-            train.unpersist(false);
+            SparkCleanup.unpersist(train);
             if (export != null) {
                 export.delete();
             }

@@ -1,6 +1,7 @@
 package io.ssmspark.jobs.baseline;
 
 import io.ssmspark.data.Window;
+import io.ssmspark.jobs.spark.SparkCleanup;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -69,7 +70,7 @@ public final class ValidationNll {
             }
             return new double[] {nats / tokens, scoredWindows, tokens};
         } finally {
-            parameters.destroy();
+            SparkCleanup.destroy(parameters);
         }
     }
 

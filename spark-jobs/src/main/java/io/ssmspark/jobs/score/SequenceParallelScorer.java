@@ -4,6 +4,7 @@ import io.ssmspark.data.Segment;
 import io.ssmspark.jobs.spark.ExecutorModels;
 import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.spark.Progress;
+import io.ssmspark.jobs.spark.SparkCleanup;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.lm.HybridLm;
 import java.io.IOException;
@@ -69,10 +70,10 @@ public final class SequenceParallelScorer {
          */
         public void release() {
             try {
-                persisted.unpersist(false);
+                SparkCleanup.unpersist(persisted);
                 hub.close();
             } finally {
-                broadcasts.forEach(b -> b.destroy());
+                broadcasts.forEach(SparkCleanup::destroy);
             }
         }
     }
@@ -185,8 +186,8 @@ public final class SequenceParallelScorer {
         try {
             return run(segments, layout, model, where);
         } catch (RuntimeException | Error e) {
-            model.destroy();
-            where.destroy();
+            SparkCleanup.destroy(model);
+            SparkCleanup.destroy(where);
             throw e;
         }
     }
@@ -233,7 +234,7 @@ public final class SequenceParallelScorer {
             briefs = outputs.map(WaveOutput::brief).collect();
             progress.finish();
         } catch (Exception e) { // the stage failed (SparkException is checked but undeclared)
-            outputs.unpersist(false);
+            SparkCleanup.unpersist(outputs);
             Throwable first = hub.firstFailure();
             hub.close();
             // Spark names whichever task's failure it saw first, often another task's lost exchange, and for a barrier

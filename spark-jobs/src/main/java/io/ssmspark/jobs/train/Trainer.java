@@ -14,6 +14,7 @@ import io.ssmspark.data.WindowOptions;
 import io.ssmspark.jobs.spark.Interruption;
 import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.spark.Progress;
+import io.ssmspark.jobs.spark.SparkCleanup;
 import io.ssmspark.jobs.spark.ThreadBudget;
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.config.MambaConfig;
@@ -225,12 +226,8 @@ public final class Trainer {
                         validationWindows,
                         finalDir);
             } finally {
-                if (train != null) {
-                    train.unpersist(false);
-                }
-                if (validation != null) {
-                    validation.unpersist(false);
-                }
+                SparkCleanup.unpersist(train);
+                SparkCleanup.unpersist(validation);
             }
         }
 
@@ -274,9 +271,7 @@ public final class Trainer {
         /** The training windows of {@code epoch}, cached on the executors until the epoch changes. */
         private JavaRDD<Window> trainWindowsOf(long epoch) {
             if (epoch != trainEpoch) {
-                if (train != null) {
-                    train.unpersist(false);
-                }
+                SparkCleanup.unpersist(train);
                 train = grouped(TrainingWindows.build(data, windowOptions.withEpoch(epoch))
                         .train());
                 trainEpoch = epoch;
@@ -335,7 +330,7 @@ public final class Trainer {
                         resultBytes += o.resultBytes();
                     }
                 } finally {
-                    broadcast.destroy();
+                    SparkCleanup.destroy(broadcast);
                 }
                 meanGradient = mean(gradient, tokens); // ∇ of the mean NLL over the batch
             }
@@ -429,7 +424,7 @@ public final class Trainer {
                 o = DistributedPass.run(
                         validation, broadcast, 0, evalWindows, null, (int) step, config.microBatch, null);
             } finally {
-                broadcast.destroy();
+                SparkCleanup.destroy(broadcast);
             }
             Evaluation evaluation = new Evaluation(o.meanLoss(), o.answers());
             double loss = evaluation.loss();
