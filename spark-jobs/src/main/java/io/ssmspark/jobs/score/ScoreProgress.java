@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.score;
 
+import io.ssmspark.jobs.exchange.ExchangeHub;
 import io.ssmspark.jobs.spark.Progress;
 import java.util.Locale;
 import java.util.concurrent.Executors;

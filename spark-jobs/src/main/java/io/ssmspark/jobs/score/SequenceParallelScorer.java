@@ -1,20 +1,19 @@
 package io.ssmspark.jobs.score;
 
 import io.ssmspark.data.Segment;
+import io.ssmspark.jobs.exchange.ExchangeClient;
+import io.ssmspark.jobs.exchange.ExchangeHub;
 import io.ssmspark.jobs.spark.ExecutorModels;
 import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.spark.Progress;
 import io.ssmspark.jobs.spark.SparkCleanup;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.lm.HybridLm;
-import java.io.IOException;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.apache.spark.BarrierTaskContext;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -209,7 +208,7 @@ public final class SequenceParallelScorer {
         int tasks = Math.min(layout.segmentCount(), width > 0 ? width : Math.max(1, jsc.defaultParallelism()));
         requireSlots(tasks);
         SegmentWaves waves = new SegmentWaves(tasks, layout.segmentCount());
-        ExchangeHub hub = startHub(tasks);
+        ExchangeHub hub = ExchangeHub.start(jsc.getConf(), tasks, tasks);
 
         JavaRDD<Segment> byTask = segments.mapToPair(
                         seg -> new Tuple2<>(where.value().ordinal(seg.sequenceId, seg.segmentIndex), seg))
@@ -277,30 +276,6 @@ public final class SequenceParallelScorer {
                 outputs,
                 hub,
                 List.of(model, where));
-    }
-
-    /**
-     * The tasks' exchange, on the driver: advertised at spark.driver.host, bound to spark.driver.bindAddress (else
-     * every interface), on spark.ssm.exchange.port (default: any free port).
-     */
-    private ExchangeHub startHub(int tasks) {
-        SparkConf conf = jsc.getConf();
-        String host;
-        try {
-            host = conf.get(
-                    "spark.driver.host", java.net.InetAddress.getLocalHost().getHostAddress());
-        } catch (IOException e) {
-            throw new UncheckedIOException(
-                    "segment exchange: cannot find the driver's own address (set" + " spark.driver.host): "
-                            + e.getMessage(),
-                    e);
-        }
-        try {
-            return new ExchangeHub(
-                    host, conf.get("spark.driver.bindAddress", null), conf.getInt("spark.ssm.exchange.port", 0), tasks);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e.getMessage(), e); // names the port, the setting and the cause
-        }
     }
 
     private static String kind(HybridLm lm, int layer) {

@@ -1,6 +1,7 @@
 package io.ssmspark.jobs.score;
 
 import io.ssmspark.data.Segment;
+import io.ssmspark.jobs.exchange.AllGather;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.mixer.Mixer;
@@ -28,17 +29,6 @@ import java.util.function.Function;
  * figures. A failure is told to the exchange before it leaves the task ({@link AllGather#failed}).
  */
 final class WaveTask implements Iterator<WaveOutput> {
-    /** An all-gather among the tasks of the stage: every task's message of the round, in task order. */
-    interface AllGather {
-        byte[][] allGather(byte[] message);
-
-        /** Called once after this task's last round. */
-        default void finish() {}
-
-        /** Called when this task fails, with the reason, before the failure leaves it. */
-        default void failed(Throwable cause) {}
-    }
-
     private final HybridLm m;
     private final MambaConfig config;
     private final SegmentLayout layout;

@@ -12,11 +12,11 @@ import org.apache.logging.log4j.core.config.LoggerConfig;
 import org.apache.logging.log4j.core.config.Property;
 
 /** Every event of one logger, at every level, as "LEVEL message", while open (the console does not see them). */
-final class LogCapture implements AutoCloseable {
+public final class LogCapture implements AutoCloseable {
     private final String logger;
     private final List<String> events = new ArrayList<>();
 
-    LogCapture(Class<?> logged) {
+    public LogCapture(Class<?> logged) {
         logger = logged.getName();
         AbstractAppender appender = new AbstractAppender("capture-" + logger, null, null, true, Property.EMPTY_ARRAY) {
             @Override
@@ -34,7 +34,7 @@ final class LogCapture implements AutoCloseable {
         context.updateLoggers();
     }
 
-    List<String> events() {
+    public List<String> events() {
         synchronized (events) {
             return List.copyOf(events);
         }

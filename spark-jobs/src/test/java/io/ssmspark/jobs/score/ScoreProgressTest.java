@@ -3,6 +3,7 @@ package io.ssmspark.jobs.score;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.ssmspark.data.Segment;
+import io.ssmspark.jobs.exchange.ExchangeHub;
 import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.model.config.MambaConfig;
 import java.util.ArrayList;

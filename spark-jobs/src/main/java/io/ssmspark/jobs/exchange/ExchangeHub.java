@@ -1,4 +1,4 @@
-package io.ssmspark.jobs.score;
+package io.ssmspark.jobs.exchange;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -7,6 +7,7 @@ import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -16,6 +17,7 @@ import java.net.SocketTimeoutException;
 import java.security.SecureRandom;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.spark.SparkConf;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,22 +37,25 @@ import org.slf4j.LoggerFactory;
  * minutes), but a round's message, once begun, must arrive within {@link #MESSAGE_TIMEOUT_MILLIS}. Closed by
  * {@link #close()}.
  */
-final class ExchangeHub implements AutoCloseable {
+public final class ExchangeHub implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ExchangeHub.class);
 
     /** Where tasks find the hub: host, port and the token they must present. */
-    static final class Address implements Serializable {
-        private static final long serialVersionUID = 1L;
+    public static final class Address implements Serializable {
+        private static final long serialVersionUID = 2L;
         final String host;
         final int port;
         final long token;
         final int width;
+        /** Tasks per group: a round answers each task with its group's messages only (tasks g·size .. g·size+size−1). */
+        final int groupSize;
 
-        Address(String host, int port, long token, int width) {
+        Address(String host, int port, long token, int width, int groupSize) {
             this.host = host;
             this.port = port;
             this.token = token;
             this.width = width;
+            this.groupSize = groupSize;
         }
     }
 
@@ -71,12 +76,19 @@ final class ExchangeHub implements AutoCloseable {
      * cause when it cannot listen.
      */
     ExchangeHub(String advertisedHost, String bindHost, int port, int width) throws IOException {
-        this(advertisedHost, bindHost, port, width, HELLO_TIMEOUT_MILLIS);
+        this(advertisedHost, bindHost, port, width, width, HELLO_TIMEOUT_MILLIS);
     }
 
-    /** As above, with the time a new connection has to identify itself. */
-    ExchangeHub(String advertisedHost, String bindHost, int port, int width, int helloTimeoutMillis)
+    /**
+     * As above, for stages whose tasks gather in groups of {@code groupSize} (which divides {@code width}), with the
+     * time a new connection has to identify itself.
+     */
+    ExchangeHub(String advertisedHost, String bindHost, int port, int width, int groupSize, int helloTimeoutMillis)
             throws IOException {
+        if (groupSize < 1 || width % groupSize != 0) {
+            throw new IllegalArgumentException(
+                    "exchange groups of " + groupSize + " tasks do not divide a stage of " + width);
+        }
         this.helloTimeoutMillis = helloTimeoutMillis;
         server = new ServerSocket();
         try {
@@ -90,21 +102,48 @@ final class ExchangeHub implements AutoCloseable {
                             + e.getMessage() + "; set spark.ssm.exchange.port to a free port, or 0 for any",
                     e);
         }
-        address = new Address(advertisedHost, server.getLocalPort(), new SecureRandom().nextLong(), width);
+        address = new Address(advertisedHost, server.getLocalPort(), new SecureRandom().nextLong(), width, groupSize);
         Thread acceptor = new Thread(this::acceptLoop, "ssm-exchange-hub-" + server.getLocalPort());
         acceptor.setDaemon(true);
         acceptor.start();
     }
 
-    Address address() {
+    /**
+     * The exchange of a barrier stage of {@code width} tasks gathering in groups of {@code groupSize}, on the driver:
+     * advertised at spark.driver.host, bound to spark.driver.bindAddress (else every interface), on
+     * spark.ssm.exchange.port (default: any free port).
+     */
+    public static ExchangeHub start(SparkConf conf, int width, int groupSize) {
+        String host;
+        try {
+            host = conf.get("spark.driver.host", InetAddress.getLocalHost().getHostAddress());
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "segment exchange: cannot find the driver's own address (set spark.driver.host): " + e.getMessage(),
+                    e);
+        }
+        try {
+            return new ExchangeHub(
+                    host,
+                    conf.get("spark.driver.bindAddress", null),
+                    conf.getInt("spark.ssm.exchange.port", 0),
+                    width,
+                    groupSize,
+                    HELLO_TIMEOUT_MILLIS);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e.getMessage(), e); // names the port, the setting and the cause
+        }
+    }
+
+    public Address address() {
         return address;
     }
 
     /** How far the newest stage attempt has got: the rounds all its tasks have completed. */
-    record Rounds(int attempt, long completed) {}
+    public record Rounds(int attempt, long completed) {}
 
     /** The rounds completed by the newest stage attempt so far ((0, 0) before any task has connected). */
-    Rounds rounds() {
+    public Rounds rounds() {
         synchronized (groups) {
             return newestAttempt()
                     .map(a -> new Rounds(a, groups.get(a).completed()))
@@ -116,7 +155,7 @@ final class ExchangeHub implements AutoCloseable {
      * Why the newest stage attempt failed: the exception of the first task that said so while the attempt was still
      * whole, before the others lost their exchange; null when no task said.
      */
-    Throwable firstFailure() {
+    public Throwable firstFailure() {
         synchronized (groups) {
             return newestAttempt().map(a -> groups.get(a).failure()).orElse(null);
         }
@@ -187,7 +226,7 @@ final class ExchangeHub implements AutoCloseable {
                 throw new IOException("task " + task + " outside [0, " + address.width + ")");
             }
             synchronized (groups) {
-                group = groups.computeIfAbsent(attempt, a -> new Group(address.width));
+                group = groups.computeIfAbsent(attempt, a -> new Group(address.width, address.groupSize));
             }
             group.join(task, out);
             while (true) {
@@ -240,9 +279,12 @@ final class ExchangeHub implements AutoCloseable {
         private boolean broken;
         private Throwable failure;
 
-        Group(int width) {
+        private final int groupSize;
+
+        Group(int width, int groupSize) {
             outs = new DataOutputStream[width];
             messages = new byte[width][];
+            this.groupSize = groupSize;
         }
 
         synchronized void join(int task, DataOutputStream out) throws IOException {
@@ -269,11 +311,13 @@ final class ExchangeHub implements AutoCloseable {
             if (++arrived < outs.length) {
                 return;
             }
-            for (DataOutputStream out : outs) {
-                out.writeInt(outs.length);
-                for (byte[] m : messages) {
-                    out.writeInt(m.length);
-                    out.write(m);
+            for (int t = 0; t < outs.length; t++) {
+                DataOutputStream out = outs[t];
+                int first = t / groupSize * groupSize;
+                out.writeInt(groupSize);
+                for (int i = first; i < first + groupSize; i++) {
+                    out.writeInt(messages[i].length);
+                    out.write(messages[i]);
                 }
                 out.flush();
             }

@@ -1,4 +1,4 @@
-package io.ssmspark.jobs.score;
+package io.ssmspark.jobs.exchange;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -16,7 +16,7 @@ import java.util.function.BooleanSupplier;
  * the round and returns every task's, in task order. While it waits it checks once a second whether Spark has
  * killed the task. A failing task says why before it goes ({@link #failed}).
  */
-final class ExchangeClient implements WaveTask.AllGather, AutoCloseable {
+public final class ExchangeClient implements AllGather, AutoCloseable {
     /** The round number that tells the hub this task has taken part in every round. */
     static final int DONE = -1;
     /** The round number that tells the hub this task fails; its exception follows ({@link TaskFailure}). */
@@ -28,7 +28,7 @@ final class ExchangeClient implements WaveTask.AllGather, AutoCloseable {
     private final BooleanSupplier killed;
     private int round;
 
-    ExchangeClient(ExchangeHub.Address hub, int stageAttempt, int task, BooleanSupplier killed) {
+    public ExchangeClient(ExchangeHub.Address hub, int stageAttempt, int task, BooleanSupplier killed) {
         this.killed = killed;
         try {
             socket = new Socket();

@@ -1,4 +1,4 @@
-package io.ssmspark.jobs.score;
+package io.ssmspark.jobs.exchange;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -11,7 +11,7 @@ import java.io.ObjectStreamClass;
  * A scoring task's exception on its way to the driver's {@link ExchangeHub}: Java serialization, or, for an
  * exception that does not serialize, a RuntimeException with its text and stack.
  */
-final class TaskFailure {
+public final class TaskFailure {
     private TaskFailure() {}
 
     static byte[] toBytes(Throwable t) {

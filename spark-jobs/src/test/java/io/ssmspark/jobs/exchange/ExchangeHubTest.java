@@ -1,4 +1,4 @@
-package io.ssmspark.jobs.score;
+package io.ssmspark.jobs.exchange;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ssmspark.jobs.score.LogCapture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -30,6 +31,44 @@ class ExchangeHubTest {
 
     private static String text(byte[] b) {
         return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /** Six tasks in groups of three: each round answers a task with its own group's messages, in task order. */
+    @Test
+    void aGroupedStageAnswersEachTaskWithItsGroupsMessages() throws Exception {
+        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", "127.0.0.1", 0, 6, 3, ExchangeHub.HELLO_TIMEOUT_MILLIS)) {
+            ExecutorService pool = Executors.newFixedThreadPool(6);
+            List<Future<List<String>>> results = new ArrayList<>();
+            for (int task = 0; task < 6; task++) {
+                int t = task;
+                results.add(pool.submit(() -> {
+                    List<String> seen = new ArrayList<>();
+                    try (ExchangeClient c = new ExchangeClient(hub.address(), 0, t, () -> false)) {
+                        for (int round = 0; round < 2; round++) {
+                            for (byte[] m : c.allGather(text("t" + t + "r" + round))) {
+                                seen.add(text(m));
+                            }
+                        }
+                        c.finish();
+                    }
+                    return seen;
+                }));
+            }
+            for (int task = 0; task < 6; task++) {
+                int g = task / 3 * 3;
+                assertEquals(
+                        List.of(
+                                "t" + g + "r0",
+                                "t" + (g + 1) + "r0",
+                                "t" + (g + 2) + "r0",
+                                "t" + g + "r1",
+                                "t" + (g + 1) + "r1",
+                                "t" + (g + 2) + "r1"),
+                        results.get(task).get());
+            }
+            pool.shutdown();
+        }
+        assertThrows(IllegalArgumentException.class, () -> new ExchangeHub("127.0.0.1", null, 0, 6, 4, 1000));
     }
 
     @Test
@@ -134,7 +173,7 @@ class ExchangeHubTest {
     void aConnectionWithTheWrongTokenIsRefused() throws Exception {
         try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1)) {
             ExchangeHub.Address a = hub.address();
-            ExchangeHub.Address forged = new ExchangeHub.Address(a.host, a.port, a.token + 1, a.width);
+            ExchangeHub.Address forged = new ExchangeHub.Address(a.host, a.port, a.token + 1, a.width, a.groupSize);
             assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
                 try (ExchangeClient stranger = new ExchangeClient(forged, 0, 0, () -> false)) {
                     assertThrows(UncheckedIOException.class, () -> stranger.allGather(text("x")));
@@ -145,7 +184,7 @@ class ExchangeHubTest {
 
     @Test
     void anUnreachableHubIsNamedWithTheSettingToChange() {
-        ExchangeHub.Address nowhere = new ExchangeHub.Address("127.0.0.1", 1, 0, 1);
+        ExchangeHub.Address nowhere = new ExchangeHub.Address("127.0.0.1", 1, 0, 1, 1);
         UncheckedIOException e =
                 assertThrows(UncheckedIOException.class, () -> new ExchangeClient(nowhere, 0, 0, () -> false));
         assertEquals(
@@ -209,7 +248,7 @@ class ExchangeHubTest {
     /** A connection that never says a word is closed after the hello timeout, and its thread ends. */
     @Test
     void anIdleConnectionIsClosedAndItsThreadFreed() throws Exception {
-        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1, 2_000);
+        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1, 1, 2_000);
                 Socket idle = new Socket("127.0.0.1", hub.address().port)) {
             String thread = "ssm-exchange-" + idle.getLocalSocketAddress();
             assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
@@ -228,7 +267,7 @@ class ExchangeHubTest {
     /** Joined tasks may take longer than the hello timeout to send a round: the hub waits for them. */
     @Test
     void aTaskComputingLongerThanTheHelloTimeoutIsNotCut() throws Exception {
-        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2, 200)) {
+        try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2, 2, 200)) {
             ExecutorService pool = Executors.newFixedThreadPool(2);
             List<Future<String>> results = new ArrayList<>();
             for (int task = 0; task < 2; task++) {
