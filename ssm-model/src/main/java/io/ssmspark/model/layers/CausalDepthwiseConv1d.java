@@ -155,4 +155,28 @@ public final class CausalDepthwiseConv1d {
     private static void checkPrev(INDArray prev, INDArray x, int k) {
         Shapes.requireShapeIfPresent("prev", prev, x.dataType(), x.size(0), k - 1, x.size(2));
     }
+
+    /**
+     * The previous rows [1, K−1, cols] a conv continues from, given the halo rows [r, cols] of the tokens just before
+     * (r ≤ K−1): zero rows in front when they are fewer, as at the sequence start.
+     */
+    public static INDArray previousRows(INDArray halo, int kernelSize) {
+        int k1 = kernelSize - 1;
+        long cols = halo.size(1);
+        Shapes.require(halo.rows() <= k1, "conv halo: expected at most %d rows but found %d", k1, halo.rows());
+        INDArray rows =
+                halo.rows() == k1 ? halo : Nd4j.concat(0, Nd4j.zeros(halo.dataType(), k1 - halo.rows(), cols), halo);
+        return Shapes.contiguous(rows).reshape(1, k1, cols);
+    }
+
+    /** The last {@code rows} of previous rows [1, K−1, cols] as [rows, cols] (a copy): the halo part of them. */
+    public static INDArray lastRows(INDArray previous, int rows) {
+        long k1 = previous.size(1);
+        return previous.get(
+                        org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+                        org.nd4j.linalg.indexing.NDArrayIndex.interval(k1 - rows, k1),
+                        org.nd4j.linalg.indexing.NDArrayIndex.all())
+                .dup('c')
+                .reshape(rows, previous.size(2));
+    }
 }

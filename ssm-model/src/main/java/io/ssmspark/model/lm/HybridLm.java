@@ -165,11 +165,22 @@ public final class HybridLm {
 
     /** Runs the model on token windows int[batch][T] continuing {@code state} (null: the sequence start). */
     public Forward forward(int[][] tokens, LmState state) {
+        checkState(state, tokens.length);
+        long position = state == null ? 0 : state.position();
+        return forward(
+                tokens,
+                position,
+                (i, mixer, x) -> mixer.forward(x, position, state == null ? null : state.carry(i), timings));
+    }
+
+    /**
+     * Runs the model on token windows whose first token is at {@code position}, each mixer as {@code run} runs it
+     * (which must keep what the backward needs: {@link Mixer#forward}); e.g. a part of a sequence-parallel window.
+     */
+    public Forward forward(int[][] tokens, long position, MixerRun run) {
         int[] ids = flatIds(tokens, "tokens");
         int b = tokens.length;
         int t = tokens[0].length;
-        checkState(state, b);
-        long position = state == null ? 0 : state.position();
         int n = config.nLayer();
         Mixer.Carry[] carries = new Mixer.Carry[n];
         BlockActivations[] caches = new BlockActivations[n];
@@ -177,13 +188,7 @@ public final class HybridLm {
         long clock = now();
         INDArray embedded = Embedding.forward(weights.embedding, ids);
         forwardSpan(LayerTimings.Part.EMBEDDING_HEAD, clock);
-        INDArray finalResidual = walk(
-                embedded,
-                new long[] {b, t, config.dModel()},
-                (i, mixer, x) -> mixer.forward(x, position, state == null ? null : state.carry(i), timings),
-                carries,
-                caches,
-                false);
+        INDArray finalResidual = walk(embedded, new long[] {b, t, config.dModel()}, run, carries, caches, false);
         clock = now();
         INDArray finalNormed = norm(finalResidual, weights.normF);
         clock = forwardSpan(LayerTimings.Part.NORMS, clock);
@@ -212,6 +217,28 @@ public final class HybridLm {
      * data-parallel batch (see {@link #meanScale}).
      */
     public void backward(Forward f, int[][] targets, INDArray lossMask, double scale, INDArray flatGradient) {
+        backward(
+                f,
+                targets,
+                lossMask,
+                scale,
+                flatGradient,
+                (i, mixer, x, window, dOut, gradients) -> mixer.backward(x, window, dOut, null, gradients, timings)
+                        .dx());
+    }
+
+    /** How a path runs block {@code layer}'s mixer backward: dx [batch, T, d] of its output gradient dOut. */
+    @FunctionalInterface
+    public interface MixerBackward {
+        INDArray run(int layer, Mixer mixer, INDArray x, Mixer.Window forward, INDArray dOut, Mixer gradients);
+    }
+
+    /**
+     * {@link #backward(Forward, int[][], INDArray, double, INDArray)} with each mixer's backward run by {@code
+     * mixers} (e.g. a part of a sequence-parallel window, whose carries' gradients cross to the other parts).
+     */
+    public void backward(
+            Forward f, int[][] targets, INDArray lossMask, double scale, INDArray flatGradient, MixerBackward mixers) {
         if (flatGradient == null
                 || flatGradient.length() != schema.totalParameters()
                 || flatGradient.dataType() != parameters.dataType()) {
@@ -230,7 +257,7 @@ public final class HybridLm {
         clock = backwardSpan(LayerTimings.Part.NORMS, clock);
         for (int i = config.nLayer() - 1; i >= 0; i--) {
             try (Scratch ignored = Scratch.openLayer()) {
-                clock = blockBackward(f, i, g, dStream, clock);
+                clock = blockBackward(f, i, g, dStream, clock, mixers);
             }
         }
         Embedding.backward(f.ids, dStream, g.embedding);
@@ -238,7 +265,7 @@ public final class HybridLm {
     }
 
     /** Block i's backward: adds its parameter gradients into g and its input's gradient into dStream [rows, d]. */
-    private long blockBackward(Forward f, int i, LayerTensors g, INDArray dStream, long clock) {
+    private long blockBackward(Forward f, int i, LayerTensors g, INDArray dStream, long clock, MixerBackward mixers) {
         int b = f.batch();
         int t = f.length();
         long rows = (long) b * t;
@@ -253,9 +280,8 @@ public final class HybridLm {
             dStream.addi(normBackward(c.residual2(), w.norm2(), dNormed2, gw.norm2()));
             clock = backwardSpan(LayerTimings.Part.NORMS, clock);
         }
-        INDArray dNormedIn = w.mixer()
-                .backward(c.normed().reshape(b, t, d), c.mixer(), dStream.reshape(b, t, d), null, gw.mixer(), timings)
-                .dx();
+        INDArray dNormedIn =
+                mixers.run(i, w.mixer(), c.normed().reshape(b, t, d), c.mixer(), dStream.reshape(b, t, d), gw.mixer());
         clock = backwardSpan(w.mixer().timingPart(), clock);
         // residual1 = previous hidden + previous residual (or the embedding for layer 0)
         dStream.addi(normBackward(c.residual(), w.norm(), dNormedIn.reshape(rows, d), gw.norm()));

@@ -2,6 +2,7 @@ package io.ssmspark.model.mixer;
 
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
 import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
@@ -198,6 +199,40 @@ public final class AttentionMixer implements Mixer {
     @Override
     public INDArray passState(INDArray state, INDArray[] summary) {
         throw new UnsupportedOperationException("attention passes no state between segments");
+    }
+
+    /** The halo's rotated keys and values as past keys/values [1, r, Hkv, hd]; attention has no state. */
+    @Override
+    public KeyValues carry(INDArray[] halo, INDArray state) {
+        Shapes.require(state == null, "attention carries no state between segments");
+        return halo == null ? null : new KeyValues(heads(halo[0]), heads(halo[1]));
+    }
+
+    @Override
+    public INDArray[] haloOf(Mixer.Carry c, int rows) {
+        KeyValues kv = (KeyValues) c;
+        if (kv == null || kv.keys() == null) {
+            return null;
+        }
+        return new INDArray[] {lastRows(kv.keys(), rows), lastRows(kv.values(), rows)};
+    }
+
+    @Override
+    public INDArray stateOf(Mixer.Carry c) {
+        return null;
+    }
+
+    @Override
+    public INDArray passStateGradient(INDArray dStateOut, INDArray[] summary) {
+        throw new UnsupportedOperationException("attention passes no state between segments");
+    }
+
+    /** The last {@code rows} positions of [1, T, Hkv, hd] as [rows, Hkv·hd]. */
+    private INDArray lastRows(INDArray a, int rows) {
+        long t = a.size(1);
+        return a.get(point(0), interval(t - rows, t), all(), all())
+                .dup('c')
+                .reshape(rows, (long) spec.numHeadsKv() * spec.headDim());
     }
 
     @Override

@@ -438,16 +438,30 @@ public final class Mamba2Mixer implements Mixer {
     /** The halo's conv rows, zero-padded in front to K−1 when the earlier tokens are fewer. */
     @Override
     public Mixer.Segment fromZeroState(INDArray x, long position, INDArray[] halo) {
-        INDArray rows = null;
-        if (halo != null) {
-            int k1 = spec.convKernel() - 1;
-            INDArray given = halo[0];
-            rows = given.rows() == k1
-                    ? given
-                    : Nd4j.concat(0, Nd4j.zeros(given.dataType(), k1 - given.rows(), spec.convDim()), given);
-            rows = Shapes.contiguous(rows).reshape(1, k1, spec.convDim());
-        }
+        INDArray rows = halo == null ? null : CausalDepthwiseConv1d.previousRows(halo[0], spec.convKernel());
         return new SegmentPart(fromZeroState(x, weights, spec, rows));
+    }
+
+    /** Conv rows [1, K−1, convDim] from the halo (zero-padded in front) and the SSM state [1, H, P, N]. */
+    @Override
+    public Carry carry(INDArray[] halo, INDArray state) {
+        return new Carry(
+                halo == null ? null : CausalDepthwiseConv1d.previousRows(halo[0], spec.convKernel()),
+                state == null
+                        ? null
+                        : Shapes.contiguous(state).reshape(1, spec.heads(), spec.headDim(), spec.dState()));
+    }
+
+    @Override
+    public INDArray[] haloOf(Mixer.Carry c, int rows) {
+        INDArray prev = c == null ? null : ((Carry) c).convRows();
+        return prev == null ? null : new INDArray[] {CausalDepthwiseConv1d.lastRows(prev, rows)};
+    }
+
+    @Override
+    public INDArray stateOf(Mixer.Carry c) {
+        INDArray s = c == null ? null : ((Carry) c).ssmState();
+        return s == null ? null : Shapes.contiguous(s).reshape(1, s.length());
     }
 
     /** (α [1, H], E [1, H·P·N]): S_out = α·S_in + E, α per head. */

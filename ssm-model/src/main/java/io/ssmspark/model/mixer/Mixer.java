@@ -108,4 +108,44 @@ public interface Mixer {
 
     /** Finishes a segment once its true initial state [1, n] is known (null: zero); returns out [1, T, d]. */
     INDArray finish(Segment part, INDArray initialState);
+
+    // ---- the segment protocol of sequence-parallel training (DESIGN.md, "Sequence-parallel backward") -----------
+    //
+    // A part of a training window runs forward(x, position, carry(halo, S_in)) once the exchange has given it the
+    // earlier parts' halo and its true initial state; its backward's dCarryIn then holds the gradients of that halo
+    // (sent back to the parts that own the rows) and of S_in (the reverse scan's g_k).
+
+    /**
+     * The carry-in after earlier tokens whose {@code halo} (the blocks of {@link #halo}, end to end, at most
+     * {@link #haloRows} rows; null: none) and state [1, n] (null: zero) are given. Gradients take the same shape: the
+     * carry of a halo's and a state's gradients is a dCarryOut.
+     */
+    Carry carry(INDArray[] halo, INDArray state);
+
+    /** The halo blocks of carry {@code c}, its last {@code rows} rows each [rows, cols] (null when it holds none). */
+    INDArray[] haloOf(Carry c, int rows);
+
+    /** The state of carry {@code c} as [1, n] (null when it holds none). */
+    INDArray stateOf(Carry c);
+
+    /**
+     * The gradient of S_in from that of S_out under {@code summary} (S_out = α·S_in + E): αᵀ·dS_out. For a real
+     * diagonal α (Mamba2, Mamba-1, retention) that is {@link #passState} without E.
+     */
+    default INDArray passStateGradient(INDArray dStateOut, INDArray[] summary) {
+        return passState(
+                dStateOut, new INDArray[] {summary[0], summary[1].like().assign(0)});
+    }
+
+    /**
+     * Backward of {@link #halo}: adds into {@code gradients} the parameter gradients of the halo of x's rows (x
+     * [1, r, d], r ≤ haloRows, the first at {@code position}) for the halo gradient {@code dHalo} (each [r, cols]),
+     * and returns dx [1, r, d]. It runs the window backward with a zero output gradient and the halo's gradient as
+     * dCarryOut: x's carry-out holds exactly its halo rows.
+     */
+    default INDArray haloBackward(INDArray x, long position, INDArray[] dHalo, Mixer gradients) {
+        Window w = forward(x, position, null, null);
+        return backward(x, w, w.out().like().assign(0), carry(dHalo, null), gradients, null)
+                .dx();
+    }
 }

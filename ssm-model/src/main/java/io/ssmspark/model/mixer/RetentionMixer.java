@@ -553,6 +553,24 @@ public final class RetentionMixer implements Mixer {
                 .reshape(1, e.length());
     }
 
+    /** The retention state [1, H, d_v, d_k]; retention reads no halo. */
+    @Override
+    public Carry carry(INDArray[] halo, INDArray state) {
+        Shapes.require(halo == null || halo.length == 0, "a retention layer reads no halo");
+        return new Carry(state == null ? null : Shapes.contiguous(state).reshape(spec.stateShape(1)));
+    }
+
+    @Override
+    public INDArray[] haloOf(Mixer.Carry c, int rows) {
+        return null;
+    }
+
+    @Override
+    public INDArray stateOf(Mixer.Carry c) {
+        INDArray s = c == null ? null : ((Carry) c).state();
+        return s == null ? null : Shapes.contiguous(s).reshape(1, s.length());
+    }
+
     @Override
     public INDArray finish(Mixer.Segment part, INDArray initialState) {
         return finish(

@@ -464,6 +464,41 @@ public final class S4dMixer implements Mixer {
         return r.reshape(1, 2 * n);
     }
 
+    /** The state [1, H, M, 2]; S4D reads no halo. */
+    @Override
+    public Carry carry(INDArray[] halo, INDArray state) {
+        Shapes.require(halo == null || halo.length == 0, "an S4D layer reads no halo");
+        return new Carry(state == null ? null : Shapes.contiguous(state).reshape(1, spec.dModel(), spec.modes(), 2));
+    }
+
+    @Override
+    public INDArray[] haloOf(Mixer.Carry c, int rows) {
+        return null;
+    }
+
+    @Override
+    public INDArray stateOf(Mixer.Carry c) {
+        INDArray s = c == null ? null : ((Carry) c).state();
+        return s == null ? null : Shapes.contiguous(s).reshape(1, s.length());
+    }
+
+    /**
+     * S_out = α·S_in + E is complex; on the (re, im) layout its Jacobian is [[a, −b], [b, a]] per entry, whose
+     * transpose multiplies by conj(α): dS_in = conj(α)·dS_out.
+     */
+    @Override
+    public INDArray passStateGradient(INDArray dStateOut, INDArray[] summary) {
+        long n = dStateOut.length() / 2;
+        INDArray a = summary[0].reshape(n, 2);
+        INDArray g = Shapes.contiguous(dStateOut).reshape(n, 2);
+        Cx out = new Cx(a.get(all(), point(0)), a.get(all(), point(1)).neg())
+                .mul(new Cx(g.get(all(), point(0)), g.get(all(), point(1))));
+        INDArray r = g.like();
+        r.get(all(), point(0)).assign(out.re());
+        r.get(all(), point(1)).assign(out.im());
+        return r.reshape(1, 2 * n);
+    }
+
     /** y = y0 + f·Re(Σ_m C_m Ā_m^{t+1} S_in,m), then gelu, output_linear and GLU; out [1, T, d]. */
     @Override
     public INDArray finish(Mixer.Segment part, INDArray initialState) {
