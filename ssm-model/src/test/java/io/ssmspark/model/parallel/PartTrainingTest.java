@@ -7,6 +7,7 @@ import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.RetNetConfig;
 import io.ssmspark.model.config.S4dConfig;
 import io.ssmspark.model.lm.HybridLm;
+import io.ssmspark.model.testing.FiniteDifferenceCheck;
 import io.ssmspark.model.testing.ThreadedParts;
 import io.ssmspark.model.testing.TinyModels;
 import java.util.Random;
@@ -65,5 +66,52 @@ class PartTrainingTest {
         double scale = expected.amaxNumber().doubleValue();
         double diff = Transforms.abs(o.gradient().sub(expected)).maxNumber().doubleValue();
         assertTrue(diff <= 1e-10 * scale, name + ": max |Δ gradient| " + diff + " of max |gradient| " + scale);
+    }
+
+    /**
+     * fp64 central differences of the parts' summed NLL against their summed gradient: the embedding, each layer's
+     * in_proj (Mamba2's conv halo rows, attention's key/value halo rows), Mamba2's conv and A_log (the state passed
+     * between parts), on a Mamba2 / sliding-window attention / Mamba2 model cut into uneven parts.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("gradientCases")
+    void partsGradientMatchesFiniteDifferences(String name, MambaConfig config) throws Exception {
+        HybridLm lm = TinyModels.randomModel(config, 11, 0.05, DataType.DOUBLE);
+        int[] window = TinyModels.tokens(new Random(5), 1, L + 1, config.vocabSize())[0];
+        WindowParts parts = new WindowParts(new int[] {0, 2, 3, 8, L});
+        ThreadedParts.Outcome o = ThreadedParts.run(lm, window, parts, true);
+        java.util.Map<String, INDArray> params = lm.schema().unflatten(lm.parameters());
+        java.util.Map<String, INDArray> grads = lm.schema().unflatten(o.gradient());
+        Random rnd = new Random(1);
+        for (String tensor : params.keySet()) {
+            boolean checked = tensor.equals("backbone.embedding.weight")
+                    || tensor.endsWith("mixer.in_proj.weight")
+                    || tensor.equals("backbone.layers.0.mixer.conv1d.weight")
+                    || tensor.equals("backbone.layers.0.mixer.A_log");
+            if (!checked) {
+                continue;
+            }
+            INDArray p = params.get(tensor);
+            FiniteDifferenceCheck.check(
+                    name + " " + tensor,
+                    p,
+                    grads.get(tensor),
+                    FiniteDifferenceCheck.entries(p.length(), 3, rnd),
+                    () -> {
+                        try {
+                            return ThreadedParts.run(lm, window, parts, false).nll();
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    },
+                    1e-5,
+                    1e-5);
+        }
+    }
+
+    static Stream<Arguments> gradientCases() {
+        return Stream.of(
+                Arguments.of("mamba2/attention-window3/mamba2", TinyModels.hybrid(3)),
+                Arguments.of("mamba1/attention-full", TinyModels.mamba1Hybrid(null)));
     }
 }
