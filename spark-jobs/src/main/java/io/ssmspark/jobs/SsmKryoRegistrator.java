@@ -40,6 +40,7 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
             io.ssmspark.jobs.score.ScoredSegment.class,
             // io.ssmspark.jobs.train: the broadcast parameters and the tasks' results
             io.ssmspark.jobs.train.PartitionResult.class,
+            io.ssmspark.jobs.train.WindowPart.class,
             io.ssmspark.jobs.train.PackedSum.class,
             io.ssmspark.jobs.train.ScalarSum.class)));
 

@@ -47,7 +47,10 @@ public final class ExchangeHub implements AutoCloseable {
         final int port;
         final long token;
         final int width;
-        /** Tasks per group: a round answers each task with its group's messages only (tasks g·size .. g·size+size−1). */
+        /**
+         * Tasks per exchange group: tasks g·size .. g·size+size−1 gather among themselves, each group at its own pace
+         * (D data-parallel groups of S parts each in sequence-parallel training; one group of all in scoring).
+         */
         final int groupSize;
 
         Address(String host, int port, long token, int width, int groupSize) {
@@ -67,7 +70,9 @@ public final class ExchangeHub implements AutoCloseable {
     private final ServerSocket server;
     private final int helloTimeoutMillis;
     private final Address address;
-    private final Map<Integer, Group> groups = new HashMap<>();
+    /** The exchange groups of each stage attempt, by {@link #key}. */
+    private final Map<Long, Group> groups = new HashMap<>();
+
     private volatile boolean closed;
 
     /**
@@ -146,7 +151,8 @@ public final class ExchangeHub implements AutoCloseable {
     public Rounds rounds() {
         synchronized (groups) {
             return newestAttempt()
-                    .map(a -> new Rounds(a, groups.get(a).completed()))
+                    .map(a -> new Rounds(
+                            a, groups.getOrDefault(key(a, 0), new Group(1)).completed()))
                     .orElse(new Rounds(0, 0));
         }
     }
@@ -157,12 +163,22 @@ public final class ExchangeHub implements AutoCloseable {
      */
     public Throwable firstFailure() {
         synchronized (groups) {
-            return newestAttempt().map(a -> groups.get(a).failure()).orElse(null);
+            return newestAttempt()
+                    .flatMap(a -> groups.entrySet().stream()
+                            .filter(e -> e.getKey() >>> 32 == a && e.getValue().failure() != null)
+                            .map(e -> e.getValue().failure())
+                            .findFirst())
+                    .orElse(null);
         }
     }
 
     private java.util.Optional<Integer> newestAttempt() {
-        return groups.keySet().stream().max(Integer::compare);
+        return groups.keySet().stream().map(k -> (int) (k >>> 32)).max(Integer::compare);
+    }
+
+    /** Stage attempt {@code attempt}'s exchange group {@code group}. */
+    private static long key(int attempt, int group) {
+        return ((long) attempt << 32) | group;
     }
 
     @Override
@@ -226,9 +242,10 @@ public final class ExchangeHub implements AutoCloseable {
                 throw new IOException("task " + task + " outside [0, " + address.width + ")");
             }
             synchronized (groups) {
-                group = groups.computeIfAbsent(attempt, a -> new Group(address.width, address.groupSize));
+                group = groups.computeIfAbsent(
+                        key(attempt, task / address.groupSize), k -> new Group(address.groupSize));
             }
-            group.join(task, out);
+            group.join(task % address.groupSize, out);
             while (true) {
                 socket.setSoTimeout(0); // the task computes its next round for as long as it takes
                 int round = in.readInt();
@@ -244,7 +261,7 @@ public final class ExchangeHub implements AutoCloseable {
                 }
                 byte[] message = new byte[in.readInt()];
                 in.readFully(message);
-                group.deliver(task, round, message);
+                group.deliver(task % address.groupSize, round, message);
             }
         } catch (EOFException | SocketException e) {
             // the task died (or was killed) before its last round: the others would wait for it forever. Debug only:
@@ -269,7 +286,7 @@ public final class ExchangeHub implements AutoCloseable {
                 why);
     }
 
-    /** The tasks of one stage attempt and the round in progress. */
+    /** The tasks of one exchange group of a stage attempt (by their index in the group) and the round in progress. */
     private static final class Group {
         private final DataOutputStream[] outs;
         private final byte[][] messages;
@@ -279,12 +296,9 @@ public final class ExchangeHub implements AutoCloseable {
         private boolean broken;
         private Throwable failure;
 
-        private final int groupSize;
-
-        Group(int width, int groupSize) {
+        Group(int width) {
             outs = new DataOutputStream[width];
             messages = new byte[width][];
-            this.groupSize = groupSize;
         }
 
         synchronized void join(int task, DataOutputStream out) throws IOException {
@@ -311,13 +325,11 @@ public final class ExchangeHub implements AutoCloseable {
             if (++arrived < outs.length) {
                 return;
             }
-            for (int t = 0; t < outs.length; t++) {
-                DataOutputStream out = outs[t];
-                int first = t / groupSize * groupSize;
-                out.writeInt(groupSize);
-                for (int i = first; i < first + groupSize; i++) {
-                    out.writeInt(messages[i].length);
-                    out.write(messages[i]);
+            for (DataOutputStream out : outs) {
+                out.writeInt(outs.length);
+                for (byte[] m : messages) {
+                    out.writeInt(m.length);
+                    out.write(m);
                 }
                 out.flush();
             }

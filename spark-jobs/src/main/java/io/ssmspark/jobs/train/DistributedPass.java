@@ -52,7 +52,14 @@ final class DistributedPass {
                         new WindowPass(parameters, firstRank, endRank, gradient != null, step, microBatch, fault),
                         false)
                 .collect());
-        long jobNanos = System.nanoTime() - start;
+        return combine(results, gradient, System.nanoTime() - start);
+    }
+
+    /**
+     * Adds the tasks' results in task order (each task's packed gradient into {@code gradient}, dropped once added)
+     * into one outcome of a job that took {@code jobNanos}.
+     */
+    static Outcome combine(List<PartitionResult> results, CompensatedSum gradient, long jobNanos) {
         long combineStart = System.nanoTime();
         results.sort(Comparator.comparingInt(r -> r.partition));
         long maxTask = 0;

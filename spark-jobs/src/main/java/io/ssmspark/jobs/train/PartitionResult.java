@@ -8,7 +8,7 @@ import java.io.Serializable;
  * time. An evaluation pass over windows with answer flags also counts the answers and those predicted right. The gradient is the only large part: 12 bytes per parameter ({@link PackedSum}).
  */
 public final class PartitionResult implements Serializable {
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
     public int partition;
     public long windows;
     public long tokens;
@@ -17,6 +17,11 @@ public final class PartitionResult implements Serializable {
     public long computeNanos;
     public long answers;
     public long answersCorrect;
+    /** Sequence-parallel passes only: bytes this task sent to and got from the part exchange, and its time there. */
+    public long exchangeBytesUp;
+
+    public long exchangeBytesDown;
+    public long exchangeNanos;
 
     public PartitionResult() {}
 

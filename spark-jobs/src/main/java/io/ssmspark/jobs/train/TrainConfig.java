@@ -138,6 +138,15 @@ public final class TrainConfig {
             description = "Partitions (tasks) per step (default ${DEFAULT-VALUE}).")
     public Integer partitions;
 
+    @JsonProperty("sequence-parallel")
+    @Option(
+            names = "--sequence-parallel",
+            paramLabel = "S",
+            description = "Cut each window into S parts held by S tasks of one barrier stage, which pass each layer's"
+                    + " state summaries and halo rows forward and their gradients back; --partitions P then counts"
+                    + " data-parallel groups, P x S tasks at once (default ${DEFAULT-VALUE}: whole windows).")
+    public Integer sequenceParallel;
+
     @JsonProperty("master")
     @Option(
             names = "--master",
@@ -237,6 +246,7 @@ public final class TrainConfig {
         d.validationFraction = 0.05;
         d.evalWindows = 64;
         d.partitions = 2;
+        d.sequenceParallel = 1;
         d.checkpointEvery = 0;
         d.evalEvery = 0;
         d.skipNonfinite = false;
@@ -388,6 +398,15 @@ public final class TrainConfig {
         positive("micro-batch", microBatch);
         positive("steps", steps);
         positive("partitions", partitions);
+        positive("sequence-parallel", sequenceParallel);
+        require(
+                sequenceParallel <= seqLen,
+                "--sequence-parallel " + sequenceParallel + " cannot cut a window of --seq-len " + seqLen
+                        + " into non-empty parts");
+        require(
+                sequenceParallel == 1 || microBatch == 1,
+                "--micro-batch " + microBatch + ": with --sequence-parallel " + sequenceParallel
+                        + " each task runs its part of one window at a time; use --micro-batch 1");
         positive("eval-windows", evalWindows);
         nonNegative("warmup", warmup);
         nonNegative("checkpoint-every", checkpointEvery);

@@ -141,6 +141,8 @@ public final class Trainer {
         private long evalWindows;
         private long trainWindows;
         private long validationWindows;
+        /** The part exchange's cost in the step so far (sequence-parallel passes only). */
+        private SequenceParallelPass.Exchange exchange;
 
         Run(TrainConfig config, MambaConfig model, TrainingCheckpoint resumed) throws IOException {
             this.config = config;
@@ -167,10 +169,13 @@ public final class Trainer {
 
         Result execute() throws IOException {
             int threads = ThreadBudget.apply(sc.master());
+            if (config.sequenceParallel > 1) {
+                SequenceParallelPass.requireSlots(sc, config.partitions, config.sequenceParallel);
+            }
             openData();
             LOG.info(
                     "training {} parameters ({}), {} train windows / {} validation windows of {} tokens, global batch {}"
-                            + " x grad-accum {} in micro-batches of {}, {} partitions, ND4J threads per task {}, steps {}..{}",
+                            + " x grad-accum {} in micro-batches of {}, {} partitions{}, ND4J threads per task {}, steps {}..{}",
                     parameters.length(),
                     config.dtype,
                     trainWindows,
@@ -180,6 +185,10 @@ public final class Trainer {
                     config.gradAccum,
                     config.microBatch,
                     config.partitions,
+                    config.sequenceParallel == 1
+                            ? ""
+                            : " x " + config.sequenceParallel + " sequence-parallel parts ("
+                                    + config.partitions * config.sequenceParallel + " barrier tasks)",
                     threads == 0 ? "(executor default)" : threads,
                     startStep + 1,
                     config.steps);
@@ -298,6 +307,7 @@ public final class Trainer {
             long step = s + 1;
             long stepStart = System.nanoTime();
             JavaRDD<Window> windows = trainWindowsOf(schedule.epochOf(s));
+            exchange = null;
             ModelBlob flat = ModelBlob.of(configJson, parameters);
             Broadcast<ModelBlob> broadcast = sc.broadcast(flat);
             long broadcastNanos = System.nanoTime() - stepStart;
@@ -314,8 +324,7 @@ public final class Trainer {
                     for (int round = 0; round < config.gradAccum; round++) {
                         long first = schedule.firstRank(s, round);
                         long end = first + schedule.windowsPerRound();
-                        DistributedPass.Outcome o = DistributedPass.run(
-                                windows, broadcast, first, end, gradient, (int) step, config.microBatch, fault);
+                        DistributedPass.Outcome o = pass(windows, broadcast, first, end, gradient, (int) step, fault);
                         if (o.windows() != end - first) {
                             throw new IllegalStateException("step " + step + ": expected " + (end - first)
                                     + " training windows" + " with ranks [" + first + ", " + end
@@ -367,6 +376,11 @@ public final class Trainer {
             record.put("optimizer_ms", (now - optimizerStart) / 1e6);
             record.put("broadcast_bytes", flat.byteSize());
             record.put("result_bytes", resultBytes);
+            if (exchange != null) { // --sequence-parallel: what crossed between the parts of the windows
+                record.put("exchange_bytes_up", exchange.bytesUp());
+                record.put("exchange_bytes_down", exchange.bytesDown());
+                record.put("exchange_wait_max_ms", exchange.maxWaitNanos() / 1e6);
+            }
             if (problem != null) {
                 record.put("skipped", true);
                 metrics.add(record);
@@ -402,6 +416,40 @@ public final class Trainer {
             return meanLoss;
         }
 
+        /**
+         * One pass over the windows ranked [first, end): whole windows, one task each ({@link DistributedPass}), or
+         * cut across --sequence-parallel tasks ({@link SequenceParallelPass}), whose exchange figures go to
+         * {@link #exchange}.
+         */
+        private DistributedPass.Outcome pass(
+                JavaRDD<Window> windows,
+                Broadcast<ModelBlob> broadcast,
+                long first,
+                long end,
+                CompensatedSum gradient,
+                int step,
+                FaultInjection fault) {
+            if (config.sequenceParallel == 1) {
+                return DistributedPass.run(windows, broadcast, first, end, gradient, step, config.microBatch, fault);
+            }
+            SequenceParallelPass.Exchange[] cost = new SequenceParallelPass.Exchange[1];
+            DistributedPass.Outcome o = SequenceParallelPass.run(
+                    sc,
+                    windows,
+                    broadcast,
+                    first,
+                    end,
+                    gradient,
+                    step,
+                    config.partitions,
+                    config.sequenceParallel,
+                    config.seqLen,
+                    fault,
+                    cost);
+            exchange = exchange == null ? cost[0] : exchange.plus(cost[0]);
+            return o;
+        }
+
         /** The summed gradient divided by the token count, in the run's dtype (a new array; the caller closes it). */
         private INDArray mean(CompensatedSum gradient, long tokens) {
             INDArray total = gradient.total().divi(tokens);
@@ -421,8 +469,7 @@ public final class Trainer {
             Broadcast<ModelBlob> broadcast = sc.broadcast(ModelBlob.of(configJson, parameters));
             DistributedPass.Outcome o;
             try {
-                o = DistributedPass.run(
-                        validation, broadcast, 0, evalWindows, null, (int) step, config.microBatch, null);
+                o = pass(validation, broadcast, 0, evalWindows, null, (int) step, null);
             } finally {
                 SparkCleanup.destroy(broadcast);
             }

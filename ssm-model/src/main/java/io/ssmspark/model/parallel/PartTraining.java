@@ -69,19 +69,19 @@ public final class PartTraining {
     }
 
     /**
-     * Runs this part of {@code window} (L + 1 tokens: inputs 0..L−1, targets 1..L): returns the NLL sum of its
-     * targets; with a {@code gradient} (the parameters' layout) adds into it the gradient of scale · that sum.
+     * Runs this part: {@code tokens} are its inputs and, last, the target of its last input (length(part) + 1 tokens
+     * of the window, from start(part)). Returns the NLL sum of its targets; with a {@code gradient} (the parameters'
+     * layout) adds into it the gradient of scale · that sum.
      */
-    public double run(int[] window, double scale, INDArray gradient) {
-        if (window.length != parts.total() + 1) {
-            throw new IllegalArgumentException("sequence-parallel window: expected " + (parts.total() + 1)
-                    + " tokens (inputs and the last target) but found " + window.length);
+    public double run(int[] tokens, double scale, INDArray gradient) {
+        int length = parts.length(part);
+        if (tokens.length != length + 1) {
+            throw new IllegalArgumentException("sequence-parallel part " + part + " of " + parts + ": expected "
+                    + (length + 1) + " tokens (its inputs and the next target) but found " + tokens.length);
         }
-        int start = parts.start(part);
-        int end = start + parts.length(part);
-        int[][] inputs = {Arrays.copyOfRange(window, start, end)};
-        int[][] targets = {Arrays.copyOfRange(window, start + 1, end + 1)};
-        HybridLm.Forward f = lm.forward(inputs, start, this::forwardMixer);
+        int[][] inputs = {Arrays.copyOfRange(tokens, 0, length)};
+        int[][] targets = {Arrays.copyOfRange(tokens, 1, length + 1)};
+        HybridLm.Forward f = lm.forward(inputs, parts.start(part), this::forwardMixer);
         double nll = lm.nll(f, targets, null).sum();
         if (gradient != null) {
             lm.backward(f, targets, null, scale, gradient, this::backwardMixer);
@@ -97,8 +97,11 @@ public final class PartTraining {
         if (mixer.haloRows() > 0) {
             r.halo = new HaloLayout(parts, mixer.haloRows());
             int tail = r.halo.tailRows(part);
-            byte[][] tails =
-                    gather(BlockCodec.encode(mixer.halo(lastRows(x, tail), start + parts.length(part) - tail)));
+            boolean read = part < parts.count() - 1; // the last part's tail is no one's halo
+            byte[][] tails = gather(
+                    read
+                            ? BlockCodec.encode(mixer.halo(lastRows(x, tail), start + parts.length(part) - tail))
+                            : new byte[0]);
             halo = assembleHalo(r.halo, tails);
         }
         INDArray state = null;

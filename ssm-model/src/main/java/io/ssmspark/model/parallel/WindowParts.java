@@ -6,7 +6,7 @@ import java.util.Arrays;
  * How a training window of L input tokens is cut into S contiguous parts: part k holds inputs [start(k), end(k)).
  * Parts may be uneven (a part of one token is allowed), never empty.
  */
-public record WindowParts(int[] bounds) {
+public record WindowParts(int[] bounds) implements java.io.Serializable {
     public WindowParts {
         if (bounds.length < 2 || bounds[0] != 0) {
             throw new IllegalArgumentException(

@@ -66,7 +66,11 @@ public final class ThreadedParts {
                 results.add(pool.submit(() -> {
                     PartTraining t = new PartTraining(lm, parts, part, exchange.forPart(part));
                     INDArray g = gradients ? lm.newGradient() : null;
-                    double nll = t.run(window, 1.0, g);
+                    double nll = t.run(
+                            java.util.Arrays.copyOfRange(
+                                    window, parts.start(part), parts.start(part) + parts.length(part) + 1),
+                            1.0,
+                            g);
                     return new Object[] {nll, g, t.bytesDown()};
                 }));
             }
