@@ -36,7 +36,10 @@ final class MemoryAdvice {
         return switch (command) {
             case "score" -> "Lower --segment-length (a task's memory grows with it) or --parallel-segments";
             case "nll" -> "Lower --window (working memory grows with it)";
-            case "train" -> "Lower --micro-batch or --seq-len";
+            case "train" ->
+                "A training window's activations do not fit one task: cut each window across tasks"
+                        + " with --sequence-parallel S (a task then holds seq-len / S tokens), or lower --micro-batch or"
+                        + " --seq-len";
             default -> "";
         };
     }

@@ -82,6 +82,21 @@ class UserErrorHandlerTest {
         assertTrue(p.err().contains("SSM_SPARK_JAVA_OPTS") && p.err().contains("spark.executor.memory"), p.err());
     }
 
+    /** A training task out of native memory: the window does not fit, and --sequence-parallel is the way out. */
+    @Test
+    void aTrainingWindowThatDoesNotFitSuggestsSequenceParallelism() {
+        OutOfMemoryError oom =
+                new OutOfMemoryError("Physical memory usage is too high: physicalBytes (3G) > maxPhysicalBytes (3G)");
+        Printed p = handle(new io.ssmspark.jobs.train.TrainCommand(), jobFailure(oom));
+        assertEquals(UserErrorHandler.OUT_OF_MEMORY, p.code());
+        assertEquals(1, p.err().lines().count(), p.err());
+        assertTrue(
+                p.err()
+                        .contains("A training window's activations do not fit one task: cut each window across"
+                                + " tasks with --sequence-parallel S"),
+                p.err());
+    }
+
     /** picocli lets an Error through; Main hands it over wrapped, and the line names nll's own setting. */
     @Test
     void runningOutOfMemoryInTheDriverNamesTheCommandsSetting() {
