@@ -12,7 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * One part of a sequence-parallel training window (DESIGN.md, "Sequence-parallel training"): the S parts of a window
+ * One part of a sequence-parallel training window (DESIGN.md, "Sequence-parallel backward"): the S parts of a window
  * run at once, one per task, and exchange per layer only what crosses a part boundary.
  *
  * <p>Forward, layer by layer (the model's one walk, {@link HybridLm#forward(int[][], long, HybridLm.MixerRun)}):
