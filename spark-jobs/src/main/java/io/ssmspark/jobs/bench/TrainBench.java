@@ -22,9 +22,12 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code ssm-spark bench train}: real training steps of the train-step bench's model on Spark, once
- * per partition count, with each step split into the slowest task's compute and the Spark overhead
- * around it (broadcast, scheduling, aggregation, optimizer), from the trainer's own per-step
- * metrics. One JSON line per partition count.
+ * per partition count and sequence-parallel degree, with each step split into the slowest task's compute and the
+ * Spark overhead around it (broadcast, scheduling, aggregation, optimizer), from the trainer's own per-step
+ * metrics, and for {@code --sequence-parallel S > 1} the share of the step the slowest task waited in the part
+ * exchange and the bytes it moved. The process's peak resident set during each run ({@link MemoryPeaks}; in
+ * local mode the executors are this process) comes with it. One JSON line per run; a combination needing more
+ * barrier tasks (P·S) than the master has slots is left out.
  */
 @Command(
         name = "train",
@@ -37,6 +40,18 @@ import picocli.CommandLine.Option;
 public final class TrainBench implements Callable<Integer> {
     @Option(names = "--partitions", split = ",", description = "Partition counts (default: ${DEFAULT-VALUE}).")
     int[] partitions = {1, 2, 4};
+
+    @Option(
+            names = "--sequence-parallel",
+            split = ",",
+            description = "Parts per window, each list entry one run per partition count (default: ${DEFAULT-VALUE}).")
+    int[] sequenceParallel = {1};
+
+    @Option(
+            names = "--pattern",
+            description = "The bench model's layers, one letter each: M = Mamba2, A = attention (default: the"
+                    + " train-step bench's, ${DEFAULT-VALUE}).")
+    String pattern = new TrainStepBench().pattern;
 
     @Option(
             names = "--steps",
@@ -64,7 +79,9 @@ public final class TrainBench implements Callable<Integer> {
             throw new IllegalArgumentException(
                     "--steps: expected at least 2 (the first is a warm-up) but found " + steps);
         }
-        MambaConfig model = new TrainStepBench().config();
+        TrainStepBench shape = new TrainStepBench();
+        shape.pattern = pattern;
+        MambaConfig model = shape.config();
         TrainingMemory.of(DataType.FLOAT).require(model, TrainStepBench.OPTIONS, MemoryLimits.ofThisJvm());
         Path work = Files.createTempDirectory("ssm-spark-bench-train");
         Interruption.leaves(
@@ -74,30 +91,51 @@ public final class TrainBench implements Callable<Integer> {
         SparkSession spark =
                 SparkSessions.builder("ssm-spark bench train").master(master).build();
         try {
-            for (int p : partitions) {
-                TrainConfig c = new TrainConfig();
-                c.modelConfig = modelConfig.toString();
-                c.data = data;
-                c.seqLen = seqLen;
-                c.globalBatch = globalBatch;
-                c.microBatch = microBatch;
-                c.steps = steps;
-                c.partitions = p;
-                c.master = master;
-                c.out = work.resolve("p" + p).toString();
-                new Trainer(spark).train(c);
-                JsonLine line = summarize(
-                        work.resolve("p" + p).resolve("metrics.jsonl"),
-                        p,
-                        spark.sparkContext().defaultParallelism(),
-                        model);
-                System.out.println(BlasKernels.describe(line.put("gemm_gflops", GemmPeak.measureGflops())));
+            int slots = spark.sparkContext().defaultParallelism();
+            for (int sp : sequenceParallel) {
+                for (int p : partitions) {
+                    if (p * sp > slots && sp > 1) {
+                        continue; // a barrier stage wider than the master's slots never starts
+                    }
+                    runOne(spark, work, modelConfig, model, p, sp);
+                }
             }
         } finally {
             spark.stop();
             deleteRecursively(work);
         }
         return 0;
+    }
+
+    /** One run of {@code p} partitions × {@code sp} parts per window: its JSON line. */
+    private void runOne(SparkSession spark, Path work, Path modelConfig, MambaConfig model, int p, int sp)
+            throws IOException {
+        TrainConfig c = new TrainConfig();
+        c.modelConfig = modelConfig.toString();
+        c.data = data;
+        c.seqLen = seqLen;
+        c.globalBatch = globalBatch;
+        c.microBatch = sp > 1 ? 1 : microBatch;
+        c.steps = steps;
+        c.partitions = p;
+        c.sequenceParallel = sp;
+        c.master = master;
+        Path out = work.resolve("p" + p + "-s" + sp);
+        c.out = out.toString();
+        JsonLine line;
+        try (MemoryPeaks peaks = new MemoryPeaks()) {
+            new Trainer(spark).train(c);
+            line = summarize(
+                            out.resolve("metrics.jsonl"),
+                            p,
+                            spark.sparkContext().defaultParallelism(),
+                            model)
+                    .put("sequence_parallel", sp)
+                    .put("micro_batch", c.microBatch)
+                    .put("peak_rss_bytes", peaks.residentSet.get())
+                    .put("peak_heap_after_gc_bytes", peaks.heapAfterGc.get());
+        }
+        System.out.println(BlasKernels.describe(line.put("gemm_gflops", GemmPeak.measureGflops())));
     }
 
     /**
@@ -127,7 +165,6 @@ public final class TrainBench implements Callable<Integer> {
                         io.ssmspark.model.checkpoint.CheckpointSchema.of(model).totalParameters())
                 .put("seq_len", seqLen)
                 .put("global_batch", globalBatch)
-                .put("micro_batch", microBatch)
                 .put("timed_steps", timed.size())
                 .put("task_slots", taskSlots)
                 .put("step_s", step)
@@ -141,6 +178,12 @@ public final class TrainBench implements Callable<Integer> {
                 .put("tokens_per_s", (double) globalBatch * seqLen / step)
                 .put("broadcast_bytes", timed.get(0).path("broadcast_bytes").asLong())
                 .put("result_bytes", timed.get(0).path("result_bytes").asLong())
+                .put("exchange_wait_max_s", median(timed, "exchange_wait_max_ms") / 1e3)
+                .put("exchange_fraction", median(timed, "exchange_wait_max_ms") / 1e3 / step)
+                .put(
+                        "exchange_bytes_down",
+                        timed.get(0).path("exchange_bytes_down").asLong())
+                .put("pattern", pattern)
                 .put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
     }
 

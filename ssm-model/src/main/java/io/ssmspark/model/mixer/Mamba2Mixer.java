@@ -442,6 +442,38 @@ public final class Mamba2Mixer implements Mixer {
         return new SegmentPart(fromZeroState(x, weights, spec, rows));
     }
 
+    /**
+     * y gains exp(cum_t)·C_t·S_in (the SSD's initial-state term), so dℓ/dS_in needs only dy: out_proj's and the gated
+     * norm's input gradients, then the term's adjoint ({@link ChunkedSsd#initialStateGradient}).
+     */
+    @Override
+    public INDArray initialStateGradient(INDArray x, Mixer.Window forward, INDArray dOut) {
+        Output fwd = (Output) forward;
+        long b = x.size(0);
+        long t = x.size(1);
+        long rows = b * t;
+        INDArray dGated = Linear.backward(
+                fwd.gated, weights.outProj(), Shapes.contiguous(dOut).reshape(rows, spec.dModel()), null, null);
+        INDArray dy;
+        if (spec.rmsnorm()) {
+            dy = GatedRmsNorm.backward(
+                            fwd.y,
+                            fwd.z,
+                            weights.normWeight(),
+                            spec.dInner() / spec.groups(),
+                            GatedRmsNorm.MAMBA2_EPS,
+                            spec.normBeforeGate(),
+                            dGated,
+                            null)
+                    .dx();
+        } else {
+            dy = dGated.mul(Activations.silu(fwd.z));
+        }
+        INDArray g = ChunkedSsd.initialStateGradient(
+                fwd.ssdInputs, Shapes.contiguous(dy).reshape(b, t, spec.heads(), spec.headDim()));
+        return g.reshape(1, g.length());
+    }
+
     /** Conv rows [1, K−1, convDim] from the halo (zero-padded in front) and the SSM state [1, H, P, N]. */
     @Override
     public Carry carry(INDArray[] halo, INDArray state) {

@@ -138,6 +138,15 @@ public interface Mixer {
     }
 
     /**
+     * g = dℓ/dS_in [1, n] through this window's own outputs only (no carry-out gradient), computed without the rest
+     * of the backward, or null when the mixer has no such shortcut: sequence-parallel training then runs the
+     * backward twice (its output gradient, then the final state's), which the backward's linearity makes exact.
+     */
+    default INDArray initialStateGradient(INDArray x, Window forward, INDArray dOut) {
+        return null;
+    }
+
+    /**
      * Backward of {@link #halo}: adds into {@code gradients} the parameter gradients of the halo of x's rows (x
      * [1, r, d], r ≤ haloRows, the first at {@code position}) for the halo gradient {@code dHalo} (each [r, cols]),
      * and returns dx [1, r, d]. It runs the window backward with a zero output gradient and the halo's gradient as

@@ -153,27 +153,33 @@ public final class PartTraining {
     private INDArray backwardMixer(
             int layer, Mixer mixer, INDArray x, Mixer.Window forward, INDArray dOut, Mixer gradients) {
         LayerRecord r = layers[layer];
-        Mixer.Gradients own = mixer.backward(x, forward, dOut, null, gradients, null);
-        INDArray dx = own.dx();
         int haloRows = r.halo == null ? 0 : r.halo.haloRowsOf(part);
-        INDArray[] dHalo = haloRows == 0 ? null : mixer.haloOf(own.dCarryIn(), haloRows);
-        if (mixer.carriesState()) {
-            INDArray g = mixer.stateOf(own.dCarryIn());
-            byte[][] all = gather(
-                    BlockCodec.encode(new INDArray[] {g != null ? g : Nd4j.zeros(x.dataType(), 1, r.stateLength)}));
-            INDArray later = null; // G(k+1), the gradient of this part's final state
-            for (int j = parts.count() - 1; j > part; j--) {
-                INDArray gj = BlockCodec.decode(all[j])[0];
-                later = later == null ? gj : gj.addi(mixer.passStateGradient(later, r.summaries[j]));
-            }
-            if (later != null) {
-                Mixer.Gradients through =
-                        mixer.backward(x, forward, dOut.like().assign(0), mixer.carry(null, later), gradients, null);
-                dx = dx.add(through.dx());
-                INDArray[] more = haloRows == 0 ? null : mixer.haloOf(through.dCarryIn(), haloRows);
-                if (more != null) {
-                    for (int b = 0; b < dHalo.length; b++) {
-                        dHalo[b].addi(more[b]);
+        INDArray dx;
+        INDArray[] dHalo;
+        INDArray own = mixer.carriesState() ? mixer.initialStateGradient(x, forward, dOut) : null;
+        if (own != null) { // g_k first, then one backward with the final state's gradient G(k+1)
+            INDArray later = laterStateGradient(mixer, r, own);
+            Mixer.Gradients g =
+                    mixer.backward(x, forward, dOut, later == null ? null : mixer.carry(null, later), gradients, null);
+            dx = g.dx();
+            dHalo = haloRows == 0 ? null : mixer.haloOf(g.dCarryIn(), haloRows);
+        } else { // the backward twice: for the outputs' gradient, then (by linearity) for the final state's
+            Mixer.Gradients g = mixer.backward(x, forward, dOut, null, gradients, null);
+            dx = g.dx();
+            dHalo = haloRows == 0 ? null : mixer.haloOf(g.dCarryIn(), haloRows);
+            if (mixer.carriesState()) {
+                INDArray gk = mixer.stateOf(g.dCarryIn());
+                INDArray later =
+                        laterStateGradient(mixer, r, gk != null ? gk : Nd4j.zeros(x.dataType(), 1, r.stateLength));
+                if (later != null) {
+                    Mixer.Gradients through = mixer.backward(
+                            x, forward, dOut.like().assign(0), mixer.carry(null, later), gradients, null);
+                    dx = dx.add(through.dx());
+                    INDArray[] more = haloRows == 0 ? null : mixer.haloOf(through.dCarryIn(), haloRows);
+                    if (more != null) {
+                        for (int b = 0; b < dHalo.length; b++) {
+                            dHalo[b].addi(more[b]);
+                        }
                     }
                 }
             }
@@ -190,6 +196,20 @@ public final class PartTraining {
             }
         }
         return dx;
+    }
+
+    /**
+     * Shares this part's g_k and returns G(k+1), the gradient of its final state, by the reverse scan
+     * G(j) = g_j + αⱼᵀ·G(j+1) over the later parts (null for the last part).
+     */
+    private INDArray laterStateGradient(Mixer mixer, LayerRecord r, INDArray own) {
+        byte[][] all = gather(BlockCodec.encode(new INDArray[] {own}));
+        INDArray later = null;
+        for (int j = parts.count() - 1; j > part; j--) {
+            INDArray gj = BlockCodec.decode(all[j])[0];
+            later = later == null ? gj : gj.addi(mixer.passStateGradient(later, r.summaries[j]));
+        }
+        return later;
     }
 
     /** The sum, in part order, of the later parts' gradients of this part's tail rows (null: none read them). */

@@ -104,6 +104,34 @@ public final class ChunkedSsd {
     }
 
     /**
+     * The adjoint of {@link #addInitialStateContribution}: dℓ/dS_in (batch, H, P, N) of the term exp(cum_t)·C_t·S_in
+     * in y for dℓ/dy (batch, T, H, P), per (batch, group) one gemm (dy ⊙ exp(cum))ᵀ·C_g. Nothing else of the SSD
+     * is differentiated: it is the gradient reaching the initial state through the window's outputs alone.
+     */
+    public static INDArray initialStateGradient(SsdInputs in, INDArray dy) {
+        SsdDims d = in.dims();
+        SsdInputs.expectShape("dy", dy, "(batch, T, H, P)", d.batch(), d.seqLen(), d.heads(), d.headDim());
+        int b = d.batch(), T = d.seqLen(), H = d.heads(), P = d.headDim(), G = d.groups(), N = d.dState();
+        int Hg = d.headsPerGroup();
+        INDArray cum = Nd4j.zeros(d.dtype(), b, T, H);
+        Ops.cumsum(in.dt().mul(in.A().reshape(1, 1, H)), cum, 1, false);
+        INDArray decay =
+                org.nd4j.linalg.ops.transforms.Transforms.exp(cum, false).reshape(b, T, G, Hg, 1);
+        INDArray scaled = dy.dup('c').reshape(b, T, G, Hg, P);
+        scaled.muli(decay); // broadcast over P
+        INDArray out = Nd4j.createUninitialized(d.dtype(), b, G, (long) Hg * P, N);
+        for (int batch = 0; batch < b; batch++) {
+            for (int g = 0; g < G; g++) {
+                INDArray c = in.C().get(point(batch), all(), point(g), all()); // [T, N]
+                INDArray w =
+                        scaled.get(point(batch), all(), point(g), all(), all()).reshape(T, (long) Hg * P);
+                Ops.matmul(w, c, out.get(point(batch), point(g), all(), all()), true, false);
+            }
+        }
+        return out.reshape(b, H, P, N);
+    }
+
+    /**
      * Gradients of a scalar loss ℓ given dℓ/dy (batch, T, H, P) and dℓ/dS_T (batch, H, P, N; null
      * for zero), with respect to every input and the initial state.
      */
