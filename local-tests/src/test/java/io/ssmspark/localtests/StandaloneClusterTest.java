@@ -209,6 +209,23 @@ class StandaloneClusterTest {
     }
 
     /**
+     * Sequence-parallel training with each window cut in two, one part per executor JVM, its states, halos and their
+     * gradients crossing through the driver's exchange, gives the parameters of whole windows in local mode.
+     */
+    @Test
+    void sequenceParallelTrainingAcrossTwoExecutorJvmsGivesTheParametersOfLocalMode() throws Exception {
+        TrainConfig c = run("cluster-sequence-parallel");
+        c.partitions = 1;
+        c.sequenceParallel = 2;
+        Trainer.Result remote = new Trainer(spark).train(c);
+        double difference = maxRelativeDifference(local.parameters(), remote.parameters());
+        System.out.printf(
+                "standalone cluster, --sequence-parallel 2: max relative difference to local mode %s%n", difference);
+        assertTrue(difference <= 1e-10, "max relative difference to local mode: " + difference);
+        assertEquals(local.validationLoss(), remote.validationLoss(), 1e-10 * local.validationLoss());
+    }
+
+    /**
      * Sequence-parallel scoring with its segments' exchanges crossing between the two executor JVMs (through the
      * driver's exchange service) gives the NLLs of one process scoring the sequence whole.
      */
