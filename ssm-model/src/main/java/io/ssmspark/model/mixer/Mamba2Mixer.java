@@ -442,6 +442,59 @@ public final class Mamba2Mixer implements Mixer {
         return new SegmentPart(fromZeroState(x, weights, spec, rows));
     }
 
+    /** A training segment run from a zero SSM state: the stage before the SSD, its conv's previous rows and the SSD run. */
+    private record TrainingPart(INDArray convRows, Stage stage, SsdResult zeroState) implements Mixer.Segment {
+        @Override
+        public INDArray[] summary() {
+            SegmentSummary s = zeroState.summary();
+            return new INDArray[] {s.alpha().reshape(1, s.alpha().length()), s.E().reshape(1, s.E().length())};
+        }
+    }
+
+    @Override
+    public Mixer.Segment trainingSegment(INDArray x, long position, INDArray[] halo) {
+        INDArray rows = halo == null ? null : CausalDepthwiseConv1d.previousRows(halo[0], spec.convKernel());
+        check(x, weights, spec, new Carry(rows, null));
+        Stage st = stage(x, weights, spec, rows);
+        return new TrainingPart(rows, st, ChunkedSsd.forward(st.ssd(), spec.chunkSize(), null));
+    }
+
+    /**
+     * forward(x, Carry(rows, S_in)) from the zero-state run: the SSD output gains the initial-state term
+     * exp(cum_t)·C_t·S_in and the final state becomes α·S_in + E; the gated norm and out_proj run on the result.
+     */
+    @Override
+    public Output finishWindow(Mixer.Segment part, INDArray state) {
+        TrainingPart p = (TrainingPart) part;
+        Stage st = p.stage();
+        INDArray y = Shapes.contiguous(p.zeroState().y());
+        long b = y.size(0);
+        long t = y.size(1);
+        INDArray initial = null;
+        INDArray finalState = p.zeroState().finalState();
+        if (state != null) {
+            initial = Shapes.contiguous(state).reshape(b, spec.heads(), spec.headDim(), spec.dState());
+            ChunkedSsd.addInitialStateContribution(st.ssd(), initial, y);
+            finalState = p.zeroState().summary().apply(initial);
+        }
+        INDArray rows = Shapes.contiguous(y).reshape(b * t, spec.dInner());
+        INDArray gated = gate(rows, st.z(), weights.normWeight(), spec);
+        INDArray out = Linear.forward(gated, weights.outProj(), null).reshape(b, t, spec.dModel());
+        Carry carryOut =
+                new Carry(CausalDepthwiseConv1d.carryRows(p.convRows(), st.xbc(), spec.convKernel()), finalState);
+        return new Output(
+                out,
+                carryOut,
+                new Carry(p.convRows(), initial),
+                st.xbc(),
+                st.convOut(),
+                st.ssd(),
+                st.dtPre(),
+                rows,
+                st.z(),
+                gated);
+    }
+
     /**
      * y gains exp(cum_t)·C_t·S_in (the SSD's initial-state term), so dℓ/dS_in needs only dy: out_proj's and the gated
      * norm's input gradients, then the term's adjoint ({@link ChunkedSsd#initialStateGradient}).

@@ -138,6 +138,23 @@ public interface Mixer {
     }
 
     /**
+     * {@link #fromZeroState} for a training window, keeping what {@link #finishWindow} needs (by default the same
+     * segment, and {@code finishWindow} declines).
+     */
+    default Segment trainingSegment(INDArray x, long position, INDArray[] halo) {
+        return fromZeroState(x, position, halo);
+    }
+
+    /**
+     * The training window a {@link #trainingSegment} becomes once its true initial state [1, n] (null: zero) is
+     * known: the same numbers as {@link #forward} from carry(halo, state), reusing the zero-state run; null when the
+     * mixer cannot, and the caller runs that forward.
+     */
+    default Window finishWindow(Segment part, INDArray state) {
+        return null;
+    }
+
+    /**
      * g = dℓ/dS_in [1, n] through this window's own outputs only (no carry-out gradient), computed without the rest
      * of the backward, or null when the mixer has no such shortcut: sequence-parallel training then runs the
      * backward twice (its output gradient, then the final state's), which the backward's linearity makes exact.

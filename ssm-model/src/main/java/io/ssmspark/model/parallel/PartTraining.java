@@ -17,17 +17,18 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>Forward, layer by layer (the model's one walk, {@link HybridLm#forward(int[][], long, HybridLm.MixerRun)}):
  * each part shares its tail ({@link Mixer#halo}: conv rows, keys/values) and builds its halo from the earlier
- * parts' ({@link HaloLayout}); a mixer with a state runs from a zero state ({@link Mixer#fromZeroState}) and shares
- * its summary (α, E), and each part takes the exclusive scan S_in(k) = passState over parts 0..k−1; then the part
- * runs {@link Mixer#forward} from carry(halo, S_in), keeping what its backward needs.
+ * parts' ({@link HaloLayout}); a mixer with a state runs from a zero state ({@link Mixer#trainingSegment}) and
+ * shares its summary (α, E), and each part takes the exclusive scan S_in(k) = passState over parts 0..k−1; the
+ * part's training window is then the zero-state run finished with S_in ({@link Mixer#finishWindow}), or, for a
+ * mixer without that shortcut, {@link Mixer#forward} from carry(halo, S_in).
  *
- * <p>Backward, layer by layer in reverse: the part's backward with no carry-out gradient gives dx, the parameter
- * gradients and dCarryIn = (dHalo, g_k), g_k the gradient reaching S_in(k) from the part's own outputs. The parts
- * share g_k; the gradient of the part's final state is G(k+1) by the reverse scan G(j) = g_j + αⱼᵀ·G(j+1), G(S) = 0,
- * and, the backward being linear in its output gradients, a second backward with a zero output gradient and
- * dCarryOut = carry(null, G(k+1)) adds what flows in through the final state. Then the halo gradients go back to the
- * parts that own those rows, and each owner adds {@link Mixer#haloBackward} of their sum (in part order) into the dx of
- * its tail. The parameter gradients of all parts add up to the whole window's.
+ * <p>Backward, layer by layer in reverse: g_k, the gradient reaching S_in(k) through the part's own outputs
+ * ({@link Mixer#initialStateGradient}), is shared; the gradient of the part's final state is G(k+1) by the reverse
+ * scan G(j) = g_j + αⱼᵀ·G(j+1), G(S) = 0; one backward with dCarryOut = carry(null, G(k+1)) gives dx, the parameter
+ * gradients and the halo's gradient. (A mixer without that shortcut runs its backward twice, for its outputs'
+ * gradient and then, with a zero output gradient, for G(k+1): exact, the backward being linear in both.) The halo
+ * gradients go back to the parts that own those rows, and each owner adds {@link Mixer#haloBackward} of their sum
+ * (in part order) into the dx of its tail. The parameter gradients of all parts add up to the whole window's.
  */
 public final class PartTraining {
     private final HybridLm lm;
@@ -105,9 +106,10 @@ public final class PartTraining {
             halo = assembleHalo(r.halo, tails);
         }
         INDArray state = null;
+        Mixer.Segment zeroState = null;
         if (mixer.carriesState()) {
-            byte[][] all =
-                    gather(BlockCodec.encode(mixer.fromZeroState(x, start, halo).summary()));
+            zeroState = mixer.trainingSegment(x, start, halo);
+            byte[][] all = gather(BlockCodec.encode(zeroState.summary()));
             r.summaries = new INDArray[all.length][];
             for (int j = 0; j < all.length; j++) {
                 r.summaries[j] = BlockCodec.decode(all[j]);
@@ -116,6 +118,10 @@ public final class PartTraining {
             for (int j = 0; j < part; j++) {
                 state = mixer.passState(state, r.summaries[j]);
             }
+        }
+        Mixer.Window finished = zeroState == null ? null : mixer.finishWindow(zeroState, state);
+        if (finished != null) {
+            return finished;
         }
         Mixer.Carry carryIn = halo == null && state == null ? null : mixer.carry(halo, state);
         return mixer.forward(x, start, carryIn, null);
