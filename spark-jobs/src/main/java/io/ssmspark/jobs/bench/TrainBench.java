@@ -54,6 +54,12 @@ public final class TrainBench implements Callable<Integer> {
     String pattern = new TrainStepBench().pattern;
 
     @Option(
+            names = "--chunk-size",
+            description = "The bench model's SSD chunk length Q; a task's SSD keeps about T·H·Q values per layer for"
+                    + " the backward (default: the train-step bench's, ${DEFAULT-VALUE}).")
+    int chunkSize = new TrainStepBench().chunkSize;
+
+    @Option(
             names = "--steps",
             description = "Steps per partition count, the first untimed (default: ${DEFAULT-VALUE}).")
     int steps = 3;
@@ -81,6 +87,7 @@ public final class TrainBench implements Callable<Integer> {
         }
         TrainStepBench shape = new TrainStepBench();
         shape.pattern = pattern;
+        shape.chunkSize = chunkSize;
         MambaConfig model = shape.config();
         TrainingMemory.of(DataType.FLOAT).require(model, TrainStepBench.OPTIONS, MemoryLimits.ofThisJvm());
         Path work = Files.createTempDirectory("ssm-spark-bench-train");
@@ -184,6 +191,7 @@ public final class TrainBench implements Callable<Integer> {
                         "exchange_bytes_down",
                         timed.get(0).path("exchange_bytes_down").asLong())
                 .put("pattern", pattern)
+                .put("chunk_size", chunkSize)
                 .put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
     }
 

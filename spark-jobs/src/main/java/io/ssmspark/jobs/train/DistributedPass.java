@@ -2,6 +2,7 @@ package io.ssmspark.jobs.train;
 
 import io.ssmspark.data.Window;
 import io.ssmspark.jobs.spark.ModelBlob;
+import io.ssmspark.jobs.spark.OutOfMemoryWatch;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -48,10 +49,13 @@ final class DistributedPass {
             int microBatch,
             FaultInjection fault) {
         long start = System.nanoTime();
-        List<PartitionResult> results = new ArrayList<>(windows.mapPartitionsWithIndex(
-                        new WindowPass(parameters, firstRank, endRank, gradient != null, step, microBatch, fault),
-                        false)
-                .collect());
+        List<PartitionResult> results = new ArrayList<>(OutOfMemoryWatch.run(
+                windows.context(),
+                () -> windows.mapPartitionsWithIndex(
+                                new WindowPass(
+                                        parameters, firstRank, endRank, gradient != null, step, microBatch, fault),
+                                false)
+                        .collect()));
         return combine(results, gradient, System.nanoTime() - start);
     }
 

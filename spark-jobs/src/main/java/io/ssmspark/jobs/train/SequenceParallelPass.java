@@ -5,6 +5,8 @@ import io.ssmspark.jobs.exchange.ExchangeClient;
 import io.ssmspark.jobs.exchange.ExchangeHub;
 import io.ssmspark.jobs.spark.ExecutorModels;
 import io.ssmspark.jobs.spark.ModelBlob;
+import io.ssmspark.jobs.spark.OutOfMemoryWatch;
+import io.ssmspark.jobs.spark.TaskOutOfMemory;
 import io.ssmspark.jobs.spark.TaskSetup;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.parallel.PartTraining;
@@ -131,8 +133,8 @@ final class SequenceParallelPass {
                     .partitionBy(new TaskPartitioner(tasks))
                     .values();
             try {
-                results = new ArrayList<>(outputs.collect());
-            } catch (RuntimeException e) {
+                results = new ArrayList<>(OutOfMemoryWatch.run(sc.sc(), outputs::collect));
+            } catch (Exception e) { // SparkException is checked but undeclared
                 Throwable first = hub.firstFailure(); // the task that broke the stage said why
                 if (first instanceof RuntimeException r) {
                     throw r;
@@ -230,6 +232,13 @@ final class SequenceParallelPass {
                     }
                 }
                 exchange.finish();
+            } catch (OutOfMemoryError e) {
+                RuntimeException failure = TaskOutOfMemory.of(
+                        e,
+                        "a task holding part " + part + " of " + cut.count() + ", " + cut.length(part) + " tokens of a"
+                                + " window of " + cut.total());
+                exchange.failed(failure);
+                throw failure;
             } catch (RuntimeException | Error e) {
                 exchange.failed(e);
                 throw e;

@@ -3,6 +3,7 @@ package io.ssmspark.jobs.train;
 import io.ssmspark.data.Window;
 import io.ssmspark.jobs.spark.ExecutorModels;
 import io.ssmspark.jobs.spark.ModelBlob;
+import io.ssmspark.jobs.spark.TaskOutOfMemory;
 import io.ssmspark.jobs.spark.TaskSetup;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.tensor.Scratch;
@@ -66,6 +67,19 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
         selected.sort(Comparator.comparingLong(w -> w.rank));
         PartitionResult result = new PartitionResult();
         result.partition = partition;
+        try {
+            addAll(selected, result);
+        } catch (OutOfMemoryError e) {
+            throw TaskOutOfMemory.of(
+                    e,
+                    "a task of " + selected.size() + " windows of " + (selected.get(0).tokens.length - 1)
+                            + " tokens in micro-batches of " + microBatch);
+        }
+        result.computeNanos = System.nanoTime() - start;
+        return List.of(result).iterator();
+    }
+
+    private void addAll(List<Window> selected, PartitionResult result) {
         if (!selected.isEmpty()) {
             HybridLm lm = ExecutorModels.of(parameters);
             // Native buffers are freed when the task is done with them, not when the executor's GC runs.
@@ -86,8 +100,6 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
                 }
             }
         }
-        result.computeNanos = System.nanoTime() - start;
-        return List.of(result).iterator();
     }
 
     /** One micro-batch: forward, NLL and (in a training pass) the gradient of its NLL sum. */

@@ -68,6 +68,36 @@ class PartTrainingTest {
         assertTrue(diff <= 1e-10 * scale, name + ": max |Δ gradient| " + diff + " of max |gradient| " + scale);
     }
 
+    static Stream<Arguments> float32Cases() {
+        Stream.Builder<Arguments> out = Stream.builder();
+        for (Object[] m : new Object[][] {
+            {"hybrid-window3", TinyModels.hybrid(3)},
+            {"mamba1-hybrid-window5", TinyModels.mamba1Hybrid(5)},
+            {"mamba2", TinyModels.pureMamba()}
+        }) {
+            for (int[] c : new int[][] {{0, 4, 9, L}, {0, 1, 2, 8, L}}) {
+                out.add(Arguments.of(m[0], m[1], c));
+            }
+        }
+        return out.build();
+    }
+
+    /** The same in float32, to 1e-5 of the largest gradient entry. */
+    @ParameterizedTest(name = "float32 {0} parts {2}")
+    @MethodSource("float32Cases")
+    void float32PartsGiveTheWholeWindowsGradient(String name, MambaConfig config, int[] bounds) throws Exception {
+        HybridLm lm = TinyModels.randomModel(config, 7, 0.05, DataType.FLOAT);
+        int[] window = TinyModels.tokens(new Random(3), 1, L + 1, config.vocabSize())[0];
+        int[][] inputs = {java.util.Arrays.copyOfRange(window, 0, L)};
+        int[][] targets = {java.util.Arrays.copyOfRange(window, 1, L + 1)};
+        INDArray expected = lm.newGradient();
+        lm.backward(lm.forward(inputs), targets, null, 1.0, expected);
+        ThreadedParts.Outcome o = ThreadedParts.run(lm, window, new WindowParts(bounds), true);
+        double scale = expected.amaxNumber().doubleValue();
+        double diff = Transforms.abs(o.gradient().sub(expected)).maxNumber().doubleValue();
+        assertTrue(diff <= 1e-5 * scale, name + ": max |Δ gradient| " + diff + " of max |gradient| " + scale);
+    }
+
     /**
      * fp64 central differences of the parts' summed NLL against their summed gradient: the embedding, each layer's
      * in_proj (Mamba2's conv halo rows, attention's key/value halo rows), Mamba2's conv and A_log (the state passed
