@@ -119,6 +119,40 @@ class SecuredExchangeTest {
         }
     }
 
+    /**
+     * Six encrypted tasks in two groups of three (as sequence-parallel training gathers): each group's answers, in
+     * task order, reach only its own tasks.
+     */
+    @Test
+    void encryptedGroupsAnswerOnlyTheirOwnTasks() throws Exception {
+        try (ExchangeHub hub = new ExchangeHub(
+                "127.0.0.1",
+                "127.0.0.1",
+                0,
+                6,
+                3,
+                ExchangeHub.HELLO_TIMEOUT_MILLIS,
+                new ExchangeSecurity(SECRET, true))) {
+            ExchangeHub.Address a = hub.address();
+            assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                List<Future<List<String>>> tasks = new ArrayList<>();
+                for (int t = 0; t < 6; t++) {
+                    tasks.add(task(a, a.port, t));
+                }
+                for (int t = 0; t < 6; t++) {
+                    int first = t / 3 * 3;
+                    List<String> expected = new ArrayList<>();
+                    for (int round = 0; round < ROUNDS; round++) {
+                        for (int i = first; i < first + 3; i++) {
+                            expected.add("t" + i + "r" + round);
+                        }
+                    }
+                    assertEquals(expected, tasks.get(t).get(30, TimeUnit.SECONDS), "task " + t);
+                }
+            });
+        }
+    }
+
     /** A task whose secret differs is refused at its handshake, with a warning naming where it came from. */
     @ParameterizedTest
     @ValueSource(strings = {"secret", "encrypted"})
