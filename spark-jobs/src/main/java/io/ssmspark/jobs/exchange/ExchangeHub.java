@@ -31,8 +31,12 @@ import org.slf4j.LoggerFactory;
  * round says so before it closes its connection; one whose connection drops before that breaks its attempt's
  * group, so every other task of the attempt fails at once instead of waiting for it (Spark then retries the
  * stage). A task that fails says why first; the driver names that failure ({@link #firstFailure()}), not the others'
- * lost exchange. Connections must present the hub's random token within {@link #HELLO_TIMEOUT_MILLIS}; one that
- * does not (a port scanner, a stray client) is dropped with a debug line and frees its thread. Once a task has
+ * lost exchange. Connections must identify themselves within {@link #HELLO_TIMEOUT_MILLIS} ({@link
+ * ExchangeHandshake}: the hub's random token, or with {@code spark.authenticate} a proof of the application's secret,
+ * see {@link ExchangeSecurity}); one that does not (a port scanner, a stray client) is dropped with a debug line and
+ * frees its thread, one with a wrong proof of the secret with a warning. A frame the hub will not take (a length
+ * beyond {@link Frames#MAX_MESSAGE_BYTES}, an encrypted frame that fails authentication) ends that connection with a
+ * warning and frees its task's place, but breaks no one else's exchange. Once a task has
  * joined, the hub waits for its next round as long as the task computes (a layer of a long segment may take
  * minutes), but a round's message, once begun, must arrive within {@link #MESSAGE_TIMEOUT_MILLIS}. Closed by
  * {@link #close()}.
@@ -40,9 +44,12 @@ import org.slf4j.LoggerFactory;
 public final class ExchangeHub implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ExchangeHub.class);
 
-    /** Where tasks find the hub: host, port and the token they must present. */
+    /**
+     * Where tasks find the hub: host, port and how they prove themselves: the token they must present, or, when
+     * {@code authenticated}, no token (0) but the application's secret, which each executor has from Spark itself.
+     */
     public static final class Address implements Serializable {
-        private static final long serialVersionUID = 2L;
+        private static final long serialVersionUID = 3L;
         final String host;
         final int port;
         final long token;
@@ -52,13 +59,33 @@ public final class ExchangeHub implements AutoCloseable {
          * (D data-parallel groups of S parts each in sequence-parallel training; one group of all in scoring).
          */
         final int groupSize;
+        /** Whether connections prove they hold the application's secret (spark.authenticate) instead of a token. */
+        final boolean authenticated;
+        /** Whether the frames after the handshake are encrypted (spark.network.crypto.enabled, spark.ssl.enabled). */
+        final boolean encrypted;
 
         Address(String host, int port, long token, int width, int groupSize) {
+            this(host, port, token, width, groupSize, false, false);
+        }
+
+        Address(String host, int port, long token, int width, int groupSize, boolean authenticated, boolean encrypted) {
             this.host = host;
             this.port = port;
             this.token = token;
             this.width = width;
             this.groupSize = groupSize;
+            this.authenticated = authenticated;
+            this.encrypted = encrypted;
+        }
+
+        /** Whether tasks prove they hold the application's secret (spark.authenticate) rather than a token. */
+        public boolean authenticated() {
+            return authenticated;
+        }
+
+        /** Whether every frame after the handshake is encrypted and authenticated. */
+        public boolean encrypted() {
+            return encrypted;
         }
     }
 
@@ -69,6 +96,7 @@ public final class ExchangeHub implements AutoCloseable {
 
     private final ServerSocket server;
     private final int helloTimeoutMillis;
+    private final ExchangeSecurity security;
     private final Address address;
     /** The exchange groups of each stage attempt, by {@link #key}. */
     private final Map<Long, Group> groups = new HashMap<>();
@@ -90,11 +118,25 @@ public final class ExchangeHub implements AutoCloseable {
      */
     ExchangeHub(String advertisedHost, String bindHost, int port, int width, int groupSize, int helloTimeoutMillis)
             throws IOException {
+        this(advertisedHost, bindHost, port, width, groupSize, helloTimeoutMillis, ExchangeSecurity.NONE);
+    }
+
+    /** As above, with connections authenticated (and their frames encrypted) as {@code security} says. */
+    ExchangeHub(
+            String advertisedHost,
+            String bindHost,
+            int port,
+            int width,
+            int groupSize,
+            int helloTimeoutMillis,
+            ExchangeSecurity security)
+            throws IOException {
         if (groupSize < 1 || width % groupSize != 0) {
             throw new IllegalArgumentException(
                     "exchange groups of " + groupSize + " tasks do not divide a stage of " + width);
         }
         this.helloTimeoutMillis = helloTimeoutMillis;
+        this.security = security;
         server = new ServerSocket();
         try {
             server.bind(new InetSocketAddress(bindHost == null ? null : InetAddress.getByName(bindHost), port), 64);
@@ -107,7 +149,14 @@ public final class ExchangeHub implements AutoCloseable {
                             + e.getMessage() + "; set spark.ssm.exchange.port to a free port, or 0 for any",
                     e);
         }
-        address = new Address(advertisedHost, server.getLocalPort(), new SecureRandom().nextLong(), width, groupSize);
+        address = new Address(
+                advertisedHost,
+                server.getLocalPort(),
+                security.authenticated() ? 0 : new SecureRandom().nextLong(), // the secret stands in for the token
+                width,
+                groupSize,
+                security.authenticated(),
+                security.encrypted());
         Thread acceptor = new Thread(this::acceptLoop, "ssm-exchange-hub-" + server.getLocalPort());
         acceptor.setDaemon(true);
         acceptor.start();
@@ -116,9 +165,12 @@ public final class ExchangeHub implements AutoCloseable {
     /**
      * The exchange of a barrier stage of {@code width} tasks gathering in groups of {@code groupSize}, on the driver:
      * advertised at spark.driver.host, bound to spark.driver.bindAddress (else every interface), on
-     * spark.ssm.exchange.port (default: any free port).
+     * spark.ssm.exchange.port (default: any free port); authenticated with the application's secret under
+     * spark.authenticate, and encrypted too under spark.network.crypto.enabled or spark.ssl.enabled ({@link
+     * ExchangeSecurity}; IllegalArgumentException naming the settings for encryption without authentication).
      */
     public static ExchangeHub start(SparkConf conf, int width, int groupSize) {
+        ExchangeSecurity security = ExchangeSecurity.fromSpark(conf);
         String host;
         try {
             host = conf.get("spark.driver.host", InetAddress.getLocalHost().getHostAddress());
@@ -134,7 +186,8 @@ public final class ExchangeHub implements AutoCloseable {
                     conf.getInt("spark.ssm.exchange.port", 0),
                     width,
                     groupSize,
-                    HELLO_TIMEOUT_MILLIS);
+                    HELLO_TIMEOUT_MILLIS,
+                    security);
         } catch (IOException e) {
             throw new UncheckedIOException(e.getMessage(), e); // names the port, the setting and the cause
         }
@@ -213,23 +266,30 @@ public final class ExchangeHub implements AutoCloseable {
         }
     }
 
-    /** One task's connection: hello (token, stage attempt, task), then one message per round. */
+    /** One task's connection: its handshake (who it is), then one message per round. */
     private void serve(Socket socket) {
         Group group = null;
         int task = -1;
         try (socket) {
             socket.setSoTimeout(helloTimeoutMillis);
             socket.setKeepAlive(true); // so the connection of an executor that vanished unannounced ends too
-            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
-            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
-            int attempt;
+            ExchangeHandshake.Joined joined;
             try {
-                if (in.readLong() != address.token) {
-                    dropStranger(socket, "a wrong token");
-                    return;
+                joined = ExchangeHandshake.atHub(
+                        new BufferedInputStream(socket.getInputStream(), 1 << 16),
+                        new BufferedOutputStream(socket.getOutputStream(), 1 << 16),
+                        security,
+                        address.token);
+            } catch (ExchangeHandshake.Refused e) {
+                if (e.authentication) {
+                    LOG.warn(
+                            "exchange hub: refused a connection from {}: {}",
+                            socket.getRemoteSocketAddress(),
+                            e.getMessage());
+                } else {
+                    dropStranger(socket, e.getMessage());
                 }
-                attempt = in.readInt();
-                task = in.readInt();
+                return;
             } catch (IOException e) { // closed, reset or silent before its hello was complete
                 dropStranger(
                         socket,
@@ -238,30 +298,39 @@ public final class ExchangeHub implements AutoCloseable {
                                 : e instanceof EOFException ? "closed before its hello" : e.toString());
                 return;
             }
+            task = joined.task();
+            DataInputStream in = joined.in();
+            DataOutputStream out = joined.out();
             if (task < 0 || task >= address.width) {
                 throw new IOException("task " + task + " outside [0, " + address.width + ")");
             }
+            Group joining;
             synchronized (groups) {
-                group = groups.computeIfAbsent(
-                        key(attempt, task / address.groupSize), k -> new Group(address.groupSize));
+                joining = groups.computeIfAbsent(
+                        key(joined.attempt(), task / address.groupSize), k -> new Group(address.groupSize));
             }
-            group.join(task % address.groupSize, out);
-            while (true) {
-                socket.setSoTimeout(0); // the task computes its next round for as long as it takes
-                int round = in.readInt();
-                if (round == ExchangeClient.DONE) {
-                    return; // the task has taken part in every round
-                }
-                socket.setSoTimeout(MESSAGE_TIMEOUT_MILLIS);
-                if (round == ExchangeClient.FAILED) {
-                    byte[] failure = new byte[in.readInt()];
-                    in.readFully(failure);
-                    group.fail(TaskFailure.fromBytes(failure));
-                    return;
-                }
-                byte[] message = new byte[in.readInt()];
-                in.readFully(message);
-                group.deliver(task % address.groupSize, round, message);
+            int member = task % address.groupSize; // the task's index in its group
+            if (!joining.join(member, out)) {
+                LOG.warn(
+                        "exchange hub: refused a second connection for task {} of stage attempt {} from {}",
+                        task,
+                        joined.attempt(),
+                        socket.getRemoteSocketAddress());
+                return;
+            }
+            group = joining;
+            try {
+                rounds(socket, group, task, member, in);
+            } catch (RefusedFrameException e) {
+                // garbage on a joined connection (a bug, a stranger who knew the token, a tampered frame): this
+                // connection ends and frees its task's place, before it closes (so the task's next connection finds
+                // the place free); the other tasks' exchange goes on
+                LOG.warn(
+                        "exchange hub: dropped the connection of task {} from {}: {}",
+                        task,
+                        socket.getRemoteSocketAddress(),
+                        e.getMessage());
+                group.leave(member, out);
             }
         } catch (EOFException | SocketException e) {
             // the task died (or was killed) before its last round: the others would wait for it forever. Debug only:
@@ -275,6 +344,26 @@ public final class ExchangeHub implements AutoCloseable {
             if (group != null) {
                 group.breakUp();
             }
+        }
+    }
+
+    /** A joined task's rounds (it is {@code member} of its group), until it is done or fails. */
+    private static void rounds(Socket socket, Group group, int task, int member, DataInputStream in)
+            throws IOException {
+        while (true) {
+            socket.setSoTimeout(0); // the task computes its next round for as long as it takes
+            int round = in.readInt();
+            if (round == ExchangeClient.DONE) {
+                return; // the task has taken part in every round
+            }
+            socket.setSoTimeout(MESSAGE_TIMEOUT_MILLIS);
+            if (round == ExchangeClient.FAILED) {
+                byte[] failure = Frames.read(in, Frames.MAX_MESSAGE_BYTES, "task " + task + "'s failure");
+                group.fail(TaskFailure.fromBytes(failure));
+                return;
+            }
+            byte[] message = Frames.read(in, Frames.MAX_MESSAGE_BYTES, "task " + task + "'s message of round " + round);
+            group.deliver(member, round, message);
         }
     }
 
@@ -301,11 +390,28 @@ public final class ExchangeHub implements AutoCloseable {
             messages = new byte[width][];
         }
 
-        synchronized void join(int task, DataOutputStream out) throws IOException {
+        /** False when the task has a connection already (a second one is no task of this attempt). */
+        synchronized boolean join(int task, DataOutputStream out) throws IOException {
             if (broken) {
                 throw new IOException("the exchange of this stage attempt has broken up");
             }
+            if (outs[task] != null) {
+                return false;
+            }
             outs[task] = out;
+            return true;
+        }
+
+        /** A connection the hub dropped for a refused frame frees its task's place; the round in progress stays open. */
+        synchronized void leave(int task, DataOutputStream out) {
+            if (outs[task] != out) {
+                return;
+            }
+            outs[task] = null;
+            if (messages[task] != null) { // a new connection for the task may send it again
+                messages[task] = null;
+                arrived--;
+            }
         }
 
         /** Stores a task's message for {@code r}; the last one to arrive sends every task the whole round. */
