@@ -229,6 +229,21 @@ public final class ExchangeHub implements AutoCloseable {
         return groups.keySet().stream().map(k -> (int) (k >>> 32)).max(Integer::compare);
     }
 
+    /**
+     * Breaks every exchange group of stage attempt {@code attempt}: once one task of it fails, Spark retries the whole
+     * barrier stage, and the other groups' tasks (killed, but computing until they next wait) must not complete
+     * their windows as if the attempt still stood.
+     */
+    private void breakAttempt(int attempt) {
+        synchronized (groups) {
+            groups.forEach((k, g) -> {
+                if (k >>> 32 == attempt) {
+                    g.breakUp();
+                }
+            });
+        }
+    }
+
     /** Stage attempt {@code attempt}'s exchange group {@code group}. */
     private static long key(int attempt, int group) {
         return ((long) attempt << 32) | group;
@@ -270,6 +285,7 @@ public final class ExchangeHub implements AutoCloseable {
     private void serve(Socket socket) {
         Group group = null;
         int task = -1;
+        int attempt = -1;
         try (socket) {
             socket.setSoTimeout(helloTimeoutMillis);
             socket.setKeepAlive(true); // so the connection of an executor that vanished unannounced ends too
@@ -319,8 +335,12 @@ public final class ExchangeHub implements AutoCloseable {
                 return;
             }
             group = joining;
+            attempt = joined.attempt();
             try {
                 rounds(socket, group, task, member, in);
+                if (group.isBroken()) {
+                    breakAttempt(attempt);
+                }
             } catch (RefusedFrameException e) {
                 // garbage on a joined connection (a bug, a stranger who knew the token, a tampered frame): this
                 // connection ends and frees its task's place, before it closes (so the task's next connection finds
@@ -338,11 +358,13 @@ public final class ExchangeHub implements AutoCloseable {
             LOG.debug("exchange hub: task {} left before its last round; its stage attempt fails", task);
             if (group != null) {
                 group.breakUp();
+                breakAttempt(attempt);
             }
         } catch (IOException e) {
             LOG.warn("exchange hub: task {} failed: {}", task, e.getMessage());
             if (group != null) {
                 group.breakUp();
+                breakAttempt(attempt);
             }
         }
     }
@@ -458,6 +480,10 @@ public final class ExchangeHub implements AutoCloseable {
 
         synchronized Throwable failure() {
             return failure;
+        }
+
+        synchronized boolean isBroken() {
+            return broken;
         }
 
         synchronized void breakUp() {

@@ -244,6 +244,10 @@ final class SequenceParallelPass {
                 throw e;
             }
             result.computeNanos = System.nanoTime() - start;
+            // A task of a failed stage attempt is killed without an interrupt and computes on; it must not then
+            // complete: its output would count for the retried attempt, whose own task of this partition would
+            // then never run, and its partner would wait for it forever.
+            context.killTaskIfInterrupted();
             return JavaConverters.asScalaIterator(List.of(result).iterator());
         }
     }

@@ -169,7 +169,12 @@ public final class CausalDepthwiseConv1d {
         return Shapes.contiguous(rows).reshape(1, k1, cols);
     }
 
-    /** The last {@code rows} of previous rows [1, K−1, cols] as [rows, cols] (a copy): the halo part of them. */
+    /** The halo part of previous rows [1, K−1, cols] (null: none): its last {@code rows} rows, one block. */
+    public static INDArray[] halo(INDArray previous, int rows) {
+        return previous == null ? null : new INDArray[] {lastRows(previous, rows)};
+    }
+
+    /** The last {@code rows} of previous rows [1, K−1, cols] as [rows, cols] (a copy). */
     public static INDArray lastRows(INDArray previous, int rows) {
         long k1 = previous.size(1);
         return previous.get(

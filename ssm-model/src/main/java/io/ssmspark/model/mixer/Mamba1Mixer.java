@@ -569,14 +569,12 @@ public final class Mamba1Mixer implements Mixer {
 
     @Override
     public INDArray[] haloOf(Mixer.Carry c, int rows) {
-        INDArray prev = c == null ? null : ((Carry) c).convRows();
-        return prev == null ? null : new INDArray[] {CausalDepthwiseConv1d.lastRows(prev, rows)};
+        return c == null ? null : CausalDepthwiseConv1d.halo(((Carry) c).convRows(), rows);
     }
 
     @Override
     public INDArray stateOf(Mixer.Carry c) {
-        INDArray s = c == null ? null : ((Carry) c).ssmState();
-        return s == null ? null : Shapes.contiguous(s).reshape(1, s.length());
+        return c == null ? null : Shapes.asRow(((Carry) c).ssmState());
     }
 
     /** (α [1, d_inner·N], E [1, d_inner·N]): S_out = α⊙S_in + E, α per state entry. */

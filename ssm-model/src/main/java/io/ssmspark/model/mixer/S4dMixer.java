@@ -478,8 +478,7 @@ public final class S4dMixer implements Mixer {
 
     @Override
     public INDArray stateOf(Mixer.Carry c) {
-        INDArray s = c == null ? null : ((Carry) c).state();
-        return s == null ? null : Shapes.contiguous(s).reshape(1, s.length());
+        return c == null ? null : Shapes.asRow(((Carry) c).state());
     }
 
     /**

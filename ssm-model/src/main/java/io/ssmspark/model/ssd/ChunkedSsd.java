@@ -85,10 +85,7 @@ public final class ChunkedSsd {
         }
         int b = d.batch(), T = d.seqLen(), H = d.heads(), P = d.headDim(), G = d.groups(), N = d.dState();
         int Hg = d.headsPerGroup();
-        INDArray cum = Nd4j.zeros(d.dtype(), b, T, H);
-        Ops.cumsum(in.dt().mul(in.A().reshape(1, 1, H)), cum, 1, false);
-        INDArray decay =
-                org.nd4j.linalg.ops.transforms.Transforms.exp(cum, false).reshape(b, T, G, Hg, 1);
+        INDArray decay = initialStateDecay(in);
         INDArray states = initialState.dup('c').reshape(b, G, (long) Hg * P, N);
         INDArray term = Nd4j.createUninitialized(d.dtype(), T, (long) Hg * P);
         INDArray yGroups = y.reshape(b, T, G, (long) Hg * P);
@@ -103,6 +100,16 @@ public final class ChunkedSsd {
         }
     }
 
+    /** exp(cum_t) per head, cum the inclusive cumulative sum of dt·A over t: [batch, T, G, H/G, 1]. */
+    private static INDArray initialStateDecay(SsdInputs in) {
+        SsdDims d = in.dims();
+        int b = d.batch(), T = d.seqLen(), H = d.heads();
+        INDArray cum = Nd4j.zeros(d.dtype(), b, T, H);
+        Ops.cumsum(in.dt().mul(in.A().reshape(1, 1, H)), cum, 1, false);
+        return org.nd4j.linalg.ops.transforms.Transforms.exp(cum, false)
+                .reshape(b, T, d.groups(), d.headsPerGroup(), 1);
+    }
+
     /**
      * The adjoint of {@link #addInitialStateContribution}: dℓ/dS_in (batch, H, P, N) of the term exp(cum_t)·C_t·S_in
      * in y for dℓ/dy (batch, T, H, P), per (batch, group) one gemm (dy ⊙ exp(cum))ᵀ·C_g. Nothing else of the SSD
@@ -113,10 +120,7 @@ public final class ChunkedSsd {
         SsdInputs.expectShape("dy", dy, "(batch, T, H, P)", d.batch(), d.seqLen(), d.heads(), d.headDim());
         int b = d.batch(), T = d.seqLen(), H = d.heads(), P = d.headDim(), G = d.groups(), N = d.dState();
         int Hg = d.headsPerGroup();
-        INDArray cum = Nd4j.zeros(d.dtype(), b, T, H);
-        Ops.cumsum(in.dt().mul(in.A().reshape(1, 1, H)), cum, 1, false);
-        INDArray decay =
-                org.nd4j.linalg.ops.transforms.Transforms.exp(cum, false).reshape(b, T, G, Hg, 1);
+        INDArray decay = initialStateDecay(in);
         INDArray scaled = dy.dup('c').reshape(b, T, G, Hg, P);
         scaled.muli(decay); // broadcast over P
         INDArray out = Nd4j.createUninitialized(d.dtype(), b, G, (long) Hg * P, N);

@@ -70,4 +70,9 @@ public final class Shapes {
     public static INDArray contiguous(INDArray a) {
         return (a.isView() || a.ordering() != 'c') ? a.dup('c') : a;
     }
+
+    /** {@code a} as one row [1, n] (a view of a contiguous copy); null stays null. */
+    public static INDArray asRow(INDArray a) {
+        return a == null ? null : contiguous(a).reshape(1, a.length());
+    }
 }
