@@ -76,6 +76,11 @@ public final class TextTokenizer implements Serializable {
         return source;
     }
 
+    /** The {@code tokenizer.json} it was read from, byte for byte (a copy). */
+    public byte[] json() {
+        return json.clone();
+    }
+
     /**
      * Number of ids the tokenizer can produce: one more than the largest id of its model's vocabulary and of its
      * added tokens.

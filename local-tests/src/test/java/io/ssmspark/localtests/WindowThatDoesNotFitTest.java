@@ -1,5 +1,6 @@
 package io.ssmspark.localtests;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -90,6 +91,11 @@ class WindowThatDoesNotFitTest {
 
     /** Runs {@code body} in an application of its own on the cluster; returns its executors' peak resident sets. */
     private static List<String> inApplication(LoopbackStandaloneCluster cluster, Body body) throws Exception {
+        // a session another test left running (a command run in this JVM) would be reused, in local mode
+        SparkSession.getDefaultSession().foreach(s -> {
+            s.stop();
+            return null;
+        });
         SparkSessions builder = SparkSessions.builder("window-that-does-not-fit")
                 .master(cluster.masterUrl())
                 .forTests();
@@ -100,6 +106,7 @@ class WindowThatDoesNotFitTest {
         conf.forEach(builder::conf);
         SparkSession spark = builder.build();
         try {
+            assertEquals(cluster.masterUrl(), spark.sparkContext().master());
             cluster.await(
                     "two executors to register with the driver",
                     () -> spark.sparkContext().statusTracker().getExecutorInfos().length == 3);

@@ -141,6 +141,8 @@ public final class Trainer {
         private long evalWindows;
         private long trainWindows;
         private long validationWindows;
+        /** The tokenizer.json the run encodes text with (null: a token per byte), copied into each checkpoint. */
+        private byte[] tokenizerJson;
         /** The part exchange's cost in the step so far (sequence-parallel passes only). */
         private SequenceParallelPass.Exchange exchange;
 
@@ -256,6 +258,7 @@ public final class Trainer {
                         io.ssmspark.data.TextTokenizer.load(java.nio.file.Path.of(config.tokenizer));
                 tok.requireFitsModel(model.vocabSize());
                 read = read.withTokenizer(tok);
+                tokenizerJson = tok.json();
             }
             data = Sources.read(spark, config.data, read);
             data.vocabulary().requireFitsModel(model.vocabSize());
@@ -509,7 +512,7 @@ public final class Trainer {
             stored.overwrite = null;
             stored.injectTaskFailure = null;
             new TrainingCheckpoint(model, parameters, optimizer.adamw().state(), step, stored)
-                    .save(files, target, schedule.epochOf(Math.max(0, step - 1)));
+                    .save(files, target, schedule.epochOf(Math.max(0, step - 1)), tokenizerJson);
             checkpoints.add(target);
             LOG.info("checkpoint of step {} written to {}", step, target);
         }

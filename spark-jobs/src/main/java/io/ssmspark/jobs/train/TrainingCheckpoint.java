@@ -39,8 +39,12 @@ public record TrainingCheckpoint(
     private static final String FLAT = "parameters";
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Writes this checkpoint to {@code target} (any Hadoop FS path), atomically. */
-    void save(RunFiles files, String target, long epoch) throws IOException {
+    /**
+     * Writes this checkpoint to {@code target} (any Hadoop FS path), atomically, with the run's {@code tokenizer.json}
+     * beside the model when it trained on one (null: a token per byte), so that the directory is also what
+     * {@code --tokenizer} reads.
+     */
+    void save(RunFiles files, String target, long epoch, byte[] tokenizerJson) throws IOException {
         Path local = Files.createTempDirectory("ssm-checkpoint-");
         try {
             ObjectNode state = JSON.createObjectNode();
@@ -57,6 +61,9 @@ public record TrainingCheckpoint(
                     out -> SafeTensorsWriter.write(
                             out, optimizer.tensors(), optimizer.metadata(), optimizer.fileType()));
             extra.put(STATE_FILE, out -> out.write(stateJson));
+            if (tokenizerJson != null) {
+                extra.put(io.ssmspark.data.TextTokenizer.FILE_NAME, out -> out.write(tokenizerJson));
+            }
             if (parameters.dataType() == DataType.DOUBLE) {
                 extra.put(
                         PARAMETERS_FILE,

@@ -73,6 +73,12 @@ class TokenizerTrainingTest {
         long windows = r.trainWindows() + r.validationWindows();
         assertTrue(windows <= ids / 32, windows + " windows for " + ids + " ids");
         assertTrue(windows < bytes / 32 - 12, windows + " windows for " + bytes + " bytes");
+        // the trained model keeps its tokenizer, byte for byte: the directory is what --tokenizer reads
+        Path kept = Path.of(r.finalCheckpoint()).resolve(TextTokenizer.FILE_NAME);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(t.json(), Files.readAllBytes(kept));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(
+                t.encode("a kept tokenizer"),
+                TextTokenizer.load(Path.of(r.finalCheckpoint())).encode("a kept tokenizer"));
     }
 
     @Test
