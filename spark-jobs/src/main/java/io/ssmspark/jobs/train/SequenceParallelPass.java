@@ -43,6 +43,9 @@ import scala.runtime.AbstractFunction1;
 final class SequenceParallelPass {
     private SequenceParallelPass() {}
 
+    /** A pass's outcome, as a data-parallel pass's, and what its exchange cost. */
+    record Result(DistributedPass.Outcome outcome, Exchange exchange) {}
+
     /** What a pass's exchange cost, over all its tasks. */
     record Exchange(long bytesUp, long bytesDown, long maxWaitNanos) {
         /** Both passes' cost (the rounds of one step run one after the other). */
@@ -89,7 +92,7 @@ final class SequenceParallelPass {
         }
     }
 
-    static DistributedPass.Outcome run(
+    static Result run(
             JavaSparkContext sc,
             JavaRDD<Window> windows,
             Broadcast<ModelBlob> parameters,
@@ -100,8 +103,7 @@ final class SequenceParallelPass {
             int groups,
             int parts,
             int seqLen,
-            FaultInjection fault,
-            Exchange[] exchangeOut) {
+            FaultInjection fault) {
         WindowParts cut = WindowParts.even(seqLen, parts);
         int tasks = groups * parts;
         long start = System.nanoTime();
@@ -155,10 +157,7 @@ final class SequenceParallelPass {
             down += r.exchangeBytesDown;
             maxWait = Math.max(maxWait, r.exchangeNanos);
         }
-        if (exchangeOut != null) {
-            exchangeOut[0] = new Exchange(up, down, maxWait);
-        }
-        return DistributedPass.combine(results, gradient, jobNanos);
+        return new Result(DistributedPass.combine(results, gradient, jobNanos), new Exchange(up, down, maxWait));
     }
 
     /** Each barrier task's work: its part of each of its group's windows, in rank order. */

@@ -435,8 +435,7 @@ public final class Trainer {
             if (config.sequenceParallel == 1) {
                 return DistributedPass.run(windows, broadcast, first, end, gradient, step, config.microBatch, fault);
             }
-            SequenceParallelPass.Exchange[] cost = new SequenceParallelPass.Exchange[1];
-            DistributedPass.Outcome o = SequenceParallelPass.run(
+            SequenceParallelPass.Result r = SequenceParallelPass.run(
                     sc,
                     windows,
                     broadcast,
@@ -447,10 +446,9 @@ public final class Trainer {
                     config.partitions,
                     config.sequenceParallel,
                     config.seqLen,
-                    fault,
-                    cost);
-            exchange = exchange == null ? cost[0] : exchange.plus(cost[0]);
-            return o;
+                    fault);
+            exchange = exchange == null ? r.exchange() : exchange.plus(r.exchange());
+            return r.outcome();
         }
 
         /** The summed gradient divided by the token count, in the run's dtype (a new array; the caller closes it). */
