@@ -170,8 +170,8 @@ class TransformersBambaCheckpointTest {
                         + " overrides the field), so only 0.5 is supported");
         cases.put(
                 "\"time_step_limit\": [0.0, 10.0]",
-                "field 'time_step_limit' = [0.0, 10.0] is not supported; only [0.0, Infinity] (no clamping) is"
-                        + " supported");
+                "field 'time_step_limit' = [0.0, 10.0] is not supported; only [0.0, Infinity] (no clamping of the"
+                        + " time step) is supported");
         cases.put(
                 "\"num_experts\": 4",
                 "unknown field 'num_experts': it is not a field of transformers' BambaConfig, and ssm-spark does not"

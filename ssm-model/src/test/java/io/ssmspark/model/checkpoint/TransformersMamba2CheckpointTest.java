@@ -212,7 +212,7 @@ class TransformersMamba2CheckpointTest {
         cases.put(
                 "\"layer_norm_epsilon\": 1e-06",
                 "field 'layer_norm_epsilon' = 1.0E-6 is not supported; transformers"
-                        + " also uses it in each mixer's gated RMSNorm, where ssm-spark uses mamba_ssm's fixed 1.0E-5; only"
+                        + " also uses it in each Mamba2 mixer's gated RMSNorm, where ssm-spark uses mamba_ssm's fixed 1.0E-5; only"
                         + " 1e-05 is supported");
         cases.put(
                 "\"num_heads\": 8",

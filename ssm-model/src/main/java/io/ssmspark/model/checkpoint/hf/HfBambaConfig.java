@@ -5,7 +5,6 @@ import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MalformedConfigException;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
-import io.ssmspark.model.layers.GatedRmsNorm;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -92,17 +91,7 @@ public final class HfBambaConfig {
                     "transformers' Bamba normalises the gated output over all channels, ssm-spark (as mamba_ssm)"
                             + " per group; only 1 gives the same model");
         }
-        if (!(eps > 0) || !Double.isFinite(eps)) {
-            throw f.invalid("rms_norm_eps", "must be a finite number > 0, found " + eps);
-        }
-        if (eps != GatedRmsNorm.MAMBA2_EPS) {
-            // BambaMixer: layer_norm_epsilon = rms_norm_eps, used by its gated norm.
-            throw f.unsupported(
-                    "rms_norm_eps",
-                    eps,
-                    "transformers also uses it in each Mamba2 mixer's gated RMSNorm, where ssm-spark uses mamba_ssm's"
-                            + " fixed " + GatedRmsNorm.MAMBA2_EPS + "; only 1e-05 is supported");
-        }
+        HfConfig.requireGatedNormEpsilon(f, "rms_norm_eps", eps);
         if (f.bool("mamba_proj_bias", false)) {
             throw f.unsupported("mamba_proj_bias", true, "ssm-spark's Mamba2 has no in_proj / out_proj bias");
         }
@@ -133,7 +122,7 @@ public final class HfBambaConfig {
                     "ssm-spark's GatedMLP (as mamba_ssm's) rounds its hidden width up to a multiple of "
                             + MambaConfig.MLP_MULTIPLE_OF + "; only such a multiple gives the same model");
         }
-        timeStepLimit(f);
+        HfConfig.requireUnclampedTimeStep(f);
         if (heads < 1 || kvHeads < 1 || heads % kvHeads != 0) {
             throw f.invalid("num_key_value_heads", "= " + kvHeads + " must divide num_attention_heads = " + heads);
         }
@@ -320,22 +309,6 @@ public final class HfBambaConfig {
                         "it must be \"" + (attn.contains(i) ? "full_attention" : "linear_attention")
                                 + "\" as attn_layer_indices says");
             }
-        }
-    }
-
-    private static void timeStepLimit(HfFields f) throws MalformedConfigException {
-        JsonNode v = f.raw("time_step_limit");
-        if (v == null || v.isNull()) {
-            return;
-        }
-        if (!v.isArray() || v.size() != 2) {
-            throw f.wrongType("time_step_limit", "[min, max], two numbers", v);
-        }
-        double lo = f.toDouble("time_step_limit[0]", v.get(0));
-        double hi = f.toDouble("time_step_limit[1]", v.get(1));
-        if (lo != 0.0 || hi != Double.POSITIVE_INFINITY) {
-            throw f.unsupported(
-                    "time_step_limit", "[" + lo + ", " + hi + "]", "only [0.0, Infinity] (no clamping) is supported");
         }
     }
 }

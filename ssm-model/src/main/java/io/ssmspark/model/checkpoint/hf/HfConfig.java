@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ssmspark.model.config.MalformedConfigException;
 import io.ssmspark.model.config.MambaConfig;
+import io.ssmspark.model.layers.GatedRmsNorm;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -210,5 +211,45 @@ public record HfConfig(
             throw f.invalid("dtype", "= \"" + now + "\" contradicts torch_dtype = \"" + old + "\"");
         }
         return now != null ? now : old;
+    }
+
+    /**
+     * The epsilon {@code field} of a Mamba-2 model must be mamba_ssm's 1e-5: transformers also gives it to each Mamba-2
+     * mixer's gated RMSNorm (modeling_mamba2.py / modeling_bamba.py build MambaRMSNormGated with it), where ssm-spark
+     * fixes mamba_ssm's value.
+     */
+    static void requireGatedNormEpsilon(HfFields f, String field, double eps) throws MalformedConfigException {
+        if (!(eps > 0) || !Double.isFinite(eps)) {
+            throw f.invalid(field, "must be a finite number > 0, found " + eps);
+        }
+        if (eps != GatedRmsNorm.MAMBA2_EPS) {
+            throw f.unsupported(
+                    field,
+                    eps,
+                    "transformers also uses it in each Mamba2 mixer's gated RMSNorm, where ssm-spark uses mamba_ssm's"
+                            + " fixed " + GatedRmsNorm.MAMBA2_EPS + "; only 1e-05 is supported");
+        }
+    }
+
+    /**
+     * time_step_limit must be absent or (0, inf): transformers clamps softplus(dt + dt_bias) into it (torch_forward's
+     * torch.clamp, the kernels' dt_limit), and ssm-spark does not clamp.
+     */
+    static void requireUnclampedTimeStep(HfFields f) throws MalformedConfigException {
+        JsonNode v = f.raw("time_step_limit");
+        if (v == null || v.isNull()) {
+            return; // the configs' default (0.0, float("inf"))
+        }
+        if (!v.isArray() || v.size() != 2) {
+            throw f.wrongType("time_step_limit", "[min, max], two numbers", v);
+        }
+        double lo = f.toDouble("time_step_limit[0]", v.get(0));
+        double hi = f.toDouble("time_step_limit[1]", v.get(1));
+        if (lo != 0.0 || hi != Double.POSITIVE_INFINITY) {
+            throw f.unsupported(
+                    "time_step_limit",
+                    "[" + lo + ", " + hi + "]",
+                    "only [0.0, Infinity] (no clamping of the time step) is supported");
+        }
     }
 }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ssmspark.model.config.MalformedConfigException;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
-import io.ssmspark.model.layers.GatedRmsNorm;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -83,19 +82,7 @@ public final class HfMamba2Config {
         if (heads % groups != 0) {
             throw f.invalid("n_groups", "= " + groups + " does not divide num_heads = " + heads);
         }
-        if (!(eps > 0) || !Double.isFinite(eps)) {
-            throw f.invalid("layer_norm_epsilon", "must be a finite number > 0, found " + eps);
-        }
-        if (eps != GatedRmsNorm.MAMBA2_EPS) {
-            // modeling_mamba2.py: Mamba2Mixer builds MambaRMSNormGated(intermediate_size, eps=layer_norm_epsilon), so
-            // the epsilon is also the mixer's gated norm's, which ssm-spark fixes at mamba_ssm's 1e-5.
-            throw f.unsupported(
-                    "layer_norm_epsilon",
-                    eps,
-                    "transformers also uses it in each mixer's gated RMSNorm,"
-                            + " where ssm-spark uses mamba_ssm's fixed " + GatedRmsNorm.MAMBA2_EPS
-                            + "; only 1e-05 is supported");
-        }
+        HfConfig.requireGatedNormEpsilon(f, "layer_norm_epsilon", eps);
         if (f.bool("use_bias", false)) {
             throw f.unsupported(
                     "use_bias",
@@ -122,7 +109,7 @@ public final class HfMamba2Config {
                     "transformers' Mamba2 always uses RMSNorm (Mamba2RMSNorm,"
                             + " MambaRMSNormGated), so the config contradicts the model it describes");
         }
-        timeStepLimit(f);
+        HfConfig.requireUnclampedTimeStep(f);
         // modeling_mamba2.py passes norm_before_gate=False to mamba_ssm's kernels and MambaRMSNormGated gates before
         // normalising: the field is not read by the model (some converted configs carry "norm_before_gate": true).
         JsonNode beforeGate = f.raw("norm_before_gate");
@@ -194,27 +181,6 @@ public final class HfMamba2Config {
             return new HfConfig(config, architecture, declared, version, notes);
         } catch (IllegalArgumentException e) {
             throw new MalformedConfigException(source + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** time_step_limit must be (0, inf): transformers then leaves dt unclamped, which is what ssm-spark computes. */
-    private static void timeStepLimit(HfFields f) throws MalformedConfigException {
-        JsonNode v = f.raw("time_step_limit");
-        if (v == null) {
-            return; // Mamba2Config's default (0.0, float("inf"))
-        }
-        if (!v.isArray() || v.size() != 2) {
-            throw f.wrongType("time_step_limit", "[min, max], two numbers", v);
-        }
-        double lo = f.toDouble("time_step_limit[0]", v.get(0));
-        double hi = f.toDouble("time_step_limit[1]", v.get(1));
-        if (lo != 0.0 || hi != Double.POSITIVE_INFINITY) {
-            // modeling_mamba2.py clamps softplus(dt + dt_bias) into [min, max] (torch_forward's torch.clamp, the
-            // kernels' dt_limit); ssm-spark does not clamp.
-            throw f.unsupported(
-                    "time_step_limit",
-                    "[" + lo + ", " + hi + "]",
-                    "only [0.0, Infinity] (no clamping of" + " the time step) is supported");
         }
     }
 
