@@ -27,4 +27,22 @@ public final class WeightDecayMask {
         }
         return mask;
     }
+
+    /** Entries [start, end) of {@link #of}, built without the rest: the mask of one shard of the parameters. */
+    public static INDArray slice(CheckpointSchema schema, DataType type, long start, long end) {
+        AdamW.checkFloatingType(type, "weight-decay mask");
+        if (start < 0 || end < start || end > schema.totalParameters()) {
+            throw new IllegalArgumentException("weight-decay mask: slice [" + start + ", " + end + ") outside the "
+                    + schema.totalParameters() + " parameters");
+        }
+        INDArray mask = Nd4j.zeros(type, end - start);
+        for (TensorSpec t : schema.tensors()) {
+            long from = Math.max(start, t.offset());
+            long to = Math.min(end, t.offset() + t.size());
+            if (t.weightDecay() && from < to) {
+                mask.get(NDArrayIndex.interval(from - start, to - start)).assign(1.0);
+            }
+        }
+        return mask;
+    }
 }

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 class AdamWTest {
     static final int N = 11;
@@ -181,5 +182,51 @@ class AdamWTest {
         double[] a = new double[N];
         java.util.Arrays.fill(a, 1.0);
         return a;
+    }
+
+    /**
+     * Each element's update depends only on its own inputs, so shards of the vector, each with its own optimizer
+     * over its slice of the mask (restored from its slice of the state at every step, as a sharded reducer does),
+     * end bit for bit where the whole vector does.
+     */
+    @Test
+    void updatingShardsEqualsUpdatingTheWholeVector() {
+        AdamWSettings settings = AdamWSettings.defaults().withWeightDecay(0.1);
+        for (DataType type : new DataType[] {DataType.FLOAT, DataType.DOUBLE}) {
+            AdamW whole = new AdamW(vector(MASK, type), settings);
+            INDArray wholeParams = vector(initialParameters(), type);
+            long[] cuts = {0, 4, 5, N};
+            INDArray[] params = new INDArray[cuts.length - 1];
+            AdamWState[] states = new AdamWState[cuts.length - 1];
+            for (int s = 0; s < params.length; s++) {
+                params[s] = wholeParams
+                        .get(NDArrayIndex.interval(cuts[s], cuts[s + 1]))
+                        .dup();
+                states[s] = new AdamWState(
+                        0, Nd4j.zeros(type, cuts[s + 1] - cuts[s]), Nd4j.zeros(type, cuts[s + 1] - cuts[s]));
+            }
+            for (int k = 0; k < LRS.length; k++) {
+                INDArray g = vector(gradient(k), type);
+                whole.step(wholeParams, g, LRS[k]);
+                for (int s = 0; s < params.length; s++) {
+                    INDArray mask = vector(MASK, type).get(NDArrayIndex.interval(cuts[s], cuts[s + 1]));
+                    AdamW shard = new AdamW(mask, settings);
+                    shard.restore(states[s]);
+                    shard.step(
+                            params[s],
+                            g.get(NDArrayIndex.interval(cuts[s], cuts[s + 1])).dup(),
+                            LRS[k]);
+                    states[s] = shard.state();
+                }
+            }
+            for (int s = 0; s < params.length; s++) {
+                assertEquals(
+                        wholeParams.get(NDArrayIndex.interval(cuts[s], cuts[s + 1])), params[s], type + " shard " + s);
+                assertEquals(
+                        whole.state().m().get(NDArrayIndex.interval(cuts[s], cuts[s + 1])),
+                        states[s].m(),
+                        type + " m of shard " + s);
+            }
+        }
     }
 }

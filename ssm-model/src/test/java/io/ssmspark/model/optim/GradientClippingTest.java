@@ -63,10 +63,10 @@ class GradientClippingTest {
     }
 
     @Test
-    void normSpansSeveralBlocks() {
-        long n = GradientClipping.BLOCK * 2 + 3;
+    void normSpansSeveralChunks() {
+        long n = (1L << 17) + 3; // SquareSum reads 2^16 elements at a time
         INDArray ones = Nd4j.ones(DataType.DOUBLE, n);
-        ones.putScalar(n - 1, 1001.0); // the last block counts: 1001^2 - 1 = 1002000 more
+        ones.putScalar(n - 1, 1001.0); // the last chunk counts: 1001^2 - 1 = 1002000 more
         assertEquals(Math.sqrt(n + 1_002_000.0), GradientClipping.globalNorm(ones), 0.0);
     }
 

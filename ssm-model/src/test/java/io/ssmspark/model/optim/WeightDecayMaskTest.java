@@ -79,4 +79,19 @@ class WeightDecayMaskTest {
         assertEquals(schema.totalParameters(), adamw.size());
         assertEquals(WeightDecayMask.of(schema, DataType.FLOAT), adamw.decayMask());
     }
+
+    @Test
+    void aSliceEqualsThoseEntriesOfTheWholeMask() {
+        CheckpointSchema schema = CheckpointSchema.of(hybrid(true));
+        INDArray whole = WeightDecayMask.of(schema, DataType.FLOAT);
+        long n = schema.totalParameters();
+        long[][] slices = {{0, n}, {0, 1}, {n - 1, n}, {5, 5}, {17, n / 3}, {n / 3, 2 * n / 3 + 7}};
+        for (long[] s : slices) {
+            INDArray slice = WeightDecayMask.slice(schema, DataType.FLOAT, s[0], s[1]);
+            assertEquals(s[1] - s[0], slice.length());
+            if (s[1] > s[0]) {
+                assertEquals(whole.get(NDArrayIndex.interval(s[0], s[1])), slice, "[" + s[0] + ", " + s[1] + ")");
+            }
+        }
+    }
 }
