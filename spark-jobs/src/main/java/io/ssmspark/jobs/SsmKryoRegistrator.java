@@ -42,7 +42,14 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
             io.ssmspark.jobs.train.PartitionResult.class,
             io.ssmspark.jobs.train.WindowPart.class,
             io.ssmspark.jobs.train.PackedSum.class,
-            io.ssmspark.jobs.train.ScalarSum.class)));
+            io.ssmspark.jobs.train.ScalarSum.class,
+            // io.ssmspark.jobs.train: the sharded reduce's shuffles and cached optimizer shards
+            io.ssmspark.jobs.train.FlatValues.class,
+            io.ssmspark.jobs.train.OptimizerShard.class,
+            io.ssmspark.jobs.train.ParameterSlice.class,
+            io.ssmspark.jobs.train.GradientSlice.class,
+            io.ssmspark.jobs.train.ReducedShard.class,
+            java.util.ArrayList.class)));
 
     /** Spark SQL classes our jobs send beyond those the data pipeline already lists. */
     public static final List<String> SPARK_CLASS_NAMES =

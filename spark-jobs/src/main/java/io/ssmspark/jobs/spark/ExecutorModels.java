@@ -3,6 +3,7 @@ package io.ssmspark.jobs.spark;
 import io.ssmspark.model.lm.HybridLm;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.broadcast.Broadcast;
 
@@ -26,12 +27,20 @@ public final class ExecutorModels {
     private ExecutorModels() {}
 
     /** This JVM's model of {@code broadcast}, built once (on the driver too: in local mode the tasks share it). */
-    public static synchronized HybridLm of(Broadcast<ModelBlob> broadcast) {
-        String key = application() + "/" + broadcast.id();
-        HybridLm lm = MODELS.get(key);
+    public static HybridLm of(Broadcast<ModelBlob> broadcast) {
+        return of("broadcast/" + broadcast.id(), () -> broadcast.value().newModel());
+    }
+
+    /**
+     * This JVM's model named {@code key} within the application, built by {@code build} on first use (parameters
+     * that reach the tasks another way than a broadcast: the key must name that set of parameters).
+     */
+    public static synchronized HybridLm of(String key, Supplier<HybridLm> build) {
+        String scoped = application() + "/" + key;
+        HybridLm lm = MODELS.get(scoped);
         if (lm == null) {
-            lm = broadcast.value().newModel();
-            MODELS.put(key, lm);
+            lm = build.get();
+            MODELS.put(scoped, lm);
         }
         return lm;
     }

@@ -27,6 +27,11 @@ public final class PackedSum implements Serializable {
         return hi.length;
     }
 
+    /** Entries [from, to) as a packed sum of their own. */
+    PackedSum slice(int from, int to) {
+        return new PackedSum(java.util.Arrays.copyOfRange(hi, from, to), java.util.Arrays.copyOfRange(lo, from, to));
+    }
+
     /** The payload's size on the wire: 8 + 4 bytes per entry. */
     public long byteSize() {
         return 12L * hi.length;

@@ -147,6 +147,24 @@ public final class TrainConfig {
                     + " data-parallel groups, P x S tasks at once (default ${DEFAULT-VALUE}: whole windows).")
     public Integer sequenceParallel;
 
+    @JsonProperty("reduce")
+    @Option(
+            names = "--reduce",
+            paramLabel = "PATH",
+            description = "How a step's gradients are added: driver (every task's whole gradient to the driver, which"
+                    + " holds the optimizer), sharded (through Spark shuffles to --reduce-shards reducers on the"
+                    + " executors, which hold the optimizer state in shards), or auto: sharded from "
+                    + ShardedReduceChoice.AUTO_MIN_PARAMETERS_TEXT + " parameters on (default ${DEFAULT-VALUE}). The"
+                    + " numbers are the same bits either way.")
+    public String reduce;
+
+    @JsonProperty("reduce-shards")
+    @Option(
+            names = "--reduce-shards",
+            paramLabel = "K",
+            description = "Shards of the sharded reduce (0: one per partition; default ${DEFAULT-VALUE}).")
+    public Integer reduceShards;
+
     @JsonProperty("master")
     @Option(
             names = "--master",
@@ -193,7 +211,7 @@ public final class TrainConfig {
             description = "Skip a step with a NaN/Inf loss or gradient instead of stopping.")
     public Boolean skipNonfinite;
 
-    /** Test hook: "STEP:PARTITION" makes that task's first attempt throw (Spark retries it). */
+    /** Test hook: "STEP:PARTITION" (a training task) or "reduce:STEP:SHARD" (a reducer) makes that task's first attempt throw (Spark retries it). */
     @JsonProperty("inject-task-failure")
     @Option(
             names = "--inject-task-failure",
@@ -247,6 +265,8 @@ public final class TrainConfig {
         d.evalWindows = 64;
         d.partitions = 2;
         d.sequenceParallel = 1;
+        d.reduce = "auto";
+        d.reduceShards = 0;
         d.checkpointEvery = 0;
         d.evalEvery = 0;
         d.skipNonfinite = false;
@@ -408,6 +428,7 @@ public final class TrainConfig {
                 "--micro-batch " + microBatch + ": with --sequence-parallel " + sequenceParallel
                         + " each task runs its part of one window at a time; use --micro-batch 1");
         positive("eval-windows", evalWindows);
+        ShardedReduceChoice.validate(this);
         nonNegative("warmup", warmup);
         nonNegative("checkpoint-every", checkpointEvery);
         nonNegative("eval-every", evalEvery);

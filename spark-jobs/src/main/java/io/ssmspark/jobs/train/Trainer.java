@@ -12,7 +12,6 @@ import io.ssmspark.data.TrainingWindows;
 import io.ssmspark.data.Window;
 import io.ssmspark.data.WindowOptions;
 import io.ssmspark.jobs.spark.Interruption;
-import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.spark.Progress;
 import io.ssmspark.jobs.spark.SparkCleanup;
 import io.ssmspark.jobs.spark.ThreadBudget;
@@ -35,7 +34,6 @@ import java.util.Locale;
 import java.util.OptionalDouble;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -116,6 +114,7 @@ public final class Trainer {
         if (resumed == null) { // a resumed model was checked before its tensors were read
             TrainingMemory.of(config.dataType()).require(model, config.modelConfig, MemoryLimits.ofThisJvm());
         }
+        ShardedReduceChoice.requireFits(config, CheckpointSchema.of(model).totalParameters());
         RunDirectory.prepare(files, config);
         return new Run(config, model, resumed).execute();
     }
@@ -126,10 +125,8 @@ public final class Trainer {
         private final MambaConfig model;
         private final DataType dtype;
         private final String configJson;
-        private final INDArray parameters;
-        private final Optimizer optimizer;
+        private final TrainingState state;
         private final long startStep;
-        private final FaultInjection fault;
         private final MetricsLog metrics;
         private final List<String> checkpoints = new ArrayList<>();
         private SourceData data;
@@ -143,26 +140,40 @@ public final class Trainer {
         private long validationWindows;
         /** The tokenizer.json the run encodes text with (null: a token per byte), copied into each checkpoint. */
         private byte[] tokenizerJson;
-        /** The part exchange's cost in the step so far (sequence-parallel passes only). */
-        private SequenceParallelPass.Exchange exchange;
 
         Run(TrainConfig config, MambaConfig model, TrainingCheckpoint resumed) throws IOException {
             this.config = config;
             this.model = model;
             this.dtype = config.dataType();
             this.configJson = model.toJson();
-            this.parameters = resumed != null ? resumed.parameters() : ModelInit.initialize(model, config.seed, dtype);
-            AdamW adamw = new AdamW(
-                    CheckpointSchema.of(model), dtype, AdamWSettings.defaults().withWeightDecay(config.weightDecay));
-            if (resumed != null) {
-                adamw.restore(resumed.optimizer());
+            INDArray parameters =
+                    resumed != null ? resumed.parameters() : ModelInit.initialize(model, config.seed, dtype);
+            AdamWSettings settings = AdamWSettings.defaults().withWeightDecay(config.weightDecay);
+            LearningRateSchedule schedule =
+                    new LearningRateSchedule(config.lr, config.minLr, config.warmup, config.steps);
+            FaultInjection faults =
+                    config.injectTaskFailure == null ? null : FaultInjection.parse(config.injectTaskFailure);
+            if (ShardedReduceChoice.sharded(config, parameters.length())) {
+                this.state = new ShardedState(
+                        sc,
+                        configJson,
+                        parameters,
+                        resumed != null ? resumed.optimizer() : null,
+                        ShardedReduceChoice.shards(config, parameters.length()),
+                        settings,
+                        schedule,
+                        config,
+                        faults);
+                parameters.close(); // the executors hold them now
+            } else {
+                AdamW adamw = new AdamW(CheckpointSchema.of(model), dtype, settings);
+                if (resumed != null) {
+                    adamw.restore(resumed.optimizer());
+                }
+                this.state = new DriverState(
+                        sc, configJson, parameters, new Optimizer(adamw, schedule, config.maxGradNorm), config, faults);
             }
-            this.optimizer = new Optimizer(
-                    adamw,
-                    new LearningRateSchedule(config.lr, config.minLr, config.warmup, config.steps),
-                    config.maxGradNorm);
             this.startStep = resumed != null ? resumed.step() : 0;
-            this.fault = config.injectTaskFailure == null ? null : FaultInjection.parse(config.injectTaskFailure);
             this.metrics = new MetricsLog(files, config.out);
             if (resumed != null) {
                 metrics.keepEarlierRecords(startStep);
@@ -178,7 +189,7 @@ public final class Trainer {
             LOG.info(
                     "training {} parameters ({}), {} train windows / {} validation windows of {} tokens, global batch {}"
                             + " x grad-accum {} in micro-batches of {}, {} partitions{}, ND4J threads per task {}, steps {}..{}",
-                    parameters.length(),
+                    state.parameterCount(),
                     config.dtype,
                     trainWindows,
                     validationWindows,
@@ -228,7 +239,7 @@ public final class Trainer {
                 writeSummary(lastTrainLoss, lastEvaluation, System.nanoTime() - runStart);
                 return new Result(
                         model,
-                        parameters,
+                        state.parameters(),
                         config.steps,
                         lastTrainLoss,
                         lastEvaluation.loss(),
@@ -237,6 +248,7 @@ public final class Trainer {
                         validationWindows,
                         finalDir);
             } finally {
+                state.close();
                 SparkCleanup.unpersist(train);
                 SparkCleanup.unpersist(validation);
             }
@@ -310,54 +322,46 @@ public final class Trainer {
             long step = s + 1;
             long stepStart = System.nanoTime();
             JavaRDD<Window> windows = trainWindowsOf(schedule.epochOf(s));
-            exchange = null;
-            ModelBlob flat = ModelBlob.of(configJson, parameters);
-            Broadcast<ModelBlob> broadcast = sc.broadcast(flat);
-            long broadcastNanos = System.nanoTime() - stepStart;
+            long[] firstRanks = new long[config.gradAccum];
+            for (int round = 0; round < config.gradAccum; round++) {
+                firstRanks[round] = schedule.firstRank(s, round);
+            }
+            long expectedTokens = (long) config.globalBatch * config.seqLen;
+            TrainingState.StepPasses passes =
+                    state.gradients(windows, firstRanks, schedule.windowsPerRound(), expectedTokens, (int) step);
             ScalarSum loss = new ScalarSum();
             long tokens = 0;
             long jobNanos = 0;
             long maxTask = 0;
             long meanTask = 0;
             long combineNanos = 0;
-            long resultBytes = 0;
-            INDArray meanGradient;
-            try (CompensatedSum gradient = new CompensatedSum(parameters.length())) {
-                try {
-                    for (int round = 0; round < config.gradAccum; round++) {
-                        long first = schedule.firstRank(s, round);
-                        long end = first + schedule.windowsPerRound();
-                        DistributedPass.Outcome o = pass(windows, broadcast, first, end, gradient, (int) step, fault);
-                        if (o.windows() != end - first) {
-                            throw new IllegalStateException("step " + step + ": expected " + (end - first)
-                                    + " training windows" + " with ranks [" + first + ", " + end
-                                    + ") but the tasks found " + o.windows());
-                        }
-                        loss.add(o.loss());
-                        tokens += o.tokens();
-                        combineNanos += o.combineNanos();
-                        jobNanos += o.jobNanos();
-                        maxTask += o.maxTaskNanos();
-                        meanTask += o.meanTaskNanos();
-                        resultBytes += o.resultBytes();
-                    }
-                } finally {
-                    SparkCleanup.destroy(broadcast);
+            for (int round = 0; round < firstRanks.length; round++) {
+                DistributedPass.Outcome o = passes.rounds().get(round);
+                if (o.windows() != schedule.windowsPerRound()) {
+                    state.discard();
+                    throw new IllegalStateException("step " + step + ": expected " + schedule.windowsPerRound()
+                            + " training windows with ranks [" + firstRanks[round] + ", "
+                            + (firstRanks[round] + schedule.windowsPerRound()) + ") but the tasks found "
+                            + o.windows());
                 }
-                meanGradient = mean(gradient, tokens); // ∇ of the mean NLL over the batch
+                loss.add(o.loss());
+                tokens += o.tokens();
+                combineNanos += o.combineNanos();
+                jobNanos += o.jobNanos();
+                maxTask += o.maxTaskNanos();
+                meanTask += o.meanTaskNanos();
             }
             long optimizerStart = System.nanoTime();
             double meanLoss = loss.value() / tokens;
             StepReport report = null;
             String problem = null;
-            try (meanGradient) {
-                if (!Double.isFinite(meanLoss)) {
-                    problem = "the training loss is " + meanLoss;
-                } else {
-                    report = optimizer.step(parameters, meanGradient);
-                    if (!report.applied()) {
-                        problem = "the gradient norm is " + report.clip().norm();
-                    }
+            if (!Double.isFinite(meanLoss)) {
+                state.discard();
+                problem = "the training loss is " + meanLoss;
+            } else {
+                report = state.update();
+                if (!report.applied()) {
+                    problem = "the gradient norm is " + report.clip().norm();
                 }
             }
             long now = System.nanoTime();
@@ -371,18 +375,25 @@ public final class Trainer {
             double stepSeconds = (now - stepStart) / 1e9;
             record.put("tokens_per_s", tokens / stepSeconds);
             record.put("step_ms", stepSeconds * 1e3);
-            record.put("broadcast_ms", broadcastNanos / 1e6);
+            record.put("broadcast_ms", passes.broadcastNanos() / 1e6);
             record.put("job_ms", jobNanos / 1e6);
             record.put("task_compute_max_ms", maxTask / 1e6);
             record.put("task_compute_mean_ms", meanTask / 1e6);
             record.put("aggregate_ms", combineNanos / 1e6);
             record.put("optimizer_ms", (now - optimizerStart) / 1e6);
-            record.put("broadcast_bytes", flat.byteSize());
-            record.put("result_bytes", resultBytes);
+            record.put("broadcast_bytes", passes.parameterBytes());
+            record.put("result_bytes", passes.driverBytes());
+            SequenceParallelPass.Exchange exchange = passes.exchange();
             if (exchange != null) { // --sequence-parallel: what crossed between the parts of the windows
                 record.put("exchange_bytes_up", exchange.bytesUp());
                 record.put("exchange_bytes_down", exchange.bytesDown());
                 record.put("exchange_wait_max_ms", exchange.maxWaitNanos() / 1e6);
+            }
+            TrainingState.Reduce reduce = passes.reduce();
+            if (reduce != null) { // --reduce sharded: the gradient shuffle and the reducers
+                record.put("reduce_shards", reduce.shards());
+                record.put("gradient_shuffle_bytes", reduce.gradientBytes());
+                record.put("reduce_max_ms", reduce.maxReducerNanos() / 1e6);
             }
             if (problem != null) {
                 record.put("skipped", true);
@@ -420,60 +431,11 @@ public final class Trainer {
         }
 
         /**
-         * One pass over the windows ranked [first, end): whole windows, one task each ({@link DistributedPass}), or
-         * cut across --sequence-parallel tasks ({@link SequenceParallelPass}), whose exchange figures go to
-         * {@link #exchange}.
-         */
-        private DistributedPass.Outcome pass(
-                JavaRDD<Window> windows,
-                Broadcast<ModelBlob> broadcast,
-                long first,
-                long end,
-                CompensatedSum gradient,
-                int step,
-                FaultInjection fault) {
-            if (config.sequenceParallel == 1) {
-                return DistributedPass.run(windows, broadcast, first, end, gradient, step, config.microBatch, fault);
-            }
-            SequenceParallelPass.Result r = SequenceParallelPass.run(
-                    sc,
-                    windows,
-                    broadcast,
-                    first,
-                    end,
-                    gradient,
-                    step,
-                    config.partitions,
-                    config.sequenceParallel,
-                    config.seqLen,
-                    fault);
-            exchange = exchange == null ? r.exchange() : exchange.plus(r.exchange());
-            return r.outcome();
-        }
-
-        /** The summed gradient divided by the token count, in the run's dtype (a new array; the caller closes it). */
-        private INDArray mean(CompensatedSum gradient, long tokens) {
-            INDArray total = gradient.total().divi(tokens);
-            if (total.dataType() == dtype) {
-                return total;
-            }
-            try (total) {
-                return total.castTo(dtype);
-            }
-        }
-
-        /**
          * Mean NLL of the first eval-windows validation windows (by rank) under the current parameters, and their answer
          * accuracy when the windows carry answer flags.
          */
         private Evaluation evaluate(long step) throws IOException {
-            Broadcast<ModelBlob> broadcast = sc.broadcast(ModelBlob.of(configJson, parameters));
-            DistributedPass.Outcome o;
-            try {
-                o = pass(validation, broadcast, 0, evalWindows, null, (int) step, null);
-            } finally {
-                SparkCleanup.destroy(broadcast);
-            }
+            DistributedPass.Outcome o = state.evaluate(validation, evalWindows, (int) step);
             Evaluation evaluation = new Evaluation(o.meanLoss(), o.answers());
             double loss = evaluation.loss();
             ObjectNode record = metrics.newRecord("validation", step);
@@ -509,8 +471,7 @@ public final class Trainer {
             stored.resume = null;
             stored.overwrite = null;
             stored.injectTaskFailure = null;
-            new TrainingCheckpoint(model, parameters, optimizer.adamw().state(), step, stored)
-                    .save(files, target, schedule.epochOf(Math.max(0, step - 1)), tokenizerJson);
+            state.save(files, target, model, step, stored, schedule.epochOf(Math.max(0, step - 1)), tokenizerJson);
             checkpoints.add(target);
             LOG.info("checkpoint of step {} written to {}", step, target);
         }
@@ -529,7 +490,7 @@ public final class Trainer {
             ObjectNode s = JSON.createObjectNode();
             s.put("steps", config.steps);
             s.put("resumed_from_step", startStep);
-            s.put("parameters", parameters.length());
+            s.put("parameters", state.parameterCount());
             s.put("dtype", config.dtype);
             s.put("data", config.data);
             s.put("train_windows", trainWindows);

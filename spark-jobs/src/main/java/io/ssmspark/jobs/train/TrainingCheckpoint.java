@@ -45,21 +45,48 @@ public record TrainingCheckpoint(
      * {@code --tokenizer} reads.
      */
     void save(RunFiles files, String target, long epoch, byte[] tokenizerJson) throws IOException {
+        write(
+                files,
+                target,
+                config,
+                parameters,
+                optimizer.step(),
+                out -> SafeTensorsWriter.write(out, optimizer.tensors(), optimizer.metadata(), optimizer.fileType()),
+                step,
+                run,
+                epoch,
+                tokenizerJson);
+    }
+
+    /**
+     * Writes a checkpoint as {@link #save} does, with the optimizer file's bytes from {@code optimizerFile} (the
+     * sharded reduce streams m and v shard by shard there; the file must be what {@link AdamWState#write} writes)
+     * and {@code optimizerStep} its update count.
+     */
+    static void write(
+            RunFiles files,
+            String target,
+            MambaConfig config,
+            INDArray parameters,
+            long optimizerStep,
+            AtomicFiles.ContentWriter optimizerFile,
+            long step,
+            TrainConfig run,
+            long epoch,
+            byte[] tokenizerJson)
+            throws IOException {
         Path local = Files.createTempDirectory("ssm-checkpoint-");
         try {
             ObjectNode state = JSON.createObjectNode();
             state.put("format", FORMAT);
             state.put("step", step);
             state.put("epoch", epoch);
-            state.put("optimizer_step", optimizer.step());
+            state.put("optimizer_step", optimizerStep);
             state.put("dtype", run.dtype);
             state.set("run", JSON.readTree(run.toJson()));
             byte[] stateJson = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state);
             Map<String, AtomicFiles.ContentWriter> extra = new LinkedHashMap<>();
-            extra.put(
-                    OPTIMIZER_FILE,
-                    out -> SafeTensorsWriter.write(
-                            out, optimizer.tensors(), optimizer.metadata(), optimizer.fileType()));
+            extra.put(OPTIMIZER_FILE, optimizerFile);
             extra.put(STATE_FILE, out -> out.write(stateJson));
             if (tokenizerJson != null) {
                 extra.put(io.ssmspark.data.TextTokenizer.FILE_NAME, out -> out.write(tokenizerJson));

@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.Supplier;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -58,6 +59,15 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
             fault.maybeFail(step, partition);
         }
         long start = System.nanoTime();
+        List<Window> selected = select(windows, firstRank, endRank);
+        PartitionResult result =
+                compute(() -> ExecutorModels.of(parameters), partition, selected, gradients, microBatch);
+        result.computeNanos = System.nanoTime() - start;
+        return List.of(result).iterator();
+    }
+
+    /** The windows ranked in [firstRank, endRank), in rank order. */
+    static List<Window> select(Iterator<Window> windows, long firstRank, long endRank) {
         List<Window> selected = new ArrayList<>();
         windows.forEachRemaining(w -> {
             if (w.rank >= firstRank && w.rank < endRank) {
@@ -65,45 +75,54 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
             }
         });
         selected.sort(Comparator.comparingLong(w -> w.rank));
+        return selected;
+    }
+
+    /**
+     * The NLL (and with {@code gradients} the packed gradient sum) of {@code selected} (in rank order) under the
+     * model {@code model} gives, which is asked for only when there is a window; a task out of memory fails as
+     * {@link TaskOutOfMemory} naming the task's share.
+     */
+    static PartitionResult compute(
+            Supplier<HybridLm> model, int partition, List<Window> selected, boolean gradients, int microBatch) {
         PartitionResult result = new PartitionResult();
         result.partition = partition;
         try {
-            addAll(selected, result);
+            if (!selected.isEmpty()) {
+                addAll(model.get(), selected, gradients, microBatch, result);
+            }
         } catch (OutOfMemoryError e) {
             throw TaskOutOfMemory.of(
                     e,
                     "a task of " + selected.size() + " windows of " + (selected.get(0).tokens.length - 1)
                             + " tokens in micro-batches of " + microBatch);
         }
-        result.computeNanos = System.nanoTime() - start;
-        return List.of(result).iterator();
+        return result;
     }
 
-    private void addAll(List<Window> selected, PartitionResult result) {
-        if (!selected.isEmpty()) {
-            HybridLm lm = ExecutorModels.of(parameters);
-            // Native buffers are freed when the task is done with them, not when the executor's GC runs.
-            try (INDArray gradient = gradients ? lm.newGradient() : null;
-                    CompensatedSum sum = gradients ? new CompensatedSum(gradient.length()) : null) {
-                int from = 0;
-                while (from < selected.size()) {
-                    long group = selected.get(from).rank / microBatch;
-                    int to = from;
-                    while (to < selected.size() && selected.get(to).rank / microBatch == group) {
-                        to++;
-                    }
-                    addGroup(lm, selected.subList(from, to), gradient, sum, result);
-                    from = to;
+    private static void addAll(
+            HybridLm lm, List<Window> selected, boolean gradients, int microBatch, PartitionResult result) {
+        // Native buffers are freed when the task is done with them, not when the executor's GC runs.
+        try (INDArray gradient = gradients ? lm.newGradient() : null;
+                CompensatedSum sum = gradients ? new CompensatedSum(gradient.length()) : null) {
+            int from = 0;
+            while (from < selected.size()) {
+                long group = selected.get(from).rank / microBatch;
+                int to = from;
+                while (to < selected.size() && selected.get(to).rank / microBatch == group) {
+                    to++;
                 }
-                if (sum != null) {
-                    result.gradient = sum.pack();
-                }
+                addGroup(lm, selected.subList(from, to), gradient, sum, result);
+                from = to;
+            }
+            if (sum != null) {
+                result.gradient = sum.pack();
             }
         }
     }
 
     /** One micro-batch: forward, NLL and (in a training pass) the gradient of its NLL sum. */
-    private void addGroup(
+    private static void addGroup(
             HybridLm lm, List<Window> group, INDArray gradient, CompensatedSum sum, PartitionResult result) {
         int length = group.get(0).tokens.length - 1;
         int[][] inputs = new int[group.size()][];

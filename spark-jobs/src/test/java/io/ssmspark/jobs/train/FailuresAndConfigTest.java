@@ -339,7 +339,7 @@ class FailuresAndConfigTest {
                 "--inject-task-failure",
                 "two:1");
         assertEquals(
-                "ssm-spark train: --inject-task-failure: expected STEP:PARTITION (step >= 1, partition >= 0) but"
+                "ssm-spark train: --inject-task-failure: expected STEP:PARTITION or reduce:STEP:SHARD (step >= 1, partition or shard >= 0) but"
                         + " found 'two:1'\n",
                 r.err);
 

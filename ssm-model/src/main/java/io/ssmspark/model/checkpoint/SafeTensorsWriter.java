@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -42,32 +43,48 @@ public final class SafeTensorsWriter {
             throw new IllegalArgumentException("safetensors are written as F32 or F64, not " + dtype);
         }
         Map<String, INDArray> sorted = new TreeMap<>(tensors);
-        byte[] header = header(sorted, metadata, dtype);
-        ByteBuffer length =
-                ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
-        out.write(length.array());
-        out.write(header);
+        SortedMap<String, long[]> shapes = new TreeMap<>();
+        sorted.forEach((name, t) -> shapes.put(name, t.shape()));
+        writeHeader(out, shapes, metadata, dtype);
         for (INDArray t : sorted.values()) {
-            writeData(out, t, dtype);
+            writeValues(out, t, dtype);
         }
         out.flush();
     }
 
+    /**
+     * Writes the length prefix and the header of a file whose tensors have {@code shapes}; their data must follow,
+     * in name order, each tensor's elements in c order ({@link #writeValues}, once or in consecutive pieces). For
+     * a file written in pieces, such as the sharded optimizer state.
+     */
+    public static void writeHeader(
+            OutputStream out, SortedMap<String, long[]> shapes, Map<String, String> metadata, SafeTensorsDType dtype)
+            throws IOException {
+        if (dtype != SafeTensorsDType.F32 && dtype != SafeTensorsDType.F64) {
+            throw new IllegalArgumentException("safetensors are written as F32 or F64, not " + dtype);
+        }
+        byte[] header = header(shapes, metadata, dtype);
+        ByteBuffer length =
+                ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+        out.write(length.array());
+        out.write(header);
+    }
+
     /** The JSON header, padded with spaces to a multiple of 8 bytes. */
-    static byte[] header(Map<String, INDArray> sortedTensors, Map<String, String> metadata, SafeTensorsDType dtype) {
+    static byte[] header(SortedMap<String, long[]> sortedShapes, Map<String, String> metadata, SafeTensorsDType dtype) {
         ObjectNode root = MAPPER.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = root.putObject(SafeTensorsHeader.METADATA_KEY);
             new TreeMap<>(metadata).forEach(meta::put);
         }
         long offset = 0;
-        for (Map.Entry<String, INDArray> e : sortedTensors.entrySet()) {
+        for (Map.Entry<String, long[]> e : sortedShapes.entrySet()) {
             String name = e.getKey();
             if (name.isEmpty() || name.equals(SafeTensorsHeader.METADATA_KEY)) {
                 throw new IllegalArgumentException("invalid safetensors tensor name '" + name + "'");
             }
-            long[] shape = e.getValue().shape();
-            long bytes = e.getValue().length() * dtype.itemSize();
+            long[] shape = e.getValue();
+            long bytes = Arrays.stream(shape).reduce(1L, Math::multiplyExact) * dtype.itemSize();
             ObjectNode entry = root.putObject(name);
             entry.put("dtype", dtype.name());
             ArrayNode shapeNode = entry.putArray("shape");
@@ -87,7 +104,8 @@ public final class SafeTensorsWriter {
         return out;
     }
 
-    private static void writeData(OutputStream out, INDArray t, SafeTensorsDType dtype) throws IOException {
+    /** Writes {@code t}'s elements in c order as {@code dtype} (F32 or F64), little-endian: tensor data, or a piece of it. */
+    public static void writeValues(OutputStream out, INDArray t, SafeTensorsDType dtype) throws IOException {
         if (t.length() == 0) {
             return;
         }

@@ -9,7 +9,8 @@ package io.ssmspark.model.optim;
  * @param eps         added to the bias-corrected root second moment, > 0; 1e-8 by default
  * @param weightDecay decoupled weight decay coefficient, >= 0; 0.1 by default
  */
-public record AdamWSettings(double beta1, double beta2, double eps, double weightDecay) {
+public record AdamWSettings(double beta1, double beta2, double eps, double weightDecay)
+        implements java.io.Serializable {
     public static final double DEFAULT_BETA1 = 0.9;
     public static final double DEFAULT_BETA2 = 0.95;
     public static final double DEFAULT_EPS = 1e-8;
