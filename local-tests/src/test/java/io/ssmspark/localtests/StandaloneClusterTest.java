@@ -226,6 +226,31 @@ class StandaloneClusterTest {
     }
 
     /**
+     * The sharded reduce on two executor JVMs: parameter and gradient shards cross between them through Spark's
+     * shuffle, the optimizer shards stay cached there (two replicas), and the run gives the parameters of the
+     * driver fold on the same cluster bit for bit, and those of local mode.
+     */
+    @Test
+    void shardedReduceAcrossTwoExecutorJvmsGivesTheDriverFoldsBits() throws Exception {
+        TrainConfig sharded = run("cluster-sharded");
+        sharded.reduce = "sharded";
+        sharded.reduceShards = 3;
+        Trainer.Result remote = new Trainer(spark).train(sharded);
+        TrainConfig driver = run("cluster-driver");
+        driver.reduce = "driver";
+        Trainer.Result folded = new Trainer(spark).train(driver);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(
+                folded.parameters().toDoubleVector(), remote.parameters().toDoubleVector(), 0.0);
+        double difference = maxRelativeDifference(local.parameters(), remote.parameters());
+        System.out.printf(
+                "standalone cluster, --reduce sharded --reduce-shards 3: bitwise equal to the driver fold; max"
+                        + " relative difference to local mode %s%n",
+                difference);
+        assertTrue(difference <= 1e-12, "max relative difference to local mode: " + difference);
+        assertEquals(local.validationLoss(), remote.validationLoss(), 1e-12 * local.validationLoss());
+    }
+
+    /**
      * Sequence-parallel scoring with its segments' exchanges crossing between the two executor JVMs (through the
      * driver's exchange service) gives the NLLs of one process scoring the sequence whole.
      */

@@ -60,6 +60,29 @@ public final class TrainBench implements Callable<Integer> {
     int chunkSize = new TrainStepBench().chunkSize;
 
     @Option(
+            names = "--reduce",
+            split = ",",
+            description =
+                    "Gradient reduce paths, each one run per partition count: driver (every task's gradient to the"
+                            + " driver) or sharded (through shuffles to reducers on the executors) (default: ${DEFAULT-VALUE}).")
+    String[] reduce = {"driver", "sharded"};
+
+    @Option(
+            names = "--reduce-shards",
+            description = "Shards of the sharded reduce (0: one per partition; default: ${DEFAULT-VALUE}).")
+    int reduceShards = 0;
+
+    @Option(
+            names = "--d-model",
+            description = "The bench model's d_model (default: the train-step bench's, ${DEFAULT-VALUE}).")
+    int dModel = new TrainStepBench().dModel;
+
+    @Option(
+            names = "--d-intermediate",
+            description = "The bench model's GatedMLP width (default: the train-step bench's, ${DEFAULT-VALUE}).")
+    int dIntermediate = new TrainStepBench().dIntermediate;
+
+    @Option(
             names = "--steps",
             description = "Steps per partition count, the first untimed (default: ${DEFAULT-VALUE}).")
     int steps = 3;
@@ -88,6 +111,8 @@ public final class TrainBench implements Callable<Integer> {
         TrainStepBench shape = new TrainStepBench();
         shape.pattern = pattern;
         shape.chunkSize = chunkSize;
+        shape.dModel = dModel;
+        shape.dIntermediate = dIntermediate;
         MambaConfig model = shape.config();
         TrainingMemory.of(DataType.FLOAT).require(model, TrainStepBench.OPTIONS, MemoryLimits.ofThisJvm());
         Path work = Files.createTempDirectory("ssm-spark-bench-train");
@@ -101,10 +126,12 @@ public final class TrainBench implements Callable<Integer> {
             int slots = spark.sparkContext().defaultParallelism();
             for (int sp : sequenceParallel) {
                 for (int p : partitions) {
-                    if (p * sp > slots && sp > 1) {
-                        continue; // a barrier stage wider than the master's slots never starts
+                    for (String path : reduce) {
+                        if ((p * sp > slots && sp > 1) || (sp > 1 && !path.equals("driver"))) {
+                            continue; // a barrier stage wider than the master's slots never starts
+                        }
+                        runOne(spark, work, modelConfig, model, p, sp, path);
                     }
-                    runOne(spark, work, modelConfig, model, p, sp);
                 }
             }
         } finally {
@@ -114,8 +141,8 @@ public final class TrainBench implements Callable<Integer> {
         return 0;
     }
 
-    /** One run of {@code p} partitions × {@code sp} parts per window: its JSON line. */
-    private void runOne(SparkSession spark, Path work, Path modelConfig, MambaConfig model, int p, int sp)
+    /** One run of {@code p} partitions × {@code sp} parts per window, reduced on {@code path}: its JSON line. */
+    private void runOne(SparkSession spark, Path work, Path modelConfig, MambaConfig model, int p, int sp, String path)
             throws IOException {
         TrainConfig c = new TrainConfig();
         c.modelConfig = modelConfig.toString();
@@ -127,11 +154,16 @@ public final class TrainBench implements Callable<Integer> {
         c.partitions = p;
         c.sequenceParallel = sp;
         c.master = master;
-        Path out = work.resolve("p" + p + "-s" + sp);
+        c.reduce = path;
+        c.reduceShards = reduceShards;
+        Path out = work.resolve("p" + p + "-s" + sp + "-" + path);
         c.out = out.toString();
         JsonLine line;
+        DriverResultBytes received = new DriverResultBytes();
+        spark.sparkContext().addSparkListener(received);
         try (MemoryPeaks peaks = new MemoryPeaks()) {
             new Trainer(spark).train(c);
+            awaitListeners(spark);
             line = summarize(
                             out.resolve("metrics.jsonl"),
                             p,
@@ -140,7 +172,11 @@ public final class TrainBench implements Callable<Integer> {
                     .put("sequence_parallel", sp)
                     .put("micro_batch", c.microBatch)
                     .put("peak_rss_bytes", peaks.residentSet.get())
-                    .put("peak_heap_after_gc_bytes", peaks.heapAfterGc.get());
+                    .put("peak_heap_after_gc_bytes", peaks.heapAfterGc.get())
+                    .put("reduce", path)
+                    .put("driver_result_bytes_per_step", received.bytes.get() / steps);
+        } finally {
+            spark.sparkContext().removeSparkListener(received);
         }
         System.out.println(BlasKernels.describe(line.put("gemm_gflops", GemmPeak.measureGflops())));
     }
@@ -190,9 +226,22 @@ public final class TrainBench implements Callable<Integer> {
                 .put(
                         "exchange_bytes_down",
                         timed.get(0).path("exchange_bytes_down").asLong())
+                .put("reduce_shards", timed.get(0).path("reduce_shards").asInt(0))
+                .put(
+                        "gradient_shuffle_bytes",
+                        timed.get(0).path("gradient_shuffle_bytes").asLong(0))
                 .put("pattern", pattern)
                 .put("chunk_size", chunkSize)
                 .put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+    }
+
+    /** Waits until Spark's listeners have seen every event so far (the last tasks' ends). */
+    private static void awaitListeners(SparkSession spark) {
+        try {
+            spark.sparkContext().listenerBus().waitUntilEmpty();
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("Spark's listener bus did not drain: " + e.getMessage(), e);
+        }
     }
 
     private static double median(List<JsonNode> records, String field) {

@@ -120,6 +120,11 @@ final class DriverState implements TrainingState {
     }
 
     @Override
+    public String describe() {
+        return "gradients folded on the driver (--reduce driver)";
+    }
+
+    @Override
     public void close() {
         discard();
     }

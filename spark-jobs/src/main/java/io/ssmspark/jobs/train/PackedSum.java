@@ -10,6 +10,9 @@ import java.io.Serializable;
  */
 public final class PackedSum implements Serializable {
     private static final long serialVersionUID = 1L;
+    /** A double and a float. */
+    static final int BYTES_PER_ENTRY = 12;
+
     public double[] hi;
     public float[] lo;
 
@@ -34,6 +37,6 @@ public final class PackedSum implements Serializable {
 
     /** The payload's size on the wire: 8 + 4 bytes per entry. */
     public long byteSize() {
-        return 12L * hi.length;
+        return (long) BYTES_PER_ENTRY * hi.length;
     }
 }

@@ -4,10 +4,14 @@ import java.util.Locale;
 
 /** Which {@link TrainingState} a run uses (--reduce), and with how many shards (--reduce-shards). */
 final class ShardedReduceChoice {
-    /** --reduce auto shards the reduce of models from this size on (measured: see the README's scaling section). */
-    static final long AUTO_MIN_PARAMETERS = 20_000_000L;
+    /**
+     * --reduce auto shards the reduce once the driver fold would receive more than this per step (partitions × 12
+     * bytes × parameters): half of Spark's default spark.driver.maxResultSize, which a step's collect may not
+     * exceed; below it the two paths run at the same speed on local[2] (README, "Train at cluster scale").
+     */
+    static final long AUTO_MAX_DRIVER_BYTES = 512L << 20;
 
-    static final String AUTO_MIN_PARAMETERS_TEXT = "20M";
+    static final String AUTO_MAX_DRIVER_BYTES_TEXT = "512 MiB";
 
     private ShardedReduceChoice() {}
 
@@ -28,6 +32,11 @@ final class ShardedReduceChoice {
         }
     }
 
+    /** What the driver fold receives per step: every partition's packed gradient sum, 12 bytes per parameter. */
+    static long driverBytesPerStep(TrainConfig c, long parameters) {
+        return (long) c.partitions * c.gradAccum * PackedSum.BYTES_PER_ENTRY * parameters;
+    }
+
     /** Refuses a shard count the model cannot be cut into, before anything is written. */
     static void requireFits(TrainConfig c, long parameters) {
         if (sharded(c, parameters)) {
@@ -39,7 +48,7 @@ final class ShardedReduceChoice {
     static boolean sharded(TrainConfig c, long parameters) {
         String r = c.reduce.toLowerCase(Locale.ROOT);
         if (r.equals("auto")) {
-            return c.sequenceParallel == 1 && parameters >= AUTO_MIN_PARAMETERS;
+            return c.sequenceParallel == 1 && driverBytesPerStep(c, parameters) > AUTO_MAX_DRIVER_BYTES;
         }
         return r.equals("sharded");
     }

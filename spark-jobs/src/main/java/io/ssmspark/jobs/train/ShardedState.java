@@ -305,6 +305,12 @@ final class ShardedState implements TrainingState {
     }
 
     @Override
+    public String describe() {
+        return "gradients reduced and AdamW applied in " + layout.shards()
+                + " shards on the executors (--reduce sharded)";
+    }
+
+    @Override
     public void close() {
         discard();
         SparkCleanup.unpersist(state);

@@ -153,9 +153,10 @@ public final class TrainConfig {
             paramLabel = "PATH",
             description = "How a step's gradients are added: driver (every task's whole gradient to the driver, which"
                     + " holds the optimizer), sharded (through Spark shuffles to --reduce-shards reducers on the"
-                    + " executors, which hold the optimizer state in shards), or auto: sharded from "
-                    + ShardedReduceChoice.AUTO_MIN_PARAMETERS_TEXT + " parameters on (default ${DEFAULT-VALUE}). The"
-                    + " numbers are the same bits either way.")
+                    + " executors, which hold the optimizer state in shards), or auto: sharded once the driver would"
+                    + " receive more than " + ShardedReduceChoice.AUTO_MAX_DRIVER_BYTES_TEXT + " of gradients per"
+                    + " step (partitions x grad-accum x 12 bytes x parameters) (default ${DEFAULT-VALUE}). The numbers"
+                    + " are the same bits either way.")
     public String reduce;
 
     @JsonProperty("reduce-shards")

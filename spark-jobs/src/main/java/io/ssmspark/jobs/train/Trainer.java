@@ -43,10 +43,11 @@ import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
 /**
- * Data-parallel training on Spark (DESIGN.md, "Data-parallel training"). Each step the parameters are broadcast
- * as a plain array; every task sums the NLL and the gradient of its share of the step's windows; the driver adds
- * the partition sums in a fixed tree over partition indices, divides by the global token count, clips, and applies
- * AdamW once. The numbers do not depend on the number of partitions.
+ * Data-parallel training on Spark (DESIGN.md, "Data-parallel training"). Each step every task sums the NLL and the
+ * gradient of its share of the step's windows under the current parameters; the sums are added in a fixed order
+ * over partition indices, divided by the global token count, clipped, and AdamW applied once: on the driver
+ * ({@link DriverState}) or in shards on the executors ({@link ShardedState}, --reduce). The numbers do not depend
+ * on the number of partitions, nor on the path.
  */
 public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
@@ -54,6 +55,8 @@ public final class Trainer {
     static final String SUMMARY_FILE = "summary.json";
     static final String FINAL_DIR = "final";
     static final String CHECKPOINTS_DIR = "checkpoints";
+    /** The Spark job group of a training step's jobs (validation passes and checkpoints are not in it). */
+    public static final String STEP_JOB_GROUP = "ssm-spark-train-step";
 
     /**
      * What a finished run produced. The validation answer accuracy is empty when the data has no answer positions
@@ -188,7 +191,8 @@ public final class Trainer {
             openData();
             LOG.info(
                     "training {} parameters ({}), {} train windows / {} validation windows of {} tokens, global batch {}"
-                            + " x grad-accum {} in micro-batches of {}, {} partitions{}, ND4J threads per task {}, steps {}..{}",
+                            + " x grad-accum {} in micro-batches of {}, {} partitions{}, {}, ND4J threads per task {},"
+                            + " steps {}..{}",
                     state.parameterCount(),
                     config.dtype,
                     trainWindows,
@@ -202,6 +206,7 @@ public final class Trainer {
                             ? ""
                             : " x " + config.sequenceParallel + " sequence-parallel parts ("
                                     + config.partitions * config.sequenceParallel + " barrier tasks)",
+                    state.describe(),
                     threads == 0 ? "(executor default)" : threads,
                     startStep + 1,
                     config.steps);
@@ -327,6 +332,7 @@ public final class Trainer {
                 firstRanks[round] = schedule.firstRank(s, round);
             }
             long expectedTokens = (long) config.globalBatch * config.seqLen;
+            sc.setJobGroup(STEP_JOB_GROUP, "training step " + step + " of " + config.steps, false);
             TrainingState.StepPasses passes =
                     state.gradients(windows, firstRanks, schedule.windowsPerRound(), expectedTokens, (int) step);
             ScalarSum loss = new ScalarSum();
@@ -364,6 +370,7 @@ public final class Trainer {
                     problem = "the gradient norm is " + report.clip().norm();
                 }
             }
+            sc.clearJobGroup();
             long now = System.nanoTime();
             ObjectNode record = metrics.newRecord("train", step);
             record.put("epoch", schedule.epochOf(s));

@@ -42,6 +42,9 @@ interface TrainingState extends AutoCloseable {
 
     long parameterCount();
 
+    /** Where the reduce happens, for the run's first log line. */
+    String describe();
+
     /** Frees what the state holds (executor blocks, native buffers). */
     @Override
     void close();

@@ -200,4 +200,31 @@ class ShardedReduceTest {
         e = assertThrows(IllegalArgumentException.class, () -> train(many));
         assertTrue(e.getMessage().contains("--reduce-shards 1000000000: expected 1 to"), e.getMessage());
     }
+
+    @Test
+    void autoShardsOnceTheDriverWouldReceiveMoreThanHalfSparksResultLimit() {
+        TrainConfig c = TrainConfig.defaults();
+        c.partitions = 2;
+        assertEquals(false, ShardedReduceChoice.sharded(c, 6_344_992)); // the bench model: 152 MB per step
+        c.partitions = 8;
+        assertEquals(true, ShardedReduceChoice.sharded(c, 6_344_992)); // 609 MB
+        c.partitions = 1;
+        assertEquals(false, ShardedReduceChoice.sharded(c, 44_739_242)); // 12 bytes each: just below 512 MiB
+        assertEquals(true, ShardedReduceChoice.sharded(c, 44_739_243));
+        c.sequenceParallel = 2;
+        assertEquals(false, ShardedReduceChoice.sharded(c, 130_000_000)); // the barrier path folds on the driver
+        c.sequenceParallel = 1;
+        c.reduce = "driver";
+        assertEquals(false, ShardedReduceChoice.sharded(c, 130_000_000));
+        assertEquals(8, ShardedReduceChoice.shards(cWith(8, 0), 1000));
+        assertEquals(3, ShardedReduceChoice.shards(cWith(8, 3), 1000));
+        assertEquals(5, ShardedReduceChoice.shards(cWith(8, 0), 5));
+    }
+
+    private static TrainConfig cWith(int partitions, int shards) {
+        TrainConfig c = TrainConfig.defaults();
+        c.partitions = partitions;
+        c.reduceShards = shards;
+        return c;
+    }
 }
