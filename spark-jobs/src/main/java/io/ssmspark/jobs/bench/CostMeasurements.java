@@ -69,6 +69,7 @@ public final class CostMeasurements {
                 parts.activationBytes / ((double) window * config.nLayer()),
                 shuffleBytesPerSecond(shuffleBytes),
                 broadcastSecondsPerByte(broadcastBytes, scheduling[0]),
+                taskGradientSecondsPerElement(),
                 foldSecondsPerElement(),
                 optimizerSecondsPerElement(),
                 scheduling[0],
@@ -165,6 +166,22 @@ public final class CostMeasurements {
             }
         });
         return Math.max(seconds - jobSeconds, 0) / (4.0 * array.length);
+    }
+
+    /**
+     * What a training task does with its gradient per step besides computing it: {@code CompensatedSum.add} of the
+     * float gradient, then {@code pack()} into the 12-byte result, per element.
+     */
+    static double taskGradientSecondsPerElement() {
+        try (INDArray gradient = Nd4j.rand(DataType.FLOAT, VECTOR_ELEMENTS);
+                CompensatedSum sum = new CompensatedSum(VECTOR_ELEMENTS)) {
+            return BenchTiming.measure(1, 5, () -> {
+                                sum.add(gradient);
+                                sum.pack();
+                            })
+                            .medianSeconds()
+                    / VECTOR_ELEMENTS;
+        }
     }
 
     /** {@code CompensatedSum.add(PackedSum)}, the driver's fold of one task's gradient, per element. */

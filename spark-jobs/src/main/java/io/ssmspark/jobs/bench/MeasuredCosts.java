@@ -18,6 +18,8 @@ package io.ssmspark.jobs.bench;
  * @param activationBytesPerTokenPerLayer the training step's saved activations and scratch, per token per layer
  * @param shuffleBytesPerSecond bytes of float[] records written and fetched per second by a shuffle on this master
  * @param broadcastSecondsPerByte broadcasting a plain array and reading it in every task, per byte
+ * @param taskGradientSecondsPerElement a task adding its float gradient into its compensated sum and packing it,
+ *     per element
  * @param foldSecondsPerElement adding one task's packed gradient into the compensated sum, per element
  * @param optimizerSecondsPerElement gradient clipping + AdamW, per parameter
  * @param jobSeconds a trivial Spark job's round trip (one task per slot)
@@ -38,6 +40,7 @@ public record MeasuredCosts(
         double activationBytesPerTokenPerLayer,
         double shuffleBytesPerSecond,
         double broadcastSecondsPerByte,
+        double taskGradientSecondsPerElement,
         double foldSecondsPerElement,
         double optimizerSecondsPerElement,
         double jobSeconds,
@@ -61,6 +64,7 @@ public record MeasuredCosts(
                 .put("loopback_shuffle_bytes_per_s", shuffleBytesPerSecond)
                 .put("network_bytes_per_s", networkBytesPerSecond)
                 .put("broadcast_s_per_byte", broadcastSecondsPerByte)
+                .put("task_gradient_s_per_element", taskGradientSecondsPerElement)
                 .put("fold_s_per_element", foldSecondsPerElement)
                 .put("optimizer_s_per_element", optimizerSecondsPerElement)
                 .put("job_s", jobSeconds)

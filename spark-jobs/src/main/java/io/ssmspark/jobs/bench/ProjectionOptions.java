@@ -1,6 +1,7 @@
 package io.ssmspark.jobs.bench;
 
 import io.ssmspark.jobs.spark.SparkSessions;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -78,7 +79,10 @@ public final class ProjectionOptions {
             spark.stop();
         }
         double networkBytesPerSecond = networkGbps * 1e9 / 8;
-        System.out.println(costs.toJson(master, networkBytesPerSecond));
+        System.out.println(costs.toJson(master, networkBytesPerSecond)
+                .put(
+                        "load_average_1m",
+                        ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
         TrainProjection.Setup setup = new TrainProjection.Setup(
                 (long) window * windowsPerExecutor,
                 networkBytesPerSecond,
@@ -113,18 +117,20 @@ public final class ProjectionOptions {
     /** The projection as a Markdown table (the one in docs/scaling.md); "over" marks memory past the setup's. */
     static String table(List<TrainProjection.Step> steps, TrainProjection.Setup setup) {
         StringBuilder s = new StringBuilder();
-        s.append("| model | executors | path | step s | compute s | comm s | comm share | fold+opt s | sched s"
-                + " | busiest link GB | driver recv GB | executor GiB | driver GiB |\n");
-        s.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        s.append(
+                "| model | executors | path | step s | compute s | grad pack s | comm s | comm share | fold+opt s | sched s"
+                        + " | busiest link GB | driver recv GB | executor GiB | driver GiB |\n");
+        s.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (TrainProjection.Step t : steps) {
             s.append(String.format(
                     Locale.ROOT,
-                    "| %s | %d | %s | %.3g | %.3g | %.3g | %.0f%% | %.3g | %.3g | %.3g | %.3g | %.3g%s | %.3g%s |\n",
+                    "| %s | %d | %s | %.3g | %.3g | %.3g | %.3g | %.0f%% | %.3g | %.3g | %.3g | %.3g | %.3g%s | %.3g%s |\n",
                     t.model().name(),
                     t.executors(),
                     t.path() == TrainProjection.Path.DRIVER_FOLD ? "driver fold" : "sharded K=" + t.shards(),
                     t.stepSeconds(),
                     t.computeSeconds(),
+                    t.taskGradientSeconds(),
                     t.communicationSeconds(),
                     100 * t.communicationShare(),
                     t.foldSeconds() + t.optimizerSeconds(),

@@ -8,7 +8,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * bytes out, for a model of N fp32 parameters on P executors (one training task each) that each train on a fixed
  * number of tokens per step. A pure function of its inputs; nothing here is timed.
  *
- * <p>Step time = compute + communication + fold + optimizer + scheduling, with no overlap between them. A byte that
+ * <p>Step time = compute (forward + backward, then the task's gradient sum and pack) + communication + fold +
+ * optimizer + scheduling, with no overlap between them. A byte that
  * crosses a link costs 1/network + 1/shuffle-rate seconds: the wire, then Spark's serialization, block transfer and
  * deserialization at the loopback shuffle rate measured on this machine.
  */
@@ -71,6 +72,7 @@ public final class TrainProjection {
             int executors,
             int shards,
             double computeSeconds,
+            double taskGradientSeconds,
             double communicationSeconds,
             double foldSeconds,
             double optimizerSeconds,
@@ -83,7 +85,12 @@ public final class TrainProjection {
             double computeAtGemmPeakSeconds) {
 
         public double stepSeconds() {
-            return computeSeconds + communicationSeconds + foldSeconds + optimizerSeconds + schedulingSeconds;
+            return computeSeconds
+                    + taskGradientSeconds
+                    + communicationSeconds
+                    + foldSeconds
+                    + optimizerSeconds
+                    + schedulingSeconds;
         }
 
         public double communicationShare() {
@@ -103,6 +110,7 @@ public final class TrainProjection {
                     .put("tokens_per_executor", setup.tokensPerExecutor())
                     .put("step_s", stepSeconds())
                     .put("compute_s", computeSeconds)
+                    .put("task_gradient_s", taskGradientSeconds)
                     .put("communication_s", communicationSeconds)
                     .put("fold_s", foldSeconds)
                     .put("optimizer_s", optimizerSeconds)
@@ -156,6 +164,7 @@ public final class TrainProjection {
                 p,
                 1,
                 computeSeconds(model),
+                n * costs.taskGradientSecondsPerElement(),
                 communication,
                 p * n * costs.foldSecondsPerElement(),
                 n * costs.optimizerSecondsPerElement(),
@@ -194,6 +203,7 @@ public final class TrainProjection {
                 p,
                 k,
                 computeSeconds(model),
+                n * costs.taskGradientSecondsPerElement(),
                 (parameterFetch + gradientSend) * secondsPerByte(),
                 p * perReducer * costs.foldSecondsPerElement(),
                 perReducer * costs.optimizerSecondsPerElement(),

@@ -19,7 +19,7 @@ class TrainProjectionTest {
     /** Only the Mamba projections cost compute: 1 µs per token per layer at width 256. */
     private static MeasuredCosts costs() {
         return new MeasuredCosts(
-                256, 512, 256, 2048, 1e-6, 0, 0, 0, 0, 0, 1000, SHUFFLE, 1e-9, 2e-8, 1e-8, 0.05, 0.003, 100);
+                256, 512, 256, 2048, 1e-6, 0, 0, 0, 0, 0, 1000, SHUFFLE, 1e-9, 3e-8, 2e-8, 1e-8, 0.05, 0.003, 100);
     }
 
     private static ModelShape model(long parameters, int dModel, int layers) {
@@ -92,7 +92,9 @@ class TrainProjectionTest {
     @Test
     void theStepIsTheSumOfItsPartsAndTheShareIsCommunicationsPart() {
         Step s = projection(0).step(model(10_000_000, 512, 12), 16, Path.DRIVER_FOLD);
+        assertEquals(10_000_000 * 3e-8, s.taskGradientSeconds(), 1e-12);
         double sum = s.computeSeconds()
+                + s.taskGradientSeconds()
                 + s.communicationSeconds()
                 + s.foldSeconds()
                 + s.optimizerSeconds()
