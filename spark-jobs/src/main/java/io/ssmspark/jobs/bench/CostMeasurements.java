@@ -134,7 +134,7 @@ public final class CostMeasurements {
 
     /**
      * A shuffle of {@code bytes} of float[] records, one map and one reduce task per slot: (time with the shuffle −
-     * time of the same records without it) / bytes, the faster of two tries each.
+     * time of the same records without it) / bytes, the fastest of three tries each.
      */
     double shuffleBytesPerSecond(long bytes) {
         int records = (int) Math.max(slots, bytes / (4L * RECORD_FLOATS));
@@ -142,9 +142,9 @@ public final class CostMeasurements {
                 sc.parallelize(range(records), slots).mapToPair(i -> new Tuple2<>(i, filled(i)));
         int reducers = slots;
         double withoutShuffle =
-                fastest(2, () -> arrays.map(r -> (long) r._2.length).reduce(Long::sum));
+                fastest(3, () -> arrays.map(r -> (long) r._2.length).reduce(Long::sum));
         double withShuffle = fastest(
-                2,
+                3,
                 () -> arrays.partitionBy(new HashPartitioner(reducers))
                         .map(r -> (long) r._2.length)
                         .reduce(Long::sum));
@@ -157,7 +157,7 @@ public final class CostMeasurements {
         float[] array = new float[(int) (bytes / 4)];
         Arrays.fill(array, 1.5f);
         List<Integer> tasks = range(slots);
-        double seconds = fastest(2, () -> {
+        double seconds = fastest(3, () -> {
             Broadcast<float[]> b = sc.broadcast(array);
             try {
                 sc.parallelize(tasks, slots).map(i -> b.value().length).reduce(Integer::sum);
