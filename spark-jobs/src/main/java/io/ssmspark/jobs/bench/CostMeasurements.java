@@ -22,6 +22,7 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -48,7 +49,7 @@ public final class CostMeasurements {
 
     /**
      * All constants: {@code window} tokens per step for the compute, {@code shuffleBytes} through one shuffle,
-     * {@code broadcastBytes} in one broadcast.
+     * {@code broadcastBytes} in one broadcast; as many bytes of task results as of shuffle.
      */
     public MeasuredCosts measure(int window, long shuffleBytes, long broadcastBytes) {
         TrainStepBench shape = new TrainStepBench();
@@ -68,6 +69,7 @@ public final class CostMeasurements {
                 parts.perToken(Part.EMBEDDING_HEAD),
                 parts.activationBytes / ((double) window * config.nLayer()),
                 shuffleBytesPerSecond(shuffleBytes),
+                resultBytesPerSecond(shuffleBytes),
                 broadcastSecondsPerByte(broadcastBytes, scheduling[0]),
                 taskGradientSecondsPerElement(),
                 foldSecondsPerElement(),
@@ -133,23 +135,47 @@ public final class CostMeasurements {
     }
 
     /**
-     * A shuffle of {@code bytes} of float[] records, one map and one reduce task per slot: (time with the shuffle −
-     * time of the same records without it) / bytes, the fastest of three tries each.
+     * A shuffle of {@code bytes} of float[] records cached in memory first, one map and one reduce task per slot:
+     * (time with the shuffle − time of a pass over the cached records without it) / bytes, the fastest of three
+     * tries each.
      */
     double shuffleBytesPerSecond(long bytes) {
         int records = (int) Math.max(slots, bytes / (4L * RECORD_FLOATS));
-        JavaPairRDD<Integer, float[]> arrays =
-                sc.parallelize(range(records), slots).mapToPair(i -> new Tuple2<>(i, filled(i)));
-        int reducers = slots;
-        double withoutShuffle =
-                fastest(3, () -> arrays.map(r -> (long) r._2.length).reduce(Long::sum));
-        double withShuffle = fastest(
+        JavaPairRDD<Integer, float[]> arrays = sc.parallelize(range(records), slots)
+                .mapToPair(i -> new Tuple2<>(i, filled(i)))
+                .persist(StorageLevel.MEMORY_ONLY());
+        try {
+            arrays.count();
+            int reducers = slots;
+            double withoutShuffle =
+                    fastest(3, () -> arrays.map(r -> (long) r._2.length).reduce(Long::sum));
+            double withShuffle = fastest(
+                    3,
+                    () -> arrays.partitionBy(new HashPartitioner(reducers))
+                            .map(r -> (long) r._2.length)
+                            .reduce(Long::sum));
+            return 4.0 * records * RECORD_FLOATS / Math.max(withShuffle - withoutShuffle, 1e-3);
+        } finally {
+            arrays.unpersist(true);
+        }
+    }
+
+    /**
+     * Tasks (one per slot) each returning a {@link PackedSum}, {@code bytes} in all, to the driver's collect, as
+     * training tasks return their gradients: (time − a job that builds the same sums and returns their lengths) /
+     * bytes, the fastest of three tries each.
+     */
+    double resultBytesPerSecond(long bytes) {
+        int entries = (int) (bytes / (TrainProjection.GRADIENT_BYTES * slots));
+        List<Integer> tasks = range(slots);
+        double lengthsOnly = fastest(
                 3,
-                () -> arrays.partitionBy(new HashPartitioner(reducers))
-                        .map(r -> (long) r._2.length)
-                        .reduce(Long::sum));
-        double shuffled = 4.0 * records * RECORD_FLOATS;
-        return shuffled / Math.max(withShuffle - withoutShuffle, 1e-3);
+                () -> sc.parallelize(tasks, slots)
+                        .map(i -> packed(entries).length())
+                        .collect());
+        double collected = fastest(
+                3, () -> sc.parallelize(tasks, slots).map(i -> packed(entries)).collect());
+        return (double) TrainProjection.GRADIENT_BYTES * entries * slots / Math.max(collected - lengthsOnly, 1e-3);
     }
 
     /** Broadcasting a float[] of {@code bytes} and reading it in one task per slot, less a trivial job, per byte. */
@@ -186,9 +212,7 @@ public final class CostMeasurements {
 
     /** {@code CompensatedSum.add(PackedSum)}, the driver's fold of one task's gradient, per element. */
     static double foldSecondsPerElement() {
-        PackedSum packed = new PackedSum();
-        packed.hi = new double[VECTOR_ELEMENTS];
-        packed.lo = new float[VECTOR_ELEMENTS];
+        PackedSum packed = packed(VECTOR_ELEMENTS);
         Random random = new Random(3);
         for (int i = 0; i < VECTOR_ELEMENTS; i++) {
             packed.hi[i] = random.nextGaussian();
@@ -235,6 +259,15 @@ public final class CostMeasurements {
             best = Math.min(best, (System.nanoTime() - t0) / 1e9);
         }
         return best;
+    }
+
+    private static PackedSum packed(int entries) {
+        PackedSum p = new PackedSum();
+        p.hi = new double[entries];
+        p.lo = new float[entries];
+        Arrays.fill(p.hi, 1.25);
+        Arrays.fill(p.lo, 1e-17f);
+        return p;
     }
 
     private static float[] filled(int seed) {

@@ -17,6 +17,7 @@ package io.ssmspark.jobs.bench;
  * @param headSecondsPerToken embedding, final norm, LM head and cross-entropy, per token
  * @param activationBytesPerTokenPerLayer the training step's saved activations and scratch, per token per layer
  * @param shuffleBytesPerSecond bytes of float[] records written and fetched per second by a shuffle on this master
+ * @param resultBytesPerSecond bytes of task results (packed gradients) a collect brings to the driver per second
  * @param broadcastSecondsPerByte broadcasting a plain array and reading it in every task, per byte
  * @param taskGradientSecondsPerElement a task adding its float gradient into its compensated sum and packing it,
  *     per element
@@ -39,6 +40,7 @@ public record MeasuredCosts(
         double headSecondsPerToken,
         double activationBytesPerTokenPerLayer,
         double shuffleBytesPerSecond,
+        double resultBytesPerSecond,
         double broadcastSecondsPerByte,
         double taskGradientSecondsPerElement,
         double foldSecondsPerElement,
@@ -62,6 +64,7 @@ public record MeasuredCosts(
                 .put("head_s_per_token", headSecondsPerToken)
                 .put("activation_bytes_per_token_layer", activationBytesPerTokenPerLayer)
                 .put("loopback_shuffle_bytes_per_s", shuffleBytesPerSecond)
+                .put("loopback_result_bytes_per_s", resultBytesPerSecond)
                 .put("network_bytes_per_s", networkBytesPerSecond)
                 .put("broadcast_s_per_byte", broadcastSecondsPerByte)
                 .put("task_gradient_s_per_element", taskGradientSecondsPerElement)

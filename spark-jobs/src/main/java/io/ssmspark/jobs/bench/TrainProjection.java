@@ -9,9 +9,9 @@ import org.nd4j.linalg.api.buffer.DataType;
  * number of tokens per step. A pure function of its inputs; nothing here is timed.
  *
  * <p>Step time = compute (forward + backward, then the task's gradient sum and pack) + communication + fold +
- * optimizer + scheduling, with no overlap between them. A byte that
- * crosses a link costs 1/network + 1/shuffle-rate seconds: the wire, then Spark's serialization, block transfer and
- * deserialization at the loopback shuffle rate measured on this machine.
+ * optimizer + scheduling, with no overlap between them. A byte that crosses a link costs 1/network + 1/rate seconds:
+ * the wire, then Spark's serialization, block transfer and deserialization at the rate measured on this machine's
+ * loopback (the shuffle's, or for the task results a collect brings to the driver, the collect's).
  */
 public final class TrainProjection {
     /** fp32 parameters: 4 bytes each in the broadcast and in a parameter shard. */
@@ -149,14 +149,17 @@ public final class TrainProjection {
     }
 
     /**
-     * Broadcast 4N (the driver stores one copy, every executor downloads 4N), collect 12N from each of P tasks through
-     * the driver's link, fold P·N elements and update N on the driver, one job of P tasks.
+     * Broadcast 4N (the driver stores one copy, every executor downloads 4N at the shuffle rate), collect 12N from
+     * each of P tasks through the driver's link at the result rate, fold P·N elements and update N on the driver, one
+     * job of P tasks.
      */
     Step driverFold(ModelShape model, int p) {
         double n = model.parameters();
         double broadcast = PARAMETER_BYTES * n;
         double received = GRADIENT_BYTES * n * p;
-        double communication = broadcast * costs.broadcastSecondsPerByte() + (broadcast + received) * secondsPerByte();
+        double communication = broadcast * costs.broadcastSecondsPerByte()
+                + broadcast * secondsPerByte()
+                + received * (1 / setup.networkBytesPerSecond() + 1 / costs.resultBytesPerSecond());
         double driverMemory = TrainingMemory.of(DataType.FLOAT).bytes(model.parameters()) + received;
         return new Step(
                 model,
