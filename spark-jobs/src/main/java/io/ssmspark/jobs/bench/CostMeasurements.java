@@ -36,6 +36,8 @@ import scala.Tuple2;
 public final class CostMeasurements {
     /** Floats per shuffled record: 2 MiB each. */
     private static final int RECORD_FLOATS = 1 << 19;
+    /** Tries of each Spark measurement, the fastest kept: the machine may be shared. */
+    private static final int TRIES = 5;
     /** Elements of the fold and optimizer measurements (2M: well past the caches). */
     private static final int VECTOR_ELEMENTS = 1 << 21;
 
@@ -136,8 +138,8 @@ public final class CostMeasurements {
 
     /**
      * A shuffle of {@code bytes} of float[] records cached in memory first, one map and one reduce task per slot:
-     * (time with the shuffle − time of a pass over the cached records without it) / bytes, the fastest of three
-     * tries each.
+     * (time with the shuffle − time of a pass over the cached records without it) / bytes, the fastest of
+     * {@link #TRIES} tries each.
      */
     double shuffleBytesPerSecond(long bytes) {
         int records = (int) Math.max(slots, bytes / (4L * RECORD_FLOATS));
@@ -148,9 +150,9 @@ public final class CostMeasurements {
             arrays.count();
             int reducers = slots;
             double withoutShuffle =
-                    fastest(3, () -> arrays.map(r -> (long) r._2.length).reduce(Long::sum));
+                    fastest(TRIES, () -> arrays.map(r -> (long) r._2.length).reduce(Long::sum));
             double withShuffle = fastest(
-                    3,
+                    TRIES,
                     () -> arrays.partitionBy(new HashPartitioner(reducers))
                             .map(r -> (long) r._2.length)
                             .reduce(Long::sum));
@@ -163,31 +165,32 @@ public final class CostMeasurements {
     /**
      * Tasks (one per slot) each returning a {@link PackedSum}, {@code bytes} in all, to the driver's collect, as
      * training tasks return their gradients: (time − a job that builds the same sums and returns their lengths) /
-     * bytes, the fastest of three tries each.
+     * bytes, the fastest of {@link #TRIES} tries each.
      */
     double resultBytesPerSecond(long bytes) {
         int entries = (int) (bytes / (TrainProjection.GRADIENT_BYTES * slots));
         List<Integer> tasks = range(slots);
         double lengthsOnly = fastest(
-                3,
+                TRIES,
                 () -> sc.parallelize(tasks, slots)
                         .map(i -> packed(entries).length())
                         .collect());
         double collected = fastest(
-                3, () -> sc.parallelize(tasks, slots).map(i -> packed(entries)).collect());
+                TRIES,
+                () -> sc.parallelize(tasks, slots).map(i -> packed(entries)).collect());
         return (double) TrainProjection.GRADIENT_BYTES * entries * slots / Math.max(collected - lengthsOnly, 1e-3);
     }
 
     /**
      * Broadcasting a float[] of {@code bytes} and reading it in one task per slot, per byte: the broadcast call plus
-     * the reading job less a trivial job run right after it, the fastest of three tries.
+     * the reading job less a trivial job run right after it, the fastest of {@link #TRIES} tries.
      */
     double broadcastSecondsPerByte(long bytes) {
         float[] array = new float[(int) (bytes / 4)];
         Arrays.fill(array, 1.5f);
         List<Integer> tasks = range(slots);
         double best = Double.MAX_VALUE;
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < TRIES; i++) {
             long t0 = System.nanoTime();
             Broadcast<float[]> b = sc.broadcast(array);
             long t1 = System.nanoTime();
