@@ -38,7 +38,7 @@ public final class CostMeasurements {
     private static final int RECORD_FLOATS = 1 << 19;
     /** Tries of each Spark measurement, the fastest kept: the machine may be shared. */
     private static final int TRIES = 5;
-    /** Elements of the fold and optimizer measurements (2M: well past the caches). */
+    /** Elements of the fold and optimizer measurements. */
     private static final int VECTOR_ELEMENTS = 1 << 21;
 
     private final JavaSparkContext sc;
@@ -54,8 +54,7 @@ public final class CostMeasurements {
      * {@code broadcastBytes} in one broadcast; as many bytes of task results as of shuffle.
      */
     public MeasuredCosts measure(int window, long shuffleBytes, long broadcastBytes) {
-        TrainStepBench shape = new TrainStepBench();
-        MambaConfig config = shape.config();
+        MambaConfig config = new TrainStepBench().config();
         StepParts parts = trainingStep(config, window, 2);
         double[] scheduling = scheduling();
         return new MeasuredCosts(
