@@ -18,6 +18,7 @@ import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -102,8 +103,14 @@ public final class TrainBench implements Callable<Integer> {
     @Option(names = "--data", description = "Data spec (default: ${DEFAULT-VALUE}).")
     String data = "synthetic:associative-recall?documents=4000";
 
+    @Mixin
+    ProjectionOptions projection = new ProjectionOptions();
+
     @Override
     public Integer call() throws IOException {
+        if (projection.requested()) {
+            return projection.run(master);
+        }
         if (steps < 2) {
             throw new IllegalArgumentException(
                     "--steps: expected at least 2 (the first is a warm-up) but found " + steps);
