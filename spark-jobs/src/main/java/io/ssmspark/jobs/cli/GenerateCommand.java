@@ -114,12 +114,14 @@ public final class GenerateCommand implements Callable<Integer> {
         if ((promptTokens == null) == (promptText == null)) {
             throw new IllegalArgumentException("give exactly one of --prompt-tokens ID,... and --prompt TEXT");
         }
-        if (promptText != null && tokenizer == null) {
-            throw new IllegalArgumentException("--prompt: needs --tokenizer");
+        Path tokenizerFile = ModelTokenizer.resolve(tokenizer, model);
+        if (promptText != null && tokenizerFile == null) {
+            throw new IllegalArgumentException("--prompt: needs --tokenizer (the model directory " + model + " has no "
+                    + TextTokenizer.FILE_NAME + ")");
         }
         TextTokenizer tok = null;
-        if (tokenizer != null) {
-            tok = TextTokenizer.load(tokenizer);
+        if (tokenizerFile != null) {
+            tok = TextTokenizer.load(tokenizerFile);
             tok.requireFitsModel(vocab);
         }
         int[] prompt = promptText != null ? tok.encode(promptText) : parsePrompt(promptTokens, vocab);

@@ -102,16 +102,20 @@ public final class NllCommand implements Callable<Integer> {
         if ((tokens == null) == (text == null)) {
             throw new IllegalArgumentException("give exactly one of --tokens FILE and --text FILE");
         }
-        if ((text == null) != (tokenizer == null)) {
+        Path tokenizerFile = text == null ? tokenizer : ModelTokenizer.resolve(tokenizer, model);
+        if ((text == null) != (tokenizerFile == null)) {
             throw new IllegalArgumentException(
-                    text == null ? "--tokenizer: encodes --text, but --tokens was given" : "--text: needs --tokenizer");
+                    text == null
+                            ? "--tokenizer: encodes --text, but --tokens was given"
+                            : "--text: needs --tokenizer (the model directory " + model + " has no "
+                                    + TextTokenizer.FILE_NAME + ")");
         }
         LoadedCheckpoint checkpoint = Checkpoint.load(model, type);
         SequenceScorer.TokenSource source;
         Path input = tokens;
         Int32TokenFile file = null;
         if (text != null) {
-            TextTokenizer tok = TextTokenizer.load(tokenizer);
+            TextTokenizer tok = TextTokenizer.load(tokenizerFile);
             tok.requireFitsModel(checkpoint.config().vocabSize());
             source = new Encoded(tok.encode(Files.readString(text, StandardCharsets.UTF_8)));
             input = text;

@@ -194,12 +194,13 @@ public final class ScoreCommand implements Callable<Integer> {
         MambaConfig config = blob.config();
         read = read.withFallbackVocabSize(config.vocabSize());
         TextTokenizer tok = null;
-        if (tokenizer != null) {
+        Path tokenizerFile = read.format() == InputFormat.TEXT ? ModelTokenizer.resolve(tokenizer, model) : tokenizer;
+        if (tokenizerFile != null) {
             if (read.format() != InputFormat.TEXT) {
                 throw new IllegalArgumentException(
                         "--tokenizer: encodes text input, but --input-format is " + inputFormat);
             }
-            tok = TextTokenizer.load(tokenizer);
+            tok = TextTokenizer.load(tokenizerFile);
             tok.requireFitsModel(config.vocabSize());
             read = read.withTokenizer(tok);
         } else if (tokenText) {

@@ -272,4 +272,51 @@ class TokenizerOptionTest {
             assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
         }
     }
+
+    /** A model directory holding its tokenizer.json (as a trained checkpoint or an HF directory does) needs no flag. */
+    @Test
+    void theModelDirectorysOwnTokenizerIsUsedWithoutTheOption() throws IOException {
+        Path text = Files.writeString(dir.resolve("own.txt"), TEXT, StandardCharsets.UTF_8);
+        CliRun bare = CliRun.of(
+                "nll",
+                "--model",
+                modelDir.toString(),
+                "--text",
+                text.toString(),
+                "--out",
+                dir.resolve("x.csv").toString());
+        assertEquals(2, bare.code(), bare.err());
+        assertTrue(
+                bare.err()
+                        .contains("--text: needs --tokenizer (the model directory " + modelDir
+                                + " has no tokenizer.json)"),
+                bare.err());
+
+        Files.copy(tokenizerFile, modelDir.resolve(TextTokenizer.FILE_NAME));
+        Path withOption = dir.resolve("with-option.csv");
+        Path withoutOption = dir.resolve("without-option.csv");
+        CliRun a = CliRun.of(
+                "nll",
+                "--model",
+                modelDir.toString(),
+                "--text",
+                text.toString(),
+                "--tokenizer",
+                tokenizerFile.toString(),
+                "--out",
+                withOption.toString());
+        CliRun b = CliRun.of(
+                "nll", "--model", modelDir.toString(), "--text", text.toString(), "--out", withoutOption.toString());
+        assertEquals(0, a.code(), a.err());
+        assertEquals(0, b.code(), b.err());
+        assertEquals(Files.readAllLines(withOption), Files.readAllLines(withoutOption));
+        assertEquals(
+                tokenizer.encode(TEXT).length, Files.readAllLines(withoutOption).size());
+
+        CliRun generated =
+                CliRun.of("generate", "--model", modelDir.toString(), "--prompt", "the cat", "--max-new", "4");
+        assertEquals(0, generated.code(), generated.err());
+        assertTrue(generated.out().contains("text: "), generated.out());
+        Files.delete(modelDir.resolve(TextTokenizer.FILE_NAME));
+    }
 }
