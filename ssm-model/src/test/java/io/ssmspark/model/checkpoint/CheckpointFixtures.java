@@ -378,10 +378,20 @@ public final class CheckpointFixtures {
     /** config.json and the stored tensors (in order) in one model.safetensors, or in shards with an index. */
     public static void writeStored(Path dir, String configJson, Map<String, INDArray> stored, String dtype, int shards)
             throws IOException {
+        writeStored(dir, configJson, stored, dtype, shards, false);
+    }
+
+    /**
+     * As {@link #writeStored(Path, String, Map, String, int)}, or with {@code torchBin} as save_pretrained writes
+     * without safetensors: pytorch_model-0000k-of-0000n.bin shards (torch.save zips) and pytorch_model.bin.index.json.
+     */
+    public static void writeStored(
+            Path dir, String configJson, Map<String, INDArray> stored, String dtype, int shards, boolean torchBin)
+            throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(Checkpoint.CONFIG_FILE), configJson);
         List<String> names = new ArrayList<>(stored.keySet());
-        if (shards == 1) {
+        if (shards == 1 && !torchBin) {
             writeSafetensors(dir.resolve(Checkpoint.MODEL_FILE), stored, dtype);
             return;
         }
@@ -389,7 +399,9 @@ public final class CheckpointFixtures {
         long totalBytes = 0;
         int per = (names.size() + shards - 1) / shards;
         for (int s = 0; s < shards; s++) {
-            String file = String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", s + 1, shards);
+            String file = torchBin
+                    ? String.format(Locale.ROOT, "pytorch_model-%05d-of-%05d.bin", s + 1, shards)
+                    : String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", s + 1, shards);
             Map<String, INDArray> part = new LinkedHashMap<>();
             for (int i = s * per; i < Math.min(names.size(), (s + 1) * per); i++) {
                 String hfName = names.get(i);
@@ -403,10 +415,24 @@ public final class CheckpointFixtures {
                         .append('"');
                 totalBytes += stored.get(hfName).length() * (dtype.equals("F32") ? 4 : 2);
             }
-            writeSafetensors(dir.resolve(file), part, dtype);
+            if (torchBin) {
+                List<TorchZipWriter.Tensor> tensors = new ArrayList<>();
+                int key = 0;
+                for (Map.Entry<String, INDArray> e : part.entrySet()) {
+                    TorchZipWriter.Storage storage = TorchZipWriter.Storage.of(
+                            String.valueOf(key++),
+                            torchDtype(dtype),
+                            TestEncodings.encode(e.getValue(), dtype, ByteOrder.LITTLE_ENDIAN));
+                    tensors.add(TorchZipWriter.Tensor.contiguous(
+                            e.getKey(), storage, e.getValue().shape()));
+                }
+                TorchZipWriter.write(dir.resolve(file), tensors, TorchZipWriter.Options.DEFAULT);
+            } else {
+                writeSafetensors(dir.resolve(file), part, dtype);
+            }
         }
         Files.writeString(
-                dir.resolve(CheckpointLayout.SAFETENSORS_INDEX),
+                dir.resolve(torchBin ? CheckpointLayout.BIN_INDEX : CheckpointLayout.SAFETENSORS_INDEX),
                 "{\n  \"metadata\": {\n    \"total_size\": " + totalBytes + "\n  },\n  \"weight_map\": {\n" + weightMap
                         + "\n  }\n}\n");
     }

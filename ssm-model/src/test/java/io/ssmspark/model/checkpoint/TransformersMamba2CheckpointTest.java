@@ -94,6 +94,42 @@ class TransformersMamba2CheckpointTest {
     }
 
     /**
+     * save_pretrained(safe_serialization=False) of a sharded model: pytorch_model-0000k-of-00002.bin shards (torch
+     * zips, BF16) and pytorch_model.bin.index.json load exactly as the safetensors shards of the same tensors.
+     */
+    @Test
+    void twoBinShardsWithTheirIndexLoadAsTheSafetensorsShards() throws IOException {
+        MambaConfig c = original(false);
+        Map<String, INDArray> w = CheckpointFixtures.bf16ExactWeights(c, 23);
+        Map<String, INDArray> stored = new LinkedHashMap<>();
+        for (TensorSpec t : CheckpointSchema.of(c).tensors()) {
+            stored.put(io.ssmspark.model.checkpoint.hf.HfMamba2Names.toTransformers(t.name()), w.get(t.name()));
+        }
+        String config = CheckpointFixtures.transformersConfigJson(c, Map.of());
+        Path safetensors = dir.resolve("hf-safetensors-shards");
+        CheckpointFixtures.writeStored(safetensors, config, stored, "BF16", 2, false);
+        Path bin = dir.resolve("hf-bin-shards");
+        CheckpointFixtures.writeStored(bin, config, stored, "BF16", 2, true);
+
+        CheckpointLayout layout = CheckpointLayout.detect(bin);
+        assertEquals(CheckpointLayout.Kind.TRANSFORMERS, layout.kind());
+        assertEquals(bin.resolve(CheckpointLayout.BIN_INDEX), layout.indexFile());
+        assertEquals(
+                List.of(
+                        bin.resolve("pytorch_model-00001-of-00002.bin"),
+                        bin.resolve("pytorch_model-00002-of-00002.bin")),
+                layout.weightFiles());
+        LoadedCheckpoint expected = Checkpoint.load(safetensors, DataType.FLOAT);
+        LoadedCheckpoint loaded = Checkpoint.load(bin, DataType.FLOAT);
+        assertEquals(expected.config(), loaded.config());
+        assertSameModel(expected, loaded);
+
+        Files.delete(bin.resolve("pytorch_model-00002-of-00002.bin"));
+        IOException e = assertThrows(IOException.class, () -> Checkpoint.load(bin, DataType.FLOAT));
+        assertTrue(e.getMessage().contains("pytorch_model-00002-of-00002.bin"), e.getMessage());
+    }
+
+    /**
      * transformers 5.x spellings (dtype for torch_dtype, infinity as {"__float__": "Infinity"}, layer_types), a tied
      * head left out of a single model.safetensors, as save_pretrained writes it.
      */
