@@ -147,6 +147,158 @@ class SparkSubmitTest {
     }
 
     /**
+     * The launcher's own hand-off: {@code bin/ssm-spark score --master spark://... --properties-file ...} with
+     * SPARK_HOME set runs $SPARK_HOME/bin/spark-submit with the job's class, master and properties file (whose Java
+     * options it leaves alone), the job's arguments after the jar, and the scores equal local mode's. The SPARK_HOME is laid out from the build:
+     * the Spark jars of this test's classpath linked under jars/, and a bin/spark-submit that runs
+     * org.apache.spark.deploy.SparkSubmit over them, as Spark's own script does (the job's classes come from the
+     * build's class directories: {@code mvn test} builds no shaded jar).
+     */
+    @Test
+    void theLaunchersHandOffToSparkSubmitScoresOnTheCluster() throws Exception {
+        Path model = dir.resolve("handoff-model");
+        Path modelConfig = dir.resolve("handoff-model-config.json");
+        Files.writeString(modelConfig, StandaloneClusterTest.tinyModel().toJson());
+        assertEquals(0, Main.run(new String[] {
+            "train",
+            "--model-config",
+            modelConfig.toString(),
+            "--data",
+            "synthetic:associative-recall?documents=120",
+            "--seq-len",
+            "32",
+            "--global-batch",
+            "2",
+            "--steps",
+            "1",
+            "--dtype",
+            "float64",
+            "--partitions",
+            "1",
+            "--validation-fraction",
+            "0.1",
+            "--eval-windows",
+            "2",
+            "--master",
+            "local[2]",
+            "--out",
+            model.toString()
+        }));
+        Path tokens = dir.resolve("handoff-tokens.i32");
+        writeTokens(tokens, new Random(4).ints(97, 0, 129).toArray());
+        List<String> score = List.of(
+                "score",
+                "--model",
+                model.resolve("final").toString(),
+                "--input",
+                tokens.toString(),
+                "--input-format",
+                "tokens-i32",
+                "--segment-length",
+                "30",
+                "--dtype",
+                "float64",
+                "--format",
+                "csv",
+                "--parallel-segments",
+                "2");
+
+        Path sparkHome = sparkHomeFromTheBuild();
+        Path submitted = dir.resolve("handoff-submitted");
+        List<String> command =
+                new ArrayList<>(List.of(ROOT.resolve("bin/ssm-spark").toString()));
+        command.addAll(with(
+                score,
+                "--output",
+                submitted.toString(),
+                "--master",
+                cluster.masterUrl(),
+                "--properties-file",
+                adaptedTemplate().toString()));
+        Path log = dir.resolve("handoff.log");
+        ProcessBuilder b = new ProcessBuilder(command)
+                .directory(ROOT.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        b.environment().keySet().removeIf(k -> k.startsWith("SPARK_") || k.startsWith("SSM_SPARK"));
+        b.environment().put("SPARK_HOME", sparkHome.toString());
+        b.environment().put("SSM_SPARK_JAR", emptyJar().toString());
+        b.environment().put("SPARK_LOCAL_IP", LoopbackStandaloneCluster.HOST);
+        Process p = b.start();
+        boolean done = p.waitFor(5, TimeUnit.MINUTES);
+        if (!done) {
+            p.destroyForcibly();
+        }
+        assertTrue(
+                done && p.exitValue() == 0,
+                "bin/ssm-spark score via spark-submit failed:\n" + Files.readString(log) + "\n" + cluster.logTails());
+
+        List<String> handedOver = Files.readAllLines(sparkHome.resolve("spark-submit-args.txt"));
+        assertTrue(
+                handedOver.contains("--class") && handedOver.contains("io.ssmspark.jobs.Main"), handedOver.toString());
+        assertEquals(cluster.masterUrl(), handedOver.get(handedOver.indexOf("--master") + 1));
+        assertTrue(handedOver.contains("--properties-file"), handedOver.toString());
+        // The template sets both sides' extraJavaOptions (the Java 17 openings among them): the user's configuration
+        // wins, so the launcher adds none of its own.
+        String template = Files.readString(dir.resolve("spark-defaults.conf"));
+        for (String side : new String[] {"driver", "executor"}) {
+            assertTrue(
+                    template.contains("spark." + side + ".extraJavaOptions")
+                            && template.contains("--add-opens=java.base/java.nio=ALL-UNNAMED"),
+                    side + " options in the template");
+            assertTrue(
+                    handedOver.stream().noneMatch(a -> a.startsWith("spark." + side + ".extraJavaOptions=")),
+                    side + " options overridden: " + handedOver);
+        }
+        assertEquals(
+                score.get(0),
+                handedOver.get(handedOver.indexOf(emptyJarName()) + 1),
+                "the job's arguments follow the jar");
+
+        Path local = dir.resolve("handoff-local");
+        assertEquals(
+                0,
+                Main.run(with(score, "--output", local.toString(), "--master", "local[2]")
+                        .toArray(String[]::new)));
+        assertEquals(96 + 1, csvRows(local.resolve("tokens")).size());
+        assertEquals(csvRows(local.resolve("tokens")), csvRows(submitted.resolve("tokens")));
+        assertEquals(csvRows(local.resolve("summary")), csvRows(submitted.resolve("summary")));
+    }
+
+    /**
+     * A Spark home from this test's classpath: jars/ links every jar of it, and bin/spark-submit records its
+     * arguments (one per line) and runs SparkSubmit over jars/* and the build's class directories.
+     */
+    private static Path sparkHomeFromTheBuild() throws IOException {
+        Path home = dir.resolve("spark-home");
+        Path jars = Files.createDirectories(home.resolve("jars"));
+        List<String> classDirs = new ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path e = Path.of(entry);
+            if (entry.endsWith(".jar") && Files.isRegularFile(e)) {
+                Path link = jars.resolve(e.getFileName());
+                if (!Files.exists(link)) {
+                    Files.createSymbolicLink(link, e.toAbsolutePath());
+                }
+            } else if (Files.isDirectory(e)) {
+                classDirs.add(e.toAbsolutePath().toString());
+            }
+        }
+        Path bin = Files.createDirectories(home.resolve("bin"));
+        Path submit = bin.resolve("spark-submit");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Files.writeString(
+                submit,
+                "#!/usr/bin/env bash\n"
+                        + "printf '%s\\n' \"$@\" > \"" + home.resolve("spark-submit-args.txt") + "\"\n"
+                        + "exec \"" + java + "\" -Xmx1g " + String.join(" ", LoopbackStandaloneCluster.java17Flags())
+                        + " -cp \"" + jars + "/*:" + String.join(":", classDirs) + "\""
+                        + " org.apache.spark.deploy.SparkSubmit \"$@\"\n");
+        submit.toFile().setExecutable(true);
+        return home;
+    }
+
+    /**
      * cluster-conf/spark-defaults.standalone.conf with the loopback master, executors that fit its Workers (1 core,
      * 1 GiB) on this JVM's classpath, and the driver bound to 127.0.0.1; every other line as the template has it.
      */
@@ -167,6 +319,10 @@ class SparkSubmitTest {
         Path conf = dir.resolve("spark-defaults.conf");
         Files.write(conf, lines);
         return conf;
+    }
+
+    private static String emptyJarName() {
+        return dir.resolve("app.jar").toString();
     }
 
     /** The application jar SparkSubmit requires; the job's classes come from the classpath, as on the executors. */
