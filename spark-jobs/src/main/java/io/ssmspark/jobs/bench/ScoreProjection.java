@@ -183,6 +183,22 @@ public final class ScoreProjection {
     }
 
     /**
+     * The value bytes {@code ExchangeStats} counts per layer over a run of one sequence with today's all-gather: every
+     * segment but the last (which hands nothing on) sends its tail and summary, and every task of the wave receives
+     * each: total = (S − 1) · (tail + summary) · (1 + W).
+     */
+    public long[] allGatherValueBytesPerLayer(Setup s) {
+        long[] bytes = new long[shape.layerCount()];
+        long senders = (long) s.segments() - 1;
+        for (int l = 0; l < bytes.length; l++) {
+            ScoreShape.Layer layer = shape.layers().get(l);
+            long tail = (long) Math.min(layer.haloRows(), s.segment()) * layer.haloBytesPerRow();
+            bytes[l] = senders * (tail + layer.summaryBytes()) * (1 + s.executors());
+        }
+        return bytes;
+    }
+
+    /**
      * The fewest executors (of 1, 2, 4, ... up to 2^20) at which the exchange and carry take half of each wave, for
      * {@code s}'s tokens and segment; 0 when none does. Past it, more executors mostly add exchange.
      */

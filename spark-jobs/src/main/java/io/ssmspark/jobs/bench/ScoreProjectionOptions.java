@@ -3,6 +3,7 @@ package io.ssmspark.jobs.bench;
 import io.ssmspark.model.lm.HybridLm;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Option;
@@ -81,7 +82,13 @@ public final class ScoreProjectionOptions {
             for (ScoreProjection.Design d : ScoreProjection.Design.values()) {
                 ScoreProjection.Run run = projection.run(s, d);
                 projected.add(run);
-                System.out.println(run.toJson().put("exchange_half_at_executors", projection.exchangeHalfAt(s, d)));
+                JsonLine line = run.toJson().put("exchange_half_at_executors", projection.exchangeHalfAt(s, d));
+                if (d == ScoreProjection.Design.ALL_GATHER) {
+                    line.put(
+                            "exchanged_value_bytes_per_layer",
+                            Arrays.toString(projection.allGatherValueBytesPerLayer(s)));
+                }
+                System.out.println(line);
             }
         }
         System.err.print(table(projected));

@@ -57,6 +57,14 @@ class ScoreProjectionTest {
         assertEquals(3 * (4 + 4 + (4 + 2 + 8 + 131_072)), p.sent());
     }
 
+    /** As ExchangeStats counted them in a local[4] run of 10^6 tokens in segments of 16384 (62 segments). */
+    @Test
+    void theAllGatherValueBytesAreWhatTheScorerCounts() {
+        long[] bytes = mamba(4).allGatherValueBytesPerLayer(new Setup(4, 1e6, 16_384, 0, 2));
+        assertEquals(42_338_880L, bytes[0]);
+        assertEquals(25_403_328L, mamba(4).allGatherValueBytesPerLayer(new Setup(2, 1e6, 16_384, 0, 2))[3]);
+    }
+
     @Test
     void computeScalesWithTokensAndNotWithExecutors() {
         Run small = run(10, 1e8, Design.ALL_GATHER);
