@@ -20,8 +20,9 @@ public final class ScoreProjectionOptions {
             names = "--project",
             paramLabel = "EXECUTORS,TOKENS[,SEGMENT]",
             description = "Instead of scoring here, measure the scoring cost model's constants and project a run of"
-                    + " TOKENS tokens (e.g. 3e9) on EXECUTORS executors in segments of SEGMENT tokens; repeatable;"
-                    + " docs/scaling.md, \"Scoring at cluster scale\".")
+                    + " TOKENS tokens (e.g. 3e9) on EXECUTORS executors in segments of SEGMENT tokens; EXECUTORS"
+                    + " local[W] projects local mode here (W tasks sharing this machine's cores, loopback only);"
+                    + " repeatable; docs/scaling.md, \"Scoring at cluster scale\".")
     List<String> runs;
 
     @Option(
@@ -34,12 +35,6 @@ public final class ScoreProjectionOptions {
             description = "The driver's and each executor's link in the projection, Gb/s each way; 0 = loopback"
                     + " only (default: ${DEFAULT-VALUE}).")
     double networkGbps = 10;
-
-    @Option(
-            names = "--local-cores",
-            description = "Project local[EXECUTORS] on this many cores (the tasks share them); 0 = one executor per"
-                    + " task (default: ${DEFAULT-VALUE}).")
-    int localCores;
 
     @Option(
             names = "--project-threads",
@@ -59,14 +54,14 @@ public final class ScoreProjectionOptions {
 
     /** Measures on {@code model}, prints the constants and the projection; returns the exit code. */
     public int run(HybridLm model) {
-        if (!(networkGbps >= 0) || localCores < 0 || threads < 1 || measureTokens < 0) {
-            throw new IllegalArgumentException("--network-gbps and --local-cores must be >= 0, --project-threads"
-                    + " >= 1, --project-measure-tokens >= 0");
+        if (!(networkGbps > 0) || threads < 1 || measureTokens < 0) {
+            throw new IllegalArgumentException(
+                    "--network-gbps must be > 0, --project-threads >= 1, --project-measure-tokens >= 0");
         }
         double network = networkGbps * 1e9 / 8;
         List<ScoreProjection.Setup> setups = new ArrayList<>();
         for (String r : runs) {
-            setups.add(setup(r, segment, network, localCores));
+            setups.add(setup(r, segment, network, Runtime.getRuntime().availableProcessors()));
         }
         int tokens = measureTokens > 0 ? measureTokens : Math.min(setups.get(0).segment(), 16_384);
         ScoreBench.setThreads(threads);
@@ -95,19 +90,24 @@ public final class ScoreProjectionOptions {
         return 0;
     }
 
-    /** "EXECUTORS,TOKENS[,SEGMENT]" (TOKENS may be written 3e9). */
-    static ScoreProjection.Setup setup(String run, int defaultSegment, double network, int localCores) {
+    /**
+     * "EXECUTORS,TOKENS[,SEGMENT]" (TOKENS may be written 3e9); EXECUTORS "local[W]": W tasks on this machine's
+     * {@code cores}, over loopback.
+     */
+    static ScoreProjection.Setup setup(String run, int defaultSegment, double network, int cores) {
         String[] parts = run.split(",");
         if (parts.length < 2 || parts.length > 3) {
             throw new IllegalArgumentException("--project: expected EXECUTORS,TOKENS[,SEGMENT] but found " + run);
         }
         try {
+            String executors = parts[0].trim();
+            boolean local = executors.startsWith("local[") && executors.endsWith("]");
             return new ScoreProjection.Setup(
-                    Integer.parseInt(parts[0].trim()),
+                    Integer.parseInt(local ? executors.substring(6, executors.length() - 1) : executors),
                     Double.parseDouble(parts[1].trim()),
                     parts.length == 3 ? (int) Double.parseDouble(parts[2].trim()) : defaultSegment,
-                    network,
-                    localCores);
+                    local ? 0 : network,
+                    local ? cores : 0);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--project: expected EXECUTORS,TOKENS[,SEGMENT] but found " + run, e);
         }
@@ -122,8 +122,10 @@ public final class ScoreProjectionOptions {
         for (ScoreProjection.Run r : runs) {
             s.append(String.format(
                     Locale.ROOT,
-                    "| %d | %.3g | %d | %s | %.0f | %.4g | %.3g | %.3g | %.3g | %.1f%% | %.4g | %.3g | %.4g |\n",
-                    r.setup().executors(),
+                    "| %s | %.3g | %d | %s | %.0f | %.4g | %.3g | %.3g | %.3g | %.1f%% | %.4g | %.3g | %.4g |\n",
+                    r.setup().localCores() > 0
+                            ? "local[" + r.setup().executors() + "]"
+                            : String.valueOf(r.setup().executors()),
                     r.setup().tokens(),
                     r.setup().segment(),
                     r.design().label(),

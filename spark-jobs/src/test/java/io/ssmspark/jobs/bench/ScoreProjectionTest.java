@@ -109,6 +109,9 @@ class ScoreProjectionTest {
                 8192,
                 ScoreProjectionOptions.setup("1000,3e9,8192", 16_384, NETWORK, 0)
                         .segment());
+        Setup local = ScoreProjectionOptions.setup("local[4],1e6", 16_384, NETWORK, 2);
+        assertEquals(List.of(4, 2, 0.0), List.of(local.executors(), local.localCores(), local.networkBytesPerSecond()));
+        assertEquals(0, s.localCores());
         assertThrows(IllegalArgumentException.class, () -> ScoreProjectionOptions.setup("100", 16_384, NETWORK, 0));
         assertThrows(IllegalArgumentException.class, () -> ScoreProjectionOptions.setup("0,3e9", 16_384, NETWORK, 0));
     }
