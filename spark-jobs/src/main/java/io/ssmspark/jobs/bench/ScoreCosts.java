@@ -18,8 +18,8 @@ package io.ssmspark.jobs.bench;
  * @param hubRoundSeconds a round of the hub with two tasks and tiny messages
  * @param hubSecondsPerMessage each further message the hub receives or sends in a round
  * @param hubBytesPerSecond the hub's bytes (received + sent) per second on loopback, over the tiny round
- * @param hubSummaryRoundSeconds a round of two tasks with summary-sized messages (the rate's measurement)
- * @param hubSummaryMessageBytes the message size of that round
+ * @param hubLargeRoundSeconds a round of two tasks with the largest message the model sends (the rate's measurement)
+ * @param hubLargeMessageBytes the message size of that round
  */
 public record ScoreCosts(
         int measuredTokens,
@@ -34,8 +34,8 @@ public record ScoreCosts(
         double hubRoundSeconds,
         double hubSecondsPerMessage,
         double hubBytesPerSecond,
-        double hubSummaryRoundSeconds,
-        long hubSummaryMessageBytes) {
+        double hubLargeRoundSeconds,
+        long hubLargeMessageBytes) {
 
     /** Hub seconds of one round in which the driver handles {@code messages} messages of {@code bytes} in all. */
     double hubSeconds(double messages, double bytes) {
@@ -61,8 +61,8 @@ public record ScoreCosts(
                 .put("hub_round_s", hubRoundSeconds)
                 .put("hub_s_per_message", hubSecondsPerMessage)
                 .put("hub_loopback_bytes_per_s", hubBytesPerSecond)
-                .put("hub_summary_round_s", hubSummaryRoundSeconds)
-                .put("hub_summary_message_bytes", hubSummaryMessageBytes)
+                .put("hub_large_round_s", hubLargeRoundSeconds)
+                .put("hub_large_message_bytes", hubLargeMessageBytes)
                 .put("network_bytes_per_s", networkBytesPerSecond);
         for (int l = 0; l < shape.layerCount(); l++) {
             ScoreShape.Layer layer = shape.layers().get(l);
