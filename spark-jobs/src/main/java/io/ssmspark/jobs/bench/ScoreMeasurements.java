@@ -1,13 +1,10 @@
 package io.ssmspark.jobs.bench;
 
 import io.ssmspark.jobs.score.Matrix;
-import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.HybridLm;
-import io.ssmspark.model.mixer.LayerTimings;
 import io.ssmspark.model.mixer.LayerTimings.Part;
 import io.ssmspark.model.mixer.Mixer;
 import io.ssmspark.model.tensor.Scratch;
-import java.util.Random;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -72,29 +69,13 @@ final class ScoreMeasurements {
 
     /** The model's forward and NLL on one segment of random tokens, timed per part, with its scratch bytes. */
     private static CostMeasurements.StepParts forward(HybridLm model, int tokens) {
-        MambaConfig config = model.config();
-        Random random = new Random(5);
-        int[][] in = new int[1][tokens];
-        int[][] targets = new int[1][tokens];
-        for (int t = 0; t < tokens; t++) {
-            in[0][t] = random.nextInt(config.vocabSize());
-            targets[0][t] = random.nextInt(config.vocabSize());
-        }
-        long[] scratchBytes = {0};
-        Runnable pass = () -> {
-            try (Scratch scope = Scratch.openStep()) {
-                model.nll(model.forward(in), targets, null);
-                scratchBytes[0] = Math.max(scratchBytes[0], scope.bytesAllocated());
-            }
-        };
-        pass.run();
-        LayerTimings timings = new LayerTimings();
-        model.setTimings(timings);
-        for (int i = 0; i < FORWARDS; i++) {
-            pass.run();
-        }
-        model.setTimings(null);
-        return new CostMeasurements.StepParts(config, tokens, FORWARDS, timings, scratchBytes[0]);
+        int[][][] inputsAndTargets =
+                CostMeasurements.randomTokens(model.config().vocabSize(), tokens, 5);
+        return CostMeasurements.timedSteps(
+                model,
+                tokens,
+                FORWARDS,
+                () -> model.nll(model.forward(inputsAndTargets[0]), inputsAndTargets[1], null));
     }
 
     /**
