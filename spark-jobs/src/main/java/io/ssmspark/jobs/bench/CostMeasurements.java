@@ -105,34 +105,50 @@ public final class CostMeasurements {
     /** The bench model's forward, NLL and backward on one window of random tokens, as in {@code bench train-step}. */
     static StepParts trainingStep(MambaConfig config, int window, int steps) {
         HybridLm model = ModelInit.newModel(config, 1, DataType.FLOAT);
-        Random random = new Random(2);
-        int[][] tokens = new int[1][window];
-        int[][] targets = new int[1][window];
-        for (int t = 0; t < window; t++) {
-            tokens[0][t] = random.nextInt(config.vocabSize());
-            targets[0][t] = random.nextInt(config.vocabSize());
-        }
+        int[][][] inputsAndTargets = randomTokens(config.vocabSize(), window, 2);
         INDArray gradient = model.newGradient();
         double scale = HybridLm.meanScale(window);
-        LayerTimings timings = new LayerTimings();
-        long[] activationBytes = {0};
-        Runnable step = () -> {
+        StepParts parts = timedSteps(model, window, steps, () -> {
             gradient.assign(0);
+            HybridLm.Forward f = model.forward(inputsAndTargets[0]);
+            model.nll(f, inputsAndTargets[1], null);
+            model.backward(f, inputsAndTargets[1], null, scale, gradient);
+        });
+        gradient.close();
+        return parts;
+    }
+
+    /** {inputs, targets}, each [1][window] random ids below {@code vocab}, from a generator seeded {@code seed}. */
+    static int[][][] randomTokens(int vocab, int window, long seed) {
+        Random random = new Random(seed);
+        int[][][] out = new int[2][1][window];
+        for (int t = 0; t < window; t++) {
+            out[0][0][t] = random.nextInt(vocab);
+            out[1][0][t] = random.nextInt(vocab);
+        }
+        return out;
+    }
+
+    /**
+     * {@code step} run once to warm up, then {@code steps} times under the model's per-layer timers, each in a fresh
+     * step scope; with the largest scope's bytes.
+     */
+    static StepParts timedSteps(HybridLm model, int window, int steps, Runnable step) {
+        long[] scopeBytes = {0};
+        Runnable scoped = () -> {
             try (Scratch scope = Scratch.openStep()) {
-                HybridLm.Forward f = model.forward(tokens);
-                model.nll(f, targets, null);
-                model.backward(f, targets, null, scale, gradient);
-                activationBytes[0] = Math.max(activationBytes[0], scope.bytesAllocated());
+                step.run();
+                scopeBytes[0] = Math.max(scopeBytes[0], scope.bytesAllocated());
             }
         };
-        step.run();
+        scoped.run();
+        LayerTimings timings = new LayerTimings();
         model.setTimings(timings);
         for (int i = 0; i < steps; i++) {
-            step.run();
+            scoped.run();
         }
         model.setTimings(null);
-        gradient.close();
-        return new StepParts(config, window, steps, timings, activationBytes[0]);
+        return new StepParts(model.config(), window, steps, timings, scopeBytes[0]);
     }
 
     /**

@@ -27,6 +27,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.nativeblas.NativeOpsHolder;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -115,6 +116,9 @@ public final class ScoreBench implements Callable<Integer> {
             description = "Reference figure to compare with (default: ${DEFAULT-VALUE}, PyTorch 1.13 at T = 65,536).")
     double reference = 2050;
 
+    @Mixin
+    ScoreProjectionOptions projection = new ScoreProjectionOptions();
+
     @Override
     public Integer call() throws IOException {
         if (segments < 1) {
@@ -167,6 +171,9 @@ public final class ScoreBench implements Callable<Integer> {
                         "the bench model (--d-model, --pattern, --d-state, --headdim," + " --heads, --vocab)",
                         MemoryLimits.ofThisJvm());
         HybridLm lm = ModelInit.newModel(config, 1, DataType.FLOAT);
+        if (projection.requested()) {
+            return projection.run(lm);
+        }
         ModelBlob blob = ModelBlob.of(config, lm.parameters());
         int cores = Runtime.getRuntime().availableProcessors();
         SparkSession spark =
@@ -279,7 +286,7 @@ public final class ScoreBench implements Callable<Integer> {
     }
 
     /** ND4J's OpenMP and BLAS threads for this JVM. */
-    private static void setThreads(int threads) {
+    static void setThreads(int threads) {
         NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
         Nd4j.factory().blas().setMaxThreads(threads);
     }
