@@ -150,7 +150,7 @@ public final class TrainConfig {
     @JsonProperty("reduce")
     @Option(
             names = "--reduce",
-            paramLabel = "PATH",
+            paramLabel = "driver|sharded|auto",
             description = "How a step's gradients are added: driver (every task's whole gradient to the driver, which"
                     + " holds the optimizer), sharded (through Spark shuffles to --reduce-shards reducers on the"
                     + " executors, which hold the optimizer state in shards), or auto: sharded once the driver would"

@@ -112,8 +112,30 @@ class LauncherTest {
         int main = args.indexOf(MAIN);
         assertEquals(List.of(MAIN, "score", "--model", "m"), args.subList(main, args.size()));
         assertEquals(
-                List.of("-Dspark.task.cpus=2", "-Dspark.executor.memory=4g"),
+                List.of("-Dspark.task.cpus=2", "-Dspark.executor.memory=4g", "-Dspark.storage.memoryMapThreshold=2g"),
                 args.stream().filter(a -> a.startsWith("-Dspark.")).toList());
+    }
+
+    /** Local mode reads disk blocks into buffers rather than mapping them, unless the user's options say otherwise. */
+    @Test
+    void localModeRaisesSparksMemoryMapThresholdUnlessGiven() throws Exception {
+        assertEquals(
+                List.of("-Dspark.storage.memoryMapThreshold=2g"),
+                launch(Map.of(), "score").argsOf("java").stream()
+                        .filter(a -> a.contains("memoryMapThreshold"))
+                        .toList());
+        assertEquals(
+                List.of("-Dspark.storage.memoryMapThreshold=8m"),
+                launch(Map.of(), "score", "--conf", "spark.storage.memoryMapThreshold=8m").argsOf("java").stream()
+                        .filter(a -> a.contains("memoryMapThreshold"))
+                        .toList());
+        assertEquals(
+                List.of("-Dspark.storage.memoryMapThreshold=4m"),
+                launch(Map.of("SSM_SPARK_JAVA_OPTS", "-Xmx3g -Dspark.storage.memoryMapThreshold=4m"), "score")
+                        .argsOf("java")
+                        .stream()
+                        .filter(a -> a.contains("memoryMapThreshold"))
+                        .toList());
     }
 
     /** Local mode guards the process's resident memory at 80% of physical memory unless the user's options do. */
