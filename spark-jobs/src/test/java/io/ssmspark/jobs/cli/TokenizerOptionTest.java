@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -317,6 +318,37 @@ class TokenizerOptionTest {
                 CliRun.of("generate", "--model", modelDir.toString(), "--prompt", "the cat", "--max-new", "4");
         assertEquals(0, generated.code(), generated.err());
         assertTrue(generated.out().contains("text: "), generated.out());
+        Path in = Files.createDirectories(dir.resolve("own-in"));
+        Files.writeString(in.resolve("a.txt"), TEXT, StandardCharsets.UTF_8);
+        Path out = dir.resolve("own-scores");
+        CliRun scored = CliRun.of(
+                "score",
+                "--model",
+                modelDir.toString(),
+                "--input",
+                in.toString(),
+                "--input-format",
+                "text",
+                "--token-text",
+                "--format",
+                "csv",
+                "--output",
+                out.toString(),
+                "--segment-length",
+                "4",
+                "--master",
+                "local[2]");
+        assertEquals(0, scored.code(), scored.err());
+        List<String> rows = new ArrayList<>();
+        try (var parts = Files.list(out.resolve("tokens"))) {
+            for (Path part :
+                    parts.filter(f -> f.toString().endsWith(".csv")).sorted().toList()) {
+                List<String> lines = Files.readAllLines(part);
+                assertTrue(lines.isEmpty() || lines.get(0).contains("token_text"), lines.toString());
+                rows.addAll(lines.isEmpty() ? List.of() : lines.subList(1, lines.size()));
+            }
+        }
+        assertEquals(tokenizer.encode(TEXT).length - 1, rows.size(), "one row per token the model's tokenizer gives");
         Files.delete(modelDir.resolve(TextTokenizer.FILE_NAME));
     }
 }
