@@ -134,8 +134,10 @@ public final class TrainBench implements Callable<Integer> {
             for (int sp : sequenceParallel) {
                 for (int p : partitions) {
                     for (String path : reduce) {
-                        if ((p * sp > slots && sp > 1) || (sp > 1 && !path.equals("driver"))) {
-                            continue; // a barrier stage wider than the master's slots never starts
+                        if (sp > 1 && (p * sp > slots || !path.equals("driver"))) {
+                            // a barrier stage wider than the master's slots never starts, and a sequence-parallel
+                            // step folds on the driver (the trainer refuses --reduce sharded with it)
+                            continue;
                         }
                         runOne(spark, work, modelConfig, model, p, sp, path);
                     }

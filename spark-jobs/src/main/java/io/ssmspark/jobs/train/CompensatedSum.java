@@ -93,6 +93,21 @@ public final class CompensatedSum implements AutoCloseable {
         return hi.add(lo);
     }
 
+    /**
+     * hi + lo divided by {@code count} and rounded to {@code type} (a new array; the caller closes it): the mean
+     * gradient, computed by this one method on the driver fold and in the sharded reduce's reducers alike, so that
+     * the two give the same bits.
+     */
+    public INDArray mean(long count, DataType type) {
+        INDArray total = total().divi(count);
+        if (total.dataType() == type) {
+            return total;
+        }
+        try (total) {
+            return total.castTo(type);
+        }
+    }
+
     /** Frees the native buffers now. */
     @Override
     public void close() {

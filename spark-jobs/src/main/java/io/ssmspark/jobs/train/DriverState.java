@@ -70,7 +70,7 @@ final class DriverState implements TrainingState {
             } finally {
                 SparkCleanup.destroy(broadcast);
             }
-            waiting = mean(gradient, tokens); // ∇ of the mean NLL over the batch
+            waiting = gradient.mean(tokens, dtype); // ∇ of the mean NLL over the batch
         }
         return new StepPasses(rounds, broadcastNanos, flat.byteSize(), received, exchange, null);
     }
@@ -161,16 +161,5 @@ final class DriverState implements TrainingState {
                 config.seqLen,
                 fault);
         return new Pass(r.outcome(), r.exchange());
-    }
-
-    /** The summed gradient divided by the token count, in the run's dtype (a new array; the caller closes it). */
-    private INDArray mean(CompensatedSum gradient, long tokens) {
-        INDArray total = gradient.total().divi(tokens);
-        if (total.dataType() == dtype) {
-            return total;
-        }
-        try (total) {
-            return total.castTo(dtype);
-        }
     }
 }

@@ -15,8 +15,8 @@ import scala.Tuple2;
 /**
  * Reducer k of the sharded reduce: adds every task's slice of shard k into one double-double sum in (round,
  * partition) order, the order in which the driver fold adds the whole vectors, so each entry is the same double
- * as there; divides by the step's token count and rounds to the run's dtype (as {@code Trainer} does with the
- * whole gradient), and sums that shard's squares for the global norm.
+ * as there; divides by the step's token count and rounds to the run's dtype ({@link CompensatedSum#mean}, as the
+ * driver fold does with the whole gradient), and sums that shard's squares for the global norm.
  */
 final class ShardReducer implements FlatMapFunction<Iterator<Tuple2<Integer, GradientSlice>>, ReducedShard> {
     private static final long serialVersionUID = 1L;
@@ -63,8 +63,7 @@ final class ShardReducer implements FlatMapFunction<Iterator<Tuple2<Integer, Gra
                 sum.add(sums.get(i).sum);
                 sums.set(i, null); // each slice can go once added
             }
-            try (INDArray total = sum.total().divi(tokens);
-                    INDArray mean = total.dataType() == dtype ? total.dup() : total.castTo(dtype)) {
+            try (INDArray mean = sum.mean(tokens, dtype)) {
                 SquareSum squares = SquareSum.of(mean, "gradient shard " + shard);
                 out.squaresHi = squares.hi();
                 out.squaresLo = squares.lo();
