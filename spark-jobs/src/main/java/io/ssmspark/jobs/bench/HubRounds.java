@@ -30,11 +30,11 @@ final class HubRounds {
                     byte[] message = new byte[bytes];
                     try (ExchangeClient c = new ExchangeClient(hub.address(), 0, task, () -> false)) {
                         for (int r = 0; r < warmup; r++) {
-                            c.allGather(message);
+                            c.round(message);
                         }
                         long t0 = System.nanoTime();
                         for (int r = 0; r < rounds; r++) {
-                            c.allGather(message);
+                            c.round(message);
                         }
                         long elapsed = System.nanoTime() - t0;
                         c.finish();

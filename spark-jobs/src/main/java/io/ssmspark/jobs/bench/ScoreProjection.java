@@ -15,16 +15,20 @@ import java.util.Locale;
 public final class ScoreProjection {
     /** How the tasks of a wave exchange. */
     public enum Design {
-        /** Today's hub: every task sends one message per round and receives all W (the driver sends W²). */
+        /**
+         * The design the prefix fold replaced, projected for comparison: every task sends one message per round and
+         * receives all W (the driver sends W²), and every task folds all W summaries into its carry.
+         */
         ALL_GATHER,
         /**
-         * Projected design, not built: the driver folds the summaries itself and sends each task only its exclusive
-         * prefix state and its predecessors' last halo rows (the driver receives W and sends W messages per round).
+         * The built design ({@code WaveFold}): the driver folds the summaries itself and sends each task only its
+         * exclusive prefix state and its predecessors' last halo rows (the driver receives W and sends W messages
+         * per round).
          */
         PREFIX;
 
         String label() {
-            return this == ALL_GATHER ? "all-gather" : "prefix O(W), projected design, not built";
+            return this == ALL_GATHER ? "all-gather (replaced)" : "prefix O(W)";
         }
     }
 
@@ -91,7 +95,7 @@ public final class ScoreProjection {
             return new JsonLine()
                     .put("bench", "score-projection")
                     .put("design", design.name().toLowerCase(Locale.ROOT))
-                    .put("built", design == Design.ALL_GATHER)
+                    .put("built", design == Design.PREFIX)
                     .put("executors", setup.executors())
                     .put("tokens", setup.tokens())
                     .put("segment", setup.segment())
@@ -183,17 +187,23 @@ public final class ScoreProjection {
     }
 
     /**
-     * The value bytes {@code ExchangeStats} counts per layer over a run of one sequence with today's all-gather: every
-     * segment but the last (which hands nothing on) sends its tail and summary, and every task of the wave receives
-     * each: total = (S − 1) · (tail + summary) · (1 + W).
+     * The value bytes {@code ExchangeStats} counts per layer (up + down) over a run of one sequence with the prefix
+     * fold: every segment but the last (which hands nothing on) sends its tail and summary; every segment i but the
+     * first receives its halo, the last min(haloRows, i·L) rows before it, and its initial state:
+     * total = (S − 1)·(tail + summary + state) + Σ_{i=1}^{S−1} min(haloRows, i·L)·bytesPerRow. Independent of W.
      */
-    public long[] allGatherValueBytesPerLayer(Setup s) {
+    public long[] exchangedValueBytesPerLayer(Setup s) {
         long[] bytes = new long[shape.layerCount()];
-        long senders = (long) s.segments() - 1;
+        long segments = (long) s.segments();
         for (int l = 0; l < bytes.length; l++) {
             ScoreShape.Layer layer = shape.layers().get(l);
             long tail = (long) Math.min(layer.haloRows(), s.segment()) * layer.haloBytesPerRow();
-            bytes[l] = senders * (tail + layer.summaryBytes()) * (1 + s.executors());
+            long state = layer.carriesState() ? layer.summaryBytes() + layer.stateBytes() : 0;
+            long total = (segments - 1) * (tail + state);
+            for (long i = 1; i < segments; i++) {
+                total += Math.min(layer.haloRows(), i * s.segment()) * layer.haloBytesPerRow();
+            }
+            bytes[l] = total;
         }
         return bytes;
     }

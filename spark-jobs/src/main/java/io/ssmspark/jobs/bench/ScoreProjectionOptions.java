@@ -78,10 +78,10 @@ public final class ScoreProjectionOptions {
                 ScoreProjection.Run run = projection.run(s, d);
                 projected.add(run);
                 JsonLine line = run.toJson().put("exchange_half_at_executors", projection.exchangeHalfAt(s, d));
-                if (d == ScoreProjection.Design.ALL_GATHER) {
+                if (d == ScoreProjection.Design.PREFIX) {
                     line.put(
                             "exchanged_value_bytes_per_layer",
-                            Arrays.toString(projection.allGatherValueBytesPerLayer(s)));
+                            Arrays.toString(projection.exchangedValueBytesPerLayer(s)));
                 }
                 System.out.println(line);
             }

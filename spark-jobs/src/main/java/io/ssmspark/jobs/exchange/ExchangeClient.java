@@ -14,13 +14,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A scoring task's connection to the driver's {@link ExchangeHub}: {@link #allGather} sends this task's message of
- * the round and returns every task's, in task order. While it waits it checks once a second whether Spark has
+ * A task's connection to the driver's {@link ExchangeHub}: {@link #round} sends this task's message of the round
+ * and returns the hub's answer: every task's message, in task order, or (where the hub folds) this task's own. While it waits it checks once a second whether Spark has
  * killed the task. A failing task says why before it goes ({@link #failed}). It proves itself as the hub's address
  * says ({@link ExchangeHandshake}): with the token, or with the application's secret, which it takes from this
  * executor's Spark ({@link ExchangeSecurity#sparkSecret()}).
  */
-public final class ExchangeClient implements AllGather, AutoCloseable {
+public final class ExchangeClient implements TaskExchange, AutoCloseable {
     /** The round number that tells the hub this task has taken part in every round. */
     static final int DONE = -1;
     /** The round number that tells the hub this task fails; its exception follows ({@link TaskFailure}). */
@@ -30,7 +30,8 @@ public final class ExchangeClient implements AllGather, AutoCloseable {
 
     private final Socket socket;
     private final String where;
-    private final int groupSize;
+    /** Messages in each answer ({@link ExchangeHub.Address#answerSize}). */
+    private final int answerSize;
     /** The connection's bytes as they arrive (encrypted or not): the wait for an answer watches them. */
     private final BufferedInputStream raw;
 
@@ -47,7 +48,7 @@ public final class ExchangeClient implements AllGather, AutoCloseable {
     ExchangeClient(ExchangeHub.Address hub, int stageAttempt, int task, BooleanSupplier killed, byte[] secret) {
         this.killed = killed;
         this.where = hub.host + ":" + hub.port;
-        this.groupSize = hub.groupSize;
+        this.answerSize = hub.answerSize;
         if (hub.authenticated && secret == null) {
             throw new IllegalArgumentException(
                     "segment exchange: the hub is authenticated (spark.authenticate) but this task has no secret");
@@ -85,7 +86,7 @@ public final class ExchangeClient implements AllGather, AutoCloseable {
     }
 
     @Override
-    public byte[][] allGather(byte[] message) {
+    public byte[][] round(byte[] message) {
         try {
             if (message.length > Frames.MAX_MESSAGE_BYTES) {
                 throw new IllegalArgumentException("segment exchange: a message of " + message.length
@@ -96,8 +97,8 @@ public final class ExchangeClient implements AllGather, AutoCloseable {
             out.write(message);
             out.flush();
             int n = readInt();
-            if (n != groupSize) {
-                throw new RefusedFrameException("an answer of " + n + " messages, not the group's " + groupSize);
+            if (n != answerSize) {
+                throw new RefusedFrameException("an answer of " + n + " messages, not " + answerSize);
             }
             byte[][] all = new byte[n][];
             for (int i = 0; i < n; i++) {

@@ -17,15 +17,18 @@ import java.net.SocketTimeoutException;
 import java.security.SecureRandom;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.apache.spark.SparkConf;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The driver's side of the scoring tasks' all-gathers: a small TCP service the tasks of one barrier stage connect
- * to ({@link ExchangeClient}). Each round, every task sends one message; when all {@code width} have arrived, every
- * task gets all of them, in task order. Spark's own {@code BarrierTaskContext.allGather} does the same but polls
- * for the answer once a second, which a scoring wave (two rounds per Mamba2 layer) cannot afford.
+ * The driver's side of the barrier tasks' exchange rounds: a small TCP service the tasks of one barrier stage
+ * connect to ({@link ExchangeClient}). Each round, every task of a group sends one message; when all have arrived,
+ * every task gets all of them, in task order (an all-gather, as sequence-parallel training's parts need), or, where
+ * the hub was started with a {@link RoundFold} (scoring), each task the one answer the fold computes for it from all
+ * of them. Spark's own {@code BarrierTaskContext.allGather} polls for the answer once a second, which a scoring
+ * wave (two rounds per Mamba2 layer) cannot afford.
  *
  * <p>Rounds are grouped by stage attempt, so a retried stage starts afresh. A task that has taken part in every
  * round says so before it closes its connection; one whose connection drops before that breaks its attempt's
@@ -49,7 +52,7 @@ public final class ExchangeHub implements AutoCloseable {
      * {@code authenticated}, no token (0) but the application's secret, which each executor has from Spark itself.
      */
     public static final class Address implements Serializable {
-        private static final long serialVersionUID = 3L;
+        private static final long serialVersionUID = 4L;
         final String host;
         final int port;
         final long token;
@@ -63,12 +66,27 @@ public final class ExchangeHub implements AutoCloseable {
         final boolean authenticated;
         /** Whether the frames after the handshake are encrypted (spark.network.crypto.enabled, spark.ssl.enabled). */
         final boolean encrypted;
+        /** Messages in each answer: the group's size for an all-gather, 1 where the hub folds ({@link RoundFold}). */
+        final int answerSize;
 
         Address(String host, int port, long token, int width, int groupSize) {
             this(host, port, token, width, groupSize, false, false);
         }
 
         Address(String host, int port, long token, int width, int groupSize, boolean authenticated, boolean encrypted) {
+            this(host, port, token, width, groupSize, authenticated, encrypted, groupSize);
+        }
+
+        Address(
+                String host,
+                int port,
+                long token,
+                int width,
+                int groupSize,
+                boolean authenticated,
+                boolean encrypted,
+                int answerSize) {
+            this.answerSize = answerSize;
             this.host = host;
             this.port = port;
             this.token = token;
@@ -98,6 +116,8 @@ public final class ExchangeHub implements AutoCloseable {
     private final int helloTimeoutMillis;
     private final ExchangeSecurity security;
     private final Address address;
+    /** Each new exchange group's fold; null: every group all-gathers. */
+    private final Supplier<RoundFold> folds;
     /** The exchange groups of each stage attempt, by {@link #key}. */
     private final Map<Long, Group> groups = new HashMap<>();
 
@@ -118,10 +138,13 @@ public final class ExchangeHub implements AutoCloseable {
      */
     ExchangeHub(String advertisedHost, String bindHost, int port, int width, int groupSize, int helloTimeoutMillis)
             throws IOException {
-        this(advertisedHost, bindHost, port, width, groupSize, helloTimeoutMillis, ExchangeSecurity.NONE);
+        this(advertisedHost, bindHost, port, width, groupSize, helloTimeoutMillis, ExchangeSecurity.NONE, null);
     }
 
-    /** As above, with connections authenticated (and their frames encrypted) as {@code security} says. */
+    /**
+     * As above, with connections authenticated (and their frames encrypted) as {@code security} says, and each group
+     * answered by a fold of {@code folds} (null: all-gathers).
+     */
     ExchangeHub(
             String advertisedHost,
             String bindHost,
@@ -129,7 +152,8 @@ public final class ExchangeHub implements AutoCloseable {
             int width,
             int groupSize,
             int helloTimeoutMillis,
-            ExchangeSecurity security)
+            ExchangeSecurity security,
+            Supplier<RoundFold> folds)
             throws IOException {
         if (groupSize < 1 || width % groupSize != 0) {
             throw new IllegalArgumentException(
@@ -137,6 +161,7 @@ public final class ExchangeHub implements AutoCloseable {
         }
         this.helloTimeoutMillis = helloTimeoutMillis;
         this.security = security;
+        this.folds = folds;
         server = new ServerSocket();
         try {
             server.bind(new InetSocketAddress(bindHost == null ? null : InetAddress.getByName(bindHost), port), 64);
@@ -156,7 +181,8 @@ public final class ExchangeHub implements AutoCloseable {
                 width,
                 groupSize,
                 security.authenticated(),
-                security.encrypted());
+                security.encrypted(),
+                folds == null ? groupSize : 1);
         Thread acceptor = new Thread(this::acceptLoop, "ssm-exchange-hub-" + server.getLocalPort());
         acceptor.setDaemon(true);
         acceptor.start();
@@ -170,6 +196,18 @@ public final class ExchangeHub implements AutoCloseable {
      * ExchangeSecurity}; IllegalArgumentException naming the settings for encryption without authentication).
      */
     public static ExchangeHub start(SparkConf conf, int width, int groupSize) {
+        return start(conf, width, groupSize, null);
+    }
+
+    /**
+     * As {@link #start(SparkConf, int, int)}, for one group of all {@code width} tasks whose rounds {@code folds}'s
+     * folds answer (one per stage attempt): each task gets one message per round.
+     */
+    public static ExchangeHub startFolding(SparkConf conf, int width, Supplier<RoundFold> folds) {
+        return start(conf, width, width, folds);
+    }
+
+    private static ExchangeHub start(SparkConf conf, int width, int groupSize, Supplier<RoundFold> folds) {
         ExchangeSecurity security = ExchangeSecurity.fromSpark(conf);
         String host;
         try {
@@ -187,7 +225,8 @@ public final class ExchangeHub implements AutoCloseable {
                     width,
                     groupSize,
                     HELLO_TIMEOUT_MILLIS,
-                    security);
+                    security,
+                    folds);
         } catch (IOException e) {
             throw new UncheckedIOException(e.getMessage(), e); // names the port, the setting and the cause
         }
@@ -205,7 +244,8 @@ public final class ExchangeHub implements AutoCloseable {
         synchronized (groups) {
             return newestAttempt()
                     .map(a -> new Rounds(
-                            a, groups.getOrDefault(key(a, 0), new Group(1)).completed()))
+                            a,
+                            groups.getOrDefault(key(a, 0), new Group(1, null)).completed()))
                     .orElse(new Rounds(0, 0));
         }
     }
@@ -323,7 +363,8 @@ public final class ExchangeHub implements AutoCloseable {
             Group joining;
             synchronized (groups) {
                 joining = groups.computeIfAbsent(
-                        key(joined.attempt(), task / address.groupSize), k -> new Group(address.groupSize));
+                        key(joined.attempt(), task / address.groupSize),
+                        k -> new Group(address.groupSize, folds == null ? null : folds.get()));
             }
             int member = task % address.groupSize; // the task's index in its group
             if (!joining.join(member, out)) {
@@ -401,15 +442,19 @@ public final class ExchangeHub implements AutoCloseable {
     private static final class Group {
         private final DataOutputStream[] outs;
         private final byte[][] messages;
+        /** Null: an all-gather. */
+        private final RoundFold fold;
+
         private int round = -1;
         private int arrived;
         private long completed;
         private boolean broken;
         private Throwable failure;
 
-        Group(int width) {
+        Group(int width, RoundFold fold) {
             outs = new DataOutputStream[width];
             messages = new byte[width][];
+            this.fold = fold;
         }
 
         /** False when the task has a connection already (a second one is no task of this attempt). */
@@ -436,7 +481,10 @@ public final class ExchangeHub implements AutoCloseable {
             }
         }
 
-        /** Stores a task's message for {@code r}; the last one to arrive sends every task the whole round. */
+        /**
+         * Stores a task's message for {@code r}; the last one to arrive sends every task the whole round, or, where
+         * the group folds, each task its own answer.
+         */
         synchronized void deliver(int task, int r, byte[] message) throws IOException {
             if (broken) {
                 throw new IOException("the exchange of this stage attempt has broken up");
@@ -453,17 +501,46 @@ public final class ExchangeHub implements AutoCloseable {
             if (++arrived < outs.length) {
                 return;
             }
-            for (DataOutputStream out : outs) {
-                out.writeInt(outs.length);
-                for (byte[] m : messages) {
-                    out.writeInt(m.length);
-                    out.write(m);
+            if (fold == null) {
+                for (DataOutputStream out : outs) {
+                    writeAnswer(out, messages);
                 }
-                out.flush();
+            } else {
+                byte[][] answers = folded(r);
+                for (int t = 0; t < outs.length; t++) {
+                    writeAnswer(outs[t], new byte[][] {answers[t]});
+                }
             }
             java.util.Arrays.fill(messages, null);
             arrived = 0;
             completed++;
+        }
+
+        /** The fold's answers to round r; a fold that throws fails the group, and the driver names its exception. */
+        private byte[][] folded(int r) throws IOException {
+            byte[][] answers;
+            try {
+                answers = fold.answer(r, messages);
+            } catch (RuntimeException e) {
+                fail(e);
+                throw new IOException("the driver's fold of round " + r + " failed: " + e.getMessage(), e);
+            }
+            if (answers.length != outs.length) {
+                IllegalStateException e = new IllegalStateException(
+                        "the fold of round " + r + " answered " + answers.length + " tasks, not " + outs.length);
+                fail(e);
+                throw new IOException(e.getMessage(), e);
+            }
+            return answers;
+        }
+
+        private static void writeAnswer(DataOutputStream out, byte[][] answer) throws IOException {
+            out.writeInt(answer.length);
+            for (byte[] m : answer) {
+                out.writeInt(m.length);
+                out.write(m);
+            }
+            out.flush();
         }
 
         synchronized long completed() {

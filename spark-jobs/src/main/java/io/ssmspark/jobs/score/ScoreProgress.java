@@ -13,7 +13,7 @@ import java.util.function.Supplier;
  * The progress lines of a scoring stage, logged on the driver at a fixed interval: the wave and the layer the tasks
  * are at, the segments and tokens through every layer, tokens/s, elapsed time and ETA.
  *
- * <p>Where the driver sees progress: its {@link ExchangeHub} counts the all-gather rounds that all tasks have
+ * <p>Where the driver sees progress: its {@link ExchangeHub} counts the exchange rounds that all tasks have
  * completed, and every wave takes the same rounds per layer ({@link WaveTask#roundsPerLayer}), so the count says which
  * wave and layer the stage is at. Spark's own channels would not do: accumulators and listener events arrive when a
  * task ends, and a scoring task lasts the whole stage. The hub runs on the driver, so this works alike in local mode

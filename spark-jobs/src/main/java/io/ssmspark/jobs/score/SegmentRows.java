@@ -11,9 +11,10 @@ import java.nio.ByteBuffer;
 
 /**
  * What one segment hands to the later segments of its sequence for one layer: its ordinal and up to two blocks
- * (conv rows; keys and values; or the summary α and E). Travels between the tasks of a wave as the bytes of an
- * all-gather ({@link #encode()}, {@link #decode(byte[])}); {@link #NONE} is the message of a task that has no
- * segment in the wave.
+ * (conv rows; keys and values; or the summary α and E); and, from the driver back ({@link WaveFold}, ordinal
+ * {@link #NO_SEGMENT}), what a segment reads: its halo, or its initial state. Travels as the bytes of an exchange
+ * round ({@link #encode()}, {@link #decode(byte[])}); {@link #NONE} is the message of a task that has no segment
+ * in the wave, and the answer with nothing to read.
  */
 public final class SegmentRows implements Serializable {
     private static final long serialVersionUID = 1L;

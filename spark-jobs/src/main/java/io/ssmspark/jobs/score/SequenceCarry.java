@@ -10,7 +10,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * What the segments of one sequence seen so far hand to the next one, per layer (DESIGN.md, "State passing across
  * segments"): the last rows of their mixer tails (as many as the mixer's halo reads: a Mamba2 layer's pre-conv
  * rows, an attention layer's keys and values) and, for a mixer that carries a state, the state after them. Fresh,
- * everything is null: the sequence start, where the layers begin from zeros.
+ * everything is null: the sequence start, where the layers begin from zeros. Kept on the driver ({@link WaveFold}).
  */
 final class SequenceCarry {
     private final Matrix[] firstRows;
@@ -47,15 +47,18 @@ final class SequenceCarry {
             return;
         }
         Matrix before = states[layer];
-        states[layer] = Scratch.callStep(() -> {
-            Matrix e = summary.second;
-            return Matrix.of(
-                    mixer.passState(before == null ? null : before.toNd4j(before.rows, before.cols), new INDArray[] {
-                        summary.first.toNd4j(summary.first.rows, summary.first.cols), e.toNd4j(e.rows, e.cols)
-                    }),
-                    e.rows,
-                    e.cols);
-        });
+        states[layer] = Scratch.call(
+                () -> { // a one-off scope: the hub's connection threads keep no blocks
+                    Matrix e = summary.second;
+                    return Matrix.of(
+                            mixer.passState(
+                                    before == null ? null : before.toNd4j(before.rows, before.cols), new INDArray[] {
+                                        summary.first.toNd4j(summary.first.rows, summary.first.cols),
+                                        e.toNd4j(e.rows, e.cols)
+                                    }),
+                            e.rows,
+                            e.cols);
+                });
     }
 
     private static Matrix appendKeepingLast(Matrix before, Matrix added, int rows) {

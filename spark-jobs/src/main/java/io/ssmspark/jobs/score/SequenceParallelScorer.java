@@ -33,9 +33,10 @@ import scala.runtime.AbstractFunction1;
  *
  * <p>The segments, numbered in sequence order, go round-robin to {@code width} tasks of one Spark barrier stage
  * (all tasks run at once; {@link SegmentWaves}). The tasks score their segments in waves of {@code width}
- * consecutive segments, and inside a wave layer by layer: per Mamba2 layer two all-gathers (the last K−1 pre-conv
- * rows, then the summaries (α, E) for the exclusive scan), per attention layer one (the last keys and values);
- * {@link WaveTask}. The streams and the mixers' zero-state parts stay in their task's memory: a task holds one
+ * consecutive segments, and inside a wave layer by layer: per Mamba2 layer two rounds through the driver's exchange
+ * hub (the last K−1 pre-conv rows, then the summaries (α, E) for the exclusive scan), per attention layer one (the
+ * last keys and values); {@link WaveTask}. The driver folds each round ({@link WaveFold}) and sends every task only
+ * its own halo and initial state, so it sends W messages per round, not W². The streams and the mixers' zero-state parts stay in their task's memory: a task holds one
  * segment's stream and one layer's working set at a time, whatever the sequence length, and per Mamba2 layer and
  * segment only (K−1)·conv_dim + H + H·P·N values cross the network.
  *
@@ -208,7 +209,7 @@ public final class SequenceParallelScorer {
         int tasks = Math.min(layout.segmentCount(), width > 0 ? width : Math.max(1, jsc.defaultParallelism()));
         requireSlots(tasks);
         SegmentWaves waves = new SegmentWaves(tasks, layout.segmentCount());
-        ExchangeHub hub = ExchangeHub.start(jsc.getConf(), tasks, tasks);
+        ExchangeHub hub = ExchangeHub.startFolding(jsc.getConf(), tasks, () -> new WaveFold(lm, layout, waves));
 
         JavaRDD<Segment> byTask = segments.mapToPair(
                         seg -> new Tuple2<>(where.value().ordinal(seg.sequenceId, seg.segmentIndex), seg))
@@ -250,20 +251,24 @@ public final class SequenceParallelScorer {
             throw e;
         }
 
-        List<ExchangeStats> exchanges = new ArrayList<>();
         List<long[]> totals = new ArrayList<>();
         double[] waits = new double[tasks];
+        long[] up = new long[lm.config().nLayer()];
+        long[] down = new long[up.length];
         for (WaveOutput.Brief b : briefs) {
             if (b.ordinal >= 0) {
                 totals.add(new long[] {b.ordinal, b.positions, Double.doubleToLongBits(b.nllSum)});
                 continue;
             }
             waits[b.task] = b.exchangeNanos / 1e9;
-            if (b.task == 0) { // every task counts the same bytes
-                for (int layer = 0; layer < b.bytesUp.length; layer++) {
-                    exchanges.add(new ExchangeStats(layer, kind(lm, layer), b.bytesUp[layer], b.bytesDown[layer]));
-                }
+            for (int layer = 0; layer < up.length; layer++) { // each task counts what it sent and received
+                up[layer] += b.bytesUp[layer];
+                down[layer] += b.bytesDown[layer];
             }
+        }
+        List<ExchangeStats> exchanges = new ArrayList<>();
+        for (int layer = 0; layer < up.length; layer++) {
+            exchanges.add(new ExchangeStats(layer, kind(lm, layer), up[layer], down[layer]));
         }
         JavaRDD<ScoredSegment> scored = outputs.filter(o -> o.scored != null).map(o -> o.scored);
         return new Result(

@@ -4,9 +4,8 @@ import java.io.Serializable;
 
 /**
  * What a scoring task yields: a scored segment, or (once, at its end) its exchange figures: the seconds it waited
- * in all-gathers and the bytes its waves exchanged per layer, the messages sent up ({@code bytesUp}) and, since
- * every task of a wave receives every message of the wave, {@code bytesDown} = messages × tasks (the same in every
- * task).
+ * in the exchange's rounds and, per layer, the value bytes of the messages it sent ({@code bytesUp}: tails and
+ * summaries) and of the answers it received ({@code bytesDown}: halos and initial states).
  */
 public final class WaveOutput implements Serializable {
     private static final long serialVersionUID = 1L;

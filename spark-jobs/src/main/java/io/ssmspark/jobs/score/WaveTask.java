@@ -1,32 +1,30 @@
 package io.ssmspark.jobs.score;
 
 import io.ssmspark.data.Segment;
-import io.ssmspark.jobs.exchange.AllGather;
+import io.ssmspark.jobs.exchange.TaskExchange;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.mixer.Mixer;
-import java.util.HashMap;
 import java.util.Iterator;
-import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.function.Function;
 
 /**
  * One scoring task: scores its segments ({@link SegmentWaves}: one per wave, in ordinal order) with the other
- * tasks of the wave, layer by layer, exchanging only what DESIGN.md's "State passing across segments" asks for:
+ * tasks of the wave, layer by layer, exchanging through the driver only what DESIGN.md's "State passing across
+ * segments" asks for:
  * <ul>
- * <li>every segment shares its mixer's tail ({@link Mixer#halo}: a Mamba2 layer's last K−1 pre-conv rows, an
- * attention layer's last window−1 keys and values, all of them under full attention); each builds its halo from
- * the tails of the segments before it (the carry of earlier waves, then this wave's) and runs its mixer from a zero
- * state ({@link Mixer#fromZeroState});</li>
- * <li>when the mixer carries a state (Mamba2), every segment shares its summary (α, E); each takes the exclusive
- * scan of the summaries before it as its initial state and finishes ({@link Mixer#finish}: for Mamba2, adds
+ * <li>every segment sends its mixer's tail ({@link Mixer#halo}: a Mamba2 layer's last K−1 pre-conv rows, an
+ * attention layer's last window−1 keys and values, all of them under full attention) and gets back its halo, the
+ * last rows of the tails before it; it runs its mixer from a zero state after them ({@link Mixer#fromZeroState});</li>
+ * <li>when the mixer carries a state (Mamba2), every segment sends its summary (α, E) and gets back its initial
+ * state, the exclusive scan of the summaries before it, and finishes ({@link Mixer#finish}: for Mamba2, adds
  * exp(cum_t)·(S_in·C_t)).</li>
  * </ul>
- * Every task sees every message of its wave, so every task keeps the same {@link SequenceCarry} of each sequence
- * that continues into the next wave: nothing goes through the driver between waves. A task with no segment in the
- * last wave still takes part in its exchanges. Yields its scored segments lazily, wave by wave, then its exchange
- * figures. A failure is told to the exchange before it leaves the task ({@link AllGather#failed}).
+ * The driver's {@link WaveFold} computes every answer and keeps each sequence's carry from wave to wave, so a task
+ * receives one message per round whatever the number of tasks. A task with no segment in the last wave still takes
+ * part in its rounds. Yields its scored segments lazily, wave by wave, then its exchange figures. A failure is told
+ * to the exchange before it leaves the task ({@link TaskExchange#failed}).
  */
 final class WaveTask implements Iterator<WaveOutput> {
     private final HybridLm m;
@@ -35,11 +33,10 @@ final class WaveTask implements Iterator<WaveOutput> {
     private final SegmentWaves waves;
     private final int task;
     private final Iterator<Segment> mine;
-    private final AllGather allGather;
+    private final TaskExchange exchange;
     private final int topK;
     private final boolean withEmbeddings;
     private final int failAtWave;
-    private final Map<Integer, SequenceCarry> carries = new HashMap<>();
     private final long[] bytesUp;
     private final long[] bytesDown;
     private int wave;
@@ -54,7 +51,7 @@ final class WaveTask implements Iterator<WaveOutput> {
             SegmentWaves waves,
             int task,
             Iterator<Segment> mine,
-            AllGather allGather,
+            TaskExchange exchange,
             int topK,
             boolean withEmbeddings,
             int failAtWave) {
@@ -64,7 +61,7 @@ final class WaveTask implements Iterator<WaveOutput> {
         this.waves = waves;
         this.task = task;
         this.mine = mine;
-        this.allGather = allGather;
+        this.exchange = exchange;
         this.topK = topK;
         this.withEmbeddings = withEmbeddings;
         this.failAtWave = failAtWave;
@@ -73,7 +70,7 @@ final class WaveTask implements Iterator<WaveOutput> {
     }
 
     /**
-     * The all-gather rounds one layer takes in every wave, for every task ({@link #mixerLayer}): one for the halo
+     * The exchange rounds one layer takes in every wave, for every task ({@link #mixerLayer}): one for the halo
      * rows, and a second for the summaries when the layer's mixer carries a state. The driver's progress lines count
      * rounds by this ({@link ScoreProgress}).
      */
@@ -93,12 +90,12 @@ final class WaveTask implements Iterator<WaveOutput> {
             }
             if (ready == null && !exchangeReported) {
                 exchangeReported = true;
-                allGather.finish();
+                exchange.finish();
                 ready = WaveOutput.exchanged(task, bytesUp, bytesDown, exchangeNanos);
             }
             return ready != null;
         } catch (RuntimeException | Error e) {
-            allGather.failed(e);
+            exchange.failed(e);
             throw e;
         }
     }
@@ -121,11 +118,6 @@ final class WaveTask implements Iterator<WaveOutput> {
         }
         int ordinal = waves.ordinal(k, task);
         Segment segment = ordinal < 0 ? null : nextSegment(ordinal);
-        for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
-            if (g == layout.firstOrdinal[layout.sequenceOf(g)]) {
-                carries.put(layout.sequenceOf(g), new SequenceCarry(config.nLayer())); // a sequence starts
-            }
-        }
         WaveOutput out = null;
         try (SegmentPass pass = segment == null ? null : SegmentPass.embed(m, ordinal, segment)) {
             for (int layer = 0; layer < config.nLayer(); layer++) {
@@ -133,12 +125,6 @@ final class WaveTask implements Iterator<WaveOutput> {
             }
             if (pass != null) {
                 out = WaveOutput.of(pass.head(layout.nextToken[ordinal], topK, withEmbeddings));
-            }
-        }
-        for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
-            int s = layout.sequenceOf(g);
-            if (g == layout.firstOrdinal[s + 1] - 1) {
-                carries.remove(s); // the sequence ended in this wave
             }
         }
         return out;
@@ -158,40 +144,21 @@ final class WaveTask implements Iterator<WaveOutput> {
     }
 
     /**
-     * One layer of wave k: every segment shares its mixer's tail; each builds its halo from the segments before it;
-     * when the mixer carries a state, every segment shares its summary and takes the scan of those before it.
+     * One layer of wave k: the segment sends its mixer's tail and gets its halo; when the mixer carries a state, it
+     * sends its summary and gets its initial state. A task without a segment sends nothing in the same rounds.
      */
     private void mixerLayer(int k, int layer, SegmentPass pass) {
         Mixer mixer = m.mixer(layer);
-        int haloRows = mixer.haloRows();
         int own = waves.ordinal(k, task);
-        SegmentRows[] tails = gather(
+        SegmentRows halo = exchange(
                 k, layer, pass == null ? SegmentRows.NONE : feedsLaterSegments(own) ? pass.tail(layer) : silent(own));
-        SegmentRows halo = null;
-        for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
-            SequenceCarry c = carryOf(g);
-            if (g == own) {
-                halo = c.halo(layer);
-            }
-            c.addTail(layer, tails[g - waves.firstOf(k)], haloRows);
-        }
-        Function<SegmentRows, Matrix> scan = summary -> {
-            SegmentRows[] all = gather(
-                    k,
-                    layer,
-                    summary.ordinal == SegmentRows.NO_SEGMENT || feedsLaterSegments(own) ? summary : silent(own));
-            Matrix initial = null;
-            for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
-                SequenceCarry c = carryOf(g);
-                if (g == own) {
-                    initial = c.state(layer);
-                }
-                c.addSummary(layer, all[g - waves.firstOf(k)], mixer);
-            }
-            return initial;
-        };
+        Function<SegmentRows, Matrix> scan = summary -> exchange(
+                        k,
+                        layer,
+                        summary.ordinal == SegmentRows.NO_SEGMENT || feedsLaterSegments(own) ? summary : silent(own))
+                .first;
         if (pass != null) {
-            pass.layer(layer, halo, scan);
+            pass.layer(layer, halo.first == null ? null : halo, scan);
         } else if (mixer.carriesState()) {
             scan.apply(SegmentRows.NONE);
         }
@@ -207,43 +174,18 @@ final class WaveTask implements Iterator<WaveOutput> {
         return new SegmentRows(ordinal, null, null);
     }
 
-    /** Shares {@code message} with the wave's tasks; returns every segment's message, indexed from the wave start. */
-    private SegmentRows[] gather(int k, int layer, SegmentRows message) {
+    /** Sends {@code message} to the driver's fold; returns this task's answer (blocks absent: nothing to read). */
+    private SegmentRows exchange(int k, int layer, SegmentRows message) {
         long start = System.nanoTime();
-        byte[][] texts = allGather.allGather(message.encode());
+        byte[][] answer = exchange.round(message.encode());
         exchangeNanos += System.nanoTime() - start;
-        int first = waves.firstOf(k);
-        SegmentRows[] byPosition = new SegmentRows[waves.endOf(k) - first];
-        long up = 0;
-        for (byte[] text : texts) {
-            SegmentRows r = SegmentRows.decode(text);
-            up += r.bytes();
-            if (r.ordinal == SegmentRows.NO_SEGMENT) {
-                continue;
-            }
-            if (r.ordinal < first || r.ordinal >= waves.endOf(k) || byPosition[r.ordinal - first] != null) {
-                throw new IllegalStateException("segment exchange: wave " + k + " of segments [" + first + ", "
-                        + waves.endOf(k) + ") received a message of segment " + r.ordinal);
-            }
-            byPosition[r.ordinal - first] = r;
+        if (answer.length != 1) {
+            throw new IllegalStateException("segment exchange: wave " + k + " at layer " + layer + " got "
+                    + answer.length + " answers instead of one");
         }
-        for (int i = 0; i < byPosition.length; i++) {
-            if (byPosition[i] == null) {
-                throw new IllegalStateException("segment exchange: wave " + k + " received no message of segment "
-                        + (first + i) + " at layer " + layer);
-            }
-        }
-        bytesUp[layer] += up;
-        bytesDown[layer] += up * texts.length;
-        return byPosition;
-    }
-
-    private SequenceCarry carryOf(int ordinal) {
-        SequenceCarry c = carries.get(layout.sequenceOf(ordinal));
-        if (c == null) {
-            throw new IllegalStateException(
-                    "scoring task " + task + ": no carry for the sequence of segment " + ordinal);
-        }
-        return c;
+        SegmentRows mine = SegmentRows.decode(answer[0]);
+        bytesUp[layer] += message.bytes();
+        bytesDown[layer] += mine.bytes();
+        return mine;
     }
 }

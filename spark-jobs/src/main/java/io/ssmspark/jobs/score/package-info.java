@@ -19,13 +19,14 @@
  * segments; the segments, numbered in sequence order, go round-robin to the tasks of one Spark barrier stage
  * ({@code --parallel-segments}, default Spark's default parallelism), which score them in waves of one segment per
  * task, layer by layer, each task holding its segment's stream in its own memory. For a Mamba2 layer each segment
- * shares its last d_conv−1 pre-conv rows; each builds its conv halo from as many earlier segments as it takes, runs
- * its mixer from a zero SSM state ({@code Mixer.fromZeroState}) and shares its summary (α, E); each takes
- * the exclusive scan of the earlier summaries as its initial state, adds exp(cum_t)·(S_in·C_t) and finishes
- * ({@code Mixer.finish}). For attention each segment shares its last window−1 keys/values (all of them under
- * full attention). The sharing is an all-gather through a small TCP service on the driver
- * ({@code spark.ssm.exchange.port}, default any free port): per Mamba2 layer and segment, H·P·N + H summary values
- * and (d_conv−1)·conv_dim halo values cross the network, whatever the sequence length. The protocol is the model's
+ * sends its last d_conv−1 pre-conv rows and gets back its conv halo (the last d_conv−1 rows before it), runs its
+ * mixer from a zero SSM state ({@code Mixer.fromZeroState}) and sends its summary (α, E); it gets back the
+ * exclusive scan of the earlier summaries as its initial state, adds exp(cum_t)·(S_in·C_t) and finishes
+ * ({@code Mixer.finish}). For attention each segment sends its last window−1 keys/values (all of them under full
+ * attention) and gets those before it. The rounds go through a small TCP service on the driver
+ * ({@code spark.ssm.exchange.port}, default any free port), which folds them ({@code WaveFold}) and answers each
+ * task with its own halo and state: per Mamba2 layer and segment, H·P·N + H summary values and (d_conv−1)·conv_dim
+ * halo values go up and H·P·N + (d_conv−1)·conv_dim come down, whatever the sequence length and the task count. The protocol is the model's
  * {@code Mixer} interface, so the engine names no kind of layer.
  */
 package io.ssmspark.jobs.score;

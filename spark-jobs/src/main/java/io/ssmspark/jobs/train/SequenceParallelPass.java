@@ -207,7 +207,7 @@ final class SequenceParallelPass {
                 try (INDArray gradient = gradients ? lm.newGradient() : null;
                         CompensatedSum sum = gradients ? new CompensatedSum(gradient.length()) : null) {
                     for (WindowPart w : mine) {
-                        PartTraining pass = new PartTraining(lm, cut, part, exchange::allGather);
+                        PartTraining pass = new PartTraining(lm, cut, part, exchange::round);
                         if (gradient != null) {
                             gradient.assign(0);
                         }

@@ -22,7 +22,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** The driver's all-gather service on its own: rounds, task order, attempts kept apart, failures answered at once. */
+/** The driver's exchange service on its own (all-gathers and folds): rounds, task order, attempts kept apart, failures answered at once. */
 class ExchangeHubTest {
 
     private static byte[] text(String s) {
@@ -45,7 +45,7 @@ class ExchangeHubTest {
                     List<String> seen = new ArrayList<>();
                     try (ExchangeClient c = new ExchangeClient(hub.address(), 0, t, () -> false)) {
                         for (int round = 0; round < 2; round++) {
-                            for (byte[] m : c.allGather(text("t" + t + "r" + round))) {
+                            for (byte[] m : c.round(text("t" + t + "r" + round))) {
                                 seen.add(text(m));
                             }
                         }
@@ -82,7 +82,7 @@ class ExchangeHubTest {
                     List<String> seen = new ArrayList<>();
                     try (ExchangeClient c = new ExchangeClient(hub.address(), 0, t, () -> false)) {
                         for (int round = 0; round < 4; round++) {
-                            for (byte[] m : c.allGather(text("t" + t + "r" + round))) {
+                            for (byte[] m : c.round(text("t" + t + "r" + round))) {
                                 seen.add(text(m));
                             }
                         }
@@ -109,8 +109,8 @@ class ExchangeHubTest {
         try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 1)) {
             try (ExchangeClient first = new ExchangeClient(hub.address(), 0, 0, () -> false);
                     ExchangeClient retry = new ExchangeClient(hub.address(), 1, 0, () -> false)) {
-                assertArrayEquals(new byte[][] {text("a")}, first.allGather(text("a")));
-                assertArrayEquals(new byte[][] {text("b")}, retry.allGather(text("b")));
+                assertArrayEquals(new byte[][] {text("a")}, first.round(text("a")));
+                assertArrayEquals(new byte[][] {text("b")}, retry.round(text("b")));
             }
         }
     }
@@ -122,7 +122,7 @@ class ExchangeHubTest {
                 ExchangeClient waiting = new ExchangeClient(hub.address(), 0, 0, () -> false);
                 ExchangeClient leaving = new ExchangeClient(hub.address(), 0, 1, () -> false);
                 leaving.close(); // dies without its round
-                UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> waiting.allGather(text("x")));
+                UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> waiting.round(text("x")));
                 assertTrue(
                         e.getMessage().startsWith("segment exchange: lost the driver's exchange in round 0"),
                         e.getMessage());
@@ -144,8 +144,7 @@ class ExchangeHubTest {
                 ExchangeClient failing = new ExchangeClient(hub.address(), 0, 1, () -> false);
                 failing.failed(new OutOfMemoryError("Java heap space"));
                 failing.close();
-                UncheckedIOException lost =
-                        assertThrows(UncheckedIOException.class, () -> waiting.allGather(text("x")));
+                UncheckedIOException lost = assertThrows(UncheckedIOException.class, () -> waiting.round(text("x")));
                 waiting.failed(lost);
                 waiting.close();
                 Throwable first = hub.firstFailure();
@@ -160,7 +159,7 @@ class ExchangeHubTest {
         try (ExchangeHub hub = new ExchangeHub("127.0.0.1", null, 0, 2)) {
             assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
                 try (ExchangeClient alone = new ExchangeClient(hub.address(), 0, 0, () -> true)) {
-                    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> alone.allGather(text("x")));
+                    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> alone.round(text("x")));
                     assertEquals(
                             "the task was killed while waiting for the other segments",
                             e.getCause().getMessage());
@@ -176,7 +175,7 @@ class ExchangeHubTest {
             ExchangeHub.Address forged = new ExchangeHub.Address(a.host, a.port, a.token + 1, a.width, a.groupSize);
             assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
                 try (ExchangeClient stranger = new ExchangeClient(forged, 0, 0, () -> false)) {
-                    assertThrows(UncheckedIOException.class, () -> stranger.allGather(text("x")));
+                    assertThrows(UncheckedIOException.class, () -> stranger.round(text("x")));
                 }
             });
         }
@@ -223,7 +222,7 @@ class ExchangeHubTest {
                     Thread.sleep(10);
                 }
                 try (ExchangeClient task = new ExchangeClient(hub.address(), 0, 0, () -> false)) {
-                    assertArrayEquals(new byte[][] {text("a")}, task.allGather(text("a")));
+                    assertArrayEquals(new byte[][] {text("a")}, task.round(text("a")));
                     task.finish();
                 }
             });
@@ -277,7 +276,7 @@ class ExchangeHubTest {
                     try (ExchangeClient c = new ExchangeClient(hub.address(), 0, t, () -> false)) {
                         for (int round = 0; round < 2; round++) {
                             Thread.sleep(t == 1 ? 1_000 : 0); // five hello timeouts before each round
-                            for (byte[] m : c.allGather(text("t" + t + "r" + round))) {
+                            for (byte[] m : c.round(text("t" + t + "r" + round))) {
                                 seen.append(text(m)).append(' ');
                             }
                         }
@@ -289,6 +288,89 @@ class ExchangeHubTest {
             for (Future<String> f : results) {
                 assertEquals("t0r0 t1r0 t0r1 t1r1 ", f.get(30, TimeUnit.SECONDS));
             }
+            pool.shutdown();
+        }
+    }
+
+    /** A hub whose groups fold: each task gets one answer per round, the prefix of the messages before it. */
+    private static ExchangeHub prefixHub(int width, java.util.function.Supplier<RoundFold> folds) throws IOException {
+        return new ExchangeHub(
+                "127.0.0.1",
+                "127.0.0.1",
+                0,
+                width,
+                width,
+                ExchangeHub.HELLO_TIMEOUT_MILLIS,
+                ExchangeSecurity.NONE,
+                folds);
+    }
+
+    /** The exclusive prefix of the round's messages, joined, for every task; a fold keeps its rounds in order. */
+    private static RoundFold exclusivePrefixes(List<Integer> roundsSeen) {
+        return (round, messages) -> {
+            roundsSeen.add(round);
+            byte[][] answers = new byte[messages.length][];
+            StringBuilder before = new StringBuilder();
+            for (int t = 0; t < messages.length; t++) {
+                answers[t] = text(before.toString());
+                before.append(text(messages[t]));
+            }
+            return answers;
+        };
+    }
+
+    @Test
+    void aFoldingHubAnswersEachTaskWithItsOwnMessage() throws Exception {
+        List<Integer> rounds = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (ExchangeHub hub = prefixHub(3, () -> exclusivePrefixes(rounds))) {
+            ExecutorService pool = Executors.newFixedThreadPool(3);
+            List<Future<List<String>>> results = new ArrayList<>();
+            for (int task = 0; task < 3; task++) {
+                int t = task;
+                results.add(pool.submit(() -> {
+                    List<String> seen = new ArrayList<>();
+                    try (ExchangeClient c = new ExchangeClient(hub.address(), 0, t, () -> false)) {
+                        for (int round = 0; round < 2; round++) {
+                            byte[][] answer = c.round(text("t" + t + "r" + round + ";"));
+                            assertEquals(1, answer.length);
+                            seen.add(text(answer[0]));
+                        }
+                        c.finish();
+                    }
+                    return seen;
+                }));
+            }
+            assertEquals(List.of("", ""), results.get(0).get(30, TimeUnit.SECONDS));
+            assertEquals(List.of("t0r0;", "t0r1;"), results.get(1).get(30, TimeUnit.SECONDS));
+            assertEquals(List.of("t0r0;t1r0;", "t0r1;t1r1;"), results.get(2).get(30, TimeUnit.SECONDS));
+            assertEquals(List.of(0, 1), rounds);
+            assertEquals(2, hub.rounds().completed());
+            pool.shutdown();
+        }
+    }
+
+    /** A fold that throws breaks its attempt: every task fails at once, and the driver names the fold's exception. */
+    @Test
+    void aFoldThatFailsFailsEveryTaskAndIsNamed() throws Exception {
+        try (ExchangeHub hub = prefixHub(2, () -> (round, messages) -> {
+            throw new IllegalStateException("segment exchange: task 1 sent a message of segment 7");
+        })) {
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            List<Future<Throwable>> results = new ArrayList<>();
+            for (int task = 0; task < 2; task++) {
+                int t = task;
+                results.add(pool.submit(() -> {
+                    try (ExchangeClient c = new ExchangeClient(hub.address(), 0, t, () -> false)) {
+                        return assertThrows(UncheckedIOException.class, () -> c.round(text("x")));
+                    }
+                }));
+            }
+            for (Future<Throwable> f : results) {
+                assertTrue(f.get(30, TimeUnit.SECONDS).getMessage().contains("lost the driver's exchange in round 0"));
+            }
+            assertEquals(
+                    "segment exchange: task 1 sent a message of segment 7",
+                    hub.firstFailure().getMessage());
             pool.shutdown();
         }
     }

@@ -60,7 +60,7 @@ class SecuredExchangeTest {
             case "encrypted" -> new ExchangeSecurity(SECRET, true);
             default -> throw new IllegalArgumentException(mode);
         };
-        return new ExchangeHub("127.0.0.1", "127.0.0.1", 0, 3, 3, ExchangeHub.HELLO_TIMEOUT_MILLIS, security);
+        return new ExchangeHub("127.0.0.1", "127.0.0.1", 0, 3, 3, ExchangeHub.HELLO_TIMEOUT_MILLIS, security, null);
     }
 
     /** Task {@code t} of attempt 0 through {@code port}: ROUNDS rounds, every message it saw, in order. */
@@ -71,7 +71,7 @@ class SecuredExchangeTest {
             List<String> seen = new ArrayList<>();
             try (ExchangeClient c = new ExchangeClient(at, 0, t, () -> false, hub.authenticated ? SECRET : null)) {
                 for (int round = 0; round < ROUNDS; round++) {
-                    for (byte[] m : c.allGather(text("t" + t + "r" + round))) {
+                    for (byte[] m : c.round(text("t" + t + "r" + round))) {
                         seen.add(new String(m, StandardCharsets.UTF_8));
                     }
                 }
@@ -132,7 +132,8 @@ class SecuredExchangeTest {
                 6,
                 3,
                 ExchangeHub.HELLO_TIMEOUT_MILLIS,
-                new ExchangeSecurity(SECRET, true))) {
+                new ExchangeSecurity(SECRET, true),
+                null)) {
             ExchangeHub.Address a = hub.address();
             assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
                 List<Future<List<String>>> tasks = new ArrayList<>();
@@ -283,7 +284,7 @@ class SecuredExchangeTest {
                         new ExchangeHub.Address(a.host, tampering.port(), a.token, a.width, a.groupSize, true, true);
                 try (ExchangeClient tampered = new ExchangeClient(viaProxy, 0, 2, () -> false, SECRET)) {
                     UncheckedIOException e =
-                            assertThrows(UncheckedIOException.class, () -> tampered.allGather(text("t2r0")));
+                            assertThrows(UncheckedIOException.class, () -> tampered.round(text("t2r0")));
                     assertEquals("segment exchange: lost the driver's exchange in round 0", e.getMessage());
                 }
                 assertFalse(t0.isDone() || t1.isDone(), "the other tasks still wait for round 0");

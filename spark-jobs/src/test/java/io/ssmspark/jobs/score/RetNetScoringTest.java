@@ -126,15 +126,16 @@ class RetNetScoringTest {
                 assertEquals(0, maxAbsDiff(expectShort, got.get("short")), tolerance, what);
 
                 // per retention layer every segment but a sequence's last sends its summary, α [H] and E [H·d_v·d_k],
-                // and
-                // no halo rows: 2 + 2·8·4 = 66 values
+                // and no halo rows: 2 + 2·8·4 = 66 values; every segment but the first gets its state, 64 values
                 long valueBytes = dtype == DataType.DOUBLE ? 8 : 4;
                 long expectUp = cuts.length * 66L * valueBytes;
+                long expectDown = cuts.length * 64L * valueBytes;
                 long retention = 0;
                 for (ExchangeStats e : exchanges) {
                     if (e.kind().equals("retnet")) {
                         retention++;
                         assertEquals(expectUp, e.bytesUp(), what + " layer " + e.layer());
+                        assertEquals(expectDown, e.bytesDown(), what + " layer " + e.layer());
                     }
                 }
                 assertEquals(c.nLayer() - c.attnLayerIdx().size(), retention, what + ": retention layers");

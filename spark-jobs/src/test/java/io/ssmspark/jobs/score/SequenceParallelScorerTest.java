@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ssmspark.data.Segment;
+import io.ssmspark.jobs.bench.ScoreCosts;
+import io.ssmspark.jobs.bench.ScoreProjection;
+import io.ssmspark.jobs.bench.ScoreShape;
 import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.config.MambaConfig;
@@ -90,6 +93,34 @@ class SequenceParallelScorerTest {
         check(ScoreTestModels.s4dConfig(S4dConfig.Init.REAL, false, null), DataType.FLOAT, 2e-4);
         check(ScoreTestModels.s4dConfig(S4dConfig.Init.INV, true, null), DataType.FLOAT, 2e-4);
         check(ScoreTestModels.s4dConfig(S4dConfig.Init.INV, true, 5), DataType.DOUBLE, 1e-10, StorageLevel.DISK_ONLY());
+    }
+
+    /**
+     * The driver folds each round and answers every task with its own halo and state: the bytes that cross, up and
+     * down, are what the scoring cost model counts (ScoreProjection, the built prefix design), for a hybrid with full
+     * attention (whose halo grows with the tokens before a segment), and the same for 1, 2 and 3 tasks.
+     */
+    @Test
+    void theBytesExchangedAreTheCostModelsWhateverTheTasks() {
+        MambaConfig c = ScoreTestModels.config(true, null);
+        ModelBlob blob = ModelBlob.of(c, ScoreTestModels.parameters(c, 5).castTo(DataType.FLOAT));
+        int[] tokens = ScoreTestModels.tokens(6, 41, c.vocabSize());
+        HybridLm model = blob.newModel();
+        ScoreProjection projection = new ScoreProjection(
+                new ScoreCosts(8, 1, 0, 0, 0, 0, 0, 0, 0, 1e-4, 0, 1e9, 0, 0), ScoreShape.of(model));
+        for (int width : WIDTHS) {
+            long[] expected = projection.exchangedValueBytesPerLayer(new ScoreProjection.Setup(width, 41, 8, 0, 2));
+            SequenceParallelScorer.Result r = new SequenceParallelScorer(
+                            jsc, blob, StorageLevel.MEMORY_ONLY(), 0, false, width)
+                    .score(jsc.parallelize(ScoreTestModels.cut("long", tokens, 8, 16, 24, 32, 40), 2));
+            try {
+                for (ExchangeStats e : r.exchanges()) {
+                    assertEquals(expected[e.layer()], e.total(), e.kind() + " layer " + e.layer() + ", tasks " + width);
+                }
+            } finally {
+                r.release();
+            }
+        }
     }
 
     /**
@@ -290,13 +321,15 @@ class SequenceParallelScorerTest {
                 r.exchanges().stream().filter(e -> e.kind().equals(ssmKind)).count());
         long valueBytes = dtype == DataType.DOUBLE ? 8 : 4;
         long expectUp = 0;
+        long expectDown = 0;
         int previous = 0;
         for (int cut : cuts) {
             if (ssmKind.equals("s4d")) {
                 // per S4D layer every segment but a sequence's last sends its summary only (no halo rows): alpha and E,
-                // H.M complex values each
+                // H.M complex values each; every segment but the first gets its initial state (H.M complex values)
                 S4dMixer.Spec sp = ((S4dMixer) blob.newModel().mixer(0)).spec();
                 expectUp += 2L * 2 * sp.dModel() * sp.modes() * valueBytes;
+                expectDown += 2L * sp.dModel() * sp.modes() * valueBytes;
             } else {
                 // per Mamba2 layer every segment but a sequence's last sends its last min(K-1, T) pre-conv rows and its
                 // summary (H + H.P.N values); whole sequences send nothing
@@ -305,13 +338,18 @@ class SequenceParallelScorerTest {
                                 + sp.heads()
                                 + (long) sp.heads() * sp.headDim() * sp.dState())
                         * valueBytes;
+                // and the segment after it gets back its halo, the last min(K-1, tokens before it) rows, and its
+                // initial state (H.P.N values): from the driver's fold, whatever the number of tasks
+                expectDown += (Math.min(sp.convKernel() - 1, cut) * (long) sp.convDim()
+                                + (long) sp.heads() * sp.headDim() * sp.dState())
+                        * valueBytes;
             }
             previous = cut;
         }
         for (ExchangeStats e : r.exchanges()) {
             if (e.kind().equals(ssmKind)) {
                 assertEquals(expectUp, e.bytesUp(), what + " layer " + e.layer());
-                assertEquals(expectUp * r.width(), e.bytesDown(), what + " layer " + e.layer());
+                assertEquals(expectDown, e.bytesDown(), what + " layer " + e.layer());
             } else if (cuts.length == 0) {
                 assertEquals(0, e.total(), what + " layer " + e.layer());
             }
