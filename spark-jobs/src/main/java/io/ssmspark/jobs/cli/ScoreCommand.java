@@ -290,6 +290,7 @@ public final class ScoreCommand implements Callable<Integer> {
                 "mean NLL: %.6f nats/token, perplexity %.6f%n",
                 sum / positions,
                 Math.exp(sum / positions));
+        out.println(r.exchangeLine());
         out.flush();
     }
 }

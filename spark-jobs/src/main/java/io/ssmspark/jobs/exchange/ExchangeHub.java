@@ -236,16 +236,25 @@ public final class ExchangeHub implements AutoCloseable {
         return address;
     }
 
-    /** How far the newest stage attempt has got: the rounds all its tasks have completed. */
-    public record Rounds(int attempt, long completed) {}
+    /**
+     * How far the newest stage attempt has got: the rounds all its tasks have completed, and the share of its tasks'
+     * time since the first joined that they spent waiting at the hub for the others, over the completed rounds
+     * (NaN before any).
+     */
+    public record Rounds(int attempt, long completed, double waitShare) {
+        public Rounds(int attempt, long completed) {
+            this(attempt, completed, Double.NaN);
+        }
+    }
 
     /** The rounds completed by the newest stage attempt so far ((0, 0) before any task has connected). */
     public Rounds rounds() {
         synchronized (groups) {
             return newestAttempt()
-                    .map(a -> new Rounds(
-                            a,
-                            groups.getOrDefault(key(a, 0), new Group(1, null)).completed()))
+                    .map(a -> {
+                        Group g = groups.getOrDefault(key(a, 0), new Group(1, null));
+                        return new Rounds(a, g.completed(), g.waitShare());
+                    })
                     .orElse(new Rounds(0, 0));
         }
     }
@@ -444,6 +453,12 @@ public final class ExchangeHub implements AutoCloseable {
         private final byte[][] messages;
         /** Null: an all-gather. */
         private final RoundFold fold;
+        /** When each task's message of the open round arrived; when the first task joined. */
+        private final long[] arrivedNanos;
+
+        private long startNanos;
+        /** Σ over completed rounds and tasks of the time from a task's message to the round's answer. */
+        private long waitNanos;
 
         private int round = -1;
         private int arrived;
@@ -454,6 +469,7 @@ public final class ExchangeHub implements AutoCloseable {
         Group(int width, RoundFold fold) {
             outs = new DataOutputStream[width];
             messages = new byte[width][];
+            arrivedNanos = new long[width];
             this.fold = fold;
         }
 
@@ -464,6 +480,9 @@ public final class ExchangeHub implements AutoCloseable {
             }
             if (outs[task] != null) {
                 return false;
+            }
+            if (startNanos == 0) {
+                startNanos = System.nanoTime();
             }
             outs[task] = out;
             return true;
@@ -498,8 +517,13 @@ public final class ExchangeHub implements AutoCloseable {
                 throw new IOException("task " + task + " sent round " + r + " twice");
             }
             messages[task] = message;
+            arrivedNanos[task] = System.nanoTime();
             if (++arrived < outs.length) {
                 return;
+            }
+            long answered = System.nanoTime();
+            for (long t : arrivedNanos) {
+                waitNanos += answered - t;
             }
             if (fold == null) {
                 for (DataOutputStream out : outs) {
@@ -545,6 +569,11 @@ public final class ExchangeHub implements AutoCloseable {
 
         synchronized long completed() {
             return completed;
+        }
+
+        synchronized double waitShare() {
+            long span = System.nanoTime() - startNanos;
+            return completed == 0 || span <= 0 ? Double.NaN : waitNanos / ((double) span * outs.length);
         }
 
         /** A task fails: the first such reason while the group is whole is kept, and the group breaks up. */

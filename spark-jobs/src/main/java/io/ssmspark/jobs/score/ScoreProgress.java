@@ -11,7 +11,8 @@ import java.util.function.Supplier;
 
 /**
  * The progress lines of a scoring stage, logged on the driver at a fixed interval: the wave and the layer the tasks
- * are at, the segments and tokens through every layer, tokens/s, elapsed time and ETA.
+ * are at, the segments and tokens through every layer, tokens/s, elapsed time and ETA, and the share of the tasks'
+ * time spent waiting for each other in the exchange.
  *
  * <p>Where the driver sees progress: its {@link ExchangeHub} counts the exchange rounds that all tasks have
  * completed, and every wave takes the same rounds per layer ({@link WaveTask#roundsPerLayer}), so the count says which
@@ -98,6 +99,9 @@ final class ScoreProgress implements AutoCloseable {
         double fraction = (wavesDone * (double) layers + layersDone) / ((double) waves.waves() * layers);
         String line =
                 Progress.line(fraction, counts, tokensBefore[wavesDone], tokensBefore[waves.waves()], elapsedSeconds);
+        if (!Double.isNaN(r.waitShare())) {
+            line += String.format(Locale.ROOT, "  exchange wait %.0f%%", 100 * r.waitShare());
+        }
         return r.attempt() == 0 ? line : line + "  (stage attempt " + (r.attempt() + 1) + ")";
     }
 
@@ -110,7 +114,8 @@ final class ScoreProgress implements AutoCloseable {
     /** Stops the timer and logs the closing line: every wave through every layer. */
     synchronized void finish() {
         close();
-        out.accept(line(new ExchangeHub.Rounds(rounds.get().attempt(), totalRounds()), elapsedSeconds()));
+        ExchangeHub.Rounds r = rounds.get();
+        out.accept(line(new ExchangeHub.Rounds(r.attempt(), totalRounds(), r.waitShare()), elapsedSeconds()));
     }
 
     private double elapsedSeconds() {

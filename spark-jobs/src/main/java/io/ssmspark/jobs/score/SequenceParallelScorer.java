@@ -51,18 +51,50 @@ public final class SequenceParallelScorer {
 
     /**
      * What a scoring run leaves: the scored segments (persisted), per-sequence summaries, the bytes exchanged per
-     * layer, each task's seconds spent waiting in the exchanges, and the number of tasks.
+     * layer and per task, each task's seconds spent waiting in the exchanges, and the number of tasks.
      */
     public record Result(
             JavaRDD<ScoredSegment> scored,
             List<SequenceSummary> summaries,
             List<ExchangeStats> exchanges,
+            TaskBytes[] taskBytes,
             double[] exchangeWaitSeconds,
             SegmentLayout layout,
             int width,
             JavaRDD<WaveOutput> persisted,
             ExchangeHub hub,
             List<Broadcast<?>> broadcasts) {
+
+        /**
+         * One line for the user: the value bytes that went up to the driver's exchange and came down, the most one
+         * task sent and received in one round, and the mean seconds a task waited in it.
+         */
+        public String exchangeLine() {
+            long up = 0;
+            long down = 0;
+            long maxUp = 0;
+            long maxDown = 0;
+            for (ExchangeStats e : exchanges) {
+                up += e.bytesUp();
+                down += e.bytesDown();
+                maxUp = Math.max(maxUp, e.maxTaskRoundBytesUp());
+                maxDown = Math.max(maxDown, e.maxTaskRoundBytesDown());
+            }
+            double wait = 0;
+            for (double w : exchangeWaitSeconds) {
+                wait += w / exchangeWaitSeconds.length;
+            }
+            return String.format(
+                    java.util.Locale.ROOT,
+                    "exchange through the driver: %,d bytes up, %,d down; per task and round at most %,d up, %,d"
+                            + " down; %d tasks waited %.1f s each on average",
+                    up,
+                    down,
+                    maxUp,
+                    maxDown,
+                    width,
+                    wait);
+        }
 
         /**
          * Drops the persisted scores, stops the exchange and destroys the model and layout broadcasts (all of which a
@@ -253,28 +285,35 @@ public final class SequenceParallelScorer {
 
         List<long[]> totals = new ArrayList<>();
         double[] waits = new double[tasks];
-        long[] up = new long[lm.config().nLayer()];
-        long[] down = new long[up.length];
+        TaskBytes[] taskBytes = new TaskBytes[tasks];
         for (WaveOutput.Brief b : briefs) {
             if (b.ordinal >= 0) {
                 totals.add(new long[] {b.ordinal, b.positions, Double.doubleToLongBits(b.nllSum)});
                 continue;
             }
             waits[b.task] = b.exchangeNanos / 1e9;
-            for (int layer = 0; layer < up.length; layer++) { // each task counts what it sent and received
-                up[layer] += b.bytesUp[layer];
-                down[layer] += b.bytesDown[layer];
-            }
+            taskBytes[b.task] = b.bytes; // each task counts what it sent and received
         }
         List<ExchangeStats> exchanges = new ArrayList<>();
-        for (int layer = 0; layer < up.length; layer++) {
-            exchanges.add(new ExchangeStats(layer, kind(lm, layer), up[layer], down[layer]));
+        for (int layer = 0; layer < lm.config().nLayer(); layer++) {
+            long up = 0;
+            long down = 0;
+            long maxUp = 0;
+            long maxDown = 0;
+            for (TaskBytes t : taskBytes) {
+                up += t.up[layer];
+                down += t.down[layer];
+                maxUp = Math.max(maxUp, t.maxRoundUp[layer]);
+                maxDown = Math.max(maxDown, t.maxRoundDown[layer]);
+            }
+            exchanges.add(new ExchangeStats(layer, kind(lm, layer), up, down, maxUp, maxDown));
         }
         JavaRDD<ScoredSegment> scored = outputs.filter(o -> o.scored != null).map(o -> o.scored);
         return new Result(
                 scored,
                 summaries(layout, totals),
                 exchanges,
+                taskBytes,
                 waits,
                 layout,
                 tasks,

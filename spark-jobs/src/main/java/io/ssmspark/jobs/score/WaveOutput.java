@@ -4,16 +4,14 @@ import java.io.Serializable;
 
 /**
  * What a scoring task yields: a scored segment, or (once, at its end) its exchange figures: the seconds it waited
- * in the exchange's rounds and, per layer, the value bytes of the messages it sent ({@code bytesUp}: tails and
- * summaries) and of the answers it received ({@code bytesDown}: halos and initial states).
+ * in the exchange's rounds and the value bytes it exchanged ({@link TaskBytes}).
  */
 public final class WaveOutput implements Serializable {
     private static final long serialVersionUID = 1L;
 
     public ScoredSegment scored;
     public int task;
-    public long[] bytesUp;
-    public long[] bytesDown;
+    public TaskBytes bytes;
     public long exchangeNanos;
 
     public WaveOutput() {}
@@ -24,11 +22,10 @@ public final class WaveOutput implements Serializable {
         return o;
     }
 
-    static WaveOutput exchanged(int task, long[] bytesUp, long[] bytesDown, long exchangeNanos) {
+    static WaveOutput exchanged(int task, TaskBytes bytes, long exchangeNanos) {
         WaveOutput o = new WaveOutput();
         o.task = task;
-        o.bytesUp = bytesUp;
-        o.bytesDown = bytesDown;
+        o.bytes = bytes;
         o.exchangeNanos = exchangeNanos;
         return o;
     }
@@ -36,9 +33,9 @@ public final class WaveOutput implements Serializable {
     /** What the driver collects: the segment's totals, or the exchange figures, never the per-position values. */
     Brief brief() {
         if (scored == null) {
-            return new Brief(-1, 0, 0, task, bytesUp, bytesDown, exchangeNanos);
+            return new Brief(-1, 0, 0, task, bytes, exchangeNanos);
         }
-        return new Brief(scored.ordinal, scored.nll.length, scored.nllSum(), task, null, null, 0);
+        return new Brief(scored.ordinal, scored.nll.length, scored.nllSum(), task, null, 0);
     }
 
     /**
@@ -52,26 +49,17 @@ public final class WaveOutput implements Serializable {
         public long positions;
         public double nllSum;
         public int task;
-        public long[] bytesUp;
-        public long[] bytesDown;
+        public TaskBytes bytes;
         public long exchangeNanos;
 
         public Brief() {}
 
-        Brief(
-                int ordinal,
-                long positions,
-                double nllSum,
-                int task,
-                long[] bytesUp,
-                long[] bytesDown,
-                long exchangeNanos) {
+        Brief(int ordinal, long positions, double nllSum, int task, TaskBytes bytes, long exchangeNanos) {
             this.ordinal = ordinal;
             this.positions = positions;
             this.nllSum = nllSum;
             this.task = task;
-            this.bytesUp = bytesUp;
-            this.bytesDown = bytesDown;
+            this.bytes = bytes;
             this.exchangeNanos = exchangeNanos;
         }
     }

@@ -37,8 +37,7 @@ final class WaveTask implements Iterator<WaveOutput> {
     private final int topK;
     private final boolean withEmbeddings;
     private final int failAtWave;
-    private final long[] bytesUp;
-    private final long[] bytesDown;
+    private final TaskBytes bytes;
     private int wave;
     private WaveOutput ready;
     private boolean exchangeReported;
@@ -65,8 +64,7 @@ final class WaveTask implements Iterator<WaveOutput> {
         this.topK = topK;
         this.withEmbeddings = withEmbeddings;
         this.failAtWave = failAtWave;
-        this.bytesUp = new long[config.nLayer()];
-        this.bytesDown = new long[config.nLayer()];
+        this.bytes = new TaskBytes(config.nLayer());
     }
 
     /**
@@ -91,7 +89,7 @@ final class WaveTask implements Iterator<WaveOutput> {
             if (ready == null && !exchangeReported) {
                 exchangeReported = true;
                 exchange.finish();
-                ready = WaveOutput.exchanged(task, bytesUp, bytesDown, exchangeNanos);
+                ready = WaveOutput.exchanged(task, bytes, exchangeNanos);
             }
             return ready != null;
         } catch (RuntimeException | Error e) {
@@ -184,8 +182,7 @@ final class WaveTask implements Iterator<WaveOutput> {
                     + answer.length + " answers instead of one");
         }
         SegmentRows mine = SegmentRows.decode(answer[0]);
-        bytesUp[layer] += message.bytes();
-        bytesDown[layer] += mine.bytes();
+        bytes.round(layer, message.bytes(), mine.bytes());
         return mine;
     }
 }

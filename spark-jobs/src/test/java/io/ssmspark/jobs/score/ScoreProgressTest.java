@@ -62,6 +62,14 @@ class ScoreProgressTest {
     }
 
     @Test
+    void theExchangeWaitShareFollowsOnceARoundIsDone() {
+        assertEquals(
+                "33.3%  wave 2/3  layer 0/3  segments 2/5  tokens 20/45  tokens/s 2  elapsed 0:00:10  ETA 0:00:20"
+                        + "  exchange wait 12%",
+                progress.line(new ExchangeHub.Rounds(0, 5, 0.123), 10));
+    }
+
+    @Test
     void aRetriedStageSaysWhichAttempt() {
         assertEquals(
                 "0.0%  wave 1/3  layer 0/3  segments 0/5  tokens 0/45  tokens/s 0  elapsed 0:00:10  ETA ?"
