@@ -35,8 +35,8 @@ public final class SsmKryoRegistrator implements KryoRegistrator {
             io.ssmspark.jobs.score.SegmentMeta.class,
             io.ssmspark.jobs.score.SegmentLayout.class,
             io.ssmspark.jobs.score.WaveOutput.class,
-            io.ssmspark.jobs.score.WaveOutput.Brief.class,
             io.ssmspark.jobs.score.TaskBytes.class,
+            io.ssmspark.jobs.score.ScoredParts.Part.class,
             io.ssmspark.jobs.score.SegmentRows.class,
             io.ssmspark.jobs.score.ScoredSegment.class,
             // io.ssmspark.jobs.train: the broadcast parameters and the tasks' results

@@ -62,8 +62,27 @@ public final class ScoreCommand implements Callable<Integer> {
             description = "Input format.")
     String inputFormat;
 
-    @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
+    @Option(
+            names = "--output",
+            required = true,
+            paramLabel = "DIR",
+            description = "Output directory (must not exist, unless --resume continues the run that made it).")
     String output;
+
+    @Option(
+            names = "--resume",
+            description = "Continue the unfinished run whose output directory --output names (its progress in"
+                    + " OUTPUT/_scoring), with the same model, input and settings; start afresh where it does not"
+                    + " exist.")
+    boolean resume;
+
+    @Option(
+            names = "--commit-every",
+            defaultValue = "0",
+            paramLabel = "WAVES",
+            description = "Commit the scored segments every WAVES waves, so that a retried stage or --resume starts"
+                    + " after the last commit (default: 0, at most 100 commits a run).")
+    int commitEvery;
 
     @Option(
             names = "--segment-length",
@@ -212,8 +231,21 @@ public final class ScoreCommand implements Callable<Integer> {
         try {
             org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
             FileSystem fs = out.getFileSystem(spark.sparkContext().hadoopConfiguration());
-            if (fs.exists(out)) {
-                throw new FileAlreadyExistsException(output, null, "the output directory already exists");
+            org.apache.hadoop.fs.Path progress = new org.apache.hadoop.fs.Path(out, PROGRESS);
+            boolean resuming = resume && fs.exists(out);
+            if (resuming && !fs.exists(progress)) {
+                if (fs.exists(new org.apache.hadoop.fs.Path(out, "summary"))) {
+                    spec.commandLine()
+                            .getOut()
+                            .println("--resume: " + output + " is a finished score output; nothing left to do");
+                    return 0;
+                }
+                throw new IllegalArgumentException(
+                        "--resume: " + output + " holds no unfinished score run (no " + PROGRESS + " in it)");
+            }
+            if (fs.exists(out) && !resuming) {
+                throw new FileAlreadyExistsException(
+                        output, null, "the output directory already exists (--resume continues an unfinished run)");
             }
             Interruption.leaves("nothing was written (" + output + " was not created)");
             SourceData data = Sources.read(spark, input, read);
@@ -221,9 +253,15 @@ public final class ScoreCommand implements Callable<Integer> {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             int parts = partitions > 0 ? partitions : jsc.defaultParallelism();
             Segments segments = Segments.cut(data, segmentLength, parts);
-            SequenceParallelScorer.Result r = new SequenceParallelScorer(
-                            jsc, blob, storage, topK, withEmbeddings, parallelSegments)
-                    .score(segments.segments());
+            SequenceParallelScorer.Result r;
+            try {
+                r = new SequenceParallelScorer(jsc, blob, storage, topK, withEmbeddings, parallelSegments)
+                        .progressIn(progress.toString(), resuming, commitEvery)
+                        .score(segments.segments());
+            } catch (Exception e) { // a failed or cancelled scoring stage
+                Interruption.leaves(keepOrRemove(fs, out, progress, resuming));
+                throw e;
+            }
             try {
                 LOG.info("writing {}/tokens and {}/summary", output, output);
                 Interruption.leaves("the output " + output + " was being written and may be incomplete");
@@ -234,10 +272,11 @@ public final class ScoreCommand implements Callable<Integer> {
                 }
                 write(tokens, output + "/tokens", csv);
                 write(ScoreTables.summary(spark, r.summaries()), output + "/summary", csv);
+                r.discardProgress();
                 Interruption.leaves("the output " + output + " is complete");
                 report(data, segments, r);
             } catch (Exception e) { // a failed or cancelled Spark job (SparkException is checked but undeclared)
-                Interruption.leaves(removeIncomplete(fs, out));
+                Interruption.leaves(removeWritten(fs, out));
                 throw e;
             } finally {
                 r.release(); // the persisted scores and the driver's exchange service
@@ -246,6 +285,46 @@ public final class ScoreCommand implements Callable<Integer> {
             spark.stop();
         }
         return 0;
+    }
+
+    /** Where the scored segments are committed until the output is written (the run's {@code CommitLog}). */
+    private static final String PROGRESS = "_scoring";
+
+    /**
+     * After a failed or interrupted scoring stage: keeps the output directory when it holds committed waves (they
+     * let --resume continue), else removes it as a run that wrote nothing; says which.
+     */
+    private String keepOrRemove(
+            FileSystem fs, org.apache.hadoop.fs.Path out, org.apache.hadoop.fs.Path progress, boolean resuming) {
+        try {
+            org.apache.hadoop.fs.Path commits = new org.apache.hadoop.fs.Path(progress, "commits");
+            int committed =
+                    fs.exists(commits) ? fs.listStatus(commits, p -> p.getName().startsWith("commit-")).length : 0;
+            if (committed > 0 || resuming) {
+                return committed + " commits of scored waves are kept in " + progress
+                        + "; run the same command with --resume to continue";
+            }
+        } catch (IOException e) {
+            // fall through: a run that cannot tell what it committed removes what it made
+        }
+        return removeIncomplete(fs, out);
+    }
+
+    /**
+     * Writing the output failed after the waves were all committed: removes the half-written tokens and summary and
+     * keeps the progress, which --resume writes out again.
+     */
+    private String removeWritten(FileSystem fs, org.apache.hadoop.fs.Path out) {
+        try {
+            for (String part : new String[] {"tokens", "summary"}) {
+                fs.delete(new org.apache.hadoop.fs.Path(out, part), true);
+            }
+            return "the half-written output in " + output + " was removed; its scored waves are kept in " + output + "/"
+                    + PROGRESS + ": run the same command with --resume to write it";
+        } catch (IOException | RuntimeException e) {
+            return "the output " + output + " was being written and may be incomplete (" + e.getMessage()
+                    + "); remove it before running again";
+        }
     }
 
     /** Removes the output directory this run created (nothing half-written stays) and says what is left. */

@@ -1,6 +1,5 @@
 package io.ssmspark.jobs.score;
 
-import io.ssmspark.jobs.exchange.ExchangeHub;
 import io.ssmspark.jobs.spark.Progress;
 import java.util.Locale;
 import java.util.concurrent.Executors;
@@ -11,24 +10,31 @@ import java.util.function.Supplier;
 
 /**
  * The progress lines of a scoring stage, logged on the driver at a fixed interval: the wave and the layer the tasks
- * are at, the segments and tokens through every layer, tokens/s, elapsed time and ETA, and the share of the tasks'
- * time spent waiting for each other in the exchange.
+ * are at, the segments and tokens through every layer, tokens/s, elapsed time and ETA, the share of the tasks' time
+ * spent waiting for each other in the exchange, and the waves committed (durable, {@link CommitLog}).
  *
- * <p>Where the driver sees progress: its {@link ExchangeHub} counts the exchange rounds that all tasks have
- * completed, and every wave takes the same rounds per layer ({@link WaveTask#roundsPerLayer}), so the count says which
- * wave and layer the stage is at. Spark's own channels would not do: accumulators and listener events arrive when a
- * task ends, and a scoring task lasts the whole stage. The hub runs on the driver, so this works alike in local mode
- * and on a cluster.
+ * <p>Where the driver sees progress: its exchange hub counts the rounds that all tasks of the stage attempt have
+ * completed, and every attempt takes the rounds of the {@link RoundSchedule} from its start wave, so the count says
+ * which wave and layer the stage is at. Spark's own channels would not do: accumulators and listener events arrive
+ * when a task ends, and a scoring task lasts the whole stage. The hub runs on the driver, so this works alike in
+ * local mode and on a cluster.
  */
 final class ScoreProgress implements AutoCloseable {
+    /**
+     * Where the stage is: its attempt, the wave the attempt started from, the rounds the attempt has completed, the
+     * exchange wait share (NaN: none yet) and the waves committed.
+     */
+    record Position(int attempt, int startWave, long completed, double waitShare, int committedWaves) {}
+
+    private final RoundSchedule schedule;
     private final SegmentWaves waves;
     private final int layers;
-    /** Rounds of one wave through layer l, inclusive. */
-    private final int[] roundsThrough;
     /** Tokens of the segments of waves [0, k). */
     private final long[] tokensBefore;
+    /** The waves committed before this run started (a resumed run). */
+    private final int resumedAt;
 
-    private final Supplier<ExchangeHub.Rounds> rounds;
+    private final Supplier<Position> position;
     private final Consumer<String> out;
     private final long start = System.nanoTime();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -40,19 +46,17 @@ final class ScoreProgress implements AutoCloseable {
 
     ScoreProgress(
             SegmentLayout layout,
-            SegmentWaves waves,
-            int[] roundsPerLayer,
-            Supplier<ExchangeHub.Rounds> rounds,
+            RoundSchedule schedule,
+            int layers,
+            int resumedAt,
+            Supplier<Position> position,
             Consumer<String> out) {
-        this.waves = waves;
-        this.layers = roundsPerLayer.length;
-        this.rounds = rounds;
+        this.schedule = schedule;
+        this.waves = schedule.waves;
+        this.layers = layers;
+        this.resumedAt = resumedAt;
+        this.position = position;
         this.out = out;
-        roundsThrough = new int[layers];
-        for (int l = 0, sum = 0; l < layers; l++) {
-            sum += roundsPerLayer[l];
-            roundsThrough[l] = sum;
-        }
         tokensBefore = new long[waves.waves() + 1];
         for (int k = 0; k < waves.waves(); k++) {
             long tokens = 0;
@@ -69,21 +73,21 @@ final class ScoreProgress implements AutoCloseable {
         return this;
     }
 
-    /** The rounds of the whole stage. */
-    long totalRounds() {
-        return (long) waves.waves() * roundsThrough[layers - 1];
-    }
-
-    /** The progress line once {@code r.completed()} rounds of the stage are done, {@code elapsedSeconds} in. */
-    String line(ExchangeHub.Rounds r, double elapsedSeconds) {
-        long done = Math.min(r.completed(), totalRounds());
-        int perWave = roundsThrough[layers - 1];
-        int wavesDone = (int) (done / perWave);
+    /** The progress line at {@code p}, {@code elapsedSeconds} into this run. */
+    String line(Position p, double elapsedSeconds) {
+        int wavesDone;
         int layersDone = 0;
-        if (wavesDone < waves.waves()) {
-            long within = done % perWave;
-            while (roundsThrough[layersDone] <= within) {
-                layersDone++;
+        if (p.completed() >= schedule.rounds(p.startWave())) {
+            wavesDone = waves.waves();
+        } else {
+            RoundSchedule.Step next = schedule.at(p.startWave(), p.completed()); // the round not yet completed
+            switch (next.kind()) {
+                case START -> wavesDone = p.startWave();
+                case COMMIT -> wavesDone = next.wave() + 1;
+                default -> {
+                    wavesDone = next.wave();
+                    layersDone = next.layer();
+                }
             }
         }
         boolean all = wavesDone == waves.waves();
@@ -96,26 +100,36 @@ final class ScoreProgress implements AutoCloseable {
                 layers,
                 wavesDone == 0 ? 0 : waves.endOf(wavesDone - 1),
                 waves.segments);
-        double fraction = (wavesDone * (double) layers + layersDone) / ((double) waves.waves() * layers);
-        String line =
-                Progress.line(fraction, counts, tokensBefore[wavesDone], tokensBefore[waves.waves()], elapsedSeconds);
-        if (!Double.isNaN(r.waitShare())) {
-            line += String.format(Locale.ROOT, "  exchange wait %.0f%%", 100 * r.waitShare());
+        double total = (double) waves.waves() * layers;
+        double fraction = (wavesDone * (double) layers + layersDone) / total;
+        String line = Progress.line(
+                fraction,
+                counts,
+                tokensBefore[wavesDone],
+                tokensBefore[waves.waves()],
+                elapsedSeconds,
+                resumedAt * (double) layers / total,
+                tokensBefore[resumedAt]);
+        if (!Double.isNaN(p.waitShare())) {
+            line += String.format(Locale.ROOT, "  exchange wait %.0f%%", 100 * p.waitShare());
         }
-        return r.attempt() == 0 ? line : line + "  (stage attempt " + (r.attempt() + 1) + ")";
+        line += "  committed " + p.committedWaves() + "/" + waves.waves() + " waves";
+        return p.attempt() == 0 ? line : line + "  (stage attempt " + (p.attempt() + 1) + ")";
     }
 
     private synchronized void tick() {
         if (!closed) {
-            out.accept(line(rounds.get(), elapsedSeconds()));
+            out.accept(line(position.get(), elapsedSeconds()));
         }
     }
 
     /** Stops the timer and logs the closing line: every wave through every layer. */
     synchronized void finish() {
         close();
-        ExchangeHub.Rounds r = rounds.get();
-        out.accept(line(new ExchangeHub.Rounds(r.attempt(), totalRounds(), r.waitShare()), elapsedSeconds()));
+        Position p = position.get();
+        out.accept(line(
+                new Position(p.attempt(), p.startWave(), Long.MAX_VALUE, p.waitShare(), p.committedWaves()),
+                elapsedSeconds()));
     }
 
     private double elapsedSeconds() {

@@ -25,6 +25,8 @@ public final class SegmentLayout implements Serializable {
 
     public long[] startOffsets;
     public int[] lengths;
+    /** CRC-32C over every segment's sequence id, start, length and tokens' CRC, in ordinal order. */
+    public long contentDigest;
 
     public SegmentLayout() {}
 
@@ -76,6 +78,15 @@ public final class SegmentLayout implements Serializable {
             l.sequenceLengths[s] = seqLengths.get(s);
         }
         l.firstOrdinal[ids.size()] = n;
+        java.util.zip.CRC32C digest = new java.util.zip.CRC32C();
+        java.nio.ByteBuffer entry = java.nio.ByteBuffer.allocate(24);
+        for (SegmentMeta m : sorted) {
+            digest.update(m.sequenceId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            entry.clear();
+            entry.putLong(m.startOffset).putInt(m.length).putLong(m.tokensCrc).putInt(m.segmentCount);
+            digest.update(entry.array());
+        }
+        l.contentDigest = digest.getValue();
         return l;
     }
 

@@ -3,7 +3,7 @@ package io.ssmspark.jobs.score;
 import io.ssmspark.data.Segment;
 import java.io.Serializable;
 
-/** What the driver learns about each segment before scoring: where it sits and its first token. */
+/** What the driver learns about each segment before scoring: where it sits, its first token and its tokens' CRC. */
 public final class SegmentMeta implements Serializable {
     private static final long serialVersionUID = 1L;
 
@@ -14,6 +14,8 @@ public final class SegmentMeta implements Serializable {
     public long sequenceLength;
     public int length;
     public int firstToken;
+    /** CRC-32C of the segment's tokens: a resumed run must score the same tokens ({@link CommitLog}). */
+    public long tokensCrc;
 
     public SegmentMeta() {}
 
@@ -26,6 +28,11 @@ public final class SegmentMeta implements Serializable {
         m.sequenceLength = s.sequenceLength;
         m.length = s.tokens.length;
         m.firstToken = s.tokens.length > 0 ? s.tokens[0] : -1;
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(4 * s.tokens.length);
+        bytes.asIntBuffer().put(s.tokens);
+        crc.update(bytes.array());
+        m.tokensCrc = crc.getValue();
         return m;
     }
 }

@@ -66,7 +66,8 @@ public final class SegmentRows implements Serializable {
     private static final byte FLOATS = 1;
     private static final byte DOUBLES = 2;
 
-    private static void write(DataOutputStream out, Matrix m) throws IOException {
+    /** A block (null: absent) as kind, rows, cols and values, big-endian; also the carries' codec ({@link CommitLog}). */
+    static void write(DataOutputStream out, Matrix m) throws IOException {
         if (m == null) {
             out.writeByte(ABSENT);
             return;
@@ -83,7 +84,8 @@ public final class SegmentRows implements Serializable {
         out.write(values.array());
     }
 
-    private static Matrix read(DataInputStream in) throws IOException {
+    /** The block {@link #write} wrote (null: absent). */
+    static Matrix read(DataInputStream in) throws IOException {
         byte kind = in.readByte();
         if (kind == ABSENT) {
             return null;

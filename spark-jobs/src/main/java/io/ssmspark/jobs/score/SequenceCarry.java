@@ -2,6 +2,9 @@ package io.ssmspark.jobs.score;
 
 import io.ssmspark.model.mixer.Mixer;
 import io.ssmspark.model.tensor.Scratch;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -21,6 +24,40 @@ final class SequenceCarry {
         firstRows = new Matrix[layers];
         secondRows = new Matrix[layers];
         states = new Matrix[layers];
+    }
+
+    /** A copy that later additions to this carry leave as it is (they replace blocks, never change them). */
+    SequenceCarry copy() {
+        SequenceCarry c = new SequenceCarry(states.length);
+        System.arraycopy(firstRows, 0, c.firstRows, 0, states.length);
+        System.arraycopy(secondRows, 0, c.secondRows, 0, states.length);
+        System.arraycopy(states, 0, c.states, 0, states.length);
+        return c;
+    }
+
+    /** The carry as its layer count and, per layer, its three blocks ({@link SegmentRows#write}). */
+    void write(DataOutputStream out) throws IOException {
+        out.writeInt(states.length);
+        for (int l = 0; l < states.length; l++) {
+            SegmentRows.write(out, firstRows[l]);
+            SegmentRows.write(out, secondRows[l]);
+            SegmentRows.write(out, states[l]);
+        }
+    }
+
+    /** The carry {@link #write} wrote; IOException when its layer count is not {@code layers}. */
+    static SequenceCarry read(DataInputStream in, int layers) throws IOException {
+        int n = in.readInt();
+        if (n != layers) {
+            throw new IOException("a carry of " + n + " layers, not the model's " + layers);
+        }
+        SequenceCarry c = new SequenceCarry(layers);
+        for (int l = 0; l < layers; l++) {
+            c.firstRows[l] = SegmentRows.read(in);
+            c.secondRows[l] = SegmentRows.read(in);
+            c.states[l] = SegmentRows.read(in);
+        }
+        return c;
     }
 
     /** The earlier tokens' halo rows for the next segment; null first (or when the earlier segments sent none). */

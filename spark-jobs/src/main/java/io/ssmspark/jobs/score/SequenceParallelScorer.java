@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.score;
 
+import io.ssmspark.data.HadoopConf;
 import io.ssmspark.data.Segment;
 import io.ssmspark.jobs.exchange.ExchangeClient;
 import io.ssmspark.jobs.exchange.ExchangeHub;
@@ -9,10 +10,15 @@ import io.ssmspark.jobs.spark.Progress;
 import io.ssmspark.jobs.spark.SparkCleanup;
 import io.ssmspark.jobs.spark.SparkSessions;
 import io.ssmspark.model.lm.HybridLm;
+import java.io.IOException;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -50,8 +56,9 @@ public final class SequenceParallelScorer {
     private static final Logger LOG = LoggerFactory.getLogger(SequenceParallelScorer.class);
 
     /**
-     * What a scoring run leaves: the scored segments (persisted), per-sequence summaries, the bytes exchanged per
-     * layer and per task, each task's seconds spent waiting in the exchanges, and the number of tasks.
+     * What a scoring run leaves: the scored segments (read back from the committed files, persisted), per-sequence
+     * summaries, the bytes exchanged per layer and per task, each task's seconds spent waiting in the exchanges, the
+     * number of tasks, and the wave each stage attempt of this run started from.
      */
     public record Result(
             JavaRDD<ScoredSegment> scored,
@@ -61,9 +68,11 @@ public final class SequenceParallelScorer {
             double[] exchangeWaitSeconds,
             SegmentLayout layout,
             int width,
-            JavaRDD<WaveOutput> persisted,
+            List<Integer> attemptStarts,
             ExchangeHub hub,
-            List<Broadcast<?>> broadcasts) {
+            List<Broadcast<?>> broadcasts,
+            CommitLog progress,
+            boolean temporaryProgress) {
 
         /**
          * One line for the user: the value bytes that went up to the driver's exchange and came down, the most one
@@ -97,16 +106,24 @@ public final class SequenceParallelScorer {
         }
 
         /**
-         * Drops the persisted scores, stops the exchange and destroys the model and layout broadcasts (all of which a
-         * recomputation of lost scores would need): call it in a finally once the scores are written.
+         * Drops the persisted scores, stops the exchange and destroys the model and layout broadcasts; removes the
+         * progress directory when the scorer made it itself. Call it in a finally once the scores are written.
          */
         public void release() {
             try {
-                SparkCleanup.unpersist(persisted);
+                SparkCleanup.unpersist(scored);
                 hub.close();
             } finally {
                 broadcasts.forEach(SparkCleanup::destroy);
+                if (temporaryProgress) {
+                    progress.delete();
+                }
             }
+        }
+
+        /** Removes the progress directory: the committed files and records (once the output is written). */
+        public void discardProgress() {
+            progress.delete();
         }
     }
 
@@ -116,6 +133,9 @@ public final class SequenceParallelScorer {
     private final int topK;
     private final boolean withEmbeddings;
     private final int width;
+    private String progressDir;
+    private boolean resume;
+    private int commitEvery;
     private int failWave = -1;
     private int failTask = -1;
     private Consumer<String> progressOut = LOG::info;
@@ -143,6 +163,27 @@ public final class SequenceParallelScorer {
         this.withEmbeddings = withEmbeddings;
         this.width = width;
     }
+
+    /**
+     * Keeps the run's durable progress in {@code dir} (a Hadoop path every executor can write, such as
+     * OUTPUT/_scoring): the scored segments, committed every {@code commitEvery} waves (0: so that a run makes at
+     * most {@value #AUTO_COMMITS} commits), with the carries that let a retried stage attempt, or a run resumed
+     * with {@code resume}, start after the last commit ({@link CommitLog}). Without it, a temporary directory is
+     * used in local mode (a cluster needs one).
+     */
+    public SequenceParallelScorer progressIn(String dir, boolean resume, int commitEvery) {
+        if (commitEvery < 0) {
+            throw new IllegalArgumentException(
+                    "--commit-every: expected 0 (automatic) or more waves but found " + commitEvery);
+        }
+        this.progressDir = dir;
+        this.resume = resume;
+        this.commitEvery = commitEvery;
+        return this;
+    }
+
+    /** At most this many commits a run, when the commit interval is automatic. */
+    static final int AUTO_COMMITS = 100;
 
     /** Test hook: the first attempt of task {@code task} fails as wave {@code wave} starts (a retried stage must not). */
     SequenceParallelScorer failFirstAttempt(int wave, int task) {
@@ -241,7 +282,30 @@ public final class SequenceParallelScorer {
         int tasks = Math.min(layout.segmentCount(), width > 0 ? width : Math.max(1, jsc.defaultParallelism()));
         requireSlots(tasks);
         SegmentWaves waves = new SegmentWaves(tasks, layout.segmentCount());
-        ExchangeHub hub = ExchangeHub.startFolding(jsc.getConf(), tasks, () -> new WaveFold(lm, layout, waves));
+        int every = commitEvery > 0 ? commitEvery : Math.max(1, (waves.waves() + AUTO_COMMITS - 1) / AUTO_COMMITS);
+        RoundSchedule schedule = new RoundSchedule(waves, WaveTask.roundsPerLayer(lm), every);
+        boolean temporary = progressDir == null;
+        CommitLog log = CommitLog.open(
+                progressFileSystem(temporary),
+                temporary ? temporaryDir() : new Path(progressDir),
+                RunIdentity.of(blob, layout, tasks, every, topK, withEmbeddings),
+                lm.config().nLayer(),
+                resume);
+        int resumedAt = log.nextWave();
+        if (resumedAt > 0) {
+            LOG.info(
+                    "resuming from {}: waves 0 to {} of {} are committed ({} commits)",
+                    log.dir(),
+                    resumedAt - 1,
+                    waves.waves(),
+                    log.commits());
+        }
+        List<WaveFold> folds = java.util.Collections.synchronizedList(new ArrayList<>());
+        ExchangeHub hub = ExchangeHub.startFolding(jsc.getConf(), tasks, () -> {
+            WaveFold f = new WaveFold(lm, layout, schedule, log);
+            folds.add(f);
+            return f;
+        });
 
         JavaRDD<Segment> byTask = segments.mapToPair(
                         seg -> new Tuple2<>(where.value().ordinal(seg.sequenceId, seg.segmentIndex), seg))
@@ -251,24 +315,41 @@ public final class SequenceParallelScorer {
         JavaRDD<WaveOutput> outputs = byTask.rdd()
                 .barrier()
                 .mapPartitions(
-                        new Tasks(model, where, waves, hub.address(), topK, withEmbeddings, failWave, failTask),
+                        new Tasks(
+                                model,
+                                where,
+                                schedule,
+                                hub.address(),
+                                new HadoopConf(jsc.hadoopConfiguration()),
+                                log.dir().toString(),
+                                topK,
+                                withEmbeddings,
+                                failWave,
+                                failTask),
                         false,
                         ClassTag$.MODULE$.apply(WaveOutput.class))
                 .toJavaRDD()
-                .mapToPair(o -> new Tuple2<>(o.scored != null ? o.scored.ordinal : -1 - o.task, o))
+                .mapToPair(o -> new Tuple2<>(o.task, o))
                 .partitionBy(waves)
-                .values()
-                .persist(storage);
-        List<WaveOutput.Brief> briefs;
+                .values();
+        Supplier<ScoreProgress.Position> position = () -> {
+            ExchangeHub.Rounds r = hub.rounds();
+            WaveFold f = folds.isEmpty() ? null : folds.get(folds.size() - 1);
+            return new ScoreProgress.Position(
+                    r.attempt(), f == null ? resumedAt : f.start(), r.completed(), r.waitShare(), log.nextWave());
+        };
+        List<WaveOutput> figures;
         try (ScoreProgress progress = new ScoreProgress(
-                        layout, waves, WaveTask.roundsPerLayer(lm), hub::rounds, progressOut)
+                        layout, schedule, lm.config().nLayer(), resumedAt, position, progressOut)
                 .start(interval)) {
-            briefs = outputs.map(WaveOutput::brief).collect();
+            figures = outputs.collect();
             progress.finish();
         } catch (Exception e) { // the stage failed (SparkException is checked but undeclared)
-            SparkCleanup.unpersist(outputs);
             Throwable first = hub.firstFailure();
             hub.close();
+            if (temporary) {
+                log.delete();
+            }
             // Spark names whichever task's failure it saw first, often another task's lost exchange, and for a barrier
             // stage as text only: the task that broke the stage said why, and that is what the caller gets.
             if (first instanceof RuntimeException r) {
@@ -283,16 +364,11 @@ public final class SequenceParallelScorer {
             throw e;
         }
 
-        List<long[]> totals = new ArrayList<>();
         double[] waits = new double[tasks];
         TaskBytes[] taskBytes = new TaskBytes[tasks];
-        for (WaveOutput.Brief b : briefs) {
-            if (b.ordinal >= 0) {
-                totals.add(new long[] {b.ordinal, b.positions, Double.doubleToLongBits(b.nllSum)});
-                continue;
-            }
-            waits[b.task] = b.exchangeNanos / 1e9;
-            taskBytes[b.task] = b.bytes; // each task counts what it sent and received
+        for (WaveOutput o : figures) {
+            waits[o.task] = o.exchangeNanos / 1e9;
+            taskBytes[o.task] = o.bytes; // each task counts what it sent and received
         }
         List<ExchangeStats> exchanges = new ArrayList<>();
         for (int layer = 0; layer < lm.config().nLayer(); layer++) {
@@ -308,18 +384,68 @@ public final class SequenceParallelScorer {
             }
             exchanges.add(new ExchangeStats(layer, kind(lm, layer), up, down, maxUp, maxDown));
         }
-        JavaRDD<ScoredSegment> scored = outputs.filter(o -> o.scored != null).map(o -> o.scored);
+        List<Integer> starts = new ArrayList<>();
+        synchronized (folds) {
+            folds.forEach(f -> starts.add(f.start()));
+        }
+        List<long[]> briefs = log.briefs();
+        if (briefs.size() != layout.segmentCount()) {
+            throw new IllegalStateException("score progress: " + log.dir() + " has " + briefs.size()
+                    + " committed segments, not the run's " + layout.segmentCount());
+        }
         return new Result(
-                scored,
-                summaries(layout, totals),
+                committedScores(log),
+                summaries(layout, briefs),
                 exchanges,
                 taskBytes,
                 waits,
                 layout,
                 tasks,
-                outputs,
+                List.copyOf(starts),
                 hub,
-                List.of(model, where));
+                List.of(model, where),
+                log,
+                temporary);
+    }
+
+    /** Every committed file's scored segments, read on the executors, persisted at the storage level. */
+    private JavaRDD<ScoredSegment> committedScores(CommitLog log) {
+        List<ScoredParts.Part> parts = log.parts();
+        HadoopConf conf = new HadoopConf(jsc.hadoopConfiguration());
+        String dir = log.dir().toString();
+        int slices = Math.max(1, Math.min(parts.size(), jsc.defaultParallelism() * 4));
+        return jsc.parallelize(parts.isEmpty() ? List.of() : parts, slices)
+                .flatMap(p -> {
+                    Path root = new Path(dir);
+                    return ScoredParts.read(root.getFileSystem(conf.get()), new Path(root, p.file()), p.length())
+                            .iterator();
+                })
+                .persist(storage);
+    }
+
+    private FileSystem progressFileSystem(boolean temporary) {
+        try {
+            return temporary
+                    ? FileSystem.getLocal(jsc.hadoopConfiguration())
+                    : new Path(progressDir).getFileSystem(jsc.hadoopConfiguration());
+        } catch (IOException e) {
+            throw new UncheckedIOException("score progress: cannot reach " + progressDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A fresh local directory for a run's progress; on a cluster the executors could not share it. */
+    private Path temporaryDir() {
+        if (!jsc.sc().isLocal()) {
+            throw new IllegalArgumentException("scoring on " + jsc.master() + " needs a progress directory every"
+                    + " executor can write (SequenceParallelScorer.progressIn; score keeps it in OUTPUT/_scoring)");
+        }
+        try {
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("ssm-score-");
+            java.nio.file.Files.delete(dir); // the log creates it, with its manifest
+            return new Path(dir.toUri());
+        } catch (IOException e) {
+            throw new UncheckedIOException("score progress: cannot make a temporary directory: " + e.getMessage(), e);
+        }
     }
 
     private static String kind(HybridLm lm, int layer) {
@@ -329,11 +455,13 @@ public final class SequenceParallelScorer {
     /** Each barrier task's work: a {@link WaveTask} over its partition's segments. */
     private static final class Tasks extends AbstractFunction1<Iterator<Segment>, Iterator<WaveOutput>>
             implements Serializable {
-        private static final long serialVersionUID = 1L;
+        private static final long serialVersionUID = 2L;
         private final Broadcast<ModelBlob> model;
         private final Broadcast<SegmentLayout> layout;
-        private final SegmentWaves waves;
+        private final RoundSchedule schedule;
         private final ExchangeHub.Address hub;
+        private final HadoopConf conf;
+        private final String progressDir;
         private final int topK;
         private final boolean withEmbeddings;
         private final int failWave;
@@ -342,39 +470,51 @@ public final class SequenceParallelScorer {
         Tasks(
                 Broadcast<ModelBlob> model,
                 Broadcast<SegmentLayout> layout,
-                SegmentWaves waves,
+                RoundSchedule schedule,
                 ExchangeHub.Address hub,
+                HadoopConf conf,
+                String progressDir,
                 int topK,
                 boolean withEmbeddings,
                 int failWave,
                 int failTask) {
             this.model = model;
-            this.failWave = failWave;
-            this.failTask = failTask;
-            this.hub = hub;
             this.layout = layout;
-            this.waves = waves;
+            this.schedule = schedule;
+            this.hub = hub;
+            this.conf = conf;
+            this.progressDir = progressDir;
             this.topK = topK;
             this.withEmbeddings = withEmbeddings;
+            this.failWave = failWave;
+            this.failTask = failTask;
         }
 
         @Override
         public Iterator<WaveOutput> apply(Iterator<Segment> segments) {
             BarrierTaskContext context = BarrierTaskContext.get();
-            ExchangeClient exchange = new ExchangeClient(
-                    hub, context.stageAttemptNumber(), context.partitionId(), context::isInterrupted);
-            context.addTaskCompletionListener((TaskCompletionListener) c -> exchange.close());
+            int attempt = context.stageAttemptNumber();
             int partition = context.partitionId();
+            ExchangeClient exchange = new ExchangeClient(hub, attempt, partition, context::isInterrupted);
+            context.addTaskCompletionListener((TaskCompletionListener) c -> exchange.close());
+            Path dir = new Path(progressDir);
+            FileSystem fs;
+            try {
+                fs = dir.getFileSystem(conf.get());
+            } catch (IOException e) {
+                throw new UncheckedIOException("score progress: cannot reach " + dir + ": " + e.getMessage(), e);
+            }
             WaveTask task = new WaveTask(
                     ExecutorModels.forTask(model),
                     layout.value(),
-                    waves,
+                    schedule,
                     partition,
                     JavaConverters.asJavaIterator(segments),
                     exchange,
+                    group -> new ScoredParts.Writer(fs, dir, group, partition, attempt),
                     topK,
                     withEmbeddings,
-                    context.stageAttemptNumber() == 0 && partition == failTask ? failWave : -1);
+                    attempt == 0 && partition == failTask ? failWave : -1);
             return JavaConverters.asScalaIterator(task);
         }
     }

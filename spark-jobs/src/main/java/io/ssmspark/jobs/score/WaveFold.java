@@ -3,81 +3,92 @@ package io.ssmspark.jobs.score;
 import io.ssmspark.jobs.exchange.RoundFold;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.mixer.Mixer;
-import java.util.HashMap;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
- * The driver's side of a scoring stage's rounds (DESIGN.md, "State passing across segments"), run by the exchange
- * hub once all of a round's messages are in: it answers each task with only what that task's segment reads, so the
- * driver receives W messages and sends W per round, not W².
+ * The driver's side of a scoring stage attempt's rounds (DESIGN.md, "State passing across segments"), run by the
+ * exchange hub once all of a round's messages are in: it answers each task with only what that task's segment
+ * reads, so the driver receives W messages and sends W per round, not W². The rounds follow the
+ * {@link RoundSchedule}:
  * <ul>
+ * <li>the start round: every task gets the wave the attempt starts from, the first after the last commit;</li>
  * <li>a halo round of layer l: each segment's tail in, and out to each segment the last {@link Mixer#haloRows} rows
  * of the tails before it in its sequence (none at the sequence's start);</li>
  * <li>a summary round (a mixer that carries a state): each segment's summary in, and out to each its initial state,
  * the exclusive scan of the summaries before it ({@link Mixer#passState}, in sequence order; none, zeros, at the
- * start).</li>
+ * start);</li>
+ * <li>a commit round: each task's file of the group's scored segments in; the group is recorded in the
+ * {@link CommitLog} with the carries after it.</li>
  * </ul>
- * It keeps one {@link SequenceCarry} per sequence in flight, from wave to wave. Every task takes the same rounds in
- * the same order: per wave, per layer, the halo round, then the summary round where the mixer carries a state
- * ({@link WaveTask#roundsPerLayer}); so the round number says which wave, layer and kind it is. One fold serves one
- * stage attempt.
+ * It keeps one {@link SequenceCarry} per sequence in flight, from wave to wave, starting from the last commit's.
+ * One fold serves one stage attempt.
  */
 final class WaveFold implements RoundFold {
     private static final byte[] NOTHING = SegmentRows.NONE.encode();
 
     private final HybridLm m;
     private final SegmentLayout layout;
-    private final SegmentWaves waves;
-    /** The layer of each round of a wave. */
-    private final int[] layerOfRound;
-    /** Whether each round of a wave is a summary round (else a halo round). */
-    private final boolean[] summaryRound;
+    private final RoundSchedule schedule;
+    private final CommitLog log;
+    private final int start;
+    private final Map<Integer, SequenceCarry> carries;
 
-    private final Map<Integer, SequenceCarry> carries = new HashMap<>();
-
-    WaveFold(HybridLm m, SegmentLayout layout, SegmentWaves waves) {
+    WaveFold(HybridLm m, SegmentLayout layout, RoundSchedule schedule, CommitLog log) {
         this.m = m;
         this.layout = layout;
-        this.waves = waves;
-        int[] perLayer = WaveTask.roundsPerLayer(m);
-        int perWave = 0;
-        for (int r : perLayer) {
-            perWave += r;
-        }
-        layerOfRound = new int[perWave];
-        summaryRound = new boolean[perWave];
-        for (int l = 0, i = 0; l < perLayer.length; l++) {
-            for (int j = 0; j < perLayer[l]; j++, i++) {
-                layerOfRound[i] = l;
-                summaryRound[i] = j == 1;
-            }
-        }
+        this.schedule = schedule;
+        this.log = log;
+        this.start = log.nextWave();
+        this.carries = log.carries();
+    }
+
+    /** The wave this attempt started from. */
+    int start() {
+        return start;
     }
 
     @Override
     public byte[][] answer(int round, byte[][] messages) {
-        int k = round / layerOfRound.length;
-        int within = round % layerOfRound.length;
-        if (k >= waves.waves()) {
-            throw new IllegalStateException("segment exchange: round " + round + " is beyond the stage's "
-                    + waves.waves() * layerOfRound.length + " rounds");
+        RoundSchedule.Step step = schedule.at(start, round);
+        byte[][] answers = new byte[messages.length][];
+        switch (step.kind()) {
+            case START ->
+                java.util.Arrays.fill(
+                        answers, ByteBuffer.allocate(4).putInt(start).array());
+            case COMMIT -> {
+                commit(step.wave(), messages);
+                java.util.Arrays.fill(answers, NOTHING);
+            }
+            default -> {
+                if (schedule.firstOfWave(start, round)) {
+                    startSequences(step.wave());
+                }
+                exchange(step, messages, answers);
+                if (schedule.lastOfWave(start, round)) {
+                    endSequences(step.wave());
+                }
+            }
         }
-        int layer = layerOfRound[within];
-        if (within == 0) {
-            startSequences(k);
-        }
+        return answers;
+    }
+
+    private void exchange(RoundSchedule.Step step, byte[][] messages, byte[][] answers) {
+        int k = step.wave();
+        int layer = step.layer();
         SegmentRows[] sent = byTask(k, layer, messages);
         Mixer mixer = m.mixer(layer);
-        byte[][] answers = new byte[messages.length][];
         for (int task = 0; task < messages.length; task++) {
-            int g = waves.ordinal(k, task);
+            int g = schedule.waves.ordinal(k, task);
             if (g < 0) {
                 answers[task] = NOTHING;
                 continue;
             }
             SequenceCarry c = carryOf(g);
             SegmentRows answer;
-            if (summaryRound[within]) {
+            if (step.kind() == RoundSchedule.Kind.SUMMARY) {
                 answer = new SegmentRows(SegmentRows.NO_SEGMENT, c.state(layer), null);
                 c.addSummary(layer, sent[task], mixer);
             } else {
@@ -87,15 +98,30 @@ final class WaveFold implements RoundFold {
             }
             answers[task] = answer.encode();
         }
-        if (within == layerOfRound.length - 1) {
-            endSequences(k);
+    }
+
+    /** The group that ends with wave {@code last}: every task's file and segments, with the carries after it. */
+    private void commit(int last, byte[][] messages) {
+        int group = schedule.groupOf(last);
+        List<ScoredParts.Part> parts = new ArrayList<>();
+        List<long[]> briefs = new ArrayList<>();
+        for (int task = 0; task < messages.length; task++) {
+            ScoredParts.HandedIn h = ScoredParts.HandedIn.decode(messages[task]);
+            if (h.group() != group) {
+                throw new IllegalStateException("segment exchange: task " + task + " handed in commit group "
+                        + h.group() + " at the commit of group " + group);
+            }
+            if (h.part() != null) {
+                parts.add(h.part());
+            }
+            briefs.addAll(h.briefs());
         }
-        return answers;
+        log.commit(group, last + 1, carries, parts, briefs);
     }
 
     /** A carry for each sequence whose first segment is in wave k. */
     private void startSequences(int k) {
-        for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
+        for (int g = schedule.waves.firstOf(k); g < schedule.waves.endOf(k); g++) {
             if (g == layout.firstOrdinal[layout.sequenceOf(g)]) {
                 carries.put(layout.sequenceOf(g), new SequenceCarry(m.config().nLayer()));
             }
@@ -104,7 +130,7 @@ final class WaveFold implements RoundFold {
 
     /** Drops the carry of each sequence whose last segment is in wave k. */
     private void endSequences(int k) {
-        for (int g = waves.firstOf(k); g < waves.endOf(k); g++) {
+        for (int g = schedule.waves.firstOf(k); g < schedule.waves.endOf(k); g++) {
             int s = layout.sequenceOf(g);
             if (g == layout.firstOrdinal[s + 1] - 1) {
                 carries.remove(s);
@@ -117,7 +143,7 @@ final class WaveFold implements RoundFold {
         SegmentRows[] sent = new SegmentRows[messages.length];
         for (int task = 0; task < messages.length; task++) {
             SegmentRows r = SegmentRows.decode(messages[task]);
-            int expected = waves.ordinal(k, task);
+            int expected = schedule.waves.ordinal(k, task);
             if (r.ordinal != expected) {
                 throw new IllegalStateException("segment exchange: in wave " + k + " at layer " + layer + ", task "
                         + task + " sent a message of "

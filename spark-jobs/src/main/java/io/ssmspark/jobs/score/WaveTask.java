@@ -5,6 +5,7 @@ import io.ssmspark.jobs.exchange.TaskExchange;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.HybridLm;
 import io.ssmspark.model.mixer.Mixer;
+import java.nio.ByteBuffer;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import java.util.function.Function;
@@ -31,6 +32,7 @@ final class WaveTask implements Iterator<WaveOutput> {
     private final MambaConfig config;
     private final SegmentLayout layout;
     private final SegmentWaves waves;
+    private final RoundSchedule schedule;
     private final int task;
     private final Iterator<Segment> mine;
     private final TaskExchange exchange;
@@ -38,26 +40,39 @@ final class WaveTask implements Iterator<WaveOutput> {
     private final boolean withEmbeddings;
     private final int failAtWave;
     private final TaskBytes bytes;
+    /** Opens this task's file of scored segments for a commit group. */
+    private final java.util.function.IntFunction<ScoredParts.Writer> parts;
+
+    private ScoredParts.Writer open;
+    /** The wave this attempt started from (the first after the last commit); −1 before the start round. */
+    private int start = -1;
+
     private int wave;
     private WaveOutput ready;
     private boolean exchangeReported;
     private long exchangeNanos;
 
-    /** @param failAtWave a test hook: the wave at which this task fails (−1: none) */
+    /**
+     * @param parts opens this task's file of a commit group's scored segments ({@link ScoredParts.Writer})
+     * @param failAtWave a test hook: the wave at which this task fails (−1: none)
+     */
     WaveTask(
             HybridLm m,
             SegmentLayout layout,
-            SegmentWaves waves,
+            RoundSchedule schedule,
             int task,
             Iterator<Segment> mine,
             TaskExchange exchange,
+            java.util.function.IntFunction<ScoredParts.Writer> parts,
             int topK,
             boolean withEmbeddings,
             int failAtWave) {
         this.m = m;
         this.config = m.config();
         this.layout = layout;
-        this.waves = waves;
+        this.schedule = schedule;
+        this.waves = schedule.waves;
+        this.parts = parts;
         this.task = task;
         this.mine = mine;
         this.exchange = exchange;
@@ -80,22 +95,54 @@ final class WaveTask implements Iterator<WaveOutput> {
         return rounds;
     }
 
+    /**
+     * Runs every wave from the attempt's start on the first call, committing each group's scored segments as it
+     * ends; then yields this task's exchange figures, once.
+     */
     @Override
     public boolean hasNext() {
         try {
-            while (ready == null && wave < waves.waves()) {
-                ready = runWave(wave++);
+            if (start < 0) {
+                start = ByteBuffer.wrap(round(new byte[0])[0]).getInt();
+                wave = start;
+            }
+            while (wave < waves.waves()) {
+                runWave(wave);
+                if (schedule.commitsAfter(wave)) {
+                    commit(schedule.groupOf(wave));
+                }
+                wave++;
             }
             if (ready == null && !exchangeReported) {
                 exchangeReported = true;
                 exchange.finish();
-                ready = WaveOutput.exchanged(task, bytes, exchangeNanos);
+                ready = WaveOutput.exchanged(task, bytes, exchangeNanos, start);
             }
             return ready != null;
         } catch (RuntimeException | Error e) {
+            if (open != null) {
+                open.close();
+            }
             exchange.failed(e);
             throw e;
         }
+    }
+
+    /** Hands in this task's file of the group at the group's commit round (no file when it scored nothing in it). */
+    private void commit(int group) {
+        ScoredParts.HandedIn handed = open == null
+                ? new ScoredParts.HandedIn(group, null, java.util.List.of())
+                : new ScoredParts.HandedIn(group, open.commit(), open.briefs());
+        open = null;
+        round(handed.encode());
+    }
+
+    /** One round of the exchange (timed): this task's message out, the hub's answer in. */
+    private byte[][] round(byte[] message) {
+        long t0 = System.nanoTime();
+        byte[][] answer = exchange.round(message);
+        exchangeNanos += System.nanoTime() - t0;
+        return answer;
     }
 
     @Override
@@ -108,32 +155,38 @@ final class WaveTask implements Iterator<WaveOutput> {
         return out;
     }
 
-    /** Runs wave k through every layer; returns this task's scored segment, or null when it has none in it. */
-    private WaveOutput runWave(int k) {
+    /** Runs wave k through every layer; this task's scored segment, if it has one in the wave, goes to its file. */
+    private void runWave(int k) {
         if (k == failAtWave) {
             throw new IllegalStateException(
                     "injected failure of scoring task " + task + " at wave " + k + " (test hook)");
         }
         int ordinal = waves.ordinal(k, task);
         Segment segment = ordinal < 0 ? null : nextSegment(ordinal);
-        WaveOutput out = null;
         try (SegmentPass pass = segment == null ? null : SegmentPass.embed(m, ordinal, segment)) {
             for (int layer = 0; layer < config.nLayer(); layer++) {
                 mixerLayer(k, layer, pass);
             }
             if (pass != null) {
-                out = WaveOutput.of(pass.head(layout.nextToken[ordinal], topK, withEmbeddings));
+                if (open == null) {
+                    open = parts.apply(schedule.groupOf(k));
+                }
+                open.append(pass.head(layout.nextToken[ordinal], topK, withEmbeddings));
             }
         }
-        return out;
     }
 
+    /** This task's next segment, which must be {@code ordinal}; those of committed waves are passed over. */
     private Segment nextSegment(int ordinal) {
-        if (!mine.hasNext()) {
-            throw new IllegalStateException("scoring task " + task + ": segment " + ordinal + " did not reach it");
-        }
-        Segment s = mine.next();
-        int got = layout.ordinal(s.sequenceId, s.segmentIndex);
+        Segment s;
+        int got;
+        do {
+            if (!mine.hasNext()) {
+                throw new IllegalStateException("scoring task " + task + ": segment " + ordinal + " did not reach it");
+            }
+            s = mine.next();
+            got = layout.ordinal(s.sequenceId, s.segmentIndex);
+        } while (got < waves.firstOf(start));
         if (got != ordinal) {
             throw new IllegalStateException("scoring task " + task + ": expected segment " + ordinal + " but received "
                     + got + " (sequence '" + s.sequenceId + "', segment " + s.segmentIndex + ")");
@@ -174,9 +227,7 @@ final class WaveTask implements Iterator<WaveOutput> {
 
     /** Sends {@code message} to the driver's fold; returns this task's answer (blocks absent: nothing to read). */
     private SegmentRows exchange(int k, int layer, SegmentRows message) {
-        long start = System.nanoTime();
-        byte[][] answer = exchange.round(message.encode());
-        exchangeNanos += System.nanoTime() - start;
+        byte[][] answer = round(message.encode());
         if (answer.length != 1) {
             throw new IllegalStateException("segment exchange: wave " + k + " at layer " + layer + " got "
                     + answer.length + " answers instead of one");

@@ -33,6 +33,21 @@ public final class Progress {
      * where {@code fraction} (0..1) of the work drives the percentage and the ETA.
      */
     public static String line(double fraction, String counts, long tokens, long totalTokens, double elapsedSeconds) {
+        return line(fraction, counts, tokens, totalTokens, elapsedSeconds, 0, 0);
+    }
+
+    /**
+     * As above, for a run that resumed work done before it ({@code fractionBefore} of it, {@code tokensBefore}
+     * tokens): tokens/s and the ETA count this run's work only.
+     */
+    public static String line(
+            double fraction,
+            String counts,
+            long tokens,
+            long totalTokens,
+            double elapsedSeconds,
+            double fractionBefore,
+            long tokensBefore) {
         return String.format(
                 Locale.ROOT,
                 "%.1f%%  %s  tokens %d/%d  tokens/s %.0f  elapsed %s  ETA %s",
@@ -40,9 +55,9 @@ public final class Progress {
                 counts,
                 tokens,
                 totalTokens,
-                elapsedSeconds > 0 ? tokens / elapsedSeconds : 0.0,
+                elapsedSeconds > 0 ? (tokens - tokensBefore) / elapsedSeconds : 0.0,
                 duration(elapsedSeconds),
-                duration(eta(elapsedSeconds, fraction, 1)));
+                duration(eta(elapsedSeconds, fraction - fractionBefore, 1 - fractionBefore)));
     }
 
     /**

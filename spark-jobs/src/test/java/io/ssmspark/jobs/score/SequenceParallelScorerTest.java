@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.score;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -157,12 +158,98 @@ class SequenceParallelScorerTest {
             }
             r.release();
             assertEquals(0, maxAbsDiff(expect, got), 1e-10);
+            // 7 segments on 3 tasks: waves 0, 1, 2, each committed; the retry starts at the failed wave 1
+            assertEquals(List.of(0, 1), r.attemptStarts(), "the wave each stage attempt started from");
+
+            // committed every 2 waves: a failure in wave 2 (its own group) retries wave 2 only, one in wave 1 all
+            for (int[] failAndStart : new int[][] {{2, 2}, {1, 0}}) {
+                SequenceParallelScorer.Result pairs = new SequenceParallelScorer(
+                                jsc, blob, StorageLevel.MEMORY_ONLY(), 0, false, 3)
+                        .progressIn(null, false, 2)
+                        .failFirstAttempt(failAndStart[0], 0)
+                        .score(jsc.parallelize(ScoreTestModels.cut("long", tokens, CUTS[3]), 2));
+                double[] again = new double[tokens.length - 1];
+                for (ScoredSegment s : pairs.scored().collect()) {
+                    System.arraycopy(s.nll, 0, again, (int) s.start, s.nll.length);
+                }
+                pairs.release();
+                assertArrayEquals(got, again, "the scores of a run without failures, bit for bit");
+                assertEquals(List.of(0, failAndStart[1]), pairs.attemptStarts());
+            }
         } finally {
             spark.sparkContext().removeSparkListener(failures);
         }
         synchronized (failedTasks) {
             assertTrue(failedTasks.contains(2), "the injected failure happened: failed task indices " + failedTasks);
         }
+    }
+
+    /**
+     * A run whose driver was lost after its second commit (here: a finished run's progress directory with its last
+     * commit record removed, so its last group's files are uncommitted) resumes at the third wave, with the carries
+     * of the second commit, and gives the scores of the uninterrupted run bit for bit; a run with other settings is
+     * refused, naming the setting.
+     */
+    @Test
+    void aResumedRunStartsAfterTheLastCommitAndScoresAsOne(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        MambaConfig c = ScoreTestModels.config(true, 5);
+        ModelBlob blob = ModelBlob.of(c, ScoreTestModels.parameters(c, 13).castTo(DataType.FLOAT));
+        int[] tokens = ScoreTestModels.tokens(9, 41, c.vocabSize());
+        List<Segment> segments = new ArrayList<>(ScoreTestModels.cut("long", tokens, CUTS[3]));
+        segments.addAll(ScoreTestModels.cut("short", ScoreTestModels.tokens(4, 3, c.vocabSize())));
+        String dir = tmp.resolve("progress").toString();
+        SequenceParallelScorer.Result whole = new SequenceParallelScorer(
+                        jsc, blob, StorageLevel.MEMORY_ONLY(), 0, false, 2)
+                .progressIn(dir, false, 1)
+                .score(jsc.parallelize(segments, 2));
+        Map<Integer, double[]> expected = byOrdinal(whole);
+        whole.release();
+        assertEquals(List.of(0), whole.attemptStarts());
+        java.nio.file.Path commits = tmp.resolve("progress/commits");
+        assertEquals(
+                4,
+                java.nio.file.Files.list(commits)
+                        .filter(f -> f.getFileName().toString().startsWith("commit-"))
+                        .count(),
+                "8 segments on 2 tasks: 4 waves, 4 commits");
+        java.nio.file.Files.delete(commits.resolve("commit-000003.bin"));
+        java.nio.file.Files.delete(commits.resolve("commit-000002.bin"));
+
+        IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class,
+                () -> new SequenceParallelScorer(jsc, blob, StorageLevel.MEMORY_ONLY(), 3, false, 2)
+                        .progressIn(dir, true, 1)
+                        .score(jsc.parallelize(segments, 2)));
+        assertTrue(
+                refused.getMessage().contains("was started with --top-k 0, but this run has 3"), refused.getMessage());
+        IllegalArgumentException fresh = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class,
+                () -> new SequenceParallelScorer(jsc, blob, StorageLevel.MEMORY_ONLY(), 0, false, 2)
+                        .progressIn(dir, false, 1)
+                        .score(jsc.parallelize(segments, 2)));
+        assertTrue(fresh.getMessage().contains("resume it with --resume"), fresh.getMessage());
+
+        SequenceParallelScorer.Result resumed = new SequenceParallelScorer(
+                        jsc, blob, StorageLevel.MEMORY_ONLY(), 0, false, 2)
+                .progressIn(dir, true, 1)
+                .score(jsc.parallelize(segments, 2));
+        Map<Integer, double[]> got = byOrdinal(resumed);
+        resumed.release();
+        assertEquals(List.of(2), resumed.attemptStarts(), "waves 0 and 1 were committed: none of them is recomputed");
+        assertEquals(expected.keySet(), got.keySet(), "every segment once");
+        for (Map.Entry<Integer, double[]> e : expected.entrySet()) {
+            assertArrayEquals(e.getValue(), got.get(e.getKey()), "segment " + e.getKey());
+        }
+        assertEquals(whole.summaries(), resumed.summaries());
+    }
+
+    private static Map<Integer, double[]> byOrdinal(SequenceParallelScorer.Result r) {
+        Map<Integer, double[]> out = new HashMap<>();
+        for (ScoredSegment s : r.scored().collect()) {
+            assertEquals(null, out.put(s.ordinal, s.nll), "segment " + s.ordinal + " twice");
+        }
+        return out;
     }
 
     /**
@@ -182,20 +269,15 @@ class SequenceParallelScorerTest {
                 .progressTo(lines::add, 1_000_000L)
                 .score(jsc.parallelize(segments, 2));
         long rounds = r.hub().rounds().completed();
-        long expectedRounds = new ScoreProgress(
-                        r.layout(),
-                        new SegmentWaves(2, 8),
-                        WaveTask.roundsPerLayer(blob.newModel()),
-                        r.hub()::rounds,
-                        l -> {})
-                .totalRounds();
+        long expectedRounds =
+                new RoundSchedule(new SegmentWaves(2, 8), WaveTask.roundsPerLayer(blob.newModel()), 1).rounds(0);
         r.release();
-        assertEquals(4 * (2 + 1 + 2), expectedRounds);
+        assertEquals(1 + 4 * (2 + 1 + 2 + 1), expectedRounds); // start; per wave its layers' rounds and a commit
         assertEquals(expectedRounds, rounds, "rounds the exchange completed");
 
         Pattern form = Pattern.compile("(\\d+\\.\\d)%  wave (\\d)/4  layer (\\d)/3  "
                 + "segments (\\d)/8  tokens (\\d+)/44  tokens/s \\d+  elapsed \\d:\\d\\d:\\d\\d  ETA (\\d:\\d\\d:\\d\\d|\\?)"
-                + "(  exchange wait \\d+%)?");
+                + "(  exchange wait \\d+%)?  committed \\d/4 waves");
         assertTrue(lines.size() >= 2, "progress lines: " + lines);
         double[] previous = new double[5];
         for (String line : lines) {
@@ -215,7 +297,8 @@ class SequenceParallelScorerTest {
                 lines.get(lines.size() - 1)
                         .substring(0, "100.0%  wave 4/4  layer 3/3  segments 8/8  tokens 44/44".length()));
         assertTrue(
-                lines.get(lines.size() - 1).matches(".*ETA 0:00:00  exchange wait \\d+%"), lines.get(lines.size() - 1));
+                lines.get(lines.size() - 1).matches(".*ETA 0:00:00  exchange wait \\d+%  committed 4/4 waves"),
+                lines.get(lines.size() - 1));
     }
 
     /**
