@@ -334,6 +334,8 @@ class ConsoleOutputTest {
                 "scores",
                 "--segment-length",
                 "50",
+                "--commit-every",
+                "1000", // one commit, at the end: stopped before it, the run leaves nothing (ScoreResumeTest: after)
                 "--master",
                 "local[2]",
                 "--conf",

@@ -98,6 +98,15 @@ final class SsmSparkProcess implements AutoCloseable {
         process.destroy();
     }
 
+    /** Sends SIGKILL, as {@code kill -9 PID} does: the JVM stops at once, running no shutdown hook. */
+    void kill() {
+        process.destroyForcibly();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
     Output waitFor(long timeoutSeconds) throws IOException, InterruptedException {
         if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
             process.destroyForcibly();
