@@ -224,9 +224,9 @@ class ConsoleOutputTest {
         assertTrue(scoreLines.size() >= 2, s.errText());
         assertMonotone(
                 scoreLines,
-                Pattern.compile(
-                        "(\\d+\\.\\d)%  wave (\\d+)/4  layer \\d/3  segments (\\d+)/8  "
-                                + "tokens (\\d+)/160  tokens/s \\d+  elapsed \\d+:\\d\\d:\\d\\d  ETA (\\d+:\\d\\d:\\d\\d|\\?)"));
+                Pattern.compile("(\\d+\\.\\d)%  wave (\\d+)/4  layer \\d/3  segments (\\d+)/8  "
+                        + "tokens (\\d+)/160  tokens/s \\d+  elapsed \\d+:\\d\\d:\\d\\d  ETA (\\d+:\\d\\d:\\d\\d|\\?)"
+                        + "(?:  exchange wait \\d+%)?  committed \\d/4 waves"));
         assertTrue(
                 scoreLines
                         .get(scoreLines.size() - 1)
@@ -348,7 +348,7 @@ class ConsoleOutputTest {
             assertEquals(143, r.code(), r.errText()); // 128 + SIGTERM
             assertNoStackFrames(r.err());
             assertEquals(
-                    "ssm-spark score: interrupted (SIGINT or SIGTERM); nothing was written (scores was not created)",
+                    "ssm-spark score: interrupted (SIGINT or SIGTERM); nothing was committed yet (scores was removed)",
                     r.err().get(r.err().size() - 1),
                     r.errText());
             assertEquals(

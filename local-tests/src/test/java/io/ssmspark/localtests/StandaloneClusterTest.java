@@ -110,12 +110,13 @@ class StandaloneClusterTest {
         }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         SequenceParallelScorer scorer = new SequenceParallelScorer(
-                jsc,
-                ModelBlob.of(c, ModelInit.initialize(c, 7L, DataType.FLOAT)),
-                StorageLevel.MEMORY_ONLY(),
-                0,
-                false,
-                3);
+                        jsc,
+                        ModelBlob.of(c, ModelInit.initialize(c, 7L, DataType.FLOAT)),
+                        StorageLevel.MEMORY_ONLY(),
+                        0,
+                        false,
+                        3)
+                .progressIn(dir.resolve("refused-progress").toString(), false, 0);
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
                 IllegalArgumentException.class, () -> scorer.score(jsc.parallelize(segments, 3)));
         assertTrue(
@@ -284,6 +285,7 @@ class StandaloneClusterTest {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         SequenceParallelScorer.Result r = new SequenceParallelScorer(
                         jsc, ModelBlob.of(c, params), StorageLevel.MEMORY_ONLY(), 0, false, EXECUTORS)
+                .progressIn(dir.resolve("score-progress").toString(), false, 0) // the executors share this disk
                 .score(jsc.parallelize(segments, EXECUTORS));
         double[] got = new double[tokens.length - 1];
         for (ScoredSegment s : r.scored().collect()) {

@@ -258,7 +258,7 @@ public final class ScoreCommand implements Callable<Integer> {
                 r = new SequenceParallelScorer(jsc, blob, storage, topK, withEmbeddings, parallelSegments)
                         .progressIn(progress.toString(), resuming, commitEvery)
                         .score(segments.segments());
-            } catch (Exception e) { // a failed or cancelled scoring stage
+            } catch (Exception | Error e) { // a failed or cancelled scoring stage, or one out of memory
                 Interruption.leaves(keepOrRemove(fs, out, progress, resuming));
                 throw e;
             }
@@ -275,7 +275,7 @@ public final class ScoreCommand implements Callable<Integer> {
                 r.discardProgress();
                 Interruption.leaves("the output " + output + " is complete");
                 report(data, segments, r);
-            } catch (Exception e) { // a failed or cancelled Spark job (SparkException is checked but undeclared)
+            } catch (Exception | Error e) { // a failed or cancelled Spark job (SparkException: checked, undeclared)
                 Interruption.leaves(removeWritten(fs, out));
                 throw e;
             } finally {
@@ -307,7 +307,10 @@ public final class ScoreCommand implements Callable<Integer> {
         } catch (IOException e) {
             // fall through: a run that cannot tell what it committed removes what it made
         }
-        return removeIncomplete(fs, out);
+        String removed = removeIncomplete(fs, out);
+        return removed.startsWith("the incomplete output")
+                ? "nothing was committed yet (" + output + " was removed)"
+                : removed;
     }
 
     /**
