@@ -20,14 +20,17 @@ import javax.management.openmbean.CompositeData;
 import org.bytedeco.javacpp.Pointer;
 
 /**
- * The memory peaks of this process while it runs something: the JVM heap in use and the resident set (sampled every
- * 20 ms), and the heap still in use right after each garbage collection (from the collectors' notifications). Heap
+ * The memory peaks of this process while it runs something: the JVM heap in use and committed, and the resident set
+ * (sampled every 20 ms), and the heap still in use right after each garbage collection (from the collectors' notifications). Heap
  * in use counts garbage not yet collected, so it follows the collector's sizing as much as the program; after a
  * collection it is close to what the program holds.
  */
 final class MemoryPeaks implements AutoCloseable {
     final AtomicLong heapInUse = new AtomicLong();
     final AtomicLong heapAfterGc = new AtomicLong();
+    /** The heap the JVM has committed (part of the resident set whatever is in use). */
+    final AtomicLong heapCommitted = new AtomicLong();
+
     final AtomicLong residentSet = new AtomicLong();
     private final Thread sampler;
     private final List<NotificationEmitter> emitters = new ArrayList<>();
@@ -51,6 +54,7 @@ final class MemoryPeaks implements AutoCloseable {
                     Runtime rt = Runtime.getRuntime();
                     while (running) {
                         heapInUse.accumulateAndGet(rt.totalMemory() - rt.freeMemory(), Math::max);
+                        heapCommitted.accumulateAndGet(rt.totalMemory(), Math::max);
                         residentSet.accumulateAndGet(Pointer.physicalBytes(), Math::max);
                         try {
                             Thread.sleep(20);

@@ -241,6 +241,7 @@ public final class ScoreBench implements Callable<Integer> {
                         .put("mean_nll", s.meanNll())
                         .put("peak_heap_used_bytes", parallel.heapInUse.get())
                         .put("peak_heap_after_gc_bytes", parallel.heapAfterGc.get())
+                        .put("peak_heap_committed_bytes", parallel.heapCommitted.get())
                         .put("peak_rss_bytes", parallel.residentSet.get())
                         .put("single_peak_heap_used_bytes", single == null ? 0 : single.heapInUse.get())
                         .put("single_peak_heap_after_gc_bytes", single == null ? 0 : single.heapAfterGc.get())
