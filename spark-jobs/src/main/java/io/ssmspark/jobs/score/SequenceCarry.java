@@ -13,7 +13,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * What the segments of one sequence seen so far hand to the next one, per layer (DESIGN.md, "State passing across
  * segments"): the last rows of their mixer tails (as many as the mixer's halo reads: a Mamba2 layer's pre-conv
  * rows, an attention layer's keys and values) and, for a mixer that carries a state, the state after them. Fresh,
- * everything is null: the sequence start, where the layers begin from zeros. Kept on the driver ({@link WaveFold}).
+ * everything is null: the sequence start, where the layers begin from zeros. Kept on the driver, by its one fold thread ({@link WaveFold}).
  */
 final class SequenceCarry {
     private final Matrix[] firstRows;
@@ -84,8 +84,8 @@ final class SequenceCarry {
             return;
         }
         Matrix before = states[layer];
-        states[layer] = Scratch.call(
-                () -> { // a one-off scope: the hub's connection threads keep no blocks
+        states[layer] = Scratch.callStep( // on the driver's one fold thread (WaveFold): one reused block
+                () -> {
                     Matrix e = summary.second;
                     return Matrix.of(
                             mixer.passState(

@@ -7,6 +7,9 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * The driver's side of a scoring stage attempt's rounds (DESIGN.md, "State passing across segments"), run by the
@@ -50,8 +53,32 @@ final class WaveFold implements RoundFold {
         return start;
     }
 
+    /**
+     * The driver's one thread for every fold's work: its passState calls reuse that thread's step block, instead of
+     * a workspace per call on whichever hub connection thread completed the round (one per task).
+     */
+    private static final ExecutorService FOLDING = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "ssm-score-fold");
+        t.setDaemon(true);
+        return t;
+    });
+
     @Override
     public byte[][] answer(int round, byte[][] messages) {
+        try {
+            return FOLDING.submit(() -> answerHere(round, messages)).get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException("segment exchange: the fold of round " + round + " failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("segment exchange: interrupted while folding round " + round, e);
+        }
+    }
+
+    private byte[][] answerHere(int round, byte[][] messages) {
         RoundSchedule.Step step = schedule.at(start, round);
         byte[][] answers = new byte[messages.length][];
         switch (step.kind()) {
