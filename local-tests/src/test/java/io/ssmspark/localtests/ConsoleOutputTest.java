@@ -125,9 +125,10 @@ class ConsoleOutputTest {
             assertEquals(143, r.code(), r.errText());
             assertNoStackFrames(r.err());
             String last = r.err().get(r.err().size() - 1);
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile(
-                            "ssm-spark train: interrupted \\(SIGINT or "
-                                    + "SIGTERM\\); (run/checkpoints/step-\\d{8}) is the last checkpoint; continue with --resume (\\S+)")
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("ssm-spark train: interrupted \\(SIGINT or "
+                            + "SIGTERM\\); (run/checkpoints/step-\\d{8}) is the last checkpoint; continue with --resume (\\S+)"
+                            // on a loaded machine the step in flight may outlast the 20 s wait; the line says so
+                            + "( \\(it was still running 20 s later, so this may not hold\\))?")
                     .matcher(last);
             assertTrue(m.matches(), r.errText());
             assertEquals(m.group(1), m.group(2));
