@@ -1,6 +1,10 @@
 package io.ssmspark.jobs.bench;
 
+import io.ssmspark.data.Window;
 import io.ssmspark.jobs.spark.Precision;
+import io.ssmspark.jobs.train.CompensatedSum;
+import io.ssmspark.jobs.train.PartitionResult;
+import io.ssmspark.jobs.train.WindowPass;
 import io.ssmspark.model.checkpoint.CheckpointSchema;
 import io.ssmspark.model.checkpoint.ModelMemory;
 import io.ssmspark.model.config.AttnConfig;
@@ -14,8 +18,8 @@ import io.ssmspark.model.optim.AdamWSettings;
 import io.ssmspark.model.optim.LearningRateSchedule;
 import io.ssmspark.model.optim.Optimizer;
 import io.ssmspark.model.tensor.MemoryLimits;
-import io.ssmspark.model.tensor.Scratch;
 import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -28,9 +32,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ssm-spark bench train-step}: times one training step (forward, NLL, backward, clip + AdamW) of a hybrid
- * model on random tokens and prints one JSON line: the median step time (wall and process CPU), tokens/s, the
- * machine's gemm rate, and the mean per-step seconds per kind of layer, forward and backward.
+ * {@code ssm-spark bench train-step}: times one training step of a hybrid model on random tokens, as a training
+ * task and the driver run it: the task's micro-batches (forward, NLL, backward, the double-double gradient sum;
+ * {@code --threads} of them at once, as a task with that many cores runs them), then the mean and clip + AdamW.
+ * Prints one JSON line: the median step time (wall and process CPU), tokens/s, the machine's gemm rate, and the
+ * mean per-step seconds per kind of layer, forward and backward (thread-seconds: summed over the threads).
  */
 @Command(
         name = "train-step",
@@ -69,6 +75,17 @@ public final class TrainStepBench implements Callable<Integer> {
     @Option(names = "--batch", description = "Sequences per step (default: ${DEFAULT-VALUE}).")
     int batch = 4;
 
+    @Option(
+            names = "--threads",
+            description = "Micro-batches computed at once, one per thread, as a training task with that many cores"
+                    + " (default: the cores of this machine).")
+    int threads = Runtime.getRuntime().availableProcessors();
+
+    @Option(
+            names = "--micro-batch",
+            description = "Sequences per micro-batch (default: --batch / --threads, rounded up).")
+    int microBatch = 0;
+
     @Option(names = "--chunk-size", description = "SSD chunk length Q (default: ${DEFAULT-VALUE}, as mamba_ssm).")
     int chunkSize = 256;
 
@@ -100,6 +117,11 @@ public final class TrainStepBench implements Callable<Integer> {
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup: expected >= 0 but found " + warmup);
         }
+        requirePositive("--threads", threads);
+        if (microBatch < 0) {
+            throw new IllegalArgumentException("--micro-batch: expected >= 1 but found " + microBatch);
+        }
+        int micro = microBatch > 0 ? microBatch : (batch + threads - 1) / threads;
         if (blasThreads < 0) {
             throw new IllegalArgumentException("--blas-threads: expected >= 0 but found " + blasThreads);
         }
@@ -118,35 +140,38 @@ public final class TrainStepBench implements Callable<Integer> {
         Optimizer optimizer = new Optimizer(
                 new AdamW(model.schema(), type, AdamWSettings.defaults()), LearningRateSchedule.constant(1e-3), 1.0);
         Random random = new Random(seed + 1);
-        int[][] tokens = new int[batch][seqLen];
-        int[][] targets = new int[batch][seqLen];
+        List<Window> windows = new ArrayList<>();
         for (int b = 0; b < batch; b++) {
-            for (int t = 0; t < seqLen; t++) {
-                tokens[b][t] = random.nextInt(vocab);
-                targets[b][t] = random.nextInt(vocab);
+            int[] tokens = new int[seqLen + 1];
+            for (int t = 0; t <= seqLen; t++) {
+                tokens[t] = random.nextInt(vocab);
             }
+            windows.add(new Window(b, b, tokens));
         }
-        INDArray gradient = model.newGradient();
-        double scale = HybridLm.meanScale((double) batch * seqLen);
         LayerTimings timings = new LayerTimings();
         model.setTimings(timings);
         double[] optimizerSeconds = new double[1];
+        double[] combineSeconds = new double[1];
+        long parameters = model.parameters().length();
         Runnable step = () -> {
-            gradient.assign(0);
-            try (Scratch ignored = Scratch.openStep()) {
-                HybridLm.Forward f = model.forward(tokens);
-                model.nll(f, targets, null);
-                model.backward(f, targets, null, scale, gradient);
-            }
+            PartitionResult result = WindowPass.compute(() -> model, 0, windows, true, micro, threads);
             long t0 = System.nanoTime();
-            optimizer.step(model.parameters(), gradient);
-            optimizerSeconds[0] += (System.nanoTime() - t0) / 1e9;
+            try (CompensatedSum sum = new CompensatedSum(parameters)) {
+                sum.add(result.gradient);
+                try (INDArray gradient = sum.mean((long) batch * seqLen, type)) {
+                    long t1 = System.nanoTime();
+                    combineSeconds[0] += (t1 - t0) / 1e9;
+                    optimizer.step(model.parameters(), gradient);
+                    optimizerSeconds[0] += (System.nanoTime() - t1) / 1e9;
+                }
+            }
         };
         for (int i = 0; i < warmup; i++) {
             step.run();
         }
         timings.reset();
         optimizerSeconds[0] = 0;
+        combineSeconds[0] = 0;
         com.sun.management.OperatingSystemMXBean os =
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         double[] wall = new double[steps];
@@ -177,6 +202,8 @@ public final class TrainStepBench implements Callable<Integer> {
                 .put("dtype", dtype)
                 .put("seq_len", seqLen)
                 .put("batch", batch)
+                .put("micro_batch", micro)
+                .put("threads", Math.min(threads, (batch + micro - 1) / micro))
                 .put("steps", steps)
                 .put("step_s_median", stepMedian)
                 .put("step_s_min", Arrays.stream(wall).min().orElseThrow())
@@ -187,7 +214,8 @@ public final class TrainStepBench implements Callable<Integer> {
             out.put("fwd_" + name + "_s", timings.forwardSeconds(part) / steps);
             out.put("bwd_" + name + "_s", timings.backwardSeconds(part) / steps);
         }
-        out.put("optimizer_s", optimizerSeconds[0] / steps)
+        out.put("gradient_mean_s", combineSeconds[0] / steps)
+                .put("optimizer_s", optimizerSeconds[0] / steps)
                 .put("gemm_gflops", GemmPeak.measureGflops())
                 .put("omp_threads", System.getenv().getOrDefault("OMP_NUM_THREADS", "default"))
                 .put("blas_threads", Nd4j.factory().blas().getMaxThreads());

@@ -2,6 +2,7 @@ package io.ssmspark.jobs.spark;
 
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.spark.SparkContext;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.nativeblas.NativeOpsHolder;
 
@@ -33,11 +34,54 @@ public final class ThreadBudget {
     public static int apply(String master) {
         int threads = threadsPerTask(master, Runtime.getRuntime().availableProcessors());
         if (threads > 0) {
-            Nd4j.getEnvironment().setMaxThreads(threads);
-            Nd4j.getEnvironment().setMaxMasterThreads(threads);
-            NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
-            Nd4j.factory().blas().setMaxThreads(threads);
+            setOpThreads(threads);
         }
         return threads;
+    }
+
+    /** Sets the threads of ND4J's own ops and gemms in this JVM. */
+    static void setOpThreads(int threads) {
+        Nd4j.getEnvironment().setMaxThreads(threads);
+        Nd4j.getEnvironment().setMaxMasterThreads(threads);
+        NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+        Nd4j.factory().blas().setMaxThreads(threads);
+    }
+
+    /**
+     * How a training task of {@code microBatchesPerTask} micro-batches spends its cores (local mode: this budget;
+     * on a cluster: {@code spark.task.cpus}): up to that many micro-batches at once, the cores left over to each
+     * one's ND4J ops.
+     */
+    public static TaskThreads forTasks(SparkContext sc, long microBatchesPerTask) {
+        return forTasks(
+                sc.master(),
+                Runtime.getRuntime().availableProcessors(),
+                sc.getConf().getInt("spark.task.cpus", 1),
+                microBatchesPerTask);
+    }
+
+    /** {@link #forTasks(SparkContext, long)} for a master, this machine's cores and {@code spark.task.cpus}. */
+    static TaskThreads forTasks(String master, int cores, int taskCpus, long microBatchesPerTask) {
+        int local = threadsPerTask(master, cores);
+        int budget = local > 0 ? local : Math.max(1, taskCpus);
+        int concurrent = (int) Math.max(1, Math.min(budget, microBatchesPerTask));
+        return new TaskThreads(concurrent, Math.max(1, budget / concurrent), local > 0 || concurrent > 1);
+    }
+
+    /**
+     * {@code concurrent} micro-batches at once per task, each with {@code opThreads} ND4J threads; {@code setOps}:
+     * whether a task sets those (in local mode always; on a cluster only when it runs micro-batches at once, and
+     * otherwise the executors' OMP_NUM_THREADS stands).
+     */
+    public record TaskThreads(int concurrent, int opThreads, boolean setOps) implements java.io.Serializable {
+        /** One micro-batch at a time, ND4J as the JVM has it. */
+        public static final TaskThreads ONE = new TaskThreads(1, 1, false);
+
+        /** Sets this JVM's ND4J threads for the task (the same value for every task of a pass). */
+        public void applyToOps() {
+            if (setOps && Nd4j.getEnvironment().maxThreads() != opThreads) {
+                setOpThreads(opThreads);
+            }
+        }
     }
 }

@@ -1,9 +1,10 @@
 package io.ssmspark.jobs.train;
 
+import io.ssmspark.model.tensor.Layouts;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
-import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -12,64 +13,85 @@ import org.nd4j.linalg.factory.Nd4j;
  * gradient summed over 1, 2, 3 or 4 partitions, in whatever grouping, round to the same double (and float).
  *
  * <p>Each term goes through Knuth's TwoSum: s = hi + x, bv = s - hi, err = (hi - (s - bv)) + (x - bv) is exactly
- * (hi + x) - s, then hi = s and lo += err. All in batched ND4J element-wise ops into five preallocated native
- * buffers of one double per entry (hi, lo and three scratch); {@link #close} frees them at once instead of waiting
- * for the garbage collector.
+ * (hi + x) - s, then hi = s and lo += err. hi and lo are two native buffers of one double per entry; each add is
+ * one fused pass over them (Java never contracts these into FMAs, so every step rounds as written), where
+ * separate element-wise ops would stream the vectors seven times: the sum is memory-bound, and a training step
+ * does it once per micro-batch and once per task on the driver. {@link #close} frees the buffers at once
+ * instead of waiting for the garbage collector.
  */
 public final class CompensatedSum implements AutoCloseable {
-    private INDArray hi;
-    private final INDArray lo;
-    private INDArray s;
-    private final INDArray b;
-    private final INDArray e;
+    private final INDArray hiArray;
+    private final INDArray loArray;
+    private final DoubleBuffer hi;
+    private final DoubleBuffer lo;
+    private final int length;
 
     public CompensatedSum(long length) {
-        hi = Nd4j.zeros(DataType.DOUBLE, length);
-        lo = Nd4j.zeros(DataType.DOUBLE, length);
-        s = Nd4j.zeros(DataType.DOUBLE, length);
-        b = Nd4j.zeros(DataType.DOUBLE, length);
-        e = Nd4j.zeros(DataType.DOUBLE, length);
+        if (length > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(
+                    "compensated sum: " + length + " entries exceed one buffer's " + Integer.MAX_VALUE);
+        }
+        this.length = (int) length;
+        hiArray = Nd4j.zeros(DataType.DOUBLE, length);
+        loArray = Nd4j.zeros(DataType.DOUBLE, length);
+        hi = hiArray.data().asNioDouble();
+        lo = loArray.data().asNioDouble();
     }
 
     public long length() {
-        return hi.length();
+        return length;
     }
 
     /** Adds {@code x} (FLOAT or DOUBLE; a FLOAT is widened exactly). */
     public void add(INDArray x) {
-        if (x.length() != hi.length()) {
+        if (x.length() != length) {
             throw new IllegalArgumentException(
-                    "compensated sum: expected a term of " + hi.length() + " entries but found " + x.length());
+                    "compensated sum: expected a term of " + length + " entries but found " + x.length());
         }
-        INDArray t = x;
-        if (x.dataType() != DataType.DOUBLE) {
-            e.assign(x);
-            t = e;
+        boolean plain = Layouts.isDense(x) && x.offset() == 0 && x.data().length() == length;
+        if (!plain) {
+            try (INDArray copy = x.dup('c')) {
+                add(copy);
+            }
+            return;
         }
-        Nd4j.exec(new AddOp(hi, t, s)); // s = hi + x
-        Nd4j.exec(new SubOp(s, hi, b)); // b = bv = s - hi
-        Nd4j.exec(new SubOp(t, b, e)); // e = x - bv (t may be e itself: it is read before it is written)
-        Nd4j.exec(new SubOp(s, b, b)); // b = s - bv
-        Nd4j.exec(new SubOp(hi, b, hi)); // hi = hi - (s - bv)
-        hi.addi(e); // hi = exact (hi + x) - s
-        lo.addi(hi);
-        INDArray old = hi;
-        hi = s;
-        s = old;
+        if (x.dataType() == DataType.DOUBLE) {
+            DoubleBuffer t = x.data().asNioDouble();
+            for (int i = 0; i < length; i++) {
+                twoSum(i, t.get(i));
+            }
+        } else if (x.dataType() == DataType.FLOAT) {
+            FloatBuffer t = x.data().asNioFloat();
+            for (int i = 0; i < length; i++) {
+                twoSum(i, t.get(i));
+            }
+        } else {
+            throw new IllegalArgumentException("compensated sum: expected FLOAT or DOUBLE but found " + x.dataType());
+        }
     }
 
     /** Adds a packed partial sum: its hi exactly, then its lo. */
     public void add(PackedSum packed) {
-        if (packed.length() != hi.length()) {
-            throw new IllegalArgumentException("compensated sum: expected a packed sum of " + hi.length()
-                    + " entries but found " + packed.length());
+        if (packed.length() != length) {
+            throw new IllegalArgumentException(
+                    "compensated sum: expected a packed sum of " + length + " entries but found " + packed.length());
         }
-        try (INDArray packedHi = Nd4j.createFromArray(packed.hi);
-                INDArray packedLo = Nd4j.createFromArray(packed.lo)) {
-            add(packedHi);
-            e.assign(packedLo);
-            lo.addi(e);
+        double[] packedHi = packed.hi;
+        float[] packedLo = packed.lo;
+        for (int i = 0; i < length; i++) {
+            twoSum(i, packedHi[i]);
+            lo.put(i, lo.get(i) + packedLo[i]);
         }
+    }
+
+    /** Entry i: hi + x by TwoSum, its rounding error into lo. */
+    private void twoSum(int i, double x) {
+        double h = hi.get(i);
+        double s = h + x;
+        double bv = s - h;
+        double err = (h - (s - bv)) + (x - bv);
+        lo.put(i, lo.get(i) + err);
+        hi.put(i, s);
     }
 
     /**
@@ -77,20 +99,22 @@ public final class CompensatedSum implements AutoCloseable {
      * a double), lo then rounded to a float: 12 bytes per entry that keep about 77 bits of the sum.
      */
     public PackedSum pack() {
-        Nd4j.exec(new AddOp(hi, lo, s)); // s = hi + lo
-        Nd4j.exec(new SubOp(s, hi, b)); // b = bv = s - hi
-        Nd4j.exec(new SubOp(lo, b, e)); // e = lo - bv
-        Nd4j.exec(new SubOp(s, b, b)); // b = s - bv
-        Nd4j.exec(new SubOp(hi, b, b)); // b = hi - (s - bv)
-        e.addi(b); // e = exact (hi + lo) - s
-        try (INDArray low = e.castTo(DataType.FLOAT)) {
-            return new PackedSum(s.toDoubleVector(), low.toFloatVector());
+        double[] packedHi = new double[length];
+        float[] packedLo = new float[length];
+        for (int i = 0; i < length; i++) {
+            double h = hi.get(i);
+            double l = lo.get(i);
+            double s = h + l;
+            double bv = s - h;
+            packedHi[i] = s;
+            packedLo[i] = (float) ((l - bv) + (h - (s - bv)));
         }
+        return new PackedSum(packedHi, packedLo);
     }
 
     /** hi + lo rounded to one double per entry (a new array; the caller closes it). */
     public INDArray total() {
-        return hi.add(lo);
+        return hiArray.add(loArray);
     }
 
     /**
@@ -111,8 +135,7 @@ public final class CompensatedSum implements AutoCloseable {
     /** Frees the native buffers now. */
     @Override
     public void close() {
-        for (INDArray a : new INDArray[] {hi, lo, s, b, e}) {
-            a.close();
-        }
+        hiArray.close();
+        loArray.close();
     }
 }

@@ -3,6 +3,7 @@ package io.ssmspark.jobs.train;
 import io.ssmspark.data.Window;
 import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.spark.OutOfMemoryWatch;
+import io.ssmspark.jobs.spark.ThreadBudget;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -49,14 +50,29 @@ final class DistributedPass {
             int microBatch,
             FaultInjection fault) {
         long start = System.nanoTime();
+        ThreadBudget.TaskThreads threads = ThreadBudget.forTasks(
+                windows.context(), microBatchesPerTask(endRank - firstRank, microBatch, windows.getNumPartitions()));
         List<PartitionResult> results = new ArrayList<>(OutOfMemoryWatch.run(
                 windows.context(),
                 () -> windows.mapPartitionsWithIndex(
                                 new WindowPass(
-                                        parameters, firstRank, endRank, gradient != null, step, microBatch, fault),
+                                        parameters,
+                                        firstRank,
+                                        endRank,
+                                        gradient != null,
+                                        step,
+                                        microBatch,
+                                        fault,
+                                        threads),
                                 false)
                         .collect()));
         return combine(results, gradient, System.nanoTime() - start);
+    }
+
+    /** The most micro-batches of {@code windows} windows one of {@code tasks} tasks gets (whole groups, round robin). */
+    static long microBatchesPerTask(long windows, int microBatch, int tasks) {
+        long groups = (windows + microBatch - 1) / microBatch;
+        return (groups + tasks - 1) / Math.max(1, tasks);
     }
 
     /**

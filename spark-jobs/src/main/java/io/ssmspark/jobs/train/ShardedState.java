@@ -3,6 +3,7 @@ package io.ssmspark.jobs.train;
 import io.ssmspark.data.Window;
 import io.ssmspark.jobs.spark.OutOfMemoryWatch;
 import io.ssmspark.jobs.spark.SparkCleanup;
+import io.ssmspark.jobs.spark.ThreadBudget;
 import io.ssmspark.model.checkpoint.SafeTensorsDType;
 import io.ssmspark.model.checkpoint.SafeTensorsWriter;
 import io.ssmspark.model.config.MambaConfig;
@@ -139,7 +140,7 @@ final class ShardedState implements TrainingState {
                 .values();
     }
 
-    private ShardedWindowPass pass(long[] firstRanks, int windowsPerRound, boolean gradients, int step) {
+    private ShardedWindowPass pass(long[] firstRanks, int windowsPerRound, boolean gradients, int step, int tasks) {
         return new ShardedWindowPass(
                 configJson,
                 "sharded/" + runKey + "/" + updates,
@@ -150,7 +151,9 @@ final class ShardedState implements TrainingState {
                 gradients,
                 step,
                 config.microBatch,
-                gradients ? fault : null);
+                gradients ? fault : null,
+                ThreadBudget.forTasks(
+                        sc.sc(), DistributedPass.microBatchesPerTask(windowsPerRound, config.microBatch, tasks)));
     }
 
     @Override
@@ -160,7 +163,7 @@ final class ShardedState implements TrainingState {
         long start = System.nanoTime();
         int tasks = windows.getNumPartitions();
         JavaPairRDD<Integer, GradientSlice> slices = windows.zipPartitions(
-                        parametersFor(tasks), pass(firstRanks, windowsPerRound, true, step))
+                        parametersFor(tasks), pass(firstRanks, windowsPerRound, true, step, tasks))
                 .mapToPair(t -> t)
                 .partitionBy(new HashPartitioner(layout.shards()));
         JavaRDD<ReducedShard> reduced = slices.mapPartitions(new ShardReducer(layout, dtype, tokens, step, fault), true)
@@ -246,7 +249,7 @@ final class ShardedState implements TrainingState {
         for (Tuple2<Integer, GradientSlice> t : OutOfMemoryWatch.run(
                 sc.sc(),
                 () -> validation
-                        .zipPartitions(parametersFor(tasks), pass(new long[] {0}, (int) windows, false, step))
+                        .zipPartitions(parametersFor(tasks), pass(new long[] {0}, (int) windows, false, step, tasks))
                         .collect())) {
             results.add(t._2.summary);
         }

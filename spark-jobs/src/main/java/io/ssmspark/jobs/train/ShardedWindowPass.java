@@ -4,6 +4,7 @@ import io.ssmspark.data.Window;
 import io.ssmspark.jobs.spark.ExecutorModels;
 import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.spark.TaskSetup;
+import io.ssmspark.jobs.spark.ThreadBudget;
 import io.ssmspark.model.lm.HybridLm;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -35,6 +36,7 @@ final class ShardedWindowPass
     private final int step;
     private final int microBatch;
     private final FaultInjection fault;
+    private final ThreadBudget.TaskThreads threads;
 
     /**
      * @param modelKey names the parameter version (run and update count), under which an executor keeps the model
@@ -51,7 +53,9 @@ final class ShardedWindowPass
             boolean gradients,
             int step,
             int microBatch,
-            FaultInjection fault) {
+            FaultInjection fault,
+            ThreadBudget.TaskThreads threads) {
+        this.threads = threads;
         this.configJson = configJson;
         this.modelKey = modelKey;
         this.layout = layout;
@@ -74,6 +78,7 @@ final class ShardedWindowPass
         long lowest = Arrays.stream(firstRanks).min().orElse(0);
         long highest = Arrays.stream(firstRanks).max().orElse(0) + windowsPerRound;
         List<Window> mine = WindowPass.select(windows, lowest, highest);
+        threads.applyToOps();
         List<Tuple2<Integer, GradientSlice>> out = new ArrayList<>();
         for (int round = 0; round < firstRanks.length; round++) {
             long start = System.nanoTime();
@@ -86,7 +91,8 @@ final class ShardedWindowPass
                     partition,
                     selected,
                     gradients,
-                    microBatch);
+                    microBatch,
+                    threads.concurrent());
             if (result.gradient != null) {
                 for (int shard = 0; shard < layout.shards(); shard++) {
                     PackedSum part = result.gradient.slice((int) layout.start(shard), (int) layout.end(shard));

@@ -184,14 +184,18 @@ public final class Trainer {
         }
 
         Result execute() throws IOException {
-            int threads = ThreadBudget.apply(sc.master());
+            ThreadBudget.apply(sc.master());
+            ThreadBudget.TaskThreads threads = ThreadBudget.forTasks(
+                    sc.sc(),
+                    DistributedPass.microBatchesPerTask(
+                            config.globalBatch / config.gradAccum, config.microBatch, config.partitions));
             if (config.sequenceParallel > 1) {
                 SequenceParallelPass.requireSlots(sc, config.partitions, config.sequenceParallel);
             }
             openData();
             LOG.info(
                     "training {} parameters ({}), {} train windows / {} validation windows of {} tokens, global batch {}"
-                            + " x grad-accum {} in micro-batches of {}, {} partitions{}, {}, ND4J threads per task {},"
+                            + " x grad-accum {} in micro-batches of {}, {} partitions{}, {}, micro-batches at once per task {}, ND4J threads each {},"
                             + " steps {}..{}",
                     state.parameterCount(),
                     config.dtype,
@@ -207,7 +211,8 @@ public final class Trainer {
                             : " x " + config.sequenceParallel + " sequence-parallel parts ("
                                     + config.partitions * config.sequenceParallel + " barrier tasks)",
                     state.describe(),
-                    threads == 0 ? "(executor default)" : threads,
+                    threads.concurrent(),
+                    threads.setOps() ? threads.opThreads() : "(the executors' OMP_NUM_THREADS)",
                     startStep + 1,
                     config.steps);
             Interruption.leaves(

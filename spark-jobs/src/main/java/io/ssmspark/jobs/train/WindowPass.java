@@ -5,8 +5,9 @@ import io.ssmspark.jobs.spark.ExecutorModels;
 import io.ssmspark.jobs.spark.ModelBlob;
 import io.ssmspark.jobs.spark.TaskOutOfMemory;
 import io.ssmspark.jobs.spark.TaskSetup;
+import io.ssmspark.jobs.spark.ThreadBudget;
 import io.ssmspark.model.lm.HybridLm;
-import io.ssmspark.model.tensor.Scratch;
+import io.ssmspark.model.lm.MicroBatchThreads;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -25,7 +26,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * other windows share its partition. An evaluation pass over windows with answer flags also counts the answers the
  * model's argmax gets right ({@link AnswerAccuracy}).
  */
-final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<PartitionResult>> {
+public final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<PartitionResult>> {
     private static final long serialVersionUID = 1L;
     private final Broadcast<ModelBlob> parameters;
     private final long firstRank;
@@ -34,6 +35,7 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
     private final int step;
     private final int microBatch;
     private final FaultInjection fault;
+    private final ThreadBudget.TaskThreads threads;
 
     WindowPass(
             Broadcast<ModelBlob> parameters,
@@ -42,8 +44,10 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
             boolean gradients,
             int step,
             int microBatch,
-            FaultInjection fault) {
+            FaultInjection fault,
+            ThreadBudget.TaskThreads threads) {
         this.microBatch = microBatch;
+        this.threads = threads;
         this.parameters = parameters;
         this.firstRank = firstRank;
         this.endRank = endRank;
@@ -60,8 +64,9 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
         }
         long start = System.nanoTime();
         List<Window> selected = select(windows, firstRank, endRank);
-        PartitionResult result =
-                compute(() -> ExecutorModels.of(parameters), partition, selected, gradients, microBatch);
+        threads.applyToOps();
+        PartitionResult result = compute(
+                () -> ExecutorModels.of(parameters), partition, selected, gradients, microBatch, threads.concurrent());
         result.computeNanos = System.nanoTime() - start;
         return List.of(result).iterator();
     }
@@ -80,50 +85,78 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
 
     /**
      * The NLL (and with {@code gradients} the packed gradient sum) of {@code selected} (in rank order) under the
-     * model {@code model} gives, which is asked for only when there is a window; a task out of memory fails as
-     * {@link TaskOutOfMemory} naming the task's share.
+     * model {@code model} gives, which is asked for only when there is a window, with up to {@code concurrent}
+     * micro-batches at once (the sums do not depend on it); a task out of memory fails as {@link TaskOutOfMemory}
+     * naming the task's share.
      */
-    static PartitionResult compute(
-            Supplier<HybridLm> model, int partition, List<Window> selected, boolean gradients, int microBatch) {
+    public static PartitionResult compute(
+            Supplier<HybridLm> model,
+            int partition,
+            List<Window> selected,
+            boolean gradients,
+            int microBatch,
+            int concurrent) {
         PartitionResult result = new PartitionResult();
         result.partition = partition;
         try {
             if (!selected.isEmpty()) {
-                addAll(model.get(), selected, gradients, microBatch, result);
+                addAll(model.get(), selected, gradients, microBatch, concurrent, result);
             }
         } catch (OutOfMemoryError e) {
             throw TaskOutOfMemory.of(
                     e,
                     "a task of " + selected.size() + " windows of " + (selected.get(0).tokens.length - 1)
-                            + " tokens in micro-batches of " + microBatch);
+                            + " tokens in micro-batches of " + microBatch
+                            + (concurrent > 1 ? ", " + concurrent + " at once" : ""));
         }
         return result;
     }
 
     private static void addAll(
-            HybridLm lm, List<Window> selected, boolean gradients, int microBatch, PartitionResult result) {
+            HybridLm lm,
+            List<Window> selected,
+            boolean gradients,
+            int microBatch,
+            int concurrent,
+            PartitionResult result) {
+        List<List<Window>> groups = new ArrayList<>();
+        int from = 0;
+        while (from < selected.size()) {
+            long group = selected.get(from).rank / microBatch;
+            int to = from;
+            while (to < selected.size() && selected.get(to).rank / microBatch == group) {
+                to++;
+            }
+            groups.add(selected.subList(from, to));
+            from = to;
+        }
         // Native buffers are freed when the task is done with them, not when the executor's GC runs.
         try (INDArray gradient = gradients ? lm.newGradient() : null;
-                CompensatedSum sum = gradients ? new CompensatedSum(gradient.length()) : null) {
-            int from = 0;
-            while (from < selected.size()) {
-                long group = selected.get(from).rank / microBatch;
-                int to = from;
-                while (to < selected.size() && selected.get(to).rank / microBatch == group) {
-                    to++;
+                CompensatedSum sum = gradients ? new CompensatedSum(gradient.length()) : null;
+                MicroBatchThreads threads =
+                        new MicroBatchThreads(Math.min(concurrent, groups.size()), gradient, lm::newGradient)) {
+            threads.run(groups.size(), (i, g) -> group(lm, groups.get(i), g), (i, r, g) -> {
+                // in rank order, whichever thread computed them
+                result.loss.add(r.loss());
+                result.answers += r.answers();
+                result.answersCorrect += r.answersCorrect();
+                result.windows += r.windows();
+                result.tokens += r.tokens();
+                if (g != null) {
+                    sum.add(g);
                 }
-                addGroup(lm, selected.subList(from, to), gradient, sum, result);
-                from = to;
-            }
+            });
             if (sum != null) {
                 result.gradient = sum.pack();
             }
         }
     }
 
-    /** One micro-batch: forward, NLL and (in a training pass) the gradient of its NLL sum. */
-    private static void addGroup(
-            HybridLm lm, List<Window> group, INDArray gradient, CompensatedSum sum, PartitionResult result) {
+    /**
+     * One micro-batch, in the step scratch of the thread running it: forward, NLL and (with a gradient buffer, zero
+     * on entry) the gradient of its NLL sum; without one, answer counts when the windows have answers.
+     */
+    private static GroupResult group(HybridLm lm, List<Window> group, INDArray gradient) {
         int length = group.get(0).tokens.length - 1;
         int[][] inputs = new int[group.size()][];
         int[][] targets = new int[group.size()][];
@@ -131,28 +164,22 @@ final class WindowPass implements Function2<Integer, Iterator<Window>, Iterator<
             inputs[i] = Arrays.copyOfRange(group.get(i).tokens, 0, length);
             targets[i] = Arrays.copyOfRange(group.get(i).tokens, 1, length + 1);
         }
+        HybridLm.Forward forward = lm.forward(inputs);
+        double loss = lm.nll(forward, targets, null).sum();
+        long answers = 0;
+        long correct = 0;
         if (gradient != null) {
-            gradient.assign(0);
+            lm.backward(forward, targets, null, 1.0, gradient);
+        } else if (group.get(0).answers != null) {
+            AnswerAccuracy.Count count = AnswerAccuracy.count(forward.logits(), targets, targetAnswers(group, length));
+            answers = count.answers();
+            correct = count.correct();
         }
-        // the micro-batch's activations live in this thread's reused step block (see Scratch)
-        try (Scratch ignored = Scratch.openStep()) {
-            HybridLm.Forward forward = lm.forward(inputs);
-            result.loss.add(lm.nll(forward, targets, null).sum());
-            if (gradient != null) {
-                lm.backward(forward, targets, null, 1.0, gradient);
-            } else if (group.get(0).answers != null) {
-                AnswerAccuracy.Count count =
-                        AnswerAccuracy.count(forward.logits(), targets, targetAnswers(group, length));
-                result.answers += count.answers();
-                result.answersCorrect += count.correct();
-            }
-        }
-        if (gradient != null) {
-            sum.add(gradient);
-        }
-        result.windows += group.size();
-        result.tokens += (long) length * group.size();
+        return new GroupResult(loss, answers, correct, group.size(), (long) length * group.size());
     }
+
+    /** What one micro-batch adds to its task's result. */
+    private record GroupResult(double loss, long answers, long answersCorrect, int windows, long tokens) {}
 
     /** Whether each target (token 1..T of each window) is an answer. */
     private static boolean[][] targetAnswers(List<Window> group, int length) {

@@ -161,4 +161,58 @@ class CompensatedSumTest {
                 IllegalArgumentException.class, () -> new CompensatedSum(3).add(Nd4j.zeros(DataType.DOUBLE, 2)));
         assertEquals("compensated sum: expected a term of 3 entries but found 2", e.getMessage());
     }
+
+    /**
+     * The fused pass rounds exactly as TwoSum written as separate element-wise ND4J ops (its form before): the same
+     * packed bits for float and double terms of wide range, strided terms and packed partial sums.
+     */
+    @Test
+    void theFusedPassGivesTheBitsOfTwoSumAsElementwiseOps() {
+        Random random = new Random(7);
+        int n = 10_001;
+        try (CompensatedSum fused = new CompensatedSum(n)) {
+            org.nd4j.linalg.api.ndarray.INDArray hi = Nd4j.zeros(DataType.DOUBLE, n);
+            org.nd4j.linalg.api.ndarray.INDArray lo = Nd4j.zeros(DataType.DOUBLE, n);
+            for (int term = 0; term < 12; term++) {
+                double[] x = new double[n];
+                for (int i = 0; i < n; i++) {
+                    x[i] = random.nextGaussian() * Math.pow(10, random.nextInt(40) - 20);
+                }
+                org.nd4j.linalg.api.ndarray.INDArray t = term % 3 == 0
+                        ? Nd4j.createFromArray(x).castTo(DataType.FLOAT)
+                        : term % 3 == 1
+                                ? Nd4j.createFromArray(x)
+                                : Nd4j.createFromArray(x)
+                                        .reshape(1, n)
+                                        .repeat(0, 2)
+                                        .getRow(1); // a view
+                fused.add(t);
+                org.nd4j.linalg.api.ndarray.INDArray w = t.castTo(DataType.DOUBLE);
+                org.nd4j.linalg.api.ndarray.INDArray sum = hi.add(w);
+                org.nd4j.linalg.api.ndarray.INDArray bv = sum.sub(hi);
+                lo.addi(hi.sub(sum.sub(bv)).addi(w.sub(bv)));
+                hi = sum;
+            }
+            org.nd4j.linalg.api.ndarray.INDArray sum = hi.add(lo);
+            org.nd4j.linalg.api.ndarray.INDArray bv = sum.sub(hi);
+            float[] expectedLo =
+                    lo.sub(bv).addi(hi.sub(sum.sub(bv))).castTo(DataType.FLOAT).toFloatVector();
+            PackedSum packed = fused.pack();
+            assertArrayEquals(sum.toDoubleVector(), packed.hi);
+            assertArrayEquals(expectedLo, packed.lo);
+
+            try (CompensatedSum again = new CompensatedSum(n)) {
+                again.add(packed);
+                again.add(packed);
+                org.nd4j.linalg.api.ndarray.INDArray h = Nd4j.createFromArray(packed.hi);
+                org.nd4j.linalg.api.ndarray.INDArray s2 = h.add(h);
+                org.nd4j.linalg.api.ndarray.INDArray b2 = s2.sub(h);
+                org.nd4j.linalg.api.ndarray.INDArray l2 = h.sub(s2.sub(b2)).addi(h.sub(b2));
+                org.nd4j.linalg.api.ndarray.INDArray packedLo =
+                        Nd4j.createFromArray(packed.lo).castTo(DataType.DOUBLE);
+                l2 = packedLo.add(l2).addi(packedLo);
+                assertArrayEquals(s2.add(l2).toDoubleVector(), again.total().toDoubleVector());
+            }
+        }
+    }
 }

@@ -1,9 +1,12 @@
 package io.ssmspark.model.mixer;
 
+import java.util.concurrent.atomic.AtomicLongArray;
+
 /**
  * Wall-clock seconds a {@link HybridLm} spends per kind of layer, forward and backward, accumulated over calls
  * while attached with {@link HybridLm#setTimings}. ND4J's CPU ops are synchronous, so a span measured around
- * them is the time they take. Not thread-safe: attach one to a model used by one thread.
+ * them is the time they take. Threads running the model at once (micro-batches on several threads) add into the
+ * same totals, so with K threads a part's seconds are thread-seconds, up to K times the wall time.
  */
 public final class LayerTimings {
 
@@ -25,34 +28,36 @@ public final class LayerTimings {
         S4D_MIXER
     }
 
-    private final long[] forwardNanos = new long[Part.values().length];
-    private final long[] backwardNanos = new long[Part.values().length];
+    private final AtomicLongArray forwardNanos = new AtomicLongArray(Part.values().length);
+    private final AtomicLongArray backwardNanos = new AtomicLongArray(Part.values().length);
 
     /** Adds the time since {@code startNanos} (a {@link System#nanoTime}) to a part; returns the time now. */
     public long addForward(Part part, long startNanos) {
         long now = System.nanoTime();
-        forwardNanos[part.ordinal()] += now - startNanos;
+        forwardNanos.addAndGet(part.ordinal(), now - startNanos);
         return now;
     }
 
     /** Like {@link #addForward}, for the backward. */
     public long addBackward(Part part, long startNanos) {
         long now = System.nanoTime();
-        backwardNanos[part.ordinal()] += now - startNanos;
+        backwardNanos.addAndGet(part.ordinal(), now - startNanos);
         return now;
     }
 
     public double forwardSeconds(Part part) {
-        return forwardNanos[part.ordinal()] / 1e9;
+        return forwardNanos.get(part.ordinal()) / 1e9;
     }
 
     public double backwardSeconds(Part part) {
-        return backwardNanos[part.ordinal()] / 1e9;
+        return backwardNanos.get(part.ordinal()) / 1e9;
     }
 
     /** Sets every total back to 0. */
     public void reset() {
-        java.util.Arrays.fill(forwardNanos, 0);
-        java.util.Arrays.fill(backwardNanos, 0);
+        for (int i = 0; i < forwardNanos.length(); i++) {
+            forwardNanos.set(i, 0);
+            backwardNanos.set(i, 0);
+        }
     }
 }
