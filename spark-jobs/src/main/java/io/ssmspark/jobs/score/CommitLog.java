@@ -154,12 +154,7 @@ final class CommitLog {
                     d.writeUTF(p.file());
                     d.writeLong(p.length());
                 }
-                d.writeInt(groupBriefs.size());
-                for (long[] b : groupBriefs) {
-                    d.writeLong(b[0]);
-                    d.writeLong(b[1]);
-                    d.writeLong(b[2]);
-                }
+                ScoredParts.writeBriefs(d, groupBriefs);
                 d.writeInt(snapshot.size());
                 for (Map.Entry<Integer, SequenceCarry> e : snapshot.entrySet()) {
                     d.writeInt(e.getKey());
@@ -220,10 +215,7 @@ final class CommitLog {
             for (int i = 0; i < n; i++) {
                 parts.add(new ScoredParts.Part(in.readUTF(), in.readLong()));
             }
-            n = in.readInt();
-            for (int i = 0; i < n; i++) {
-                briefs.add(new long[] {in.readLong(), in.readLong(), in.readLong()});
-            }
+            briefs.addAll(ScoredParts.readBriefs(in));
             n = in.readInt();
             Map<Integer, SequenceCarry> read = new HashMap<>();
             for (int i = 0; i < n; i++) {

@@ -143,6 +143,26 @@ public final class ScoredParts {
         }
     }
 
+    /** Writes segment briefs (ordinal, tokens, bits of the NLL sum), counted, as commit messages and records hold them. */
+    static void writeBriefs(DataOutputStream out, List<long[]> briefs) throws IOException {
+        out.writeInt(briefs.size());
+        for (long[] b : briefs) {
+            out.writeLong(b[0]);
+            out.writeLong(b[1]);
+            out.writeLong(b[2]);
+        }
+    }
+
+    /** Reads what {@link #writeBriefs} wrote. */
+    static List<long[]> readBriefs(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        List<long[]> briefs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            briefs.add(new long[] {in.readLong(), in.readLong(), in.readLong()});
+        }
+        return briefs;
+    }
+
     /** What a task hands in at a commit round: the group, its file (null: it scored nothing in the group), briefs. */
     record HandedIn(int group, Part part, List<long[]> briefs) {
         byte[] encode() {
@@ -154,12 +174,7 @@ public final class ScoredParts {
                     out.writeUTF(part.file());
                     out.writeLong(part.length());
                 }
-                out.writeInt(briefs.size());
-                for (long[] b : briefs) {
-                    out.writeLong(b[0]);
-                    out.writeLong(b[1]);
-                    out.writeLong(b[2]);
-                }
+                writeBriefs(out, briefs);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -170,12 +185,7 @@ public final class ScoredParts {
             try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(message))) {
                 int group = in.readInt();
                 Part part = in.readBoolean() ? new Part(in.readUTF(), in.readLong()) : null;
-                int n = in.readInt();
-                List<long[]> briefs = new ArrayList<>(n);
-                for (int i = 0; i < n; i++) {
-                    briefs.add(new long[] {in.readLong(), in.readLong(), in.readLong()});
-                }
-                return new HandedIn(group, part, briefs);
+                return new HandedIn(group, part, readBriefs(in));
             } catch (IOException | RuntimeException e) {
                 throw new IllegalStateException("segment exchange: a commit message could not be read: " + e, e);
             }
