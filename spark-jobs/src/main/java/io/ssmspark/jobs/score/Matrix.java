@@ -43,17 +43,13 @@ public final class Matrix implements Serializable {
             return m;
         }
         // read the buffer itself when it holds exactly these values in C order; else one dense copy first
-        DataBuffer values = wholeBufferInCOrder(a) ? a.data() : a.dup('c').data();
+        DataBuffer values = Layouts.ownsWholeBuffer(a) ? a.data() : a.dup('c').data();
         if (a.dataType() == DataType.DOUBLE) {
             m.doubles = values.asDouble();
         } else {
             m.floats = values.asFloat();
         }
         return m;
-    }
-
-    private static boolean wholeBufferInCOrder(INDArray a) {
-        return Layouts.isDense(a) && a.offset() == 0 && a.length() == a.data().length();
     }
 
     /** A new INDArray of these values viewed with {@code shape} (whose product must be rows·cols). */

@@ -74,9 +74,6 @@ public final class ThreadBudget {
      * otherwise the executors' OMP_NUM_THREADS stands).
      */
     public record TaskThreads(int concurrent, int opThreads, boolean setOps) implements java.io.Serializable {
-        /** One micro-batch at a time, ND4J as the JVM has it. */
-        public static final TaskThreads ONE = new TaskThreads(1, 1, false);
-
         /** Sets this JVM's ND4J threads for the task (the same value for every task of a pass). */
         public void applyToOps() {
             if (setOps && Nd4j.getEnvironment().maxThreads() != opThreads) {

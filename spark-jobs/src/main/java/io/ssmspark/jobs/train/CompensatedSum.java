@@ -48,8 +48,7 @@ public final class CompensatedSum implements AutoCloseable {
             throw new IllegalArgumentException(
                     "compensated sum: expected a term of " + length + " entries but found " + x.length());
         }
-        boolean plain = Layouts.isDense(x) && x.offset() == 0 && x.data().length() == length;
-        if (!plain) {
+        if (!Layouts.ownsWholeBuffer(x)) {
             try (INDArray copy = x.dup('c')) {
                 add(copy);
             }

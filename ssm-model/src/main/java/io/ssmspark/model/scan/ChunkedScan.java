@@ -218,9 +218,7 @@ public final class ChunkedScan {
 
         /** a (b, T, w) as a dense c-order (b, Tp, w) array, zero-padded at the end; no copy if none is needed. */
         INDArray pad(INDArray a) {
-            boolean plain = Layouts.isDense(a)
-                    && a.offset() == 0
-                    && a.length() == a.data().length();
+            boolean plain = Layouts.ownsWholeBuffer(a);
             if (a.size(1) == paddedLength && plain) {
                 return a;
             }

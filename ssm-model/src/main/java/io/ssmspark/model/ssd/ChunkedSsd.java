@@ -243,9 +243,7 @@ public final class ChunkedSsd {
 
         /** a (b, T, ...) as a c-order (b, Tp, ...) array, zero-padded at the end; no copy if not needed. */
         INDArray pad(INDArray a) {
-            boolean plain = Layouts.isDense(a)
-                    && a.offset() == 0
-                    && a.length() == a.data().length();
+            boolean plain = Layouts.ownsWholeBuffer(a);
             if (a.size(1) == paddedLength && plain) {
                 return a;
             }

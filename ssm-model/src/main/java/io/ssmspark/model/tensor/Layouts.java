@@ -15,6 +15,11 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class Layouts {
     private Layouts() {}
 
+    /** True when {@code a} is dense in c order and holds its whole buffer from offset 0, so the buffer is a. */
+    public static boolean ownsWholeBuffer(INDArray a) {
+        return isDense(a) && a.offset() == 0 && a.length() == a.data().length();
+    }
+
     /**
      * True when {@code a}'s elements are contiguous in c order (strides of unit axes, which ND4J sets
      * freely, are ignored), so {@link #reshapeView} can give any shape of the same length.

@@ -87,6 +87,29 @@ class MicroBatchThreadsTest {
     }
 
     @Test
+    void anInterruptedCallerWaitsForItsThreadsAndKeepsTheInterrupt() {
+        AtomicInteger finished = new AtomicInteger();
+        List<Integer> handedBack = new ArrayList<>();
+        try (MicroBatchThreads threads = new MicroBatchThreads(2, null, null)) {
+            threads.run(
+                    2,
+                    (i, g) -> {
+                        if (i == 0) {
+                            Thread.currentThread().interrupt(); // the task is killed while micro-batch 1 runs
+                        } else {
+                            sleep(300);
+                            finished.incrementAndGet();
+                        }
+                        return i;
+                    },
+                    (i, r, g) -> handedBack.add(i));
+            assertTrue(Thread.interrupted(), "the interrupt is kept for Spark to see");
+        }
+        assertEquals(1, finished.get(), "micro-batch 1 finished before run returned");
+        assertEquals(List.of(0, 1), handedBack);
+    }
+
+    @Test
     void atLeastOneThreadIsRequired() {
         assertThrows(IllegalArgumentException.class, () -> new MicroBatchThreads(0, null, null));
     }
