@@ -9,6 +9,7 @@ import io.ssmspark.jobs.cli.ScoreCommand;
 import io.ssmspark.jobs.spark.Interruption;
 import io.ssmspark.jobs.train.DemoCommand;
 import io.ssmspark.jobs.train.TrainCommand;
+import io.ssmspark.model.tensor.KernelThreads;
 import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -70,6 +71,11 @@ public final class Main implements Runnable {
             if (c.getCommand() instanceof Interruption.Leaves l) {
                 Interruption.leaves(l.leavesWhenInterrupted());
             }
+        }
+        try {
+            KernelThreads.threads(); // a bad SSM_SPARK_KERNEL_THREADS fails here, once, before any work
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ExecutionException(command, e.getMessage(), e);
         }
         try {
             return new CommandLine.RunLast().execute(parsed);

@@ -3,6 +3,8 @@ package io.ssmspark.jobs.bench;
 import io.ssmspark.jobs.spark.Precision;
 import io.ssmspark.model.ssd.ChunkedSsd;
 import io.ssmspark.model.ssd.SsdInputs;
+import io.ssmspark.model.tensor.KernelThreads;
+import io.ssmspark.model.tensor.Scratch;
 import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -12,7 +14,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code ssm-spark bench ssd}: times the chunked SSD forward (and optionally the backward) on random
- * inputs and prints one JSON line. FLOPs are counted as 2·T·Q·H·(N+P) + 4·T·H·N·P per sequence.
+ * inputs and prints one JSON line. FLOPs are counted as 2·T·Q·H·(N+P) + 4·T·H·N·P per sequence; the gemm rate is
+ * one thread's, and the fraction of peak is of that rate times the threads.
  */
 @Command(
         name = "ssd",
@@ -44,13 +47,21 @@ public final class SsdBench implements Callable<Integer> {
     String dtype = "float32";
 
     @Option(names = "--warmup", description = "Untimed warm-up runs (default: ${DEFAULT-VALUE}).")
-    int warmup = 2;
+    int warmup = 3;
 
     @Option(names = "--runs", description = "Timed runs; the median is reported (default: ${DEFAULT-VALUE}).")
-    int runs = 5;
+    int runs = 9;
 
-    @Option(names = "--backward", description = "Also time the backward pass.")
+    @Option(
+            names = "--backward",
+            description = "Also time the backward pass (on one thread: only the forward spreads its heads).")
     boolean backward;
+
+    @Option(
+            names = "--threads",
+            description = "Threads the forward spreads its heads over (default: this machine's cores; "
+                    + KernelThreads.VARIABLE + " sets the same in every other command).")
+    Integer threads;
 
     @Override
     public Integer call() {
@@ -58,6 +69,10 @@ public final class SsdBench implements Callable<Integer> {
         if (seqLen < 1 || heads < 1 || headDim < 1 || dState < 1 || groups < 1 || batch < 1) {
             throw new IllegalArgumentException(
                     "--seq-len, --heads, --headdim, --d-state, --groups and --batch must be ≥ 1");
+        }
+        int kernelThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        if (kernelThreads < 1) {
+            throw new IllegalArgumentException("--threads: expected >= 1 but found " + kernelThreads);
         }
         Nd4j.getRandom().setSeed(42);
         SsdInputs in = new SsdInputs(
@@ -67,7 +82,19 @@ public final class SsdBench implements Callable<Integer> {
                 Nd4j.rand(type, batch, seqLen, groups, dState).subi(0.5),
                 Nd4j.rand(type, batch, seqLen, groups, dState).subi(0.5),
                 Nd4j.ones(type, heads));
-        BenchTiming fwd = BenchTiming.measure(warmup, runs, () -> ChunkedSsd.forward(in, chunk, null));
+        // each run in the thread's reused step scratch, as a model layer's forward runs
+        int before = KernelThreads.threads();
+        KernelThreads.set(kernelThreads);
+        BenchTiming fwd;
+        try {
+            fwd = BenchTiming.measure(warmup, runs, () -> {
+                try (Scratch ignored = Scratch.openStep()) {
+                    ChunkedSsd.forward(in, chunk, null);
+                }
+            });
+        } finally {
+            KernelThreads.set(before);
+        }
         double flops = (double) batch
                 * (2.0 * seqLen * chunk * heads * (dState + headDim) + 4.0 * seqLen * heads * dState * headDim);
         double gemm = GemmPeak.measureGflops();
@@ -88,8 +115,9 @@ public final class SsdBench implements Callable<Integer> {
                 .put("cpu_seconds", fwd.medianCpuSeconds())
                 .put("tokens_per_s", batch * seqLen / fwd.medianSeconds())
                 .put("gflops", gflops)
+                .put("threads", kernelThreads)
                 .put("gemm_gflops", gemm)
-                .put("fraction_of_gemm_peak", gflops / gemm);
+                .put("fraction_of_gemm_peak", gflops / (gemm * kernelThreads));
         if (backward) {
             INDArray dy = Nd4j.rand(type, batch, seqLen, heads, headDim);
             BenchTiming bwd = BenchTiming.measure(1, runs, () -> ChunkedSsd.backward(in, chunk, null, dy, null));

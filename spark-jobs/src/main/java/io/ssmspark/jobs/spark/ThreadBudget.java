@@ -1,5 +1,6 @@
 package io.ssmspark.jobs.spark;
 
+import io.ssmspark.model.tensor.KernelThreads;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.spark.SparkContext;
@@ -39,12 +40,20 @@ public final class ThreadBudget {
         return threads;
     }
 
-    /** Sets the threads of ND4J's own ops and gemms in this JVM. */
-    static void setOpThreads(int threads) {
+    /**
+     * Sets the threads of ND4J's own ops and gemms in this JVM: {@code threads} shared by the SSD's kernel threads
+     * ({@link KernelThreads}), so each gets threads / kernel threads (at least 1).
+     */
+    static void setOpThreads(int budget) {
+        int threads = perKernelThread(budget);
         Nd4j.getEnvironment().setMaxThreads(threads);
         Nd4j.getEnvironment().setMaxMasterThreads(threads);
         NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
         Nd4j.factory().blas().setMaxThreads(threads);
+    }
+
+    private static int perKernelThread(int budget) {
+        return Math.max(1, budget / KernelThreads.threads());
     }
 
     /**
@@ -76,7 +85,7 @@ public final class ThreadBudget {
     public record TaskThreads(int concurrent, int opThreads, boolean setOps) implements java.io.Serializable {
         /** Sets this JVM's ND4J threads for the task (the same value for every task of a pass). */
         public void applyToOps() {
-            if (setOps && Nd4j.getEnvironment().maxThreads() != opThreads) {
+            if (setOps && Nd4j.getEnvironment().maxThreads() != perKernelThread(opThreads)) {
                 setOpThreads(opThreads);
             }
         }

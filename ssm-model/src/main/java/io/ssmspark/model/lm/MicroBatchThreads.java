@@ -1,14 +1,8 @@
 package io.ssmspark.model.lm;
 
+import io.ssmspark.model.tensor.ParallelParts;
 import io.ssmspark.model.tensor.Scratch;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -21,8 +15,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * (bin/ssm-spark, OMP_NUM_THREADS).
  *
  * <p>Micro-batch 0 of each round of K runs on the caller's thread, the others on a JVM-wide pool of daemon
- * threads. A round waits for all of its micro-batches before it returns or rethrows the first failure (an
- * {@link OutOfMemoryError} stays one), so no thread still writes into buffers the caller frees.
+ * threads ({@link ParallelParts}: a round waits for all of its micro-batches before it returns or rethrows the
+ * first failure).
  */
 public final class MicroBatchThreads implements AutoCloseable {
     /** One micro-batch's work: {@code gradient} is zero on entry (null in a pass without gradients). */
@@ -37,7 +31,7 @@ public final class MicroBatchThreads implements AutoCloseable {
         void accept(int index, T result, INDArray gradient);
     }
 
-    private static final ThreadPoolExecutor POOL = pool();
+    private static final ParallelParts POOL = new ParallelParts("ssm-micro-batch");
 
     private final int threads;
     private final INDArray[] gradients;
@@ -65,36 +59,9 @@ public final class MicroBatchThreads implements AutoCloseable {
     /** Runs micro-batches 0..count-1 and calls {@code done} for each, in order, on this thread. */
     public <T> void run(int count, Work<T> work, Done<T> done) {
         for (int first = 0; first < count; first += threads) {
+            int round = first;
             int n = Math.min(threads, count - first);
-            List<Future<T>> others = new ArrayList<>(n - 1);
-            for (int k = 1; k < n; k++) {
-                int index = first + k;
-                INDArray gradient = gradients[k];
-                others.add(POOL.submit(() -> runOne(work, index, gradient)));
-            }
-            Throwable failure = null;
-            T own = null;
-            try {
-                own = runOne(work, first, gradients[0]);
-            } catch (RuntimeException | Error e) {
-                failure = e;
-            }
-            List<T> results = new ArrayList<>(n);
-            results.add(own);
-            for (Future<T> f : others) {
-                try {
-                    results.add(awaitUninterruptibly(f));
-                } catch (ExecutionException e) {
-                    failure = failure == null ? e.getCause() : failure;
-                    results.add(null);
-                }
-            }
-            if (failure instanceof Error error) {
-                throw error;
-            }
-            if (failure != null) {
-                throw failure instanceof RuntimeException r ? r : new IllegalStateException(failure);
-            }
+            List<T> results = POOL.run(n, k -> runOne(work, round + k, gradients[k]));
             for (int k = 0; k < n; k++) {
                 done.accept(first + k, results.get(k), gradients[k]);
             }
@@ -110,24 +77,6 @@ public final class MicroBatchThreads implements AutoCloseable {
         }
     }
 
-    /** Waits for {@code f} even when this thread is interrupted (a killed task), keeping the interrupt. */
-    private static <T> T awaitUninterruptibly(Future<T> f) throws ExecutionException {
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    return f.get();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
     /** Frees the other threads' gradient buffers (the caller's own stays the caller's). */
     @Override
     public void close() {
@@ -137,18 +86,5 @@ public final class MicroBatchThreads implements AutoCloseable {
                 gradients[i] = null;
             }
         }
-    }
-
-    /** As many threads as cores, made when first needed and kept, so their step scratch blocks are reused. */
-    private static ThreadPoolExecutor pool() {
-        int cores = Math.max(1, Runtime.getRuntime().availableProcessors());
-        AtomicInteger count = new AtomicInteger();
-        ThreadPoolExecutor pool =
-                new ThreadPoolExecutor(cores, cores, 1, TimeUnit.MINUTES, new LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "ssm-micro-batch-" + count.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
-        return pool;
     }
 }

@@ -42,6 +42,8 @@ final class ChunkBlock {
     final INDArray X, DT, Bg, Cg;
     // A as [Hg, 1, G, 1] and D as [Hg, 1, G, 1, 1 or P] (head-major broadcasts)
     private INDArray aHeadMajor, dHeadMajor;
+    // the heads of the full arrays this block reads and writes (set by load)
+    private HeadRange range;
     // head-major intra-chunk quantities
     final INDArray LA, CUM, L, M, U, Y, Wdec, ECUM, tmpHM;
     final INDArray CB;
@@ -110,14 +112,17 @@ final class ChunkBlock {
 
     // ---------------------------------------------------------------- layouts
 
-    /** Dense view of padded (batch, Tp, H, f) as natural [nb, Q, G, Hg, f] from flat chunk {@code first}. */
+    /**
+     * This block's heads of padded (batch, Tp, H, f) as natural [nb, Q, G, Hg, f] from flat chunk {@code first}
+     * (a dense view when the block runs all heads).
+     */
     INDArray naturalView(INDArray padded, int first, long f) {
-        return Layouts.view(padded, (long) first * Q * H * f, nb, Q, G, Hg, f);
+        return range.natural(padded, first, nb, Q, f);
     }
 
-    /** Dense view of padded (batch, Tp, G, N) as [nb, Q, G, N] from flat chunk {@code first}. */
+    /** This block's groups of padded (batch, Tp, G, N) as [nb, Q, G, N] from flat chunk {@code first}. */
     INDArray groupView(INDArray padded, int first) {
-        return Layouts.view(padded, (long) first * Q * G * N, nb, Q, G, N);
+        return range.grouped(padded, first, nb, Q, N);
     }
 
     /** natural [nb, Q, G, Hg, f] → head-major [Hg, nb, G, Q, f]. */
@@ -163,19 +168,34 @@ final class ChunkBlock {
                 .get(org.nd4j.linalg.indexing.NDArrayIndex.all(), interval(Q - 1, Q));
     }
 
-    /** Copies this block's x, dt, B, C (padded, dense) into the chunk layouts. */
+    /** Copies this block's x, dt, B, C (padded, dense) into the chunk layouts, for all heads. */
     void load(SsdLoad in, int first) {
+        load(in, first, HeadRange.whole(H, G));
+    }
+
+    /**
+     * As {@link #load(SsdLoad, int)} for the heads of {@code heads}, which this block was made for (its H and
+     * G are the range's); the block then reads and writes only those heads of the full arrays.
+     */
+    void load(SsdLoad in, int first, HeadRange heads) {
+        if (heads.count() != H || heads.groups() != G) {
+            throw new IllegalArgumentException("a block of " + H + " heads in " + G + " groups cannot run " + heads);
+        }
+        range = heads;
         Layouts.assignPermuted(X, naturalView(in.x(), first, P), NATURAL_TO_HEAD_MAJOR);
         Layouts.assignPermuted(col(DT), naturalView(in.dt(), first, 1), NATURAL_TO_HEAD_MAJOR);
         Layouts.assignPermuted(Bg, groupView(in.B(), first), 0, 2, 1, 3);
         Layouts.assignPermuted(Cg, groupView(in.C(), first), 0, 2, 1, 3);
-        aHeadMajor = in.A().reshape(G, Hg).transpose().dup('c').reshape(Hg, 1, G, 1);
+        aHeadMajor = range.heads(in.A()).reshape(G, Hg).transpose().dup('c').reshape(Hg, 1, G, 1);
         if (in.D() == null) {
             dHeadMajor = null;
         } else {
-            long perHead = in.D().length() / H;
-            dHeadMajor =
-                    in.D().reshape(G, Hg, perHead).permute(1, 0, 2).dup('c').reshape(Hg, 1, G, 1, perHead);
+            long perHead = in.D().length() / range.totalHeads();
+            dHeadMajor = range.heads(in.D())
+                    .reshape(G, Hg, perHead)
+                    .permute(1, 0, 2)
+                    .dup('c')
+                    .reshape(Hg, 1, G, 1, perHead);
         }
     }
 
@@ -239,14 +259,14 @@ final class ChunkBlock {
         for (int c = 0; c < nb; c++) {
             int k = first + c;
             if (k % chunksPerSequence == 0) {
-                sinAt[c].assign(initial.slice(k / chunksPerSequence));
+                sinAt[c].assign(range.stateOf(initial, k / chunksPerSequence));
             } else if (c == 0) {
                 sinAt[0].assign(carry);
             } else {
                 advance(c - 1, sinAt[c]);
             }
             if (k % chunksPerSequence == chunksPerSequence - 1) {
-                advance(c, finals.slice(k / chunksPerSequence));
+                advance(c, range.stateOf(finals, k / chunksPerSequence));
             }
         }
         advance(nb - 1, carry);

@@ -4,8 +4,10 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
+import io.ssmspark.model.tensor.KernelThreads;
 import io.ssmspark.model.tensor.Layouts;
 import io.ssmspark.model.tensor.Ops;
+import io.ssmspark.model.tensor.Scratch;
 import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -37,22 +39,45 @@ public final class ChunkedSsd {
 
     /** As {@link #forward(SsdInputs, int, INDArray)} with at most {@code maxChunksPerBlock} per block. */
     static SsdResult forward(SsdInputs in, int chunk, INDArray initialState, int maxChunksPerBlock) {
+        return forward(in, chunk, initialState, maxChunksPerBlock, KernelThreads.threads());
+    }
+
+    /**
+     * As {@link #forward(SsdInputs, int, INDArray, int)}, the heads spread over {@code threads} threads ({@link
+     * HeadRange#split}); each head's arithmetic is the same whatever the split.
+     */
+    static SsdResult forward(SsdInputs in, int chunk, INDArray initialState, int maxChunksPerBlock, int threads) {
         SsdDims d = in.dims();
         Plan plan = new Plan(d, chunk, initialState, maxChunksPerBlock);
         ChunkBlock.SsdLoad load = plan.load(in, true);
-        INDArray yPadded = Nd4j.zeros(d.dtype(), d.batch(), plan.paddedLength, d.heads(), d.headDim());
+        // every entry, padding included, is written by its block's writeOutput
+        INDArray yPadded = Nd4j.createUninitialized(d.dtype(), d.batch(), plan.paddedLength, d.heads(), d.headDim());
         INDArray initial = plan.startState();
         INDArray finals = Nd4j.zeros(d.dtype(), d.stateShape());
+        List<List<HeadRange>> work = HeadRange.split(d, threads);
+        KernelThreads.run(work.size(), t -> {
+            try (Scratch ignored = Scratch.open()) {
+                for (HeadRange heads : work.get(t)) {
+                    forwardHeads(plan, load, heads, initial, finals, yPadded);
+                }
+            }
+        });
+        return new SsdResult(plan.unpad(yPadded), finals, logDecay(in));
+    }
+
+    /** The forward of one range of heads, block after block, into its heads of {@code finals} and {@code yPadded}. */
+    private static void forwardHeads(
+            Plan plan, ChunkBlock.SsdLoad load, HeadRange heads, INDArray initial, INDArray finals, INDArray yPadded) {
+        SsdDims d = heads.dims(plan.d);
         INDArray carry = Nd4j.zeros(d.dtype(), d.heads(), d.headDim(), d.dState());
         for (int first = 0; first < plan.totalChunks; first += plan.chunksPerBlock) {
             int nb = Math.min(plan.chunksPerBlock, plan.totalChunks - first);
-            ChunkBlock block = ChunkBufferPool.forward(d, chunk, nb);
-            block.load(load, first);
+            ChunkBlock block = ChunkBufferPool.forward(d, plan.chunk, nb);
+            block.load(load, first, heads);
             block.intraChunk(true);
             block.propagateStates(carry, first, plan.chunks, initial, finals);
             block.writeOutput(yPadded, first);
         }
-        return new SsdResult(plan.unpad(yPadded), finals, logDecay(in));
     }
 
     /** Σ_t dt_t·A_h per (batch, head). */

@@ -68,61 +68,74 @@ public final class Layouts {
     }
 
     /**
-     * dst = src.permute(perm), for dense src and dst, with unit axes dropped and axes that stay
-     * adjacent merged first, so the copy runs at low rank.
+     * dst = src.permute(perm), with unit axes dropped and neighbouring axes merged first wherever both arrays'
+     * strides allow (always, for dense arrays), so the copy runs at low rank; src and dst may be strided views.
      */
     public static void assignPermuted(INDArray dst, INDArray src, int... perm) {
-        long[] shape = src.shape();
-        if (!isDense(src) || !isDense(dst) || perm.length != shape.length) {
+        long[] shape = src.shape(), srcStride = src.stride(), dstStride = dst.stride();
+        if (perm.length != shape.length
+                || !Arrays.equals(dst.shape(), src.permute(perm).shape())) {
             dst.assign(src.permute(perm));
             return;
         }
-        // keep the non-unit source axes, renumbered in source order
-        int[] newIndex = new int[shape.length];
-        List<Long> kept = new ArrayList<>();
-        for (int i = 0; i < shape.length; i++) {
-            newIndex[i] = shape[i] == 1 ? -1 : kept.size();
-            if (shape[i] != 1) {
-                kept.add(shape[i]);
+        // runs of destination axes that are also neighbours in the source, each run one axis: {first dst axis, last}
+        List<int[]> runs = new ArrayList<>();
+        int previousSource = -1;
+        for (int k = 0; k < perm.length; k++) {
+            int axis = perm[k];
+            if (shape[axis] == 1) {
+                continue;
             }
-        }
-        List<Integer> order = new ArrayList<>(); // the permutation over kept axes
-        for (int p : perm) {
-            if (newIndex[p] >= 0) {
-                order.add(newIndex[p]);
-            }
-        }
-        // merge runs of consecutive source axes that also appear consecutively in the permutation
-        List<List<Integer>> groups = new ArrayList<>();
-        for (int axis : order) {
-            List<Integer> last = groups.isEmpty() ? null : groups.get(groups.size() - 1);
-            if (last != null && last.get(last.size() - 1) + 1 == axis) {
-                last.add(axis);
+            int[] last = runs.isEmpty() ? null : runs.get(runs.size() - 1);
+            boolean merge = last != null
+                    && nextKept(shape, previousSource) == axis
+                    && srcStride[previousSource] == srcStride[axis] * shape[axis]
+                    && dstStride[last[1]] == dstStride[k] * shape[axis];
+            if (merge) {
+                last[1] = k;
             } else {
-                groups.add(new ArrayList<>(List.of(axis)));
+                runs.add(new int[] {k, k});
             }
+            previousSource = axis;
         }
-        List<List<Integer>> bySource = new ArrayList<>(groups);
-        bySource.sort((x, y) -> Integer.compare(x.get(0), y.get(0)));
-        long[] srcShape = new long[bySource.size()];
-        for (int i = 0; i < bySource.size(); i++) {
-            long n = 1;
-            for (int axis : bySource.get(i)) {
-                n *= kept.get(axis);
-            }
-            srcShape[i] = n;
-        }
-        int[] groupPerm = new int[groups.size()];
-        long[] dstShape = new long[groups.size()];
-        for (int i = 0; i < groups.size(); i++) {
-            groupPerm[i] = bySource.indexOf(groups.get(i));
-            dstShape[i] = srcShape[groupPerm[i]];
-        }
-        if (srcShape.length == 0) {
+        if (runs.isEmpty()) {
             dst.assign(src);
             return;
         }
-        reshapeView(dst, dstShape).assign(reshapeView(src, srcShape).permute(groupPerm));
+        int n = runs.size();
+        long[] runSize = new long[n], runDstStride = new long[n], runSrcStride = new long[n];
+        Integer[] bySource = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            int[] run = runs.get(i);
+            long size = 1;
+            for (int k = run[0]; k <= run[1]; k++) {
+                size *= shape[perm[k]];
+            }
+            runSize[i] = size;
+            runDstStride[i] = dstStride[run[1]];
+            runSrcStride[i] = srcStride[perm[run[1]]];
+            bySource[i] = i;
+        }
+        Arrays.sort(bySource, (x, y) -> Integer.compare(perm[runs.get(x)[0]], perm[runs.get(y)[0]]));
+        long[] srcShape = new long[n], srcStrides = new long[n];
+        int[] toDst = new int[n];
+        for (int j = 0; j < n; j++) {
+            srcShape[j] = runSize[bySource[j]];
+            srcStrides[j] = runSrcStride[bySource[j]];
+            toDst[bySource[j]] = j;
+        }
+        INDArray srcView = Nd4j.create(src.data(), srcShape, srcStrides, src.offset(), 'c');
+        INDArray dstView = Nd4j.create(dst.data(), runSize, runDstStride, dst.offset(), 'c');
+        dstView.assign(srcView.permute(toDst));
+    }
+
+    /** The first axis after {@code axis} whose size is not 1 (or shape.length). */
+    private static int nextKept(long[] shape, int axis) {
+        int next = axis + 1;
+        while (next < shape.length && shape[next] == 1) {
+            next++;
+        }
+        return next;
     }
 
     /**
