@@ -1,12 +1,10 @@
 package io.ssmspark.jobs.score;
 
-import io.ssmspark.model.tensor.Layouts;
+import io.ssmspark.model.tensor.HostArrays;
 import java.io.Serializable;
 import java.util.List;
-import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A row-major rows × cols block of FLOAT or DOUBLE values held in a plain Java array: how activations, halo rows
@@ -42,20 +40,17 @@ public final class Matrix implements Serializable {
             m.doubles = a.dataType() == DataType.DOUBLE ? new double[0] : null;
             return m;
         }
-        // read the buffer itself when it holds exactly these values in C order; else one dense copy first
-        DataBuffer values = Layouts.ownsWholeBuffer(a) ? a.data() : a.dup('c').data();
         if (a.dataType() == DataType.DOUBLE) {
-            m.doubles = values.asDouble();
+            m.doubles = HostArrays.doubles(a);
         } else {
-            m.floats = values.asFloat();
+            m.floats = HostArrays.floats(a);
         }
         return m;
     }
 
     /** A new INDArray of these values viewed with {@code shape} (whose product must be rows·cols). */
     public INDArray toNd4j(long... shape) {
-        INDArray flat = floats != null ? Nd4j.createFromArray(floats) : Nd4j.createFromArray(doubles);
-        return flat.reshape('c', shape);
+        return floats != null ? HostArrays.of(floats, shape) : HostArrays.of(doubles, shape);
     }
 
     /** Bytes of the values (what crossing the network costs, before any compression). */

@@ -5,13 +5,13 @@ import io.ssmspark.model.checkpoint.LoadedCheckpoint;
 import io.ssmspark.model.config.MalformedConfigException;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.lm.HybridLm;
+import io.ssmspark.model.tensor.HostArrays;
 import io.ssmspark.model.tensor.Scratch;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Path;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A model as every job sends it to executors in a broadcast (training steps, validation, scoring, the ML
@@ -75,7 +75,7 @@ public final class ModelBlob implements Serializable {
      */
     public HybridLm newModel() {
         MambaConfig config = config();
-        return Scratch.outside(() ->
-                new HybridLm(config, floats != null ? Nd4j.createFromArray(floats) : Nd4j.createFromArray(doubles)));
+        return Scratch.outside(
+                () -> new HybridLm(config, floats != null ? HostArrays.of(floats) : HostArrays.of(doubles)));
     }
 }

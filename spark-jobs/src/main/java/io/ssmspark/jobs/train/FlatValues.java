@@ -1,9 +1,9 @@
 package io.ssmspark.jobs.train;
 
+import io.ssmspark.model.tensor.HostArrays;
 import java.io.Serializable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A slice of a flat FLOAT or DOUBLE vector as it travels between tasks and sits in Spark's block store: a plain
@@ -20,9 +20,9 @@ public final class FlatValues implements Serializable {
     static FlatValues of(INDArray vector) {
         FlatValues v = new FlatValues();
         if (vector.dataType() == DataType.DOUBLE) {
-            v.doubles = vector.toDoubleVector();
+            v.doubles = HostArrays.doubles(vector);
         } else if (vector.dataType() == DataType.FLOAT) {
-            v.floats = vector.toFloatVector();
+            v.floats = HostArrays.floats(vector);
         } else {
             throw new IllegalArgumentException("flat values are FLOAT or DOUBLE, not " + vector.dataType());
         }
@@ -39,7 +39,7 @@ public final class FlatValues implements Serializable {
 
     /** A new native vector of these values (the caller closes it). */
     INDArray toArray() {
-        return floats != null ? Nd4j.createFromArray(floats) : Nd4j.createFromArray(doubles);
+        return floats != null ? HostArrays.of(floats) : HostArrays.of(doubles);
     }
 
     /** Copies these values into {@code target} (a float[] or double[] of this type) from index {@code at}. */

@@ -1,5 +1,7 @@
 package io.ssmspark.model.ssd;
 
+import io.ssmspark.model.tensor.Layouts;
+import io.ssmspark.model.tensor.Ops;
 import java.util.ArrayList;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -36,13 +38,13 @@ public record SegmentSummary(INDArray alpha, INDArray E) {
     /** This segment followed by {@code next}: (α1·α2, α2·E1 + E2). */
     public SegmentSummary then(SegmentSummary next) {
         INDArray alpha = this.alpha.mul(next.alpha);
-        INDArray e = E.mul(broadcastable(next.alpha)).addi(next.E);
+        INDArray e = Ops.mul(dense(E), broadcastable(next.alpha)).addi(next.E);
         return new SegmentSummary(alpha, e);
     }
 
     /** The state after this segment when it starts from {@code initialState}: α·S_in + E. */
     public INDArray apply(INDArray initialState) {
-        return initialState.mul(broadcastable(alpha)).addi(E);
+        return Ops.mul(dense(initialState), broadcastable(alpha)).addi(E);
     }
 
     /**
@@ -72,7 +74,12 @@ public record SegmentSummary(INDArray alpha, INDArray E) {
         return states;
     }
 
+    /** α as (batch, H, 1, 1), dense, so {@link Ops#mul} runs the broadcast as [batch·H, P·N] × [batch·H, 1]. */
     private static INDArray broadcastable(INDArray alpha) {
-        return alpha.reshape(alpha.size(0), alpha.size(1), 1, 1);
+        return dense(alpha).reshape(alpha.size(0), alpha.size(1), 1, 1);
+    }
+
+    private static INDArray dense(INDArray a) {
+        return Layouts.isDense(a) ? a : a.dup('c');
     }
 }
