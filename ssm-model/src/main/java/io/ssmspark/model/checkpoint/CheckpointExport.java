@@ -1,7 +1,10 @@
 package io.ssmspark.model.checkpoint;
 
+import io.ssmspark.model.checkpoint.hf.HfBambaConfig;
+import io.ssmspark.model.checkpoint.hf.HfBambaNames;
 import io.ssmspark.model.checkpoint.hf.HfConfigWriter;
 import io.ssmspark.model.checkpoint.hf.HfMamba2Names;
+import io.ssmspark.model.config.AttnConfig;
 import io.ssmspark.model.config.MambaConfig;
 import io.ssmspark.model.config.SsmConfig;
 import java.io.IOException;
@@ -14,10 +17,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Writes a checkpoint (any {@link CheckpointLayout}) as safetensors in another layout, never as a pickle:
@@ -25,8 +30,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <li>{@link Target#MAMBA_SSM}: ssm-spark's and mamba_ssm's own: config.json (MambaConfig fields) and
  * model.safetensors under mamba_ssm's names, F32, with a tied {@code lm_head.weight} written out too, as
  * MambaLMHeadModel's state_dict holds it (so a strict load_state_dict finds every key);</li>
- * <li>{@link Target#HF}: transformers' Mamba2ForCausalLM or MambaForCausalLM ({@link HfConfigWriter}):
- * transformers' config.json and names, F32, the tied head left out as save_pretrained does.</li>
+ * <li>{@link Target#HF}: transformers' Mamba2ForCausalLM, MambaForCausalLM or, for hybrids and models with MLPs,
+ * BambaForCausalLM ({@link HfConfigWriter}): transformers' config.json and names, F32, the tied head left out as
+ * save_pretrained does.</li>
  * </ul>
  * The directory is written under a temporary name beside {@code out} and renamed to it only once complete and
  * read back: its config must map back onto the model's (up to settings that only initialise a new model), so
@@ -61,6 +67,7 @@ public final class CheckpointExport {
         MambaConfig c = loaded.config();
         String configJson;
         MambaConfig expected;
+        boolean bamba = target == Target.HF && HfConfigWriter.architecture(c).equals(HfBambaConfig.ARCHITECTURE);
         if (target == Target.HF) {
             String why = HfConfigWriter.unsupported(c);
             if (why != null) {
@@ -68,18 +75,36 @@ public final class CheckpointExport {
             }
             configJson = HfConfigWriter.toJson(c);
             // transformers' vocabulary is the embedding's rows: mamba_ssm's padded one, not padded further
-            expected = c.toBuilder()
-                    .vocabSize(c.paddedVocabSize())
-                    .padVocabSizeMultiple(1)
-                    .build();
+            MambaConfig.Builder b = c.toBuilder().vocabSize(c.paddedVocabSize()).padVocabSizeMultiple(1);
+            if (bamba) {
+                // Bamba's intermediate_size is the MLP's width, mamba_ssm's rounded d_intermediate; residual_in_fp32
+                // is not a Bamba field (and changes nothing ssm-spark computes)
+                b.dIntermediate(c.mlpHidden()).residualInFp32(true);
+                if (c.attnLayerIdx().isEmpty()) { // attention settings of no layer
+                    b.attn(AttnConfig.builder()
+                            .numHeads(1)
+                            .numHeadsKv(1)
+                            .headDim(HfConfigWriter.NO_ATTENTION_HEAD_DIM)
+                            .rotaryEmbDim(HfConfigWriter.NO_ATTENTION_HEAD_DIM / 2)
+                            .rotaryEmbBase(c.attn().rotaryEmbBase())
+                            .qkvProjBias(false)
+                            .outProjBias(false)
+                            .build());
+                }
+            }
+            expected = b.build();
         } else {
             configJson = c.toJson();
             expected = c;
         }
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         for (TensorSpec t : loaded.schema().tensors()) {
-            String name = target == Target.HF ? HfMamba2Names.toTransformers(t.name()) : t.name();
-            tensors.put(name, loaded.tensor(t.name()));
+            if (bamba) {
+                putBamba(tensors, t.name(), loaded.tensor(t.name()), c);
+            } else {
+                String name = target == Target.HF ? HfMamba2Names.toTransformers(t.name()) : t.name();
+                tensors.put(name, loaded.tensor(t.name()));
+            }
         }
         if (target == Target.MAMBA_SSM && loaded.schema().isTiedHead(CheckpointSchema.LM_HEAD)) {
             tensors.put(CheckpointSchema.LM_HEAD, loaded.tensor(CheckpointSchema.EMBEDDING));
@@ -120,6 +145,24 @@ public final class CheckpointExport {
                 + " parameters) to " + out + " as "
                 + (target == Target.HF ? "transformers " + HfConfigWriter.architecture(c) : "mamba_ssm")
                 + " (config.json, model.safetensors F32)";
+    }
+
+    /**
+     * A tensor under Bamba's names (HfBambaNames): an attention layer's in_proj as q/k/v_proj and a GatedMLP's fc1 as
+     * up_proj and gate_proj, each part its rows in order; any other tensor whole.
+     */
+    private static void putBamba(Map<String, INDArray> out, String name, INDArray tensor, MambaConfig c) {
+        List<Long> parts = HfBambaNames.partRows(name, c);
+        if (parts == null) {
+            out.put(HfBambaNames.toStored(name, c), tensor);
+            return;
+        }
+        long first = 0;
+        for (int k = 0; k < parts.size(); k++) {
+            INDArray rows = tensor.get(NDArrayIndex.interval(first, first + parts.get(k)), NDArrayIndex.all());
+            out.put(HfBambaNames.toStored(name + "#" + k, c), rows.dup('c'));
+            first += parts.get(k);
+        }
     }
 
     /** The config with the settings that only initialise a new model set to their defaults. */

@@ -254,6 +254,100 @@ class CheckpointExportTest {
                 new TreeSet<>(names(hf2.resolve(Checkpoint.MODEL_FILE))));
     }
 
+    /**
+     * A hybrid (attention at layer 1, GQA 2 on 1, GatedMLP everywhere) goes out as BambaForCausalLM and comes back
+     * with the same logits; its tensor names are those the independent test writer {@link
+     * CheckpointFixtures#writeTransformersBamba} uses (modular_bamba.py's), and its config.json reads back as the
+     * model's (HfBambaConfig).
+     */
+    @Test
+    void hybridToTransformersBambaAndBackIsExact() throws IOException {
+        MambaConfig c = TransformersBambaCheckpointTest.original(2, 1);
+        Map<String, INDArray> w = CheckpointFixtures.bf16ExactWeights(c, 47);
+        Path bin = dir.resolve("bin");
+        CheckpointFixtures.writeMambaSsmBin(bin, c, w, "F32");
+        LoadedCheckpoint original = Checkpoint.load(bin, DataType.FLOAT);
+        Path hf = dir.resolve("hf");
+        String said = CheckpointExport.export(bin, CheckpointExport.Target.HF, hf);
+        assertTrue(said.endsWith("as transformers BambaForCausalLM (config.json, model.safetensors F32)"), said);
+        assertEquals(
+                "BambaForCausalLM", CheckpointLayout.detect(hf).transformers().architecture());
+        LoadedCheckpoint viaHf = Checkpoint.load(hf, DataType.FLOAT);
+        assertSameLogits(original, viaHf);
+        assertEquals(c.toBuilder().vocabSize(16).padVocabSizeMultiple(1).build(), viaHf.config());
+
+        Path fixture = dir.resolve("fixture");
+        CheckpointFixtures.writeTransformersBamba(fixture, c, w, "F32", 1, Map.of());
+        List<String> exported = names(hf.resolve(Checkpoint.MODEL_FILE));
+        assertEquals(new TreeSet<>(names(fixture.resolve(Checkpoint.MODEL_FILE))), new TreeSet<>(exported));
+        assertTrue(exported.contains("model.layers.1.self_attn.k_proj.weight"), exported.toString());
+        assertTrue(exported.contains("model.layers.2.feed_forward.gate_proj.weight"), exported.toString());
+        JsonNode config = new ObjectMapper().readTree(Files.readString(hf.resolve(Checkpoint.CONFIG_FILE)));
+        assertEquals("[1]", config.get("attn_layer_indices").toString());
+        assertEquals(1, config.get("num_key_value_heads").intValue());
+        assertEquals(0.5, config.get("partial_rotary_factor").doubleValue());
+        assertEquals(128, config.get("intermediate_size").intValue());
+        assertFalse(config.has("time_step_limit"), "left to BambaConfig's default (0.0, inf)");
+
+        Path back = dir.resolve("back");
+        CheckpointExport.export(hf, CheckpointExport.Target.MAMBA_SSM, back);
+        assertSameLogits(original, Checkpoint.load(back, DataType.FLOAT));
+    }
+
+    /** Mamba2 with a GatedMLP and no attention layer: Bamba too (Mamba2ForCausalLM has no MLP). */
+    @Test
+    void mamba2WithMlpsGoesOutAsBambaWithoutAttention() throws IOException {
+        MambaConfig c = TransformersBambaCheckpointTest.original(2, 1).toBuilder()
+                .attnLayerIdx(List.of())
+                .attn(io.ssmspark.model.config.AttnConfig.DEFAULTS)
+                .tieEmbeddings(true)
+                .build();
+        Path bin = dir.resolve("bin");
+        CheckpointFixtures.writeMambaSsmBin(bin, c, CheckpointFixtures.bf16ExactWeights(c, 48), "F32");
+        Path hf = dir.resolve("hf");
+        CheckpointExport.export(bin, CheckpointExport.Target.HF, hf);
+        assertEquals(
+                "BambaForCausalLM", CheckpointLayout.detect(hf).transformers().architecture());
+        assertFalse(names(hf.resolve(Checkpoint.MODEL_FILE)).contains("lm_head.weight"), "tied: left out");
+        assertSameLogits(Checkpoint.load(bin, DataType.FLOAT), Checkpoint.load(hf, DataType.FLOAT));
+    }
+
+    /** What BambaForCausalLM would compute differently is refused by field, before anything is written. */
+    @Test
+    void hybridsTransformersWouldComputeDifferentlyAreRefusedByField() throws IOException {
+        MambaConfig base = TransformersBambaCheckpointTest.original(2, 1);
+        Map<String, MambaConfig> cases = new java.util.LinkedHashMap<>();
+        cases.put(
+                "attn_cfg.window_size = 3",
+                base.toBuilder()
+                        .attn(base.attn().toBuilder().windowSize(3).build())
+                        .build());
+        cases.put(
+                "attn_cfg.rotary_emb_dim = 4",
+                base.toBuilder()
+                        .attn(base.attn().toBuilder().rotaryEmbDim(4).build())
+                        .build());
+        cases.put(
+                "attn_cfg.qkv_proj_bias",
+                base.toBuilder()
+                        .attn(base.attn().toBuilder().qkvProjBias(true).build())
+                        .build());
+        cases.put("d_intermediate = 0", base.toBuilder().dIntermediate(0).build());
+        int k = 0;
+        for (Map.Entry<String, MambaConfig> e : cases.entrySet()) {
+            Path bin = dir.resolve("bin" + k);
+            CheckpointFixtures.writeMambaSsmBin(
+                    bin, e.getValue(), CheckpointFixtures.bf16ExactWeights(e.getValue(), 49), "F32");
+            Path out = dir.resolve("out" + k++);
+            IllegalArgumentException x = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> CheckpointExport.export(bin, CheckpointExport.Target.HF, out));
+            assertTrue(
+                    x.getMessage().startsWith(bin + ": cannot export to transformers: " + e.getKey()), x.getMessage());
+            assertFalse(Files.exists(out));
+        }
+    }
+
     @Test
     void anExistingOutIsRefusedUnlessEmptyAndNothingIsHalfWritten() throws IOException {
         MambaConfig c = mamba1(false);
@@ -290,8 +384,8 @@ class CheckpointExportTest {
         assertTrue(
                 x.getMessage()
                         .startsWith(
-                                hybridDir + ": cannot export to transformers: attn_layer_idx = [1]: attention layers"
-                                        + " have no transformers export yet"),
+                                hybridDir + ": cannot export to transformers: ssm_cfg.ngroups = 2: transformers' Bamba"
+                                        + " normalises the gated output over all channels"),
                 x.getMessage());
         assertFalse(Files.exists(none));
         assertEquals(List.of("bin", "empty", "file", "full", "hybrid"), list(dir), "no temporary directory is left");
