@@ -20,8 +20,9 @@ import picocli.CommandLine.Option;
             "Write a checkpoint as safetensors in mamba_ssm's or transformers' layout.",
             "Reads any layout ssm-spark reads and writes config.json + model.safetensors (F32, never a pickle) in",
             "mamba_ssm's layout (--to mamba_ssm) or transformers' Mamba2ForCausalLM / MambaForCausalLM /",
-            "BambaForCausalLM layout (--to hf; Bamba for hybrids and for Mamba2 with MLPs). The directory is written under a temporary name and renamed when complete; an existing --out",
-            "is refused unless it is an empty directory."
+            "BambaForCausalLM layout (--to hf; Bamba for hybrids and for Mamba2 with MLPs). The directory is",
+            "written under a temporary name and renamed when complete; an existing --out is refused unless it is an",
+            "empty directory."
         })
 public final class ExportCommand implements Callable<Integer> {
     /** --to values. */

@@ -44,7 +44,8 @@ public final class ChunkedSsd {
 
     /**
      * As {@link #forward(SsdInputs, int, INDArray, int)}, the heads spread over {@code threads} threads ({@link
-     * HeadRange#split}); each head's arithmetic is the same whatever the split.
+     * HeadRange#split}). Every term is per head, but gemms over fewer heads may round differently, so results equal
+     * the one-thread ones to rounding, and those of the same split bit for bit.
      */
     static SsdResult forward(SsdInputs in, int chunk, INDArray initialState, int maxChunksPerBlock, int threads) {
         SsdDims d = in.dims();
@@ -56,7 +57,8 @@ public final class ChunkedSsd {
         INDArray finals = Nd4j.zeros(d.dtype(), d.stateShape());
         List<List<HeadRange>> work = HeadRange.split(d, threads);
         KernelThreads.run(work.size(), t -> {
-            try (Scratch ignored = Scratch.open()) {
+            // part 0 runs on the caller, in the caller's scope; a pool thread frees its small arrays when done
+            try (Scratch ignored = t == 0 ? null : Scratch.open()) {
                 for (HeadRange heads : work.get(t)) {
                     forwardHeads(plan, load, heads, initial, finals, yPadded);
                 }

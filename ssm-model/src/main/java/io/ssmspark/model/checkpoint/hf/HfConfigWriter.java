@@ -13,8 +13,8 @@ import java.io.UncheckedIOException;
  * The transformers config.json of a MambaConfig that transformers can compute identically: {@code
  * Mamba2ForCausalLM} for pure Mamba2 models, {@code MambaForCausalLM} for pure Mamba-1 ones, {@code
  * BambaForCausalLM} for Mamba2 models with a GatedMLP in every layer, attention layers or not, with the fields
- * {@link HfMamba2Config}, {@link HfMambaConfig} and {@link HfBambaConfig} read (the inverse of those mappings). {@code vocab_size} is the
- * padded vocabulary (transformers' embedding and logits have vocab_size rows, mamba_ssm's the padded number). A
+ * {@link HfMamba2Config}, {@link HfMambaConfig} and {@link HfBambaConfig} read (the inverse of those mappings).
+ * {@code vocab_size} is the padded vocabulary (transformers' embedding and logits have vocab_size rows, mamba_ssm's the padded number). A
  * config transformers would compute differently is refused with the reason ({@link IllegalArgumentException}).
  */
 public final class HfConfigWriter {
